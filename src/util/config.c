@@ -1,0 +1,263 @@
+/*
+ * util/config.c - the configuration file.
+ */
+#include "util/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void config_defaults(struct mg_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->threads = 4;
+    cfg->log_level = LOG_LEVEL_INFO;
+    cfg->auth = MG_AUTH_NONE;
+    cfg->max_body_bytes = 1024 * 1024;
+    cfg->session_ttl_s = 24 * 3600;
+    cfg->db_connect_timeout_s = 3;
+}
+
+/* Copies s into dst of size n. Returns 0, or -1 if it does not fit. */
+static int copy_str(char *dst, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len >= n)
+        return -1;
+    memcpy(dst, s, len + 1);
+    return 0;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int set_origins(struct mg_config *cfg, const char *value)
+{
+    cfg->n_origins = 0;
+    const char *p = value;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strcspn(p, " \t,");
+        if (cfg->n_origins == MG_MAX_ORIGINS || n >= sizeof cfg->origins[0])
+            return -1;
+        memcpy(cfg->origins[cfg->n_origins], p, n);
+        cfg->origins[cfg->n_origins][n] = '\0';
+        cfg->n_origins++;
+        p += n;
+    }
+    return 0;
+}
+
+int config_set(struct mg_config *cfg, const char *key, const char *value, char *err,
+               size_t errlen)
+{
+    long v;
+    if (strcmp(key, "base_url") == 0) {
+        if (copy_str(cfg->base_url, sizeof cfg->base_url, value) == 0)
+            return 0;
+    } else if (strcmp(key, "database") == 0) {
+        if (copy_str(cfg->database, sizeof cfg->database, value) == 0)
+            return 0;
+    } else if (strcmp(key, "threads") == 0) {
+        if (parse_int(value, 1, 256, &v) == 0) {
+            cfg->threads = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "threads must be a whole number from 1 to 256");
+        return -1;
+    } else if (strcmp(key, "log_level") == 0) {
+        if (log_level_parse(value, &cfg->log_level) == 0)
+            return 0;
+        snprintf(err, errlen, "log_level must be error, warn, info or debug");
+        return -1;
+    } else if (strcmp(key, "auth") == 0) {
+        if (strcmp(value, "none") == 0) {
+            cfg->auth = MG_AUTH_NONE;
+            return 0;
+        }
+        snprintf(err, errlen, "auth must be none (oauth is not available in this version)");
+        return -1;
+    } else if (strcmp(key, "max_body_bytes") == 0) {
+        if (parse_int(value, 1024, 64L * 1024 * 1024, &v) == 0) {
+            cfg->max_body_bytes = (size_t)v;
+            return 0;
+        }
+        snprintf(err, errlen, "max_body_bytes must be from 1024 to 67108864");
+        return -1;
+    } else if (strcmp(key, "session_ttl_s") == 0) {
+        if (parse_int(value, 1, 30L * 24 * 3600, &v) == 0) {
+            cfg->session_ttl_s = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "session_ttl_s must be from 1 to 2592000 seconds");
+        return -1;
+    } else if (strcmp(key, "db_connect_timeout_s") == 0) {
+        if (parse_int(value, 1, 60, &v) == 0) {
+            cfg->db_connect_timeout_s = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "db_connect_timeout_s must be from 1 to 60 seconds");
+        return -1;
+    } else if (strcmp(key, "allowed_origins") == 0) {
+        if (set_origins(cfg, value) == 0)
+            return 0;
+        snprintf(err, errlen, "allowed_origins: at most %d origins of under 256 characters",
+                 MG_MAX_ORIGINS);
+        return -1;
+    } else {
+        snprintf(err, errlen, "unknown setting \"%.64s\"", key);
+        return -1;
+    }
+    snprintf(err, errlen, "value of %s is too long", key);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+int config_load(struct mg_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "could not open config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[2048];
+    char why[256];
+    int lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected \"key = value\"", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s);
+        char *value = trim(eq + 1);
+        size_t vn = strlen(value);
+        if (vn >= 2 && value[0] == '"' && value[vn - 1] == '"') {
+            value[vn - 1] = '\0';
+            value++;
+        }
+        if (config_set(cfg, key, value, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* Splits base_url into origin and path; drops a default port and a trailing
+ * slash. Returns 0, or -1 if it is not an absolute http(s) URL. */
+static int derive_base(struct mg_config *cfg)
+{
+    char *u = cfg->base_url;
+    size_t n = strlen(u);
+    while (n && u[n - 1] == '/')
+        u[--n] = '\0';
+    const char *rest;
+    int https;
+    if (strncasecmp(u, "https://", 8) == 0) {
+        rest = u + 8;
+        https = 1;
+    } else if (strncasecmp(u, "http://", 7) == 0) {
+        rest = u + 7;
+        https = 0;
+    } else {
+        return -1;
+    }
+    size_t hostlen = strcspn(rest, "/");
+    if (hostlen == 0 || strpbrk(u, "?#@ "))
+        return -1;
+    const char *path = rest + hostlen;
+    char host[256];
+    if (hostlen >= sizeof host || strlen(path) >= sizeof cfg->base_path)
+        return -1;
+    memcpy(host, rest, hostlen);
+    host[hostlen] = '\0';
+    for (char *h = host; *h; h++)
+        *h = (char)tolower((unsigned char)*h);
+    size_t hl = strlen(host);
+    const char *dflt = https ? ":443" : ":80";
+    if (hl > strlen(dflt) && strcmp(host + hl - strlen(dflt), dflt) == 0)
+        host[hl - strlen(dflt)] = '\0';
+    snprintf(cfg->base_origin, sizeof cfg->base_origin, "%s://%s", https ? "https" : "http",
+             host);
+    memcpy(cfg->base_path, path, strlen(path) + 1);
+    return 0;
+}
+
+int config_finish(struct mg_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->base_url[0] == '\0') {
+        snprintf(err, errlen,
+                 "base_url is not set: set it to the public URL clients use, e.g. "
+                 "base_url = https://mcp.example.org");
+        return -1;
+    }
+    if (derive_base(cfg) < 0) {
+        snprintf(err, errlen,
+                 "base_url must be an absolute http:// or https:// URL without query, "
+                 "fragment or user info");
+        return -1;
+    }
+    if (cfg->database[0] == '\0') {
+        snprintf(err, errlen,
+                 "database is not set: give a libpq conninfo, e.g. database = dbname=mcpgate");
+        return -1;
+    }
+    return 0;
+}
+
+const char *config_path(const char *explicit_path)
+{
+    if (explicit_path)
+        return explicit_path;
+    const char *env = getenv("MCPGATE_CONFIG");
+    return env && *env ? env : MG_DEFAULT_CONFIG;
+}
+
+int config_origin_allowed(const struct mg_config *cfg, const char *origin)
+{
+    if (strcasecmp(origin, cfg->base_origin) == 0)
+        return 1;
+    for (int i = 0; i < cfg->n_origins; i++)
+        if (strcasecmp(origin, cfg->origins[i]) == 0)
+            return 1;
+    return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * util/crypto.h - randomness, hashing, encodings and constant-time compare
+ * on top of OpenSSL 3.
+ *
+ * Owns: how secrets are generated (RAND_bytes), hashed (SHA-256) and encoded
+ * (base64url without padding, lowercase hex).
+ * Must not touch: storage or HTTP.
+ */
+#ifndef MG_UTIL_CRYPTO_H
+#define MG_UTIL_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRYPTO_SHA256_LEN     32
+#define CRYPTO_SHA256_HEX_LEN 64
+
+/* Fills out with n cryptographically secure random bytes. Aborts if the
+ * generator fails (the process cannot work safely without it). */
+void crypto_random(void *out, size_t n);
+
+/* Encodes n bytes as base64url without padding into out, which must hold
+ * crypto_b64url_len(n) + 1 bytes. Returns the encoded length. Cannot fail. */
+size_t crypto_b64url_encode(const void *in, size_t n, char *out);
+size_t crypto_b64url_len(size_t n);
+
+/* Encodes n bytes as lowercase hex into out (2n + 1 bytes). Cannot fail. */
+void crypto_hex_encode(const void *in, size_t n, char *out);
+
+/* SHA-256 of s (len bytes) as 64 hex chars plus NUL in out. Cannot fail. */
+void crypto_sha256_hex(const void *s, size_t len, char out[CRYPTO_SHA256_HEX_LEN + 1]);
+
+/* Returns 1 when the n bytes at a and b are equal, in time independent of
+ * their contents, else 0. */
+int crypto_equal(const void *a, const void *b, size_t n);
+
+/* Generates a random token of nbytes entropy as base64url into out, which
+ * must hold crypto_b64url_len(nbytes) + 1 bytes. */
+void crypto_token(size_t nbytes, char *out);
+
+#endif
