@@ -1,0 +1,223 @@
+/*
+ * store/db.c - PostgreSQL connections and prepared statements.
+ */
+#include "store/db_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+struct store_conn *store_conn_new(const char *conninfo, int connect_timeout_s)
+{
+    struct store_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->conninfo = strdup(conninfo);
+    if (!c->conninfo)
+        abort();
+    c->connect_timeout_s = connect_timeout_s;
+    return c;
+}
+
+static void conn_close(struct store_conn *c)
+{
+    if (c->pg)
+        PQfinish(c->pg);
+    c->pg = NULL;
+    c->n_prepared = 0;
+    c->schema_checked = 0;
+}
+
+void store_conn_free(struct store_conn *c)
+{
+    if (!c)
+        return;
+    conn_close(c);
+    free(c->conninfo);
+    free(c);
+}
+
+/* The first line of a libpq message, for a log line. Never includes
+ * parameters: libpq messages are about the connection or the statement. */
+static void log_pg_error(const char *what, const char *msg)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s", msg ? msg : "");
+    line[strcspn(line, "\r\n")] = '\0';
+    LOG_WARN("msg=\"%s\" detail=\"%s\"", what, line);
+}
+
+enum store_rc store_connect_raw(struct store_conn *c)
+{
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
+        return STORE_OK;
+    conn_close(c);
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", c->connect_timeout_s);
+    /* our defaults first: settings in the configured conninfo override them */
+    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *vals[] = {timeout, "mcpgate", c->conninfo, NULL};
+    c->pg = PQconnectdbParams(keys, vals, 1);
+    if (!c->pg)
+        abort();
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        log_pg_error("could not connect to PostgreSQL", PQerrorMessage(c->pg));
+        conn_close(c);
+        return STORE_UNAVAILABLE;
+    }
+    LOG_DEBUG("msg=\"connected to PostgreSQL\" server_version=%d", PQserverVersion(c->pg));
+    return STORE_OK;
+}
+
+static int is_prepared(const struct store_conn *c, const struct store_stmt *stmt)
+{
+    for (int i = 0; i < c->n_prepared; i++)
+        if (c->prepared[i] == stmt)
+            return 1;
+    return 0;
+}
+
+/* SQLSTATE classes that mean "the server is not there right now". */
+static int sqlstate_unavailable(const char *state)
+{
+    return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+                     strcmp(state, "53300") == 0);
+}
+
+/* Prepares (if needed) and runs stmt on the open connection. */
+enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_stmt *stmt,
+                               const char *const *params, PGresult **res)
+{
+    if (!is_prepared(c, stmt)) {
+        if (c->n_prepared == STORE_MAX_PREPARED)
+            abort(); /* a new statement was added: raise STORE_MAX_PREPARED */
+        PGresult *r = PQprepare(c->pg, stmt->name, stmt->sql, stmt->nparams, NULL);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK) {
+            const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+            int down = PQstatus(c->pg) != CONNECTION_OK || sqlstate_unavailable(state);
+            log_pg_error(down ? "database connection lost" : "could not prepare statement",
+                         r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
+            PQclear(r);
+            return down ? STORE_UNAVAILABLE : STORE_ERROR;
+        }
+        PQclear(r);
+        c->prepared[c->n_prepared++] = stmt;
+    }
+    PGresult *r = PQexecPrepared(c->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        *res = r;
+        return STORE_OK;
+    }
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int down = PQstatus(c->pg) != CONNECTION_OK || sqlstate_unavailable(state);
+    char what[96];
+    snprintf(what, sizeof what, "statement %s failed (sqlstate %s)", stmt->name,
+             state ? state : "none");
+    log_pg_error(down ? "database connection lost" : what,
+                 r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
+    PQclear(r);
+    return down ? STORE_UNAVAILABLE : STORE_ERROR;
+}
+
+static const struct store_stmt stmt_schema_exists = {
+    "schema_exists",
+    "SELECT to_regclass('mcpgate_schema') IS NOT NULL",
+    0,
+};
+
+static const struct store_stmt stmt_schema_version = {
+    "schema_version",
+    "SELECT coalesce(max(version), 0) FROM mcpgate_schema",
+    0,
+};
+
+enum store_rc store_schema_version(struct store_conn *c, int *version)
+{
+    enum store_rc rc = store_connect_raw(c);
+    if (rc != STORE_OK)
+        return rc;
+    PGresult *r;
+    rc = store_exec_prepared_raw(c, &stmt_schema_exists, NULL, &r);
+    if (rc != STORE_OK) {
+        conn_close(c);
+        return rc;
+    }
+    int exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!exists) {
+        *version = 0;
+        return STORE_OK;
+    }
+    rc = store_exec_prepared_raw(c, &stmt_schema_version, NULL, &r);
+    if (rc != STORE_OK) {
+        conn_close(c);
+        return rc;
+    }
+    *version = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_conn_ensure(struct store_conn *c)
+{
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK && c->schema_checked)
+        return STORE_OK;
+    int version = 0;
+    enum store_rc rc = store_schema_version(c, &version);
+    if (rc != STORE_OK)
+        return STORE_UNAVAILABLE;
+    int known = store_known_schema_version();
+    if (version < known) {
+        LOG_ERROR("msg=\"database schema is older than this mcpgate: run mcpgate migrate\" "
+                  "schema_version=%d needed=%d",
+                  version, known);
+        conn_close(c);
+        return STORE_UNAVAILABLE;
+    }
+    if (version > known)
+        LOG_WARN("msg=\"database schema is newer than this mcpgate: upgrade mcpgate\" "
+                 "schema_version=%d known=%d",
+                 version, known);
+    c->schema_checked = 1;
+    return STORE_OK;
+}
+
+enum store_rc store_exec(struct store_conn *c, const struct store_stmt *stmt,
+                         const char *const *params, PGresult **res)
+{
+    *res = NULL;
+    for (int attempt = 0;; attempt++) {
+        int was_open = c->pg != NULL;
+        enum store_rc rc = store_conn_ensure(c);
+        if (rc != STORE_OK)
+            return rc;
+        rc = store_exec_prepared_raw(c, stmt, params, res);
+        if (rc != STORE_UNAVAILABLE)
+            return rc;
+        conn_close(c);
+        /* Retry only when an old connection had died under us (e.g. the
+         * server restarted since the last request); a fresh connection
+         * that fails means the server is really not there. */
+        if (attempt > 0 || !was_open)
+            return rc;
+        LOG_INFO("msg=\"reconnecting to PostgreSQL and retrying once\" statement=%s",
+                 stmt->name);
+    }
+}
+
+enum store_rc store_exec_plain(struct store_conn *c, const char *sql)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return STORE_OK;
+    }
+    fprintf(stderr, "mcpgate: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return STORE_ERROR;
+}

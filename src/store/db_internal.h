@@ -1,0 +1,63 @@
+/*
+ * store/db_internal.h - what the store's table files share: statement
+ * descriptors and the execution helper. Not for use outside src/store/.
+ */
+#ifndef MG_STORE_DB_INTERNAL_H
+#define MG_STORE_DB_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "store/db.h"
+
+/* A named statement, prepared on each connection at first use. Statements are
+ * static const objects; their address identifies them. */
+struct store_stmt {
+    const char *name; /* unique prepared-statement name */
+    const char *sql;  /* text with $1.. parameters; never built from input */
+    int nparams;
+};
+
+#define STORE_MAX_PREPARED 64
+
+struct store_conn {
+    PGconn *pg;           /* NULL while closed */
+    char *conninfo;       /* owned copy */
+    int connect_timeout_s;
+    int schema_checked;   /* 1 once the schema version was found current */
+    int n_prepared;
+    const struct store_stmt *prepared[STORE_MAX_PREPARED]; /* prepared on pg */
+};
+
+/* Executes stmt with params (NULL entries are SQL NULL). On STORE_OK *res is
+ * a PGresult the caller must PQclear(); otherwise *res is NULL. A connection
+ * found dead is re-opened and the statement retried once (statements used
+ * through this function are single-statement transactions, so a statement
+ * that never reached the old server is safe to send again).
+ * Returns STORE_OK, STORE_UNAVAILABLE or STORE_ERROR (logged). */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec(struct store_conn *c, const struct store_stmt *stmt, const char *const *params,
+           PGresult **res);
+
+/* Prepares (if needed) and runs stmt on the connection that is open, with no
+ * reconnect and no schema check (for migrations and the check itself).
+ * Results as store_exec(). */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_prepared_raw(struct store_conn *c, const struct store_stmt *stmt,
+                        const char *const *params, PGresult **res);
+
+/* Runs plain SQL without parameters (migrations only). Returns STORE_OK or
+ * STORE_ERROR with the server's message logged. */
+__attribute__((warn_unused_result)) enum store_rc store_exec_plain(struct store_conn *c,
+                                                                   const char *sql);
+
+/* Opens the connection without the schema check (for migrations). */
+__attribute__((warn_unused_result)) enum store_rc store_connect_raw(struct store_conn *c);
+
+/* Reads the applied schema version into *version (0 when none). */
+__attribute__((warn_unused_result)) enum store_rc store_schema_version(struct store_conn *c,
+                                                                       int *version);
+
+/* The newest migration this build knows. */
+int store_known_schema_version(void);
+
+#endif

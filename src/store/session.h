@@ -1,0 +1,47 @@
+/*
+ * store/session.h - MCP sessions (table mcp_sessions).
+ *
+ * Owns: persistence of sessions so any process on any host can continue
+ * one. Sessions are keyed by the SHA-256 (hex) of the Mcp-Session-Id: the
+ * id itself is never stored. An idle session expires after its TTL; use
+ * slides the expiry forward (written at most once per half TTL).
+ */
+#ifndef MG_STORE_SESSION_H
+#define MG_STORE_SESSION_H
+
+#include "store/db.h"
+
+struct store_session {
+    char protocol_version[16]; /* negotiated at initialize */
+};
+
+struct store_session_new {
+    const char *id_hash;          /* 64 hex chars */
+    const char *protocol_version; /* negotiated */
+    const char *client_name;      /* may be NULL */
+    const char *client_version;   /* may be NULL */
+    const char *capabilities;     /* client capabilities as JSON text, may be NULL */
+    int ttl_s;
+};
+
+/* Inserts a session. Returns STORE_OK, STORE_UNAVAILABLE or STORE_ERROR. */
+__attribute__((warn_unused_result)) enum store_rc
+store_session_create(struct store_conn *c, const struct store_session_new *s);
+
+/* Finds a live session and slides its expiry. Returns STORE_OK and fills
+ * *out; STORE_NOT_FOUND for an unknown or expired one; or a failure. */
+__attribute__((warn_unused_result)) enum store_rc store_session_find(struct store_conn *c,
+                                                                     const char *id_hash,
+                                                                     int ttl_s,
+                                                                     struct store_session *out);
+
+/* Deletes a session. Returns STORE_OK, STORE_NOT_FOUND or a failure. */
+__attribute__((warn_unused_result)) enum store_rc store_session_delete(struct store_conn *c,
+                                                                       const char *id_hash);
+
+/* Deletes up to 500 sessions that expired more than an hour ago; writes the
+ * count to *n. Returns STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc store_session_purge(struct store_conn *c,
+                                                                      int *n);
+
+#endif
