@@ -1,0 +1,83 @@
+/*
+ * http/response.c - building and sending a response.
+ */
+#include "http/response.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void http_response_init(struct http_response *res)
+{
+    memset(res, 0, sizeof *res);
+    res->status = 200;
+    res->headers.limit = 64 * 1024;
+}
+
+void http_response_free(struct http_response *res)
+{
+    buf_free(&res->headers);
+    buf_free(&res->body);
+}
+
+int http_response_header(struct http_response *res, const char *name, const char *value)
+{
+    if (strpbrk(value, "\r\n") || strpbrk(name, "\r\n: "))
+        return -1;
+    if (buf_printf(&res->headers, "%s: %s\r\n", name, value) < 0)
+        return -1;
+    return 0;
+}
+
+void http_response_set_body(struct http_response *res, int status, const char *content_type,
+                            const char *text, size_t len)
+{
+    res->status = status;
+    res->content_type = content_type;
+    buf_reset(&res->body);
+    if (buf_append(&res->body, text, len) < 0)
+        abort(); /* bodies are capped well below the buffer limit */
+}
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 303: return "See Other";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+int http_response_send(const struct http_response *res, const struct http_out *out)
+{
+    struct buf head = {0};
+    int rc = buf_printf(&head, "Status: %d %s\r\n", res->status, http_reason(res->status));
+    if (rc == 0 && res->content_type)
+        rc = buf_printf(&head, "Content-Type: %s\r\n", res->content_type);
+    if (rc == 0 && res->status != 204)
+        rc = buf_printf(&head, "Content-Length: %zu\r\n", res->body.len);
+    if (rc == 0)
+        rc = buf_append(&head, buf_str(&res->headers), res->headers.len);
+    if (rc == 0)
+        rc = buf_puts(&head, "\r\n");
+    if (rc == 0)
+        rc = out->write(out->ctx, head.data, head.len);
+    if (rc == 0 && res->body.len && res->status != 204)
+        rc = out->write(out->ctx, res->body.data, res->body.len);
+    buf_free(&head);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * http/response.h - building and sending a response.
+ *
+ * Owns: the status line and header syntax of a FastCGI response (a CGI
+ * "Status:" header), refusing header values that could split the response,
+ * and the output abstraction: the FastCGI layer supplies write/flush, tests
+ * supply a memory buffer.
+ */
+#ifndef MG_HTTP_RESPONSE_H
+#define MG_HTTP_RESPONSE_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+/* Where response bytes go. write returns 0, or -1 when the client is gone. */
+struct http_out {
+    int (*write)(void *ctx, const char *p, size_t n);
+    int (*flush)(void *ctx);
+    void *ctx;
+};
+
+struct http_response {
+    int status;               /* 200 unless set */
+    const char *content_type; /* NULL: no body type (empty body) */
+    struct buf headers;       /* extra "Name: value\r\n" lines */
+    struct buf body;
+};
+
+/* Initializes res for status 200 with no headers and an empty body. */
+void http_response_init(struct http_response *res);
+
+/* Frees what res holds. */
+void http_response_free(struct http_response *res);
+
+/* Adds a header. A value holding CR, LF or NUL is refused: returns -1 and
+ * adds nothing; otherwise 0. */
+__attribute__((warn_unused_result)) int http_response_header(struct http_response *res,
+                                                             const char *name,
+                                                             const char *value);
+
+/* Replaces the body with text and sets the content type. */
+void http_response_set_body(struct http_response *res, int status, const char *content_type,
+                            const char *text, size_t len);
+
+/* Sends status, headers and body to out. Returns 0, or -1 if the client is
+ * gone. */
+int http_response_send(const struct http_response *res, const struct http_out *out);
+
+/* The reason phrase for a status code ("Unknown" for others). */
+const char *http_reason(int status);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * http/router.h - which handler answers which path, and the access log.
+ *
+ * Owns: the route table, the mapping of the public base path onto routes,
+ * and the rendering of handler results as HTTP responses.
+ * Handlers live with their subsystem (mcp/, later oauth/ and pages/); this
+ * file only adapts HTTP to them.
+ */
+#ifndef MG_HTTP_ROUTER_H
+#define MG_HTTP_ROUTER_H
+
+#include "http/request.h"
+#include "http/response.h"
+#include "store/db.h"
+#include "util/config.h"
+
+/* Everything a handler may use for one request. */
+struct http_ctx {
+    const struct mg_config *cfg;   /* read-only, shared */
+    struct store_conn *db;         /* this thread's connection */
+    const struct http_request *req;
+    struct http_response *res;     /* filled by the handler when it returns HTTP_REPLY */
+    const struct http_out *out;    /* for handlers that stream */
+};
+
+enum http_rc {
+    HTTP_REPLY, /* res holds the response; the router sends it */
+    HTTP_SENT,  /* the handler wrote the response itself */
+};
+
+/* Answers a request whose body (if any) has been read: routes it, sends the
+ * response and writes one access-log line. Returns 0, or -1 when the
+ * client went away while we wrote. */
+int http_serve(struct http_ctx *ctx);
+
+/* Sends a rejection decided before routing (e.g. 413 before the body is
+ * read), shaped as the endpoint's clients expect: a JSON-RPC error on the MCP
+ * endpoint, {"error","error_description"} elsewhere. Returns as http_serve(). */
+int http_serve_rejected(struct http_ctx *ctx, int status, const char *code,
+                        const char *description);
+
+#endif
