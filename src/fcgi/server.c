@@ -1,0 +1,344 @@
+/*
+ * fcgi/server.c - the responder process.
+ *
+ * libfcgi notes (research: FastCGI facts tested on Debian 12):
+ * - its own SIGTERM handler does not stop a blocked accept(), so we install
+ *   ours first and never block in accept(): each worker polls the listening
+ *   socket together with a wake-up pipe the signal handler writes to, and
+ *   the socket is non-blocking so a connection another process took first
+ *   shows up as EAGAIN rather than a hang;
+ * - FCGX_GetParam() strings die at FCGX_Finish_r(): a request is served
+ *   completely before it is finished.
+ */
+#include "fcgi/server.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http/router.h"
+#include "store/db.h"
+#include "util/config.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+#define MAX_THREADS 256
+#define DRAIN_LIMIT ((long long)256 * 1024 * 1024)
+
+static volatile sig_atomic_t stopping;
+static int wake_pipe[2] = {-1, -1};
+static int listen_fd;
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mg_config config;
+
+struct worker {
+    pthread_t thread;
+    int index;
+    struct store_conn *db; /* owned by this worker's thread */
+    struct buf body;       /* request body, reused between requests */
+};
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    stopping = 1;
+    FCGX_ShutdownPending();
+    if (write(wake_pipe[1], "x", 1) < 0) {
+        /* the pipe already holds a byte: the workers will see it */
+    }
+    errno = saved;
+}
+
+/* Installs our handlers before FCGX_Init(), so libfcgi leaves them alone. */
+static int install_signals(void)
+{
+    if (pipe(wake_pipe) < 0)
+        return -1;
+    fcntl(wake_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(wake_pipe[1], F_SETFD, FD_CLOEXEC);
+    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGUSR1, &sa, NULL) < 0 ||
+        sigaction(SIGINT, &sa, NULL) < 0)
+        return -1;
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int fcgi_write(void *ctx, const char *p, size_t n)
+{
+    FCGX_Stream *out = ctx;
+    while (n > 0) {
+        int chunk = n > 65536 ? 65536 : (int)n;
+        if (FCGX_PutStr(p, chunk, out) != chunk)
+            return -1;
+        p += chunk;
+        n -= (size_t)chunk;
+    }
+    return 0;
+}
+
+static int fcgi_flush(void *ctx)
+{
+    return FCGX_FFlush(ctx) < 0 ? -1 : 0;
+}
+
+/* Reads and discards what is left of the body, up to DRAIN_LIMIT bytes, so
+ * the web server is not left blocked writing a body nobody reads. */
+static void drain_body(FCGX_Stream *in)
+{
+    char scratch[16384];
+    long long total = 0;
+    int n;
+    while (total < DRAIN_LIMIT && (n = FCGX_GetStr(scratch, sizeof scratch, in)) > 0)
+        total += n;
+}
+
+/* Reads the body into w->body. Returns 0, 1 when it is over the limit (then
+ * drained), or -1 when it ended before CONTENT_LENGTH bytes. */
+static int read_body(struct worker *w, FCGX_Stream *in, long long content_length)
+{
+    buf_reset(&w->body);
+    size_t max = config.max_body_bytes;
+    if (content_length > (long long)max) {
+        drain_body(in);
+        return 1;
+    }
+    char chunk[16384];
+    int n;
+    while ((n = FCGX_GetStr(chunk, sizeof chunk, in)) > 0) {
+        if (w->body.len + (size_t)n > max) {
+            drain_body(in);
+            return 1;
+        }
+        if (buf_append(&w->body, chunk, (size_t)n) < 0)
+            abort();
+    }
+    if (content_length >= 0 && (long long)w->body.len != content_length)
+        return -1;
+    return 0;
+}
+
+static long long parse_length(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return (errno || *end || v < 0) ? -1 : v;
+}
+
+static void serve_one(struct worker *w, FCGX_Request *fr)
+{
+    struct http_request req = {0};
+    req.envp = (const char *const *)fr->envp;
+    req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+    req.uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+    req.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+    req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+    req.content_length = parse_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+    if (!req.method)
+        req.method = "GET";
+    if (!req.uri)
+        req.uri = "/";
+    unsigned char rid[8];
+    crypto_random(rid, sizeof rid);
+    crypto_hex_encode(rid, sizeof rid, req.request_id);
+    log_set_request_id(req.request_id);
+
+    struct http_response res;
+    http_response_init(&res);
+    struct http_out out = {.write = fcgi_write, .flush = fcgi_flush, .ctx = fr->out};
+    struct http_ctx ctx = {.cfg = &config, .db = w->db, .req = &req, .res = &res, .out = &out};
+
+    int body = read_body(w, fr->in, req.content_length);
+    if (body == 1) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
+                 config.max_body_bytes);
+        http_serve_rejected(&ctx, 413, "payload_too_large", msg);
+    } else if (body < 0) {
+        http_serve_rejected(&ctx, 400, "invalid_request", "request body shorter than its length");
+    } else {
+        req.body = w->body.data ? w->body.data : "";
+        req.body_len = w->body.len;
+        http_serve(&ctx);
+    }
+    http_response_free(&res);
+    /* do not keep a huge body's memory around between requests */
+    if (w->body.cap > 4 * 1024 * 1024)
+        buf_free(&w->body);
+    log_set_request_id(NULL);
+}
+
+/* Waits until the listening socket is readable or we are stopping.
+ * Returns 1 when a connection may be waiting, 0 when stopping. */
+static int wait_for_connection(void)
+{
+    while (!stopping) {
+        struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN},
+                              {.fd = wake_pipe[0], .events = POLLIN}};
+        int n = poll(p, 2, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            LOG_ERROR("msg=\"poll failed\" errno=%d", errno);
+            return 0;
+        }
+        if (p[1].revents)
+            return 0;
+        if (p[0].revents & (POLLERR | POLLNVAL)) {
+            LOG_ERROR("msg=\"listening socket failed\"");
+            stopping = 1;
+            return 0;
+        }
+        if (p[0].revents & POLLIN)
+            return 1;
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    FCGX_Request fr;
+    if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+        LOG_ERROR("msg=\"could not initialize a FastCGI request\"");
+        return NULL;
+    }
+    while (!stopping) {
+        pthread_mutex_lock(&accept_lock);
+        int ready = wait_for_connection();
+        int rc = ready ? FCGX_Accept_r(&fr) : -1;
+        pthread_mutex_unlock(&accept_lock);
+        if (!ready)
+            break;
+        if (rc < 0) {
+            if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
+                continue;
+            if (!stopping)
+                LOG_ERROR("msg=\"accept failed\" rc=%d", rc);
+            break;
+        }
+        serve_one(w, &fr);
+        FCGX_Finish_r(&fr);
+    }
+    FCGX_Free(&fr, 0);
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mcpgate.fcgi [--config FILE] [--listen unix:PATH|HOST:PORT] "
+               "[--threads N]\n"
+               "\n"
+               "The mcpgate FastCGI responder. Spawned by lighttpd or mod_fcgid it serves\n"
+               "the socket on fd 0; with --listen it opens its own (mod_proxy_fcgi).\n"
+               "Config: --config, else $MCPGATE_CONFIG, else " MG_DEFAULT_CONFIG ".\n"
+               "  --check-config  load the configuration, report problems and exit\n"
+               "  --version       print the version and exit\n");
+}
+
+static int open_listener(const char *spec)
+{
+    const char *path = strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
+    int fd = FCGX_OpenSocket(path, 128);
+    if (fd < 0)
+        fprintf(stderr, "mcpgate: could not listen on %s: %s\n", spec, strerror(errno));
+    return fd;
+}
+
+int fcgi_responder_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'}, {"check-config", no_argument, NULL, 'k'},
+        {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_file = NULL, *listen_spec = NULL, *threads_arg = NULL;
+    int check_only = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:l:t:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_file = optarg; break;
+        case 'l': listen_spec = optarg; break;
+        case 't': threads_arg = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'V': printf("mcpgate.fcgi %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    char err[512];
+    const char *path = config_path(config_file);
+    config_defaults(&config);
+    if (config_load(&config, path, err, sizeof err) < 0 ||
+        (threads_arg && config_set(&config, "threads", threads_arg, err, sizeof err) < 0) ||
+        config_finish(&config, err, sizeof err) < 0) {
+        fprintf(stderr, "mcpgate: %s\n", err);
+        return 1;
+    }
+    log_set_level(config.log_level);
+    if (check_only) {
+        printf("mcpgate: configuration %s is valid\n", path);
+        return 0;
+    }
+    if (install_signals() < 0) {
+        fprintf(stderr, "mcpgate: could not install signal handlers: %s\n", strerror(errno));
+        return 1;
+    }
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "mcpgate: FCGX_Init failed\n");
+        return 1;
+    }
+    listen_fd = 0;
+    if (listen_spec && (listen_fd = open_listener(listen_spec)) < 0)
+        return 1;
+    if (!listen_spec && FCGX_IsCGI()) {
+        fprintf(stderr, "mcpgate: not started by a FastCGI web server: fd 0 is not a "
+                        "listening socket (use --listen unix:PATH or HOST:PORT)\n");
+        return 2;
+    }
+    fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+
+    int n = config.threads;
+    struct worker *workers = calloc((size_t)n, sizeof *workers);
+    if (!workers)
+        abort();
+    LOG_INFO("msg=\"responder started\" version=%s threads=%d listen=%s", PACKAGE_VERSION, n,
+             listen_spec ? "own" : "inherited");
+    int started = 0;
+    for (int i = 0; i < n; i++) {
+        workers[i].index = i;
+        workers[i].db = store_conn_new(config.database, config.db_connect_timeout_s);
+        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+            LOG_ERROR("msg=\"could not start a worker thread\"");
+            stopping = 1;
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(workers[i].thread, NULL);
+    for (int i = 0; i < n; i++) {
+        store_conn_free(workers[i].db);
+        buf_free(&workers[i].body);
+    }
+    free(workers);
+    LOG_INFO("msg=\"responder stopped\"");
+    return 0;
+}
