@@ -1,0 +1,27 @@
+#!/bin/sh
+# check_layers.sh - keeps the code map of DESIGN.md true (TAP output):
+# SQL and libpq only in src/store/, libcurl only in src/tools/ (and the
+# client metadata fetcher in src/oauth/), no banned unsafe C functions.
+src="${top_srcdir:-.}/src"
+n=0
+fail=0
+check() { # description, offending lines (empty = ok)
+    n=$((n + 1))
+    if [ -z "$2" ]; then
+        echo "ok $n - $1"
+    else
+        echo "not ok $n - $1"
+        printf '%s\n' "$2" | sed 's/^/# /'
+        fail=1
+    fi
+}
+check "libpq-fe.h is included only in src/store/" \
+    "$(grep -rln --include='*.[ch]' 'libpq-fe.h' "$src" | grep -v '/store/')"
+check "no SQL outside src/store/" \
+    "$(grep -rlnE --include='*.[ch]' '"(SELECT|INSERT INTO|UPDATE [a-z_]+ SET|DELETE FROM|CREATE TABLE) ' "$src" | grep -v '/store/')"
+check "libcurl is used only in src/tools/ and src/oauth/" \
+    "$(grep -rln --include='*.[ch]' 'curl/curl.h' "$src" | grep -vE '/(tools|oauth)/')"
+check "no banned unsafe functions (sprintf, strcat, strcpy, strncpy, strtok, sscanf, gets)" \
+    "$(grep -rnE --include='*.[ch]' '(^|[^a-z_])(sprintf|vsprintf|strcat|strcpy|strncpy|strtok|sscanf|gets)\(' "$src" | grep -vE '(snprintf|vsnprintf)\(')"
+echo "1..$n"
+exit $fail

@@ -1,0 +1,100 @@
+/*
+ * tests/unit/test_config.c - the configuration file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "util/config.h"
+
+static char path[64];
+
+static int load_text(struct mg_config *cfg, const char *text, char *err, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    config_defaults(cfg);
+    if (config_load(cfg, path, err, n) < 0)
+        return -1;
+    return config_finish(cfg, err, n);
+}
+
+int main(void)
+{
+    snprintf(path, sizeof path, "/tmp/mcpgate-test-config.%ld", (long)getpid());
+    struct mg_config cfg;
+    char err[512];
+
+    int rc = load_text(&cfg,
+                       "# comment\n\n"
+                       "base_url = https://MCP.Example.org:443/gw/\n"
+                       "database = \"host=/run/pg dbname=mcpgate\"\n"
+                       "threads = 8\n"
+                       "log_level = debug\n"
+                       "auth = none\n"
+                       "max_body_bytes = 2048\n"
+                       "session_ttl_s = 60\n"
+                       "allowed_origins = https://chatgpt.com, https://claude.ai\n",
+                       err, sizeof err);
+    ok(rc == 0, "a full config loads");
+    if (rc)
+        printf("# %s\n", err);
+    is_str(cfg.base_url, "https://MCP.Example.org:443/gw", "trailing slash dropped");
+    is_str(cfg.base_origin, "https://mcp.example.org", "origin lowercased, default port dropped");
+    is_str(cfg.base_path, "/gw", "base path derived");
+    is_str(cfg.database, "host=/run/pg dbname=mcpgate", "quoted value unquoted");
+    is_int(cfg.threads, 8, "threads");
+    is_int(cfg.log_level, LOG_LEVEL_DEBUG, "log level");
+    is_int((long long)cfg.max_body_bytes, 2048, "max_body_bytes");
+    is_int(cfg.session_ttl_s, 60, "session_ttl_s");
+    is_int(cfg.n_origins, 2, "two extra origins");
+    ok(config_origin_allowed(&cfg, "https://mcp.example.org"), "own origin allowed");
+    ok(config_origin_allowed(&cfg, "https://claude.ai"), "listed origin allowed");
+    ok(!config_origin_allowed(&cfg, "https://evil.example.com"), "foreign origin refused");
+    ok(!config_origin_allowed(&cfg, "null"), "opaque origin refused");
+
+    rc = load_text(&cfg, "base_url = http://127.0.0.1:8080\ndatabase = dbname=x\n", err,
+                   sizeof err);
+    ok(rc == 0 && cfg.threads == 4 && cfg.max_body_bytes == 1048576 &&
+           cfg.session_ttl_s == 86400 && cfg.auth == MG_AUTH_NONE,
+       "defaults apply");
+    is_str(cfg.base_origin, "http://127.0.0.1:8080", "non-default port kept");
+    is_str(cfg.base_path, "", "root base path is empty");
+
+    struct {
+        const char *text, *want;
+    } bad[] = {
+        {"base_url = https://x\ndatabase = d\nthreds = 3\n", "unknown setting \"threds\""},
+        {"base_url = https://x\ndatabase = d\nthreads = 0\n", "threads must be"},
+        {"base_url = https://x\ndatabase = d\nthreads = 4x\n", "threads must be"},
+        {"base_url = https://x\ndatabase = d\nlog_level = loud\n", "log_level must be"},
+        {"base_url = https://x\ndatabase = d\nauth = oauth\n", "auth must be none"},
+        {"base_url = https://x\ndatabase = d\nmax_body_bytes = 10\n", "max_body_bytes must be"},
+        {"base_url = https://x\ndatabase = d\njust words\n", "expected \"key = value\""},
+        {"database = d\n", "base_url is not set"},
+        {"base_url = ftp://x\ndatabase = d\n", "base_url must be an absolute"},
+        {"base_url = https://x/?a=b\ndatabase = d\n", "base_url must be an absolute"},
+        {"base_url = https://x\n", "database is not set"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        rc = load_text(&cfg, bad[i].text, err, sizeof err);
+        if (!ok(rc < 0 && strstr(err, bad[i].want), "bad config %zu refused: %s", i, bad[i].want))
+            printf("#   error was: %s\n", err);
+    }
+    err[0] = '\0';
+    config_defaults(&cfg);
+    ok(config_load(&cfg, "/nonexistent/mcpgate.conf", err, sizeof err) < 0 &&
+           strstr(err, "/nonexistent/mcpgate.conf"),
+       "missing file named in the error");
+
+    setenv("MCPGATE_CONFIG", "/x/y.conf", 1);
+    is_str(config_path(NULL), "/x/y.conf", "MCPGATE_CONFIG used");
+    is_str(config_path("/a.conf"), "/a.conf", "explicit path wins");
+    unsetenv("MCPGATE_CONFIG");
+    is_str(config_path(NULL), MG_DEFAULT_CONFIG, "default path under /etc/mcpgate");
+    unlink(path);
+    return tap_done();
+}

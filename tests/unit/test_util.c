@@ -1,0 +1,55 @@
+/*
+ * tests/unit/test_util.c - buffers, encodings, hashing, session ids.
+ */
+#include "mcp/session.h"
+#include "tap.h"
+#include "util/buf.h"
+#include "util/crypto.h"
+
+int main(void)
+{
+    struct buf b = {0};
+    ok(buf_puts(&b, "abc") == 0 && b.len == 3, "append");
+    ok(buf_printf(&b, "-%d-%s", 42, "x") == 0, "printf");
+    is_str(buf_str(&b), "abc-42-x", "contents");
+    b.limit = 10;
+    ok(buf_puts(&b, "toolong") < 0 && b.len == 8, "limit refuses and leaves the buffer");
+    ok(buf_puts(&b, "ok") == 0 && b.len == 10, "up to the limit is fine");
+    buf_reset(&b);
+    is_str(buf_str(&b), "", "reset");
+    buf_free(&b);
+    is_str(buf_str(&b), "", "freed buffer reads empty");
+
+    char out[64];
+    crypto_b64url_encode("\xfb\xff", 2, out);
+    is_str(out, "-_8", "base64url alphabet, no padding");
+    crypto_b64url_encode("foobar", 6, out);
+    is_str(out, "Zm9vYmFy", "base64url of foobar");
+    crypto_b64url_encode("f", 1, out);
+    is_str(out, "Zg", "base64url of one byte");
+    is_int((long long)crypto_b64url_len(32), 43, "32 bytes encode to 43 chars");
+    char hex[65];
+    crypto_sha256_hex("abc", 3, hex);
+    is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+           "SHA-256 test vector");
+    ok(crypto_equal("abcd", "abcd", 4) && !crypto_equal("abcd", "abce", 4), "constant-time equal");
+
+    char id[MCP_SESSION_ID_LEN + 1], id2[MCP_SESSION_ID_LEN + 1];
+    mcp_session_id_new(id);
+    mcp_session_id_new(id2);
+    ok(mcp_session_id_valid(id), "new session id is valid");
+    ok(strcmp(id, id2) != 0, "two session ids differ");
+    ok(!mcp_session_id_valid("short"), "short id refused");
+    id2[10] = '!';
+    ok(!mcp_session_id_valid(id2), "id with a foreign character refused");
+    char longer[50];
+    memset(longer, 'a', 44);
+    longer[44] = '\0';
+    ok(!mcp_session_id_valid(longer), "44 chars refused");
+    char h1[65], h2[65];
+    mcp_session_id_hash(id, h1);
+    mcp_session_id_hash(id, h2);
+    ok(strlen(h1) == 64 && strcmp(h1, h2) == 0 && strcmp(h1, id) != 0,
+       "session id hash is stable and is not the id");
+    return tap_done();
+}
