@@ -21,18 +21,21 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mcpgate [--config FILE] [--database CONNINFO] COMMAND\n"
-               "\n"
-               "commands:\n"
-               "  migrate            apply the database migrations this version needs\n"
-               "  migrate --status   show the schema version of the database and of mcpgate\n"
-               "\n"
-               "options:\n"
-               "  --config FILE      configuration file (default: $MCPGATE_CONFIG, else " MG_DEFAULT_CONFIG ")\n"
-               "  --database CONNINFO  libpq connection string; overrides the file's database\n"
-               "  --version, --help\n"
-               "\n"
-               "exit status: 0 ok, 1 failed, 2 usage, 3 database unreachable\n");
+    fprintf(
+        f,
+        "usage: mcpgate [--config FILE] [--database CONNINFO] COMMAND\n"
+        "\n"
+        "commands:\n"
+        "  migrate            apply the database migrations this version needs\n"
+        "  migrate --status   show the schema version of the database and of mcpgate\n"
+        "\n"
+        "options:\n"
+        "  --config FILE      configuration file (default: $MCPGATE_CONFIG, else " MG_DEFAULT_CONFIG
+        ")\n"
+        "  --database CONNINFO  libpq connection string; overrides the file's database\n"
+        "  --version, --help\n"
+        "\n"
+        "exit status: 0 ok, 1 failed, 2 usage, 3 database unreachable\n");
 }
 
 static void on_progress(const struct store_migration *m, int done, void *arg)
@@ -91,8 +94,10 @@ static int cmd_migrate(struct store_conn *db, int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"database", required_argument, NULL, 'd'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"database", required_argument, NULL, 'd'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_file = NULL, *database = NULL;
@@ -100,11 +105,21 @@ int main(int argc, char **argv)
     /* "+": stop at the command, its options are its own */
     while ((opt = getopt_long(argc, argv, "+c:d:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'c': config_file = optarg; break;
-        case 'd': database = optarg; break;
-        case 'V': printf("mcpgate %s\n", PACKAGE_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'c':
+            config_file = optarg;
+            break;
+        case 'd':
+            database = optarg;
+            break;
+        case 'V':
+            printf("mcpgate %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
@@ -130,8 +145,9 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!cfg.database[0]) {
-        fprintf(stderr, "mcpgate: no database configured: set \"database\" in %s or pass "
-                        "--database\n",
+        fprintf(stderr,
+                "mcpgate: no database configured: set \"database\" in %s or pass "
+                "--database\n",
                 path);
         return 1;
     }

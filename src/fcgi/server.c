@@ -265,22 +265,39 @@ static int open_listener(const char *spec)
 int fcgi_responder_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
-        {"threads", required_argument, NULL, 't'}, {"check-config", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'},
+        {"check-config", no_argument, NULL, 'k'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_file = NULL, *listen_spec = NULL, *threads_arg = NULL;
     int check_only = 0, opt;
     while ((opt = getopt_long(argc, argv, "c:l:t:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'c': config_file = optarg; break;
-        case 'l': listen_spec = optarg; break;
-        case 't': threads_arg = optarg; break;
-        case 'k': check_only = 1; break;
-        case 'V': printf("mcpgate.fcgi %s\n", PACKAGE_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config_file = optarg;
+            break;
+        case 'l':
+            listen_spec = optarg;
+            break;
+        case 't':
+            threads_arg = optarg;
+            break;
+        case 'k':
+            check_only = 1;
+            break;
+        case 'V':
+            printf("mcpgate.fcgi %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     char err[512];

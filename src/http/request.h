@@ -18,8 +18,8 @@ struct http_request {
     long long content_length; /* CONTENT_LENGTH, -1 when absent or invalid */
     const char *body;         /* the body (not NUL-terminated), NULL until read */
     size_t body_len;
-    char request_id[17];      /* 16 hex chars, for logs and X-Request-Id */
-    const char *const *envp;  /* FastCGI parameters NAME=value, NULL-terminated */
+    char request_id[17];     /* 16 hex chars, for logs and X-Request-Id */
+    const char *const *envp; /* FastCGI parameters NAME=value, NULL-terminated */
 };
 
 /* Looks up a request header by its HTTP name ("Mcp-Session-Id"), case-
@@ -32,7 +32,7 @@ const char *http_param(const struct http_request *r, const char *name);
 
 /* Writes the path part of r->uri (before '?') into out, without
  * decoding. Returns 0, or -1 when it does not fit in n bytes. */
-__attribute__((warn_unused_result)) int http_request_path(const struct http_request *r,
-                                                          char *out, size_t n);
+__attribute__((warn_unused_result)) int http_request_path(const struct http_request *r, char *out,
+                                                          size_t n);
 
 #endif

@@ -36,8 +36,7 @@ void http_response_free(struct http_response *res);
 /* Adds a header. A value holding CR, LF or NUL is refused: returns -1 and
  * adds nothing; otherwise 0. */
 __attribute__((warn_unused_result)) int http_response_header(struct http_response *res,
-                                                             const char *name,
-                                                             const char *value);
+                                                             const char *name, const char *value);
 
 /* Replaces the body with text and sets the content type. */
 void http_response_set_body(struct http_response *res, int status, const char *content_type,

@@ -119,8 +119,8 @@ static void access_log(const struct http_ctx *ctx, const char *path, const struc
     char method[17];
     log_safe(safe_path, sizeof safe_path, path);
     log_safe(method, sizeof method, ctx->req->method);
-    LOG_INFO("msg=request method=%s path=%s status=%d bytes=%zu dur_ms=%.2f%s", method,
-             safe_path, ctx->res->status, ctx->res->body.len, elapsed_ms(t0),
+    LOG_INFO("msg=request method=%s path=%s status=%d bytes=%zu dur_ms=%.2f%s", method, safe_path,
+             ctx->res->status, ctx->res->body.len, elapsed_ms(t0),
              sent_rc < 0 ? " client_gone=1" : "");
 }
 
@@ -151,8 +151,7 @@ int http_serve(struct http_ctx *ctx)
     return rc;
 }
 
-int http_serve_rejected(struct http_ctx *ctx, int status, const char *code,
-                        const char *description)
+int http_serve_rejected(struct http_ctx *ctx, int status, const char *code, const char *description)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -16,11 +16,11 @@
 
 /* Everything a handler may use for one request. */
 struct http_ctx {
-    const struct mg_config *cfg;   /* read-only, shared */
-    struct store_conn *db;         /* this thread's connection */
+    const struct mg_config *cfg; /* read-only, shared */
+    struct store_conn *db;       /* this thread's connection */
     const struct http_request *req;
-    struct http_response *res;     /* filled by the handler when it returns HTTP_REPLY */
-    const struct http_out *out;    /* for handlers that stream */
+    struct http_response *res;  /* filled by the handler when it returns HTTP_REPLY */
+    const struct http_out *out; /* for handlers that stream */
 };
 
 enum http_rc {

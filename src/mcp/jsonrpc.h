@@ -31,10 +31,10 @@ enum jsonrpc_kind {
 
 struct jsonrpc_msg {
     enum jsonrpc_kind kind;
-    const char *method;        /* requests and notifications */
-    struct json_object *id;    /* borrowed; NULL for notifications and unusable ids */
+    const char *method;         /* requests and notifications */
+    struct json_object *id;     /* borrowed; NULL for notifications and unusable ids */
     struct json_object *params; /* borrowed; NULL when absent */
-    const char *why;           /* static reason when kind == JSONRPC_INVALID */
+    const char *why;            /* static reason when kind == JSONRPC_INVALID */
 };
 
 /* Classifies msg (borrowed). Never fails: malformed input yields

@@ -24,9 +24,9 @@ struct mcp_env {
 /* One request's dispatch state. */
 struct mcp_call {
     const struct mcp_env *env;
-    const char *version;                          /* the session's version; NULL at initialize */
-    char new_session_id[MCP_SESSION_ID_LEN + 1];  /* set by a successful initialize */
-    int unavailable;                              /* set when the store could not be reached */
+    const char *version;                         /* the session's version; NULL at initialize */
+    char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
+    int unavailable;                             /* set when the store could not be reached */
 };
 
 /* Handles one request or notification (msg->kind must be one of those).

@@ -61,10 +61,10 @@ static int accepts(const char *accept, const char *type)
         size_t end = range;
         while (end && (p[end - 1] == ' ' || p[end - 1] == '\t'))
             end--;
-        int match = (end == strlen(type) && strncasecmp(p, type, end) == 0) ||
-                    (end == 3 && strncmp(p, "*/*", 3) == 0) ||
-                    (end == major + 2 && strncasecmp(p, type, major + 1) == 0 &&
-                     p[major + 1] == '*');
+        int match =
+            (end == strlen(type) && strncasecmp(p, type, end) == 0) ||
+            (end == 3 && strncmp(p, "*/*", 3) == 0) ||
+            (end == major + 2 && strncasecmp(p, type, major + 1) == 0 && p[major + 1] == '*');
         if (match && !quality_zero(p + range, elem - range))
             return 1;
         p += elem;

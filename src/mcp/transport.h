@@ -16,22 +16,22 @@
 #include "mcp/methods.h"
 
 struct mcp_http_in {
-    const char *method;           /* HTTP method */
-    const char *accept;           /* header values, NULL when absent */
+    const char *method; /* HTTP method */
+    const char *accept; /* header values, NULL when absent */
     const char *content_type;
     const char *origin;
     const char *session_id;
     const char *protocol_version;
-    const char *body;             /* the whole body, body_len bytes */
+    const char *body; /* the whole body, body_len bytes */
     size_t body_len;
 };
 
 struct mcp_http_out {
     int status;
-    struct json_object *body;                  /* owned; NULL for an empty body */
-    char session_id[MCP_SESSION_ID_LEN + 1];   /* "" or the Mcp-Session-Id to send */
-    const char *allow;                         /* Allow header value, or NULL */
-    int retry_after_s;                         /* > 0: send Retry-After */
+    struct json_object *body;                /* owned; NULL for an empty body */
+    char session_id[MCP_SESSION_ID_LEN + 1]; /* "" or the Mcp-Session-Id to send */
+    const char *allow;                       /* Allow header value, or NULL */
+    int retry_after_s;                       /* > 0: send Retry-After */
 };
 
 /* Handles one request to the MCP endpoint. Always fills out (free with

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/log.h"
 
@@ -46,7 +47,28 @@ static void log_pg_error(const char *what, const char *msg)
     char line[256];
     snprintf(line, sizeof line, "%s", msg ? msg : "");
     line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; *p; p++)
+        if (*p == '"' || *p == '\\')
+            *p = '\'';
     LOG_WARN("msg=\"%s\" detail=\"%s\"", what, line);
+}
+
+/* Server notices (e.g. "relation already exists, skipping") go to the
+ * debug log, not to stderr unformatted. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char line[256];
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\r\n\"")] = '\0';
+    LOG_DEBUG("msg=\"PostgreSQL notice\" detail=\"%s\"", line);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 enum store_rc store_connect_raw(struct store_conn *c)
@@ -54,6 +76,10 @@ enum store_rc store_connect_raw(struct store_conn *c)
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
         return STORE_OK;
     conn_close(c);
+    /* While the server is down, answer at once instead of every request
+     * waiting for a connect attempt; try again after a short pause. */
+    if (c->down_since_ms && now_ms() - c->down_since_ms < STORE_RETRY_PAUSE_MS)
+        return STORE_UNAVAILABLE;
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", c->connect_timeout_s);
     /* our defaults first: settings in the configured conninfo override them */
@@ -65,8 +91,11 @@ enum store_rc store_connect_raw(struct store_conn *c)
     if (PQstatus(c->pg) != CONNECTION_OK) {
         log_pg_error("could not connect to PostgreSQL", PQerrorMessage(c->pg));
         conn_close(c);
+        c->down_since_ms = now_ms();
         return STORE_UNAVAILABLE;
     }
+    c->down_since_ms = 0;
+    PQsetNoticeProcessor(c->pg, on_notice, NULL);
     LOG_DEBUG("msg=\"connected to PostgreSQL\" server_version=%d", PQserverVersion(c->pg));
     return STORE_OK;
 }
@@ -88,7 +117,7 @@ static int sqlstate_unavailable(const char *state)
 
 /* Prepares (if needed) and runs stmt on the open connection. */
 enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_stmt *stmt,
-                               const char *const *params, PGresult **res)
+                                      const char *const *params, PGresult **res)
 {
     if (!is_prepared(c, stmt)) {
         if (c->n_prepared == STORE_MAX_PREPARED)
@@ -204,8 +233,7 @@ enum store_rc store_exec(struct store_conn *c, const struct store_stmt *stmt,
          * that fails means the server is really not there. */
         if (attempt > 0 || !was_open)
             return rc;
-        LOG_INFO("msg=\"reconnecting to PostgreSQL and retrying once\" statement=%s",
-                 stmt->name);
+        LOG_INFO("msg=\"reconnecting to PostgreSQL and retrying once\" statement=%s", stmt->name);
     }
 }
 

@@ -17,13 +17,15 @@ struct store_stmt {
     int nparams;
 };
 
-#define STORE_MAX_PREPARED 64
+#define STORE_MAX_PREPARED   64
+#define STORE_RETRY_PAUSE_MS 250 /* after a failed connect, answer "unavailable" this long */
 
 struct store_conn {
-    PGconn *pg;           /* NULL while closed */
-    char *conninfo;       /* owned copy */
+    PGconn *pg;     /* NULL while closed */
+    char *conninfo; /* owned copy */
     int connect_timeout_s;
-    int schema_checked;   /* 1 once the schema version was found current */
+    int schema_checked;      /* 1 once the schema version was found current */
+    long long down_since_ms; /* monotonic time of the last failed connect, 0 if none */
     int n_prepared;
     const struct store_stmt *prepared[STORE_MAX_PREPARED]; /* prepared on pg */
 };
@@ -34,9 +36,10 @@ struct store_conn {
  * through this function are single-statement transactions, so a statement
  * that never reached the old server is safe to send again).
  * Returns STORE_OK, STORE_UNAVAILABLE or STORE_ERROR (logged). */
-__attribute__((warn_unused_result)) enum store_rc
-store_exec(struct store_conn *c, const struct store_stmt *stmt, const char *const *params,
-           PGresult **res);
+__attribute__((warn_unused_result)) enum store_rc store_exec(struct store_conn *c,
+                                                             const struct store_stmt *stmt,
+                                                             const char *const *params,
+                                                             PGresult **res);
 
 /* Prepares (if needed) and runs stmt on the connection that is open, with no
  * reconnect and no schema check (for migrations and the check itself).

@@ -23,11 +23,10 @@ static const struct store_stmt stmt_record = {
     2,
 };
 
-static const char create_bookkeeping[] =
-    "CREATE TABLE IF NOT EXISTS mcpgate_schema ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+static const char create_bookkeeping[] = "CREATE TABLE IF NOT EXISTS mcpgate_schema ("
+                                         " version integer PRIMARY KEY,"
+                                         " name text NOT NULL,"
+                                         " applied_at timestamptz NOT NULL DEFAULT now())";
 
 int store_known_schema_version(void)
 {

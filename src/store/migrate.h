@@ -29,9 +29,10 @@ typedef void (*store_migrate_progress)(const struct store_migration *m, int done
  * Returns STORE_OK; STORE_UNAVAILABLE when the database cannot be reached;
  * STORE_ERROR when a migration fails (it is rolled back, earlier ones stay)
  * or the database's schema is newer than this build knows (nothing done). */
-__attribute__((warn_unused_result)) enum store_rc
-store_migrate(struct store_conn *c, store_migrate_progress progress, void *arg, int *applied,
-              int *version);
+__attribute__((warn_unused_result)) enum store_rc store_migrate(struct store_conn *c,
+                                                                store_migrate_progress progress,
+                                                                void *arg, int *applied,
+                                                                int *version);
 
 /* Reads the applied version (0 for an empty database) and the newest this
  * build knows. Returns STORE_OK or STORE_UNAVAILABLE. */

@@ -30,10 +30,8 @@ store_session_create(struct store_conn *c, const struct store_session_new *s);
 
 /* Finds a live session and slides its expiry. Returns STORE_OK and fills
  * *out; STORE_NOT_FOUND for an unknown or expired one; or a failure. */
-__attribute__((warn_unused_result)) enum store_rc store_session_find(struct store_conn *c,
-                                                                     const char *id_hash,
-                                                                     int ttl_s,
-                                                                     struct store_session *out);
+__attribute__((warn_unused_result)) enum store_rc
+store_session_find(struct store_conn *c, const char *id_hash, int ttl_s, struct store_session *out);
 
 /* Deletes a session. Returns STORE_OK, STORE_NOT_FOUND or a failure. */
 __attribute__((warn_unused_result)) enum store_rc store_session_delete(struct store_conn *c,
@@ -41,7 +39,6 @@ __attribute__((warn_unused_result)) enum store_rc store_session_delete(struct st
 
 /* Deletes up to 500 sessions that expired more than an hour ago; writes the
  * count to *n. Returns STORE_OK or a failure. */
-__attribute__((warn_unused_result)) enum store_rc store_session_purge(struct store_conn *c,
-                                                                      int *n);
+__attribute__((warn_unused_result)) enum store_rc store_session_purge(struct store_conn *c, int *n);
 
 #endif

@@ -29,8 +29,7 @@ void tool_registry_add(const struct tool_def *defs, int n)
         abort();
     for (int i = 0; i < n; i++) {
         if (!name_valid(defs[i].name) || tool_find(defs[i].name)) {
-            fprintf(stderr, "mcpgate: tool name %s is invalid or registered twice\n",
-                    defs[i].name);
+            fprintf(stderr, "mcpgate: tool name %s is invalid or registered twice\n", defs[i].name);
             abort();
         }
         struct json_object *schema = json_tokener_parse(defs[i].input_schema);

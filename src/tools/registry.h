@@ -31,7 +31,7 @@ struct tool_def {
     const char *description;  /* for the model */
     const char *input_schema; /* JSON Schema text: an object schema */
     enum tool_access access;
-    int open_world;           /* 1 when it reaches outside mcpgate */
+    int open_world; /* 1 when it reaches outside mcpgate */
     tool_call_fn call;
 };
 

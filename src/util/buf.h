@@ -29,10 +29,9 @@ __attribute__((warn_unused_result)) int buf_puts(struct buf *b, const char *s);
 
 /* Appends formatted text. Returns as buf_append(). */
 __attribute__((warn_unused_result, format(printf, 2, 3))) int buf_printf(struct buf *b,
-                                                                          const char *fmt, ...);
-__attribute__((warn_unused_result, format(printf, 2, 0))) int buf_vprintf(struct buf *b,
-                                                                           const char *fmt,
-                                                                           va_list ap);
+                                                                         const char *fmt, ...);
+__attribute__((warn_unused_result, format(printf, 2, 0))) int
+buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 
 /* Empties the buffer, keeping its memory. Cannot fail. */
 void buf_reset(struct buf *b);

@@ -63,8 +63,7 @@ static int set_origins(struct mg_config *cfg, const char *value)
     return 0;
 }
 
-int config_set(struct mg_config *cfg, const char *key, const char *value, char *err,
-               size_t errlen)
+int config_set(struct mg_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
     long v;
     if (strcmp(key, "base_url") == 0) {
@@ -216,8 +215,7 @@ static int derive_base(struct mg_config *cfg)
     const char *dflt = https ? ":443" : ":80";
     if (hl > strlen(dflt) && strcmp(host + hl - strlen(dflt), dflt) == 0)
         host[hl - strlen(dflt)] = '\0';
-    snprintf(cfg->base_origin, sizeof cfg->base_origin, "%s://%s", https ? "https" : "http",
-             host);
+    snprintf(cfg->base_origin, sizeof cfg->base_origin, "%s://%s", https ? "https" : "http", host);
     memcpy(cfg->base_path, path, strlen(path) + 1);
     return 0;
 }

@@ -160,5 +160,6 @@ const char *json_get_string(struct json_object *obj, const char *key)
 
 const char *json_text(struct json_object *obj, size_t *len)
 {
-    return json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+    return json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }

@@ -19,9 +19,8 @@
  * JSON_MAX_DEPTH levels, nothing but white space after it. Returns 0 and
  * hands *out to the caller (who puts it), or -1 with *why set to a static
  * description of the fault. A JSON null parses to *out == NULL. */
-__attribute__((warn_unused_result)) int json_parse_strict(const char *text, size_t len,
-                                                          struct json_object **out,
-                                                          const char **why);
+__attribute__((warn_unused_result)) int
+json_parse_strict(const char *text, size_t len, struct json_object **out, const char **why);
 
 /* Adds val to obj under key, taking ownership of val (also on failure, when
  * it is put). Aborts on allocation failure. */

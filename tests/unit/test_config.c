@@ -55,10 +55,10 @@ int main(void)
     ok(!config_origin_allowed(&cfg, "https://evil.example.com"), "foreign origin refused");
     ok(!config_origin_allowed(&cfg, "null"), "opaque origin refused");
 
-    rc = load_text(&cfg, "base_url = http://127.0.0.1:8080\ndatabase = dbname=x\n", err,
-                   sizeof err);
-    ok(rc == 0 && cfg.threads == 4 && cfg.max_body_bytes == 1048576 &&
-           cfg.session_ttl_s == 86400 && cfg.auth == MG_AUTH_NONE,
+    rc =
+        load_text(&cfg, "base_url = http://127.0.0.1:8080\ndatabase = dbname=x\n", err, sizeof err);
+    ok(rc == 0 && cfg.threads == 4 && cfg.max_body_bytes == 1048576 && cfg.session_ttl_s == 86400 &&
+           cfg.auth == MG_AUTH_NONE,
        "defaults apply");
     is_str(cfg.base_origin, "http://127.0.0.1:8080", "non-default port kept");
     is_str(cfg.base_path, "", "root base path is empty");

@@ -11,7 +11,7 @@ static enum jsonrpc_kind kind_of(const char *text, const char **why)
     const char *perr;
     if (json_parse_strict(text, strlen(text), &o, &perr) < 0) {
         *why = perr;
-        return (enum jsonrpc_kind)-1;
+        return (enum jsonrpc_kind) - 1;
     }
     struct jsonrpc_msg m;
     jsonrpc_classify(o, &m);
@@ -36,8 +36,7 @@ static void test_classify(void)
                JSONRPC_REQUEST, "request with string id and params");
     check_kind("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
                JSONRPC_NOTIFICATION, "notification");
-    check_kind("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", JSONRPC_RESPONSE,
-               "result response");
+    check_kind("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", JSONRPC_RESPONSE, "result response");
     check_kind("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-1,\"message\":\"x\"}}",
                JSONRPC_RESPONSE, "error response");
     check_kind("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}", JSONRPC_INVALID,

@@ -110,8 +110,8 @@ int main(void)
     const char *evil[] = {"HTTP_ORIGIN=https://evil.example.com", NULL};
     expect("foreign Origin", serve("POST", "/mcp", json, PING, evil), 403, -32000);
     const char *own[] = {"HTTP_ORIGIN=https://mcp.example.org", NULL};
-    expect("own Origin passes on to the session check", serve("POST", "/mcp", json, PING, own),
-           400, -32000);
+    expect("own Origin passes on to the session check", serve("POST", "/mcp", json, PING, own), 400,
+           -32000);
 
     const char *html[] = {"HTTP_ACCEPT=text/html", NULL};
     expect("Accept text/html", serve("POST", "/mcp", json, PING, html), 406, -32000);
@@ -137,10 +137,10 @@ int main(void)
 
     expect("malformed JSON", serve("POST", "/mcp", json, "{\"jsonrpc\":", no_env), 400, -32700);
     expect("empty body", serve("POST", "/mcp", json, "", no_env), 400, -32700);
-    expect("invalid UTF-8",
-           serve("POST", "/mcp", json, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xff\"}",
-                 no_env),
-           400, -32700);
+    expect(
+        "invalid UTF-8",
+        serve("POST", "/mcp", json, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xff\"}", no_env),
+        400, -32700);
     expect("a number", serve("POST", "/mcp", json, "42", no_env), 400, -32600);
     expect("not JSON-RPC", serve("POST", "/mcp", json, "{\"id\":1,\"method\":\"ping\"}", no_env),
            400, -32600);
@@ -160,8 +160,7 @@ int main(void)
     ok(strstr(buf_str(&wire), sid) == NULL, "the session id is not echoed");
     expect("DELETE with database down", serve("DELETE", "/mcp", NULL, NULL, wellformed), 503,
            -32603);
-    expect("DELETE without a session id", serve("DELETE", "/mcp", NULL, NULL, no_env), 400,
-           -32000);
+    expect("DELETE without a session id", serve("DELETE", "/mcp", NULL, NULL, no_env), 400, -32000);
 
     expect("initialize without protocolVersion",
            serve("POST", "/mcp", json,
@@ -182,8 +181,7 @@ int main(void)
     expect("under a base path, /gw/mcp is the endpoint",
            serve("POST", "/gw/mcp?x=1", json, PING, no_env), 400, -32000);
     expect("under a base path, /mcp is not", serve("POST", "/mcp", json, PING, no_env), 404, 0);
-    expect("under a base path, /gwmcp is not", serve("POST", "/gwmcp", json, PING, no_env), 404,
-           0);
+    expect("under a base path, /gwmcp is not", serve("POST", "/gwmcp", json, PING, no_env), 404, 0);
     cfg = base;
 
     struct http_response res;
