@@ -166,16 +166,14 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
     struct http_ctx ctx = {.cfg = &config, .db = w->db, .req = &req, .res = &res, .out = &out};
 
     int body = read_body(w, fr->in, req.content_length);
-    if (body == 1) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
-                 config.max_body_bytes);
-        http_serve_rejected(&ctx, 413, "payload_too_large", msg);
-    } else if (body < 0) {
+    if (body < 0) {
         http_serve_rejected(&ctx, 400, "invalid_request", "request body shorter than its length");
     } else {
-        req.body = w->body.data ? w->body.data : "";
-        req.body_len = w->body.len;
+        /* an oversized body is reported by the endpoint, after the checks
+         * that come first in its protocol (e.g. 415 before 413 on /mcp) */
+        req.body_too_large = body == 1;
+        req.body = body == 1 ? "" : w->body.data ? w->body.data : "";
+        req.body_len = body == 1 ? 0 : w->body.len;
         http_serve(&ctx);
     }
     http_response_free(&res);

@@ -18,6 +18,7 @@ struct http_request {
     long long content_length; /* CONTENT_LENGTH, -1 when absent or invalid */
     const char *body;         /* the body (not NUL-terminated), NULL until read */
     size_t body_len;
+    int body_too_large;      /* 1: the body exceeded max_body_bytes and was discarded */
     char request_id[17];     /* 16 hex chars, for logs and X-Request-Id */
     const char *const *envp; /* FastCGI parameters NAME=value, NULL-terminated */
 };

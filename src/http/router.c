@@ -33,6 +33,8 @@ static enum http_rc handle_mcp(struct http_ctx *ctx)
         .protocol_version = http_header(r, "MCP-Protocol-Version"),
         .body = r->body,
         .body_len = r->body_len,
+        .body_too_large = r->body_too_large,
+        .max_body_bytes = ctx->cfg->max_body_bytes,
     };
     struct mcp_http_out out;
     mcp_http_handle(&env, &in, &out);
@@ -141,7 +143,13 @@ int http_serve(struct http_ctx *ctx)
             found = &routes[i];
 
     int rc = 0;
-    if (!found) {
+    if (found && found->handler != handle_mcp && ctx->req->body_too_large) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
+                 ctx->cfg->max_body_bytes);
+        json_error_body(ctx->res, 413, "invalid_request", msg);
+        rc = send_reply(ctx);
+    } else if (!found) {
         json_error_body(ctx->res, 404, "not_found", "no such endpoint");
         rc = send_reply(ctx);
     } else if (found->handler(ctx) == HTTP_REPLY) {

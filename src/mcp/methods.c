@@ -123,7 +123,7 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
     if (!name)
         return fail(err, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (a string)");
     struct json_object *args = NULL;
-    if (json_object_object_get_ex(params, "arguments", &args) && args &&
+    if (json_object_object_get_ex(params, "arguments", &args) &&
         !json_object_is_type(args, json_type_object))
         return fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
     const struct tool_def *tool = tool_find(name);

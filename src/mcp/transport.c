@@ -270,6 +270,13 @@ static void handle_post(const struct mcp_env *env, const struct mcp_http_in *in,
                "Unsupported Media Type: Content-Type must be application/json");
         return;
     }
+    if (in->body_too_large) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Content Too Large: the request body exceeds %zu bytes",
+                 in->max_body_bytes);
+        reject(out, 413, MCP_ERROR_TRANSPORT, msg);
+        return;
+    }
     struct json_object *doc = NULL;
     const char *why = NULL;
     if (json_parse_strict(in->body, in->body_len, &doc, &why) < 0) {

@@ -24,6 +24,8 @@ struct mcp_http_in {
     const char *protocol_version;
     const char *body; /* the whole body, body_len bytes */
     size_t body_len;
+    int body_too_large;    /* the body exceeded max_body_bytes (and is empty here) */
+    size_t max_body_bytes; /* for the 413 message */
 };
 
 struct mcp_http_out {

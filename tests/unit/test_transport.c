@@ -30,6 +30,8 @@ static int mem_flush(void *ctx)
 }
 
 /* Serves one request; returns the status parsed from the wire. */
+static int too_large;
+
 static int serve(const char *method, const char *uri, const char *ctype, const char *body,
                  const char **env)
 {
@@ -43,6 +45,7 @@ static int serve(const char *method, const char *uri, const char *ctype, const c
         .body_len = body ? strlen(body) : 0,
         .request_id = "00112233aabbccdd",
         .envp = env,
+        .body_too_large = too_large,
     };
     struct http_response res;
     http_response_init(&res);
@@ -135,6 +138,11 @@ int main(void)
     expect("json with charset passes on",
            serve("POST", "/mcp", "application/json; charset=utf-8", PING, no_env), 400, -32000);
 
+    too_large = 1;
+    expect("oversized body with the wrong type is 415 first",
+           serve("POST", "/mcp", "text/plain", "", no_env), 415, -32000);
+    expect("oversized body", serve("POST", "/mcp", json, "", no_env), 413, -32000);
+    too_large = 0;
     expect("malformed JSON", serve("POST", "/mcp", json, "{\"jsonrpc\":", no_env), 400, -32700);
     expect("empty body", serve("POST", "/mcp", json, "", no_env), 400, -32700);
     expect(
