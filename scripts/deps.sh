@@ -1,0 +1,67 @@
+#!/bin/bash
+# deps.sh - install the Debian 12 packages that mcpgate needs, with apt-get.
+#
+# Usage: scripts/deps.sh [build|test|run]        (default: test)
+#   build  compiler, autotools and the -dev libraries the build links against
+#   run    build, plus what scripts/stack.sh runs: PostgreSQL, lighttpd,
+#          Apache with mod_fcgid, spawn-fcgi, python3, curl, procps (pgrep),
+#          clang-format and valgrind
+#   test   same packages as run (the tests use the same stack)
+#
+# Only missing packages are installed (checked with dpkg-query), after an
+# "apt-get update"; when everything is present it only checks and exits 0.
+# Installing needs root. Prints the packages it installs.
+set -euo pipefail
+
+readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
+    libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev)
+readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
+    python3 curl procps clang-format valgrind)
+
+die() {
+    echo "deps.sh: $*" >&2
+    exit 1
+}
+
+# Print, one per line, those of the given packages that are not fully installed.
+missing_packages() {
+    local installed
+    # Lines like "ii  curl"; packages dpkg has never heard of print nothing
+    # (dpkg-query then exits 1, which is expected here).
+    installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null |
+        awk '$1 == "ii" { print $2 }' || true)
+    local pkg
+    for pkg in "$@"; do
+        grep -qxF -- "$pkg" <<<"$installed" || echo "$pkg"
+    done
+}
+
+main() {
+    local what=${1:-test}
+    local pkgs=("${BUILD_PKGS[@]}")
+    case $what in
+    build) ;;
+    run | test) pkgs+=("${RUN_PKGS[@]}") ;;
+    *) die "usage: deps.sh [build|test|run]" ;;
+    esac
+    command -v dpkg-query >/dev/null || die "dpkg-query not found: this script is for Debian"
+
+    local missing
+    mapfile -t missing < <(missing_packages "${pkgs[@]}")
+    if ((${#missing[@]} == 0)); then
+        echo "deps.sh: all ${#pkgs[@]} packages for '$what' are installed"
+        return 0
+    fi
+    ((EUID == 0)) || die "missing packages: ${missing[*]}; run as root to install them"
+
+    echo "deps.sh: installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends "${missing[@]}"
+
+    mapfile -t missing < <(missing_packages "${pkgs[@]}")
+    ((${#missing[@]} == 0)) || die "still missing after apt-get install: ${missing[*]}"
+    echo "deps.sh: done"
+}
+
+main "$@"
