@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# run.sh - the README's run command: install what is missing, build, and
+# start the local stack (private PostgreSQL in .stack/, lighttpd, Apache
+# mod_fcgid and mod_proxy_fcgi, all on 127.0.0.1), then print where to
+# connect.
+#
+#   bash scripts/run.sh          start (or restart) the stack
+#   bash scripts/run.sh stop     stop everything it started
+#   bash scripts/run.sh status   show what runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+state="$top/.stack"
+
+case "${1:-start}" in
+stop)
+    exec bash scripts/stack.sh stop "$state"
+    ;;
+status)
+    exec bash scripts/stack.sh status "$state"
+    ;;
+start) ;;
+*)
+    echo "usage: bash scripts/run.sh [start|stop|status]" >&2
+    exit 2
+    ;;
+esac
+
+bash scripts/deps.sh run
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+    autoreconf -fi
+fi
+if [ ! -f Makefile ] || [ configure -nt config.status ]; then
+    ./configure --quiet
+fi
+make -j"$(nproc 2>/dev/null || echo 2)" --no-print-directory
+
+bash scripts/stack.sh stop "$state" >/dev/null 2>&1 || true
+bash scripts/stack.sh start "$state"
+
+# shellcheck disable=SC1091
+. "$state/env"
+cat <<EOT
+
+mcpgate is running.
+
+  MCP endpoint (lighttpd):          $URL_LIGHTTPD/mcp
+  MCP endpoint (Apache mod_fcgid):  $URL_FCGID/mcp
+  MCP endpoint (Apache proxy_fcgi): $URL_PROXY/mcp
+  PostgreSQL:                       psql -h $PGHOST -p $PGPORT -U $PGUSER $PGDATABASE
+  logs:                             $state/log/
+
+Try it:
+  curl -si $URL_LIGHTTPD/mcp -H 'Content-Type: application/json' \\
+       -H 'Accept: application/json, text/event-stream' \\
+       -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+  npx @modelcontextprotocol/inspector   (transport "Streamable HTTP", URL $URL_LIGHTTPD/mcp)
+
+Authentication is off in this version of the local stack (auth = none).
+
+Stop everything:  bash scripts/run.sh stop
+EOT

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test.sh - the README's test command: install what is missing, build, and
+# run every test, on a fresh Debian 12 machine (as root) or a developer's.
+#
+#   1. the default build (-Werror) and `make check`: unit tests, the layer
+#      check, and the integration tests through lighttpd, Apache mod_fcgid
+#      and Apache mod_proxy_fcgi on a private PostgreSQL;
+#   2. a separate ASan+UBSan build (in build-san/) running the same tests;
+#   3. `make distcheck` (skip with MCPGATE_SKIP_DISTCHECK=1).
+# Ends with the line "N passed, N failed, N skipped"; exits non-zero when
+# anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+step() { printf '\n==> %s\n' "$*"; }
+rc=0
+run() { "$@" || rc=1; }
+
+step "installing missing packages"
+bash scripts/deps.sh test || exit 1
+
+step "configuring (default build)"
+rm -f tests/*.trs tests/*/*.trs build-san/tests/*/*.trs 2>/dev/null
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+    autoreconf -fi || exit 1
+fi
+# the default build lives in the tree, so the README's run command reuses it
+if [ ! -f Makefile ] || [ configure -nt config.status ]; then
+    ./configure --quiet || exit 1
+fi
+
+step "building and running make check"
+run make -j"$jobs" --no-print-directory
+run make -j"$jobs" --no-print-directory check
+
+step "ASan+UBSan build (build-san/) running make check"
+mkdir -p build-san
+if [ ! -f build-san/Makefile ] || [ configure -nt build-san/config.status ]; then
+    (cd build-san && "$top/configure" --quiet --enable-sanitizers) || rc=1
+fi
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run make -C build-san -j"$jobs" --no-print-directory
+run make -C build-san -j"$jobs" --no-print-directory check
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+if [ "${MCPGATE_SKIP_DISTCHECK:-0}" != 1 ]; then
+    step "make distcheck"
+    run make -j"$jobs" --no-print-directory distcheck
+fi
+
+for log in test-suite.log build-san/test-suite.log; do
+    if [ -f "$log" ] && grep -qE '^# (FAIL|ERROR|XPASS): *[1-9]' "$log"; then
+        step "failures in $log"
+        cat "$log"
+    fi
+done
+echo
+bash scripts/summary.sh "$rc" tests build-san/tests
+exit "$rc"
