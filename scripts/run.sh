@@ -30,10 +30,13 @@ bash scripts/deps.sh run
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
     autoreconf -fi
 fi
-if [ ! -f Makefile ] || [ configure -nt config.status ]; then
-    ./configure --quiet
+# the same out-of-tree build as scripts/test.sh
+mkdir -p build
+if [ ! -f build/Makefile ] || [ configure -nt build/config.status ]; then
+    (cd build && "$top/configure" --quiet)
 fi
-make -j"$(nproc 2>/dev/null || echo 2)" --no-print-directory
+make -C build -j"$(nproc 2>/dev/null || echo 2)" --no-print-directory
+export MCPGATE_BUILDDIR="$top/build"
 
 bash scripts/stack.sh stop "$state" >/dev/null 2>&1 || true
 bash scripts/stack.sh start "$state"

@@ -2,7 +2,7 @@
 # test.sh - the README's test command: install what is missing, build, and
 # run every test, on a fresh Debian 12 machine (as root) or a developer's.
 #
-#   1. the default build (-Werror) and `make check`: unit tests, the layer
+#   1. the default build (-Werror, in build/) and `make check`: unit tests, the layer
 #      check, and the integration tests through lighttpd, Apache mod_fcgid
 #      and Apache mod_proxy_fcgi on a private PostgreSQL;
 #   2. a separate ASan+UBSan build (in build-san/) running the same tests;
@@ -21,25 +21,32 @@ run() { "$@" || rc=1; }
 step "installing missing packages"
 bash scripts/deps.sh test || exit 1
 
-step "configuring (default build)"
-rm -f tests/*.trs tests/*/*.trs build-san/tests/*/*.trs 2>/dev/null
+step "configuring (default build in build/)"
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
     autoreconf -fi || exit 1
 fi
-# the default build lives in the tree, so the README's run command reuses it
-if [ ! -f Makefile ] || [ configure -nt config.status ]; then
-    ./configure --quiet || exit 1
+if [ -f config.status ]; then
+    echo "test.sh: this tree was configured in place; run 'make distclean' first" >&2
+    exit 1
 fi
+configure_in() { # DIR [configure args...]
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    find "$dir" -name '*.trs' -delete
+    if [ ! -f "$dir/Makefile" ] || [ configure -nt "$dir/config.status" ]; then
+        (cd "$dir" && "$top/configure" --quiet "$@") || return 1
+    fi
+}
+# the README's run command reuses this build
+configure_in build || exit 1
 
 step "building and running make check"
-run make -j"$jobs" --no-print-directory
-run make -j"$jobs" --no-print-directory check
+run make -C build -j"$jobs" --no-print-directory
+run make -C build -j"$jobs" --no-print-directory check
 
 step "ASan+UBSan build (build-san/) running make check"
-mkdir -p build-san
-if [ ! -f build-san/Makefile ] || [ configure -nt build-san/config.status ]; then
-    (cd build-san && "$top/configure" --quiet --enable-sanitizers) || rc=1
-fi
+configure_in build-san --enable-sanitizers || rc=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run make -C build-san -j"$jobs" --no-print-directory
@@ -48,15 +55,15 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 if [ "${MCPGATE_SKIP_DISTCHECK:-0}" != 1 ]; then
     step "make distcheck"
-    run make -j"$jobs" --no-print-directory distcheck
+    run make -C build -j"$jobs" --no-print-directory distcheck
 fi
 
-for log in test-suite.log build-san/test-suite.log; do
+for log in build/test-suite.log build-san/test-suite.log; do
     if [ -f "$log" ] && grep -qE '^# (FAIL|ERROR|XPASS): *[1-9]' "$log"; then
         step "failures in $log"
         cat "$log"
     fi
 done
 echo
-bash scripts/summary.sh "$rc" tests build-san/tests
+bash scripts/summary.sh "$rc" build/tests build-san/tests
 exit "$rc"
