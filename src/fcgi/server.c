@@ -26,7 +26,10 @@
 
 #include "config.h"
 #include "http/router.h"
+#include "mcp/wake.h"
+#include "store/listen.h"
 #include "store/db.h"
+#include "tools/backend.h"
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -34,7 +37,7 @@
 #define MAX_THREADS 256
 #define DRAIN_LIMIT ((long long)256 * 1024 * 1024)
 
-static volatile sig_atomic_t stopping;
+static volatile int stopping; /* set by the signal handler (an int is atomic here) */
 static int wake_pipe[2] = {-1, -1};
 static int listen_fd;
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,6 +48,16 @@ struct worker {
     int index;
     struct store_conn *db; /* owned by this worker's thread */
     struct buf body;       /* request body, reused between requests */
+    struct buf params;     /* a copy of the request's FastCGI parameters */
+    const char **envp;     /* pointers into params, NULL-terminated */
+    size_t envp_cap;
+};
+
+/* The output of one FastCGI request; finish ends it before the handler
+ * returns (an SSE stream closed early, a 202 sent before the work). */
+struct fcgi_out {
+    FCGX_Request *fr;
+    int finished;
 };
 
 static void on_stop_signal(int sig)
@@ -80,7 +93,10 @@ static int install_signals(void)
 
 static int fcgi_write(void *ctx, const char *p, size_t n)
 {
-    FCGX_Stream *out = ctx;
+    struct fcgi_out *o = ctx;
+    if (o->finished)
+        return -1;
+    FCGX_Stream *out = o->fr->out;
     while (n > 0) {
         int chunk = n > 65536 ? 65536 : (int)n;
         if (FCGX_PutStr(p, chunk, out) != chunk)
@@ -93,7 +109,40 @@ static int fcgi_write(void *ctx, const char *p, size_t n)
 
 static int fcgi_flush(void *ctx)
 {
-    return FCGX_FFlush(ctx) < 0 ? -1 : 0;
+    struct fcgi_out *o = ctx;
+    if (o->finished)
+        return -1;
+    return FCGX_FFlush(o->fr->out) < 0 ? -1 : 0;
+}
+
+static void fcgi_finish(void *ctx)
+{
+    struct fcgi_out *o = ctx;
+    if (!o->finished) {
+        FCGX_Finish_r(o->fr);
+        o->finished = 1;
+    }
+}
+
+/* Copies the FastCGI parameters into the worker, so the request stays
+ * readable after FCGX_Finish_r() ends the response early. */
+static void copy_params(struct worker *w, char **envp)
+{
+    size_t n = 0;
+    buf_reset(&w->params);
+    for (char **e = envp; e && *e; e++, n++)
+        if (buf_append(&w->params, *e, strlen(*e) + 1) < 0)
+            abort();
+    if (n + 1 > w->envp_cap) {
+        w->envp_cap = n + 16;
+        w->envp = realloc(w->envp, w->envp_cap * sizeof *w->envp);
+        if (!w->envp)
+            abort();
+    }
+    const char *p = w->params.data;
+    for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
+        w->envp[i] = p;
+    w->envp[n] = NULL;
 }
 
 /* Reads and discards what is left of the body, up to DRAIN_LIMIT bytes, so
@@ -145,12 +194,13 @@ static long long parse_length(const char *s)
 static void serve_one(struct worker *w, FCGX_Request *fr)
 {
     struct http_request req = {0};
-    req.envp = (const char *const *)fr->envp;
-    req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-    req.uri = FCGX_GetParam("REQUEST_URI", fr->envp);
-    req.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-    req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
-    req.content_length = parse_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+    copy_params(w, fr->envp);
+    req.envp = w->envp;
+    req.method = http_param(&req, "REQUEST_METHOD");
+    req.uri = http_param(&req, "REQUEST_URI");
+    req.content_type = http_param(&req, "CONTENT_TYPE");
+    req.remote_addr = http_param(&req, "REMOTE_ADDR");
+    req.content_length = parse_length(http_param(&req, "CONTENT_LENGTH"));
     if (!req.method)
         req.method = "GET";
     if (!req.uri)
@@ -162,10 +212,14 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
 
     struct http_response res;
     http_response_init(&res);
-    struct http_out out = {.write = fcgi_write, .flush = fcgi_flush, .ctx = fr->out};
-    struct http_ctx ctx = {.cfg = &config, .db = w->db, .req = &req, .res = &res, .out = &out};
+    struct fcgi_out o = {.fr = fr};
+    struct http_out out = {
+        .write = fcgi_write, .flush = fcgi_flush, .finish = fcgi_finish, .ctx = &o};
+    struct http_ctx ctx = {
+        .cfg = &config, .db = w->db, .req = &req, .res = &res, .out = &out, .stop_flag = &stopping};
 
     int body = read_body(w, fr->in, req.content_length);
+    /* the rest of the request is served from our copies */
     if (body < 0) {
         http_serve_rejected(&ctx, 400, "invalid_request", "request body shorter than its length");
     } else {
@@ -177,6 +231,7 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
         http_serve(&ctx);
     }
     http_response_free(&res);
+    fcgi_finish(&o);
     /* do not keep a huge body's memory around between requests */
     if (w->body.cap > 4 * 1024 * 1024)
         buf_free(&w->body);
@@ -232,8 +287,7 @@ static void *worker_main(void *arg)
                 LOG_ERROR("msg=\"accept failed\" rc=%d", rc);
             break;
         }
-        serve_one(w, &fr);
-        FCGX_Finish_r(&fr);
+        serve_one(w, &fr); /* it finishes the request itself */
     }
     FCGX_Free(&fr, 0);
     return NULL;
@@ -308,6 +362,10 @@ int fcgi_responder_main(int argc, char **argv)
         return 1;
     }
     log_set_level(config.log_level);
+    if (tool_backends_load(config.backends_dir, err, sizeof err) < 0) {
+        fprintf(stderr, "mcpgate: %s\n", err);
+        return 1;
+    }
     if (check_only) {
         printf("mcpgate: configuration %s is valid\n", path);
         return 0;
@@ -347,11 +405,25 @@ int fcgi_responder_main(int argc, char **argv)
         }
         started++;
     }
+    if (store_listener_start(config.database, config.db_connect_timeout_s, mcp_wake_dispatch,
+                             NULL) < 0)
+        LOG_ERROR("msg=\"could not start the listener thread: streams will only see their own "
+                  "events\"");
+    /* wait for a stop signal, then wake every held stream so it ends now */
+    while (!stopping) {
+        struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
+        if (poll(&p, 1, 1000) > 0)
+            break;
+    }
+    mcp_wake_all();
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);
+    store_listener_stop();
     for (int i = 0; i < n; i++) {
         store_conn_free(workers[i].db);
         buf_free(&workers[i].body);
+        buf_free(&workers[i].params);
+        free(workers[i].envp);
     }
     free(workers);
     LOG_INFO("msg=\"responder stopped\"");

@@ -13,10 +13,12 @@
 
 #include "util/buf.h"
 
-/* Where response bytes go. write returns 0, or -1 when the client is gone. */
+/* Where response bytes go. write returns 0, or -1 when the client is gone.
+ * finish (may be NULL) ends the response at once: later writes fail. */
 struct http_out {
     int (*write)(void *ctx, const char *p, size_t n);
     int (*flush)(void *ctx);
+    void (*finish)(void *ctx);
     void *ctx;
 };
 

@@ -14,13 +14,16 @@
 
 #include <json-c/json.h>
 
-#define JSONRPC_PARSE_ERROR       (-32700)
-#define JSONRPC_INVALID_REQUEST   (-32600)
-#define JSONRPC_METHOD_NOT_FOUND  (-32601)
-#define JSONRPC_INVALID_PARAMS    (-32602)
-#define JSONRPC_INTERNAL_ERROR    (-32603)
-#define MCP_ERROR_TRANSPORT       (-32000) /* HTTP-level rejection (SDK convention) */
-#define MCP_ERROR_SESSION_UNKNOWN (-32001) /* session not found (SDK convention) */
+#define JSONRPC_PARSE_ERROR           (-32700)
+#define JSONRPC_INVALID_REQUEST       (-32600)
+#define JSONRPC_METHOD_NOT_FOUND      (-32601)
+#define JSONRPC_INVALID_PARAMS        (-32602)
+#define JSONRPC_INTERNAL_ERROR        (-32603)
+#define MCP_ERROR_TRANSPORT           (-32000) /* HTTP-level rejection (SDK convention) */
+#define MCP_ERROR_SESSION_UNKNOWN     (-32001) /* session not found (SDK convention) */
+#define MCP_ERROR_HEADER_MISMATCH     (-32020) /* 2026-07-28: headers disagree with the body */
+#define MCP_ERROR_MISSING_CAPABILITY  (-32021) /* 2026-07-28: client capability missing */
+#define MCP_ERROR_UNSUPPORTED_VERSION (-32022) /* 2026-07-28: protocol version unsupported */
 
 enum jsonrpc_kind {
     JSONRPC_REQUEST,

@@ -8,12 +8,20 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mcp/call.h"
+#include "mcp/sse.h"
 #include "mcp/version.h"
+#include "oauth/scope.h"
+#include "store/stream.h"
 #include "store/session.h"
 #include "util/json.h"
 #include "util/log.h"
 
-#define ALLOW_METHODS "GET, POST, DELETE"
+#include "config.h"
+
+#define ALLOW_METHODS  "GET, POST, DELETE"
+#define MODERN_VERSION "2026-07-28"
+#define META_VERSION   "io.modelcontextprotocol/protocolVersion"
 
 static void reject(struct mcp_http_out *out, int status, int code, const char *message)
 {
@@ -82,11 +90,13 @@ static int is_json_type(const char *ct)
     return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
-/* Checks Mcp-Session-Id and loads the session. Returns 0, or -1 with out
- * filled with the rejection. */
+/* Checks Mcp-Session-Id and loads the session into s (clear it after).
+ * Returns 0, or -1 with out filled with the rejection. */
 static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
-                        struct mcp_http_out *out, struct store_session *s)
+                        struct mcp_http_out *out, struct store_session *s,
+                        char hash[CRYPTO_SHA256_HEX_LEN + 1])
 {
+    memset(s, 0, sizeof *s);
     if (!in->session_id) {
         reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: Mcp-Session-Id header is required");
         return -1;
@@ -95,7 +105,6 @@ static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
         reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: malformed Mcp-Session-Id header");
         return -1;
     }
-    char hash[CRYPTO_SHA256_HEX_LEN + 1];
     mcp_session_id_hash(in->session_id, hash);
     switch (store_session_find(env->db, hash, env->cfg->session_ttl_s, s)) {
     case STORE_OK:
@@ -128,10 +137,10 @@ static void handle_delete(const struct mcp_env *env, const struct mcp_http_in *i
                           struct mcp_http_out *out)
 {
     struct store_session s;
-    if (load_session(env, in, out, &s) < 0)
-        return;
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    mcp_session_id_hash(in->session_id, hash);
+    if (load_session(env, in, out, &s, hash) < 0)
+        return;
+    store_session_clear(&s);
     switch (store_session_delete(env->db, hash)) {
     case STORE_OK:
         out->status = 204;
@@ -147,24 +156,83 @@ static void handle_delete(const struct mcp_env *env, const struct mcp_http_in *i
     }
 }
 
-/* Answers one message of a session; returns the response or NULL. */
-static struct json_object *session_message(const struct mcp_env *env, const char *version,
-                                           const struct jsonrpc_msg *msg, int *unavail)
+/* A client's answer to one of our requests (sampling, elicitation). */
+static struct json_object *take_response(const struct mcp_env *env, const char *hash,
+                                         const struct jsonrpc_msg *msg, struct json_object *obj,
+                                         int *unavail)
 {
-    if (msg->kind == JSONRPC_RESPONSE)
-        return NULL; /* no server-to-client requests are outstanding yet */
-    if (msg->kind == JSONRPC_INVALID)
-        return jsonrpc_error(msg->id, JSONRPC_INVALID_REQUEST, msg->why);
-    if (strcmp(msg->method, "initialize") == 0) {
-        if (msg->kind == JSONRPC_NOTIFICATION)
+    const char *id =
+        json_object_is_type(msg->id, json_type_string) ? json_object_get_string(msg->id) : NULL;
+    enum store_rc rc =
+        id ? store_pending_respond(env->db, hash, id, json_text(obj, NULL)) : STORE_NOT_FOUND;
+    if (rc == STORE_OK)
+        return NULL;
+    if (rc != STORE_NOT_FOUND) {
+        *unavail = 1;
+        return NULL;
+    }
+    return jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST,
+                         "Invalid Request: no request with this id is waiting for a response");
+}
+
+/* Fills call with what the session says about the client. */
+static void call_from_session(struct mcp_call *call, const struct store_session *s,
+                              const char *hash)
+{
+    call->version = s->protocol_version;
+    call->session_hash = hash;
+    snprintf(call->log_level, sizeof call->log_level, "%s", s->log_level);
+    const char *why;
+    if (s->capabilities &&
+        json_parse_strict(s->capabilities, strlen(s->capabilities), &call->client_caps, &why) < 0)
+        call->client_caps = NULL;
+}
+
+/* Runs one request or notification of a session. Returns the JSON-RPC
+ * response to send as JSON, or NULL (notification, or the response went
+ * out on the call's stream: then *streamed is set). */
+static struct json_object *run_message(const struct mcp_env *env, struct mcp_call *call,
+                                       const struct jsonrpc_msg *msg, int *unavail, int *streamed)
+{
+    mcp_call_begin(call, msg);
+    struct json_object *r = mcp_dispatch(call, msg);
+    if (call->unavailable && !call->streaming && !call->publish_stream) {
+        json_object_put(r);
+        r = NULL;
+        *unavail = 1;
+    } else if (r && mcp_call_respond(call, r)) {
+        r = NULL;
+        *streamed = 1;
+    }
+    mcp_call_finish(call);
+    (void)env;
+    return r;
+}
+
+/* Answers one message of a session in a batch (no streaming there). A call
+ * refused for its scope sets *scope (the batch then answers 403). */
+static struct json_object *batch_message(const struct mcp_env *env, const struct store_session *s,
+                                         const char *hash, struct json_object *obj, int *unavail,
+                                         const char **scope)
+{
+    struct jsonrpc_msg msg;
+    jsonrpc_classify(obj, &msg);
+    if (msg.kind == JSONRPC_INVALID)
+        return jsonrpc_error(msg.id, JSONRPC_INVALID_REQUEST, msg.why);
+    if (msg.kind == JSONRPC_RESPONSE)
+        return take_response(env, hash, &msg, obj, unavail);
+    if (strcmp(msg.method, "initialize") == 0) {
+        if (msg.kind == JSONRPC_NOTIFICATION)
             return NULL;
-        return jsonrpc_error(msg->id, JSONRPC_INVALID_REQUEST,
+        return jsonrpc_error(msg.id, JSONRPC_INVALID_REQUEST,
                              "initialize must be sent alone, without a session");
     }
-    struct mcp_call call = {.env = env, .version = version};
-    struct json_object *r = mcp_dispatch(&call, msg);
-    if (call.unavailable)
-        *unavail = 1;
+    struct mcp_call call = {.env = env, .no_stream = 1};
+    call_from_session(&call, s, hash);
+    int streamed = 0;
+    struct json_object *r = run_message(env, &call, &msg, unavail, &streamed);
+    if (call.insufficient_scope)
+        *scope = call.insufficient_scope;
     return r;
 }
 
@@ -177,26 +245,28 @@ static void handle_batch(const struct mcp_env *env, const struct mcp_http_in *in
         return;
     }
     struct store_session s;
-    if (load_session(env, in, out, &s) < 0 || check_protocol_header(in, out) < 0)
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    if (load_session(env, in, out, &s, hash) < 0)
         return;
+    if (check_protocol_header(in, out) < 0)
+        goto out;
     if (!mcp_version_allows_batch(s.protocol_version)) {
         char msg[128];
         snprintf(msg, sizeof msg, "batch requests are not allowed in protocol version %s",
                  s.protocol_version);
         reject(out, 400, JSONRPC_INVALID_REQUEST, msg);
-        return;
+        goto out;
     }
     size_t n = json_object_array_length(arr);
     if (n == 0) {
         reject(out, 400, JSONRPC_INVALID_REQUEST, "empty batch");
-        return;
+        goto out;
     }
     struct json_object *replies = json_object_new_array();
     int unavail = 0;
     for (size_t i = 0; i < n && !unavail; i++) {
-        struct jsonrpc_msg msg;
-        jsonrpc_classify(json_object_array_get_idx(arr, i), &msg);
-        struct json_object *r = session_message(env, s.protocol_version, &msg, &unavail);
+        struct json_object *r = batch_message(env, &s, hash, json_object_array_get_idx(arr, i),
+                                              &unavail, &out->insufficient_scope);
         if (r && json_object_array_add(replies, r) != 0)
             json_object_put(r);
     }
@@ -207,9 +277,11 @@ static void handle_batch(const struct mcp_env *env, const struct mcp_http_in *in
         json_object_put(replies);
         out->status = 202;
     } else {
-        out->status = 200;
+        out->status = out->insufficient_scope ? 403 : 200; /* oauth: the header is added above */
         out->body = replies;
     }
+out:
+    store_session_clear(&s);
 }
 
 static void handle_initialize(const struct mcp_env *env, const struct jsonrpc_msg *msg,
@@ -242,40 +314,249 @@ static void handle_message(const struct mcp_env *env, const struct mcp_http_in *
         return;
     }
     struct store_session s;
-    if (load_session(env, in, out, &s) < 0 || check_protocol_header(in, out) < 0)
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    if (load_session(env, in, out, &s, hash) < 0)
         return;
-    int unavail = 0;
-    struct json_object *r = session_message(env, s.protocol_version, &msg, &unavail);
+    int unavail = 0, streamed = 0;
+    struct json_object *r = NULL;
+    if (check_protocol_header(in, out) < 0)
+        goto out;
+    if (msg.kind == JSONRPC_RESPONSE) {
+        r = take_response(env, hash, &msg, obj, &unavail);
+        if (r) {
+            out->status = 400;
+            out->body = r;
+            goto out;
+        }
+    } else if (strcmp(msg.method, "initialize") == 0) {
+        /* an initialize notification is meaningless: accept and ignore */
+    } else {
+        struct mcp_call call = {.env = env};
+        call_from_session(&call, &s, hash);
+        r = run_message(env, &call, &msg, &unavail, &streamed);
+        out->insufficient_scope = call.insufficient_scope; /* oauth: 403 below */
+    }
     if (unavail) {
         json_object_put(r);
         unavailable(out);
+    } else if (streamed) {
+        out->streamed = 1;
     } else if (!r) {
         out->status = 202;
     } else {
-        out->status = 200;
+        out->status = out->insufficient_scope ? 403 : 200;
         out->body = r;
     }
+out:
+    store_session_clear(&s);
 }
 
-static void handle_post(const struct mcp_env *env, const struct mcp_http_in *in,
-                        struct mcp_http_out *out)
+/* --- the stateless protocol (2026-07-28) --------------------------------- */
+
+/* The body's per-request protocol version, or NULL. */
+static const char *meta_version(struct json_object *obj)
+{
+    struct json_object *params = json_get(obj, "params", json_type_object);
+    return json_get_string(json_get(params, "_meta", json_type_object), META_VERSION);
+}
+
+/* Decodes an Mcp-Name style header value ("=?base64?...?=") into out.
+ * Returns 0, or -1 when the encoding is broken. */
+static int header_value(const char *v, char *out, size_t cap)
+{
+    size_t n = strlen(v);
+    if (n >= 11 && strncmp(v, "=?base64?", 9) == 0 && strcmp(v + n - 2, "?=") == 0) {
+        long len = crypto_b64_decode(v + 9, n - 11, (unsigned char *)out, cap - 1);
+        if (len < 0 || memchr(out, '\0', (size_t)len))
+            return -1;
+        out[len] = '\0';
+        return 0;
+    }
+    if (n >= cap)
+        return -1;
+    memcpy(out, v, n + 1);
+    return 0;
+}
+
+static void modern_reject(struct mcp_http_out *out, int status, struct json_object *id, int code,
+                          const char *message)
+{
+    json_object_put(out->body);
+    out->status = status;
+    out->body = jsonrpc_error(id, code, message);
+}
+
+/* Checks Mcp-Method and Mcp-Name against the body (2026-07-28 Server
+ * Validation). Returns 0, or -1 with out filled (-32020 HeaderMismatch). */
+static int check_request_headers(const struct mcp_http_in *in, const struct jsonrpc_msg *msg,
+                                 struct mcp_http_out *out)
+{
+    char value[1024];
+    if (!in->mcp_method || header_value(in->mcp_method, value, sizeof value) < 0 ||
+        strcmp(value, msg->method) != 0) {
+        modern_reject(out, 400, msg->id, MCP_ERROR_HEADER_MISMATCH,
+                      in->mcp_method ? "Header mismatch: Mcp-Method does not match the body"
+                                     : "Header mismatch: Mcp-Method header is required");
+        return -1;
+    }
+    const char *field = NULL;
+    if (strcmp(msg->method, "tools/call") == 0 || strcmp(msg->method, "prompts/get") == 0)
+        field = "name";
+    else if (strcmp(msg->method, "resources/read") == 0)
+        field = "uri";
+    if (!field)
+        return 0;
+    const char *body_value = json_get_string(msg->params, field);
+    if (!in->mcp_name || !body_value || header_value(in->mcp_name, value, sizeof value) < 0 ||
+        strcmp(value, body_value) != 0) {
+        modern_reject(out, 400, msg->id, MCP_ERROR_HEADER_MISMATCH,
+                      in->mcp_name ? "Header mismatch: Mcp-Name does not match the body"
+                                   : "Header mismatch: Mcp-Name header is required");
+        return -1;
+    }
+    return 0;
+}
+
+static void unsupported_version(struct mcp_http_out *out, struct json_object *id,
+                                const char *requested)
+{
+    struct json_object *err =
+        jsonrpc_error(id, MCP_ERROR_UNSUPPORTED_VERSION, "Unsupported protocol version");
+    struct json_object *data = json_object_new_object();
+    struct json_object *supported = json_object_new_array();
+    if (json_object_array_add(supported, json_object_new_string(MODERN_VERSION)) != 0)
+        abort();
+    for (int i = mcp_n_versions - 1; i >= 0; i--)
+        if (json_object_array_add(supported, json_object_new_string(mcp_versions[i])) != 0)
+            abort();
+    json_add(data, "supported", supported);
+    json_add(data, "requested", json_object_new_string(requested));
+    json_add(json_get(err, "error", json_type_object), "data", data);
+    json_object_put(out->body);
+    out->status = 400;
+    out->body = err;
+}
+
+/* Marks a stateless result as complete and names the server (2026-07-28). */
+static void finish_modern_result(struct json_object *resp)
+{
+    struct json_object *result = json_get(resp, "result", json_type_object);
+    if (!result)
+        return;
+    json_add(result, "resultType", json_object_new_string("complete"));
+    struct json_object *meta = json_get(result, "_meta", json_type_object);
+    if (!meta) {
+        meta = json_object_new_object();
+        json_add(result, "_meta", meta);
+    }
+    struct json_object *info = json_object_new_object();
+    json_add(info, "name", json_object_new_string("mcpgate"));
+    json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
+    json_add(meta, "io.modelcontextprotocol/serverInfo", info);
+}
+
+static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *in,
+                          struct json_object *obj, struct mcp_http_out *out)
+{
+    if (!json_object_is_type(obj, json_type_object)) {
+        reject(out, 400, JSONRPC_INVALID_REQUEST, "Invalid Request: 2026-07-28 has no batches");
+        return;
+    }
+    struct jsonrpc_msg msg;
+    jsonrpc_classify(obj, &msg);
+    if (msg.kind == JSONRPC_INVALID) {
+        modern_reject(out, 400, msg.id, JSONRPC_INVALID_REQUEST, msg.why);
+        return;
+    }
+    const char *body_version = meta_version(obj);
+    if (!in->protocol_version) {
+        modern_reject(out, 400, msg.id, MCP_ERROR_HEADER_MISMATCH,
+                      "Header mismatch: MCP-Protocol-Version header is required");
+        return;
+    }
+    if (body_version && strcmp(body_version, in->protocol_version) != 0) {
+        modern_reject(out, 400, msg.id, MCP_ERROR_HEADER_MISMATCH,
+                      "Header mismatch: MCP-Protocol-Version does not match the body's _meta");
+        return;
+    }
+    const char *version = body_version ? body_version : in->protocol_version;
+    if (strcmp(version, MODERN_VERSION) != 0) {
+        unsupported_version(out, msg.id, version);
+        return;
+    }
+    if (msg.kind == JSONRPC_NOTIFICATION) {
+        out->status = 202;
+        return;
+    }
+    if (msg.kind == JSONRPC_RESPONSE) {
+        modern_reject(out, 400, NULL, JSONRPC_INVALID_REQUEST,
+                      "Invalid Request: clients send no responses in 2026-07-28");
+        return;
+    }
+    if (check_request_headers(in, &msg, out) < 0)
+        return;
+    if (strcmp(msg.method, "initialize") == 0 || !mcp_method_known(msg.method)) {
+        char text[200];
+        snprintf(text, sizeof text, "Method not found: %.128s", msg.method);
+        modern_reject(out, 404, msg.id, JSONRPC_METHOD_NOT_FOUND, text);
+        return;
+    }
+    if (!body_version && strcmp(msg.method, "server/discover") != 0) {
+        modern_reject(out, 400, msg.id, JSONRPC_INVALID_PARAMS,
+                      "Invalid params: _meta[\"" META_VERSION "\"] is required");
+        return;
+    }
+    struct json_object *meta = json_get(msg.params, "_meta", json_type_object);
+    struct mcp_call call = {.env = env, .version = MODERN_VERSION, .stateless = 1};
+    struct json_object *caps =
+        json_get(meta, "io.modelcontextprotocol/clientCapabilities", json_type_object);
+    call.client_caps = caps ? json_object_get(caps) : NULL;
+    const char *level = json_get_string(meta, "io.modelcontextprotocol/logLevel");
+    if (level && mcp_log_severity(level) >= 0)
+        snprintf(call.log_level, sizeof call.log_level, "%s", level);
+    mcp_call_begin(&call, &msg);
+    struct json_object *r = mcp_dispatch(&call, &msg);
+    finish_modern_result(r);
+    if (call.unavailable && !call.streaming) {
+        json_object_put(r);
+        unavailable(out);
+    } else if (mcp_call_respond(&call, r)) {
+        out->streamed = 1;
+    } else {
+        out->insufficient_scope = call.insufficient_scope; /* oauth: 403 */
+        out->status = out->insufficient_scope ? 403 : 200;
+        out->body = r;
+    }
+    mcp_call_finish(&call);
+}
+
+static int is_modern(const struct mcp_http_in *in, struct json_object *doc)
+{
+    if (in->protocol_version && strcmp(in->protocol_version, MODERN_VERSION) == 0)
+        return 1;
+    return json_object_is_type(doc, json_type_object) && meta_version(doc) != NULL;
+}
+
+/* Reads the JSON body; 406/415/413/400 come first. Returns the document,
+ * or NULL with out filled. */
+static struct json_object *read_body(const struct mcp_http_in *in, struct mcp_http_out *out)
 {
     if (in->accept && !accepts(in->accept, "application/json")) {
         reject(out, 406, MCP_ERROR_TRANSPORT,
                "Not Acceptable: the client must accept application/json");
-        return;
+        return NULL;
     }
     if (!is_json_type(in->content_type)) {
         reject(out, 415, MCP_ERROR_TRANSPORT,
                "Unsupported Media Type: Content-Type must be application/json");
-        return;
+        return NULL;
     }
     if (in->body_too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "Content Too Large: the request body exceeds %zu bytes",
                  in->max_body_bytes);
         reject(out, 413, MCP_ERROR_TRANSPORT, msg);
-        return;
+        return NULL;
     }
     struct json_object *doc = NULL;
     const char *why = NULL;
@@ -283,15 +564,232 @@ static void handle_post(const struct mcp_env *env, const struct mcp_http_in *in,
         char msg[128];
         snprintf(msg, sizeof msg, "Parse error: %s", why);
         reject(out, 400, JSONRPC_PARSE_ERROR, msg);
-        return;
+        return NULL;
     }
-    if (json_object_is_type(doc, json_type_array))
-        handle_batch(env, in, doc, out);
-    else if (json_object_is_type(doc, json_type_object))
-        handle_message(env, in, doc, out);
-    else
+    if (!json_object_is_type(doc, json_type_array) && !json_object_is_type(doc, json_type_object)) {
+        json_object_put(doc);
         reject(out, 400, JSONRPC_INVALID_REQUEST,
                "Invalid Request: a JSON-RPC message must be an object");
+        return NULL;
+    }
+    return doc;
+}
+
+static void handle_post(const struct mcp_env *env, const struct mcp_http_in *in,
+                        struct mcp_http_out *out)
+{
+    struct json_object *doc = read_body(in, out);
+    if (!doc)
+        return;
+    if (is_modern(in, doc))
+        handle_modern(env, in, doc, out);
+    else if (json_object_is_type(doc, json_type_array))
+        handle_batch(env, in, doc, out);
+    else
+        handle_message(env, in, doc, out);
+    json_object_put(doc);
+}
+
+/* --- streams: GET /mcp ------------------------------------------------------- */
+
+static void after_follow(int rc, struct mcp_http_out *out)
+{
+    out->streamed = 1;
+    if (rc == -3)
+        LOG_WARN("msg=\"stream ended early: the database is unavailable\"");
+}
+
+static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
+                       struct mcp_http_out *out)
+{
+    if (in->accept && !accepts(in->accept, "text/event-stream")) {
+        reject(out, 406, MCP_ERROR_TRANSPORT,
+               "Not Acceptable: the GET stream needs Accept: text/event-stream");
+        return;
+    }
+    struct store_session s;
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    if (load_session(env, in, out, &s, hash) < 0)
+        return;
+    store_session_clear(&s);
+    if (check_protocol_header(in, out) < 0)
+        return;
+    char stream[STORE_STREAM_ID_LEN + 1];
+    long long after = 0;
+    if (in->last_event_id) {
+        if (mcp_sse_parse_event_id(in->last_event_id, stream, &after) < 0) {
+            reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: malformed Last-Event-ID");
+            return;
+        }
+        struct store_event_batch probe;
+        enum store_rc rc = store_events_after(env->db, stream, hash, after, &probe);
+        if (rc == STORE_NOT_FOUND) {
+            reject(out, 404, MCP_ERROR_TRANSPORT,
+                   "Not Found: Last-Event-ID names no stream of this session");
+            return;
+        }
+        if (rc != STORE_OK) {
+            unavailable(out);
+            return;
+        }
+        store_event_batch_free(&probe);
+    } else if (store_stream_session(env->db, hash, STORE_STREAM_GET, env->cfg->session_ttl_s,
+                                    stream, &after) != STORE_OK) {
+        unavailable(out);
+        return;
+    }
+    if (mcp_sse_begin(env, env->sink, NULL) < 0) {
+        out->streamed = 1;
+        return;
+    }
+    after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, NULL, 1), out);
+}
+
+/* --- the 2024-11-05 HTTP+SSE transport ----------------------------------------- */
+
+/* GET /sse: opens (or, with Last-Event-ID, resumes) a session whose
+ * messages all travel on this stream. The client names the session by the
+ * stream's id in /messages?sessionId=, so the real session id never
+ * appears in a URL. */
+static void handle_legacy_open(const struct mcp_env *env, const struct mcp_http_in *in,
+                               struct mcp_http_out *out)
+{
+    if (in->accept && !accepts(in->accept, "text/event-stream")) {
+        reject(out, 406, MCP_ERROR_TRANSPORT, "Not Acceptable: /sse needs text/event-stream");
+        return;
+    }
+    char stream[STORE_STREAM_ID_LEN + 1];
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    long long after = 0;
+    enum store_rc rc = STORE_NOT_FOUND;
+    if (in->last_event_id && mcp_sse_parse_event_id(in->last_event_id, stream, &after) == 0)
+        rc = store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash);
+    if (rc == STORE_NOT_FOUND) {
+        char id[MCP_SESSION_ID_LEN + 1];
+        mcp_session_id_new(id);
+        mcp_session_id_hash(id, hash);
+        struct store_session_new s = {.id_hash = hash,
+                                      .protocol_version = "2024-11-05",
+                                      .transport = "sse",
+                                      .ttl_s = env->cfg->session_ttl_s};
+        rc = store_session_create(env->db, &s);
+        if (rc == STORE_OK)
+            rc = store_stream_session(env->db, hash, STORE_STREAM_SSE, env->cfg->session_ttl_s,
+                                      stream, &after);
+    }
+    if (rc != STORE_OK) {
+        unavailable(out);
+        return;
+    }
+    if (mcp_sse_begin(env, env->sink, NULL) < 0) {
+        out->streamed = 1;
+        return;
+    }
+    char endpoint[512], id[MCP_EVENT_ID_MAX];
+    snprintf(endpoint, sizeof endpoint, "%s/messages?sessionId=%s", env->cfg->base_path, stream);
+    mcp_sse_event_id(id, stream, after);
+    if (mcp_sse_event(env->sink, id, "endpoint", endpoint) < 0) {
+        out->streamed = 1;
+        return;
+    }
+    after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, "message", 0), out);
+}
+
+/* Answers the POST with 202 at once; the replies travel on the /sse stream. */
+static void accepted_now(const struct mcp_env *env, struct mcp_http_out *out)
+{
+    const char *headers[] = {NULL};
+    if (env->sink->begin(env->sink->ctx, 202, "text/plain; charset=utf-8", headers) == 0)
+        env->sink->write(env->sink->ctx, "Accepted", 8);
+    env->sink->end(env->sink->ctx);
+    out->streamed = 1;
+}
+
+static void legacy_message(const struct mcp_env *env, const char *hash, const char *stream,
+                           struct json_object *obj)
+{
+    struct jsonrpc_msg msg;
+    jsonrpc_classify(obj, &msg);
+    struct store_session s;
+    if (store_session_find(env->db, hash, env->cfg->session_ttl_s, &s) != STORE_OK)
+        return;
+    struct json_object *r = NULL;
+    int unavail = 0, streamed = 0;
+    if (msg.kind == JSONRPC_INVALID) {
+        r = jsonrpc_error(msg.id, JSONRPC_INVALID_REQUEST, msg.why);
+    } else if (msg.kind == JSONRPC_RESPONSE) {
+        r = take_response(env, hash, &msg, obj, &unavail);
+    } else {
+        struct mcp_call call = {.env = env, .publish_stream = stream};
+        call_from_session(&call, &s, hash);
+        r = run_message(env, &call, &msg, &unavail, &streamed);
+    }
+    if (unavail && !r)
+        r = jsonrpc_error(msg.id, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable");
+    long long seq;
+    if (r && store_event_append(env->db, stream, NULL, json_text(r, NULL), 0, &seq) != STORE_OK)
+        LOG_WARN("msg=\"could not store a reply for the /sse stream\"");
+    json_object_put(r);
+    store_session_clear(&s);
+}
+
+/* OAuth: the replies to /messages travel on the /sse stream after a 202, too
+ * late for a 403, so a call the token's scope does not cover is refused up
+ * front, and nothing in the POST runs. Returns 1 when out holds the 403. */
+static int legacy_scope_refused(const struct mcp_env *env, struct json_object *doc,
+                                struct mcp_http_out *out)
+{
+    int batch = json_object_is_type(doc, json_type_array);
+    size_t n = batch ? json_object_array_length(doc) : 1;
+    for (size_t i = 0; i < n; i++) {
+        struct jsonrpc_msg msg;
+        jsonrpc_classify(batch ? json_object_array_get_idx(doc, i) : doc, &msg);
+        const char *missing = mcp_scope_missing(env, &msg);
+        if (!missing)
+            continue;
+        out->status = 403;
+        out->insufficient_scope = missing;
+        out->body = jsonrpc_error(batch ? NULL : msg.id, JSONRPC_INVALID_REQUEST,
+                                  "insufficient scope: this tool needs " OAUTH_SCOPE_WRITE);
+        return 1;
+    }
+    return 0;
+}
+
+static void handle_legacy_post(const struct mcp_env *env, const struct mcp_http_in *in,
+                               struct mcp_http_out *out)
+{
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    const char *stream = in->legacy_session;
+    if (!stream || strlen(stream) != STORE_STREAM_ID_LEN) {
+        reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: sessionId query parameter is required");
+        return;
+    }
+    switch (store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash)) {
+    case STORE_OK:
+        break;
+    case STORE_NOT_FOUND:
+        reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found: open a new /sse stream");
+        return;
+    case STORE_UNAVAILABLE:
+    case STORE_ERROR:
+        unavailable(out);
+        return;
+    }
+    struct json_object *doc = read_body(in, out);
+    if (!doc)
+        return;
+    if (legacy_scope_refused(env, doc, out)) {
+        json_object_put(doc);
+        return;
+    }
+    accepted_now(env, out);
+    if (json_object_is_type(doc, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(doc); i++)
+            legacy_message(env, hash, stream, json_object_array_get_idx(doc, i));
+    } else {
+        legacy_message(env, hash, stream, doc);
+    }
     json_object_put(doc);
 }
 
@@ -299,26 +797,48 @@ void mcp_http_handle(const struct mcp_env *env, const struct mcp_http_in *in,
                      struct mcp_http_out *out)
 {
     memset(out, 0, sizeof *out);
+    const char *allow = in->endpoint == MCP_EP_SSE        ? "GET"
+                        : in->endpoint == MCP_EP_MESSAGES ? "POST"
+                                                          : ALLOW_METHODS;
     int is_post = strcmp(in->method, "POST") == 0;
+    int is_get = strcmp(in->method, "GET") == 0;
     int is_delete = strcmp(in->method, "DELETE") == 0;
-    if (!is_post && !is_delete && strcmp(in->method, "GET") != 0) {
+    int allowed = in->endpoint == MCP_EP_SSE        ? is_get
+                  : in->endpoint == MCP_EP_MESSAGES ? is_post
+                                                    : is_post || is_get || is_delete;
+    /* stateless clients have no GET stream and no session to delete */
+    if (allowed && !is_post && in->protocol_version &&
+        strcmp(in->protocol_version, MODERN_VERSION) == 0)
+        allowed = 0;
+    if (!allowed) {
         reject(out, 405, MCP_ERROR_TRANSPORT, "Method Not Allowed");
-        out->allow = ALLOW_METHODS;
+        out->allow = allow;
         return;
     }
     if (in->origin && !config_origin_allowed(env->cfg, in->origin)) {
         reject(out, 403, MCP_ERROR_TRANSPORT, "Forbidden: Origin not allowed");
         return;
     }
+    if (in->host && !config_host_allowed(env->cfg, in->host)) {
+        reject(out, 403, MCP_ERROR_TRANSPORT, "Forbidden: Host not allowed");
+        return;
+    }
+    switch (in->endpoint) {
+    case MCP_EP_SSE:
+        handle_legacy_open(env, in, out);
+        return;
+    case MCP_EP_MESSAGES:
+        handle_legacy_post(env, in, out);
+        return;
+    case MCP_EP_MCP:
+        break;
+    }
     if (is_post)
         handle_post(env, in, out);
     else if (is_delete)
         handle_delete(env, in, out);
-    else {
-        /* The server-to-client stream on GET comes with SSE support. */
-        reject(out, 405, MCP_ERROR_TRANSPORT, "Method Not Allowed: this server has no GET stream");
-        out->allow = ALLOW_METHODS;
-    }
+    else
+        handle_get(env, in, out);
 }
 
 void mcp_http_out_free(struct mcp_http_out *out)

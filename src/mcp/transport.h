@@ -15,14 +15,27 @@
 
 #include "mcp/methods.h"
 
+/* Which of the MCP endpoints a request reached. */
+enum mcp_endpoint {
+    MCP_EP_MCP,      /* /mcp: Streamable HTTP (and the stateless 2026-07-28 protocol) */
+    MCP_EP_SSE,      /* /sse: the 2024-11-05 HTTP+SSE stream */
+    MCP_EP_MESSAGES, /* /messages?sessionId=: the 2024-11-05 POST endpoint */
+};
+
 struct mcp_http_in {
+    enum mcp_endpoint endpoint;
     const char *method; /* HTTP method */
     const char *accept; /* header values, NULL when absent */
     const char *content_type;
     const char *origin;
+    const char *host;
     const char *session_id;
     const char *protocol_version;
-    const char *body; /* the whole body, body_len bytes */
+    const char *last_event_id;
+    const char *mcp_method;     /* Mcp-Method (2026-07-28) */
+    const char *mcp_name;       /* Mcp-Name (2026-07-28) */
+    const char *legacy_session; /* sessionId query parameter of /messages */
+    const char *body;           /* the whole body, body_len bytes */
     size_t body_len;
     int body_too_large;    /* the body exceeded max_body_bytes (and is empty here) */
     size_t max_body_bytes; /* for the 413 message */
@@ -34,6 +47,8 @@ struct mcp_http_out {
     char session_id[MCP_SESSION_ID_LEN + 1]; /* "" or the Mcp-Session-Id to send */
     const char *allow;                       /* Allow header value, or NULL */
     int retry_after_s;                       /* > 0: send Retry-After */
+    int streamed;                            /* the response was written through the sink */
+    const char *insufficient_scope;          /* static: HTTP 403, WWW-Authenticate names these */
 };
 
 /* Handles one request to the MCP endpoint. Always fills out (free with

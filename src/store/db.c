@@ -31,6 +31,11 @@ static void conn_close(struct store_conn *c)
     c->schema_checked = 0;
 }
 
+void store_conn_release(struct store_conn *c)
+{
+    conn_close(c);
+}
+
 void store_conn_free(struct store_conn *c)
 {
     if (!c)

@@ -30,6 +30,11 @@ struct store_conn *store_conn_new(const char *conninfo, int connect_timeout_s);
 /* Closes the connection and frees the handle. Accepts NULL. */
 void store_conn_free(struct store_conn *c);
 
+/* Closes the connection (it is re-opened on next use): a thread that is
+ * about to wait a long time (a held SSE stream) gives its connection back
+ * to the server. Cannot fail. */
+void store_conn_release(struct store_conn *c);
+
 /* Opens the connection if it is not open, and checks that the schema is the
  * one this build knows. Returns STORE_OK or STORE_UNAVAILABLE (logged). */
 __attribute__((warn_unused_result)) enum store_rc store_conn_ensure(struct store_conn *c);

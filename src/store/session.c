@@ -12,10 +12,10 @@
 static const struct store_stmt stmt_create = {
     "session_create",
     "INSERT INTO mcp_sessions (id_hash, protocol_version, client_name, client_version,"
-    " client_capabilities, expires_at)"
+    " client_capabilities, expires_at, transport)"
     " VALUES ($1, $2, $3, $4, coalesce($5::jsonb, '{}'::jsonb),"
-    " now() + make_interval(secs => $6::int))",
-    6,
+    " now() + make_interval(secs => $6::int), coalesce($7, 'streamable'))",
+    7,
 };
 
 /* One round trip: read the live session and, only when less than half of
@@ -27,8 +27,23 @@ static const struct store_stmt stmt_find = {
     " WHERE id_hash = $1 AND expires_at > now()"
     " AND expires_at < now() + make_interval(secs => $2::int / 2)"
     " RETURNING 1)"
-    " SELECT protocol_version, (SELECT count(*) FROM slide) FROM mcp_sessions"
+    " SELECT protocol_version, (SELECT count(*) FROM slide), coalesce(log_level, ''),"
+    " transport, client_capabilities::text FROM mcp_sessions"
     " WHERE id_hash = $1 AND expires_at > now()",
+    2,
+};
+
+static const struct store_stmt stmt_initialized = {
+    "session_initialized",
+    "UPDATE mcp_sessions SET protocol_version = $2, client_name = $3, client_version = $4,"
+    " client_capabilities = coalesce($5::jsonb, '{}'::jsonb)"
+    " WHERE id_hash = $1 AND expires_at > now()",
+    5,
+};
+
+static const struct store_stmt stmt_log_level = {
+    "session_log_level",
+    "UPDATE mcp_sessions SET log_level = $2 WHERE id_hash = $1 AND expires_at > now()",
     2,
 };
 
@@ -38,9 +53,14 @@ static const struct store_stmt stmt_delete = {
     1,
 };
 
+/* Sessions (with their streams and events), and streams and pending
+ * requests that outlived their own expiry, an hour after they expired. */
 static const struct store_stmt stmt_purge = {
     "session_purge",
-    "DELETE FROM mcp_sessions WHERE id_hash IN (SELECT id_hash FROM mcp_sessions"
+    "WITH st AS (DELETE FROM mcp_streams WHERE stream_id IN (SELECT stream_id FROM mcp_streams"
+    " WHERE expires_at < now() - interval '1 hour' LIMIT 500)),"
+    " pe AS (DELETE FROM mcp_pending WHERE expires_at < now() - interval '1 hour')"
+    " DELETE FROM mcp_sessions WHERE id_hash IN (SELECT id_hash FROM mcp_sessions"
     " WHERE expires_at < now() - interval '1 hour' LIMIT 500)",
     0,
 };
@@ -50,7 +70,8 @@ enum store_rc store_session_create(struct store_conn *c, const struct store_sess
     char ttl[16];
     snprintf(ttl, sizeof ttl, "%d", s->ttl_s);
     const char *params[] = {s->id_hash,        s->protocol_version, s->client_name,
-                            s->client_version, s->capabilities,     ttl};
+                            s->client_version, s->capabilities,     ttl,
+                            s->transport};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_create, params, &r);
     PQclear(r);
@@ -72,8 +93,46 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
         return STORE_NOT_FOUND;
     }
     snprintf(out->protocol_version, sizeof out->protocol_version, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->log_level, sizeof out->log_level, "%s", PQgetvalue(r, 0, 2));
+    snprintf(out->transport, sizeof out->transport, "%s", PQgetvalue(r, 0, 3));
+    out->capabilities = strdup(PQgetvalue(r, 0, 4));
+    if (!out->capabilities)
+        abort();
     PQclear(r);
     return STORE_OK;
+}
+
+void store_session_clear(struct store_session *s)
+{
+    free(s->capabilities);
+    s->capabilities = NULL;
+}
+
+/* Runs an UPDATE; STORE_NOT_FOUND when it touched no row. */
+static enum store_rc exec_update(struct store_conn *c, const struct store_stmt *stmt,
+                                 const char *const *params)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_session_initialized(struct store_conn *c, const struct store_session_new *s)
+{
+    const char *params[] = {s->id_hash, s->protocol_version, s->client_name, s->client_version,
+                            s->capabilities};
+    return exec_update(c, &stmt_initialized, params);
+}
+
+enum store_rc store_session_set_log_level(struct store_conn *c, const char *id_hash,
+                                          const char *level)
+{
+    const char *params[] = {id_hash, level};
+    return exec_update(c, &stmt_log_level, params);
 }
 
 enum store_rc store_session_delete(struct store_conn *c, const char *id_hash)

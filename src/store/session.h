@@ -13,7 +13,13 @@
 
 struct store_session {
     char protocol_version[16]; /* negotiated at initialize */
+    char log_level[16];        /* logging/setLevel, "" when not set */
+    char transport[16];        /* "streamable" or "sse" (2024-11-05 HTTP+SSE) */
+    char *capabilities;        /* the client's capabilities as JSON text; malloc'ed */
 };
+
+/* Frees what store_session_find() allocated. */
+void store_session_clear(struct store_session *s);
 
 struct store_session_new {
     const char *id_hash;          /* 64 hex chars */
@@ -21,6 +27,7 @@ struct store_session_new {
     const char *client_name;      /* may be NULL */
     const char *client_version;   /* may be NULL */
     const char *capabilities;     /* client capabilities as JSON text, may be NULL */
+    const char *transport;        /* "streamable" (NULL) or "sse" */
     int ttl_s;
 };
 
@@ -33,12 +40,23 @@ store_session_create(struct store_conn *c, const struct store_session_new *s);
 __attribute__((warn_unused_result)) enum store_rc
 store_session_find(struct store_conn *c, const char *id_hash, int ttl_s, struct store_session *out);
 
+/* Records initialize's outcome on an existing session (the 2024-11-05
+ * transport creates the session at GET /sse, before initialize). */
+__attribute__((warn_unused_result)) enum store_rc
+store_session_initialized(struct store_conn *c, const struct store_session_new *s);
+
+/* Sets the session's logging/setLevel threshold. */
+__attribute__((warn_unused_result)) enum store_rc
+store_session_set_log_level(struct store_conn *c, const char *id_hash, const char *level);
+
 /* Deletes a session. Returns STORE_OK, STORE_NOT_FOUND or a failure. */
 __attribute__((warn_unused_result)) enum store_rc store_session_delete(struct store_conn *c,
                                                                        const char *id_hash);
 
-/* Deletes up to 500 sessions that expired more than an hour ago; writes the
- * count to *n. Returns STORE_OK or a failure. */
+/* Deletes up to 500 sessions that expired more than an hour ago (their
+ * streams and events with them), and streams and pending server requests
+ * past their own expiry; writes the number of sessions to *n. Returns
+ * STORE_OK or a failure. */
 __attribute__((warn_unused_result)) enum store_rc store_session_purge(struct store_conn *c, int *n);
 
 #endif

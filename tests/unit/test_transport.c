@@ -92,7 +92,7 @@ int main(void)
     char err[256];
     if (config_set(&cfg, "base_url", "https://mcp.example.org", err, sizeof err) ||
         config_set(&cfg, "database", "host=/nonexistent/socketdir dbname=x", err, sizeof err) ||
-        config_finish(&cfg, err, sizeof err)) {
+        config_set(&cfg, "auth", "none", err, sizeof err) || config_finish(&cfg, err, sizeof err)) {
         printf("Bail out! %s\n", err);
         return 1;
     }
@@ -108,7 +108,18 @@ int main(void)
 
     expect("PUT", serve("PUT", "/mcp", json, PING, no_env), 405, -32000);
     ok(has_header("Allow: GET, POST, DELETE\r\n"), "405 lists the allowed methods");
-    expect("GET without a stream", serve("GET", "/mcp", NULL, NULL, no_env), 405, -32000);
+    expect("GET without a session", serve("GET", "/mcp", NULL, NULL, no_env), 400, -32000);
+    const char *modern[] = {"HTTP_MCP_PROTOCOL_VERSION=2026-07-28", NULL};
+    expect("GET from a stateless (2026-07-28) client", serve("GET", "/mcp", NULL, NULL, modern),
+           405, -32000);
+    expect("DELETE from a stateless client", serve("DELETE", "/mcp", NULL, NULL, modern), 405,
+           -32000);
+    const char *evil_host[] = {"HTTP_HOST=evil.example.com", NULL};
+    expect("foreign Host (DNS rebinding)", serve("POST", "/mcp", json, PING, evil_host), 403,
+           -32000);
+    const char *own_host[] = {"HTTP_HOST=mcp.example.org:443", NULL};
+    expect("own Host with the default port passes on", serve("POST", "/mcp", json, PING, own_host),
+           400, -32000);
 
     const char *evil[] = {"HTTP_ORIGIN=https://evil.example.com", NULL};
     expect("foreign Origin", serve("POST", "/mcp", json, PING, evil), 403, -32000);

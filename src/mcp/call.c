@@ -1,0 +1,355 @@
+/*
+ * mcp/call.c - a running request's messages to the client.
+ */
+#include "mcp/call.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mcp/catalog.h"
+#include "mcp/sse.h"
+#include "mcp/wake.h"
+#include "store/stream.h"
+#include "util/json.h"
+#include "util/log.h"
+
+static const char *const log_levels[] = {"emergency", "alert",  "critical", "error",
+                                         "warning",   "notice", "info",     "debug"};
+
+int mcp_log_severity(const char *level)
+{
+    for (int i = 0; i < 8; i++)
+        if (level && strcmp(level, log_levels[i]) == 0)
+            return i;
+    return -1;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Turns the response into an SSE stream (once). Returns 0, or -1 when the
+ * call cannot stream (no sink, in a batch, store outage). */
+static int start_stream(struct mcp_call *c)
+{
+    const struct mcp_env *env = c->env;
+    if (c->streaming)
+        return 0;
+    if (!env->sink || c->no_stream)
+        return -1;
+    if (!c->stateless) {
+        const char *rid = c->request_id ? json_text(c->request_id, NULL) : NULL;
+        if (store_stream_create(env->db, c->session_hash, rid, env->cfg->session_ttl_s,
+                                c->stream_id) != STORE_OK)
+            return -1;
+    }
+    c->streaming = 1;
+    if (mcp_sse_begin(env, env->sink, NULL) < 0) {
+        c->ended = 1;
+        c->cancelled |= c->stateless; /* stateless: a closed stream cancels */
+        return 0;
+    }
+    /* the priming event gives the client an id to resume from (2025-11-25);
+     * older clients would choke on its empty data */
+    long long seq;
+    if (!c->stateless && c->version && strcmp(c->version, "2025-11-25") >= 0 &&
+        store_event_append(env->db, c->stream_id, NULL, "", 0, &seq) == STORE_OK) {
+        char id[MCP_EVENT_ID_MAX];
+        mcp_sse_event_id(id, c->stream_id, seq);
+        if (mcp_sse_event(env->sink, id, NULL, "") < 0)
+            c->ended = 1;
+    }
+    return 0;
+}
+
+static void end_response(struct mcp_call *c)
+{
+    if (!c->ended) {
+        c->env->sink->end(c->env->sink->ctx);
+        c->ended = 1;
+    }
+}
+
+/* Sends msg (taken) to the client: stored first unless stateless, then
+ * written while the response is open. final: the call's response. */
+static int emit(struct mcp_call *c, struct json_object *msg, int final)
+{
+    const struct mcp_env *env = c->env;
+    const char *text = json_text(msg, NULL);
+    int rc = 0;
+    long long seq = 0;
+    if (c->publish_stream) {
+        if (store_event_append(env->db, c->publish_stream, NULL, text, 0, &seq) != STORE_OK)
+            rc = -1;
+    } else if (start_stream(c) < 0) {
+        LOG_DEBUG("msg=\"message not streamed: the response cannot become a stream\"");
+        rc = -1;
+    } else if (c->stateless) {
+        if (!c->ended && mcp_sse_event(env->sink, NULL, NULL, text) < 0) {
+            c->ended = 1;
+            c->cancelled = 1;
+        }
+    } else if (store_event_append(env->db, c->stream_id, NULL, text, final, &seq) != STORE_OK) {
+        rc = -1;
+    } else if (!c->ended) {
+        char id[MCP_EVENT_ID_MAX];
+        mcp_sse_event_id(id, c->stream_id, seq);
+        if (mcp_sse_event(env->sink, id, NULL, text) < 0)
+            c->ended = 1; /* the client is gone; the work goes on, the log keeps it */
+    }
+    json_object_put(msg);
+    if (c->streaming && !c->publish_stream &&
+        (final || now_ms() - c->started_ms > (long long)env->cfg->sse_max_s * 1000))
+        end_response(c); /* at the bounded life: the client resumes from the log */
+    return rc;
+}
+
+static int ctx_notify(void *impl, const char *method, struct json_object *params)
+{
+    return emit(impl, jsonrpc_notification(method, params), 0);
+}
+
+static int ctx_progress(void *impl, double progress, double total, const char *message)
+{
+    struct mcp_call *c = impl;
+    if (!c->progress_token)
+        return 0;
+    struct json_object *p = json_object_new_object();
+    json_add(p, "progressToken", json_object_get(c->progress_token));
+    json_add(p, "progress", json_object_new_double(progress));
+    if (total >= 0)
+        json_add(p, "total", json_object_new_double(total));
+    if (message)
+        json_add(p, "message", json_object_new_string(message));
+    return ctx_notify(c, "notifications/progress", p);
+}
+
+static int ctx_log(void *impl, const char *level, const char *logger, struct json_object *data)
+{
+    struct mcp_call *c = impl;
+    int severity = mcp_log_severity(level);
+    int threshold = c->log_level[0] ? mcp_log_severity(c->log_level) : (c->stateless ? -1 : 7);
+    if (severity < 0 || severity > threshold) {
+        json_object_put(data);
+        return 0;
+    }
+    struct json_object *p = json_object_new_object();
+    json_add(p, "level", json_object_new_string(level));
+    if (logger)
+        json_add(p, "logger", json_object_new_string(logger));
+    json_add(p, "data", data ? data : json_object_new_string(""));
+    return ctx_notify(c, "notifications/message", p);
+}
+
+static int ctx_client_has(void *impl, const char *name)
+{
+    struct mcp_call *c = impl;
+    return json_get(c->client_caps, name, json_type_object) != NULL;
+}
+
+static int ctx_cancelled(void *impl)
+{
+    struct mcp_call *c = impl;
+    if (c->cancel_waiter && mcp_wake_fired(c->cancel_waiter))
+        c->cancelled = 1;
+    return c->cancelled;
+}
+
+static const char *capability_of(const char *method)
+{
+    if (strcmp(method, "sampling/createMessage") == 0)
+        return "sampling";
+    if (strcmp(method, "elicitation/create") == 0)
+        return "elicitation";
+    if (strcmp(method, "roots/list") == 0)
+        return "roots";
+    return NULL;
+}
+
+/* Waits for the answer to request id; returns the parsed response or NULL. */
+static struct json_object *await_answer(struct mcp_call *c, const char *id, int timeout_ms,
+                                        const char **why)
+{
+    const struct mcp_env *env = c->env;
+    struct mcp_waiter w;
+    char key[MCP_WAKE_KEY_MAX];
+    snprintf(key, sizeof key, "r:%s", id);
+    mcp_wake_register(&w, key);
+    long long deadline = now_ms() + timeout_ms;
+    struct json_object *resp = NULL;
+    *why = "the client did not answer in time";
+    while (!resp) {
+        char *text = NULL;
+        enum store_rc rc = store_pending_take(env->db, c->session_hash, id, &text);
+        if (rc == STORE_OK) {
+            const char *perr;
+            if (json_parse_strict(text, strlen(text), &resp, &perr) < 0)
+                *why = "the client's answer was not valid JSON";
+            free(text);
+            break;
+        }
+        if (rc != STORE_NOT_FOUND) {
+            *why = "service temporarily unavailable";
+            break;
+        }
+        long long left = deadline - now_ms();
+        if (left <= 0 || ctx_cancelled(c) || (env->stop_flag && *env->stop_flag))
+            break;
+        mcp_wake_wait(&w, left > 1000 ? 1000 : (int)left);
+    }
+    mcp_wake_unregister(&w);
+    return resp;
+}
+
+static struct json_object *ctx_request(void *impl, const char *method, struct json_object *params,
+                                       int timeout_ms, const char **why)
+{
+    struct mcp_call *c = impl;
+    const struct mcp_env *env = c->env;
+    const char *cap = capability_of(method);
+    if (c->stateless && cap && !ctx_client_has(c, cap)) {
+        /* 2026-07-28: the request fails with MissingRequiredClientCapability */
+        c->missing_capability = cap;
+        json_object_put(params);
+        *why = "the client did not declare the capability this request needs";
+        return NULL;
+    }
+    if (c->stateless || !c->session_hash) {
+        json_object_put(params);
+        *why = "server-to-client requests need a session";
+        return NULL;
+    }
+    if (cap && !ctx_client_has(c, cap)) {
+        json_object_put(params);
+        *why = "the client did not declare the capability this request needs";
+        return NULL;
+    }
+    if (timeout_ms <= 0 || timeout_ms > env->cfg->request_timeout_s * 1000)
+        timeout_ms = env->cfg->request_timeout_s * 1000;
+    char id[32] = "mcpgate-";
+    crypto_token(12, id + 8);
+    if (store_pending_create(env->db, c->session_hash, id, method, timeout_ms / 1000 + 5) !=
+        STORE_OK) {
+        json_object_put(params);
+        *why = "service temporarily unavailable";
+        return NULL;
+    }
+    struct json_object *msg = json_object_new_object();
+    json_add(msg, "jsonrpc", json_object_new_string("2.0"));
+    json_add(msg, "id", json_object_new_string(id));
+    json_add(msg, "method", json_object_new_string(method));
+    if (params)
+        json_add(msg, "params", params);
+    if (emit(c, msg, 0) < 0) {
+        *why = "the request could not be sent";
+        if (store_pending_drop(env->db, c->session_hash, id) != STORE_OK)
+            LOG_WARN("msg=\"could not drop a pending request\"");
+        return NULL;
+    }
+    struct json_object *resp = await_answer(c, id, timeout_ms, why);
+    if (!resp) {
+        if (store_pending_drop(env->db, c->session_hash, id) != STORE_OK)
+            LOG_WARN("msg=\"could not drop a pending request\"");
+        return NULL;
+    }
+    struct json_object *result = json_get(resp, "result", json_type_object);
+    if (result)
+        json_object_get(result);
+    else
+        *why = "the client answered with an error";
+    json_object_put(resp);
+    return result;
+}
+
+static void ctx_close_stream(void *impl)
+{
+    struct mcp_call *c = impl;
+    if (c->stateless || c->publish_stream || start_stream(c) < 0)
+        return;
+    end_response(c);
+}
+
+void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx)
+{
+    ctx->impl = call;
+    ctx->tool = NULL; /* the caller sets it (mcp/methods.c) */
+    ctx->notify = ctx_notify;
+    ctx->progress = ctx_progress;
+    ctx->log = ctx_log;
+    ctx->request = ctx_request;
+    ctx->cancelled = ctx_cancelled;
+    ctx->client_has = ctx_client_has;
+    ctx->close_stream = ctx_close_stream;
+    ctx->resource_updated = mcp_catalog_ctx_resource_updated; /* mcp/catalog.c */
+}
+
+void mcp_call_begin(struct mcp_call *call, const struct jsonrpc_msg *msg)
+{
+    call->request_id = msg->id;
+    call->started_ms = now_ms();
+    struct json_object *meta = json_get(msg->params, "_meta", json_type_object);
+    struct json_object *token = NULL;
+    if (meta && json_object_object_get_ex(meta, "progressToken", &token) &&
+        (json_object_is_type(token, json_type_string) || json_object_is_type(token, json_type_int)))
+        call->progress_token = token;
+    if (!call->session_hash || call->stateless || !msg->id)
+        return;
+    char key[MCP_WAKE_KEY_MAX];
+    int n = snprintf(key, sizeof key, "c:%s:%s", call->session_hash, json_text(msg->id, NULL));
+    if (n < 0 || (size_t)n >= sizeof key)
+        return; /* an id this long cannot be cancelled */
+    struct mcp_waiter *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    mcp_wake_register(w, key);
+    call->cancel_waiter = w;
+}
+
+void mcp_call_finish(struct mcp_call *call)
+{
+    if (call->cancel_waiter) {
+        mcp_wake_unregister(call->cancel_waiter);
+        free(call->cancel_waiter);
+        call->cancel_waiter = NULL;
+    }
+    json_object_put(call->client_caps);
+    call->client_caps = NULL;
+}
+
+int mcp_call_respond(struct mcp_call *call, struct json_object *resp)
+{
+    if (!call->streaming && !call->publish_stream)
+        return 0;
+    if (ctx_cancelled(call)) {
+        /* nothing is sent for a cancelled request; close its stream */
+        json_object_put(resp);
+        long long seq;
+        if (call->streaming && !call->stateless &&
+            store_event_append(call->env->db, call->stream_id, NULL, "", 1, &seq) != STORE_OK)
+            LOG_WARN("msg=\"could not close a cancelled stream\"");
+        if (call->streaming)
+            end_response(call);
+        return 1;
+    }
+    emit(call, resp, 1);
+    return 1;
+}
+
+int mcp_session_notify(struct store_conn *db, const char *session_hash, int legacy,
+                       struct json_object *msg)
+{
+    char stream[STORE_STREAM_ID_LEN + 1];
+    long long last = 0, seq = 0;
+    int rc = -1;
+    if (store_stream_session(db, session_hash, legacy ? STORE_STREAM_SSE : STORE_STREAM_GET,
+                             24 * 3600, stream, &last) == STORE_OK &&
+        store_event_append(db, stream, NULL, json_text(msg, NULL), 0, &seq) == STORE_OK)
+        rc = 0;
+    json_object_put(msg);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * mcp/sse.h - Server-Sent Events on an HTTP response, and following a
+ * durable stream.
+ *
+ * Owns: the SSE wire format (WHATWG HTML §9.2: "id:", "event:", "data:",
+ * "retry:" fields, ":" comments, a blank line ends an event), event ids
+ * "<stream_id>.<seq>" (they name their stream, so a Last-Event-ID can only
+ * resume the stream it came from), the heartbeat and the bounded life of
+ * every stream (heartbeats well under the web server's idle timeout, then
+ * close with a retry hint well before mod_fcgid's FcgidBusyTimeout).
+ */
+#ifndef MG_MCP_SSE_H
+#define MG_MCP_SSE_H
+
+#include <stddef.h>
+
+#include "mcp/methods.h"
+#include "store/stream.h"
+
+/* Where an MCP handler writes a streamed response. The HTTP layer
+ * implements it. Header lines are "Name: value" strings, NULL-terminated. */
+struct mcp_sink {
+    int (*begin)(void *ctx, int status, const char *content_type, const char *const *headers);
+    int (*write)(void *ctx, const char *p, size_t n); /* writes and flushes; -1: client gone */
+    void (*end)(void *ctx);                           /* ends the HTTP response now */
+    void *ctx;
+};
+
+#define MCP_EVENT_ID_MAX (STORE_STREAM_ID_LEN + 24)
+
+/* Starts an SSE response (200, text/event-stream, no buffering) with a retry
+ * hint. extra_header may be NULL. Returns 0 or -1 (client gone). */
+int mcp_sse_begin(const struct mcp_env *env, const struct mcp_sink *sink, const char *extra_header);
+
+/* Writes one event; id and event may be NULL. Returns 0 or -1. */
+int mcp_sse_event(const struct mcp_sink *sink, const char *id, const char *event, const char *data);
+
+/* Formats "<stream_id>.<seq>". */
+void mcp_sse_event_id(char out[MCP_EVENT_ID_MAX], const char *stream_id, long long seq);
+
+/* Parses a Last-Event-ID. Returns 0 and fills stream_id/seq, or -1 when it
+ * is not one of ours. */
+int mcp_sse_parse_event_id(const char *s, char stream_id[STORE_STREAM_ID_LEN + 1], long long *seq);
+
+/* Delivers a stored stream from seq `after` on: replays what is stored,
+ * then waits (holding no database connection) for more until the stream is
+ * done (stop_when_done), its life is over, the client is gone or the
+ * process stops. default_event names events stored without a name (the
+ * 2024-11-05 transport wants "message"). The SSE response must have been
+ * begun. Returns 0 when the stream ended normally, -1 when the client left,
+ * -2 when the stream does not exist in this session, -3 on a store outage. */
+int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const char *session_hash,
+                   const char *stream_id, long long after, const char *default_event,
+                   int stop_when_done);
+
+#endif

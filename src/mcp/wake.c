@@ -1,0 +1,89 @@
+/*
+ * mcp/wake.c - threads of this process waiting for a NOTIFY key.
+ */
+#include "mcp/wake.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mcp_waiter *waiters;
+
+void mcp_wake_register(struct mcp_waiter *w, const char *key)
+{
+    snprintf(w->key, sizeof w->key, "%s", key);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    w->signalled = 0;
+    w->fired = 0;
+    pthread_mutex_lock(&lock);
+    w->next = waiters;
+    waiters = w;
+    pthread_mutex_unlock(&lock);
+}
+
+void mcp_wake_unregister(struct mcp_waiter *w)
+{
+    pthread_mutex_lock(&lock);
+    for (struct mcp_waiter **p = &waiters; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    pthread_cond_destroy(&w->cond);
+}
+
+int mcp_wake_wait(struct mcp_waiter *w, int timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&lock);
+    int rc = 0;
+    while (!w->signalled && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->cond, &lock, &deadline);
+    int got = w->signalled;
+    w->signalled = 0;
+    pthread_mutex_unlock(&lock);
+    return got;
+}
+
+int mcp_wake_fired(struct mcp_waiter *w)
+{
+    pthread_mutex_lock(&lock);
+    int f = w->fired;
+    pthread_mutex_unlock(&lock);
+    return f;
+}
+
+void mcp_wake_dispatch(const char *key, void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&lock);
+    for (struct mcp_waiter *w = waiters; w; w = w->next) {
+        if (key && strcmp(w->key, key) != 0)
+            continue;
+        w->signalled = 1;
+        if (key)
+            w->fired = 1;
+        pthread_cond_signal(&w->cond);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+void mcp_wake_all(void)
+{
+    mcp_wake_dispatch(NULL, NULL);
+}

@@ -1,0 +1,45 @@
+/*
+ * mcp/wake.h - threads of this process waiting for a NOTIFY key.
+ *
+ * Owns: the registry that the listener thread (store/listen.h) signals. A
+ * held SSE stream waits for "e:<stream>", a tool waiting for the client's
+ * answer waits for "r:<request>", a running call watches
+ * "c:<session>:<id>" for its cancellation. A NULL key (the listener
+ * reconnected, notifications may be lost) wakes everyone.
+ */
+#ifndef MG_MCP_WAKE_H
+#define MG_MCP_WAKE_H
+
+#include <pthread.h>
+
+#define MCP_WAKE_KEY_MAX 200
+
+struct mcp_waiter {
+    char key[MCP_WAKE_KEY_MAX]; /* what to wait for; set by mcp_wake_register() */
+    pthread_cond_t cond;        /* signalled under the registry's lock */
+    int signalled;              /* set by a matching key; cleared by mcp_wake_wait() */
+    int fired;                  /* set by a matching key; never cleared (cancellation) */
+    struct mcp_waiter *next;    /* registry list; owned by the registry */
+};
+
+/* Registers w for key (copied). Until mcp_wake_unregister(), w must stay
+ * valid. Cannot fail. */
+void mcp_wake_register(struct mcp_waiter *w, const char *key);
+
+void mcp_wake_unregister(struct mcp_waiter *w);
+
+/* Waits until w is signalled or timeout_ms passed. Returns 1 when it was
+ * signalled (and clears that), 0 on timeout. */
+int mcp_wake_wait(struct mcp_waiter *w, int timeout_ms);
+
+/* Returns w->fired, read under the lock. */
+int mcp_wake_fired(struct mcp_waiter *w);
+
+/* The listener's callback: wakes the waiters registered for key (all of
+ * them for NULL). */
+void mcp_wake_dispatch(const char *key, void *unused);
+
+/* Wakes every waiter (e.g. the process is stopping). */
+void mcp_wake_all(void);
+
+#endif

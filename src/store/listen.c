@@ -1,0 +1,121 @@
+/*
+ * store/listen.c - the process's one LISTEN connection.
+ */
+#include "store/listen.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/stream.h"
+#include "util/log.h"
+
+static pthread_t thread;
+static int started;
+static volatile int stop_requested;
+static char *listen_conninfo;
+static int listen_timeout_s;
+static store_listen_fn callback;
+static void *callback_arg;
+
+static PGconn *connect_and_listen(void)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", listen_timeout_s);
+    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *vals[] = {timeout, "mcpgate-listen", listen_conninfo, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (!pg || PQstatus(pg) != CONNECTION_OK) {
+        PQfinish(pg);
+        return NULL;
+    }
+    PGresult *r = PQexec(pg, "LISTEN " STORE_NOTIFY_CHANNEL);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+/* Reads notifications until the connection fails or we are stopped. */
+static void listen_loop(PGconn *pg)
+{
+    while (!stop_requested) {
+        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+        int n = poll(&p, 1, 500);
+        if (n < 0)
+            continue;
+        if (n == 0)
+            continue;
+        if (!PQconsumeInput(pg))
+            return;
+        PGnotify *note;
+        while ((note = PQnotifies(pg)) != NULL) {
+            callback(note->extra, callback_arg);
+            PQfreemem(note);
+        }
+        if (PQstatus(pg) != CONNECTION_OK)
+            return;
+    }
+}
+
+static void *listener_main(void *unused)
+{
+    (void)unused;
+    int failures = 0;
+    while (!stop_requested) {
+        PGconn *pg = connect_and_listen();
+        if (!pg) {
+            if (failures++ == 0)
+                LOG_WARN("msg=\"listener could not connect to PostgreSQL; retrying\"");
+            usleep(failures < 8 ? 250000 : 1000000);
+            continue;
+        }
+        if (failures)
+            LOG_INFO("msg=\"listener reconnected to PostgreSQL\"");
+        failures = 0;
+        callback(NULL, callback_arg); /* we may have missed notifications */
+        listen_loop(pg);
+        PQfinish(pg);
+        if (!stop_requested) {
+            LOG_WARN("msg=\"listener lost its PostgreSQL connection\"");
+            callback(NULL, callback_arg);
+        }
+    }
+    return NULL;
+}
+
+int store_listener_start(const char *conninfo, int connect_timeout_s, store_listen_fn fn, void *arg)
+{
+    listen_conninfo = strdup(conninfo);
+    if (!listen_conninfo)
+        abort();
+    listen_timeout_s = connect_timeout_s;
+    callback = fn;
+    callback_arg = arg;
+    stop_requested = 0;
+    if (pthread_create(&thread, NULL, listener_main, NULL) != 0) {
+        free(listen_conninfo);
+        listen_conninfo = NULL;
+        return -1;
+    }
+    started = 1;
+    return 0;
+}
+
+void store_listener_stop(void)
+{
+    if (!started)
+        return;
+    stop_requested = 1;
+    pthread_join(thread, NULL);
+    started = 0;
+    free(listen_conninfo);
+    listen_conninfo = NULL;
+}

@@ -1,0 +1,280 @@
+/*
+ * store/stream.c - durable SSE streams, events and pending requests.
+ */
+#include "store/stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+#include "util/crypto.h"
+
+static const struct store_stmt stmt_create = {
+    "stream_create",
+    "INSERT INTO mcp_streams (stream_id, session_hash, kind, request_id, expires_at)"
+    " VALUES ($1, $2, 'post', $3, now() + make_interval(secs => $4::int))",
+    4,
+};
+
+static const struct store_stmt stmt_session_stream = {
+    "stream_session",
+    "INSERT INTO mcp_streams (stream_id, session_hash, kind, expires_at)"
+    " VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))"
+    " ON CONFLICT (session_hash) WHERE kind IN ('get', 'sse')"
+    " DO UPDATE SET expires_at = greatest(mcp_streams.expires_at, EXCLUDED.expires_at)"
+    " RETURNING stream_id, last_seq",
+    4,
+};
+
+/* seq is taken under the stream row's lock: commit order is seq order */
+static const struct store_stmt stmt_append = {
+    "event_append",
+    "WITH s AS (UPDATE mcp_streams SET last_seq = last_seq + 1, done = done OR $4::bool"
+    " WHERE stream_id = $1 RETURNING last_seq),"
+    " e AS (INSERT INTO mcp_events (stream_id, seq, event, payload)"
+    " SELECT $1, last_seq, $2, $3 FROM s RETURNING seq)"
+    " SELECT seq, pg_notify('" STORE_NOTIFY_CHANNEL "', 'e:' || $1) FROM e",
+    4,
+};
+
+static const struct store_stmt stmt_after = {
+    "events_after",
+    "SELECT s.done, s.last_seq, e.seq, e.event, e.payload FROM mcp_streams s"
+    " LEFT JOIN mcp_events e ON e.stream_id = s.stream_id AND e.seq > $3::bigint"
+    " WHERE s.stream_id = $1 AND s.session_hash = $2"
+    " ORDER BY e.seq LIMIT 64",
+    3,
+};
+
+static const struct store_stmt stmt_session_of = {
+    "stream_session_of",
+    "SELECT s.session_hash FROM mcp_streams s JOIN mcp_sessions m ON m.id_hash = s.session_hash"
+    " WHERE s.stream_id = $1 AND s.kind = $2 AND m.expires_at > now()",
+    2,
+};
+
+static const struct store_stmt stmt_pending_create = {
+    "pending_create",
+    "INSERT INTO mcp_pending (session_hash, request_id, method, expires_at)"
+    " VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))",
+    4,
+};
+
+static const struct store_stmt stmt_pending_respond = {
+    "pending_respond",
+    "WITH u AS (UPDATE mcp_pending SET response = $3"
+    " WHERE session_hash = $1 AND request_id = $2 AND response IS NULL AND expires_at > now()"
+    " RETURNING 1)"
+    " SELECT pg_notify('" STORE_NOTIFY_CHANNEL "', 'r:' || $2) FROM u",
+    3,
+};
+
+static const struct store_stmt stmt_pending_take = {
+    "pending_take",
+    "DELETE FROM mcp_pending WHERE session_hash = $1 AND request_id = $2"
+    " AND response IS NOT NULL RETURNING response",
+    2,
+};
+
+static const struct store_stmt stmt_pending_drop = {
+    "pending_drop",
+    "DELETE FROM mcp_pending WHERE session_hash = $1 AND request_id = $2",
+    2,
+};
+
+static const struct store_stmt stmt_notify = {
+    "notify",
+    "SELECT pg_notify('" STORE_NOTIFY_CHANNEL "', $1)",
+    1,
+};
+
+static void new_stream_id(char out[STORE_STREAM_ID_LEN + 1])
+{
+    unsigned char raw[16];
+    crypto_random(raw, sizeof raw);
+    crypto_b64url_encode(raw, sizeof raw, out);
+}
+
+/* Runs a statement whose result is not needed. */
+static enum store_rc exec_discard(struct store_conn *c, const struct store_stmt *stmt,
+                                  const char *const *params, int *rows)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (rows)
+        *rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_stream_create(struct store_conn *c, const char *session_hash,
+                                  const char *request_id, int ttl_s,
+                                  char id_out[STORE_STREAM_ID_LEN + 1])
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    new_stream_id(id_out);
+    const char *params[] = {id_out, session_hash, request_id, ttl};
+    return exec_discard(c, &stmt_create, params, NULL);
+}
+
+enum store_rc store_stream_session(struct store_conn *c, const char *session_hash,
+                                   enum store_stream_kind kind, int ttl_s,
+                                   char id_out[STORE_STREAM_ID_LEN + 1], long long *last_seq)
+{
+    char ttl[16], fresh[STORE_STREAM_ID_LEN + 1];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    new_stream_id(fresh);
+    const char *params[] = {fresh, session_hash, kind == STORE_STREAM_SSE ? "sse" : "get", ttl};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_session_stream, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return STORE_ERROR;
+    }
+    snprintf(id_out, STORE_STREAM_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+    *last_seq = atoll(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_stream_session_of(struct store_conn *c, const char *stream_id,
+                                      enum store_stream_kind kind, char session_hash[65])
+{
+    const char *kinds[] = {
+        [STORE_STREAM_POST] = "post", [STORE_STREAM_GET] = "get", [STORE_STREAM_SSE] = "sse"};
+    const char *params[] = {stream_id, kinds[kind]};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_session_of, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return STORE_NOT_FOUND;
+    }
+    snprintf(session_hash, 65, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_event_append(struct store_conn *c, const char *stream_id, const char *event,
+                                 const char *payload, int done, long long *seq)
+{
+    const char *params[] = {stream_id, event, payload, done ? "true" : "false"};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_append, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return STORE_NOT_FOUND;
+    }
+    *seq = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
+static char *dup_or_null(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    char *s = strdup(PQgetvalue(r, row, col));
+    if (!s)
+        abort();
+    return s;
+}
+
+enum store_rc store_events_after(struct store_conn *c, const char *stream_id,
+                                 const char *session_hash, long long after,
+                                 struct store_event_batch *b)
+{
+    char abuf[24];
+    snprintf(abuf, sizeof abuf, "%lld", after);
+    const char *params[] = {stream_id, session_hash, abuf};
+    PGresult *r;
+    memset(b, 0, sizeof *b);
+    enum store_rc rc = store_exec(c, &stmt_after, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int rows = PQntuples(r);
+    if (rows == 0) {
+        PQclear(r);
+        return STORE_NOT_FOUND;
+    }
+    b->done = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    b->last_seq = atoll(PQgetvalue(r, 0, 1));
+    for (int i = 0; i < rows && b->n < (int)(sizeof b->ev / sizeof b->ev[0]); i++) {
+        if (PQgetisnull(r, i, 2))
+            continue;
+        struct store_event *e = &b->ev[b->n++];
+        e->seq = atoll(PQgetvalue(r, i, 2));
+        e->event = dup_or_null(r, i, 3);
+        e->payload = dup_or_null(r, i, 4);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+void store_event_batch_free(struct store_event_batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        free(b->ev[i].event);
+        free(b->ev[i].payload);
+    }
+    b->n = 0;
+}
+
+enum store_rc store_pending_create(struct store_conn *c, const char *session_hash,
+                                   const char *request_id, const char *method, int ttl_s)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    const char *params[] = {session_hash, request_id, method, ttl};
+    return exec_discard(c, &stmt_pending_create, params, NULL);
+}
+
+enum store_rc store_pending_respond(struct store_conn *c, const char *session_hash,
+                                    const char *request_id, const char *response)
+{
+    const char *params[] = {session_hash, request_id, response};
+    int rows = 0;
+    enum store_rc rc = exec_discard(c, &stmt_pending_respond, params, &rows);
+    if (rc != STORE_OK)
+        return rc;
+    return rows == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_pending_take(struct store_conn *c, const char *session_hash,
+                                 const char *request_id, char **response)
+{
+    const char *params[] = {session_hash, request_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_pending_take, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return STORE_NOT_FOUND;
+    }
+    *response = dup_or_null(r, 0, 0);
+    PQclear(r);
+    return *response ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_pending_drop(struct store_conn *c, const char *session_hash,
+                                 const char *request_id)
+{
+    const char *params[] = {session_hash, request_id};
+    return exec_discard(c, &stmt_pending_drop, params, NULL);
+}
+
+enum store_rc store_notify(struct store_conn *c, const char *key)
+{
+    const char *params[] = {key};
+    return exec_discard(c, &stmt_notify, params, NULL);
+}
