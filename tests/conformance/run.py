@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""run.py - the official MCP conformance suite against mcpgate, through lighttpd and through
+Apache mod_fcgid.
+
+Starts a stack with the test responder (its fixtures are the suite's, tests/fixtures/
+conformance.c), installs the pinned suite and the Node 22 it needs (package.json and
+package-lock.json beside this file, `npm ci` into the build tree), and runs
+
+    conformance server --url URL/mcp --suite all -o DIR
+
+once per front end. One TAP line per scenario and front end: ok when none of the
+scenario's checks is a FAILURE (WARNING and INFO do not fail, as in the suite itself);
+otherwise the failing checks as diagnostics. The suite's summary lines are quoted, and
+its exit status must agree with the scenarios' results. There is no expected-failures
+file: every scenario must pass.
+
+Run: top_srcdir=. top_builddir=build python3 tests/conformance/run.py   (TAP on stdout)
+Environment: MCPGATE_CONFORMANCE_SCENARIO=NAME runs one scenario only.
+"""
+
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+# the suite takes a minute or two per front end: widen the harness's watchdog
+os.environ.setdefault("MCPGATE_TEST_TIMEOUT", "900")
+
+import npmci  # noqa: E402
+from mcptest import Stack, Tap, check_logs, test_responder  # noqa: E402
+
+SUITE_VERSION = "0.1.16"
+RESULT_DIR_RE = re.compile(r"^server-(.+)-\d{4}-\d\d-\d\dT[0-9-]+Z$")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+SUITE_TIMEOUT_S = 360
+# the server scenarios of 0.1.16 (`conformance list --server`): 30 active + 2 pending
+SCENARIOS = (
+    "server-initialize", "logging-set-level", "ping", "completion-complete", "tools-list",
+    "tools-call-simple-text", "tools-call-image", "tools-call-audio",
+    "tools-call-embedded-resource", "tools-call-mixed-content", "tools-call-with-logging",
+    "tools-call-error", "tools-call-with-progress", "tools-call-sampling",
+    "tools-call-elicitation", "json-schema-2020-12", "elicitation-sep1034-defaults",
+    "server-sse-polling", "server-sse-multiple-streams", "elicitation-sep1330-enums",
+    "resources-list", "resources-read-text", "resources-read-binary",
+    "resources-templates-read", "resources-subscribe", "resources-unsubscribe",
+    "prompts-list", "prompts-get-simple", "prompts-get-with-args",
+    "prompts-get-embedded-resource", "prompts-get-with-image", "dns-rebinding-protection",
+)
+
+
+def suite_env(pkgdir):
+    env = dict(os.environ)
+    bins = [os.path.join(pkgdir, "node_modules", "node", "bin"),
+            os.path.join(pkgdir, "node_modules", ".bin")]
+    env["PATH"] = os.pathsep.join(bins + [env.get("PATH", "")])
+    env.pop("NODE_OPTIONS", None)
+    return env
+
+
+def run_suite(t, pkgdir, fe, url, outdir):
+    """Runs the suite; returns (exit status or None, stdout text)."""
+    argv = [os.path.join(pkgdir, "node_modules", ".bin", "conformance"), "server",
+            "--url", url + "/mcp", "-o", outdir]
+    one = os.environ.get("MCPGATE_CONFORMANCE_SCENARIO")
+    argv += ["--scenario", one] if one else ["--suite", "all"]
+    log = os.path.join(outdir, "stdout.txt")
+    t0 = time.monotonic()
+    with open(log, "wb") as out:
+        p = subprocess.Popen(argv, cwd=outdir, env=suite_env(pkgdir), stdin=subprocess.DEVNULL,
+                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            rc = p.wait(SUITE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            rc = None
+    with open(log, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    t.diag("%s: conformance ran %.1fs, exit %s" % (fe, time.monotonic() - t0, rc))
+    return rc, text
+
+
+def scenario_results(outdir):
+    """{scenario: [checks]} from DIR/server-<scenario>-<ISO timestamp>/checks.json."""
+    res = {}
+    for path in glob.glob(os.path.join(outdir, "*", "checks.json")):
+        m = RESULT_DIR_RE.match(os.path.basename(os.path.dirname(path)))
+        if not m:
+            continue
+        try:
+            with open(path) as f:
+                res[m.group(1)] = json.load(f)
+        except (OSError, ValueError) as e:
+            res[m.group(1)] = [{"id": m.group(1), "status": "FAILURE",
+                                "errorMessage": "unreadable checks.json: %s" % e}]
+    return res
+
+
+def wanted_scenarios():
+    one = os.environ.get("MCPGATE_CONFORMANCE_SCENARIO")
+    return [one] if one else list(SCENARIOS)
+
+
+def report(t, fe, rc, text, results):
+    failed = 0
+    for s in wanted_scenarios():
+        checks = results.get(s)
+        if checks is None:
+            t.ok(False, "%s: %s ran" % (fe, s), "no checks.json for this scenario")
+            failed += 1
+            continue
+        bad = [c for c in checks if c.get("status") == "FAILURE"]
+        warn = [c for c in checks if c.get("status") == "WARNING"]
+        diag = ["FAILURE %s: %s" % (c.get("id"), (c.get("errorMessage") or "")[:500])
+                for c in bad]
+        t.ok(not bad, "%s: %s (%d checks%s)" % (fe, s, len(checks),
+                                               ", %d warnings" % len(warn) if warn else ""),
+             *diag)
+        failed += bool(bad)
+        for c in warn:
+            t.diag("%s: %s: WARNING %s: %s" % (fe, s, c.get("id"),
+                                                (c.get("errorMessage") or "")[:300]))
+    summary = []
+    on = False
+    for line in ANSI_RE.sub("", text).splitlines():
+        if "=== SUMMARY ===" in line:
+            on = True
+        if on or line.startswith("Total:") or line.startswith("Passed:"):
+            summary.append(line)
+    t.diag("%s: the suite's summary:" % fe, *(summary[-40:] or ["(none printed)"]))
+    t.ok(rc is not None and (rc == 0) == (failed == 0),
+         "%s: the suite's exit status (%s) agrees with %d failed scenarios" % (fe, rc, failed),
+         *ANSI_RE.sub("", text).splitlines()[-30:])
+    return failed
+
+
+def main():
+    t = Tap()
+    pkgdir = npmci.ensure(t, "conformance")
+    if pkgdir is None:
+        return t.done()
+    r = subprocess.run([os.path.join(pkgdir, "node_modules", ".bin", "conformance"), "--version"],
+                       env=suite_env(pkgdir), capture_output=True, text=True, timeout=60)
+    if not t.ok(r.stdout.strip() == SUITE_VERSION,
+                "the pinned suite runs and is version %s" % SUITE_VERSION,
+                "stdout: %r" % r.stdout, "stderr: %r" % r.stderr[-2000:]):
+        return t.done()
+    totals = {}
+    # The suite sends no credentials (it has no option for them): auth = none.
+    # Each scenario's client leaves a GET stream open when it closes, and a worker
+    # notices that only when a heartbeat cannot be written: short heartbeats give the
+    # workers back before the next scenarios queue behind them.
+    with Stack(t, servers="lighttpd fcgid", responder=test_responder(),
+               config_extra="auth = none\nsse_heartbeat_s = 2") as st:
+        for fe, url in st.front_ends():
+            outdir = tempfile.mkdtemp(prefix="mcpgate-conformance-%s-" % fe)
+            rc, text = run_suite(t, pkgdir, fe, url, outdir)
+            totals[fe] = report(t, fe, rc, text, scenario_results(outdir))
+            if os.environ.get("MCPGATE_KEEP_STACK_DIR") == "1":
+                t.diag("conformance output kept: %s" % outdir)
+            else:
+                subprocess.run(["rm", "-rf", "--", outdir], check=False)
+        check_logs(t, st)
+    for fe, n in totals.items():
+        n_all = len(wanted_scenarios())
+        t.diag("%s: %d of %d scenarios passed" % (fe, n_all - n, n_all))
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
