@@ -1,0 +1,48 @@
+/*
+ * cli/cli.h - what the mcpgate admin command's subcommands share.
+ *
+ * Owns: the command table's entry type, exit statuses, and reading a
+ * password from the terminal (echo off) or from standard input, never from
+ * the command line.
+ */
+#ifndef MG_CLI_CLI_H
+#define MG_CLI_CLI_H
+
+#include <stddef.h>
+
+#include "store/db.h"
+#include "util/config.h"
+
+#define EXIT_USAGE       2
+#define EXIT_UNAVAILABLE 3
+
+struct cli_env {
+    const struct mg_config *cfg;
+    struct store_conn *db;
+};
+
+/* A subcommand: argv[0] is its name. Returns the exit status. */
+struct cli_command {
+    const char *name;
+    const char *summary; /* lines for mcpgate --help */
+    int (*run)(const struct cli_env *env, int argc, char **argv);
+};
+
+int cli_migrate(const struct cli_env *env, int argc, char **argv);
+int cli_user(const struct cli_env *env, int argc, char **argv);
+int cli_client(const struct cli_env *env, int argc, char **argv);
+int cli_key(const struct cli_env *env, int argc, char **argv);
+int cli_token(const struct cli_env *env, int argc, char **argv);
+int cli_backend(const struct cli_env *env, int argc, char **argv); /* cli/backend.c */
+
+/* Reads a password: from the terminal with echo off, asked twice when
+ * confirm is set; or one line from standard input when it is not a
+ * terminal. Returns 0, or -1 (message printed). Clear out after use. */
+__attribute__((warn_unused_result)) int cli_read_password(const char *prompt, int confirm,
+                                                          char *out, size_t n);
+
+/* Prints the standard message for a store failure; returns the exit
+ * status to use. */
+int cli_store_failed(enum store_rc rc);
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * cli/oauth.c - mcpgate user, client, key and token: the administration of
+ * the authorization server.
+ *
+ * Secrets (passwords) are read from the terminal or standard input, never
+ * from the command line, where other users could see them. Client secrets
+ * and API keys are printed once and stored only as hashes.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "oauth/oauth.h"
+#include "oauth/password.h"
+#include "store/api_keys.h"
+#include "store/oauth_clients.h"
+#include "store/oauth_tokens.h"
+#include "store/users.h"
+#include "util/crypto.h"
+
+int cli_store_failed(enum store_rc rc)
+{
+    if (rc == STORE_UNAVAILABLE) {
+        fprintf(stderr, "mcpgate: could not reach the database (or it is not migrated: run "
+                        "mcpgate migrate)\n");
+        return EXIT_UNAVAILABLE;
+    }
+    fprintf(stderr, "mcpgate: the database refused the change (see the message above)\n");
+    return 1;
+}
+
+static int read_line(FILE *f, char *out, size_t n)
+{
+    if (!fgets(out, (int)n, f))
+        return -1;
+    size_t len = strcspn(out, "\r\n");
+    if (out[len] == '\0' && len == n - 1)
+        return -1; /* too long */
+    out[len] = '\0';
+    return 0;
+}
+
+static int read_tty(const char *prompt, char *out, size_t n)
+{
+    struct termios old, quiet;
+    if (tcgetattr(STDIN_FILENO, &old) < 0)
+        return -1;
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    fprintf(stderr, "%s", prompt);
+    fflush(stderr);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    int rc = read_line(stdin, out, n);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fprintf(stderr, "\n");
+    return rc;
+}
+
+int cli_read_password(const char *prompt, int confirm, char *out, size_t n)
+{
+    int rc;
+    if (isatty(STDIN_FILENO)) {
+        rc = read_tty(prompt, out, n);
+        if (rc == 0 && confirm) {
+            char again[OAUTH_PASSWORD_MAX_LEN + 2];
+            rc = read_tty("Repeat the password: ", again, sizeof again);
+            if (rc == 0 && strcmp(again, out) != 0) {
+                fprintf(stderr, "mcpgate: the passwords differ\n");
+                rc = -1;
+            }
+            explicit_bzero(again, sizeof again);
+        }
+    } else {
+        rc = read_line(stdin, out, n);
+    }
+    if (rc == 0 && !*out) {
+        fprintf(stderr, "mcpgate: the password must not be empty\n");
+        rc = -1;
+    } else if (rc < 0) {
+        fprintf(stderr, "mcpgate: could not read a password (at most %d characters)\n",
+                OAUTH_PASSWORD_MAX_LEN);
+    }
+    return rc;
+}
+
+/* --- user --- */
+
+static void print_user(void *arg, const struct store_user *u)
+{
+    (void)arg;
+    printf("%-32s %-8s created %s\n", u->username, u->disabled ? "disabled" : "active",
+           u->created_at);
+}
+
+static int set_password(const struct cli_env *env, const char *name, int create)
+{
+    char pw[OAUTH_PASSWORD_MAX_LEN + 2], hash[OAUTH_PASSWORD_HASH_MAX];
+    int rc = 1;
+    if (cli_read_password("Password: ", 1, pw, sizeof pw) < 0)
+        goto out;
+    if (oauth_password_hash(pw, hash) < 0) {
+        fprintf(stderr, "mcpgate: could not hash the password\n");
+        goto out;
+    }
+    long long id = 0;
+    enum store_rc src = create ? store_user_create(env->db, name, hash, &id)
+                               : store_user_set_password(env->db, name, hash);
+    if (src == STORE_NOT_FOUND)
+        fprintf(stderr, "mcpgate: no user %s\n", name);
+    else if (src != STORE_OK)
+        rc = cli_store_failed(src);
+    else {
+        printf(create ? "user %s added\n" : "password of %s changed\n", name);
+        rc = 0;
+    }
+out:
+    explicit_bzero(pw, sizeof pw);
+    return rc;
+}
+
+static int valid_username(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 64 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") == n;
+}
+
+int cli_user(const struct cli_env *env, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "list") == 0 && argc == 2) {
+        enum store_rc rc = store_user_list(env->db, print_user, NULL);
+        return rc == STORE_OK ? 0 : cli_store_failed(rc);
+    }
+    if (argc != 3 || (strcmp(sub, "add") != 0 && strcmp(sub, "passwd") != 0 &&
+                      strcmp(sub, "disable") != 0 && strcmp(sub, "enable") != 0)) {
+        fprintf(stderr, "usage: mcpgate user add|passwd|disable|enable NAME | user list\n"
+                        "The password is read from the terminal, or as one line from "
+                        "standard input.\n");
+        return EXIT_USAGE;
+    }
+    const char *name = argv[2];
+    if (!valid_username(name)) {
+        fprintf(stderr, "mcpgate: a user name has 1 to 64 of A-Z a-z 0-9 . _ @ -\n");
+        return EXIT_USAGE;
+    }
+    struct store_user u;
+    enum store_rc rc = store_user_find(env->db, name, &u);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+        return cli_store_failed(rc);
+    if (strcmp(sub, "add") == 0) {
+        if (rc == STORE_OK) {
+            fprintf(stderr, "mcpgate: user %s exists (use mcpgate user passwd)\n", name);
+            return 1;
+        }
+        return set_password(env, name, 1);
+    }
+    if (rc == STORE_NOT_FOUND) {
+        fprintf(stderr, "mcpgate: no user %s\n", name);
+        return 1;
+    }
+    if (strcmp(sub, "passwd") == 0)
+        return set_password(env, name, 0);
+    int disable = strcmp(sub, "disable") == 0;
+    rc = store_user_set_disabled(env->db, name, disable);
+    if (rc != STORE_OK)
+        return cli_store_failed(rc);
+    printf("user %s %s\n", name, disable ? "disabled" : "enabled");
+    return 0;
+}
+
+/* --- client --- */
+
+static void print_client(void *arg, const struct store_client *cl)
+{
+    int verbose = arg != NULL;
+    if (!verbose) {
+        printf("%-40s %-7s %-20s %s\n", cl->client_id, cl->kind, cl->auth_method, cl->name);
+        return;
+    }
+    printf("client_id:    %s\nkind:         %s\nname:         %s\nauth method:  %s\n"
+           "scope:        %s\ncreated:      %s\nredirect URIs:\n",
+           cl->client_id, cl->kind, cl->name, cl->auth_method, cl->scope[0] ? cl->scope : "(any)",
+           cl->created_at);
+    const char *p = cl->redirect_uris;
+    while (*p) {
+        size_t len = strcspn(p, "\n");
+        printf("  %.*s\n", (int)len, p);
+        p += len + (p[len] ? 1 : 0);
+    }
+}
+
+static int client_register(const struct cli_env *env, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"redirect-uri", required_argument, NULL, 'r'},
+        {"auth", required_argument, NULL, 'a'},
+        {"scope", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    struct store_client *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        abort();
+    snprintf(cl->auth_method, sizeof cl->auth_method, "client_secret_basic");
+    int opt, n_uris = 0, rc = EXIT_USAGE;
+    size_t o = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const char *why = NULL;
+        switch (opt) {
+        case 'n':
+            snprintf(cl->name, sizeof cl->name, "%.200s", optarg);
+            break;
+        case 'r':
+            if (oauth_redirect_uri_check(optarg, &why) < 0) {
+                fprintf(stderr, "mcpgate: %s: %s\n", optarg, why);
+                goto out;
+            }
+            if (++n_uris > 10 || o + strlen(optarg) + 2 > sizeof cl->redirect_uris) {
+                fprintf(stderr, "mcpgate: at most 10 redirect URIs\n");
+                goto out;
+            }
+            o += (size_t)snprintf(cl->redirect_uris + o, sizeof cl->redirect_uris - o, "%s%s",
+                                  o ? "\n" : "", optarg);
+            break;
+        case 'a':
+            if (strcmp(optarg, "none") && strcmp(optarg, "client_secret_post") &&
+                strcmp(optarg, "client_secret_basic")) {
+                fprintf(stderr, "mcpgate: --auth is none, client_secret_post or "
+                                "client_secret_basic\n");
+                goto out;
+            }
+            snprintf(cl->auth_method, sizeof cl->auth_method, "%s", optarg);
+            break;
+        case 's':
+            if (oauth_scope_canonical(optarg, cl->scope, sizeof cl->scope) < 0) {
+                fprintf(stderr, "mcpgate: unknown scope (known: " OAUTH_SCOPES_ALL ")\n");
+                goto out;
+            }
+            break;
+        default:
+            goto out;
+        }
+    }
+    if (!cl->name[0] || n_uris == 0 || optind != argc) {
+        fprintf(stderr, "usage: mcpgate client register --name NAME --redirect-uri URI... "
+                        "[--auth METHOD] [--scope SCOPE]\n");
+        goto out;
+    }
+    char raw[64], secret[64] = "";
+    crypto_token(16, raw);
+    snprintf(cl->client_id, sizeof cl->client_id, "mcp_%s", raw);
+    snprintf(cl->kind, sizeof cl->kind, "static");
+    int confidential = strcmp(cl->auth_method, "none") != 0;
+    if (confidential) {
+        crypto_token(32, secret);
+        crypto_sha256_hex(secret, strlen(secret), cl->secret_hash);
+    }
+    enum store_rc src = store_client_create(env->db, cl, NULL);
+    if (src != STORE_OK) {
+        rc = cli_store_failed(src);
+    } else {
+        printf("client_id:     %s\n", cl->client_id);
+        if (confidential)
+            printf("client_secret: %s\n(shown only now: store it in the client)\n", secret);
+        rc = 0;
+    }
+    explicit_bzero(secret, sizeof secret);
+out:
+    free(cl);
+    return rc;
+}
+
+int cli_client(const struct cli_env *env, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "register") == 0)
+        return client_register(env, argc - 1, argv + 1);
+    if (strcmp(sub, "list") == 0 && argc == 2) {
+        enum store_rc rc = store_client_list(env->db, print_client, NULL);
+        return rc == STORE_OK ? 0 : cli_store_failed(rc);
+    }
+    if ((strcmp(sub, "show") == 0 || strcmp(sub, "revoke") == 0) && argc == 3) {
+        struct store_client *cl = calloc(1, sizeof *cl);
+        if (!cl)
+            abort();
+        enum store_rc rc = sub[0] == 's' ? store_client_find(env->db, argv[2], cl)
+                                         : store_client_revoke(env->db, argv[2]);
+        int status = 0;
+        if (rc == STORE_NOT_FOUND) {
+            fprintf(stderr, "mcpgate: no client %s\n", argv[2]);
+            status = 1;
+        } else if (rc != STORE_OK) {
+            status = cli_store_failed(rc);
+        } else if (sub[0] == 's') {
+            print_client(cl, cl);
+        } else {
+            printf("client %s revoked with all its tokens\n", argv[2]);
+        }
+        free(cl);
+        return status;
+    }
+    fprintf(stderr, "usage: mcpgate client register ... | list | show ID | revoke ID\n");
+    return EXIT_USAGE;
+}
+
+/* --- key --- */
+
+static void print_key(void *arg, const struct store_api_key *k)
+{
+    (void)arg;
+    printf("%-6lld %-16s %-24s %s...  %-30s created %s, last used %s\n", k->id, k->username,
+           k->name, k->prefix, k->scope, k->created_at, k->last_used[0] ? k->last_used : "never");
+}
+
+int cli_key(const struct cli_env *env, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    struct store_user u;
+    enum store_rc rc;
+    if (strcmp(sub, "create") == 0 && (argc == 5 || argc == 6) && strcmp(argv[3], "--name") == 0 &&
+        (argc == 5 || strcmp(argv[5], "--read-only") == 0)) {
+        if (strlen(argv[4]) < 1 || strlen(argv[4]) > 100) {
+            fprintf(stderr, "mcpgate: a key name has 1 to 100 characters\n");
+            return EXIT_USAGE;
+        }
+        rc = store_user_find(env->db, argv[2], &u);
+        if (rc == STORE_NOT_FOUND) {
+            fprintf(stderr, "mcpgate: no user %s\n", argv[2]);
+            return 1;
+        }
+        if (rc != STORE_OK)
+            return cli_store_failed(rc);
+        char raw[64], key[72], hash[CRYPTO_SHA256_HEX_LEN + 1], prefix[12];
+        crypto_token(32, raw);
+        snprintf(key, sizeof key, "mgk_%s", raw);
+        crypto_sha256_hex(key, strlen(key), hash);
+        snprintf(prefix, sizeof prefix, "%.8s", key);
+        long long id = 0;
+        rc = store_apikey_create(env->db, u.id, argv[4], hash, prefix,
+                                 argc == 6 ? OAUTH_SCOPE_READ : OAUTH_SCOPES_ALL, &id);
+        if (rc == STORE_OK)
+            printf("key %lld for %s: %s\n(shown only now; send it as "
+                   "\"Authorization: Bearer <key>\")\n",
+                   id, argv[2], key);
+        explicit_bzero(raw, sizeof raw);
+        explicit_bzero(key, sizeof key);
+        return rc == STORE_OK ? 0 : cli_store_failed(rc);
+    }
+    if (strcmp(sub, "list") == 0 && argc <= 3) {
+        long long uid = 0;
+        if (argc == 3) {
+            rc = store_user_find(env->db, argv[2], &u);
+            if (rc == STORE_NOT_FOUND) {
+                fprintf(stderr, "mcpgate: no user %s\n", argv[2]);
+                return 1;
+            }
+            if (rc != STORE_OK)
+                return cli_store_failed(rc);
+            uid = u.id;
+        }
+        rc = store_apikey_list(env->db, uid, print_key, NULL);
+        return rc == STORE_OK ? 0 : cli_store_failed(rc);
+    }
+    if (strcmp(sub, "revoke") == 0 && argc == 3) {
+        char *end;
+        long long id = strtoll(argv[2], &end, 10);
+        if (*end || id <= 0) {
+            fprintf(stderr, "mcpgate: give the key's number (mcpgate key list)\n");
+            return EXIT_USAGE;
+        }
+        rc = store_apikey_revoke(env->db, id, 0);
+        if (rc == STORE_NOT_FOUND) {
+            fprintf(stderr, "mcpgate: no live key %lld\n", id);
+            return 1;
+        }
+        if (rc != STORE_OK)
+            return cli_store_failed(rc);
+        printf("key %lld revoked\n", id);
+        return 0;
+    }
+    fprintf(stderr, "usage: mcpgate key create USER --name NAME [--read-only] | list [USER] | "
+                    "revoke ID\n");
+    return EXIT_USAGE;
+}
+
+/* --- token --- */
+
+int cli_token(const struct cli_env *env, int argc, char **argv)
+{
+    int n = 0;
+    enum store_rc rc;
+    if (argc == 3 && strcmp(argv[1], "revoke") == 0 && strcmp(argv[2], "--stdin") == 0) {
+        char token[300];
+        if (read_line(stdin, token, sizeof token) < 0 || !*token) {
+            fprintf(stderr, "mcpgate: expected one token on standard input\n");
+            return 1;
+        }
+        char hash[CRYPTO_SHA256_HEX_LEN + 1];
+        crypto_sha256_hex(token, strlen(token), hash);
+        explicit_bzero(token, sizeof token);
+        rc = store_token_revoke(env->db, hash, NULL, &n);
+        if (rc != STORE_OK)
+            return cli_store_failed(rc);
+        printf(n ? "token revoked\n" : "no live token matched\n");
+        return n ? 0 : 1;
+    }
+    if ((argc == 4 || argc == 6) && strcmp(argv[1], "revoke") == 0 &&
+        strcmp(argv[2], "--user") == 0 && (argc == 4 || strcmp(argv[4], "--client") == 0)) {
+        struct store_user u;
+        rc = store_user_find(env->db, argv[3], &u);
+        if (rc == STORE_NOT_FOUND) {
+            fprintf(stderr, "mcpgate: no user %s\n", argv[3]);
+            return 1;
+        }
+        if (rc != STORE_OK)
+            return cli_store_failed(rc);
+        rc = store_families_revoke(env->db, u.id, argc == 6 ? argv[5] : NULL, &n);
+        if (rc != STORE_OK)
+            return cli_store_failed(rc);
+        printf("revoked %d authorization%s of %s\n", n, n == 1 ? "" : "s", argv[3]);
+        return 0;
+    }
+    fprintf(stderr, "usage: mcpgate token revoke --user NAME [--client ID] | token revoke "
+                    "--stdin\n");
+    return EXIT_USAGE;
+}

@@ -1,0 +1,248 @@
+/*
+ * http/form.c - query strings, form bodies, cookies and HTTP Basic
+ * credentials.
+ */
+#include "http/form.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes len bytes (plus_is_space: '+' means ' ') into a new string.
+ * Returns it (caller frees), or NULL when an escape is malformed or the
+ * result holds a NUL. *out_len gets the decoded length. */
+static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *out_len)
+{
+    char *d = malloc(len + 1);
+    if (!d)
+        abort();
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                free(d);
+                return NULL;
+            }
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (c == '\0') {
+            free(d);
+            return NULL;
+        }
+        d[o++] = c;
+    }
+    d[o] = '\0';
+    if (out_len)
+        *out_len = o;
+    return d;
+}
+
+void http_form_free(struct http_form *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        free(f->kv[i].name);
+        if (f->kv[i].value) {
+            explicit_bzero(f->kv[i].value, f->kv[i].value_len);
+            free(f->kv[i].value);
+        }
+    }
+    f->n = 0;
+}
+
+int http_form_parse(const char *s, size_t len, struct http_form *out, const char **why)
+{
+    out->n = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && s[end] != '&')
+            end++;
+        if (end > i) {
+            if (out->n == HTTP_FORM_MAX_FIELDS) {
+                *why = "too many parameters";
+                goto fail;
+            }
+            size_t eq = i;
+            while (eq < end && s[eq] != '=')
+                eq++;
+            struct http_kv *kv = &out->kv[out->n];
+            kv->name = pct_decode(s + i, eq - i, 1, NULL);
+            kv->value = NULL;
+            if (!kv->name) {
+                *why = "malformed percent-encoding";
+                goto fail;
+            }
+            out->n++;
+            if (strlen(kv->name) > HTTP_FORM_MAX_NAME) {
+                *why = "parameter name too long";
+                goto fail;
+            }
+            kv->value = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1, &kv->value_len)
+                                 : pct_decode("", 0, 1, &kv->value_len);
+            if (!kv->value) {
+                *why = "malformed percent-encoding";
+                goto fail;
+            }
+        }
+        i = end + 1;
+    }
+    return 0;
+fail:
+    http_form_free(out);
+    return -1;
+}
+
+const char *http_form_get(const struct http_form *f, const char *name)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->kv[i].name, name) == 0)
+            return f->kv[i].value;
+    return NULL;
+}
+
+int http_form_count(const struct http_form *f, const char *name)
+{
+    int n = 0;
+    for (int i = 0; i < f->n; i++)
+        n += strcmp(f->kv[i].name, name) == 0;
+    return n;
+}
+
+const char *http_form_duplicate(const struct http_form *f)
+{
+    for (int i = 0; i < f->n; i++)
+        for (int j = i + 1; j < f->n; j++)
+            if (strcmp(f->kv[i].name, f->kv[j].name) == 0)
+                return f->kv[i].name;
+    return NULL;
+}
+
+int http_cookie_get(const char *cookie_header, const char *name, char *out, size_t n)
+{
+    if (!cookie_header)
+        return -1;
+    size_t name_len = strlen(name);
+    const char *p = cookie_header;
+    while (*p) {
+        p += strspn(p, " \t;");
+        size_t pair = strcspn(p, ";");
+        if (pair > name_len && strncmp(p, name, name_len) == 0 && p[name_len] == '=') {
+            size_t vlen = pair - name_len - 1;
+            const char *v = p + name_len + 1;
+            while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+                vlen--;
+            if (vlen == 0 || vlen >= n)
+                return -1;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            return 0;
+        }
+        p += pair;
+    }
+    return -1;
+}
+
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Decodes standard base64 (padding optional) into out (n bytes, NUL added).
+ * Returns the length, or -1. */
+static long b64_decode(const char *s, char *out, size_t n)
+{
+    size_t len = strlen(s);
+    while (len && s[len - 1] == '=')
+        len--;
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64val(s[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6 | (unsigned)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o + 1 >= n)
+                return -1;
+            out[o++] = (char)(acc >> bits & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+int http_basic_credentials(const char *authorization, char *id, size_t id_n, char *secret,
+                           size_t secret_n)
+{
+    if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0)
+        return -1;
+    const char *b64 = authorization + 6;
+    b64 += strspn(b64, " ");
+    char raw[1024];
+    long len = b64_decode(b64, raw, sizeof raw);
+    int rc = -2;
+    char *colon = len > 0 ? memchr(raw, ':', (size_t)len) : NULL;
+    if (!colon || memchr(raw, '\0', (size_t)len))
+        goto out;
+    *colon = '\0';
+    size_t a_len = 0, b_len = 0;
+    char *a = pct_decode(raw, strlen(raw), 1, &a_len);
+    char *b = pct_decode(colon + 1, strlen(colon + 1), 1, &b_len);
+    if (a && b && a_len > 0 && a_len < id_n && b_len < secret_n) {
+        memcpy(id, a, a_len + 1);
+        memcpy(secret, b, b_len + 1);
+        rc = 0;
+    }
+    free(a);
+    if (b) {
+        explicit_bzero(b, b_len);
+        free(b);
+    }
+out:
+    explicit_bzero(raw, sizeof raw);
+    return rc;
+}
+
+int http_url_encode(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~';
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        if (plain ? buf_append(b, s, 1) < 0 : buf_append(b, e, 3) < 0)
+            return -1;
+    }
+    return 0;
+}

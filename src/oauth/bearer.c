@@ -1,0 +1,110 @@
+/*
+ * oauth/bearer.c - the bearer check in front of the MCP endpoints
+ * (RFC 6750, RFC 9728 section 5.1, MCP 2025-06-18 authorization).
+ *
+ * No or an unusable Authorization header: 401 with
+ *     WWW-Authenticate: Bearer resource_metadata="<PRM URL>", scope="<all scopes>"
+ * plus error="invalid_token" when a token was sent. A token is accepted
+ * when it is a live access token whose audience is this server's resource
+ * (RFC 8707), or a live personal API key ("mgk_..."). Tokens are looked up
+ * by their SHA-256 and the stored hash compared in constant time.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oauth/internal.h"
+#include "store/api_keys.h"
+#include "store/oauth_tokens.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+/* The resource metadata URL with base_url's path inserted after the
+ * well-known prefix (RFC 9728 section 3.1). */
+static void prm_url(const struct mg_config *cfg, char *out, size_t n)
+{
+    snprintf(out, n, "%s/.well-known/oauth-protected-resource%s/mcp", cfg->base_origin,
+             cfg->base_path);
+}
+
+static void challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why,
+                      const char *scope)
+{
+    char prm[1024];
+    prm_url(ctx->cfg, prm, sizeof prm);
+    struct buf h = {0};
+    int rc = buf_printf(&h, "Bearer resource_metadata=\"%s\", scope=\"%s\"", prm, scope);
+    if (rc == 0 && error)
+        rc = buf_printf(&h, ", error=\"%s\", error_description=\"%s\"", error, why);
+    if (rc == 0)
+        oauth_header(ctx->res, "WWW-Authenticate", buf_str(&h));
+    buf_free(&h);
+    oauth_reply_error(ctx->res, status, error ? error : "invalid_request", why);
+}
+
+int oauth_insufficient_scope_header(const struct mg_config *cfg, struct http_response *res,
+                                    const char *scopes)
+{
+    char prm[1024];
+    prm_url(cfg, prm, sizeof prm);
+    struct buf h = {0};
+    int rc = buf_printf(&h,
+                        "Bearer error=\"insufficient_scope\", scope=\"%s\", "
+                        "resource_metadata=\"%s\", error_description=\"this operation needs "
+                        "the scopes %s\"",
+                        scopes, prm, scopes);
+    if (rc == 0)
+        rc = http_response_header(res, "WWW-Authenticate", buf_str(&h));
+    buf_free(&h);
+    return rc;
+}
+
+enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out)
+{
+    const char *auth = http_header(ctx->req, "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+        challenge(ctx, 401, NULL, "authorization required: sign in with OAuth or send an API key",
+                  OAUTH_SCOPES_ALL);
+        return OAUTH_BEARER_DENIED;
+    }
+    const char *token = auth + 7;
+    token += strspn(token, " ");
+    size_t len = strlen(token);
+    if (len == 0 || len > 256 ||
+        strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789-._~+/=") != len) {
+        challenge(ctx, 401, "invalid_token", "malformed bearer token", OAUTH_SCOPES_ALL);
+        return OAUTH_BEARER_DENIED;
+    }
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    crypto_sha256_hex(token, len, hash);
+    struct store_grant g;
+    int api_key = strncmp(token, OAUTH_APIKEY_PREFIX, strlen(OAUTH_APIKEY_PREFIX)) == 0;
+    enum store_rc rc =
+        api_key ? store_apikey_find(ctx->db, hash, &g) : store_access_find(ctx->db, hash, &g);
+    if (rc == STORE_UNAVAILABLE || rc == STORE_ERROR) {
+        oauth_reply_unavailable(ctx->res);
+        return OAUTH_BEARER_UNAVAIL;
+    }
+    char resource[1024];
+    oauth_resource_uri(ctx->cfg, resource, sizeof resource);
+    if (rc == STORE_NOT_FOUND) {
+        challenge(ctx, 401, "invalid_token", "the token is invalid, expired or revoked",
+                  OAUTH_SCOPES_ALL);
+        return OAUTH_BEARER_DENIED;
+    }
+    if (!api_key && strcmp(g.audience, resource) != 0) {
+        LOG_INFO("msg=\"token refused: issued for another resource\"");
+        challenge(ctx, 401, "invalid_token", "the token was issued for another resource",
+                  OAUTH_SCOPES_ALL);
+        return OAUTH_BEARER_DENIED;
+    }
+    memset(out, 0, sizeof *out);
+    out->user_id = g.user_id;
+    snprintf(out->username, sizeof out->username, "%s", g.username);
+    snprintf(out->client_id, sizeof out->client_id, "%s", g.client_id);
+    if (oauth_scope_canonical(g.scope, out->scope, sizeof out->scope) < 0)
+        out->scope[0] = '\0';
+    out->api_key = api_key;
+    return OAUTH_BEARER_OK;
+}

@@ -1,0 +1,286 @@
+/*
+ * oauth/cimd.c - client ID metadata documents (draft-ietf-oauth-client-id-
+ * metadata-document, MCP 2025-11-25 basic/authorization).
+ *
+ * A client_id that is an https URL with a path names a JSON document the
+ * client publishes: {"client_id": <the URL, exactly>, "client_name",
+ * "redirect_uris", "token_endpoint_auth_method": "none"}. It is fetched with
+ * libcurl: https only, no redirects, 5 s in all, at most 64 KiB, and never
+ * from a loopback, private, link-local, multicast or otherwise
+ * non-public address (checked on the address curl actually connects to,
+ * so DNS rebinding cannot slip past) unless cimd_allow_private is set,
+ * which also admits http (for tests). The document is cached in
+ * oauth_clients for as long as its Cache-Control max-age (or Expires)
+ * allows, between 1 minute and 1 day; 10 minutes when it says nothing.
+ * Only public clients (token_endpoint_auth_method none) are accepted:
+ * private_key_jwt is not supported.
+ */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "oauth/internal.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#define CIMD_MAX_BYTES   (64 * 1024)
+#define CIMD_TIMEOUT_MS  5000
+#define CIMD_DEFAULT_TTL 600
+#define CIMD_MIN_TTL     60
+#define CIMD_MAX_TTL     86400
+
+int oauth_cimd_is_url(const struct mg_config *cfg, const char *client_id)
+{
+    return strncmp(client_id, "https://", 8) == 0 ||
+           (cfg->cimd_allow_private && strncmp(client_id, "http://", 7) == 0);
+}
+
+/* 1 when the address is one a metadata document may come from. */
+static int addr_public(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
+        return !((a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
+                 (a >> 16) == 0xa9fe ||          /* 169.254/16 link-local */
+                 (a >> 20) == 0xac1 ||           /* 172.16/12 */
+                 (a >> 16) == 0xc0a8 ||          /* 192.168/16 */
+                 (a >> 22) == (100u << 2 | 1) || /* 100.64/10 shared */
+                 (a >> 28) >= 0xe);              /* multicast, reserved */
+    }
+    if (sa->sa_family == AF_INET6) {
+        const unsigned char *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(b, mapped, 12) == 0) {
+            struct sockaddr_in v4 = {.sin_family = AF_INET};
+            memcpy(&v4.sin_addr, b + 12, 4);
+            return addr_public((const struct sockaddr *)(const void *)&v4);
+        }
+        int zero = 1;
+        for (int i = 0; i < 15; i++)
+            zero &= b[i] == 0;
+        return !(zero ||                                    /* :: and ::1 */
+                 (b[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
+                 (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 */
+                 b[0] == 0xff);                             /* multicast */
+    }
+    return 0;
+}
+
+struct fetch {
+    struct buf body;
+    int allow_private;
+    int refused;  /* the address was not public */
+    long max_age; /* -1 unknown */
+    int no_store;
+    time_t expires;
+};
+
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct fetch *f = arg;
+    (void)purpose;
+    if (!f->allow_private && !addr_public(&a->addr)) {
+        f->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct fetch *f = arg;
+    return buf_append(&f->body, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct fetch *f = arg;
+    size_t len = size * n;
+    char line[512];
+    if (len >= sizeof line)
+        return len;
+    memcpy(line, p, len);
+    line[len] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strncasecmp(line, "Cache-Control:", 14) == 0) {
+        const char *v = line + 14;
+        for (const char *q = v; *q; q++) {
+            if (strncasecmp(q, "no-store", 8) == 0 || strncasecmp(q, "no-cache", 8) == 0)
+                f->no_store = 1;
+            if (strncasecmp(q, "max-age=", 8) == 0)
+                f->max_age = strtol(q + 8, NULL, 10);
+        }
+    } else if (strncasecmp(line, "Expires:", 8) == 0) {
+        f->expires = curl_getdate(line + 8, NULL);
+    }
+    return len;
+}
+
+static long cache_ttl(const struct fetch *f)
+{
+    long ttl = CIMD_DEFAULT_TTL;
+    if (f->no_store)
+        ttl = CIMD_MIN_TTL;
+    else if (f->max_age >= 0)
+        ttl = f->max_age;
+    else if (f->expires > 0)
+        ttl = (long)(f->expires - time(NULL));
+    return ttl < CIMD_MIN_TTL ? CIMD_MIN_TTL : ttl > CIMD_MAX_TTL ? CIMD_MAX_TTL : ttl;
+}
+
+/* Fetches url into f. Returns 0, or -1 with *why. */
+static int fetch(const struct mg_config *cfg, const char *url, struct fetch *f, const char **why)
+{
+    CURL *h = curl_easy_init();
+    if (!h) {
+        *why = "could not fetch the client metadata document";
+        return -1;
+    }
+    f->body.limit = CIMD_MAX_BYTES;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->cimd_allow_private ? "http,https" : "https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CIMD_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)CIMD_MAX_BYTES);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (client metadata fetch)");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    if (f->refused) {
+        *why = "the client metadata document's address is not public";
+        return -1;
+    }
+    if (rc != CURLE_OK) {
+        LOG_WARN("msg=\"client metadata fetch failed\" curl=%d", (int)rc);
+        *why = rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED
+                   ? "the client metadata document is too large"
+                   : "could not fetch the client metadata document";
+        return -1;
+    }
+    if (status != 200) {
+        *why = "the client metadata document could not be fetched (HTTP status not 200)";
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks the document and fills out. Returns 0 or -1 with *why. */
+static int parse_document(const char *url, const struct buf *body, struct store_client *out,
+                          const char **why)
+{
+    struct json_object *doc = NULL;
+    const char *jwhy = NULL;
+    int rc = -1;
+    if (json_parse_strict(body->data ? body->data : "", body->len, &doc, &jwhy) < 0 ||
+        !json_object_is_type(doc, json_type_object)) {
+        *why = "the client metadata document is not a JSON object";
+        goto out;
+    }
+    const char *id = json_get_string(doc, "client_id");
+    if (!id || strcmp(id, url) != 0) {
+        *why = "the client metadata document's client_id differs from its URL";
+        goto out;
+    }
+    const char *method = json_get_string(doc, "token_endpoint_auth_method");
+    if (method && strcmp(method, "none") != 0) {
+        *why = "client metadata documents must use token_endpoint_auth_method none";
+        goto out;
+    }
+    struct json_object *uris = json_get(doc, "redirect_uris", json_type_array);
+    size_t n = uris ? json_object_array_length(uris) : 0;
+    if (n == 0 || n > OAUTH_MAX_REDIRECTS) {
+        *why = "the client metadata document needs 1 to 10 redirect_uris";
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *u = json_object_array_get_idx(uris, i);
+        if (!json_object_is_type(u, json_type_string) ||
+            oauth_redirect_uri_check(json_object_get_string(u), why) < 0)
+            goto out;
+        int w = snprintf(out->redirect_uris + o, sizeof out->redirect_uris - o, "%s%s",
+                         o ? "\n" : "", json_object_get_string(u));
+        if (w < 0 || (size_t)w >= sizeof out->redirect_uris - o) {
+            *why = "redirect URIs too long";
+            goto out;
+        }
+        o += (size_t)w;
+    }
+    const char *name = json_get_string(doc, "client_name");
+    snprintf(out->client_id, sizeof out->client_id, "%s", url);
+    snprintf(out->kind, sizeof out->kind, "cimd");
+    snprintf(out->auth_method, sizeof out->auth_method, "none");
+    snprintf(out->name, sizeof out->name, "%.200s", name && *name ? name : url);
+    rc = 0;
+out:
+    json_object_put(doc);
+    return rc;
+}
+
+/* A URL with a path beyond "/", no fragment, no user info, no dot segments. */
+static int url_acceptable(const char *url)
+{
+    const char *rest = strstr(url, "://");
+    if (!rest || strchr(url, '#') || strstr(url, "/./") || strstr(url, "/../"))
+        return 0;
+    rest += 3;
+    size_t auth = strcspn(rest, "/");
+    if (auth == 0 || memchr(rest, '@', auth) || rest[auth] != '/' || rest[auth + 1] == '\0')
+        return 0;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url, struct store_client *out,
+                       const char **why)
+{
+    if (!url_acceptable(url)) {
+        *why = "client_id is not a usable client metadata document URL";
+        return -1;
+    }
+    switch (store_client_find(ctx->db, url, out)) {
+    case STORE_OK:
+        if (!out->cimd_stale)
+            return 0;
+        break;
+    case STORE_NOT_FOUND:
+        break;
+    case STORE_UNAVAILABLE:
+    case STORE_ERROR:
+        return -2;
+    }
+    struct fetch f = {.max_age = -1, .allow_private = ctx->cfg->cimd_allow_private};
+    int rc = fetch(ctx->cfg, url, &f, why);
+    if (rc == 0)
+        rc = parse_document(url, &f.body, out, why);
+    if (rc == 0) {
+        enum store_rc src = store_client_cimd_save(ctx->db, out, (int)cache_ttl(&f));
+        if (src == STORE_NOT_FOUND)
+            *why = "this client has been revoked";
+        rc = src == STORE_OK ? 0 : src == STORE_NOT_FOUND ? -1 : -2;
+    }
+    if (rc == 0)
+        LOG_INFO("msg=\"client metadata document fetched\" ttl_s=%ld", cache_ttl(&f));
+    buf_free(&f.body);
+    return rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * oauth/internal.h - what the oauth/ files share: replies, secrets, URI
+ * rules, client lookup and authentication. Not for use outside src/oauth/.
+ */
+#ifndef MG_OAUTH_INTERNAL_H
+#define MG_OAUTH_INTERNAL_H
+
+#include <json-c/json.h>
+
+#include "http/form.h"
+#include "oauth/oauth.h"
+#include "store/oauth_clients.h"
+#include "util/crypto.h"
+
+#define OAUTH_CODE_TTL_S     120 /* authorization codes: single use, at most 10 minutes */
+#define OAUTH_SECRET_BYTES   32  /* tokens, codes, client secrets, keys: 256 bits */
+#define OAUTH_SECRET_LEN     43  /* base64url of 32 bytes */
+#define OAUTH_APIKEY_PREFIX  "mgk_"
+#define OAUTH_MAX_URI_LEN    2048
+#define OAUTH_MAX_STATE_LEN  1024
+#define OAUTH_MAX_REDIRECTS  10
+#define OAUTH_COOKIE_SESSION "mcpgate_session"
+#define OAUTH_COOKIE_CSRF    "mcpgate_csrf"
+#define OAUTH_COOKIE_FLASH   "mcpgate_newkey"
+
+/* Replaces the response with a JSON body (takes o). */
+void oauth_reply_json(struct http_response *res, int status, struct json_object *o);
+
+/* {"error": error, "error_description": description} with status. */
+void oauth_reply_error(struct http_response *res, int status, const char *error,
+                       const char *description);
+
+/* 503 with Retry-After: the database is unreachable. */
+void oauth_reply_unavailable(struct http_response *res);
+
+/* Adds a header; a failure (a value with CR/LF) is logged, not fatal. */
+void oauth_header(struct http_response *res, const char *name, const char *value);
+
+/* A fresh 256-bit secret as base64url (after prefix, may be "") into
+ * out (n bytes) and the SHA-256 hex of the whole value into hash. */
+void oauth_secret_new(const char *prefix, char *out, size_t n,
+                      char hash[CRYPTO_SHA256_HEX_LEN + 1]);
+
+/* base_url + path into out. */
+void oauth_url(const struct mg_config *cfg, const char *path, char *out, size_t n);
+
+/* Returns 1 when given equals one of the registered URIs (newline-
+ * separated) exactly, or differs only in the port of a loopback http URI
+ * (RFC 8252 section 7.3), else 0. */
+int oauth_redirect_uri_match(const char *registered, const char *given);
+
+/* Returns 1 when client_id names a client ID metadata document (an https
+ * URL; http too when cimd_allow_private is set). */
+int oauth_cimd_is_url(const struct mg_config *cfg, const char *client_id);
+
+/* Fetches (or takes from the cache) the metadata document at url and fills
+ * *out. Returns 0; -1 with *why (the document is unusable); -2 when the
+ * database is unreachable. */
+__attribute__((warn_unused_result)) int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url,
+                                                           struct store_client *out,
+                                                           const char **why);
+
+/* Finds a client by id (fetching a metadata document when needed).
+ * Returns 0; -1 unknown/unusable (*why set); -2 database unreachable. */
+__attribute__((warn_unused_result)) int oauth_client_get(struct oauth_ctx *ctx,
+                                                         const char *client_id,
+                                                         struct store_client *out,
+                                                         const char **why);
+
+/* Reads an application/x-www-form-urlencoded POST body into f. Returns 0;
+ * or -1 with the 400/413/415 answer already in ctx->res (f empty). Free f
+ * in both cases. */
+__attribute__((warn_unused_result)) int oauth_read_form(struct oauth_ctx *ctx, struct http_form *f);
+
+/* Authenticates the client of a token, revocation or introspection
+ * request (client_secret_basic, client_secret_post, or none for public
+ * clients). Returns 0 with *out filled; or -1 with the 400/401/503 answer
+ * in ctx->res. require_secret: public clients are refused. */
+__attribute__((warn_unused_result)) int oauth_client_authenticate(struct oauth_ctx *ctx,
+                                                                  const struct http_form *f,
+                                                                  struct store_client *out,
+                                                                  int require_secret);
+
+/* The canonical resource for a request's "resource" parameter: NULL or
+ * our resource URI (with or without a trailing slash) give ours in out
+ * and return 0; anything else returns -1. */
+__attribute__((warn_unused_result)) int
+oauth_resource_check(const struct mg_config *cfg, const char *resource, char *out, size_t n);
+
+#endif
+
+/* --- the browser pages (web.c) --- */
+struct store_user;
+
+/* The signed-in user of this browser. Returns 1 (signed in, *out set), 0
+ * (not), or -2 (database unreachable). */
+__attribute__((warn_unused_result)) int oauth_web_user(struct oauth_ctx *ctx,
+                                                       struct store_user *out);
+
+/* The CSRF token for forms on this page into out (n >= 64): an HMAC of the
+ * browser's CSRF cookie, which is set when missing. Returns 0, or -2 when
+ * the database is unreachable. */
+__attribute__((warn_unused_result)) int oauth_csrf_token(struct oauth_ctx *ctx, char *out,
+                                                         size_t n);
+
+/* Returns 1 when the form's csrf field matches this browser's cookie. */
+int oauth_csrf_ok(struct oauth_ctx *ctx, const struct http_form *f);
+
+/* Sends an HTML page (takes the bytes of html) with the pages' security
+ * headers. */
+void oauth_send_page(struct oauth_ctx *ctx, int status, const struct buf *html);
+
+/* An error page. */
+void oauth_error_page(struct oauth_ctx *ctx, int status, const char *title, const char *message);
+
+/* 303 See Other to location. */
+void oauth_see_other(struct oauth_ctx *ctx, const char *location);
+
+/* Parses the query string of the request into f. Returns 0, or -1 with
+ * *why. Free f in both cases. */
+__attribute__((warn_unused_result)) int oauth_query(struct oauth_ctx *ctx, struct http_form *f,
+                                                    const char **why);

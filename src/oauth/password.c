@@ -1,0 +1,148 @@
+/*
+ * oauth/password.c - password hashing with scrypt (OpenSSL 3 EVP_KDF).
+ */
+#include "oauth/password.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/crypto.h"
+#include "util/log.h"
+
+#define LOG_N    15
+#define R        8
+#define P        3
+#define SALT_LEN 16
+#define KEY_LEN  32
+
+/* Derives KEY_LEN bytes. Returns 0 or -1. */
+static int derive(const char *password, const unsigned char *salt, size_t salt_len, int log_n,
+                  int r, int p, unsigned char *key)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    int rc = -1;
+    if (!kctx)
+        goto out;
+    uint64_t n = (uint64_t)1 << log_n;
+    uint32_t rr = (uint32_t)r, pp = (uint32_t)p;
+    uint64_t maxmem = (uint64_t)256 * 1024 * 1024;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)(uintptr_t)password,
+                                          strlen(password)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt, salt_len),
+        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
+        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &rr),
+        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &pp),
+        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_KDF_derive(kctx, key, KEY_LEN, params) == 1)
+        rc = 0;
+    else
+        LOG_ERROR("msg=\"scrypt failed\"");
+out:
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
+int oauth_password_hash(const char *password, char out[OAUTH_PASSWORD_HASH_MAX])
+{
+    size_t len = strlen(password);
+    if (len == 0 || len > OAUTH_PASSWORD_MAX_LEN)
+        return -1;
+    unsigned char salt[SALT_LEN], key[KEY_LEN];
+    crypto_random(salt, sizeof salt);
+    if (derive(password, salt, sizeof salt, LOG_N, R, P, key) < 0)
+        return -1;
+    char s64[32], k64[48];
+    crypto_b64url_encode(salt, sizeof salt, s64);
+    crypto_b64url_encode(key, sizeof key, k64);
+    snprintf(out, OAUTH_PASSWORD_HASH_MAX, "$scrypt$ln=%d,r=%d,p=%d$%s$%s", LOG_N, R, P, s64, k64);
+    OPENSSL_cleanse(key, sizeof key);
+    return 0;
+}
+
+static int b64url_val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+/* Decodes exactly n bytes of unpadded base64url from s (len chars). */
+static int b64url_decode(const char *s, size_t len, unsigned char *out, size_t n)
+{
+    if (len != crypto_b64url_len(n))
+        return -1;
+    unsigned acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_val(s[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6 | (unsigned)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o < n)
+                out[o++] = (unsigned char)(acc >> bits & 0xff);
+        }
+    }
+    return o == n ? 0 : -1;
+}
+
+/* Parses a stored hash. Returns 0 or -1. */
+static int parse(const char *stored, int *log_n, int *r, int *p, unsigned char *salt,
+                 unsigned char *key)
+{
+    if (strncmp(stored, "$scrypt$ln=", 11) != 0)
+        return -1;
+    char *end;
+    long ln = strtol(stored + 11, &end, 10);
+    if (strncmp(end, ",r=", 3) != 0)
+        return -1;
+    long rr = strtol(end + 3, &end, 10);
+    if (strncmp(end, ",p=", 3) != 0)
+        return -1;
+    long pp = strtol(end + 3, &end, 10);
+    if (*end != '$' || ln < 10 || ln > 22 || rr < 1 || rr > 32 || pp < 1 || pp > 16)
+        return -1;
+    const char *s = end + 1;
+    const char *dollar = strchr(s, '$');
+    if (!dollar || b64url_decode(s, (size_t)(dollar - s), salt, SALT_LEN) < 0 ||
+        b64url_decode(dollar + 1, strlen(dollar + 1), key, KEY_LEN) < 0)
+        return -1;
+    *log_n = (int)ln;
+    *r = (int)rr;
+    *p = (int)pp;
+    return 0;
+}
+
+int oauth_password_verify(const char *password, const char *stored)
+{
+    unsigned char salt[SALT_LEN] = {0}, want[KEY_LEN] = {0}, got[KEY_LEN];
+    int log_n = LOG_N, r = R, p = P;
+    int usable = stored && parse(stored, &log_n, &r, &p, salt, want) == 0;
+    size_t len = strlen(password);
+    if (len == 0 || len > OAUTH_PASSWORD_MAX_LEN)
+        usable = 0;
+    /* always derive once, so a missing account costs the same time */
+    int rc = derive(len && len <= OAUTH_PASSWORD_MAX_LEN ? password : "x", salt, sizeof salt, log_n,
+                    r, p, got);
+    int ok = usable && rc == 0 && crypto_equal(got, want, KEY_LEN);
+    OPENSSL_cleanse(got, sizeof got);
+    return ok;
+}

@@ -1,0 +1,499 @@
+/*
+ * oauth/web.c - sign-in, sign-out and the account page, and what every
+ * page shares: browser sessions, CSRF tokens, security headers.
+ *
+ * Cookies: mcpgate_session (the browser session id; only its SHA-256 is
+ * stored) and mcpgate_csrf (a random value; forms carry
+ * base64url(HMAC-SHA256(installation secret "csrf", cookie))). Both are
+ * Secure, HttpOnly, SameSite=Lax (the session cookie must come along when a
+ * client's site sends the browser to /authorize) and scoped to base_url's
+ * path. Every page has Content-Security-Policy default-src 'none' with
+ * frame-ancestors 'none', X-Frame-Options DENY, no-referrer and no-store;
+ * every POST ends in 303 See Other.
+ *
+ * Sign-in throttling: failures are counted in PostgreSQL per account and
+ * per address; after 5 failures of an account (20 of an address) each
+ * further attempt must wait 1, 2, 4 ... seconds (at most 15 minutes) after
+ * the last failure, whatever process or host it reaches. Unknown accounts
+ * cost the same scrypt time as known ones.
+ */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http/form.h"
+#include "oauth/internal.h"
+#include "oauth/password.h"
+#include "pages/pages.h"
+#include "store/api_keys.h"
+#include "store/oauth_tokens.h"
+#include "store/secret.h"
+#include "store/users.h"
+#include "util/log.h"
+
+#define USER_FREE_FAILURES 5
+#define ADDR_FREE_FAILURES 20
+
+static void cookie_path(const struct mg_config *cfg, char *out, size_t n)
+{
+    snprintf(out, n, "%s/", cfg->base_path);
+}
+
+static void set_cookie(struct oauth_ctx *ctx, const char *name, const char *value, int max_age_s,
+                       const char *path_suffix)
+{
+    char path[300], line[512];
+    cookie_path(ctx->cfg, path, sizeof path);
+    snprintf(line, sizeof line, "%s=%s; Path=%s%s; Max-Age=%d; Secure; HttpOnly; SameSite=Lax",
+             name, value, path, path_suffix, max_age_s);
+    oauth_header(ctx->res, "Set-Cookie", line);
+    explicit_bzero(line, sizeof line);
+}
+
+static int cookie(struct oauth_ctx *ctx, const char *name, char *out, size_t n)
+{
+    return http_cookie_get(http_header(ctx->req, "Cookie"), name, out, n);
+}
+
+int oauth_query(struct oauth_ctx *ctx, struct http_form *f, const char **why)
+{
+    const char *uri = ctx->req->uri ? ctx->req->uri : "";
+    const char *q = strchr(uri, '?');
+    f->n = 0;
+    if (!q)
+        return 0;
+    q++;
+    size_t len = strcspn(q, "#");
+    if (len > 16384) {
+        *why = "the query string is too long";
+        return -1;
+    }
+    return http_form_parse(q, len, f, why);
+}
+
+int oauth_web_user(struct oauth_ctx *ctx, struct store_user *out)
+{
+    char sid[OAUTH_SECRET_LEN + 1];
+    if (cookie(ctx, OAUTH_COOKIE_SESSION, sid, sizeof sid) < 0)
+        return 0;
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    crypto_sha256_hex(sid, strlen(sid), hash);
+    explicit_bzero(sid, sizeof sid);
+    switch (store_web_session_find(ctx->db, hash, out)) {
+    case STORE_OK:
+        return 1;
+    case STORE_NOT_FOUND:
+        return 0;
+    case STORE_UNAVAILABLE:
+    case STORE_ERROR:
+        return -2;
+    }
+    return -2;
+}
+
+/* base64url(HMAC-SHA256(key "csrf", value)) into out. */
+static int csrf_of(struct oauth_ctx *ctx, const char *value, char *out, size_t n)
+{
+    unsigned char key[STORE_SECRET_LEN], md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (n < 64 || store_secret_get(ctx->db, "csrf", key) != STORE_OK)
+        return -2;
+    int ok = HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)value, strlen(value), md,
+                  &md_len) != NULL;
+    explicit_bzero(key, sizeof key);
+    if (!ok)
+        return -2;
+    crypto_b64url_encode(md, md_len, out);
+    return 0;
+}
+
+int oauth_csrf_token(struct oauth_ctx *ctx, char *out, size_t n)
+{
+    char value[OAUTH_SECRET_LEN + 1];
+    if (cookie(ctx, OAUTH_COOKIE_CSRF, value, sizeof value) < 0 ||
+        strlen(value) != OAUTH_SECRET_LEN) {
+        crypto_token(OAUTH_SECRET_BYTES, value);
+        set_cookie(ctx, OAUTH_COOKIE_CSRF, value, 30 * 24 * 3600, "");
+    }
+    return csrf_of(ctx, value, out, n);
+}
+
+int oauth_csrf_ok(struct oauth_ctx *ctx, const struct http_form *f)
+{
+    char value[OAUTH_SECRET_LEN + 1], want[64];
+    const char *got = http_form_get(f, "csrf");
+    if (!got || cookie(ctx, OAUTH_COOKIE_CSRF, value, sizeof value) < 0 ||
+        csrf_of(ctx, value, want, sizeof want) < 0)
+        return 0;
+    return strlen(got) == strlen(want) && crypto_equal(got, want, strlen(want));
+}
+
+void oauth_send_page(struct oauth_ctx *ctx, int status, const struct buf *html)
+{
+    http_response_set_body(ctx->res, status, "text/html; charset=utf-8", buf_str(html), html->len);
+    oauth_header(ctx->res, "Content-Security-Policy",
+                 "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                 "base-uri 'none'");
+    oauth_header(ctx->res, "X-Frame-Options", "DENY");
+    oauth_header(ctx->res, "Referrer-Policy", "no-referrer");
+}
+
+void oauth_error_page(struct oauth_ctx *ctx, int status, const char *title, const char *message)
+{
+    struct buf html = {0};
+    if (pages_error(&html, title, message) < 0)
+        LOG_ERROR("msg=\"could not render a page\"");
+    oauth_send_page(ctx, status, &html);
+    buf_free(&html);
+}
+
+void oauth_see_other(struct oauth_ctx *ctx, const char *location)
+{
+    ctx->res->status = 303;
+    ctx->res->content_type = NULL;
+    buf_reset(&ctx->res->body);
+    oauth_header(ctx->res, "Location", location);
+}
+
+/* A return_to target after sign-in: our /authorize?... or /account,
+ * given as a path; anything else (another host, //, \) becomes /account. */
+static void safe_return(const struct mg_config *cfg, const char *want, char *out, size_t n)
+{
+    char authorize[300], account[300];
+    snprintf(authorize, sizeof authorize, "%s/authorize?", cfg->base_path);
+    snprintf(account, sizeof account, "%s/account", cfg->base_path);
+    int ok = want && strlen(want) < n &&
+             (strncmp(want, authorize, strlen(authorize)) == 0 || strcmp(want, account) == 0) &&
+             !strpbrk(want, "\\\r\n\t ") && !strstr(want, "//");
+    snprintf(out, n, "%s", ok ? want : account);
+}
+
+static void render_login(struct oauth_ctx *ctx, int status, const char *return_to,
+                         const char *username, const char *error)
+{
+    char csrf[64], action[300];
+    if (oauth_csrf_token(ctx, csrf, sizeof csrf) < 0) {
+        oauth_reply_unavailable(ctx->res);
+        return;
+    }
+    snprintf(action, sizeof action, "%s/login", ctx->cfg->base_path);
+    struct pages_login p = {
+        .action = action,
+        .csrf = csrf,
+        .return_to = return_to,
+        .username = username,
+        .error = error,
+    };
+    struct buf html = {0};
+    if (pages_login(&html, &p) < 0)
+        LOG_ERROR("msg=\"could not render a page\"");
+    oauth_send_page(ctx, status, &html);
+    buf_free(&html);
+}
+
+static void login_post(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    if (oauth_read_form(ctx, &f) < 0)
+        return;
+    char target[4096];
+    safe_return(ctx->cfg, http_form_get(&f, "return_to"), target, sizeof target);
+    const char *user = http_form_get(&f, "username");
+    const char *password = http_form_get(&f, "password");
+    if (!oauth_csrf_ok(ctx, &f)) {
+        render_login(ctx, 403, target, NULL, "Your session expired: please sign in again.");
+        goto out;
+    }
+    if (!user || !password || !*user || strlen(user) > 64 ||
+        strlen(password) > OAUTH_PASSWORD_MAX_LEN) {
+        render_login(ctx, 400, target, NULL, "Enter your user name and password.");
+        goto out;
+    }
+    char ukey[80], akey[80];
+    snprintf(ukey, sizeof ukey, "u:%s", user);
+    snprintf(akey, sizeof akey, "a:%.64s", ctx->req->remote_addr ? ctx->req->remote_addr : "-");
+    int wait_s = 0;
+    if (store_login_wait(ctx->db, ukey, akey, USER_FREE_FAILURES, ADDR_FREE_FAILURES, &wait_s) !=
+        STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    if (wait_s > 0) {
+        char msg[160], ra[16];
+        snprintf(msg, sizeof msg, "Too many failed sign-in attempts. Try again in %d second%s.",
+                 wait_s, wait_s == 1 ? "" : "s");
+        LOG_WARN("msg=\"sign-in throttled\" wait_s=%d", wait_s);
+        render_login(ctx, 429, target, user, msg);
+        snprintf(ra, sizeof ra, "%d", wait_s);
+        oauth_header(ctx->res, "Retry-After", ra);
+        goto out;
+    }
+    struct store_user u;
+    enum store_rc rc = store_user_find(ctx->db, user, &u);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    int ok = oauth_password_verify(password, rc == STORE_OK ? u.password_hash : NULL);
+    if (!ok || u.disabled) {
+        if (store_login_failed(ctx->db, ukey, akey) != STORE_OK)
+            LOG_WARN("msg=\"could not count a failed sign-in\"");
+        LOG_INFO("msg=\"sign-in failed\"");
+        render_login(ctx, 401, target, user, "Wrong user name or password.");
+        goto out;
+    }
+    if (store_login_succeeded(ctx->db, ukey) != STORE_OK)
+        LOG_WARN("msg=\"could not clear failed sign-ins\"");
+    char sid[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
+    oauth_secret_new("", sid, sizeof sid, hash);
+    if (store_web_session_create(ctx->db, hash, u.id, ctx->cfg->web_session_ttl_s) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    LOG_INFO("msg=\"signed in\" user=%s", u.username);
+    oauth_see_other(ctx, target);
+    set_cookie(ctx, OAUTH_COOKIE_SESSION, sid, ctx->cfg->web_session_ttl_s, "");
+    explicit_bzero(sid, sizeof sid);
+out:
+    http_form_free(&f);
+}
+
+void oauth_handle_login(struct oauth_ctx *ctx)
+{
+    if (strcmp(ctx->req->method, "POST") == 0) {
+        login_post(ctx);
+        return;
+    }
+    if (strcmp(ctx->req->method, "GET") != 0) {
+        oauth_error_page(ctx, 405, "Method not allowed", "Use GET or POST.");
+        oauth_header(ctx->res, "Allow", "GET, POST");
+        return;
+    }
+    struct http_form q;
+    const char *why = NULL;
+    char target[4096];
+    if (oauth_query(ctx, &q, &why) < 0) {
+        oauth_error_page(ctx, 400, "Bad request", why);
+        http_form_free(&q);
+        return;
+    }
+    safe_return(ctx->cfg, http_form_get(&q, "return_to"), target, sizeof target);
+    render_login(ctx, 200, target, NULL, NULL);
+    http_form_free(&q);
+}
+
+void oauth_handle_logout(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    if (oauth_read_form(ctx, &f) < 0)
+        return;
+    char login[300];
+    snprintf(login, sizeof login, "%s/login", ctx->cfg->base_path);
+    if (!oauth_csrf_ok(ctx, &f)) {
+        oauth_error_page(ctx, 403, "Forbidden", "The form expired; reload the page.");
+        goto out;
+    }
+    char sid[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
+    if (cookie(ctx, OAUTH_COOKIE_SESSION, sid, sizeof sid) == 0) {
+        crypto_sha256_hex(sid, strlen(sid), hash);
+        explicit_bzero(sid, sizeof sid);
+        if (store_web_session_delete(ctx->db, hash) != STORE_OK) {
+            oauth_reply_unavailable(ctx->res);
+            goto out;
+        }
+    }
+    oauth_see_other(ctx, login);
+    set_cookie(ctx, OAUTH_COOKIE_SESSION, "", 0, "");
+out:
+    http_form_free(&f);
+}
+
+/* --- account page --- */
+
+struct account_rows {
+    struct pages_app apps[PAGES_MAX_ROWS];
+    struct store_app app_data[PAGES_MAX_ROWS];
+    int n_apps;
+    struct pages_key keys[PAGES_MAX_ROWS];
+    struct store_api_key key_data[PAGES_MAX_ROWS];
+    int n_keys;
+};
+
+static void on_app(void *arg, const struct store_app *a)
+{
+    struct account_rows *r = arg;
+    if (r->n_apps == PAGES_MAX_ROWS)
+        return;
+    struct store_app *d = &r->app_data[r->n_apps];
+    *d = *a;
+    r->apps[r->n_apps++] =
+        (struct pages_app){d->client_id, d->name, d->scope, d->last_used, d->since};
+}
+
+static void on_key(void *arg, const struct store_api_key *k)
+{
+    struct account_rows *r = arg;
+    if (r->n_keys == PAGES_MAX_ROWS)
+        return;
+    struct store_api_key *d = &r->key_data[r->n_keys];
+    *d = *k;
+    r->keys[r->n_keys++] =
+        (struct pages_key){d->id, d->name, d->prefix, d->scope, d->created_at, d->last_used};
+}
+
+/* The signed-in user, or an answer: 303 to sign-in, or 503. Returns 1
+ * when signed in. */
+static int require_user(struct oauth_ctx *ctx, struct store_user *u)
+{
+    int s = oauth_web_user(ctx, u);
+    if (s == -2) {
+        oauth_reply_unavailable(ctx->res);
+        return 0;
+    }
+    if (s == 0) {
+        char login[600];
+        snprintf(login, sizeof login, "%s/login?return_to=%s/account", ctx->cfg->base_path,
+                 ctx->cfg->base_path);
+        oauth_see_other(ctx, login);
+        return 0;
+    }
+    return 1;
+}
+
+void oauth_handle_account(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (strcmp(ctx->req->method, "GET") != 0) {
+        oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
+        oauth_header(ctx->res, "Allow", "GET");
+        return;
+    }
+    if (!require_user(ctx, &u))
+        return;
+    struct account_rows *rows = calloc(1, sizeof *rows);
+    if (!rows)
+        abort();
+    char csrf[64], new_key[OAUTH_SECRET_LEN + 8] = "";
+    if (oauth_csrf_token(ctx, csrf, sizeof csrf) < 0 ||
+        store_user_apps(ctx->db, u.id, on_app, rows) != STORE_OK ||
+        store_apikey_list(ctx->db, u.id, on_key, rows) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    int has_key = cookie(ctx, OAUTH_COOKIE_FLASH, new_key, sizeof new_key) == 0 &&
+                  strncmp(new_key, OAUTH_APIKEY_PREFIX, strlen(OAUTH_APIKEY_PREFIX)) == 0;
+    struct pages_account p = {
+        .base = ctx->cfg->base_path,
+        .csrf = csrf,
+        .username = u.username,
+        .new_key = has_key ? new_key : NULL,
+        .apps = rows->apps,
+        .n_apps = rows->n_apps,
+        .keys = rows->keys,
+        .n_keys = rows->n_keys,
+    };
+    struct buf html = {0};
+    if (pages_account(&html, &p) < 0)
+        LOG_ERROR("msg=\"could not render a page\"");
+    oauth_send_page(ctx, 200, &html);
+    if (html.data)
+        explicit_bzero(html.data, html.len);
+    buf_free(&html);
+    if (has_key)
+        set_cookie(ctx, OAUTH_COOKIE_FLASH, "", 0, "account");
+out:
+    explicit_bzero(new_key, sizeof new_key);
+    free(rows);
+}
+
+/* Reads a POST of the account page: form, CSRF, signed-in user. Returns 1
+ * when the action may go ahead; otherwise the answer is in ctx->res. */
+static int account_post(struct oauth_ctx *ctx, struct http_form *f, struct store_user *u)
+{
+    if (oauth_read_form(ctx, f) < 0)
+        return 0;
+    if (!oauth_csrf_ok(ctx, f)) {
+        oauth_error_page(ctx, 403, "Forbidden", "The form expired; reload the page.");
+        return 0;
+    }
+    return require_user(ctx, u);
+}
+
+static void back_to_account(struct oauth_ctx *ctx)
+{
+    char account[300];
+    snprintf(account, sizeof account, "%s/account", ctx->cfg->base_path);
+    oauth_see_other(ctx, account);
+}
+
+void oauth_handle_account_revoke(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (account_post(ctx, &f, &u)) {
+        const char *client_id = http_form_get(&f, "client_id");
+        int n = 0;
+        if (!client_id || !*client_id)
+            oauth_error_page(ctx, 400, "Bad request", "No application was named.");
+        else if (store_families_revoke(ctx->db, u.id, client_id, &n) != STORE_OK)
+            oauth_reply_unavailable(ctx->res);
+        else {
+            LOG_INFO("msg=\"application disconnected\" user=%s families=%d", u.username, n);
+            back_to_account(ctx);
+        }
+    }
+    http_form_free(&f);
+}
+
+void oauth_handle_account_key_create(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (account_post(ctx, &f, &u)) {
+        const char *name = http_form_get(&f, "name");
+        int read_only = http_form_get(&f, "read_only") != NULL;
+        char key[OAUTH_SECRET_LEN + 8], hash[CRYPTO_SHA256_HEX_LEN + 1], prefix[12];
+        long long id = 0;
+        if (!name || !*name || strlen(name) > 100) {
+            oauth_error_page(ctx, 400, "Bad request",
+                             "Give the key a name of 1 to 100 characters.");
+        } else {
+            oauth_secret_new(OAUTH_APIKEY_PREFIX, key, sizeof key, hash);
+            snprintf(prefix, sizeof prefix, "%.8s", key);
+            if (store_apikey_create(ctx->db, u.id, name, hash, prefix,
+                                    read_only ? OAUTH_SCOPE_READ : OAUTH_SCOPES_ALL,
+                                    &id) != STORE_OK) {
+                oauth_reply_unavailable(ctx->res);
+            } else {
+                LOG_INFO("msg=\"api key created\" user=%s key_id=%lld", u.username, id);
+                back_to_account(ctx);
+                /* shown once, on the page the 303 leads to */
+                set_cookie(ctx, OAUTH_COOKIE_FLASH, key, 120, "account");
+            }
+            explicit_bzero(key, sizeof key);
+        }
+    }
+    http_form_free(&f);
+}
+
+void oauth_handle_account_key_revoke(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (account_post(ctx, &f, &u)) {
+        const char *id = http_form_get(&f, "key_id");
+        char *end = NULL;
+        long long kid = id ? strtoll(id, &end, 10) : 0;
+        if (!id || !*id || *end || kid <= 0) {
+            oauth_error_page(ctx, 400, "Bad request", "No key was named.");
+        } else {
+            enum store_rc rc = store_apikey_revoke(ctx->db, kid, u.id);
+            if (rc == STORE_OK || rc == STORE_NOT_FOUND)
+                back_to_account(ctx);
+            else
+                oauth_reply_unavailable(ctx->res);
+        }
+    }
+    http_form_free(&f);
+}

@@ -1,0 +1,318 @@
+/*
+ * pages/pages.c - the HTML of the sign-in, consent, account and error pages.
+ *
+ * Templates use {{name}} for a value that is escaped and {{{name}}} for a
+ * fragment this file built itself (already escaped).
+ */
+#include "pages/pages.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "oauth/scope.h"
+
+struct var {
+    const char *name;
+    const char *value; /* NULL renders as "" */
+    int raw;
+};
+
+static const char head[] =
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    "<meta name=\"referrer\" content=\"no-referrer\">"
+    "<title>{{title}} - mcpgate</title><style>"
+    "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}"
+    "main{max-width:34rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.12)}"
+    "h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}"
+    "input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;"
+    "font-size:1rem}button{padding:.5rem 1.1rem;font-size:1rem;margin:1rem .5rem 0 0;"
+    "cursor:pointer}.primary{background:#1f5fd1;color:#fff;border:0;border-radius:4px}"
+    ".error{color:#a4000f;background:#fde8ea;padding:.5rem;border-radius:4px}"
+    ".notice{background:#e8f2fd;padding:.5rem;border-radius:4px}"
+    ".warn{color:#7a4b00;background:#fff4dc;padding:.5rem;border-radius:4px}"
+    "code{background:#eef;padding:.1rem .3rem;word-break:break-all}"
+    "table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;"
+    "border-bottom:1px solid #ddd;vertical-align:top}small{color:#555}"
+    "form.inline{display:inline}form.inline button{margin:0}"
+    "</style></head><body><main>\n";
+
+static const char tail[] = "\n</main></body></html>\n";
+
+static int render(struct buf *out, const char *tmpl, const struct var *vars, size_t n)
+{
+    const char *p = tmpl;
+    while (*p) {
+        const char *open = strstr(p, "{{");
+        if (!open)
+            return buf_puts(out, p);
+        if (buf_append(out, p, (size_t)(open - p)) < 0)
+            return -1;
+        int raw = open[2] == '{';
+        const char *name = open + (raw ? 3 : 2);
+        const char *close = strstr(name, raw ? "}}}" : "}}");
+        if (!close)
+            return -1;
+        size_t len = (size_t)(close - name);
+        const struct var *v = NULL;
+        for (size_t i = 0; i < n && !v; i++)
+            if (strlen(vars[i].name) == len && strncmp(vars[i].name, name, len) == 0)
+                v = &vars[i];
+        if (v && v->value && (raw ? buf_puts(out, v->value) : pages_escape(out, v->value)) < 0)
+            return -1;
+        p = close + (raw ? 3 : 2);
+    }
+    return 0;
+}
+
+int pages_escape(struct buf *out, const char *s)
+{
+    for (; *s; s++) {
+        const char *e = NULL;
+        switch (*s) {
+        case '&':
+            e = "&amp;";
+            break;
+        case '<':
+            e = "&lt;";
+            break;
+        case '>':
+            e = "&gt;";
+            break;
+        case '"':
+            e = "&quot;";
+            break;
+        case '\'':
+            e = "&#39;";
+            break;
+        default:
+            break;
+        }
+        if (e ? buf_puts(out, e) < 0 : buf_append(out, s, 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int page(struct buf *out, const char *title, const char *body, const struct var *vars,
+                size_t n)
+{
+    struct var t[] = {{"title", title, 0}};
+    if (render(out, head, t, 1) < 0 || render(out, body, vars, n) < 0)
+        return -1;
+    return buf_puts(out, tail);
+}
+
+static const char login_body[] =
+    "<h1>Sign in to mcpgate</h1>\n"
+    "{{{error}}}"
+    "<form method=\"post\" action=\"{{action}}\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "<input type=\"hidden\" name=\"return_to\" value=\"{{return_to}}\">\n"
+    "<label for=\"username\">User name</label>"
+    "<input type=\"text\" id=\"username\" name=\"username\" value=\"{{username}}\" "
+    "autocomplete=\"username\" autocapitalize=\"none\" required maxlength=\"64\">\n"
+    "<label for=\"password\">Password</label>"
+    "<input type=\"password\" id=\"password\" name=\"password\" "
+    "autocomplete=\"current-password\" required maxlength=\"1024\">\n"
+    "<button class=\"primary\" type=\"submit\" id=\"signin\">Sign in</button>\n"
+    "</form>";
+
+int pages_login(struct buf *out, const struct pages_login *p)
+{
+    struct buf err = {0};
+    int rc = 0;
+    if (p->error)
+        rc = buf_puts(&err, "<p class=\"error\" role=\"alert\">") || pages_escape(&err, p->error) ||
+             buf_puts(&err, "</p>\n");
+    struct var v[] = {
+        {"error", buf_str(&err), 1},    {"action", p->action, 0},     {"csrf", p->csrf, 0},
+        {"return_to", p->return_to, 0}, {"username", p->username, 0},
+    };
+    if (rc == 0)
+        rc = page(out, "Sign in", login_body, v, sizeof v / sizeof v[0]);
+    buf_free(&err);
+    return rc ? -1 : 0;
+}
+
+static const char consent_body[] =
+    "<h1>Allow access?</h1>\n"
+    "<p><strong id=\"client-name\">{{client_name}}</strong> wants to use mcpgate's tools "
+    "as <strong>{{username}}</strong>.</p>\n"
+    "<p><small>Client: <code>{{client_id}}</code>{{{cimd}}}</small></p>\n"
+    "<p>After you decide, your browser goes to <strong id=\"redirect-host\">{{redirect_host}}"
+    "</strong>.</p>\n"
+    "{{{localhost}}}"
+    "<p>It asks to:</p><ul id=\"scopes\">{{{scopes}}}</ul>\n"
+    "<form method=\"post\" action=\"{{action}}\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "{{{hidden}}}"
+    "{{{readonly}}}"
+    "<button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">"
+    "Allow</button>"
+    "<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\n"
+    "</form>\n"
+    "<p><small>The name above is what the application says about itself. Only allow "
+    "applications you trust.</small></p>";
+
+int pages_consent(struct buf *out, const struct pages_consent *p)
+{
+    struct buf scopes = {0}, hidden = {0};
+    int rc = 0;
+    const char *s = p->scope;
+    while (*s && rc == 0) {
+        size_t len = strcspn(s, " ");
+        char one[OAUTH_SCOPE_MAX];
+        snprintf(one, sizeof one, "%.*s", (int)len, s);
+        rc = buf_puts(&scopes, "<li>") || pages_escape(&scopes, oauth_scope_describe(one)) ||
+             buf_puts(&scopes, " <small><code>") || pages_escape(&scopes, one) ||
+             buf_puts(&scopes, "</code></small></li>");
+        s += len + (s[len] ? 1 : 0);
+    }
+    for (int i = 0; i < p->n_hidden && rc == 0; i++)
+        rc = buf_puts(&hidden, "<input type=\"hidden\" name=\"") ||
+             pages_escape(&hidden, p->hidden[i].name) || buf_puts(&hidden, "\" value=\"") ||
+             pages_escape(&hidden, p->hidden[i].value) || buf_puts(&hidden, "\">\n");
+    int has_write = strstr(p->scope, OAUTH_SCOPE_WRITE) != NULL;
+    struct var v[] = {
+        {"client_name", p->client_name, 0},
+        {"username", p->username, 0},
+        {"client_id", p->client_id, 0},
+        {"cimd", p->cimd ? " (its published metadata document)" : "", 1},
+        {"redirect_host", p->redirect_host, 0},
+        {"localhost",
+         p->localhost_only ? "<p class=\"warn\">This application receives the answer on this "
+                             "computer (localhost). Allow only if you started it yourself.</p>\n"
+                           : "",
+         1},
+        {"scopes", buf_str(&scopes), 1},
+        {"action", p->action, 0},
+        {"csrf", p->csrf, 0},
+        {"hidden", buf_str(&hidden), 1},
+        {"readonly",
+         has_write ? "<label><input type=\"checkbox\" name=\"read_only\" value=\"1\" "
+                     "id=\"read-only\"> Allow read-only tools only</label>\n"
+                   : "",
+         1},
+    };
+    if (rc == 0)
+        rc = page(out, "Allow access", consent_body, v, sizeof v / sizeof v[0]);
+    buf_free(&scopes);
+    buf_free(&hidden);
+    return rc ? -1 : 0;
+}
+
+static const char account_body[] =
+    "<h1>Your account</h1>\n"
+    "<p>Signed in as <strong id=\"username\">{{username}}</strong>.</p>\n"
+    "<form method=\"post\" action=\"{{base}}/logout\" class=\"inline\">"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
+    "<button type=\"submit\" id=\"logout\">Sign out</button></form>\n"
+    "{{{notice}}}{{{new_key}}}"
+    "<h2>Connected applications</h2>\n{{{apps}}}"
+    "<h2>API keys</h2>\n"
+    "<p><small>For clients that send a fixed header, e.g. <code>Authorization: Bearer "
+    "&lt;key&gt;</code> (Claude Code, scripts, mcp-remote --header).</small></p>\n"
+    "{{{keys}}}"
+    "<form method=\"post\" action=\"{{base}}/account/keys\">\n"
+    "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
+    "<label for=\"key-name\">New key name</label>"
+    "<input type=\"text\" id=\"key-name\" name=\"name\" required maxlength=\"100\">\n"
+    "<label><input type=\"checkbox\" name=\"read_only\" value=\"1\"> Read-only tools only"
+    "</label>\n"
+    "<button type=\"submit\" id=\"create-key\">Create key</button>\n"
+    "</form>";
+
+/* A one-button POST form. */
+static int button_form(struct buf *b, const char *base, const char *action, const char *csrf,
+                       const char *field, const char *value, const char *label, const char *id)
+{
+    return buf_puts(b, "<form method=\"post\" class=\"inline\" action=\"") ||
+           pages_escape(b, base) || buf_puts(b, action) ||
+           buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"") ||
+           pages_escape(b, csrf) || buf_puts(b, "\"><input type=\"hidden\" name=\"") ||
+           buf_puts(b, field) || buf_puts(b, "\" value=\"") || pages_escape(b, value) ||
+           buf_puts(b, "\"><button type=\"submit\" data-id=\"") || pages_escape(b, id) ||
+           buf_puts(b, "\">") || buf_puts(b, label) || buf_puts(b, "</button></form>");
+}
+
+static int account_apps(struct buf *b, const struct pages_account *p)
+{
+    if (p->n_apps == 0)
+        return buf_puts(b, "<p id=\"no-apps\">No application is connected.</p>\n");
+    int rc = buf_puts(b, "<table id=\"apps\"><tr><th>Application</th><th>Access</th>"
+                         "<th>Last used</th><th></th></tr>\n");
+    for (int i = 0; i < p->n_apps && rc == 0; i++) {
+        const struct pages_app *a = &p->apps[i];
+        rc = buf_puts(b, "<tr class=\"app\"><td>") || pages_escape(b, a->name) ||
+             buf_puts(b, "<br><small>") || pages_escape(b, a->client_id) ||
+             buf_puts(b, "</small></td><td>") || pages_escape(b, a->scope) ||
+             buf_puts(b, "</td><td>") ||
+             pages_escape(b, a->last_used[0] ? a->last_used : "never") ||
+             buf_puts(b, "</td><td>") ||
+             button_form(b, p->base, "/account/revoke", p->csrf, "client_id", a->client_id,
+                         "Disconnect", a->client_id) ||
+             buf_puts(b, "</td></tr>\n");
+    }
+    return rc || buf_puts(b, "</table>\n");
+}
+
+static int account_keys(struct buf *b, const struct pages_account *p)
+{
+    if (p->n_keys == 0)
+        return buf_puts(b, "<p id=\"no-keys\">You have no API keys.</p>\n");
+    int rc = buf_puts(b, "<table id=\"keys\"><tr><th>Name</th><th>Access</th><th>Created</th>"
+                         "<th>Last used</th><th></th></tr>\n");
+    for (int i = 0; i < p->n_keys && rc == 0; i++) {
+        const struct pages_key *k = &p->keys[i];
+        char id[24];
+        snprintf(id, sizeof id, "%lld", k->id);
+        rc = buf_puts(b, "<tr class=\"key\"><td>") || pages_escape(b, k->name) ||
+             buf_puts(b, "<br><small><code>") || pages_escape(b, k->prefix) ||
+             buf_puts(b, "...</code></small></td><td>") || pages_escape(b, k->scope) ||
+             buf_puts(b, "</td><td>") || pages_escape(b, k->created) || buf_puts(b, "</td><td>") ||
+             pages_escape(b, k->last_used[0] ? k->last_used : "never") ||
+             buf_puts(b, "</td><td>") ||
+             button_form(b, p->base, "/account/keys/revoke", p->csrf, "key_id", id, "Revoke", id) ||
+             buf_puts(b, "</td></tr>\n");
+    }
+    return rc || buf_puts(b, "</table>\n");
+}
+
+int pages_account(struct buf *out, const struct pages_account *p)
+{
+    struct buf apps = {0}, keys = {0}, notice = {0}, key = {0};
+    int rc = account_apps(&apps, p) || account_keys(&keys, p);
+    if (rc == 0 && p->notice)
+        rc = buf_puts(&notice, "<p class=\"notice\" id=\"notice\">") ||
+             pages_escape(&notice, p->notice) || buf_puts(&notice, "</p>\n");
+    if (rc == 0 && p->new_key)
+        rc = buf_puts(&key, "<p class=\"notice\">Your new API key; copy it now, it is not shown "
+                            "again:<br><code id=\"new-key\">") ||
+             pages_escape(&key, p->new_key) || buf_puts(&key, "</code></p>\n");
+    struct var v[] = {
+        {"base", p->base, 0},          {"csrf", p->csrf, 0},
+        {"username", p->username, 0},  {"notice", buf_str(&notice), 1},
+        {"new_key", buf_str(&key), 1}, {"apps", buf_str(&apps), 1},
+        {"keys", buf_str(&keys), 1},
+    };
+    if (rc == 0)
+        rc = page(out, "Your account", account_body, v, sizeof v / sizeof v[0]);
+    buf_free(&apps);
+    buf_free(&keys);
+    buf_free(&notice);
+    if (key.data)
+        explicit_bzero(key.data, key.len);
+    buf_free(&key);
+    return rc ? -1 : 0;
+}
+
+static const char error_body[] = "<h1>{{title}}</h1>\n<p class=\"error\" id=\"error\">{{message}}"
+                                 "</p>\n<p>You can close this window.</p>";
+
+int pages_error(struct buf *out, const char *title, const char *message)
+{
+    struct var v[] = {{"title", title, 0}, {"message", message, 0}};
+    return page(out, title, error_body, v, sizeof v / sizeof v[0]);
+}

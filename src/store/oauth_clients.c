@@ -1,0 +1,144 @@
+/*
+ * store/oauth_clients.c - OAuth clients (table oauth_clients).
+ */
+#include "store/oauth_clients.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+
+#define CLIENT_COLUMNS                                                                             \
+    "client_id, kind, coalesce(secret_hash, ''), auth_method, name,"                               \
+    " array_to_string(redirect_uris, E'\\n'), coalesce(scope, ''),"                                \
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                   \
+    " kind = 'cimd' AND cimd_expires_at <= now()"
+
+static const struct store_stmt stmt_create = {
+    "client_create",
+    "INSERT INTO oauth_clients (client_id, kind, secret_hash, auth_method, name, redirect_uris,"
+    " scope, registered_addr) VALUES ($1, $2, nullif($3, ''), $4, $5,"
+    " string_to_array($6, E'\\n'), nullif($7, ''), $8)",
+    8,
+};
+
+static const struct store_stmt stmt_cimd_save = {
+    "client_cimd_save",
+    "INSERT INTO oauth_clients (client_id, kind, auth_method, name, redirect_uris,"
+    " cimd_expires_at) VALUES ($1, 'cimd', 'none', $2, string_to_array($3, E'\\n'),"
+    " now() + make_interval(secs => $4::int))"
+    " ON CONFLICT (client_id) DO UPDATE SET name = EXCLUDED.name,"
+    " redirect_uris = EXCLUDED.redirect_uris, cimd_expires_at = EXCLUDED.cimd_expires_at"
+    " WHERE oauth_clients.kind = 'cimd' AND oauth_clients.revoked_at IS NULL",
+    4,
+};
+
+static const struct store_stmt stmt_find = {
+    "client_find",
+    "SELECT " CLIENT_COLUMNS " FROM oauth_clients WHERE client_id = $1 AND revoked_at IS NULL",
+    1,
+};
+
+static const struct store_stmt stmt_list = {
+    "client_list",
+    "SELECT " CLIENT_COLUMNS " FROM oauth_clients WHERE revoked_at IS NULL"
+    " ORDER BY created_at DESC, client_id",
+    0,
+};
+
+static const struct store_stmt stmt_revoke = {
+    "client_revoke",
+    "WITH cl AS (UPDATE oauth_clients SET revoked_at = now()"
+    " WHERE client_id = $1 AND revoked_at IS NULL RETURNING client_id),"
+    " f AS (UPDATE oauth_families SET revoked_at = now(), revoke_reason = 'client revoked'"
+    " WHERE client_id IN (SELECT client_id FROM cl) AND revoked_at IS NULL RETURNING 1)"
+    " SELECT (SELECT count(*) FROM cl), (SELECT count(*) FROM f)",
+    1,
+};
+
+static void fill(PGresult *r, int i, struct store_client *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->client_id, sizeof out->client_id, "%s", PQgetvalue(r, i, 0));
+    snprintf(out->kind, sizeof out->kind, "%s", PQgetvalue(r, i, 1));
+    snprintf(out->secret_hash, sizeof out->secret_hash, "%s", PQgetvalue(r, i, 2));
+    snprintf(out->auth_method, sizeof out->auth_method, "%s", PQgetvalue(r, i, 3));
+    snprintf(out->name, sizeof out->name, "%s", PQgetvalue(r, i, 4));
+    snprintf(out->redirect_uris, sizeof out->redirect_uris, "%s", PQgetvalue(r, i, 5));
+    snprintf(out->scope, sizeof out->scope, "%s", PQgetvalue(r, i, 6));
+    snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, i, 7));
+    out->cimd_stale = strcmp(PQgetvalue(r, i, 8), "t") == 0;
+}
+
+enum store_rc store_client_create(struct store_conn *c, const struct store_client *cl,
+                                  const char *addr)
+{
+    const char *params[] = {cl->client_id, cl->kind,          cl->secret_hash, cl->auth_method,
+                            cl->name,      cl->redirect_uris, cl->scope,       addr};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_create, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_client_cimd_save(struct store_conn *c, const struct store_client *cl, int ttl_s)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    const char *params[] = {cl->client_id, cl->name, cl->redirect_uris, ttl};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_cimd_save, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_client_find(struct store_conn *c, const char *client_id,
+                                struct store_client *out)
+{
+    const char *params[] = {client_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_find, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        fill(r, 0, out);
+    else
+        rc = STORE_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_client_list(struct store_conn *c,
+                                void (*fn)(void *arg, const struct store_client *cl), void *arg)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_list, NULL, &r);
+    if (rc != STORE_OK)
+        return rc;
+    struct store_client *cl = malloc(sizeof *cl);
+    if (!cl)
+        abort();
+    for (int i = 0; i < PQntuples(r); i++) {
+        fill(r, i, cl);
+        fn(arg, cl);
+    }
+    free(cl);
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_client_revoke(struct store_conn *c, const char *client_id)
+{
+    const char *params[] = {client_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}

@@ -1,0 +1,370 @@
+/*
+ * store/oauth_tokens.c - authorization codes, token families, access and
+ * refresh tokens, consents.
+ */
+#include "store/oauth_tokens.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+#include "util/crypto.h"
+
+#define TS_TEXT(col)                                                                               \
+    "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), '')"
+
+static const struct store_stmt stmt_code_create = {
+    "code_create",
+    "WITH f AS (INSERT INTO oauth_families (user_id, client_id, scope, resource)"
+    " VALUES ($1::bigint, $2, $3, $4) RETURNING id)"
+    " INSERT INTO oauth_codes (code_hash, family_id, redirect_uri, code_challenge, expires_at)"
+    " SELECT $5, id, $6, $7, now() + make_interval(secs => $8::int) FROM f",
+    8,
+};
+
+static const struct store_stmt stmt_code_consume = {
+    "code_consume",
+    "SELECT status, family, client_id, user_id, scope, resource, redirect_uri, code_challenge"
+    " FROM oauth_code_consume($1)",
+    1,
+};
+
+static const struct store_stmt stmt_issue = {
+    "tokens_issue",
+    "WITH f AS (UPDATE oauth_families SET issued = true, last_used_at = now()"
+    " WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id)"
+    " INSERT INTO oauth_tokens (token_hash, kind, family_id, scope, audience, expires_at)"
+    " SELECT $4, 'access', id, $2, $3, now() + make_interval(secs => $6::int) FROM f"
+    " UNION ALL SELECT $5::text, 'refresh', id, $2, $3, now() + make_interval(secs => $7::int)"
+    " FROM f WHERE $5::text IS NOT NULL",
+    7,
+};
+
+static const struct store_stmt stmt_rotate = {
+    "refresh_rotate",
+    "SELECT status, coalesce(scope, '') FROM oauth_refresh_rotate($1, $2, $3, $4, $5::int,"
+    " $6::int, $7::int, $8)",
+    8,
+};
+
+#define GRANT_COLUMNS                                                                              \
+    "u.id, u.username, f.client_id, t.scope, t.audience,"                                          \
+    " extract(epoch FROM t.expires_at)::bigint, extract(epoch FROM t.created_at)::bigint, t.kind"
+
+static const struct store_stmt stmt_access_find = {
+    "access_find",
+    "WITH touch AS (UPDATE oauth_families SET last_used_at = now() WHERE id ="
+    " (SELECT family_id FROM oauth_tokens WHERE token_hash = $1 AND kind = 'access')"
+    " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))"
+    " SELECT " GRANT_COLUMNS ", t.token_hash FROM oauth_tokens t"
+    " JOIN oauth_families f ON f.id = t.family_id JOIN users u ON u.id = f.user_id"
+    " JOIN oauth_clients cl ON cl.client_id = f.client_id"
+    " WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked_at IS NULL"
+    " AND t.expires_at > now() AND f.revoked_at IS NULL AND NOT u.disabled"
+    " AND cl.revoked_at IS NULL",
+    1,
+};
+
+static const struct store_stmt stmt_introspect = {
+    "token_introspect",
+    "SELECT " GRANT_COLUMNS ", t.token_hash,"
+    " t.revoked_at IS NULL AND t.expires_at > now() AND f.revoked_at IS NULL"
+    " AND NOT u.disabled AND cl.revoked_at IS NULL AND (t.kind = 'access' OR t.used_at IS NULL)"
+    " FROM oauth_tokens t JOIN oauth_families f ON f.id = t.family_id"
+    " JOIN users u ON u.id = f.user_id JOIN oauth_clients cl ON cl.client_id = f.client_id"
+    " WHERE t.token_hash = $1 AND f.client_id = $2",
+    2,
+};
+
+static const struct store_stmt stmt_revoke = {
+    "token_revoke",
+    "WITH t AS (SELECT t.token_hash, t.kind, t.family_id FROM oauth_tokens t"
+    " JOIN oauth_families f ON f.id = t.family_id"
+    " WHERE t.token_hash = $1 AND ($2::text IS NULL OR f.client_id = $2)),"
+    " a AS (UPDATE oauth_tokens SET revoked_at = now() WHERE revoked_at IS NULL"
+    " AND token_hash IN (SELECT token_hash FROM t WHERE kind = 'access') RETURNING 1),"
+    " r AS (UPDATE oauth_families SET revoked_at = now(), revoke_reason = 'revoked'"
+    " WHERE revoked_at IS NULL AND id IN (SELECT family_id FROM t WHERE kind = 'refresh')"
+    " RETURNING 1)"
+    " SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM r)",
+    2,
+};
+
+static const struct store_stmt stmt_families_revoke = {
+    "families_revoke",
+    "WITH f AS (UPDATE oauth_families SET revoked_at = now(), revoke_reason = 'revoked by user'"
+    " WHERE user_id = $1::bigint AND ($2::text IS NULL OR client_id = $2)"
+    " AND revoked_at IS NULL RETURNING 1),"
+    " c AS (DELETE FROM oauth_consents WHERE user_id = $1::bigint"
+    " AND ($2::text IS NULL OR client_id = $2))"
+    " SELECT count(*) FROM f",
+    2,
+};
+
+static const struct store_stmt stmt_user_apps = {
+    "user_apps",
+    "SELECT f.client_id, cl.name,"
+    " (SELECT string_agg(DISTINCT s, ' ') FROM oauth_families f2,"
+    " regexp_split_to_table(f2.scope, ' ') s WHERE f2.user_id = $1::bigint"
+    " AND f2.client_id = f.client_id AND f2.revoked_at IS NULL AND f2.issued),"
+    " " TS_TEXT("max(f.last_used_at)") ", " TS_TEXT(
+        "min(f.created_at)") " FROM oauth_families f JOIN oauth_clients cl ON cl.client_id = "
+                             "f.client_id"
+                             " WHERE f.user_id = $1::bigint AND f.revoked_at IS NULL AND f.issued"
+                             " AND cl.revoked_at IS NULL AND EXISTS (SELECT 1 FROM oauth_tokens t "
+                             "WHERE t.family_id = f.id"
+                             " AND t.revoked_at IS NULL AND t.expires_at > now())"
+                             " GROUP BY f.client_id, cl.name ORDER BY max(f.last_used_at) DESC "
+                             "NULLS LAST, cl.name",
+    1,
+};
+
+static const struct store_stmt stmt_consent_find = {
+    "consent_find",
+    "SELECT scope FROM oauth_consents WHERE user_id = $1::bigint AND client_id = $2",
+    2,
+};
+
+static const struct store_stmt stmt_consent_save = {
+    "consent_save",
+    "INSERT INTO oauth_consents (user_id, client_id, scope) VALUES ($1::bigint, $2, $3)"
+    " ON CONFLICT (user_id, client_id) DO UPDATE SET scope = EXCLUDED.scope, granted_at = now()",
+    3,
+};
+
+static const struct store_stmt stmt_purge = {
+    "tokens_purge",
+    "WITH t AS (DELETE FROM oauth_tokens WHERE token_hash IN (SELECT token_hash FROM oauth_tokens"
+    " WHERE expires_at < now() - interval '1 day' LIMIT 500)),"
+    " c AS (DELETE FROM oauth_codes WHERE code_hash IN (SELECT code_hash FROM oauth_codes"
+    " WHERE expires_at < now() - interval '1 day' LIMIT 500))"
+    " SELECT 1",
+    0,
+};
+
+static void copy(char *dst, size_t n, PGresult *r, int row, int col)
+{
+    snprintf(dst, n, "%s", PQgetvalue(r, row, col));
+}
+
+enum store_rc store_code_create(struct store_conn *c, const struct store_code_new *n)
+{
+    char uid[24], ttl[16];
+    snprintf(uid, sizeof uid, "%lld", n->user_id);
+    snprintf(ttl, sizeof ttl, "%d", n->ttl_s);
+    const char *params[] = {uid,          n->client_id,    n->scope,          n->resource,
+                            n->code_hash, n->redirect_uri, n->code_challenge, ttl};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_code_create, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_code_consume(struct store_conn *c, const char *code_hash,
+                                 enum store_consume *status, struct store_code *out)
+{
+    const char *params[] = {code_hash};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_code_consume, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    memset(out, 0, sizeof *out);
+    const char *st = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "invalid";
+    *status = strcmp(st, "ok") == 0         ? STORE_CODE_OK
+              : strcmp(st, "replayed") == 0 ? STORE_CODE_REPLAYED
+                                            : STORE_CODE_INVALID;
+    if (PQntuples(r) == 1) {
+        out->family_id = atoll(PQgetvalue(r, 0, 1));
+        copy(out->client_id, sizeof out->client_id, r, 0, 2);
+    }
+    if (*status == STORE_CODE_OK) {
+        out->user_id = atoll(PQgetvalue(r, 0, 3));
+        copy(out->scope, sizeof out->scope, r, 0, 4);
+        copy(out->resource, sizeof out->resource, r, 0, 5);
+        copy(out->redirect_uri, sizeof out->redirect_uri, r, 0, 6);
+        copy(out->code_challenge, sizeof out->code_challenge, r, 0, 7);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_tokens_issue(struct store_conn *c, long long family_id, const char *scope,
+                                 const char *audience, const char *access_hash,
+                                 const char *refresh_hash, int access_ttl_s, int refresh_ttl_s)
+{
+    char fid[24], at[16], rt[16];
+    snprintf(fid, sizeof fid, "%lld", family_id);
+    snprintf(at, sizeof at, "%d", access_ttl_s);
+    snprintf(rt, sizeof rt, "%d", refresh_ttl_s);
+    const char *params[] = {fid, scope, audience, access_hash, refresh_hash, at, rt};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_issue, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_refresh_rotate(struct store_conn *c, const struct store_rotate_in *in,
+                                   enum store_rotate *status, char *scope, size_t scope_n)
+{
+    char at[16], rt[16], gr[16];
+    snprintf(at, sizeof at, "%d", in->access_ttl_s);
+    snprintf(rt, sizeof rt, "%d", in->refresh_ttl_s);
+    snprintf(gr, sizeof gr, "%d", in->grace_s);
+    const char *params[] = {
+        in->refresh_hash, in->client_id, in->access_hash, in->new_refresh_hash, at, rt, gr,
+        in->scope};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_rotate, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    const char *st = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "invalid";
+    *status = strcmp(st, "ok") == 0       ? STORE_ROTATE_OK
+              : strcmp(st, "grace") == 0  ? STORE_ROTATE_GRACE
+              : strcmp(st, "reused") == 0 ? STORE_ROTATE_REUSED
+              : strcmp(st, "scope") == 0  ? STORE_ROTATE_SCOPE
+                                          : STORE_ROTATE_INVALID;
+    if (*status == STORE_ROTATE_OK)
+        copy(scope, scope_n, r, 0, 1);
+    PQclear(r);
+    return STORE_OK;
+}
+
+static void fill_grant(PGresult *r, struct store_grant *out)
+{
+    memset(out, 0, sizeof *out);
+    out->user_id = atoll(PQgetvalue(r, 0, 0));
+    copy(out->username, sizeof out->username, r, 0, 1);
+    copy(out->client_id, sizeof out->client_id, r, 0, 2);
+    copy(out->scope, sizeof out->scope, r, 0, 3);
+    copy(out->audience, sizeof out->audience, r, 0, 4);
+    out->expires_at = atoll(PQgetvalue(r, 0, 5));
+    out->issued_at = atoll(PQgetvalue(r, 0, 6));
+    copy(out->kind, sizeof out->kind, r, 0, 7);
+}
+
+/* Runs a lookup by token hash; the row's hash (column 8) must equal the
+ * one asked for, compared in constant time. */
+static enum store_rc find_grant(struct store_conn *c, const struct store_stmt *stmt,
+                                const char *const *params, struct store_grant *out)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) == 1 && PQgetlength(r, 0, 8) == 64 &&
+        crypto_equal(PQgetvalue(r, 0, 8), params[0], 64)) {
+        fill_grant(r, out);
+        out->active = PQnfields(r) > 9 ? strcmp(PQgetvalue(r, 0, 9), "t") == 0 : 1;
+    } else {
+        rc = STORE_NOT_FOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_access_find(struct store_conn *c, const char *token_hash,
+                                struct store_grant *out)
+{
+    const char *params[] = {token_hash};
+    return find_grant(c, &stmt_access_find, params, out);
+}
+
+enum store_rc store_token_introspect(struct store_conn *c, const char *token_hash,
+                                     const char *client_id, struct store_grant *out)
+{
+    const char *params[] = {token_hash, client_id};
+    return find_grant(c, &stmt_introspect, params, out);
+}
+
+enum store_rc store_token_revoke(struct store_conn *c, const char *token_hash,
+                                 const char *client_id, int *n)
+{
+    const char *params[] = {token_hash, client_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_families_revoke(struct store_conn *c, long long user_id, const char *client_id,
+                                    int *n)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid, client_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_families_revoke, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_user_apps(struct store_conn *c, long long user_id,
+                              void (*fn)(void *arg, const struct store_app *app), void *arg)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_user_apps, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_app app;
+        copy(app.client_id, sizeof app.client_id, r, i, 0);
+        copy(app.name, sizeof app.name, r, i, 1);
+        copy(app.scope, sizeof app.scope, r, i, 2);
+        copy(app.last_used, sizeof app.last_used, r, i, 3);
+        copy(app.since, sizeof app.since, r, i, 4);
+        fn(arg, &app);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_consent_find(struct store_conn *c, long long user_id, const char *client_id,
+                                 char *scope, size_t n)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid, client_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_consent_find, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        copy(scope, n, r, 0, 0);
+    else
+        rc = STORE_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_consent_save(struct store_conn *c, long long user_id, const char *client_id,
+                                 const char *scope)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid, client_id, scope};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_consent_save, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_tokens_purge(struct store_conn *c)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_purge, NULL, &r);
+    PQclear(r);
+    return rc;
+}

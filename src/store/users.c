@@ -1,0 +1,274 @@
+/*
+ * store/users.c - local users, their browser sessions and failed logins.
+ */
+#include "store/users.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+
+static const struct store_stmt stmt_user_create = {
+    "user_create",
+    "INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id",
+    2,
+};
+
+static const struct store_stmt stmt_user_find = {
+    "user_find",
+    "SELECT id, username, password_hash, disabled,"
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " FROM users WHERE username = $1",
+    1,
+};
+
+static const struct store_stmt stmt_user_list = {
+    "user_list",
+    "SELECT id, username, '', disabled,"
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " FROM users ORDER BY username",
+    0,
+};
+
+static const struct store_stmt stmt_user_password = {
+    "user_password",
+    "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1",
+    2,
+};
+
+static const struct store_stmt stmt_user_disable = {
+    "user_disable",
+    "WITH u AS (UPDATE users SET disabled = ($2 = '1'), updated_at = now()"
+    " WHERE username = $1 RETURNING id, disabled),"
+    " s AS (DELETE FROM web_sessions WHERE user_id IN (SELECT id FROM u WHERE disabled))"
+    " SELECT count(*) FROM u",
+    2,
+};
+
+static const struct store_stmt stmt_ws_create = {
+    "web_session_create",
+    "INSERT INTO web_sessions (id_hash, user_id, expires_at)"
+    " VALUES ($1, $2::bigint, now() + make_interval(secs => $3::int))",
+    3,
+};
+
+static const struct store_stmt stmt_ws_find = {
+    "web_session_find",
+    "SELECT u.id, u.username, '', u.disabled,"
+    " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " FROM web_sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE s.id_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
+    1,
+};
+
+static const struct store_stmt stmt_ws_delete = {
+    "web_session_delete",
+    "DELETE FROM web_sessions WHERE id_hash = $1 OR expires_at < now() - interval '1 day'",
+    1,
+};
+
+/* The wait is last_failed + 2^(failures - free) seconds (at most 900)
+ * minus now, for counters beyond their free failures and under an hour old. */
+static const struct store_stmt stmt_login_wait = {
+    "login_wait",
+    "SELECT coalesce(max(ceil(extract(epoch FROM last_failed"
+    " + make_interval(secs => least(900, power(2, failures - CASE WHEN key = $1 THEN $3::int"
+    " ELSE $4::int END))) - now()))), 0)::int"
+    " FROM login_failures WHERE last_failed > now() - interval '1 hour'"
+    " AND ((key = $1 AND failures >= $3::int) OR (key = $2 AND failures >= $4::int))",
+    4,
+};
+
+static const struct store_stmt stmt_login_failed = {
+    "login_failed",
+    "INSERT INTO login_failures (key, failures, last_failed) VALUES ($1, 1, now()), ($2, 1, now())"
+    " ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN login_failures.last_failed"
+    " < now() - interval '1 hour' THEN 1 ELSE login_failures.failures + 1 END,"
+    " last_failed = now()",
+    2,
+};
+
+static const struct store_stmt stmt_login_ok = {
+    "login_succeeded",
+    "DELETE FROM login_failures WHERE key = $1 OR last_failed < now() - interval '1 day'",
+    1,
+};
+
+static const struct store_stmt stmt_rate_hit = {
+    "rate_hit",
+    "WITH w AS (SELECT to_timestamp(floor(extract(epoch FROM now()) / $2::int) * $2::int) AS ws),"
+    " purge AS (DELETE FROM rate_counters WHERE window_start < now() - interval '1 day')"
+    " INSERT INTO rate_counters (key, window_start, count) SELECT $1, ws, 1 FROM w"
+    " ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1"
+    " RETURNING count",
+    2,
+};
+
+static void fill_user(PGresult *r, struct store_user *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = atoll(PQgetvalue(r, 0, 0));
+    snprintf(out->username, sizeof out->username, "%s", PQgetvalue(r, 0, 1));
+    snprintf(out->password_hash, sizeof out->password_hash, "%s", PQgetvalue(r, 0, 2));
+    out->disabled = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
+    snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, 0, 4));
+}
+
+/* Runs stmt expecting zero or one row of the user columns. */
+static enum store_rc find_one(struct store_conn *c, const struct store_stmt *stmt,
+                              const char *const *params, struct store_user *out)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        fill_user(r, out);
+    else
+        rc = STORE_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+/* Runs stmt and returns STORE_NOT_FOUND when it changed no row. */
+static enum store_rc exec_changed(struct store_conn *c, const struct store_stmt *stmt,
+                                  const char *const *params)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_user_create(struct store_conn *c, const char *username,
+                                const char *password_hash, long long *id)
+{
+    const char *params[] = {username, password_hash};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_user_create, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_user_find(struct store_conn *c, const char *username, struct store_user *out)
+{
+    const char *params[] = {username};
+    return find_one(c, &stmt_user_find, params, out);
+}
+
+enum store_rc store_user_set_password(struct store_conn *c, const char *username,
+                                      const char *password_hash)
+{
+    const char *params[] = {username, password_hash};
+    return exec_changed(c, &stmt_user_password, params);
+}
+
+enum store_rc store_user_set_disabled(struct store_conn *c, const char *username, int disabled)
+{
+    const char *params[] = {username, disabled ? "1" : "0"};
+    return exec_changed(c, &stmt_user_disable, params);
+}
+
+enum store_rc store_user_list(struct store_conn *c,
+                              void (*fn)(void *arg, const struct store_user *u), void *arg)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_user_list, NULL, &r);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_user u = {0};
+        u.id = atoll(PQgetvalue(r, i, 0));
+        snprintf(u.username, sizeof u.username, "%s", PQgetvalue(r, i, 1));
+        u.disabled = strcmp(PQgetvalue(r, i, 3), "t") == 0;
+        snprintf(u.created_at, sizeof u.created_at, "%s", PQgetvalue(r, i, 4));
+        fn(arg, &u);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_web_session_create(struct store_conn *c, const char *id_hash, long long user_id,
+                                       int ttl_s)
+{
+    char uid[24], ttl[16];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    const char *params[] = {id_hash, uid, ttl};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_ws_create, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_web_session_find(struct store_conn *c, const char *id_hash,
+                                     struct store_user *out)
+{
+    const char *params[] = {id_hash};
+    return find_one(c, &stmt_ws_find, params, out);
+}
+
+enum store_rc store_web_session_delete(struct store_conn *c, const char *id_hash)
+{
+    const char *params[] = {id_hash};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_ws_delete, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_login_wait(struct store_conn *c, const char *user_key, const char *addr_key,
+                               int user_free, int addr_free, int *wait_s)
+{
+    char uf[16], af[16];
+    snprintf(uf, sizeof uf, "%d", user_free);
+    snprintf(af, sizeof af, "%d", addr_free);
+    const char *params[] = {user_key, addr_key, uf, af};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_login_wait, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int w = atoi(PQgetvalue(r, 0, 0));
+    *wait_s = w > 0 ? w : 0;
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_login_failed(struct store_conn *c, const char *user_key, const char *addr_key)
+{
+    const char *params[] = {user_key, addr_key};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_login_failed, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_login_succeeded(struct store_conn *c, const char *user_key)
+{
+    const char *params[] = {user_key};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_login_ok, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_rate_hit(struct store_conn *c, const char *key, int window_s, int *count)
+{
+    char w[16];
+    snprintf(w, sizeof w, "%d", window_s);
+    const char *params[] = {key, w};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_rate_hit, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *count = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
