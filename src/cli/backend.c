@@ -1,0 +1,470 @@
+/*
+ * cli/backend.c - mcpgate backend: list, test and import the REST backends
+ * of backends_dir (tools/backend.h, docs/backends.md).
+ *
+ *   backend list [--json]
+ *   backend test NAME [TOOL [ARGS-JSON]]
+ *   backend import-openapi FILE --name NAME [--base-url URL] [--tag T]...
+ *       [--path GLOB]... [--method M]... [--env-file PATH] [--allow-private]
+ *       [--output FILE|-] [--force]
+ *   backend credential NAME SLOT
+ *
+ * None of them needs the database. Secrets are never printed: list shows
+ * where a slot's value comes from, not the value.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "tools/backend.h"
+#include "tools/openapi.h"
+#include "util/buf.h"
+#include "util/json.h"
+
+#define MAX_SELECT 64
+
+static const char usage_text[] =
+    "usage: mcpgate backend list [--json]\n"
+    "       mcpgate backend test NAME [TOOL [ARGS-JSON]]\n"
+    "       mcpgate backend import-openapi FILE --name NAME [--base-url URL]\n"
+    "               [--tag TAG]... [--path GLOB]... [--method METHOD]...\n"
+    "               [--env-file PATH] [--allow-private] [--output FILE|-] [--force]\n"
+    "       mcpgate backend credential NAME SLOT\n"
+    "\n"
+    "Backends are JSON files in backends_dir (see docs/backends.md).\n"
+    "  list             the backends and their tools (--json: machine-readable)\n"
+    "  test             load NAME's file (credentials included) and report faults; with\n"
+    "                   TOOL, call it once with ARGS-JSON (default {}) and print the result\n"
+    "  import-openapi   turn an OpenAPI 3.0/3.1 JSON document into a backend file, by\n"
+    "                   default backends_dir/NAME.json; --tag, --path (fnmatch pattern,\n"
+    "                   e.g. '/v2/droplets*') and --method select operations; --env-file\n"
+    "                   names the env file that holds the credentials\n"
+    "                   (variables NAME_SLOT); the responders load it at their next start\n"
+    "  credential       how to give a credential slot its secret\n";
+
+static const char *const access_names[] = {"read", "write", "destructive"};
+
+static const char *cred_type(enum backend_cred_type t)
+{
+    switch (t) {
+    case CRED_BEARER:
+        return "bearer";
+    case CRED_BASIC:
+        return "basic";
+    case CRED_HEADER:
+        return "header";
+    case CRED_QUERY:
+        return "query";
+    }
+    return "?";
+}
+
+static int help_asked(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted "*.json" files of dir: returns how many (paths in *out; free
+ * each and the list), or -1 (message printed). A missing dir has none. */
+static int list_files(const char *dir, char ***out)
+{
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, "mcpgate: could not open backends_dir %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    int n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = realloc(*out, (size_t)cap * sizeof **out);
+            if (!*out)
+                abort();
+        }
+        struct buf path = {0};
+        if (buf_printf(&path, "%s/%s", dir, e->d_name) < 0)
+            abort();
+        (*out)[n++] = path.data;
+    }
+    closedir(d);
+    if (n)
+        qsort(*out, (size_t)n, sizeof **out, cmp_str);
+    return n;
+}
+
+static struct json_object *backend_json(const struct backend *b)
+{
+    struct json_object *o = json_object_new_object();
+    json_add(o, "name", json_object_new_string(b->name));
+    json_add(o, "file", json_object_new_string(b->file));
+    json_add(o, "base_url", json_object_new_string(b->base_url));
+    json_add(o, "allow_private", json_object_new_boolean(b->allow_private));
+    struct json_object *slots = json_object_new_array();
+    for (int i = 0; i < b->n_creds; i++) {
+        struct json_object *s = json_object_new_object();
+        json_add(s, "slot", json_object_new_string(b->creds[i].slot));
+        json_add(s, "type", json_object_new_string(cred_type(b->creds[i].type)));
+        if (json_object_array_add(slots, s) != 0)
+            abort();
+    }
+    json_add(o, "credentials", slots);
+    struct json_object *tools = json_object_new_array();
+    for (int i = 0; i < b->n_ops; i++) {
+        struct json_object *t = json_object_new_object();
+        json_add(t, "name", json_object_new_string(b->ops[i].tool_name));
+        json_add(t, "access", json_object_new_string(access_names[b->defs[i].access]));
+        json_add(t, "method", json_object_new_string(b->ops[i].method));
+        json_add(t, "path", json_object_new_string(b->ops[i].path));
+        if (json_object_array_add(tools, t) != 0)
+            abort();
+    }
+    json_add(o, "tools", tools);
+    return o;
+}
+
+static int cmd_list(const struct cli_env *env, int argc, char **argv)
+{
+    int as_json = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            as_json = 1;
+        } else {
+            fprintf(stderr, "mcpgate: backend list: unknown argument \"%s\"\n%s", argv[i],
+                    usage_text);
+            return EXIT_USAGE;
+        }
+    }
+    char **files;
+    int n = list_files(env->cfg->backends_dir, &files);
+    if (n < 0)
+        return 1;
+    int rc = 0;
+    struct json_object *all = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        char err[600];
+        struct backend *b = tool_backend_load_file(files[i], 1, err, sizeof err);
+        if (!b) {
+            fprintf(stderr, "mcpgate: %s\n", err);
+            rc = 1;
+            continue;
+        }
+        if (as_json) {
+            if (json_object_array_add(all, backend_json(b)) != 0)
+                abort();
+        } else {
+            printf("%s  %s  %d tools  (%s)\n", b->name, b->base_url, b->n_ops, b->file);
+            for (int t = 0; t < b->n_ops; t++)
+                printf("  %-48s %-11s %-6s %s\n", b->ops[t].tool_name,
+                       access_names[b->defs[t].access], b->ops[t].method, b->ops[t].path);
+        }
+        tool_backend_free(b);
+    }
+    if (as_json)
+        printf("%s\n", json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    else if (n == 0)
+        printf("no backends in %s\n", env->cfg->backends_dir);
+    json_object_put(all);
+    for (int i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return rc;
+}
+
+/* Finds the file of backend name in backends_dir and loads it with its
+ * secrets. Returns it, or NULL (message printed). */
+static struct backend *load_named(const struct cli_env *env, const char *name)
+{
+    char **files;
+    int n = list_files(env->cfg->backends_dir, &files);
+    struct backend *found = NULL;
+    int seen = 0;
+    for (int i = 0; i < n && !seen; i++) {
+        char err[600];
+        struct backend *b = tool_backend_load_file(files[i], 1, err, sizeof err);
+        if (b && strcmp(b->name, name) == 0) {
+            seen = 1;
+            found = tool_backend_load_file(files[i], 0, err, sizeof err);
+            if (!found)
+                fprintf(stderr, "mcpgate: %s\n", err);
+        }
+        tool_backend_free(b);
+    }
+    if (n >= 0 && !seen)
+        fprintf(stderr,
+                "mcpgate: no backend called \"%s\" in %s (mcpgate backend list shows "
+                "them)\n",
+                name, env->cfg->backends_dir);
+    for (int i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return found;
+}
+
+static int cmd_test(const struct cli_env *env, int argc, char **argv)
+{
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "%s", usage_text);
+        return EXIT_USAGE;
+    }
+    struct backend *b = load_named(env, argv[2]);
+    if (!b)
+        return 1;
+    printf("backend %s: %d tools, file %s is valid\n", b->name, b->n_ops, b->file);
+    int rc = 0;
+    if (argc >= 4) {
+        const struct backend_op *op = NULL;
+        for (int i = 0; i < b->n_ops; i++)
+            if (strcmp(b->ops[i].tool_name, argv[3]) == 0)
+                op = &b->ops[i];
+        if (!op) {
+            fprintf(stderr, "mcpgate: backend %s has no tool \"%s\"\n", b->name, argv[3]);
+            tool_backend_free(b);
+            return 1;
+        }
+        const char *text = argc == 5 ? argv[4] : "{}";
+        struct json_object *args = NULL;
+        const char *why = NULL;
+        if (json_parse_strict(text, strlen(text), &args, &why) < 0 ||
+            !json_object_is_type(args, json_type_object)) {
+            fprintf(stderr, "mcpgate: ARGS-JSON must be a JSON object%s%s\n", why ? ": " : "",
+                    why ? why : "");
+            json_object_put(args);
+            tool_backend_free(b);
+            return EXIT_USAGE;
+        }
+        struct json_object *r = tool_backend_call(op, NULL, args);
+        printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+        struct json_object *is_error = json_get(r, "isError", json_type_boolean);
+        rc = is_error && json_object_get_boolean(is_error) ? 1 : 0;
+        json_object_put(r);
+        json_object_put(args);
+    }
+    tool_backend_free(b);
+    return rc;
+}
+
+static void import_progress(void *arg, int done, int total)
+{
+    (void)arg;
+    int tty = isatty(STDERR_FILENO);
+    if (done % (tty ? 10 : 100) == 0 || done == total)
+        fprintf(stderr, "%smcpgate: %d of %d operations read%s", tty ? "\r" : "", done, total,
+                tty && done < total ? "" : "\n");
+}
+
+/* Writes text to path (0644, replacing it only with force). Returns 0 or
+ * -1 (message printed). */
+static int write_out(const char *path, const char *text, int force)
+{
+    if (strcmp(path, "-") == 0) {
+        fputs(text, stdout);
+        return 0;
+    }
+    struct buf tmp = {0};
+    if (buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+        abort();
+    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    int rc = -1;
+    if (!f) {
+        fprintf(stderr, "mcpgate: could not write %s: %s\n", tmp.data, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    } else {
+        int bad = fputs(text, f) < 0;
+        bad |= fclose(f) != 0;
+        if (bad) {
+            fprintf(stderr, "mcpgate: could not write %s: %s\n", tmp.data, strerror(errno));
+        } else if (!force && access(path, F_OK) == 0) {
+            fprintf(stderr, "mcpgate: %s exists: give --force to replace it\n", path);
+        } else if (rename(tmp.data, path) != 0) {
+            fprintf(stderr, "mcpgate: could not create %s: %s\n", path, strerror(errno));
+        } else {
+            rc = 0;
+        }
+        if (rc < 0)
+            unlink(tmp.data);
+    }
+    buf_free(&tmp);
+    return rc;
+}
+
+static int cmd_import(const struct cli_env *env, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},    {"base-url", required_argument, NULL, 'b'},
+        {"tag", required_argument, NULL, 't'},     {"path", required_argument, NULL, 'p'},
+        {"method", required_argument, NULL, 'm'},  {"env-file", required_argument, NULL, 'e'},
+        {"allow-private", no_argument, NULL, 'a'}, {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},         {NULL, 0, NULL, 0},
+    };
+    const char *tags[MAX_SELECT], *paths[MAX_SELECT], *methods[MAX_SELECT];
+    struct openapi_opts o = {
+        .tags = tags, .paths = paths, .methods = methods, .progress = import_progress};
+    const char *output = NULL;
+    int force = 0, opt;
+    /* parse "import-openapi ARGS...": optind 0 makes getopt start afresh */
+    argc--;
+    argv++;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            o.name = optarg;
+            break;
+        case 'b':
+            o.base_url = optarg;
+            break;
+        case 't':
+        case 'p':
+        case 'm': {
+            const char **list = opt == 't' ? tags : opt == 'p' ? paths : methods;
+            int *n = opt == 't' ? &o.n_tags : opt == 'p' ? &o.n_paths : &o.n_methods;
+            if (*n == MAX_SELECT) {
+                fprintf(stderr, "mcpgate: at most %d of each selection option\n", MAX_SELECT);
+                return EXIT_USAGE;
+            }
+            list[(*n)++] = optarg;
+            break;
+        }
+        case 'e':
+            o.env_file = optarg;
+            break;
+        case 'a':
+            o.allow_private = 1;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'f':
+            force = 1;
+            break;
+        default:
+            fprintf(stderr, "%s", usage_text);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !o.name) {
+        fprintf(stderr, "mcpgate: backend import-openapi needs FILE and --name NAME\n%s",
+                usage_text);
+        return EXIT_USAGE;
+    }
+    size_t nl = strlen(o.name);
+    if (nl == 0 || nl > TOOL_BACKEND_NAME_MAX ||
+        strspn(o.name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != nl) {
+        fprintf(stderr, "mcpgate: --name must be 1 to %d characters of a-z 0-9 _ -\n",
+                TOOL_BACKEND_NAME_MAX);
+        return EXIT_USAGE;
+    }
+    if (o.env_file && o.env_file[0] != '/') {
+        fprintf(stderr, "mcpgate: --env-file must be an absolute path (the responders read it)\n");
+        return EXIT_USAGE;
+    }
+    const char *file = argv[optind];
+    struct json_object *doc = json_object_from_file(file);
+    if (!doc) {
+        fprintf(stderr,
+                "mcpgate: could not read %s as JSON (%s); YAML documents must be "
+                "converted to JSON first\n",
+                file, json_util_get_last_err() ? json_util_get_last_err() : "unknown error");
+        return 1;
+    }
+    struct openapi_stats st;
+    char err[600];
+    struct json_object *out = tool_openapi_import(doc, &o, &st, err, sizeof err);
+    json_object_put(doc);
+    if (!out) {
+        fprintf(stderr, "mcpgate: %s: %s\n", file, err);
+        return 1;
+    }
+    /* the result must load: check it as the responder will */
+    struct backend *check = tool_backend_parse(file, out, 1, err, sizeof err);
+    if (!check) {
+        fprintf(stderr, "mcpgate: the generated backend does not load (please report): %s\n", err);
+        json_object_put(out);
+        return 1;
+    }
+    tool_backend_free(check);
+    struct buf path = {0};
+    if (output) {
+        if (buf_puts(&path, output) < 0)
+            abort();
+    } else if (buf_printf(&path, "%s/%s.json", env->cfg->backends_dir, o.name) < 0) {
+        abort();
+    }
+    const char *text = json_object_to_json_string_ext(
+        out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    struct buf withnl = {0};
+    if (buf_printf(&withnl, "%s\n", text) < 0)
+        abort();
+    int rc = write_out(path.data, withnl.data, force);
+    json_object_put(out);
+    buf_free(&withnl);
+    if (rc == 0)
+        fprintf(stderr,
+                "mcpgate: %d operations in the document, %d selected, %d tools written to %s "
+                "(%d skipped: request body neither JSON nor a form), %d credential slots\n",
+                st.operations, st.selected, st.tools, path.data, st.skipped, st.slots);
+    if (rc == 0 && st.slots && !o.env_file)
+        fprintf(stderr, "mcpgate: the credential slots have no source yet: add env_file and "
+                        "variable (or file) to each, or import again with --env-file\n");
+    buf_free(&path);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_credential(const struct cli_env *env, int argc, char **argv)
+{
+    (void)env;
+    if (argc != 4) {
+        fprintf(stderr, "%s", usage_text);
+        return EXIT_USAGE;
+    }
+    fprintf(stderr,
+            "mcpgate: this version keeps backend secrets in files, not in the database: in "
+            "the backend file of %s, give slot \"%s\" an \"env_file\" and \"variable\" (or a "
+            "\"file\") readable by the web server's user only, then restart the responders "
+            "(docs/backends.md)\n",
+            argv[2], argv[3]);
+    return 1;
+}
+
+int cli_backend(const struct cli_env *env, int argc, char **argv)
+{
+    if (argc < 2 || help_asked(argc, argv)) {
+        fprintf(argc < 2 ? stderr : stdout, "%s", usage_text);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "list") == 0)
+        return cmd_list(env, argc, argv);
+    if (strcmp(argv[1], "test") == 0)
+        return cmd_test(env, argc, argv);
+    if (strcmp(argv[1], "import-openapi") == 0)
+        return cmd_import(env, argc, argv);
+    if (strcmp(argv[1], "credential") == 0)
+        return cmd_credential(env, argc, argv);
+    fprintf(stderr, "mcpgate: backend: unknown subcommand \"%s\"\n%s", argv[1], usage_text);
+    return EXIT_USAGE;
+}

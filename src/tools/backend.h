@@ -1,0 +1,153 @@
+/*
+ * tools/backend.h - REST backends: tools declared in JSON files of the
+ * configuration directory (backends_dir), each tool one HTTP request.
+ *
+ * Owns: the backend file format (docs/backends.md has the full reference
+ * and an example), loading every "*.json" file of the directory once at
+ * start-up, the credentials of each backend (read from the sources the
+ * file names; never shown to clients or logged), and registering one tool
+ * per operation, named "<backend>_<tool>".
+ *
+ *   {
+ *     "mcpgate_backend": 1,
+ *     "name": "petstore",                       [a-z0-9_], 1..32, unique
+ *     "title": "...", "description": "...",
+ *     "base_url": "https://api.example.com/v1", http or https
+ *     "allow_private": false,   may connect to loopback/private addresses
+ *     "timeout_ms": 15000, "max_response_bytes": 1048576,
+ *     "headers": {"Accept": "application/json"},  sent on every request
+ *     "credentials": {SLOT: {"type": "bearer"|"basic"|"header"|"query",
+ *                            "name": "X-Api-Key", "prefix": "Token ",
+ *                            "env_file": PATH, "variable": NAME | "file": PATH}},
+ *     "auth": [SLOT, ...],      slots every tool uses unless it says otherwise
+ *     "tools": [{
+ *       "name": "list_pets", "title": "...", "description": "...",
+ *       "access": "read"|"write"|"destructive",   default from the method
+ *       "method": "GET", "path": "/pets/{petId}", "base_url": (own, optional),
+ *       "input_schema": {JSON Schema, type object},
+ *       "args": {ARG: {"in": "path"|"query"|"header"|"body"|"body_field",
+ *                      "name": WIRE_NAME}},
+ *       "body_type": "json"|"form", "auth": [SLOT, ...],
+ *       "timeout_ms": ..., "max_response_bytes": ...,
+ *       "result": {"pointer": "/data"}
+ *     }]
+ *   }
+ *
+ * Must not touch: HTTP of the client side, JSON-RPC, SQL (the encrypted
+ * credential store goes through store/).
+ */
+#ifndef MG_TOOLS_BACKEND_H
+#define MG_TOOLS_BACKEND_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "tools/registry.h"
+
+#define TOOL_BACKEND_NAME_MAX           32
+#define TOOL_BACKEND_DEFAULT_TIMEOUT_MS 15000
+#define TOOL_BACKEND_DEFAULT_MAX_BYTES  (1024 * 1024)
+#define TOOL_BACKEND_MAX_TIMEOUT_MS     300000
+#define TOOL_BACKEND_MAX_BYTES_LIMIT    (64 * 1024 * 1024)
+
+enum backend_arg_in { ARG_PATH, ARG_QUERY, ARG_HEADER, ARG_BODY, ARG_BODY_FIELD };
+enum backend_cred_type { CRED_BEARER, CRED_BASIC, CRED_HEADER, CRED_QUERY };
+
+/* Where one argument goes in the request. */
+struct backend_arg {
+    char *arg;  /* the argument's name in inputSchema */
+    char *wire; /* the parameter, header or body field name upstream */
+    enum backend_arg_in in;
+};
+
+/* A credential slot. value is the secret, or NULL when its source gave
+ * none (a call that needs it then fails with a message saying how to set
+ * it). Written at load, read-only afterwards. */
+struct backend_cred {
+    char *slot;
+    enum backend_cred_type type;
+    char *name;   /* header or query parameter name (header, query) */
+    char *prefix; /* put before the value in a header, or NULL */
+    char *value;  /* the secret: never logged, never returned */
+};
+
+struct backend;
+
+/* One tool: one HTTP request. */
+struct backend_op {
+    const struct backend *be;
+    char *tool_name;            /* registered name, "<backend>_<name>" */
+    char *method;               /* upper case */
+    char *path;                 /* template, "{name}" replaced by encoded path arguments */
+    char *base_url;             /* this tool's own base URL, or NULL for the backend's */
+    struct json_object *schema; /* the inputSchema, parsed (read-only) */
+    struct backend_arg *args;
+    int n_args;
+    int form_body; /* 1: application/x-www-form-urlencoded, 0: JSON */
+    int *auth;     /* indexes into be->creds */
+    int n_auth;
+    long timeout_ms;
+    size_t max_bytes;
+    char *result_pointer; /* JSON pointer into the response, or NULL */
+};
+
+struct backend {
+    char *name;
+    char *file; /* the file it came from, for messages */
+    char *base_url;
+    int allow_private;
+    char **headers; /* "Name: value" lines */
+    int n_headers;
+    struct backend_cred *creds;
+    int n_creds;
+    struct backend_op *ops;
+    int n_ops;
+    struct tool_def *defs; /* n_ops, registered */
+};
+
+/* Parses the backend file text (json, from path, for messages) into a new
+ * backend. Reads credential sources unless skip_secrets. Returns it, or
+ * NULL with a message naming the file and the fault in err. Free with
+ * tool_backend_free(). */
+struct backend *tool_backend_parse(const char *path, struct json_object *json, int skip_secrets,
+                                   char *err, size_t errlen);
+
+/* Frees b and clears its secrets. Accepts NULL. */
+void tool_backend_free(struct backend *b);
+
+/* Loads every "*.json" file of dir (sorted by name) and registers their
+ * tools. A missing dir means no backends. Call once at start-up, before
+ * threads exist (it initialises libcurl). Returns the number of backends,
+ * or -1 with a message naming the file and the fault in err. */
+__attribute__((warn_unused_result)) int tool_backends_load(const char *dir, char *err,
+                                                           size_t errlen);
+
+/* Reads and parses one backend file. Returns a new backend or NULL with a
+ * message in err (see tool_backend_parse). */
+struct backend *tool_backend_load_file(const char *path, int skip_secrets, char *err,
+                                       size_t errlen);
+
+/* Returns the loaded backend called name, or NULL. */
+const struct backend *tool_backend_find(const char *name);
+
+/* Calls op with args (an object, borrowed; checked against the schema
+ * first). progress_ctx may be NULL (no cancellation, no progress). Returns
+ * a new CallToolResult; failures are results with isError true. */
+struct json_object *tool_backend_call(const struct backend_op *op, struct tool_ctx *ctx,
+                                      struct json_object *args);
+
+/* Sanitizes s into a tool or argument name: characters outside
+ * [A-Za-z0-9_.-] become '_', camelCase becomes snake_case when snake is
+ * set, runs of '_' collapse, at most max bytes. Writes out (max + 1). */
+void tool_name_sanitize(const char *s, int snake, char *out, size_t max);
+
+/* Returns 1 when name clashes with a tool ChatGPT has built in
+ * (web_search, code_interpreter, file_search, computer_use, ...). */
+int tool_name_reserved(const char *name);
+
+/* Returns 1 when the address (struct sockaddr) is loopback, private,
+ * link-local, multicast, unspecified or otherwise not on the public
+ * internet. Pure: tests call it directly. */
+int tool_addr_private(const void *sockaddr);
+
+#endif

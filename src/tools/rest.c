@@ -1,0 +1,648 @@
+/*
+ * tools/rest.c - one REST backend tool call: arguments checked against the
+ * inputSchema, one HTTP request with libcurl, the response mapped to a
+ * CallToolResult.
+ *
+ * Safety: the request is built only from the tool's definition, the
+ * arguments and the backend's credentials, never from the client's request
+ * (its Authorization header in particular is never forwarded). The address
+ * libcurl is about to connect to is checked in CURLOPT_OPENSOCKETFUNCTION
+ * (after DNS, before connect, for every connection) so a name that
+ * resolves to a loopback or private address is refused unless the backend
+ * has allow_private. No redirects, no proxies from the environment, http
+ * and https only. Every call is bounded by the tool's timeout and response
+ * size cap, and ends early when the client cancels it. Credentials appear
+ * in no message, result or log line; a response that echoes one has it
+ * replaced by "[redacted]". URLs are not logged (a query may carry a key).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "tools/backend.h"
+#include "tools/schema.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#include "config.h"
+
+#define ERROR_EXCERPT_BYTES 2000
+#define PROGRESS_EVERY_MS   5000
+
+int tool_addr_private(const void *sockaddr)
+{
+    const struct sockaddr *sa = sockaddr;
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sockaddr)->sin_addr.s_addr);
+        return (a >> 24) == 0 ||               /* 0/8 "this network" */
+               (a >> 24) == 10 ||              /* 10/8 */
+               (a >> 24) == 127 ||             /* loopback */
+               (a >> 16) == 0xa9fe ||          /* 169.254/16 link-local */
+               (a >> 20) == 0xac1 ||           /* 172.16/12 */
+               (a >> 16) == 0xc0a8 ||          /* 192.168/16 */
+               (a >> 22) == (100u << 2 | 1) || /* 100.64/10 shared address space */
+               (a >> 8) == 0xc00000 ||         /* 192.0.0/24 IETF protocol */
+               (a >> 8) == 0xc00002 ||         /* 192.0.2/24 documentation */
+               (a >> 17) == (0xc612u >> 1) ||  /* 198.18/15 benchmarking */
+               (a >> 8) == 0xc63364 ||         /* 198.51.100/24 documentation */
+               (a >> 8) == 0xcb0071 ||         /* 203.0.113/24 documentation */
+               (a >> 28) >= 0xe;               /* multicast, reserved, broadcast */
+    }
+    if (sa->sa_family == AF_INET6) {
+        const unsigned char *b = ((const struct sockaddr_in6 *)sockaddr)->sin6_addr.s6_addr;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+        if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0) {
+            struct sockaddr_in v4 = {.sin_family = AF_INET};
+            memcpy(&v4.sin_addr, b + 12, 4);
+            return tool_addr_private(&v4);
+        }
+        int zero = 1;
+        for (int i = 0; i < 12; i++)
+            zero &= b[i] == 0;
+        return zero ||                                    /* ::, ::1, IPv4-compatible */
+               (b[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
+               (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+               (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */
+               b[0] == 0xff ||                            /* multicast */
+               (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) || /* doc */
+               (b[0] == 0x20 && b[1] == 0x02); /* 6to4 may embed anything */
+    }
+    return 1; /* anything else is not an internet address */
+}
+
+/* --- the request --------------------------------------------------------- */
+
+struct call {
+    const struct backend_op *op;
+    struct tool_ctx *ctx;
+    struct buf body; /* the response body, capped */
+    int refused;     /* the address was private */
+    int too_large;
+    int cancelled;
+    long long started_ms;
+    long long progress_ms;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct call *c = arg;
+    (void)purpose;
+    if (!c->op->be->allow_private && tool_addr_private(&a->addr)) {
+        c->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct call *c = arg;
+    if (buf_append(&c->body, p, size * n) < 0) {
+        c->too_large = 1;
+        return 0;
+    }
+    return size * n;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct call *c = arg;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (!c->ctx)
+        return 0;
+    if (tool_cancelled(c->ctx)) {
+        c->cancelled = 1;
+        return 1;
+    }
+    long long t = now_ms();
+    if (t - c->progress_ms >= PROGRESS_EVERY_MS) {
+        c->progress_ms = t;
+        char msg[96];
+        snprintf(msg, sizeof msg, "waiting for %.40s (%lld s)", c->op->be->name,
+                 (t - c->started_ms) / 1000);
+        tool_progress(c->ctx, (double)(t - c->started_ms) / 1000.0, -1, msg);
+    }
+    return 0;
+}
+
+/* Percent-encodes s (RFC 3986: everything but unreserved characters).
+ * A path segment "." or ".." has its dots encoded too. */
+static int encode(struct buf *out, const char *s, size_t n, int path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int dots = path && ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'));
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '~' || (c == '.' && !dots)) {
+            if (buf_append(out, &s[i], 1) < 0)
+                return -1;
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            if (buf_append(out, e, 3) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The text form of a scalar argument into out. Returns 0, or -1 for arrays
+ * and objects (their callers decide). */
+static int scalar_text(struct json_object *v, struct buf *out)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        return buf_puts(out, json_object_get_string(v));
+    case json_type_int:
+        return buf_printf(out, "%lld", (long long)json_object_get_int64(v));
+    case json_type_double: {
+        double d = json_object_get_double(v);
+        if (d > -1e15 && d < 1e15 && (double)(long long)d == d)
+            return buf_printf(out, "%.0f", d);
+        return buf_printf(out, "%.17g", d);
+    }
+    case json_type_boolean:
+        return buf_puts(out, json_object_get_boolean(v) ? "true" : "false");
+    case json_type_null:
+        return buf_puts(out, "");
+    case json_type_object:
+    case json_type_array:
+        return -1;
+    }
+    return -1;
+}
+
+/* Appends "name=value" to the query (arrays repeat the name, objects go as
+ * JSON text). */
+static int query_add(struct buf *q, const char *name, struct json_object *v)
+{
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if (query_add(q, name, json_object_array_get_idx(v, i)) < 0)
+                return -1;
+        return 0;
+    }
+    struct buf text = {0};
+    int rc = scalar_text(v, &text);
+    if (rc < 0) {
+        buf_reset(&text);
+        rc = buf_puts(&text, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    }
+    if (rc == 0)
+        rc = buf_puts(q, q->len ? "&" : "");
+    if (rc == 0)
+        rc = encode(q, name, strlen(name), 0);
+    if (rc == 0)
+        rc = buf_puts(q, "=");
+    if (rc == 0)
+        rc = encode(q, buf_str(&text), text.len, 0);
+    buf_free(&text);
+    return rc;
+}
+
+static struct json_object *error_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static struct json_object *error_result(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tool_result_text(msg, 1);
+}
+
+/* Replaces every occurrence of the backend's secrets in b with
+ * "[redacted]". */
+static void redact(const struct backend *be, struct buf *b)
+{
+    static const char mark[] = "[redacted]";
+    for (int i = 0; i < be->n_creds; i++) {
+        const char *s = be->creds[i].value;
+        size_t sn = s ? strlen(s) : 0;
+        if (sn < 4 || !b->len)
+            continue;
+        char *hit;
+        size_t from = 0;
+        while ((hit = memmem(b->data + from, b->len - from, s, sn)) != NULL) {
+            struct buf out = {.limit = b->limit + 64};
+            size_t at = (size_t)(hit - b->data);
+            if (buf_append(&out, b->data, at) < 0 || buf_puts(&out, mark) < 0 ||
+                buf_append(&out, hit + sn, b->len - at - sn) < 0) {
+                /* cannot grow: blank the secret in place instead */
+                memset(hit, '*', sn);
+                buf_free(&out);
+            } else {
+                explicit_bzero(b->data, b->len);
+                buf_free(b);
+                *b = out;
+            }
+            from = at + sizeof mark - 1;
+            if (from >= b->len)
+                break;
+        }
+    }
+}
+
+static int utf8_ok(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!len || i + len > n || c == 0)
+            return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* The result of a 2xx response. */
+static struct json_object *success_result(const struct backend_op *op, long status,
+                                          const char *ctype, struct buf *body)
+{
+    int looks_json = (ctype && strstr(ctype, "json")) ||
+                     (!ctype && body->len && (body->data[0] == '{' || body->data[0] == '['));
+    if (!body->len) {
+        char text[64];
+        snprintf(text, sizeof text, "HTTP %ld: done (no content)", status);
+        struct json_object *r = tool_result_text(text, 0);
+        struct json_object *sc = json_object_new_object();
+        json_add(sc, "status", json_object_new_int64(status));
+        json_add(r, "structuredContent", sc);
+        return r;
+    }
+    if (looks_json) {
+        struct json_object *doc = NULL;
+        const char *why = NULL;
+        if (json_parse_strict(body->data, body->len, &doc, &why) < 0)
+            return error_result("%s answered HTTP %ld with a body that is not valid JSON (%s)",
+                                op->be->name, status, why);
+        struct json_object *val = doc;
+        if (op->result_pointer) {
+            char ref[1100];
+            snprintf(ref, sizeof ref, "#%s", op->result_pointer);
+            val = doc ? tool_schema_resolve(doc, ref) : NULL;
+            if (!val) {
+                json_object_put(doc);
+                return error_result("%s answered HTTP %ld but the response has nothing at %s",
+                                    op->be->name, status, op->result_pointer);
+            }
+        }
+        struct json_object *r = json_object_new_object();
+        struct json_object *content = json_object_new_array();
+        struct json_object *item = json_object_new_object();
+        json_add(item, "type", json_object_new_string("text"));
+        json_add(item, "text",
+                 json_object_new_string(json_object_to_json_string_ext(
+                     val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+        if (json_object_array_add(content, item) != 0)
+            abort();
+        json_add(r, "content", content);
+        if (json_object_is_type(val, json_type_object)) {
+            json_add(r, "structuredContent", json_object_get(val));
+        } else {
+            struct json_object *sc = json_object_new_object();
+            json_add(sc, "result", json_object_get(val));
+            json_add(r, "structuredContent", sc);
+        }
+        json_add(r, "isError", json_object_new_boolean(0));
+        json_object_put(doc);
+        return r;
+    }
+    if (!utf8_ok((const unsigned char *)body->data, body->len)) {
+        char text[200];
+        snprintf(text, sizeof text, "HTTP %ld: %zu bytes of binary content (%.80s)", status,
+                 body->len, ctype ? ctype : "no content type");
+        return tool_result_text(text, 0);
+    }
+    return tool_result_text(body->data, 0);
+}
+
+/* An excerpt of an error body for the model (valid UTF-8, bounded). */
+static void excerpt(const struct buf *body, char *out, size_t n)
+{
+    size_t len = body->len < n - 1 ? body->len : n - 1;
+    while (len && !utf8_ok((const unsigned char *)body->data, len))
+        len--;
+    if (len)
+        memcpy(out, body->data, len);
+    out[len] = '\0';
+}
+
+/* Builds URL, headers and body. Returns NULL when ready, else an error
+ * result. */
+static struct json_object *build(const struct backend_op *op, struct json_object *args,
+                                 struct buf *url, struct curl_slist **headers, struct buf *payload,
+                                 int *has_payload, char **userpwd)
+{
+    const struct backend *be = op->be;
+    struct buf query = {0};
+    struct json_object *fields = NULL, *whole = NULL;
+    struct json_object *err = NULL;
+    if (buf_puts(url, op->base_url ? op->base_url : be->base_url) < 0)
+        goto too_long;
+    /* the path, with {name} replaced */
+    for (const char *p = op->path; *p;) {
+        if (*p != '{') {
+            size_t lit = strcspn(p, "{");
+            if (buf_append(url, p, lit) < 0)
+                goto too_long;
+            p += lit;
+            continue;
+        }
+        size_t len = strcspn(p + 1, "}");
+        const struct backend_arg *a = NULL;
+        for (int i = 0; i < op->n_args; i++)
+            if (op->args[i].in == ARG_PATH && strlen(op->args[i].wire) == len &&
+                strncmp(op->args[i].wire, p + 1, len) == 0)
+                a = &op->args[i];
+        struct json_object *v = NULL;
+        if (!a || !json_object_object_get_ex(args, a->arg, &v) || !v) {
+            err = error_result("invalid arguments: %s is required (it is part of the URL)",
+                               a ? a->arg : "a path parameter");
+            goto out;
+        }
+        struct buf text = {0};
+        if (scalar_text(v, &text) < 0 || text.len == 0) {
+            buf_free(&text);
+            err = error_result("invalid arguments: %s must be a non-empty string or number "
+                               "(it is part of the URL)",
+                               a->arg);
+            goto out;
+        }
+        int rc = encode(url, text.data, text.len, 1);
+        buf_free(&text);
+        if (rc < 0)
+            goto too_long;
+        p += len + 2;
+    }
+    for (int i = 0; i < op->n_args; i++) {
+        const struct backend_arg *a = &op->args[i];
+        struct json_object *v = NULL;
+        if (!json_object_object_get_ex(args, a->arg, &v))
+            continue;
+        switch (a->in) {
+        case ARG_PATH:
+            break;
+        case ARG_QUERY:
+            if (v && query_add(&query, a->wire, v) < 0)
+                goto too_long;
+            break;
+        case ARG_HEADER: {
+            if (!v)
+                break;
+            struct buf h = {0};
+            int rc = buf_printf(&h, "%s: ", a->wire);
+            if (rc == 0 && scalar_text(v, &h) < 0)
+                rc = buf_puts(&h, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+            if (rc < 0 || strpbrk(h.data, "\r\n") || h.len > 8192) {
+                buf_free(&h);
+                err = error_result("invalid arguments: %s must be one line of text (it is an "
+                                   "HTTP header)",
+                                   a->arg);
+                goto out;
+            }
+            *headers = curl_slist_append(*headers, h.data);
+            buf_free(&h);
+            break;
+        }
+        case ARG_BODY:
+            whole = v;
+            *has_payload = 1;
+            break;
+        case ARG_BODY_FIELD:
+            if (!fields)
+                fields = json_object_new_object();
+            json_add(fields, a->wire, json_object_get(v));
+            *has_payload = 1;
+            break;
+        }
+    }
+    /* credentials */
+    for (int i = 0; i < op->n_auth; i++) {
+        const struct backend_cred *c = &be->creds[op->auth[i]];
+        if (!c->value) {
+            err = error_result("%s is not set up: its credential \"%s\" has no value (the "
+                               "operator sets it with env_file/file in the backend file, see "
+                               "docs/backends.md)",
+                               be->name, c->slot);
+            goto out;
+        }
+        struct buf h = {0};
+        int rc = 0;
+        switch (c->type) {
+        case CRED_BEARER:
+            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", c->value);
+            break;
+        case CRED_HEADER:
+            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", c->value);
+            break;
+        case CRED_QUERY:
+            rc = buf_puts(&query, query.len ? "&" : "");
+            if (rc == 0)
+                rc = encode(&query, c->name, strlen(c->name), 0);
+            if (rc == 0)
+                rc = buf_puts(&query, "=");
+            if (rc == 0)
+                rc = encode(&query, c->value, strlen(c->value), 0);
+            break;
+        case CRED_BASIC:
+            free(*userpwd);
+            *userpwd = strdup(c->value);
+            if (!*userpwd)
+                abort();
+            break;
+        }
+        if (rc < 0) {
+            buf_free(&h);
+            goto too_long;
+        }
+        if (h.len)
+            *headers = curl_slist_append(*headers, h.data);
+        if (h.data)
+            explicit_bzero(h.data, h.len);
+        buf_free(&h);
+    }
+    if (query.len && (buf_puts(url, "?") < 0 || buf_append(url, query.data, query.len) < 0))
+        goto too_long;
+    /* the body */
+    struct json_object *body = whole ? whole : fields;
+    if (*has_payload && op->form_body) {
+        if (body && !json_object_is_type(body, json_type_object)) {
+            err = error_result("invalid arguments: the form body must be an object");
+            goto out;
+        }
+        if (body) {
+            json_object_object_foreach(body, k, v)
+            {
+                if (v && query_add(payload, k, v) < 0)
+                    goto too_long;
+            }
+        }
+        *headers = curl_slist_append(*headers, "Content-Type: application/x-www-form-urlencoded");
+    } else if (*has_payload) {
+        if (buf_puts(payload,
+                     json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+            goto too_long;
+        *headers = curl_slist_append(*headers, "Content-Type: application/json");
+    }
+    goto out;
+too_long:
+    err = error_result("invalid arguments: the request would be too large");
+out:
+    if (query.data)
+        explicit_bzero(query.data, query.len);
+    buf_free(&query);
+    json_object_put(fields);
+    return err;
+}
+
+static int has_header(const struct curl_slist *h, const char *name)
+{
+    size_t n = strlen(name);
+    for (; h; h = h->next)
+        if (strncasecmp(h->data, name, n) == 0 && h->data[n] == ':')
+            return 1;
+    return 0;
+}
+
+static void free_headers(struct curl_slist *h)
+{
+    for (struct curl_slist *p = h; p; p = p->next)
+        explicit_bzero(p->data, strlen(p->data));
+    curl_slist_free_all(h);
+}
+
+struct json_object *tool_backend_call(const struct backend_op *op, struct tool_ctx *ctx,
+                                      struct json_object *args)
+{
+    char why[512];
+    if (tool_schema_validate(op->schema, op->schema, args, why, sizeof why) < 0)
+        return error_result("invalid arguments: %s", why);
+    const struct backend *be = op->be;
+    struct buf url = {.limit = 64 * 1024}, payload = {.limit = 16 * 1024 * 1024};
+    struct curl_slist *headers = NULL;
+    char *userpwd = NULL;
+    int has_payload = 0;
+    struct json_object *result = build(op, args, &url, &headers, &payload, &has_payload, &userpwd);
+    if (result)
+        goto out;
+    for (int i = 0; i < be->n_headers; i++)
+        headers = curl_slist_append(headers, be->headers[i]);
+    if (!has_header(headers, "Accept"))
+        headers = curl_slist_append(headers, "Accept: application/json, */*;q=0.1");
+    headers = curl_slist_append(headers, "Expect:");
+    CURL *h = curl_easy_init();
+    if (!h) {
+        result = error_result("%s could not be called (out of resources)", be->name);
+        goto out;
+    }
+    struct call c = {.op = op, .ctx = ctx, .started_ms = now_ms()};
+    c.progress_ms = c.started_ms;
+    c.body.limit = op->max_bytes;
+    curl_easy_setopt(h, CURLOPT_URL, url.data);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, op->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     op->timeout_ms < 10000 ? op->timeout_ms : 10000L);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)op->max_bytes);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &c);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &c);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate/" PACKAGE_VERSION);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    if (userpwd) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+    }
+    if (strcmp(op->method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(op->method, "GET") != 0 || has_payload) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, op->method);
+        if (has_payload || strcmp(op->method, "POST") == 0 || strcmp(op->method, "PUT") == 0 ||
+            strcmp(op->method, "PATCH") == 0) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.data ? payload.data : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload.len);
+        }
+    }
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    char *ct = NULL;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+    long long ms = now_ms() - c.started_ms;
+    redact(be, &c.body);
+    if (c.refused) {
+        result = error_result("%s was not called: its address is loopback or private, and the "
+                              "backend does not allow that (allow_private)",
+                              be->name);
+    } else if (c.cancelled) {
+        result = error_result("the call to %s was cancelled", be->name);
+    } else if (c.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+        result = error_result("%s answered with more than %zu bytes, the limit for this tool",
+                              be->name, op->max_bytes);
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        result = error_result("%s did not answer within %ld ms", be->name, op->timeout_ms);
+    } else if (rc != CURLE_OK) {
+        result = error_result("%s could not be reached or its answer was not HTTP (%s)", be->name,
+                              curl_easy_strerror(rc));
+    } else if (status >= 200 && status < 300) {
+        result = success_result(op, status, ct, &c.body);
+    } else {
+        char ex[ERROR_EXCERPT_BYTES + 1];
+        excerpt(&c.body, ex, sizeof ex);
+        result = error_result("%s answered HTTP %ld%s%s%s", be->name, status,
+                              status >= 300 && status < 400 ? " (a redirect, not followed)" : "",
+                              ex[0] ? ": " : "", ex);
+    }
+    LOG_INFO("msg=\"backend call\" backend=%s tool=%s method=%s status=%ld curl=%d ms=%lld "
+             "bytes=%zu refused=%d cancelled=%d",
+             be->name, op->tool_name, op->method, status, (int)rc, ms, c.body.len, c.refused,
+             c.cancelled);
+    curl_easy_cleanup(h);
+    if (c.body.data)
+        explicit_bzero(c.body.data, c.body.len);
+    buf_free(&c.body);
+out:
+    free_headers(headers);
+    if (userpwd) {
+        explicit_bzero(userpwd, strlen(userpwd));
+        free(userpwd);
+    }
+    if (url.data)
+        explicit_bzero(url.data, url.len);
+    buf_free(&url);
+    buf_free(&payload);
+    return result;
+}

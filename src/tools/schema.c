@@ -1,0 +1,567 @@
+/*
+ * tools/schema.c - checks tool arguments against the tool's inputSchema.
+ *
+ * A recursive walk over schema and instance. Each check writes its message
+ * with the instance path (e.g. "body.tags[2]") and returns -1; combinators
+ * (anyOf, oneOf, not) validate into a scratch message and keep the first
+ * useful one. Nothing here allocates json-c objects or touches the schema's
+ * reference counts, so one parsed schema serves every thread.
+ */
+#include "tools/schema.h"
+
+#include <stdarg.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/json.h"
+
+#define SCHEMA_MAX_DEPTH 64
+
+struct walk {
+    struct json_object *root;
+    char *why;
+    size_t whylen;
+};
+
+static int check(struct walk *w, struct json_object *schema, struct json_object *inst,
+                 const char *path, int depth);
+
+__attribute__((format(printf, 3, 4))) static int fail(struct walk *w, const char *path,
+                                                      const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(w->why, w->whylen, "%s: %s", *path ? path : "arguments", msg);
+    return -1;
+}
+
+/* Writes a short description of a schema value (a string, number, boolean
+ * or null; "..." for others) without json_object_to_json_string(), which
+ * would write to the shared schema. */
+static void describe(struct json_object *v, char *out, size_t n)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        snprintf(out, n, "\"%.60s\"", json_object_get_string(v));
+        break;
+    case json_type_int:
+        snprintf(out, n, "%lld", (long long)json_object_get_int64(v));
+        break;
+    case json_type_double:
+        snprintf(out, n, "%g", json_object_get_double(v));
+        break;
+    case json_type_boolean:
+        snprintf(out, n, "%s", json_object_get_boolean(v) ? "true" : "false");
+        break;
+    case json_type_null:
+        snprintf(out, n, "null");
+        break;
+    case json_type_object:
+    case json_type_array:
+        snprintf(out, n, "...");
+        break;
+    }
+}
+
+/* Describes the items of a list (enum values, type names) into out. */
+static void describe_list(struct json_object *list, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    size_t len = json_object_array_length(list);
+    for (size_t i = 0; i < len && used + 8 < n; i++) {
+        char one[80];
+        describe(json_object_array_get_idx(list, i), one, sizeof one);
+        int k = snprintf(out + used, n - used, "%s%s", i ? ", " : "", one);
+        if (k < 0 || (size_t)k >= n - used) {
+            snprintf(out + used, n - used, ", ...");
+            break;
+        }
+        used += (size_t)k;
+    }
+}
+
+/* The JSON type name of inst as JSON Schema says it ("integer" for whole
+ * numbers). */
+static const char *type_of(struct json_object *inst)
+{
+    switch (json_object_get_type(inst)) {
+    case json_type_null:
+        return "null";
+    case json_type_boolean:
+        return "boolean";
+    case json_type_double: {
+        double d = json_object_get_double(inst);
+        /* whole within the range where doubles are exact (no libm needed) */
+        return d > -9.007199254740992e15 && d < 9.007199254740992e15 && (double)(long long)d == d
+                   ? "integer"
+                   : "number";
+    }
+    case json_type_int:
+        return "integer";
+    case json_type_object:
+        return "object";
+    case json_type_array:
+        return "array";
+    case json_type_string:
+        return "string";
+    }
+    return "null";
+}
+
+static int type_matches(const char *want, struct json_object *inst)
+{
+    const char *have = type_of(inst);
+    if (strcmp(want, have) == 0)
+        return 1;
+    return strcmp(want, "number") == 0 && strcmp(have, "integer") == 0;
+}
+
+static int is_number(struct json_object *o)
+{
+    return json_object_is_type(o, json_type_int) || json_object_is_type(o, json_type_double);
+}
+
+/* Appends ".key" or "[i]" to path into out. */
+static void path_key(char *out, size_t n, const char *path, const char *key)
+{
+    if (*path)
+        snprintf(out, n, "%s.%.64s", path, key);
+    else
+        snprintf(out, n, "%.64s", key);
+}
+
+static void path_index(char *out, size_t n, const char *path, size_t i)
+{
+    snprintf(out, n, "%s[%zu]", *path ? path : "arguments", i);
+}
+
+struct json_object *tool_schema_resolve(struct json_object *root, const char *ref)
+{
+    if (ref[0] != '#')
+        return NULL;
+    struct json_object *cur = root;
+    const char *p = ref + 1;
+    while (*p) {
+        if (*p != '/')
+            return NULL;
+        p++;
+        size_t len = strcspn(p, "/");
+        char token[256];
+        size_t t = 0;
+        for (size_t i = 0; i < len; i++) {
+            char c = p[i];
+            if (c == '~' && i + 1 < len && (p[i + 1] == '0' || p[i + 1] == '1')) {
+                c = p[i + 1] == '0' ? '~' : '/';
+                i++;
+            } else if (c == '%' && i + 2 < len) {
+                char hex[3] = {p[i + 1], p[i + 2], 0};
+                char *end;
+                long v = strtol(hex, &end, 16);
+                if (*end || v <= 0)
+                    return NULL;
+                c = (char)v;
+                i += 2;
+            }
+            if (t + 1 >= sizeof token)
+                return NULL;
+            token[t++] = c;
+        }
+        token[t] = '\0';
+        if (json_object_is_type(cur, json_type_object)) {
+            if (!json_object_object_get_ex(cur, token, &cur))
+                return NULL;
+        } else if (json_object_is_type(cur, json_type_array)) {
+            char *end;
+            long idx = strtol(token, &end, 10);
+            if (*end || !*token || idx < 0 || (size_t)idx >= json_object_array_length(cur))
+                return NULL;
+            cur = json_object_array_get_idx(cur, (size_t)idx);
+        } else {
+            return NULL;
+        }
+        p += len;
+    }
+    return cur;
+}
+
+/* Translates an ECMA-262 pattern into POSIX extended syntax in out. */
+static void ecma_to_posix(const char *re, struct buf *out)
+{
+    int in_class = 0;
+    for (const char *p = re; *p; p++) {
+        const char *put = NULL;
+        char one[3] = {0};
+        if (p[0] == '\\' && p[1]) {
+            p++;
+            switch (*p) {
+            case 'd':
+                put = in_class ? "0-9" : "[0-9]";
+                break;
+            case 'D':
+                put = "[^0-9]";
+                break;
+            case 'w':
+                put = in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]";
+                break;
+            case 'W':
+                put = "[^A-Za-z0-9_]";
+                break;
+            case 's':
+                put = in_class ? " \t\r\n\f\v" : "[[:space:]]";
+                break;
+            case 'S':
+                put = "[^[:space:]]";
+                break;
+            case '/':
+                put = "/";
+                break;
+            case '-':
+                put = "-";
+                break;
+            default:
+                one[0] = '\\';
+                one[1] = *p;
+                put = one;
+            }
+        } else if (!in_class && p[0] == '(' && p[1] == '?' && p[2] == ':') {
+            put = "(";
+            p += 2;
+        } else {
+            if (*p == '[' && !in_class)
+                in_class = 1;
+            else if (*p == ']' && in_class)
+                in_class = 0;
+            one[0] = *p;
+            put = one;
+        }
+        if (buf_puts(out, put) < 0)
+            return;
+    }
+}
+
+/* 1 when s matches pattern, 0 when not, -1 when the pattern is not usable
+ * here (then it is not enforced). */
+static int pattern_match(const char *pattern, const char *s)
+{
+    struct buf posix = {.limit = 8192};
+    ecma_to_posix(pattern, &posix);
+    regex_t re;
+    int rc = -1;
+    if (regcomp(&re, buf_str(&posix), REG_EXTENDED | REG_NOSUB) == 0) {
+        rc = regexec(&re, s, 0, NULL, 0) == 0;
+        regfree(&re);
+    }
+    buf_free(&posix);
+    return rc;
+}
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static int check_type(struct walk *w, struct json_object *schema, struct json_object *inst,
+                      const char *path)
+{
+    struct json_object *t = NULL;
+    if (!json_object_object_get_ex(schema, "type", &t))
+        return 0;
+    struct json_object *nullable = json_get(schema, "nullable", json_type_boolean);
+    if (!inst && nullable && json_object_get_boolean(nullable))
+        return 0;
+    if (json_object_is_type(t, json_type_string)) {
+        if (type_matches(json_object_get_string(t), inst))
+            return 0;
+        return fail(w, path, "must be of type %s", json_object_get_string(t));
+    }
+    if (!json_object_is_type(t, json_type_array))
+        return 0;
+    size_t n = json_object_array_length(t);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *one = json_object_array_get_idx(t, i);
+        if (json_object_is_type(one, json_type_string) &&
+            type_matches(json_object_get_string(one), inst))
+            return 0;
+    }
+    char names[200];
+    describe_list(t, names, sizeof names);
+    return fail(w, path, "must be of type %s", names);
+}
+
+/* json_object_equal() with 1 == 1.0, as JSON Schema wants. */
+static int json_same(struct json_object *a, struct json_object *b)
+{
+    if (is_number(a) && is_number(b))
+        return json_object_get_double(a) == json_object_get_double(b);
+    return json_object_equal(a, b);
+}
+
+static int check_enum(struct walk *w, struct json_object *schema, struct json_object *inst,
+                      const char *path)
+{
+    struct json_object *e = NULL;
+    char text[240];
+    if (json_object_object_get_ex(schema, "const", &e) && !json_same(e, inst)) {
+        describe(e, text, sizeof text);
+        return fail(w, path, "must be %s", text);
+    }
+    e = json_get(schema, "enum", json_type_array);
+    if (!e)
+        return 0;
+    size_t n = json_object_array_length(e);
+    for (size_t i = 0; i < n; i++)
+        if (json_same(json_object_array_get_idx(e, i), inst))
+            return 0;
+    describe_list(e, text, sizeof text);
+    return fail(w, path, "must be one of %s", text);
+}
+
+/* The number member key of schema into *out; 0 when absent. */
+static int num(struct json_object *schema, const char *key, double *out)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(schema, key, &v) || !is_number(v))
+        return 0;
+    *out = json_object_get_double(v);
+    return 1;
+}
+
+static int flag(struct json_object *schema, const char *key)
+{
+    struct json_object *v = json_get(schema, key, json_type_boolean);
+    return v && json_object_get_boolean(v);
+}
+
+static int check_number(struct walk *w, struct json_object *schema, struct json_object *inst,
+                        const char *path)
+{
+    double x = json_object_get_double(inst), lim;
+    if (num(schema, "minimum", &lim)) {
+        if (flag(schema, "exclusiveMinimum") ? !(x > lim) : x < lim)
+            return fail(w, path,
+                        flag(schema, "exclusiveMinimum") ? "must be greater than %g"
+                                                         : "must be at least %g",
+                        lim);
+    }
+    if (num(schema, "maximum", &lim)) {
+        if (flag(schema, "exclusiveMaximum") ? !(x < lim) : x > lim)
+            return fail(w, path,
+                        flag(schema, "exclusiveMaximum") ? "must be less than %g"
+                                                         : "must be at most %g",
+                        lim);
+    }
+    if (num(schema, "exclusiveMinimum", &lim) && !(x > lim))
+        return fail(w, path, "must be greater than %g", lim);
+    if (num(schema, "exclusiveMaximum", &lim) && !(x < lim))
+        return fail(w, path, "must be less than %g", lim);
+    if (num(schema, "multipleOf", &lim) && lim > 0) {
+        double q = x / lim;
+        double r = q - (double)(long long)(q + (q < 0 ? -0.5 : 0.5));
+        if (q > 9e15 || q < -9e15 || r > 1e-9 || r < -1e-9)
+            return fail(w, path, "must be a multiple of %g", lim);
+    }
+    return 0;
+}
+
+static int check_string(struct walk *w, struct json_object *schema, struct json_object *inst,
+                        const char *path)
+{
+    const char *s = json_object_get_string(inst);
+    size_t n = utf8_len(s);
+    double lim;
+    if (num(schema, "minLength", &lim) && (double)n < lim)
+        return fail(w, path, "must be at least %g characters long", lim);
+    if (num(schema, "maxLength", &lim) && (double)n > lim)
+        return fail(w, path, "must be at most %g characters long", lim);
+    const char *pattern = json_get_string(schema, "pattern");
+    if (pattern && pattern_match(pattern, s) == 0)
+        return fail(w, path, "must match the pattern %.120s", pattern);
+    return 0;
+}
+
+static int check_array(struct walk *w, struct json_object *schema, struct json_object *inst,
+                       const char *path, int depth)
+{
+    size_t n = json_object_array_length(inst);
+    double lim;
+    if (num(schema, "minItems", &lim) && (double)n < lim)
+        return fail(w, path, "must have at least %g items", lim);
+    if (num(schema, "maxItems", &lim) && (double)n > lim)
+        return fail(w, path, "must have at most %g items", lim);
+    if (flag(schema, "uniqueItems"))
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                if (json_same(json_object_array_get_idx(inst, i),
+                              json_object_array_get_idx(inst, j)))
+                    return fail(w, path, "must not contain the same item twice");
+    struct json_object *prefix = json_get(schema, "prefixItems", json_type_array);
+    struct json_object *items = NULL;
+    json_object_object_get_ex(schema, "items", &items);
+    if (json_object_is_type(items, json_type_array)) { /* draft 4 tuple */
+        prefix = items;
+        items = NULL;
+    }
+    size_t np = prefix ? json_object_array_length(prefix) : 0;
+    char sub[512];
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *s = i < np ? json_object_array_get_idx(prefix, i) : items;
+        if (!s)
+            continue;
+        path_index(sub, sizeof sub, path, i);
+        if (check(w, s, json_object_array_get_idx(inst, i), sub, depth + 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_object(struct walk *w, struct json_object *schema, struct json_object *inst,
+                        const char *path, int depth)
+{
+    char sub[512];
+    double lim;
+    size_t n = (size_t)json_object_object_length(inst);
+    if (num(schema, "minProperties", &lim) && (double)n < lim)
+        return fail(w, path, "must have at least %g properties", lim);
+    if (num(schema, "maxProperties", &lim) && (double)n > lim)
+        return fail(w, path, "must have at most %g properties", lim);
+    struct json_object *req = json_get(schema, "required", json_type_array);
+    for (size_t i = 0; req && i < json_object_array_length(req); i++) {
+        const char *k = json_object_get_string(json_object_array_get_idx(req, i));
+        if (k && !json_object_object_get_ex(inst, k, NULL)) {
+            path_key(sub, sizeof sub, path, k);
+            return fail(w, sub, "is required");
+        }
+    }
+    struct json_object *props = json_get(schema, "properties", json_type_object);
+    struct json_object *extra = NULL;
+    json_object_object_get_ex(schema, "additionalProperties", &extra);
+    json_object_object_foreach(inst, key, val)
+    {
+        struct json_object *ps = NULL;
+        path_key(sub, sizeof sub, path, key);
+        if (props && json_object_object_get_ex(props, key, &ps)) {
+            if (check(w, ps, val, sub, depth + 1) < 0)
+                return -1;
+        } else if (json_object_is_type(extra, json_type_boolean)) {
+            if (!json_object_get_boolean(extra))
+                return fail(w, sub, "is not a known %s (unexpected property)",
+                            *path ? "property" : "argument");
+        } else if (json_object_is_type(extra, json_type_object)) {
+            if (check(w, extra, val, sub, depth + 1) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* allOf, anyOf, oneOf, not. */
+static int check_combinators(struct walk *w, struct json_object *schema, struct json_object *inst,
+                             const char *path, int depth)
+{
+    struct json_object *list = json_get(schema, "allOf", json_type_array);
+    for (size_t i = 0; list && i < json_object_array_length(list); i++)
+        if (check(w, json_object_array_get_idx(list, i), inst, path, depth + 1) < 0)
+            return -1;
+    char first[256] = "";
+    struct walk scratch = {.root = w->root, .why = first, .whylen = sizeof first};
+    list = json_get(schema, "anyOf", json_type_array);
+    if (list && json_object_array_length(list) > 0) {
+        int any = 0;
+        for (size_t i = 0; !any && i < json_object_array_length(list); i++) {
+            char msg[256];
+            struct walk one = {.root = w->root, .why = msg, .whylen = sizeof msg};
+            any = check(&one, json_object_array_get_idx(list, i), inst, path, depth + 1) == 0;
+            if (!any && !first[0])
+                snprintf(first, sizeof first, "%s", msg);
+        }
+        if (!any)
+            return fail(w, path, "matches none of the allowed forms (anyOf), e.g. %s", first);
+    }
+    list = json_get(schema, "oneOf", json_type_array);
+    if (list && json_object_array_length(list) > 0) {
+        int matched = 0;
+        first[0] = '\0';
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            char msg[256];
+            struct walk one = {.root = w->root, .why = msg, .whylen = sizeof msg};
+            if (check(&one, json_object_array_get_idx(list, i), inst, path, depth + 1) == 0)
+                matched++;
+            else if (!first[0])
+                snprintf(first, sizeof first, "%s", msg);
+        }
+        if (matched == 0)
+            return fail(w, path, "matches none of the allowed forms (oneOf), e.g. %s", first);
+        if (matched > 1)
+            return fail(w, path, "matches more than one of the exclusive forms (oneOf)");
+    }
+    struct json_object *not = NULL;
+    if (json_object_object_get_ex(schema, "not", &not ) &&
+        check(&scratch, not, inst, path, depth + 1) == 0)
+        return fail(w, path, "matches a form that is not allowed (not)");
+    return 0;
+}
+
+static int check(struct walk *w, struct json_object *schema, struct json_object *inst,
+                 const char *path, int depth)
+{
+    if (depth > SCHEMA_MAX_DEPTH)
+        return fail(w, path, "is nested too deeply (or the schema refers to itself)");
+    if (json_object_is_type(schema, json_type_boolean))
+        return json_object_get_boolean(schema) ? 0 : fail(w, path, "is not allowed here");
+    if (!json_object_is_type(schema, json_type_object))
+        return 0;
+    const char *ref = json_get_string(schema, "$ref");
+    if (ref) {
+        struct json_object *target = tool_schema_resolve(w->root, ref);
+        if (!target)
+            return fail(w, path, "cannot be checked: the schema's $ref %.100s does not resolve",
+                        ref);
+        if (check(w, target, inst, path, depth + 1) < 0)
+            return -1;
+    }
+    if (check_type(w, schema, inst, path) < 0 || check_enum(w, schema, inst, path) < 0)
+        return -1;
+    if (!inst) /* null passed the type check: nothing else applies to it */
+        return check_combinators(w, schema, inst, path, depth);
+    int rc = 0;
+    switch (json_object_get_type(inst)) {
+    case json_type_int:
+    case json_type_double:
+        rc = check_number(w, schema, inst, path);
+        break;
+    case json_type_string:
+        rc = check_string(w, schema, inst, path);
+        break;
+    case json_type_array:
+        rc = check_array(w, schema, inst, path, depth);
+        break;
+    case json_type_object:
+        rc = check_object(w, schema, inst, path, depth);
+        break;
+    case json_type_null:
+    case json_type_boolean:
+        break;
+    }
+    if (rc < 0)
+        return -1;
+    return check_combinators(w, schema, inst, path, depth);
+}
+
+int tool_schema_validate(struct json_object *root, struct json_object *schema,
+                         struct json_object *instance, char *why, size_t whylen)
+{
+    struct walk w = {.root = root, .why = why, .whylen = whylen};
+    if (whylen)
+        why[0] = '\0';
+    return check(&w, schema, instance, "", 0);
+}

@@ -1,0 +1,49 @@
+/*
+ * tools/schema.h - checks tool arguments against the tool's inputSchema
+ * before anything is sent upstream.
+ *
+ * Owns: the subset of JSON Schema (draft 4 to 2020-12, plus OpenAPI 3.0's
+ * "nullable") that real REST APIs use:
+ *   type (a name or a list), enum, const, nullable,
+ *   properties, required, additionalProperties (boolean or schema),
+ *   minProperties, maxProperties,
+ *   items (a schema; a list = draft 4 tuple), prefixItems, minItems,
+ *   maxItems, uniqueItems,
+ *   minimum, maximum, exclusiveMinimum, exclusiveMaximum (number, or the
+ *   draft 4 boolean), multipleOf,
+ *   minLength, maxLength (in Unicode code points), pattern,
+ *   allOf, anyOf, oneOf, not,
+ *   $ref to "#" or a JSON pointer "#/..." within the same document, and
+ *   the boolean schemas true and false.
+ * Not supported (ignored, i.e. accepted): format, patternProperties,
+ * propertyNames, dependentRequired, dependentSchemas, dependencies,
+ * if/then/else, contains, unevaluatedProperties, unevaluatedItems,
+ * $dynamicRef, and $ref to other documents or to $id anchors.
+ * pattern is an ECMA-262 regular expression; it is translated to a POSIX
+ * extended one (\d \D \w \W \s \S, (?: ... )); a pattern that still does
+ * not compile (lookaround, backreferences) is not enforced.
+ * Must not touch: HTTP, SQL, JSON-RPC. Never changes the schema or the
+ * instance (schemas are shared between threads).
+ */
+#ifndef MG_TOOLS_SCHEMA_H
+#define MG_TOOLS_SCHEMA_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+/* Checks instance (borrowed; NULL is JSON null) against schema, whose $refs
+ * resolve within root (usually schema itself). Returns 0 when it is valid,
+ * else -1 with one message in why (whylen bytes) that names the place,
+ * e.g. "limit: 150 is greater than the maximum 100". The message quotes
+ * values of the instance only when they are short numbers. A $ref that
+ * cannot be resolved, or nesting deeper than 64 levels, makes it invalid. */
+__attribute__((warn_unused_result)) int tool_schema_validate(struct json_object *root,
+                                                             struct json_object *schema,
+                                                             struct json_object *instance,
+                                                             char *why, size_t whylen);
+
+/* Resolves ref ("#" or "#/a/b~1c", percent-encoding allowed) within root.
+ * Returns the borrowed schema, or NULL when it does not resolve. */
+struct json_object *tool_schema_resolve(struct json_object *root, const char *ref);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * tests/unit/test_schema.c - the inputSchema validator (tools/schema.h), the
+ * private-address check and tool name rules (tools/backend.h).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tap.h"
+#include "tools/backend.h"
+#include "tools/schema.h"
+
+static char why[512];
+
+/* 1 when instance (JSON text) is valid against schema (JSON text). */
+static int valid(const char *schema, const char *instance)
+{
+    struct json_object *s = json_tokener_parse(schema);
+    struct json_object *i = json_tokener_parse(instance);
+    int rc = tool_schema_validate(s, s, i, why, sizeof why);
+    json_object_put(s);
+    json_object_put(i);
+    return rc == 0;
+}
+
+static void yes(const char *schema, const char *instance)
+{
+    if (!ok(valid(schema, instance), "valid: %s against %s", instance, schema))
+        printf("#   why: %s\n", why);
+}
+
+/* Invalid, with a message that contains want. */
+static void no(const char *schema, const char *instance, const char *want)
+{
+    int v = valid(schema, instance);
+    if (!ok(!v && strstr(why, want), "invalid: %s against %s (\"%s\")", instance, schema, want))
+        printf("#   why: %s\n", why);
+}
+
+static void types(void)
+{
+    yes("{\"type\":\"string\"}", "\"a\"");
+    no("{\"type\":\"string\"}", "1", "must be of type string");
+    yes("{\"type\":\"integer\"}", "3");
+    yes("{\"type\":\"integer\"}", "3.0");
+    no("{\"type\":\"integer\"}", "3.5", "integer");
+    yes("{\"type\":\"number\"}", "3");
+    no("{\"type\":\"boolean\"}", "\"true\"", "boolean");
+    yes("{\"type\":[\"string\",\"null\"]}", "null");
+    no("{\"type\":[\"string\",\"null\"]}", "1", "\"string\", \"null\"");
+    yes("{\"type\":\"string\",\"nullable\":true}", "null");
+    no("{\"type\":\"string\"}", "null", "string");
+    yes("true", "{}");
+    no("false", "1", "not allowed");
+}
+
+static void objects(void)
+{
+    const char *s = "{\"type\":\"object\",\"required\":[\"id\"],\"properties\":{\"id\":{\"type\":"
+                    "\"string\"},\"n\":{\"type\":\"integer\"}},\"additionalProperties\":false}";
+    yes(s, "{\"id\":\"x\",\"n\":1}");
+    no(s, "{\"n\":1}", "id: is required");
+    no(s, "{\"id\":\"x\",\"zz\":1}", "zz: is not a known argument");
+    no(s, "{\"id\":\"x\",\"n\":\"1\"}", "n: must be of type integer");
+    yes("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}",
+        "{\"a\":1,\"b\":2}");
+    no("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}", "{\"a\":\"x\"}",
+       "a: must be of type integer");
+    no("{\"type\":\"object\",\"properties\":{\"o\":{\"type\":\"object\",\"properties\":{\"p\":{"
+       "\"type\":\"string\"}}}}}",
+       "{\"o\":{\"p\":1}}", "o.p: must be");
+    no("{\"minProperties\":2}", "{\"a\":1}", "at least 2 properties");
+}
+
+static void numbers_strings(void)
+{
+    yes("{\"minimum\":1,\"maximum\":100}", "100");
+    no("{\"minimum\":1,\"maximum\":100}", "101", "at most 100");
+    no("{\"minimum\":1}", "0", "at least 1");
+    no("{\"exclusiveMinimum\":1}", "1", "greater than 1");
+    no("{\"minimum\":1,\"exclusiveMinimum\":true}", "1", "greater than 1"); /* draft 4 */
+    no("{\"exclusiveMaximum\":5}", "5", "less than 5");
+    yes("{\"multipleOf\":0.5}", "2.5");
+    no("{\"multipleOf\":2}", "3", "multiple of 2");
+    yes("{\"minLength\":2,\"maxLength\":3}", "\"\xc3\xa4\xc3\xb6\xc3\xbc\""); /* 3 code points */
+    no("{\"maxLength\":2}", "\"abc\"", "at most 2 characters");
+    no("{\"minLength\":1}", "\"\"", "at least 1 characters");
+    yes("{\"pattern\":\"^[a-z]+\\\\d{2}$\"}", "\"ab12\"");
+    no("{\"pattern\":\"^[a-z]+\\\\d{2}$\"}", "\"ab1\"", "pattern");
+    yes("{\"pattern\":\"^(?:ab)+$\"}", "\"abab\"");
+    yes("{\"pattern\":\"^[\\\\w.-]+$\"}", "\"a_b.c-d\"");
+    yes("{\"pattern\":\"(?<=x)y\"}", "\"anything\"");  /* lookbehind: not enforced */
+    yes("{\"format\":\"email\"}", "\"not an email\""); /* format: not enforced */
+}
+
+static void enums_arrays(void)
+{
+    yes("{\"enum\":[\"a\",1,null]}", "1");
+    yes("{\"enum\":[\"a\",1.0]}", "1");
+    no("{\"enum\":[\"a\",\"b\"]}", "\"c\"", "one of \"a\", \"b\"");
+    no("{\"const\":\"x\"}", "\"y\"", "must be \"x\"");
+    const char *a = "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,"
+                    "\"maxItems\":2,\"uniqueItems\":true}";
+    yes(a, "[1,2]");
+    no(a, "[]", "at least 1 items");
+    no(a, "[1,2,3]", "at most 2 items");
+    no(a, "[1,1]", "same item twice");
+    no(a, "[1,\"x\"]", "arguments[1]: must be of type integer");
+    no("{\"prefixItems\":[{\"type\":\"string\"}]}", "[1]", "[0]");
+    no("{\"items\":[{\"type\":\"string\"}]}", "[1]", "[0]"); /* draft 4 tuple */
+}
+
+static void combinators_refs(void)
+{
+    const char *any = "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}";
+    yes(any, "1");
+    no(any, "true", "anyOf");
+    const char *one = "{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":0}]}";
+    yes(one, "-1");
+    no(one, "1", "more than one");
+    no("{\"allOf\":[{\"minimum\":0},{\"maximum\":5}]}", "6", "at most 5");
+    no("{\"not\":{\"type\":\"string\"}}", "\"x\"", "not allowed (not)");
+    const char *ref = "{\"type\":\"object\",\"properties\":{\"pet\":{\"$ref\":\"#/$defs/Pet\"}},"
+                      "\"$defs\":{\"Pet\":{\"type\":\"object\",\"required\":[\"name\"]}}}";
+    yes(ref, "{\"pet\":{\"name\":\"Rex\"}}");
+    no(ref, "{\"pet\":{}}", "pet.name: is required");
+    no("{\"$ref\":\"#/definitions/missing\"}", "1", "does not resolve");
+    const char *esc = "{\"$ref\":\"#/$defs/a~1b\",\"$defs\":{\"a/b\":{\"type\":\"string\"}}}";
+    no(esc, "1", "string");
+    /* a schema that refers to itself ends instead of looping */
+    const char *loop = "{\"$ref\":\"#\"}";
+    no(loop, "1", "nested too deeply");
+    const char *tree = "{\"type\":\"object\",\"properties\":{\"kids\":{\"type\":\"array\","
+                       "\"items\":{\"$ref\":\"#\"}}}}";
+    yes(tree, "{\"kids\":[{\"kids\":[]}]}");
+    no(tree, "{\"kids\":[{\"kids\":[1]}]}", "kids[0].kids[0]: must be of type object");
+}
+
+static int is_private(const char *addr)
+{
+    struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
+    struct sockaddr_in s4 = {.sin_family = AF_INET};
+    if (inet_pton(AF_INET, addr, &s4.sin_addr) == 1)
+        return tool_addr_private(&s4);
+    if (inet_pton(AF_INET6, addr, &s6.sin6_addr) == 1)
+        return tool_addr_private(&s6);
+    return -1;
+}
+
+static void addresses(void)
+{
+    const char *priv[] = {"127.0.0.1",       "10.1.2.3",        "172.16.0.1", "172.31.255.255",
+                          "192.168.1.1",     "169.254.169.254", "100.64.0.1", "0.0.0.0",
+                          "224.0.0.1",       "255.255.255.255", "::1",        "::",
+                          "fe80::1",         "fc00::1",         "fd12::1",    "::ffff:127.0.0.1",
+                          "::ffff:10.0.0.1", "64:ff9b::7f00:1", "ff02::1",    "192.0.2.1",
+                          "198.18.0.1"};
+    const char *pub[] = {
+        "8.8.8.8",       "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111",
+        "::ffff:8.8.8.8"};
+    for (size_t i = 0; i < sizeof priv / sizeof priv[0]; i++)
+        ok(is_private(priv[i]) == 1, "%s is not public", priv[i]);
+    for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++)
+        ok(is_private(pub[i]) == 0, "%s is public", pub[i]);
+}
+
+static void names(void)
+{
+    char out[129];
+    tool_name_sanitize("listIdentities", 1, out, 128);
+    is_str(out, "list_identities", "camelCase becomes snake_case");
+    tool_name_sanitize("getHTTPServer", 1, out, 128);
+    is_str(out, "get_http_server", "an acronym stays one word");
+    tool_name_sanitize("get /v2/droplets/{id}", 1, out, 128);
+    is_str(out, "get_v2_droplets_id", "other characters become one _");
+    tool_name_sanitize("a.b-c", 0, out, 128);
+    is_str(out, "a.b-c", ". and - are kept");
+    tool_name_sanitize("abcdef", 0, out, 3);
+    is_str(out, "abc", "cut to the maximum length");
+    ok(tool_name_reserved("web_search") && tool_name_reserved("Code_Interpreter") &&
+           tool_name_reserved("file_search") && tool_name_reserved("computer_use"),
+       "ChatGPT's built-in tool names are reserved");
+    ok(!tool_name_reserved("web_search_tool"), "a renamed tool is not reserved");
+}
+
+int main(void)
+{
+    types();
+    objects();
+    numbers_strings();
+    enums_arrays();
+    combinators_refs();
+    addresses();
+    names();
+    return tap_done();
+}
