@@ -1,0 +1,37 @@
+/*
+ * mcp/audit.h - what the audit trail and the rate limits see of a tool
+ * call.
+ *
+ * Owns: the decision of what a call's audit row says (outcome, a digest of
+ * its arguments with secret-looking fields redacted first, never the
+ * arguments themselves) and which counters a call hits (per user and per
+ * client, from the configuration).
+ */
+#ifndef MG_MCP_AUDIT_H
+#define MG_MCP_AUDIT_H
+
+#include <json-c/json.h>
+
+#include "mcp/methods.h"
+
+/* Writes the SHA-256 (hex) of args' JSON after replacing the values of
+ * fields whose names look secret (password, secret, token, key,
+ * credential, authorization, cookie) with "[redacted]". NULL args hash as
+ * {}. Cannot fail. */
+void mcp_args_digest(struct json_object *args, char out[65]);
+
+/* Appends the call's audit row; a store failure is logged (the call's
+ * result is not withheld for it). */
+void mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
+                    const char *outcome, const char *detail, long long started_ms);
+
+/* Counts the call against the user's and the client's limits. Returns 0
+ * when it may run, 1 when a limit is exceeded (*retry_after_s set), -1 when
+ * the store is unavailable. Without an authenticated principal there is
+ * nothing to count: 0. */
+int mcp_rate_check(const struct mcp_call *call, int *retry_after_s);
+
+/* Monotonic milliseconds, for durations. */
+long long mcp_now_ms(void);
+
+#endif
