@@ -1,0 +1,207 @@
+/*
+ * store/policy.c - tool policy rules, groups, and tool-list notifications.
+ */
+#include "store/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+
+static const struct store_stmt stmt_load = {
+    "policy_load",
+    "SELECT effect = 'deny', pattern FROM tool_policies p"
+    " WHERE (p.user_id IS NULL AND p.group_id IS NULL) OR p.user_id = $1::bigint"
+    " OR p.group_id IN (SELECT group_id FROM group_members WHERE user_id = $1::bigint)",
+    1,
+};
+
+static const struct store_stmt stmt_add = {
+    "policy_add",
+    "INSERT INTO tool_policies (user_id, group_id, effect, pattern)"
+    " SELECT u.id, g.id, $3, $4 FROM (SELECT 1) one"
+    " LEFT JOIN users u ON u.username = $1 LEFT JOIN user_groups g ON g.name = $2"
+    " WHERE ($1::text IS NULL OR u.id IS NOT NULL) AND ($2::text IS NULL OR g.id IS NOT NULL)"
+    " RETURNING id",
+    4,
+};
+
+static const struct store_stmt stmt_remove = {
+    "policy_remove",
+    "DELETE FROM tool_policies WHERE id = $1::bigint RETURNING coalesce(user_id, 0)",
+    1,
+};
+
+static const struct store_stmt stmt_list = {
+    "policy_list",
+    "SELECT p.id, CASE WHEN u.username IS NOT NULL THEN 'user:' || u.username"
+    " WHEN g.name IS NOT NULL THEN 'group:' || g.name ELSE 'everyone' END,"
+    " p.effect, p.pattern, to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+    " FROM tool_policies p LEFT JOIN users u ON u.id = p.user_id"
+    " LEFT JOIN user_groups g ON g.id = p.group_id"
+    " WHERE $1::text IS NULL OR (p.user_id IS NULL AND p.group_id IS NULL)"
+    " OR u.username = $1 OR p.group_id IN (SELECT m.group_id FROM group_members m"
+    " JOIN users mu ON mu.id = m.user_id WHERE mu.username = $1)"
+    " ORDER BY p.id",
+    1,
+};
+
+static const struct store_stmt stmt_user_exists = {
+    "policy_user_exists",
+    "SELECT 1 FROM users WHERE username = $1",
+    1,
+};
+
+static const struct store_stmt stmt_member_add = {
+    "group_member_add",
+    "WITH g AS (INSERT INTO user_groups (name) VALUES ($1)"
+    " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id)"
+    " INSERT INTO group_members (group_id, user_id)"
+    " SELECT g.id, u.id FROM g, users u WHERE u.username = $2"
+    " ON CONFLICT DO NOTHING RETURNING 1",
+    2,
+};
+
+static const struct store_stmt stmt_member_remove = {
+    "group_member_remove",
+    "DELETE FROM group_members m USING user_groups g, users u"
+    " WHERE m.group_id = g.id AND m.user_id = u.id AND g.name = $1 AND u.username = $2",
+    2,
+};
+
+static const struct store_stmt stmt_changed = {
+    "tools_changed",
+    "SELECT mcp_notify_tools_changed(coalesce((SELECT id FROM users WHERE username = $1), -1))",
+    1,
+};
+
+static const struct store_stmt stmt_changed_all = {
+    "tools_changed_all",
+    "SELECT mcp_notify_tools_changed(NULL)",
+    0,
+};
+
+/* Runs stmt and returns its row count (tuples or affected rows) in *rows. */
+static enum store_rc run(struct store_conn *c, const struct store_stmt *stmt,
+                         const char *const *params, int *rows, PGresult **keep)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
+    if (keep)
+        *keep = r;
+    else
+        PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_policy_load(struct store_conn *c, long long user_id, struct tool_policy *p)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid};
+    PGresult *r = NULL;
+    int rows = 0;
+    enum store_rc rc = run(c, &stmt_load, params, &rows, &r);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < rows; i++)
+        if (tool_policy_add(p, strcmp(PQgetvalue(r, i, 0), "t") == 0, PQgetvalue(r, i, 1)) < 0)
+            rc = STORE_ERROR;
+    PQclear(r);
+    p->loaded = 1;
+    return rc;
+}
+
+enum store_rc store_policy_add(struct store_conn *c, const char *user, const char *group,
+                               const char *effect, const char *pattern, long long *id)
+{
+    const char *params[] = {user, group, effect, pattern};
+    PGresult *r = NULL;
+    int rows = 0;
+    enum store_rc rc = run(c, &stmt_add, params, &rows, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (rows == 1)
+        *id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rows == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_policy_remove(struct store_conn *c, long long id, long long *user_id)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", id);
+    const char *params[] = {buf};
+    PGresult *r = NULL;
+    int rows = 0;
+    enum store_rc rc = run(c, &stmt_remove, params, &rows, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (rows == 1)
+        *user_id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rows == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_policy_list(struct store_conn *c, const char *user,
+                                void (*fn)(const struct store_policy_row *row, void *arg),
+                                void *arg)
+{
+    int rows = 0;
+    if (user) {
+        const char *uparams[] = {user};
+        enum store_rc rc = run(c, &stmt_user_exists, uparams, &rows, NULL);
+        if (rc != STORE_OK)
+            return rc;
+        if (rows == 0)
+            return STORE_NOT_FOUND;
+    }
+    const char *params[] = {user};
+    PGresult *r = NULL;
+    enum store_rc rc = run(c, &stmt_list, params, &rows, &r);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < rows; i++) {
+        struct store_policy_row row = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                                       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                                       PQgetvalue(r, i, 4)};
+        fn(&row, arg);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_group_member(struct store_conn *c, const char *group, const char *user, int add)
+{
+    const char *params[] = {group, user};
+    int rows = 0;
+    enum store_rc rc = run(c, add ? &stmt_member_add : &stmt_member_remove, params, &rows, NULL);
+    if (rc != STORE_OK)
+        return rc;
+    if (add && rows == 0) {
+        /* either no such user, or already a member */
+        const char *uparams[] = {user};
+        rc = run(c, &stmt_user_exists, uparams, &rows, NULL);
+        if (rc != STORE_OK)
+            return rc;
+    }
+    return rows > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_tools_changed(struct store_conn *c, const char *user, int *sessions)
+{
+    const char *params[] = {user};
+    PGresult *r = NULL;
+    int rows = 0;
+    enum store_rc rc =
+        run(c, user ? &stmt_changed : &stmt_changed_all, user ? params : NULL, &rows, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *sessions = rows == 1 && !PQgetisnull(r, 0, 0) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return STORE_OK;
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""test_policy.py - per-user and per-group tool policy, through the web servers.
+
+- `mcpgate policy grant|deny` decides which tools a user sees in tools/list and may call;
+  deny beats grant; groups; everyone;
+- a call outside policy is refused with a clear error and audited;
+- a change reaches live sessions at once: notifications/tools/list_changed on their GET stream;
+- with authentication on, a session belongs to its user: another user's requests with its
+  id get 404, as if it did not exist.
+
+Run: top_srcdir=. top_builddir=build python3 tests/integration/test_policy.py   (TAP)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcptest  # noqa: E402
+from mcptest import Mcp, Stack, Tap, expect_error  # noqa: E402
+from test_streams import SSE  # noqa: E402
+
+
+def admin(st, *args, stdin=""):
+    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
+    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
+                          input=stdin, capture_output=True, text=True, timeout=30)
+
+
+def user_with_key(t, st, name):
+    admin(st, "user", "add", name, stdin="password of " + name + "\n")
+    r = admin(st, "key", "create", name, "--name", "policy test")
+    key = next((w for w in r.stdout.split() if w.startswith("mgk_")), "")
+    t.ok(bool(key), "user %s with an API key" % name, r.stderr)
+    return key
+
+
+def client(url, key, name):
+    c = Mcp(url, name=name)
+    base = c.headers
+
+    def headers(extra=None, session=True):
+        h = base(extra, session)
+        h["Authorization"] = "Bearer " + key
+        return h
+    c.headers = headers
+    c.initialize()
+    return c
+
+
+def names(c):
+    out, cursor = [], None
+    for _ in range(50):
+        r = c.call("tools/list", {"cursor": cursor} if cursor else {})
+        res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
+        if not res:
+            return None
+        out += [tool["name"] for tool in res.get("tools", [])]
+        cursor = res.get("nextCursor")
+        if not cursor:
+            return sorted(out)
+    return None
+
+
+def main():
+    t = Tap()
+    with Stack(t, servers="lighttpd fcgid", responder=mcptest.test_responder(),
+               auth="oauth") as st:
+        (fe_a, url_a), (fe_b, url_b) = st.front_ends()
+        ka, kb = user_with_key(t, st, "alice"), user_with_key(t, st, "bob")
+        alice, bob = client(url_a, ka, "alice"), client(url_b, kb, "bob")
+        everything = names(alice)
+        t.ok(everything and "echo" in everything and "test_whoami" in everything,
+             "with no rules (policy_default allow) alice sees every tool (%d)"
+             % len(everything or []))
+
+        # alice holds a GET stream while the policy changes
+        got = {}
+
+        def listen():
+            g = SSE("GET", url_a + "/mcp", None, alice.headers({"Accept": "text/event-stream",
+                                                                "Content-Type": None}),
+                    timeout=15)
+            got["events"] = g.messages(lambda e: "list_changed" in (e.get("data") or ""))
+            g.close()
+
+        th = threading.Thread(target=listen)
+        th.start()
+        time.sleep(0.5)
+        r = admin(st, "policy", "deny", "--user", "alice", "test_*")
+        t.ok(r.returncode == 0 and "rule" in r.stdout and "1 live session" in r.stdout,
+             "policy deny --user alice test_*: one live session told", r.stdout, r.stderr)
+        th.join(15)
+        evs = got.get("events") or []
+        t.ok(any(json.loads(e["data"]).get("method") == "notifications/tools/list_changed"
+                 for e in evs if e.get("data")),
+             "alice's GET stream receives notifications/tools/list_changed", repr(evs))
+
+        seen = names(alice)
+        t.ok(seen is not None and "echo" in seen and not any(n.startswith("test_") for n in seen),
+             "alice no longer sees test_* tools", repr(seen))
+        t.ok(names(bob) == everything, "bob still sees every tool")
+        r = alice.tool("test_whoami", {})
+        j = r.json if isinstance(r.json, dict) else {}
+        err = j.get("error") or {}
+        t.ok(err.get("code") == -32602 and "not permitted" in err.get("message", ""),
+             "alice calling test_whoami: refused with a clear error", r.describe())
+        ok, last = st.psql("SELECT tool || '|' || outcome || '|' || detail FROM audit_log"
+                           " ORDER BY id DESC LIMIT 1")
+        t.ok(ok and last == "test_whoami|refused|not permitted by policy",
+             "the refused call is audited", last)
+
+        # deny everyone everything, grant a group one tool
+        r1 = admin(st, "policy", "deny", "--everyone", "*")
+        r2 = admin(st, "policy", "group", "add", "ops", "bob")
+        r3 = admin(st, "policy", "grant", "--group", "ops", "echo")
+        t.ok(all(r.returncode == 0 for r in (r1, r2, r3)), "deny everyone *, grant group ops echo",
+             r1.stderr, r2.stderr, r3.stderr)
+        t.ok(names(bob) == [], "a deny beats a grant: bob (in ops) sees nothing either",
+             repr(names(bob)))
+        r = admin(st, "policy", "show", "--json")
+        rules = json.loads(r.stdout) if r.returncode == 0 else []
+        everyone = [x["id"] for x in rules if x["subject"] == "everyone"]
+        r = admin(st, "policy", "revoke", str(everyone[0]) if everyone else "0")
+        t.ok(r.returncode == 0, "policy revoke of the everyone rule", r.stdout, r.stderr)
+        t.ok(names(bob) == everything, "bob sees every tool again")
+        r = admin(st, "policy", "show", "--user", "bob")
+        t.ok(r.returncode == 0 and "group:ops" in r.stdout and "echo" in r.stdout,
+             "policy show --user bob lists the rules that apply to him", r.stdout)
+
+        # bad input to the command
+        for args, want in [(("policy", "grant", "echo"), 2),
+                           (("policy", "grant", "--user", "nobody", "echo"), 1),
+                           (("policy", "deny", "--everyone", "rm -rf"), 2),
+                           (("policy", "revoke", "x"), 2),
+                           (("policy", "show", "--user", "nobody"), 1)]:
+            r = admin(st, *args)
+            t.ok(r.returncode == want and r.stderr.strip(),
+                 "mcpgate %s -> exit %d with advice" % (" ".join(args), want), r.stderr)
+
+        # sessions belong to their user
+        stolen = Mcp(url_a, name="thief")
+        stolen.sid = alice.sid
+        base = stolen.headers
+
+        def bob_headers(extra=None, session=True):
+            h = base(extra, session)
+            h["Authorization"] = "Bearer " + kb
+            return h
+        stolen.headers = bob_headers
+        r = stolen.call("ping")
+        t.check("bob using alice's session id -> 404 as if it did not exist",
+                expect_error(r, 404, -32001), r)
+        r = alice.call("ping")
+        t.ok(r.status == 200, "alice's session still works", r.describe())
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
