@@ -1,0 +1,832 @@
+/*
+ * tools/upstream.c - the client of an upstream MCP server over Streamable
+ * HTTP (MCP 2025-11-25, "Transports"), with libcurl.
+ *
+ * Every message is one POST of a JSON-RPC message to the backend's URL
+ * with "Accept: application/json, text/event-stream". A request is
+ * answered with application/json (the response) or text/event-stream: an
+ * SSE stream (WHATWG HTML, "Server-sent events") whose events carry
+ * notifications, server-to-client requests and, last, the response:
+ *
+ *   stream = *( *comment-or-field end-of-line ) ; an empty line ends an event
+ *   line   = ":" comment | field [ ":" [ " " ] value ]
+ *   field  = "data" | "event" | "id" | "retry" | other (ignored)
+ *   end-of-line = CRLF | LF | CR
+ *
+ * The stream is parsed as it arrives (in the libcurl write callback), so
+ * progress reaches the client while the tool runs and the exchange ends
+ * as soon as the response is read. A notification is answered 202.
+ *
+ * The session: initialize (protocolVersion 2025-11-25) returns the
+ * upstream's Mcp-Session-Id (kept per process, sent on every later
+ * message with MCP-Protocol-Version), then notifications/initialized. An
+ * upstream that no longer knows the session answers 404 (some answer 400):
+ * the session is dropped and the request sent again once after a new
+ * initialize. Requests the upstream sends to us on a stream (sampling,
+ * elicitation, ping) are not relayed in this version.
+ */
+#include "tools/upstream.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#include "config.h"
+
+#define ERROR_EXCERPT_BYTES 500
+#define MAX_PAGES           100
+#define MAX_TOOLS           2000
+#define CANCEL_TIMEOUT_MS   1000
+
+/* How one exchange ended. */
+enum up_rc {
+    UP_OK,           /* the response (or, for a notification, 2xx) */
+    UP_HTTP,         /* an HTTP status other than 2xx */
+    UP_SESSION_GONE, /* 404 (or 400) to a message with our session: initialize again */
+    UP_GARBAGE,      /* 2xx, but no JSON-RPC response with our id in it */
+    UP_TIMEOUT,
+    UP_TOO_LARGE,
+    UP_REFUSED, /* the address is private and allow_private is not set */
+    UP_CANCELLED,
+    UP_UNREACHABLE, /* connect failed, not HTTP, ... */
+};
+
+/* One POST and what came back. */
+struct xfer {
+    const struct backend *be;
+    struct tool_ctx *ctx;         /* the client's call (progress, cancellation), or NULL */
+    long long want_id;            /* our request's id; -1 for a notification */
+    const char *progress_tok;     /* our progressToken upstream, or NULL */
+    char ctype[128];              /* the response's Content-Type */
+    char session_id[256];         /* the response's Mcp-Session-Id */
+    size_t received;              /* body bytes so far (capped at be->max_bytes) */
+    int sse;                      /* -1 undecided, 0 JSON, 1 SSE */
+    struct buf body;              /* the JSON body, or the excerpt of an error body */
+    struct buf line;              /* SSE: the line being read */
+    struct buf data;              /* SSE: the event's data lines */
+    char event[32];               /* SSE: the event's type */
+    int cr;                       /* SSE: the last byte was CR */
+    struct json_object *response; /* the response to want_id, once read */
+    int too_large, refused, cancelled, bad_json;
+    long long progress_seen; /* notifications/progress passed on */
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- redaction ------------------------------------------------------- */
+
+struct json_object *tool_upstream_redact(const struct backend *be, struct json_object *obj)
+{
+    static const char mark[] = "[redacted]";
+    if (!obj)
+        return NULL;
+    size_t len;
+    const char *text = json_text(obj, &len);
+    struct buf b = {0};
+    if (buf_append(&b, text, len) < 0)
+        abort();
+    int changed = 0;
+    for (int i = 0; i < be->n_creds; i++) {
+        const char *s = be->creds[i].value;
+        size_t sn = s ? strlen(s) : 0;
+        if (sn < 4)
+            continue;
+        /* the secret as it appears in JSON text: escapes are unlikely in a
+         * one-line secret; a secret with quotes or backslashes is also
+         * looked for verbatim */
+        char *hit;
+        size_t from = 0;
+        while (from < b.len && (hit = memmem(b.data + from, b.len - from, s, sn)) != NULL) {
+            struct buf out = {0};
+            size_t at = (size_t)(hit - b.data);
+            if (buf_append(&out, b.data, at) < 0 || buf_puts(&out, mark) < 0 ||
+                buf_append(&out, hit + sn, b.len - at - sn) < 0)
+                abort();
+            explicit_bzero(b.data, b.len);
+            buf_free(&b);
+            b = out;
+            from = at + sizeof mark - 1;
+            changed = 1;
+        }
+    }
+    if (!changed) {
+        explicit_bzero(b.data, b.len);
+        buf_free(&b);
+        return obj;
+    }
+    struct json_object *clean = NULL;
+    const char *why = NULL;
+    if (json_parse_strict(b.data, b.len, &clean, &why) < 0 || !clean)
+        clean = tool_result_text("the upstream's answer held a credential and was withheld", 1);
+    explicit_bzero(b.data, b.len);
+    buf_free(&b);
+    json_object_put(obj);
+    return clean;
+}
+
+/* --- the transfer ---------------------------------------------------- */
+
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct xfer *x = arg;
+    (void)purpose;
+    if (!x->be->allow_private && tool_addr_private(&a->addr)) {
+        x->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Copies a header's value (trimmed) into out when line is "name: value". */
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        return;
+    const char *v = line + nl + 1;
+    const char *end = line + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    size_t len = (size_t)(end - v);
+    if (len >= outlen)
+        len = 0; /* too long to be ours: treat as absent */
+    memcpy(out, v, len);
+    out[len] = '\0';
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+        x->ctype[0] = x->session_id[0] = '\0'; /* a new response (after 1xx) */
+        return len;
+    }
+    header_value(p, len, "Content-Type", x->ctype, sizeof x->ctype);
+    header_value(p, len, "Mcp-Session-Id", x->session_id, sizeof x->session_id);
+    return len;
+}
+
+static int same_id(struct json_object *id, long long want)
+{
+    return json_object_is_type(id, json_type_int) && json_object_get_int64(id) == want;
+}
+
+/* A notification the upstream sent during our request. */
+static void on_notification(struct xfer *x, const char *method, struct json_object *params)
+{
+    if (!x->ctx)
+        return;
+    if (strcmp(method, "notifications/progress") == 0) {
+        const char *tok = json_get_string(params, "progressToken");
+        struct json_object *p = json_get(params, "progress", json_type_double);
+        if (!p)
+            p = json_get(params, "progress", json_type_int);
+        if (!tok || !x->progress_tok || strcmp(tok, x->progress_tok) != 0 || !p)
+            return;
+        struct json_object *t = json_get(params, "total", json_type_double);
+        if (!t)
+            t = json_get(params, "total", json_type_int);
+        /* the client's own token replaces ours (tool_progress) */
+        tool_progress(x->ctx, json_object_get_double(p), t ? json_object_get_double(t) : -1,
+                      json_get_string(params, "message"));
+        x->progress_seen++;
+    } else if (strcmp(method, "notifications/message") == 0) {
+        const char *level = json_get_string(params, "level");
+        struct json_object *data = NULL;
+        if (!level || !json_object_object_get_ex(params, "data", &data))
+            return;
+        tool_log(x->ctx, level, x->be->name, json_object_get(data));
+    }
+}
+
+/* One JSON-RPC message (or batch) from the upstream. Takes msg. */
+static void on_message(struct xfer *x, struct json_object *msg)
+{
+    if (json_object_is_type(msg, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(msg); i++)
+            on_message(x, json_object_get(json_object_array_get_idx(msg, i)));
+        json_object_put(msg);
+        return;
+    }
+    const char *method = json_get_string(msg, "method");
+    struct json_object *id = NULL;
+    int has_id = json_object_object_get_ex(msg, "id", &id);
+    if (method && !has_id) {
+        on_notification(x, method, json_get(msg, "params", json_type_object));
+    } else if (method) {
+        LOG_DEBUG("msg=\"upstream request not relayed\" backend=%s method=%.64s", x->be->name,
+                  method);
+    } else if (has_id && same_id(id, x->want_id) && !x->response &&
+               (json_object_object_get_ex(msg, "result", NULL) ||
+                json_get(msg, "error", json_type_object))) {
+        x->response = json_object_get(msg);
+    }
+    json_object_put(msg);
+}
+
+/* The end of an SSE event: its data is one JSON-RPC message. */
+static void sse_dispatch(struct xfer *x)
+{
+    if (x->data.len && (!x->event[0] || strcmp(x->event, "message") == 0)) {
+        size_t n = x->data.len;
+        if (x->data.data[n - 1] == '\n')
+            n--; /* the data lines' last newline is not part of the data */
+        struct json_object *msg = NULL;
+        const char *why = NULL;
+        if (json_parse_strict(x->data.data, n, &msg, &why) < 0 || !msg)
+            x->bad_json = 1;
+        else
+            on_message(x, msg);
+    }
+    buf_reset(&x->data);
+    x->event[0] = '\0';
+}
+
+static void sse_line(struct xfer *x)
+{
+    const char *l = buf_str(&x->line);
+    size_t n = x->line.len;
+    if (n == 0) {
+        sse_dispatch(x);
+        return;
+    }
+    if (l[0] == ':')
+        return; /* a comment (keep-alive) */
+    size_t fl = strcspn(l, ":");
+    const char *v = fl < n ? l + fl + 1 : l + n;
+    if (*v == ' ')
+        v++;
+    size_t vn = (size_t)(l + n - v);
+    if (fl == 4 && strncmp(l, "data", 4) == 0) {
+        if (buf_append(&x->data, v, vn) < 0 || buf_puts(&x->data, "\n") < 0)
+            x->too_large = 1;
+    } else if (fl == 5 && strncmp(l, "event", 5) == 0) {
+        snprintf(x->event, sizeof x->event, "%.*s", (int)(vn < 31 ? vn : 31), v);
+    } /* id, retry and unknown fields: ignored (we do not resume) */
+}
+
+/* Feeds SSE bytes. Returns 0, or -1 when a line is too long. */
+static int sse_feed(struct xfer *x, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n && !x->response; i++) {
+        char c = p[i];
+        if (c == '\n' && x->cr) {
+            x->cr = 0;
+            continue; /* the LF of a CRLF */
+        }
+        x->cr = c == '\r';
+        if (c == '\r' || c == '\n') {
+            sse_line(x);
+            buf_reset(&x->line);
+        } else if (buf_append(&x->line, &c, 1) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * n;
+    x->received += len;
+    if (x->received > x->be->max_bytes) {
+        x->too_large = 1;
+        return 0;
+    }
+    if (x->sse < 0)
+        x->sse = strncasecmp(x->ctype, "text/event-stream", 17) == 0;
+    if (!x->sse) {
+        if (buf_append(&x->body, p, len) < 0) {
+            x->too_large = 1;
+            return 0;
+        }
+        return len;
+    }
+    if (sse_feed(x, p, len) < 0 || x->too_large) {
+        x->too_large = 1;
+        return 0;
+    }
+    return x->response ? 0 : len; /* the response ends the exchange */
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct xfer *x = arg;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (x->ctx && tool_cancelled(x->ctx)) {
+        x->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void free_headers(struct curl_slist *h)
+{
+    for (struct curl_slist *p = h; p; p = p->next)
+        explicit_bzero(p->data, strlen(p->data));
+    curl_slist_free_all(h);
+}
+
+/* Percent-encodes s into out (RFC 3986 unreserved characters stay). */
+static int encode(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        int plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.' || *c == '~';
+        char e[3] = {'%', hex[*c >> 4], hex[*c & 15]};
+        if (plain ? buf_append(out, c, 1) < 0 : buf_append(out, e, 3) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The URL and headers with the backend's credentials. Returns 0, or -1
+ * with a message in why (a slot without a value). *userpwd is a new
+ * string for basic authentication, or NULL. */
+static int with_credentials(const struct backend *be, struct buf *url, struct curl_slist **headers,
+                            char **userpwd, char *why, size_t whylen)
+{
+    if (buf_puts(url, be->base_url) < 0)
+        abort();
+    for (int i = 0; i < be->n_auth; i++) {
+        const struct backend_cred *c = &be->creds[be->auth[i]];
+        if (!c->value) {
+            snprintf(why, whylen,
+                     "%s is not set up: its credential \"%s\" has no value (the operator sets it "
+                     "with env_file/file in the backend file, see docs/backends.md)",
+                     be->name, c->slot);
+            return -1;
+        }
+        struct buf h = {0};
+        int rc = 0;
+        switch (c->type) {
+        case CRED_BEARER:
+            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", c->value);
+            break;
+        case CRED_HEADER:
+            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", c->value);
+            break;
+        case CRED_QUERY:
+            rc = buf_puts(url, strchr(url->data, '?') ? "&" : "?");
+            if (rc == 0)
+                rc = encode(url, c->name);
+            if (rc == 0)
+                rc = buf_puts(url, "=");
+            if (rc == 0)
+                rc = encode(url, c->value);
+            break;
+        case CRED_BASIC:
+            free(*userpwd);
+            *userpwd = strdup(c->value);
+            if (!*userpwd)
+                abort();
+            break;
+        }
+        if (rc < 0)
+            abort();
+        if (h.len)
+            *headers = curl_slist_append(*headers, h.data);
+        if (h.data)
+            explicit_bzero(h.data, h.len);
+        buf_free(&h);
+    }
+    return 0;
+}
+
+/*
+ * POSTs msg (borrowed) with the session headers session/version ("" for
+ * none) within timeout_ms. want_id is the request's id (-1: a
+ * notification). On UP_OK the response, if any, is in x->response (the
+ * caller puts it); *status is the HTTP status; why gets a message for
+ * the failures.
+ */
+static enum up_rc post(const struct backend *be, struct json_object *msg, long long want_id,
+                       const char *session, const char *version, struct tool_ctx *ctx,
+                       const char *progress_tok, long timeout_ms, struct xfer *x, char *why,
+                       size_t whylen)
+{
+    memset(x, 0, sizeof *x);
+    x->be = be;
+    x->ctx = ctx;
+    x->want_id = want_id;
+    x->progress_tok = progress_tok;
+    x->sse = -1;
+    x->body.limit = be->max_bytes;
+    x->line.limit = be->max_bytes;
+    x->data.limit = be->max_bytes;
+    if (timeout_ms < 1) {
+        snprintf(why, whylen, "%s did not answer within %ld ms", be->name, be->timeout_ms);
+        return UP_TIMEOUT;
+    }
+    struct buf url = {.limit = 64 * 1024};
+    struct curl_slist *headers = NULL;
+    char *userpwd = NULL;
+    enum up_rc rc = UP_UNREACHABLE;
+    CURL *h = NULL;
+    if (with_credentials(be, &url, &headers, &userpwd, why, whylen) < 0)
+        goto out; /* UP_UNREACHABLE with the message */
+    for (int i = 0; i < be->n_headers; i++)
+        headers = curl_slist_append(headers, be->headers[i]);
+    headers = curl_slist_append(headers, "Accept: application/json, text/event-stream");
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:");
+    char line[400];
+    if (session[0]) {
+        snprintf(line, sizeof line, "Mcp-Session-Id: %s", session);
+        headers = curl_slist_append(headers, line);
+    }
+    if (version[0]) {
+        snprintf(line, sizeof line, "MCP-Protocol-Version: %s", version);
+        headers = curl_slist_append(headers, line);
+    }
+    h = curl_easy_init();
+    if (!h) {
+        snprintf(why, whylen, "%s could not be called (out of resources)", be->name);
+        goto out;
+    }
+    size_t body_len;
+    const char *body = json_text(msg, &body_len);
+    curl_easy_setopt(h, CURLOPT_URL, url.data);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate/" PACKAGE_VERSION);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    if (userpwd) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+    }
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (x->sse == 1 && !x->response && cc == CURLE_OK) {
+        sse_feed(x, "\n\n", 2); /* a last event without its empty line */
+    }
+    if (x->refused) {
+        rc = UP_REFUSED;
+        snprintf(why, whylen,
+                 "%s was not called: its address is loopback or private, and the backend does "
+                 "not allow that (allow_private)",
+                 be->name);
+    } else if (x->cancelled) {
+        rc = UP_CANCELLED;
+        snprintf(why, whylen, "the call to %s was cancelled", be->name);
+    } else if (x->response) {
+        rc = UP_OK; /* read in full, whatever came after it */
+    } else if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+        rc = UP_TOO_LARGE;
+        snprintf(why, whylen, "%s answered with more than %zu bytes, the limit of this backend",
+                 be->name, be->max_bytes);
+    } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+        rc = UP_TIMEOUT;
+        snprintf(why, whylen, "%s did not answer within %ld ms", be->name, be->timeout_ms);
+    } else if (cc != CURLE_OK) {
+        rc = UP_UNREACHABLE;
+        snprintf(why, whylen, "%s could not be reached or its answer was not HTTP (%s)", be->name,
+                 curl_easy_strerror(cc));
+    } else if ((status == 404 || status == 400) && session[0]) {
+        rc = UP_SESSION_GONE;
+        snprintf(why, whylen, "%s no longer knows the session (HTTP %ld)", be->name, status);
+    } else if (status < 200 || status >= 300) {
+        rc = UP_HTTP;
+        size_t n = x->body.len < ERROR_EXCERPT_BYTES ? x->body.len : ERROR_EXCERPT_BYTES;
+        /* a JSON-RPC error body says more than the status */
+        struct json_object *doc = NULL;
+        const char *jwhy = NULL;
+        const char *m = NULL;
+        if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0)
+            m = json_get_string(json_get(doc, "error", json_type_object), "message");
+        if (m)
+            snprintf(why, whylen, "%s answered HTTP %ld: %.300s", be->name, status, m);
+        else if (n && !memchr(x->body.data, '\0', n) && !x->sse)
+            snprintf(why, whylen, "%s answered HTTP %ld: %.*s", be->name, status, (int)n,
+                     x->body.data);
+        else
+            snprintf(why, whylen, "%s answered HTTP %ld", be->name, status);
+        json_object_put(doc);
+    } else if (want_id < 0) {
+        rc = UP_OK; /* a notification: 202 Accepted */
+    } else if (!x->sse) {
+        struct json_object *doc = NULL;
+        const char *jwhy = "empty body";
+        if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0 && doc)
+            on_message(x, doc);
+        rc = x->response ? UP_OK : UP_GARBAGE;
+        if (!x->response)
+            snprintf(why, whylen,
+                     "%s answered HTTP %ld with something that is not a JSON-RPC "
+                     "response (%s)",
+                     be->name, status, doc ? "no response to our request in it" : jwhy);
+    } else {
+        rc = UP_GARBAGE;
+        snprintf(why, whylen, "%s ended its event stream without a response to our request%s",
+                 be->name, x->bad_json ? " (an event was not JSON)" : "");
+    }
+    if (rc == UP_OK && x->session_id[0] == '\0' && session[0])
+        snprintf(x->session_id, sizeof x->session_id, "%s", session);
+    LOG_DEBUG("msg=\"upstream exchange\" backend=%s method=%.64s status=%ld curl=%d sse=%d "
+              "bytes=%zu result=%d",
+              be->name, json_get_string(msg, "method") ? json_get_string(msg, "method") : "-",
+              status, (int)cc, x->sse == 1, x->received, (int)rc);
+out:
+    if (h)
+        curl_easy_cleanup(h);
+    free_headers(headers);
+    if (userpwd) {
+        explicit_bzero(userpwd, strlen(userpwd));
+        free(userpwd);
+    }
+    if (url.data)
+        explicit_bzero(url.data, url.len);
+    buf_free(&url);
+    buf_free(&x->line);
+    buf_free(&x->data);
+    if (x->body.data)
+        explicit_bzero(x->body.data, x->body.len);
+    buf_free(&x->body);
+    return rc;
+}
+
+/* --- the session ----------------------------------------------------- */
+
+static struct json_object *rpc(long long id, const char *method, struct json_object *params)
+{
+    struct json_object *m = json_object_new_object();
+    json_add(m, "jsonrpc", json_object_new_string("2.0"));
+    if (id >= 0)
+        json_add(m, "id", json_object_new_int64(id));
+    json_add(m, "method", json_object_new_string(method));
+    if (params)
+        json_add(m, "params", params);
+    return m;
+}
+
+/* initialize and notifications/initialized, with u->lock held. */
+static enum up_rc initialize_locked(struct upstream *u, long long deadline, char *why,
+                                    size_t whylen)
+{
+    const struct backend *be = u->be;
+    struct json_object *params = json_object_new_object();
+    json_add(params, "protocolVersion", json_object_new_string(TOOL_UPSTREAM_PROTOCOL_VERSION));
+    json_add(params, "capabilities", json_object_new_object());
+    struct json_object *info = json_object_new_object();
+    json_add(info, "name", json_object_new_string("mcpgate"));
+    json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
+    json_add(params, "clientInfo", info);
+    long long id = ++u->next_id;
+    struct json_object *msg = rpc(id, "initialize", params);
+    struct xfer x;
+    enum up_rc rc =
+        post(be, msg, id, "", "", NULL, NULL, (long)(deadline - now_ms()), &x, why, whylen);
+    json_object_put(msg);
+    if (rc != UP_OK)
+        return rc;
+    struct json_object *result = json_get(x.response, "result", json_type_object);
+    const char *version = json_get_string(result, "protocolVersion");
+    if (!version || strlen(version) >= sizeof u->version) {
+        const char *m = json_get_string(json_get(x.response, "error", json_type_object), "message");
+        snprintf(why, whylen, "%s refused initialize: %.300s", be->name,
+                 m ? m : "no protocolVersion in its answer");
+        json_object_put(x.response);
+        return UP_GARBAGE;
+    }
+    snprintf(u->version, sizeof u->version, "%s", version);
+    snprintf(u->session_id, sizeof u->session_id, "%s", x.session_id);
+    json_object_put(x.response);
+    msg = rpc(-1, "notifications/initialized", NULL);
+    char nwhy[300];
+    rc = post(be, msg, -1, u->session_id, u->version, NULL, NULL, (long)(deadline - now_ms()), &x,
+              nwhy, sizeof nwhy);
+    json_object_put(msg);
+    if (rc != UP_OK)
+        LOG_WARN("msg=\"upstream did not accept notifications/initialized\" backend=%s why=\"%s\"",
+                 be->name, nwhy);
+    u->initialized = 1;
+    LOG_INFO("msg=\"upstream session initialized\" backend=%s version=%s session=%d", be->name,
+             u->version, u->session_id[0] != '\0');
+    return UP_OK;
+}
+
+/*
+ * Sends the request method/params (taken) and returns its JSON-RPC
+ * response (new: result or error), initializing the session first when
+ * needed and once more when the upstream forgot it. NULL with a message in
+ * why on failure, *rc says which.
+ */
+static struct json_object *request(struct upstream *u, const char *method,
+                                   struct json_object *params, struct tool_ctx *ctx,
+                                   long long deadline, long long *sent_id, enum up_rc *rc,
+                                   char *why, size_t whylen)
+{
+    struct json_object *response = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char session[sizeof u->session_id], version[sizeof u->version];
+        pthread_mutex_lock(&u->lock);
+        *rc = u->initialized ? UP_OK : initialize_locked(u, deadline, why, whylen);
+        snprintf(session, sizeof session, "%s", u->session_id);
+        snprintf(version, sizeof version, "%s", u->version);
+        long long id = ++u->next_id;
+        pthread_mutex_unlock(&u->lock);
+        if (*rc != UP_OK)
+            break;
+        char tok[48];
+        snprintf(tok, sizeof tok, "mcpgate-%lld", id);
+        struct json_object *p = json_object_get(params);
+        if (ctx && p) {
+            struct json_object *meta = json_object_new_object();
+            json_add(meta, "progressToken", json_object_new_string(tok));
+            json_add(p, "_meta", meta);
+        }
+        struct json_object *msg = rpc(id, method, p);
+        struct xfer x;
+        *sent_id = id;
+        *rc = post(u->be, msg, id, session, version, ctx, ctx ? tok : NULL,
+                   (long)(deadline - now_ms()), &x, why, whylen);
+        json_object_put(msg);
+        if (*rc == UP_OK) {
+            response = x.response;
+            break;
+        }
+        if (*rc != UP_SESSION_GONE)
+            break;
+        pthread_mutex_lock(&u->lock);
+        if (strcmp(u->session_id, session) == 0)
+            u->initialized = 0; /* another thread may have renewed it already */
+        pthread_mutex_unlock(&u->lock);
+        LOG_INFO("msg=\"upstream forgot the session: initializing again\" backend=%s", u->be->name);
+    }
+    json_object_put(params);
+    return response;
+}
+
+/* notifications/cancelled for our request id, best effort. */
+static void send_cancel(struct upstream *u, long long id)
+{
+    char session[sizeof u->session_id], version[sizeof u->version];
+    pthread_mutex_lock(&u->lock);
+    snprintf(session, sizeof session, "%s", u->session_id);
+    snprintf(version, sizeof version, "%s", u->version);
+    pthread_mutex_unlock(&u->lock);
+    struct json_object *params = json_object_new_object();
+    json_add(params, "requestId", json_object_new_int64(id));
+    json_add(params, "reason", json_object_new_string("the client cancelled the call"));
+    struct json_object *msg = rpc(-1, "notifications/cancelled", params);
+    struct xfer x;
+    char why[300];
+    long timeout = u->be->timeout_ms < CANCEL_TIMEOUT_MS ? u->be->timeout_ms : CANCEL_TIMEOUT_MS;
+    if (post(u->be, msg, -1, session, version, NULL, NULL, timeout, &x, why, sizeof why) != UP_OK)
+        LOG_INFO("msg=\"could not pass the cancellation upstream\" backend=%s why=\"%s\"",
+                 u->be->name, why);
+    json_object_put(msg);
+}
+
+/* --- tools/list and tools/call --------------------------------------- */
+
+struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, size_t whylen)
+{
+    const struct backend *be = u->be;
+    long long deadline = now_ms() + be->timeout_ms;
+    struct json_object *all = json_object_new_array();
+    char *cursor = NULL;
+    for (int page = 0; page < MAX_PAGES; page++) {
+        struct json_object *params = json_object_new_object();
+        if (cursor)
+            json_add(params, "cursor", json_object_new_string(cursor));
+        free(cursor);
+        cursor = NULL;
+        enum up_rc rc;
+        long long id;
+        struct json_object *resp =
+            request(u, "tools/list", params, NULL, deadline, &id, &rc, why, whylen);
+        if (!resp)
+            goto fail;
+        struct json_object *result = json_get(resp, "result", json_type_object);
+        struct json_object *tools = json_get(result, "tools", json_type_array);
+        if (!tools) {
+            const char *m = json_get_string(json_get(resp, "error", json_type_object), "message");
+            snprintf(why, whylen, "%s answered tools/list %s%.300s", be->name,
+                     m ? "with an error: " : "without a list of tools", m ? m : "");
+            json_object_put(resp);
+            goto fail;
+        }
+        for (size_t i = 0; i < json_object_array_length(tools); i++) {
+            if (json_object_array_length(all) >= MAX_TOOLS)
+                break;
+            if (json_object_array_add(all, json_object_get(json_object_array_get_idx(tools, i))) !=
+                0)
+                abort();
+        }
+        const char *next = json_get_string(result, "nextCursor");
+        if (next && *next && json_object_array_length(all) < MAX_TOOLS) {
+            cursor = strdup(next);
+            if (!cursor)
+                abort();
+        }
+        json_object_put(resp);
+        if (!cursor)
+            return all;
+    }
+    snprintf(why, whylen, "%s has more than %d pages of tools", be->name, MAX_PAGES);
+fail:
+    free(cursor);
+    json_object_put(all);
+    return NULL;
+}
+
+/* The upstream's CallToolResult, checked and trimmed to what MCP defines
+ * (content, structuredContent, isError). Takes result. */
+static struct json_object *clean_result(const struct backend *be, struct json_object *result)
+{
+    struct json_object *content = json_get(result, "content", json_type_array);
+    if (!content) {
+        json_object_put(result);
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s answered the call without a valid tool result (no content)",
+                 be->name);
+        return tool_result_text(msg, 1);
+    }
+    struct json_object *r = json_object_new_object();
+    json_add(r, "content", json_object_get(content));
+    struct json_object *sc = json_get(result, "structuredContent", json_type_object);
+    if (sc)
+        json_add(r, "structuredContent", json_object_get(sc));
+    struct json_object *err = json_get(result, "isError", json_type_boolean);
+    json_add(r, "isError", json_object_new_boolean(err && json_object_get_boolean(err)));
+    json_object_put(result);
+    return r;
+}
+
+struct json_object *tool_upstream_call(struct upstream *u, struct tool_ctx *ctx, const char *name,
+                                       struct json_object *args)
+{
+    const struct backend *be = u->be;
+    long long started = now_ms();
+    struct json_object *params = json_object_new_object();
+    json_add(params, "name", json_object_new_string(name));
+    json_add(params, "arguments", json_object_get(args));
+    char why[1024];
+    enum up_rc rc;
+    long long id = 0;
+    struct json_object *resp =
+        request(u, "tools/call", params, ctx, started + be->timeout_ms, &id, &rc, why, sizeof why);
+    struct json_object *r;
+    if (!resp) {
+        if (id > 0 && (rc == UP_CANCELLED || rc == UP_TIMEOUT))
+            send_cancel(u, id); /* the upstream may still be working on it */
+        r = tool_result_text(why, 1);
+    } else if (json_get(resp, "result", json_type_object)) {
+        r = clean_result(be, json_object_get(json_get(resp, "result", json_type_object)));
+    } else if (!json_get(resp, "error", json_type_object)) {
+        snprintf(why, sizeof why, "%s answered the call without a valid tool result", be->name);
+        r = tool_result_text(why, 1);
+    } else {
+        struct json_object *e = json_get(resp, "error", json_type_object);
+        const char *m = json_get_string(e, "message");
+        struct json_object *code = json_get(e, "code", json_type_int);
+        snprintf(why, sizeof why, "%s answered the call with an error: %.500s (code %lld)",
+                 be->name, m ? m : "(no message)",
+                 code ? (long long)json_object_get_int64(code) : 0);
+        r = tool_result_text(why, 1);
+    }
+    json_object_put(resp);
+    LOG_INFO("msg=\"upstream call\" backend=%s tool=%.128s result=%d ms=%lld", be->name, name,
+             (int)rc, now_ms() - started);
+    return tool_upstream_redact(be, r);
+}

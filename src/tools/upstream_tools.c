@@ -1,0 +1,488 @@
+/*
+ * tools/upstream_tools.c - the tools of the upstream MCP servers as a
+ * dynamic source of the registry, with their tools/list cached in
+ * PostgreSQL.
+ *
+ * The cache, per mcp backend:
+ *
+ *   - the stored row (store/upstream_cache.h) holds the upstream's list,
+ *     its generation and its expiry (cache_ttl_s). A process that finds
+ *     it missing or expired claims it in one statement, fetches the list
+ *     from the upstream and stores it; every other process reads it. So
+ *     the upstream is asked at most once per TTL whatever the number of
+ *     processes and hosts;
+ *   - each process keeps a copy (a snapshot) and looks at the row at most
+ *     once per CHECK_EVERY_MS, loading the list again only when its
+ *     generation changed;
+ *   - a failed fetch keeps the last list (served with a warning in the
+ *     log) and holds the claim FAIL_RETRY_S; with no list at all the
+ *     backend's tools are left out of tools/list, which never fails for
+ *     an upstream.
+ *
+ * Snapshots are reference counted: a worker thread holds (pins) the one
+ * it last used for each upstream until it uses another, so a tool_def
+ * that tool_find() returned stays valid through its call even when
+ * another thread installs a newer list meanwhile. A thread's pins are
+ * dropped when it exits.
+ */
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/upstream_cache.h"
+#include "tools/upstream.h"
+#include "util/crypto.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#define CHECK_EVERY_MS    1000 /* a process looks at the stored row at most this often */
+#define FAIL_RETRY_S      10   /* after a failed fetch, ask the upstream again after this */
+#define CLAIM_SLACK_S     5    /* a claim outlives the fetch's timeout by this much */
+#define WAIT_POLL_MS      200  /* waiting for another process's first fetch */
+#define WAIT_MAX_MS       5000
+#define MAX_TOOL_NAME_LEN 128
+
+/* One upstream tool as this process knows it. */
+struct up_tool {
+    struct tool_def def; /* registered name, schema text, access; data = this */
+    char *upstream_name; /* the name the upstream knows it by */
+    char *listing;       /* the MCP Tool object for tools/list, as JSON text */
+    struct upstream *up;
+};
+
+/* One version of an upstream's tools. refs and the contents are guarded
+ * by the upstream's lock; the contents never change once installed. */
+struct up_snapshot {
+    int refs;
+    long long generation;
+    struct up_tool *tools;
+    int n;
+};
+
+/* Per-thread pins: the snapshot each thread last used, per upstream. */
+struct pins {
+    struct up_snapshot *snap[TOOL_UPSTREAM_MAX];
+};
+
+static struct upstream *upstreams[TOOL_UPSTREAM_MAX];
+static int n_upstreams;
+static pthread_key_t pins_key;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+static void snapshot_free(struct up_snapshot *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++) {
+        free((char *)s->tools[i].def.name);
+        free((char *)s->tools[i].def.input_schema);
+        free(s->tools[i].upstream_name);
+        free(s->tools[i].listing);
+    }
+    free(s->tools);
+    free(s);
+}
+
+/* Drops one reference, with u->lock held. */
+static void unref_locked(struct up_snapshot *s)
+{
+    if (s && --s->refs == 0)
+        snapshot_free(s);
+}
+
+static void pins_drop(void *arg)
+{
+    struct pins *p = arg;
+    for (int i = 0; i < n_upstreams; i++) {
+        if (!p->snap[i])
+            continue;
+        pthread_mutex_lock(&upstreams[i]->lock);
+        unref_locked(p->snap[i]);
+        pthread_mutex_unlock(&upstreams[i]->lock);
+    }
+    free(p);
+}
+
+/* The current snapshot of u, pinned for this thread (or NULL). */
+static struct up_snapshot *pin_current(struct upstream *u)
+{
+    struct pins *p = pthread_getspecific(pins_key);
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p || pthread_setspecific(pins_key, p) != 0)
+            abort();
+    }
+    pthread_mutex_lock(&u->lock);
+    struct up_snapshot *s = u->current;
+    if (s != p->snap[u->index]) {
+        if (s)
+            s->refs++;
+        unref_locked(p->snap[u->index]);
+        p->snap[u->index] = s;
+    }
+    pthread_mutex_unlock(&u->lock);
+    return s;
+}
+
+/* --- building a snapshot from the upstream's list -------------------- */
+
+static int wanted(const struct backend *be, const char *name)
+{
+    for (int i = 0; i < be->n_exclude; i++)
+        if (fnmatch(be->exclude_tools[i], name, 0) == 0)
+            return 0;
+    if (!be->n_include)
+        return 1;
+    for (int i = 0; i < be->n_include; i++)
+        if (fnmatch(be->include_tools[i], name, 0) == 0)
+            return 1;
+    return 0;
+}
+
+static int taken(const struct up_snapshot *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->tools[i].def.name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* "<backend>_<upstream name>" within MCP's name rules, unique in s. */
+static void tool_name(const struct backend *be, const struct up_snapshot *s, const char *upstream,
+                      char out[MAX_TOOL_NAME_LEN + 1])
+{
+    char full[MAX_TOOL_NAME_LEN * 2 + 2];
+    snprintf(full, sizeof full, "%s_%s", be->name, upstream);
+    tool_name_sanitize(full, 0, out, MAX_TOOL_NAME_LEN);
+    size_t len = strlen(out);
+    if (tool_name_reserved(out)) {
+        if (len > MAX_TOOL_NAME_LEN - 5)
+            len = MAX_TOOL_NAME_LEN - 5;
+        memcpy(out + len, "_tool", 6);
+        len += 5;
+    }
+    char base[MAX_TOOL_NAME_LEN + 1];
+    memcpy(base, out, len + 1);
+    for (int k = 2; taken(s, out); k++) {
+        char suffix[16];
+        int sl = snprintf(suffix, sizeof suffix, "_%d", k);
+        size_t keep = len + (size_t)sl > MAX_TOOL_NAME_LEN ? MAX_TOOL_NAME_LEN - (size_t)sl : len;
+        snprintf(out, MAX_TOOL_NAME_LEN + 1, "%.*s%s", (int)keep, base, suffix);
+    }
+}
+
+static struct json_object *upstream_tool_call(struct tool_ctx *ctx, struct json_object *args)
+{
+    const struct up_tool *t = ctx->tool ? ctx->tool->data : NULL;
+    if (!t)
+        return tool_result_text("this upstream tool is not set up", 1);
+    return tool_upstream_call(t->up, ctx, t->upstream_name, args);
+}
+
+/* Adds one Tool object of the upstream to s. Returns 0, or -1 when it is
+ * not a tool (no name) or filtered out. */
+static int add_tool(struct upstream *u, struct up_snapshot *s, struct json_object *t)
+{
+    const struct backend *be = u->be;
+    const char *name = json_get_string(t, "name");
+    if (!name || !*name || strlen(name) > 512 || !wanted(be, name))
+        return -1;
+    struct up_tool *ut = &s->tools[s->n];
+    char full[MAX_TOOL_NAME_LEN + 1];
+    tool_name(be, s, name, full);
+    struct json_object *schema = json_get(t, "inputSchema", json_type_object);
+    struct json_object *ann = json_get(t, "annotations", json_type_object);
+    struct json_object *ro = json_get(ann, "readOnlyHint", json_type_boolean);
+    struct json_object *destructive = json_get(ann, "destructiveHint", json_type_boolean);
+    /* without readOnlyHint a tool counts as one that writes */
+    enum tool_access acc = ro && json_object_get_boolean(ro)                     ? TOOL_READ
+                           : destructive && json_object_get_boolean(destructive) ? TOOL_DESTRUCTIVE
+                                                                                 : TOOL_WRITE;
+    struct json_object *l = json_object_new_object();
+    json_add(l, "name", json_object_new_string(full));
+    static const char *const copied[] = {"title",        "description", "inputSchema",
+                                         "outputSchema", "annotations", "icons"};
+    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+        struct json_object *v = NULL;
+        if (json_object_object_get_ex(t, copied[i], &v) && v &&
+            !(strcmp(copied[i], "inputSchema") == 0 && !schema))
+            json_add(l, copied[i], json_object_get(v));
+    }
+    if (!schema)
+        json_add(l, "inputSchema", json_tokener_parse("{\"type\":\"object\"}"));
+    ut->def.name = xstrdup(full);
+    ut->def.title = NULL;
+    ut->def.description = NULL;
+    ut->def.input_schema = xstrdup(schema ? json_text(schema, NULL) : "{\"type\":\"object\"}");
+    ut->def.access = acc;
+    ut->def.open_world = 1;
+    ut->def.call = upstream_tool_call;
+    ut->def.data = ut;
+    ut->upstream_name = xstrdup(name);
+    ut->listing = xstrdup(json_text(l, NULL));
+    ut->up = u;
+    json_object_put(l);
+    s->n++;
+    return 0;
+}
+
+/* A snapshot from the list's JSON text (as stored). Returns NULL when the
+ * text is not a JSON array. */
+static struct up_snapshot *snapshot_from(struct upstream *u, const char *text, long long generation)
+{
+    struct json_object *arr = NULL;
+    const char *why = NULL;
+    if (json_parse_strict(text, strlen(text), &arr, &why) < 0 ||
+        !json_object_is_type(arr, json_type_array)) {
+        json_object_put(arr);
+        LOG_WARN("msg=\"stored upstream tool list is not a JSON array\" backend=%s", u->be->name);
+        return NULL;
+    }
+    struct up_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    size_t n = json_object_array_length(arr);
+    s->tools = calloc(n ? n : 1, sizeof *s->tools);
+    if (!s->tools)
+        abort();
+    s->generation = generation;
+    s->refs = 1; /* the upstream's own reference (u->current) */
+    for (size_t i = 0; i < n; i++)
+        (void)add_tool(u, s, json_object_array_get_idx(arr, i));
+    json_object_put(arr);
+    return s;
+}
+
+/* Makes s (taken) the current snapshot unless one as new is there. */
+static void install(struct upstream *u, struct up_snapshot *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&u->lock);
+    if (!u->current || u->current->generation < s->generation) {
+        unref_locked(u->current);
+        u->current = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&u->lock);
+    snapshot_free(s);
+}
+
+/* The upstream's tools filtered as the backend says, as JSON text to store. */
+static char *filtered_text(const struct backend *be, struct json_object *tools)
+{
+    struct json_object *keep = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(tools); i++) {
+        struct json_object *t = json_object_array_get_idx(tools, i);
+        const char *name = json_get_string(t, "name");
+        if (name && wanted(be, name) && json_object_array_add(keep, json_object_get(t)) != 0)
+            abort();
+    }
+    char *text = xstrdup(json_text(keep, NULL));
+    json_object_put(keep);
+    return text;
+}
+
+/* Fetches from the upstream (this process holds the claim) and stores. */
+static void fetch_and_store(struct upstream *u, struct store_conn *db, int have_list)
+{
+    const struct backend *be = u->be;
+    char why[600];
+    struct json_object *tools = tool_upstream_fetch_tools(u, why, sizeof why);
+    if (!tools) {
+        if (store_upstream_fail(db, be->name, FAIL_RETRY_S, why) != STORE_OK)
+            LOG_WARN("msg=\"could not record the failed upstream fetch\" backend=%s", be->name);
+        if (have_list)
+            LOG_WARN("msg=\"upstream tools/list failed: serving the cached list\" backend=%s "
+                     "why=\"%s\"",
+                     be->name, why);
+        else
+            LOG_WARN("msg=\"upstream tools/list failed: its tools are left out\" backend=%s "
+                     "why=\"%s\"",
+                     be->name, why);
+        return;
+    }
+    char *text = filtered_text(be, tools);
+    json_object_put(tools);
+    long long generation = 0;
+    enum store_rc rc =
+        store_upstream_put(db, be->name, u->source, text, be->cache_ttl_s, &generation);
+    if (rc != STORE_OK) {
+        LOG_WARN("msg=\"could not store the upstream tool list\" backend=%s rc=%d", be->name,
+                 (int)rc);
+        /* still use it in this process until the next check */
+        pthread_mutex_lock(&u->lock);
+        generation = u->current ? u->current->generation : 0;
+        pthread_mutex_unlock(&u->lock);
+        generation++;
+    }
+    struct up_snapshot *s = snapshot_from(u, text, generation);
+    LOG_INFO("msg=\"upstream tools fetched\" backend=%s tools=%d generation=%lld", be->name,
+             s ? s->n : 0, generation);
+    install(u, s);
+    free(text);
+}
+
+/*
+ * Brings u's copy up to date through db (see the file comment). Without
+ * db, or within CHECK_EVERY_MS of the last look, nothing happens.
+ */
+static void refresh(struct upstream *u, struct store_conn *db)
+{
+    const struct backend *be = u->be;
+    if (!db)
+        return;
+    long long t = now_ms();
+    pthread_mutex_lock(&u->lock);
+    int due = t - u->checked_ms >= CHECK_EVERY_MS || u->checked_ms == 0;
+    if (due)
+        u->checked_ms = t;
+    long long known = u->current ? u->current->generation : 0;
+    pthread_mutex_unlock(&u->lock);
+    if (!due)
+        return;
+    for (long long waited = 0;; waited += WAIT_POLL_MS) {
+        struct store_upstream_tools row;
+        if (store_upstream_get(db, be->name, u->source, known, &row) != STORE_OK) {
+            LOG_WARN("msg=\"upstream tool cache unavailable: using this process's copy\" "
+                     "backend=%s",
+                     be->name);
+            return;
+        }
+        if (row.tools) {
+            install(u, snapshot_from(u, row.tools, row.generation));
+            known = row.generation;
+        }
+        store_upstream_tools_clear(&row);
+        if (row.fresh)
+            return;
+        int have_list = known > 0;
+        int claimed = 0;
+        long hold = (be->timeout_ms + 999) / 1000 + CLAIM_SLACK_S;
+        if (store_upstream_claim(db, be->name, u->source, (int)hold, &claimed) != STORE_OK)
+            return;
+        if (claimed) {
+            fetch_and_store(u, db, have_list);
+            return;
+        }
+        /* another process is fetching, or a failed fetch holds off: with
+         * a list, serve it; without, wait a little for the other fetch */
+        if (have_list || waited >= WAIT_MAX_MS || !row.fetching)
+            return;
+        usleep(WAIT_POLL_MS * 1000);
+    }
+}
+
+/* --- the registry source --------------------------------------------- */
+
+static int prefixed(const struct backend *be, const char *name)
+{
+    size_t n = strlen(be->name);
+    return strncmp(name, be->name, n) == 0 && name[n] == '_';
+}
+
+static void source_list(void *self, struct store_conn *db, struct json_object *arr)
+{
+    (void)self;
+    for (int i = 0; i < n_upstreams; i++) {
+        struct upstream *u = upstreams[i];
+        refresh(u, db);
+        struct up_snapshot *s = pin_current(u);
+        for (int k = 0; s && k < s->n; k++) {
+            struct json_object *o = json_tokener_parse(s->tools[k].listing);
+            if (o && json_object_array_add(arr, o) != 0)
+                abort();
+        }
+    }
+}
+
+static const struct tool_def *source_find(void *self, struct store_conn *db, const char *name)
+{
+    (void)self;
+    for (int i = 0; i < n_upstreams; i++) {
+        struct upstream *u = upstreams[i];
+        if (!prefixed(u->be, name))
+            continue;
+        refresh(u, db);
+        struct up_snapshot *s = pin_current(u);
+        for (int k = 0; s && k < s->n; k++)
+            if (strcmp(s->tools[k].def.name, name) == 0)
+                return &s->tools[k].def;
+    }
+    return NULL;
+}
+
+static const struct tool_source source = {
+    .list = source_list,
+    .find = source_find,
+    .self = NULL,
+};
+
+int tool_upstream_add(struct backend *b)
+{
+    if (n_upstreams == TOOL_UPSTREAM_MAX)
+        return -1;
+    if (n_upstreams == 0) {
+        if (pthread_key_create(&pins_key, pins_drop) != 0)
+            abort();
+        tool_registry_add_source(&source);
+    }
+    struct upstream *u = calloc(1, sizeof *u);
+    if (!u)
+        abort();
+    u->be = b;
+    u->index = n_upstreams;
+    pthread_mutex_init(&u->lock, NULL);
+    /* the cache key: the URL and the filters (a changed file fetches anew) */
+    struct json_object *key = json_object_new_array();
+    int rc = json_object_array_add(key, json_object_new_string(b->base_url));
+    for (int i = 0; rc == 0 && i < b->n_include; i++)
+        rc = json_object_array_add(key, json_object_new_string(b->include_tools[i]));
+    if (rc == 0)
+        rc = json_object_array_add(key, json_object_new_string("-"));
+    for (int i = 0; rc == 0 && i < b->n_exclude; i++)
+        rc = json_object_array_add(key, json_object_new_string(b->exclude_tools[i]));
+    if (rc != 0)
+        abort();
+    size_t len;
+    const char *text = json_text(key, &len);
+    crypto_sha256_hex(text, len, u->source);
+    json_object_put(key);
+    b->up = u;
+    upstreams[n_upstreams++] = u;
+    return 0;
+}
+
+void tool_upstream_free(struct upstream *u)
+{
+    if (!u)
+        return;
+    for (int i = 0; i < n_upstreams; i++) {
+        if (upstreams[i] == u) {
+            upstreams[i] = upstreams[--n_upstreams];
+            upstreams[i]->index = i;
+            break;
+        }
+    }
+    unref_locked(u->current);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+}
