@@ -1,0 +1,168 @@
+// lib.mjs - what the OAuth test scripts share: result lines for run.py, time limits,
+// PKCE, a cookie jar over fetch, and the sign-in and consent pages driven over HTTP
+// (the way a browser would fill them in, without one).
+import { createHash, randomBytes } from 'node:crypto';
+
+// One result line: {"ok": bool, "desc": "...", "diag": ["..."]}; run.py makes it TAP.
+export function report(ok, desc, diag = []) {
+  process.stdout.write(JSON.stringify({ ok: !!ok, desc, diag: diag.map(String) }) + '\n');
+}
+
+// Tells run.py about a secret (token, code) it must not find in any log.
+export function noteSecret(value) {
+  if (value) process.stdout.write(JSON.stringify({ secret: String(value) }) + '\n');
+}
+
+export function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+    })
+  ]);
+}
+
+function errText(e) {
+  return e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e);
+}
+
+// Runs one case: fn returns a list of problems (empty: passed); an exception fails it.
+// Returns true when it passed.
+export async function runCase(desc, fn, ms = 30000) {
+  try {
+    const problems = (await withTimeout(Promise.resolve().then(fn), ms, desc)) || [];
+    report(problems.length === 0, desc, problems);
+    return problems.length === 0;
+  } catch (e) {
+    report(false, desc, [errText(e)]);
+    return false;
+  }
+}
+
+export function pkce() {
+  const verifier = randomBytes(48).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  return { verifier, challenge };
+}
+
+export function form(fields) {
+  return new URLSearchParams(fields).toString();
+}
+
+export const FORM_HEADERS = { 'Content-Type': 'application/x-www-form-urlencoded' };
+
+// The hidden inputs of a page (name -> value), as a browser would submit them.
+export function hiddenFields(html) {
+  const out = {};
+  for (const m of html.matchAll(/<input\b[^>]*>/g)) {
+    const tag = m[0];
+    const attr = (name) => {
+      const a = tag.match(new RegExp(`\\b${name}="([^"]*)"`));
+      return a ? decodeEntities(a[1]) : undefined;
+    };
+    if (attr('type') === 'hidden' && attr('name')) out[attr('name')] = attr('value') ?? '';
+  }
+  return out;
+}
+
+function decodeEntities(s) {
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#x27;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+// The action of the first POST form of a page, absolute.
+export function formAction(html, origin, fallback) {
+  const m = html.match(/<form method="post"[^>]* action="([^"]*)"/);
+  return new URL(m ? decodeEntities(m[1]) : fallback, origin).toString();
+}
+
+// A cookie jar over fetch that follows no redirect by itself (the tests look at each
+// 303). Cookies are kept by name only: one site, one path in these tests.
+export class Browser {
+  constructor() {
+    this.cookies = new Map();
+    this.setCookieLines = [];
+  }
+
+  async fetch(url, init = {}) {
+    const headers = { ...(init.headers || {}) };
+    if (this.cookies.size)
+      headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const r = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const line of r.headers.getSetCookie()) {
+      this.setCookieLines.push(line);
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (!value || attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return r;
+  }
+
+  get(url) {
+    return this.fetch(url);
+  }
+
+  post(url, fields) {
+    return this.fetch(url, { method: 'POST', headers: FORM_HEADERS, body: form(fields) });
+  }
+}
+
+// Drives GET authorizeUrl -> sign-in page -> consent page -> the client's redirect, over
+// HTTP with browser's cookies. opts: user, password, readOnly, decision ("allow").
+// Returns { location, query (URLSearchParams of the redirect), steps (what happened),
+// problems }.
+export async function authorizeThroughPages(browser, authorizeUrl, opts) {
+  const steps = [];
+  const problems = [];
+  const origin = new URL(authorizeUrl).origin;
+  const abs = (loc) => new URL(loc, origin).toString();
+  let r = await browser.get(authorizeUrl);
+  steps.push(`GET /authorize: ${r.status}`);
+  let loc = r.headers.get('location');
+  if (r.status === 303 && loc && new URL(abs(loc)).pathname.endsWith('/login')) {
+    const login = await browser.get(abs(loc));
+    const html = await login.text();
+    steps.push(`GET /login: ${login.status}`);
+    const fields = hiddenFields(html);
+    if (!fields.csrf) problems.push('the sign-in page has no csrf field');
+    fields.username = opts.user;
+    fields.password = opts.password;
+    r = await browser.post(formAction(html, origin, '/login'), fields);
+    steps.push(`POST /login: ${r.status}`);
+    if (r.status !== 303) {
+      problems.push(`sign-in answered ${r.status}, expected 303`);
+      return { steps, problems };
+    }
+    r = await browser.get(abs(r.headers.get('location')));
+    steps.push(`GET (after sign-in): ${r.status}`);
+    loc = r.headers.get('location');
+  }
+  if (r.status === 200) {
+    const html = await r.text();
+    if (!html.includes('Allow access')) {
+      problems.push('expected the consent page');
+      return { steps, problems };
+    }
+    const fields = hiddenFields(html);
+    fields.decision = opts.decision || 'allow';
+    if (opts.readOnly) fields.read_only = '1';
+    r = await browser.post(formAction(html, origin, '/consent'), fields);
+    steps.push(`POST /consent: ${r.status}`);
+    loc = r.headers.get('location');
+  }
+  if (r.status !== 303 || !loc) {
+    problems.push(`expected a 303 to the client's redirect URI, got ${r.status}`);
+    return { steps, problems };
+  }
+  const url = new URL(loc);
+  return { location: loc, query: url.searchParams, steps, problems };
+}
