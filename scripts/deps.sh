@@ -6,7 +6,8 @@
 #   run    build, plus what scripts/stack.sh runs: PostgreSQL, lighttpd,
 #          Apache with mod_fcgid, spawn-fcgi, python3, curl, procps (pgrep),
 #          clang-format and valgrind
-#   test   same packages as run (the tests use the same stack)
+#   test   run, plus chromium (tests/oauth/run.py drives the sign-in, consent
+#          and account pages in headless Chromium)
 #
 # Only missing packages are installed (checked with dpkg-query), after an
 # "apt-get update"; when everything is present it only checks and exits 0.
@@ -17,6 +18,7 @@ readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
     libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
+readonly TEST_PKGS=(chromium)
 
 die() {
     echo "deps.sh: $*" >&2
@@ -41,7 +43,8 @@ main() {
     local pkgs=("${BUILD_PKGS[@]}")
     case $what in
     build) ;;
-    run | test) pkgs+=("${RUN_PKGS[@]}") ;;
+    run) pkgs+=("${RUN_PKGS[@]}") ;;
+    test) pkgs+=("${RUN_PKGS[@]}" "${TEST_PKGS[@]}") ;;
     *) die "usage: deps.sh [build|test|run]" ;;
     esac
     command -v dpkg-query >/dev/null || die "dpkg-query not found: this script is for Debian"

@@ -43,6 +43,13 @@ bash scripts/stack.sh start "$state"
 
 # shellcheck disable=SC1091
 . "$state/env"
+
+# auth = oauth (conf/mcpgate.conf): a demo user to sign in with, with a fresh
+# random password (the stack's database is new on every start)
+demo_user=demo
+demo_password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+build/src/mcpgate --config "$CONFIG_LIGHTTPD" user add "$demo_user" <<<"$demo_password" >/dev/null
+
 cat <<EOT
 
 mcpgate is running.
@@ -53,13 +60,18 @@ mcpgate is running.
   PostgreSQL:                       psql -h $PGHOST -p $PGPORT -U $PGUSER $PGDATABASE
   logs:                             $state/log/
 
-Try it:
-  curl -si $URL_LIGHTTPD/mcp -H 'Content-Type: application/json' \\
-       -H 'Accept: application/json, text/event-stream' \\
-       -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
-  npx @modelcontextprotocol/inspector   (transport "Streamable HTTP", URL $URL_LIGHTTPD/mcp)
+OAuth is on (auth = oauth). Sign in as:
+  user name: $demo_user
+  password:  $demo_password
+  account page (connected applications, API keys): $URL_LIGHTTPD/account
 
-Authentication is off in this version of the local stack (auth = none).
+Try it:
+  npx @modelcontextprotocol/inspector   (transport "Streamable HTTP", URL $URL_LIGHTTPD/mcp;
+                                         it registers itself and opens the sign-in page)
+  or create an API key on the account page, then:
+  curl -si $URL_LIGHTTPD/mcp -H 'Authorization: Bearer <API key>' \\
+       -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\
+       -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
 
 Stop everything:  bash scripts/run.sh stop
 EOT

@@ -22,6 +22,8 @@
 #                       (default: $MCPGATE_BUILDDIR/src/mcpgate)
 #   STACK_SERVERS       subset of "lighttpd fcgid proxy", separated by spaces or
 #                       commas (default: all three)
+#   STACK_AUTH          the configs' auth setting: oauth or none (default: what
+#                       conf/mcpgate.conf says, i.e. oauth)
 #   STACK_CONFIG_EXTRA  lines appended to each generated mcpgate.conf
 #
 # start writes DIR/env (KEY=VALUE lines, sourceable by sh): STACK_DIR,
@@ -504,12 +506,18 @@ pg_stop() {
 # Generated files
 
 # write_mcpgate_conf BASE_URL THREADS OUT: conf/mcpgate.conf with the stack's
-# values substituted, then STACK_CONFIG_EXTRA.
+# values substituted (auth too when STACK_AUTH is set), then STACK_CONFIG_EXTRA.
 write_mcpgate_conf() {
     mkdir -p "$(dirname -- "$3")"
+    local keys="base_url database threads log_level"
+    case ${STACK_AUTH:-} in
+    '') ;;
+    oauth | none) keys+=" auth" ;;
+    *) die "STACK_AUTH must be oauth or none (got: $STACK_AUTH)" ;;
+    esac
     V_base_url=$1 V_threads=$2 V_database=$MCPGATE_DB V_log_level=debug \
-        awk '
-        BEGIN { split("base_url database threads log_level", keys, " ") }
+        V_auth=${STACK_AUTH:-} KEYS=$keys awk '
+        BEGIN { split(ENVIRON["KEYS"], keys, " ") }
         {
             for (i in keys) {
                 k = keys[i]

@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "tools/backend.h"
 #include "tools/openapi.h"
+#include "tools/upstream.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -118,7 +119,8 @@ static struct json_object *backend_json(const struct backend *b)
     struct json_object *o = json_object_new_object();
     json_add(o, "name", json_object_new_string(b->name));
     json_add(o, "file", json_object_new_string(b->file));
-    json_add(o, "base_url", json_object_new_string(b->base_url));
+    json_add(o, "kind", json_object_new_string(b->kind == BACKEND_MCP ? "mcp" : "rest"));
+    json_add(o, b->kind == BACKEND_MCP ? "url" : "base_url", json_object_new_string(b->base_url));
     json_add(o, "allow_private", json_object_new_boolean(b->allow_private));
     struct json_object *slots = json_object_new_array();
     for (int i = 0; i < b->n_creds; i++) {
@@ -172,6 +174,9 @@ static int cmd_list(const struct cli_env *env, int argc, char **argv)
         if (as_json) {
             if (json_object_array_add(all, backend_json(b)) != 0)
                 abort();
+        } else if (b->kind == BACKEND_MCP) {
+            printf("%s  %s  mcp upstream, tools listed at run time  (%s)\n", b->name, b->base_url,
+                   b->file);
         } else {
             printf("%s  %s  %d tools  (%s)\n", b->name, b->base_url, b->n_ops, b->file);
             for (int t = 0; t < b->n_ops; t++)
@@ -222,6 +227,52 @@ static struct backend *load_named(const struct cli_env *env, const char *name)
     return found;
 }
 
+/* backend test for an mcp backend: its upstream's tools, or one call
+ * (TOOL with or without the "<backend>_" prefix). Returns the exit status. */
+static int test_mcp(struct backend *b, int argc, char **argv)
+{
+    char why[600];
+    if (tool_upstream_add(b) < 0)
+        return 1;
+    if (argc < 4) {
+        struct json_object *tools = tool_upstream_fetch_tools(b->up, why, sizeof why);
+        if (!tools) {
+            fprintf(stderr, "mcpgate: %s\n", why);
+            return 1;
+        }
+        size_t n = json_object_array_length(tools);
+        printf("backend %s: file %s is valid, the upstream lists %zu tools\n", b->name, b->file, n);
+        for (size_t i = 0; i < n; i++) {
+            const char *name = json_get_string(json_object_array_get_idx(tools, i), "name");
+            printf("  %s\n", name ? name : "(a tool without a name)");
+        }
+        json_object_put(tools);
+        return 0;
+    }
+    const char *tool = argv[3];
+    size_t pl = strlen(b->name);
+    if (strncmp(tool, b->name, pl) == 0 && tool[pl] == '_')
+        tool += pl + 1;
+    const char *text = argc == 5 ? argv[4] : "{}";
+    struct json_object *args = NULL;
+    const char *jwhy = NULL;
+    if (json_parse_strict(text, strlen(text), &args, &jwhy) < 0 ||
+        !json_object_is_type(args, json_type_object)) {
+        fprintf(stderr, "mcpgate: ARGS-JSON must be a JSON object%s%s\n", jwhy ? ": " : "",
+                jwhy ? jwhy : "");
+        json_object_put(args);
+        return EXIT_USAGE;
+    }
+    struct json_object *r = tool_upstream_call(b->up, NULL, tool, args);
+    printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    struct json_object *is_error = json_get(r, "isError", json_type_boolean);
+    int rc = is_error && json_object_get_boolean(is_error) ? 1 : 0;
+    json_object_put(r);
+    json_object_put(args);
+    return rc;
+}
+
 static int cmd_test(const struct cli_env *env, int argc, char **argv)
 {
     if (argc < 3 || argc > 5) {
@@ -231,6 +282,11 @@ static int cmd_test(const struct cli_env *env, int argc, char **argv)
     struct backend *b = load_named(env, argv[2]);
     if (!b)
         return 1;
+    if (b->kind == BACKEND_MCP) {
+        int mrc = test_mcp(b, argc, argv);
+        tool_backend_free(b);
+        return mrc;
+    }
     printf("backend %s: %d tools, file %s is valid\n", b->name, b->n_ops, b->file);
     int rc = 0;
     if (argc >= 4) {

@@ -34,6 +34,8 @@ int cli_client(const struct cli_env *env, int argc, char **argv);
 int cli_key(const struct cli_env *env, int argc, char **argv);
 int cli_token(const struct cli_env *env, int argc, char **argv);
 int cli_backend(const struct cli_env *env, int argc, char **argv); /* cli/backend.c */
+int cli_audit(const struct cli_env *env, int argc, char **argv);   /* cli/audit.c */
+int cli_policy(const struct cli_env *env, int argc, char **argv);  /* cli/policy.c */
 
 /* Reads a password: from the terminal with echo off, asked twice when
  * confirm is set; or one line from standard input when it is not a

@@ -3,92 +3,68 @@
  *
  *   mcpgate [--config FILE] [--database CONNINFO] COMMAND ...
  *
- * Commands in this version: migrate [--status]. Exit status: 0 success,
- * 1 failure (the message says what to do), 2 usage error, 3 the database
- * could not be reached.
+ * Reads the configuration, opens the database lazily and runs one command
+ * of the table below. Exit status: 0 success, 1 failure (the message says
+ * what to do), 2 usage error, 3 the database could not be reached.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "config.h"
-#include "store/db.h"
-#include "store/migrate.h"
-#include "util/config.h"
 
-#define EXIT_USAGE       2
-#define EXIT_UNAVAILABLE 3
+static const struct cli_command commands[] = {
+    {"migrate", "  migrate [--status]      apply (or compare) the database migrations\n",
+     cli_migrate},
+    {"user",
+     "  user add NAME           add a local user (password from the terminal or stdin)\n"
+     "  user passwd NAME        set a user's password\n"
+     "  user disable|enable NAME\n"
+     "  user list\n",
+     cli_user},
+    {"client",
+     "  client register --name N --redirect-uri URI... [--auth none|client_secret_post|\n"
+     "                  client_secret_basic] [--scope S]   pre-register an OAuth client\n"
+     "  client list | show ID | revoke ID\n",
+     cli_client},
+    {"key",
+     "  key create USER --name N [--read-only]   create a personal API key (shown once)\n"
+     "  key list [USER] | revoke ID\n",
+     cli_key},
+    {"token",
+     "  token revoke --user NAME [--client ID]   revoke a user's tokens (all, or one app's)\n"
+     "  token revoke --stdin     revoke the token read from standard input\n",
+     cli_token},
+    {"backend",
+     "  backend list [--json]   the REST backends of backends_dir and their tools\n"
+     "  backend test NAME [TOOL [ARGS-JSON]]   check a backend file, call one tool\n"
+     "  backend import-openapi FILE --name NAME [...]   OpenAPI 3.x JSON -> backend file\n"
+     "  backend credential NAME SLOT   how to set a backend's secret\n",
+     cli_backend},
+    {"audit",
+     "  audit tail [-n N] [--json]   the newest audit rows of tool calls\n"
+     "  audit query [--user U] [--tool T] [--outcome O] [--since TS] [--limit N] [--json]\n",
+     cli_audit},
+    {"policy",
+     "  policy grant|deny (--user U | --group G | --everyone) PATTERN   who may use which tools\n"
+     "  policy revoke ID | show [--user U] [--json] | group add|remove GROUP USER\n",
+     cli_policy},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: mcpgate [--config FILE] [--database CONNINFO] COMMAND\n"
-        "\n"
-        "commands:\n"
-        "  migrate            apply the database migrations this version needs\n"
-        "  migrate --status   show the schema version of the database and of mcpgate\n"
-        "\n"
-        "options:\n"
-        "  --config FILE      configuration file (default: $MCPGATE_CONFIG, else " MG_DEFAULT_CONFIG
-        ")\n"
-        "  --database CONNINFO  libpq connection string; overrides the file's database\n"
-        "  --version, --help\n"
-        "\n"
-        "exit status: 0 ok, 1 failed, 2 usage, 3 database unreachable\n");
-}
-
-static void on_progress(const struct store_migration *m, int done, void *arg)
-{
-    (void)arg;
-    if (!done)
-        printf("applying %s ... ", m->name);
-    else
-        printf("done\n");
-    fflush(stdout);
-}
-
-static int cmd_migrate(struct store_conn *db, int argc, char **argv)
-{
-    int status_only = argc > 1 && strcmp(argv[1], "--status") == 0;
-    if (argc > 1 && !status_only) {
-        if (strcmp(argv[1], "--help") == 0) {
-            printf("usage: mcpgate migrate [--status]\n"
-                   "Applies every migration newer than the database's schema, each in its own\n"
-                   "transaction; safe to run again and from several hosts at once.\n");
-            return 0;
-        }
-        fprintf(stderr, "mcpgate migrate: unknown argument %s (try --help)\n", argv[1]);
-        return EXIT_USAGE;
-    }
-    int current = 0, known = 0;
-    if (status_only) {
-        if (store_migrate_status(db, &current, &known) != STORE_OK) {
-            fprintf(stderr, "mcpgate: could not reach the database: check \"database\" in the "
-                            "configuration and that PostgreSQL is running\n");
-            return EXIT_UNAVAILABLE;
-        }
-        printf("database schema version %d; this mcpgate needs %d (%s)\n", current, known,
-               current == known  ? "current"
-               : current < known ? "run mcpgate migrate"
-                                 : "database is newer: upgrade mcpgate");
-        return current == known ? 0 : 1;
-    }
-    int applied = 0, version = 0;
-    enum store_rc rc = store_migrate(db, on_progress, NULL, &applied, &version);
-    if (rc == STORE_UNAVAILABLE) {
-        fprintf(stderr, "mcpgate: could not reach the database: check \"database\" in the "
-                        "configuration and that PostgreSQL is running\n");
-        return EXIT_UNAVAILABLE;
-    }
-    if (rc != STORE_OK)
-        return 1;
-    if (applied == 0)
-        printf("database schema is current (version %d)\n", version);
-    else
-        printf("applied %d migration%s; database schema version %d\n", applied,
-               applied == 1 ? "" : "s", version);
-    return 0;
+    fprintf(f, "usage: mcpgate [--config FILE] [--database CONNINFO] COMMAND\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fputs(commands[i].summary, f);
+    fprintf(f, "\noptions:\n"
+               "  --config FILE      configuration file (default: $MCPGATE_CONFIG, else "
+               "" MG_DEFAULT_CONFIG ")\n"
+               "  --database CONNINFO  libpq connection string; overrides the file's database\n"
+               "  --version, --help\n"
+               "\n"
+               "exit status: 0 ok, 1 failed, 2 usage, 3 database unreachable\n");
 }
 
 int main(int argc, char **argv)
@@ -126,9 +102,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    const char *cmd = argv[optind];
-    if (strcmp(cmd, "migrate") != 0) {
-        fprintf(stderr, "mcpgate: unknown command \"%s\" (try mcpgate --help)\n", cmd);
+    const struct cli_command *cmd = NULL;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[optind], commands[i].name) == 0)
+            cmd = &commands[i];
+    if (!cmd) {
+        fprintf(stderr, "mcpgate: unknown command \"%s\" (try mcpgate --help)\n", argv[optind]);
         return EXIT_USAGE;
     }
 
@@ -152,7 +131,8 @@ int main(int argc, char **argv)
         return 1;
     }
     struct store_conn *db = store_conn_new(cfg.database, cfg.db_connect_timeout_s);
-    int rc = cmd_migrate(db, argc - optind, argv + optind);
+    struct cli_env env = {.cfg = &cfg, .db = db};
+    int rc = cmd->run(&env, argc - optind, argv + optind);
     store_conn_free(db);
     return rc;
 }

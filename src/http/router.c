@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "mcp/sse.h"
 #include "mcp/transport.h"
+#include "oauth/oauth.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -20,17 +22,93 @@ static void set_json_body(struct http_response *res, int status, struct json_obj
     http_response_set_body(res, status, "application/json", text, len);
 }
 
-static enum http_rc handle_mcp(struct http_ctx *ctx)
+/* The sink through which MCP handlers stream: HTTP status and headers once,
+ * then flushed writes. */
+struct sink_state {
+    struct http_ctx *ctx;
+    int begun;
+};
+
+static int sink_begin(void *arg, int status, const char *content_type, const char *const *headers)
+{
+    struct sink_state *st = arg;
+    struct http_ctx *ctx = st->ctx;
+    struct buf head = {0};
+    int rc = buf_printf(&head, "Status: %d %s\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n", status,
+                        http_reason(status), content_type, ctx->req->request_id);
+    for (const char *const *h = headers; rc == 0 && *h; h++)
+        if (!strpbrk(*h, "\r\n"))
+            rc = buf_printf(&head, "%s\r\n", *h);
+    if (rc == 0)
+        rc = buf_puts(&head, "\r\n");
+    if (rc == 0)
+        rc = ctx->out->write(ctx->out->ctx, head.data, head.len);
+    if (rc == 0)
+        rc = ctx->out->flush(ctx->out->ctx);
+    buf_free(&head);
+    st->begun = 1;
+    ctx->res->status = status;
+    return rc;
+}
+
+static int sink_write(void *arg, const char *p, size_t n)
+{
+    struct sink_state *st = arg;
+    const struct http_out *out = st->ctx->out;
+    if (out->write(out->ctx, p, n) < 0 || out->flush(out->ctx) < 0)
+        return -1;
+    return 0;
+}
+
+static void sink_end(void *arg)
+{
+    struct sink_state *st = arg;
+    const struct http_out *out = st->ctx->out;
+    if (out->finish)
+        out->finish(out->ctx);
+}
+
+/* The sessionId parameter of /messages?sessionId=... (base64url: no escapes). */
+static const char *legacy_session_param(const char *uri, char *out, size_t n)
+{
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    for (const char *p = q; p; p = strchr(p + 1, '&')) {
+        if (strncmp(p + 1, "sessionId=", 10) != 0)
+            continue;
+        size_t len = strcspn(p + 11, "&#");
+        if (len == 0 || len >= n)
+            return NULL;
+        memcpy(out, p + 11, len);
+        out[len] = '\0';
+        return out;
+    }
+    return NULL;
+}
+
+static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
 {
     const struct http_request *r = ctx->req;
-    struct mcp_env env = {.cfg = ctx->cfg, .db = ctx->db};
+    struct sink_state st = {.ctx = ctx};
+    struct mcp_sink sink = {.begin = sink_begin, .write = sink_write, .end = sink_end, .ctx = &st};
+    struct mcp_env env = {
+        .cfg = ctx->cfg, .db = ctx->db, .sink = &sink, .stop_flag = ctx->stop_flag};
+    env.principal = ctx->principal;
+    struct tool_policy policy = {0};
+    env.policy = &policy;
+    char legacy[64];
     struct mcp_http_in in = {
+        .endpoint = endpoint,
         .method = r->method,
         .accept = http_header(r, "Accept"),
         .content_type = r->content_type,
         .origin = http_header(r, "Origin"),
+        .host = http_header(r, "Host"),
         .session_id = http_header(r, "Mcp-Session-Id"),
         .protocol_version = http_header(r, "MCP-Protocol-Version"),
+        .last_event_id = http_header(r, "Last-Event-ID"),
+        .mcp_method = http_header(r, "Mcp-Method"),
+        .mcp_name = http_header(r, "Mcp-Name"),
+        .legacy_session = legacy_session_param(r->uri, legacy, sizeof legacy),
         .body = r->body,
         .body_len = r->body_len,
         .body_too_large = r->body_too_large,
@@ -38,6 +116,11 @@ static enum http_rc handle_mcp(struct http_ctx *ctx)
     };
     struct mcp_http_out out;
     mcp_http_handle(&env, &in, &out);
+    tool_policy_free(&policy);
+    if (out.streamed || st.begun) {
+        mcp_http_out_free(&out);
+        return HTTP_SENT;
+    }
     struct http_response *res = ctx->res;
     if (out.body)
         set_json_body(res, out.status, out.body);
@@ -53,18 +136,100 @@ static enum http_rc handle_mcp(struct http_ctx *ctx)
         snprintf(v, sizeof v, "%d", out.retry_after_s);
         rc |= http_response_header(res, "Retry-After", v);
     }
+    if (out.insufficient_scope)
+        rc |= oauth_insufficient_scope_header(ctx->cfg, res, out.insufficient_scope);
     if (rc)
         LOG_ERROR("msg=\"could not add a response header\"");
     mcp_http_out_free(&out);
     return HTTP_REPLY;
 }
 
+static enum http_rc handle_mcp(struct http_ctx *ctx)
+{
+    return serve_mcp(ctx, MCP_EP_MCP);
+}
+
+static enum http_rc handle_sse(struct http_ctx *ctx)
+{
+    return serve_mcp(ctx, MCP_EP_SSE);
+}
+
+static enum http_rc handle_messages(struct http_ctx *ctx)
+{
+    return serve_mcp(ctx, MCP_EP_MESSAGES);
+}
+
+/* An oauth/ endpoint: the handler fills the response and cannot fail. */
+static enum http_rc run_oauth(struct http_ctx *ctx, oauth_handler fn)
+{
+    struct oauth_ctx oc = {.cfg = ctx->cfg, .db = ctx->db, .req = ctx->req, .res = ctx->res};
+    fn(&oc);
+    return HTTP_REPLY;
+}
+
 static const struct route {
     const char *path;
-    http_handler handler;
+    http_handler handler; /* or: */
+    oauth_handler oauth;
+    int bearer; /* with auth = oauth, only for a valid bearer token or API key */
 } routes[] = {
-    {.path = "/mcp", .handler = handle_mcp},
+    {.path = "/mcp", .handler = handle_mcp, .bearer = 1},
+    {.path = "/sse", .handler = handle_sse, .bearer = 1},
+    {.path = "/messages", .handler = handle_messages, .bearer = 1},
+    {.path = "/.well-known/oauth-protected-resource", .oauth = oauth_handle_resource_metadata},
+    {.path = "/.well-known/oauth-protected-resource/mcp", .oauth = oauth_handle_resource_metadata},
+    {.path = "/.well-known/oauth-authorization-server", .oauth = oauth_handle_as_metadata},
+    {.path = "/register", .oauth = oauth_handle_register},
+    {.path = "/authorize", .oauth = oauth_handle_authorize},
+    {.path = "/consent", .oauth = oauth_handle_consent},
+    {.path = "/token", .oauth = oauth_handle_token},
+    {.path = "/revoke", .oauth = oauth_handle_revoke},
+    {.path = "/introspect", .oauth = oauth_handle_introspect},
+    {.path = "/login", .oauth = oauth_handle_login},
+    {.path = "/logout", .oauth = oauth_handle_logout},
+    {.path = "/account", .oauth = oauth_handle_account},
+    {.path = "/account/revoke", .oauth = oauth_handle_account_revoke},
+    {.path = "/account/keys", .oauth = oauth_handle_account_key_create},
+    {.path = "/account/keys/revoke", .oauth = oauth_handle_account_key_revoke},
 };
+
+/* The metadata documents with base_url's path inserted after the well-
+ * known prefix (RFC 8414 / RFC 9728 section 3.1), e.g. for base_url
+ * https://h/gw: /.well-known/oauth-authorization-server/gw and
+ * /.well-known/oauth-protected-resource/gw/mcp. Returns the route path
+ * they stand for, or NULL. */
+static const char *wellknown_route(const struct mg_config *cfg, const char *path)
+{
+    static const char as[] = "/.well-known/oauth-authorization-server";
+    static const char prm[] = "/.well-known/oauth-protected-resource";
+    size_t bp = strlen(cfg->base_path);
+    if (bp == 0)
+        return NULL;
+    if (strncmp(path, as, sizeof as - 1) == 0 && strcmp(path + sizeof as - 1, cfg->base_path) == 0)
+        return as;
+    if (strncmp(path, prm, sizeof prm - 1) == 0 &&
+        strncmp(path + sizeof prm - 1, cfg->base_path, bp) == 0) {
+        const char *rest = path + sizeof prm - 1 + bp;
+        if (strcmp(rest, "/mcp") == 0)
+            return "/.well-known/oauth-protected-resource/mcp";
+        if (*rest == '\0')
+            return prm;
+    }
+    return NULL;
+}
+
+/* The bearer check of an MCP route. Returns 1 when the request may go on
+ * (ctx->principal set); 0 when ctx->res holds the 401/503. */
+static int bearer_ok(struct http_ctx *ctx, struct oauth_principal *p)
+{
+    if (ctx->cfg->auth != MG_AUTH_OAUTH)
+        return 1;
+    struct oauth_ctx oc = {.cfg = ctx->cfg, .db = ctx->db, .req = ctx->req, .res = ctx->res};
+    if (oauth_bearer_check(&oc, p) != OAUTH_BEARER_OK)
+        return 0;
+    ctx->principal = p;
+    return 1;
+}
 
 static void json_error_body(struct http_response *res, int status, const char *code,
                             const char *description)
@@ -137,13 +302,17 @@ int http_serve(struct http_ctx *ctx)
     else
         path[0] = '\0';
 
+    if (!route && path[0])
+        route = wellknown_route(ctx->cfg, path);
     const struct route *found = NULL;
     for (size_t i = 0; route && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(route, routes[i].path) == 0)
             found = &routes[i];
+    struct oauth_principal principal;
 
     int rc = 0;
-    if (found && found->handler != handle_mcp && ctx->req->body_too_large) {
+    if (found && found->handler != handle_mcp && found->handler != handle_messages &&
+        ctx->req->body_too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
                  ctx->cfg->max_body_bytes);
@@ -151,6 +320,11 @@ int http_serve(struct http_ctx *ctx)
         rc = send_reply(ctx);
     } else if (!found) {
         json_error_body(ctx->res, 404, "not_found", "no such endpoint");
+        rc = send_reply(ctx);
+    } else if (found->bearer && !bearer_ok(ctx, &principal)) {
+        rc = send_reply(ctx);
+    } else if (found->oauth) {
+        run_oauth(ctx, found->oauth);
         rc = send_reply(ctx);
     } else if (found->handler(ctx) == HTTP_REPLY) {
         rc = send_reply(ctx);

@@ -14,13 +14,17 @@
 #include "store/db.h"
 #include "util/config.h"
 
+struct oauth_principal;
+
 /* Everything a handler may use for one request. */
 struct http_ctx {
     const struct mg_config *cfg; /* read-only, shared */
     struct store_conn *db;       /* this thread's connection */
     const struct http_request *req;
-    struct http_response *res;  /* filled by the handler when it returns HTTP_REPLY */
-    const struct http_out *out; /* for handlers that stream */
+    struct http_response *res;     /* filled by the handler when it returns HTTP_REPLY */
+    const struct http_out *out;    /* for handlers that stream */
+    const volatile int *stop_flag; /* non-zero once the process is stopping (may be NULL) */
+    const struct oauth_principal *principal; /* set by the router's bearer check (auth = oauth) */
 };
 
 enum http_rc {

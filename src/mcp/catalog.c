@@ -163,7 +163,7 @@ void mcp_catalog_capabilities(struct json_object *capabilities)
  * array. */
 static struct json_object *visible_tools(const struct mcp_call *call)
 {
-    struct json_object *all = tool_list_json();
+    struct json_object *all = tool_list_json_db(call->env->db);
     if (!call->env->principal)
         return all;
     struct json_object *some = json_object_new_array();
@@ -171,7 +171,7 @@ static struct json_object *visible_tools(const struct mcp_call *call)
         struct json_object *t = json_object_array_get_idx(all, i);
         const char *name = json_get_string(t, "name");
         const struct tool_def *d = name ? tool_find(name) : NULL;
-        if (d && mcp_tool_allowed(call->env, d) &&
+        if (d && mcp_tool_allowed(call->env, d) && mcp_tool_permitted(call->env, d) &&
             json_object_array_add(some, json_object_get(t)) != 0)
             abort();
     }

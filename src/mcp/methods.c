@@ -6,19 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mcp/audit.h"
+#include "mcp/call.h"
+#include "mcp/catalog.h"
 #include "mcp/version.h"
+#include "oauth/scope.h"
+#include "store/stream.h"
+#include "store/policy.h"
 #include "store/session.h"
 #include "tools/registry.h"
 #include "util/json.h"
 #include "util/log.h"
 
 #include "config.h"
-
-/* A method's failure: code and a message safe to show the client. */
-struct mcp_err {
-    int code;
-    char message[256];
-};
 
 typedef struct json_object *(*method_fn)(struct mcp_call *call, struct json_object *params,
                                          struct mcp_err *err);
@@ -41,6 +41,27 @@ static const char instructions[] =
     "Tools marked read-only only look things up; others change infrastructure, so "
     "confirm with the user before calling them.";
 
+/* The server's capabilities, as initialize and server/discover state them. */
+static struct json_object *server_capabilities(void)
+{
+    struct json_object *capabilities = json_object_new_object();
+    struct json_object *tools = json_object_new_object();
+    json_add(tools, "listChanged", json_object_new_boolean(1)); /* mcpgate policy changes */
+    json_add(capabilities, "tools", tools);
+    json_add(capabilities, "logging", json_object_new_object());
+    mcp_catalog_capabilities(capabilities);
+    return capabilities;
+}
+
+static struct json_object *server_info(void)
+{
+    struct json_object *info = json_object_new_object();
+    json_add(info, "name", json_object_new_string("mcpgate"));
+    json_add(info, "title", json_object_new_string("mcpgate"));
+    json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
+    return info;
+}
+
 static struct json_object *m_initialize(struct mcp_call *call, struct json_object *params,
                                         struct mcp_err *err)
 {
@@ -52,10 +73,8 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
     struct json_object *caps = json_get(params, "capabilities", json_type_object);
     const char *version = mcp_version_negotiate(requested);
 
-    char id[MCP_SESSION_ID_LEN + 1];
+    char id[MCP_SESSION_ID_LEN + 1] = "";
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    mcp_session_id_new(id);
-    mcp_session_id_hash(id, hash);
     struct store_session_new s = {
         .id_hash = hash,
         .protocol_version = version,
@@ -63,12 +82,22 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
         .client_version = json_get_string(client_info, "version"),
         .capabilities = caps ? json_text(caps, NULL) : NULL,
         .ttl_s = call->env->cfg->session_ttl_s,
+        .user_id = call->env->principal ? call->env->principal->user_id : 0,
     };
-    enum store_rc rc = store_session_create(call->env->db, &s);
+    enum store_rc rc;
+    if (call->session_hash) {
+        /* 2024-11-05 HTTP+SSE: the session exists since GET /sse */
+        s.id_hash = call->session_hash;
+        rc = store_session_initialized(call->env->db, &s);
+    } else {
+        mcp_session_id_new(id);
+        mcp_session_id_hash(id, hash);
+        rc = store_session_create(call->env->db, &s);
+    }
     if (rc != STORE_OK)
         return unavailable(call, err);
     memcpy(call->new_session_id, id, sizeof id);
-    LOG_INFO("msg=\"session created\" version=%s requested_version_supported=%d", version,
+    LOG_INFO("msg=\"session initialized\" version=%s requested_version_supported=%d", version,
              mcp_version_supported(requested));
 
     /* now and then, sweep long-expired sessions; failure here is harmless */
@@ -80,16 +109,8 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
 
     struct json_object *r = json_object_new_object();
     json_add(r, "protocolVersion", json_object_new_string(version));
-    struct json_object *capabilities = json_object_new_object();
-    struct json_object *tools = json_object_new_object();
-    json_add(tools, "listChanged", json_object_new_boolean(0));
-    json_add(capabilities, "tools", tools);
-    json_add(r, "capabilities", capabilities);
-    struct json_object *info = json_object_new_object();
-    json_add(info, "name", json_object_new_string("mcpgate"));
-    json_add(info, "title", json_object_new_string("mcpgate"));
-    json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
-    json_add(r, "serverInfo", info);
+    json_add(r, "capabilities", server_capabilities());
+    json_add(r, "serverInfo", server_info());
     json_add(r, "instructions", json_object_new_string(instructions));
     return r;
 }
@@ -103,22 +124,33 @@ static struct json_object *m_ping(struct mcp_call *call, struct json_object *par
     return json_object_new_object();
 }
 
-static struct json_object *m_tools_list(struct mcp_call *call, struct json_object *params,
-                                        struct mcp_err *err)
+/* Runs a tools/call that passed every check and audits its outcome. */
+static struct json_object *run_tool(struct mcp_call *call, const struct tool_def *tool,
+                                    struct json_object *args, long long t0, struct mcp_err *err)
 {
-    (void)call;
-    struct json_object *cursor = NULL;
-    if (params && json_object_object_get_ex(params, "cursor", &cursor))
-        return fail(err, JSONRPC_INVALID_PARAMS, "invalid cursor");
-    struct json_object *r = json_object_new_object();
-    json_add(r, "tools", tool_list_json());
+    struct tool_ctx ctx;
+    mcp_call_tool_ctx(call, &ctx);
+    ctx.tool = tool;
+    struct json_object *r = tool->call(&ctx, args);
+    if (call->missing_capability) {
+        json_object_put(r);
+        char msg[160];
+        snprintf(msg, sizeof msg, "Missing required client capability: %s",
+                 call->missing_capability);
+        mcp_audit_call(call, tool->name, args, "refused", msg, t0);
+        return fail(err, MCP_ERROR_MISSING_CAPABILITY, msg);
+    }
+    int is_error = json_object_get_boolean(json_get(r, "isError", json_type_boolean));
+    const char *outcome = call->cancelled ? "cancelled" : is_error ? "error" : "ok";
+    mcp_audit_call(call, tool->name, args, outcome, NULL, t0);
+    LOG_INFO("msg=\"tool called\" tool=%s outcome=%s", tool->name, outcome);
     return r;
 }
 
 static struct json_object *m_tools_call(struct mcp_call *call, struct json_object *params,
                                         struct mcp_err *err)
 {
-    (void)call;
+    long long t0 = mcp_now_ms();
     const char *name = json_get_string(params, "name");
     if (!name)
         return fail(err, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (a string)");
@@ -126,19 +158,79 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
     if (json_object_object_get_ex(params, "arguments", &args) &&
         !json_object_is_type(args, json_type_object))
         return fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
-    const struct tool_def *tool = tool_find(name);
+    const struct tool_def *tool = tool_find_db(call->env->db, name);
     if (!tool) {
         char msg[200];
         snprintf(msg, sizeof msg, "Unknown tool: %.128s", name);
+        mcp_audit_call(call, name, args, "refused", "unknown tool", t0);
         return fail(err, JSONRPC_INVALID_PARAMS, msg);
+    }
+    if (!mcp_tool_permitted(call->env, tool)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "Tool not permitted for your account: %.128s", tool->name);
+        mcp_audit_call(call, tool->name, args, "refused", "not permitted by policy", t0);
+        return fail(err, JSONRPC_INVALID_PARAMS, msg);
+    }
+    /* OAuth: a token with only mcp:tools:read may call TOOL_READ tools; the
+     * transport turns insufficient_scope into HTTP 403 naming both scopes. */
+    if (!mcp_tool_allowed(call->env, tool)) {
+        call->insufficient_scope = OAUTH_SCOPES_ALL;
+        mcp_audit_call(call, tool->name, args, "refused", "insufficient scope", t0);
+        return fail(err, JSONRPC_INVALID_REQUEST,
+                    "insufficient scope: this tool needs " OAUTH_SCOPE_WRITE);
+    }
+    int retry_after = 0;
+    switch (mcp_rate_check(call, &retry_after)) {
+    case 0:
+        break;
+    case 1: {
+        call->rate_limited_s = retry_after;
+        char msg[128];
+        snprintf(msg, sizeof msg, "Rate limit exceeded: retry after %d seconds", retry_after);
+        mcp_audit_call(call, tool->name, args, "refused", "rate limited", t0);
+        return fail(err, MCP_ERROR_RATE_LIMITED, msg);
+    }
+    default:
+        return unavailable(call, err);
     }
     struct json_object *empty = NULL;
     if (!args)
         args = empty = json_object_new_object();
-    struct json_object *r = tool->call(args);
+    struct json_object *r = run_tool(call, tool, args, t0, err);
     json_object_put(empty);
-    LOG_INFO("msg=\"tool called\" tool=%s is_error=%d", tool->name,
-             json_object_get_boolean(json_get(r, "isError", json_type_boolean)));
+    return r;
+}
+
+static struct json_object *m_logging_set_level(struct mcp_call *call, struct json_object *params,
+                                               struct mcp_err *err)
+{
+    const char *level = json_get_string(params, "level");
+    if (!level || mcp_log_severity(level) < 0)
+        return fail(err, JSONRPC_INVALID_PARAMS,
+                    "logging/setLevel needs params.level: one of debug, info, notice, warning, "
+                    "error, critical, alert, emergency");
+    if (!call->session_hash)
+        return fail(err, JSONRPC_INVALID_PARAMS, "logging/setLevel needs a session");
+    if (store_session_set_log_level(call->env->db, call->session_hash, level) != STORE_OK)
+        return unavailable(call, err);
+    return json_object_new_object();
+}
+
+/* 2026-07-28 server/discover: what a stateless client needs up front. */
+static struct json_object *m_server_discover(struct mcp_call *call, struct json_object *params,
+                                             struct mcp_err *err)
+{
+    (void)call;
+    (void)params;
+    (void)err;
+    struct json_object *r = json_object_new_object();
+    struct json_object *versions = json_object_new_array();
+    if (json_object_array_add(versions, json_object_new_string("2026-07-28")) != 0)
+        abort();
+    json_add(r, "supportedVersions", versions);
+    json_add(r, "capabilities", server_capabilities());
+    json_add(r, "serverInfo", server_info());
+    json_add(r, "instructions", json_object_new_string(instructions));
     return r;
 }
 
@@ -148,14 +240,82 @@ static const struct {
 } methods[] = {
     {"initialize", m_initialize},
     {"ping", m_ping},
-    {"tools/list", m_tools_list},
+    {"tools/list", mcp_tools_list}, /* the catalog's methods: mcp/catalog.c */
+    {"resources/list", mcp_resources_list},
+    {"resources/templates/list", mcp_resources_templates_list},
+    {"resources/read", mcp_resources_read},
+    {"resources/subscribe", mcp_resources_subscribe},
+    {"resources/unsubscribe", mcp_resources_unsubscribe},
+    {"prompts/list", mcp_prompts_list},
+    {"prompts/get", mcp_prompts_get},
+    {"completion/complete", mcp_completion_complete},
     {"tools/call", m_tools_call},
+    {"logging/setLevel", m_logging_set_level},
+    {"server/discover", m_server_discover},
 };
+
+int mcp_method_known(const char *method)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(method, methods[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+int mcp_tool_permitted(const struct mcp_env *env, const struct tool_def *tool)
+{
+    struct tool_policy *p = env->policy;
+    if (!env->principal || !p)
+        return 1;
+    if (!p->loaded) {
+        p->default_allow = env->cfg->policy_default_allow;
+        if (store_policy_load(env->db, env->principal->user_id, p) != STORE_OK) {
+            LOG_ERROR("msg=\"could not load the tool policy: nothing is permitted\"");
+            p->failed = 1;
+            p->loaded = 1;
+        }
+    }
+    return tool_policy_allows(p, tool->name);
+}
+
+int mcp_tool_allowed(const struct mcp_env *env, const struct tool_def *tool)
+{
+    const char *needs = tool->access == TOOL_READ ? OAUTH_SCOPE_READ : OAUTH_SCOPE_WRITE;
+    return !env->principal || oauth_principal_allows(env->principal, needs);
+}
+
+const char *mcp_scope_missing(const struct mcp_env *env, const struct jsonrpc_msg *msg)
+{
+    if (!env->principal || msg->kind != JSONRPC_REQUEST || strcmp(msg->method, "tools/call") != 0)
+        return NULL;
+    const char *name = json_get_string(msg->params, "name");
+    const struct tool_def *tool = name ? tool_find(name) : NULL;
+    return tool && !mcp_tool_allowed(env, tool) ? OAUTH_SCOPES_ALL : NULL;
+}
+
+/* notifications/cancelled: tell whichever process runs the request. */
+static void cancel_request(struct mcp_call *call, struct json_object *params)
+{
+    struct json_object *id = NULL;
+    if (!call->session_hash || !json_object_object_get_ex(params, "requestId", &id) ||
+        !(json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int)))
+        return;
+    char key[256];
+    int n = snprintf(key, sizeof key, "c:%s:%s", call->session_hash, json_text(id, NULL));
+    if (n < 0 || (size_t)n >= sizeof key)
+        return;
+    if (store_notify(call->env->db, key) != STORE_OK)
+        LOG_WARN("msg=\"could not pass on a cancellation\"");
+    else
+        LOG_INFO("msg=\"request cancelled by the client\"");
+}
 
 struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg)
 {
     if (msg->kind == JSONRPC_NOTIFICATION) {
         LOG_DEBUG("msg=\"notification\" method=%.64s", msg->method);
+        if (strcmp(msg->method, "notifications/cancelled") == 0)
+            cancel_request(call, msg->params);
         return NULL;
     }
     if (msg->params && !json_object_is_type(msg->params, json_type_object))

@@ -90,6 +90,13 @@ static int is_json_type(const char *ct)
     return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* With authentication on, a session belongs to the user who began it;
+ * for anyone else it does not exist. */
+static int session_owned(const struct mcp_env *env, const struct store_session *s)
+{
+    return !env->principal || s->user_id == env->principal->user_id;
+}
+
 /* Checks Mcp-Session-Id and loads the session into s (clear it after).
  * Returns 0, or -1 with out filled with the rejection. */
 static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
@@ -108,6 +115,12 @@ static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
     mcp_session_id_hash(in->session_id, hash);
     switch (store_session_find(env->db, hash, env->cfg->session_ttl_s, s)) {
     case STORE_OK:
+        if (!session_owned(env, s)) {
+            store_session_clear(s);
+            reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
+                   "Session not found: initialize a new session");
+            return -1;
+        }
         return 0;
     case STORE_NOT_FOUND:
         reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found: initialize a new session");
@@ -335,6 +348,7 @@ static void handle_message(const struct mcp_env *env, const struct mcp_http_in *
         call_from_session(&call, &s, hash);
         r = run_message(env, &call, &msg, &unavail, &streamed);
         out->insufficient_scope = call.insufficient_scope; /* oauth: 403 below */
+        out->retry_after_s = call.rate_limited_s;          /* 429 below */
     }
     if (unavail) {
         json_object_put(r);
@@ -344,7 +358,7 @@ static void handle_message(const struct mcp_env *env, const struct mcp_http_in *
     } else if (!r) {
         out->status = 202;
     } else {
-        out->status = out->insufficient_scope ? 403 : 200;
+        out->status = out->insufficient_scope ? 403 : out->retry_after_s ? 429 : 200;
         out->body = r;
     }
 out:
@@ -671,6 +685,7 @@ static void handle_legacy_open(const struct mcp_env *env, const struct mcp_http_
         struct store_session_new s = {.id_hash = hash,
                                       .protocol_version = "2024-11-05",
                                       .transport = "sse",
+                                      .user_id = env->principal ? env->principal->user_id : 0,
                                       .ttl_s = env->cfg->session_ttl_s};
         rc = store_session_create(env->db, &s);
         if (rc == STORE_OK)
@@ -765,7 +780,16 @@ static void handle_legacy_post(const struct mcp_env *env, const struct mcp_http_
         reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: sessionId query parameter is required");
         return;
     }
-    switch (store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash)) {
+    struct store_session owner;
+    enum store_rc rc = store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash);
+    if (rc == STORE_OK) {
+        rc = store_session_find(env->db, hash, env->cfg->session_ttl_s, &owner);
+        if (rc == STORE_OK && !session_owned(env, &owner))
+            rc = STORE_NOT_FOUND;
+        if (rc == STORE_OK)
+            store_session_clear(&owner);
+    }
+    switch (rc) {
     case STORE_OK:
         break;
     case STORE_NOT_FOUND:

@@ -17,7 +17,7 @@ struct store_stmt {
     int nparams;
 };
 
-#define STORE_MAX_PREPARED   64
+#define STORE_MAX_PREPARED   128
 #define STORE_RETRY_PAUSE_MS 250 /* after a failed connect, answer "unavailable" this long */
 
 struct store_conn {

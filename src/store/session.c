@@ -12,10 +12,10 @@
 static const struct store_stmt stmt_create = {
     "session_create",
     "INSERT INTO mcp_sessions (id_hash, protocol_version, client_name, client_version,"
-    " client_capabilities, expires_at, transport)"
+    " client_capabilities, expires_at, transport, user_id)"
     " VALUES ($1, $2, $3, $4, coalesce($5::jsonb, '{}'::jsonb),"
-    " now() + make_interval(secs => $6::int), coalesce($7, 'streamable'))",
-    7,
+    " now() + make_interval(secs => $6::int), coalesce($7, 'streamable'), nullif($8::bigint, 0))",
+    8,
 };
 
 /* One round trip: read the live session and, only when less than half of
@@ -28,7 +28,7 @@ static const struct store_stmt stmt_find = {
     " AND expires_at < now() + make_interval(secs => $2::int / 2)"
     " RETURNING 1)"
     " SELECT protocol_version, (SELECT count(*) FROM slide), coalesce(log_level, ''),"
-    " transport, client_capabilities::text FROM mcp_sessions"
+    " transport, client_capabilities::text, coalesce(user_id, 0) FROM mcp_sessions"
     " WHERE id_hash = $1 AND expires_at > now()",
     2,
 };
@@ -67,11 +67,12 @@ static const struct store_stmt stmt_purge = {
 
 enum store_rc store_session_create(struct store_conn *c, const struct store_session_new *s)
 {
-    char ttl[16];
+    char ttl[16], uid[24];
     snprintf(ttl, sizeof ttl, "%d", s->ttl_s);
+    snprintf(uid, sizeof uid, "%lld", s->user_id);
     const char *params[] = {s->id_hash,        s->protocol_version, s->client_name,
                             s->client_version, s->capabilities,     ttl,
-                            s->transport};
+                            s->transport, uid};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_create, params, &r);
     PQclear(r);
@@ -96,6 +97,7 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
     snprintf(out->log_level, sizeof out->log_level, "%s", PQgetvalue(r, 0, 2));
     snprintf(out->transport, sizeof out->transport, "%s", PQgetvalue(r, 0, 3));
     out->capabilities = strdup(PQgetvalue(r, 0, 4));
+    out->user_id = atoll(PQgetvalue(r, 0, 5));
     if (!out->capabilities)
         abort();
     PQclear(r);

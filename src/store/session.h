@@ -16,6 +16,7 @@ struct store_session {
     char log_level[16];        /* logging/setLevel, "" when not set */
     char transport[16];        /* "streamable" or "sse" (2024-11-05 HTTP+SSE) */
     char *capabilities;        /* the client's capabilities as JSON text; malloc'ed */
+    long long user_id;         /* the user who began it; 0 without authentication */
 };
 
 /* Frees what store_session_find() allocated. */
@@ -28,6 +29,7 @@ struct store_session_new {
     const char *client_version;   /* may be NULL */
     const char *capabilities;     /* client capabilities as JSON text, may be NULL */
     const char *transport;        /* "streamable" (NULL) or "sse" */
+    long long user_id;            /* the authenticated user, 0 for none */
     int ttl_s;
 };
 

@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "tools/schema.h"
+#include "tools/upstream.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -162,6 +163,14 @@ void tool_backend_free(struct backend *b)
     for (int i = 0; i < b->n_headers; i++)
         free(b->headers[i]);
     free(b->headers);
+    tool_upstream_free(b->up);
+    free(b->auth);
+    for (int i = 0; i < b->n_include; i++)
+        free(b->include_tools[i]);
+    free(b->include_tools);
+    for (int i = 0; i < b->n_exclude; i++)
+        free(b->exclude_tools[i]);
+    free(b->exclude_tools);
     free(b->name);
     free(b->file);
     free(b->base_url);
@@ -766,7 +775,8 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
             return -1;
     } else {
         op->auth = xcalloc((size_t)n_def_auth, sizeof *op->auth);
-        memcpy(op->auth, def_auth, (size_t)n_def_auth * sizeof *op->auth);
+        if (n_def_auth) /* def_auth is NULL when the backend has no default auth */
+            memcpy(op->auth, def_auth, (size_t)n_def_auth * sizeof *op->auth);
         op->n_auth = n_def_auth;
     }
     long timeout = def_timeout, max = def_max;
@@ -831,6 +841,56 @@ static struct json_object *backend_tool_call(struct tool_ctx *ctx, struct json_o
     return tool_backend_call(op, ctx, args);
 }
 
+/* A list of fnmatch patterns (upstream tool names). Returns 0, or -1. */
+static int parse_patterns(struct parse *p, struct json_object *json, const char *key, char ***out,
+                          int *n)
+{
+    struct json_object *list = NULL;
+    if (!json_object_object_get_ex(json, key, &list))
+        return 0;
+    if (!json_object_is_type(list, json_type_array) || json_object_array_length(list) > 1000) {
+        bad(p, "%s must be a list of tool name patterns (\"get_*\")", key);
+        return -1;
+    }
+    size_t len = json_object_array_length(list);
+    *out = xcalloc(len, sizeof **out);
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *s = json_object_array_get_idx(list, i);
+        if (!json_object_is_type(s, json_type_string) || !json_object_get_string_len(s) ||
+            json_object_get_string_len(s) > 256) {
+            bad(p, "%s[%zu] must be a tool name pattern (1 to 256 characters)", key, i);
+            return -1;
+        }
+        (*out)[(*n)++] = xstrdup(json_object_get_string(s));
+    }
+    return 0;
+}
+
+/* The keys of an mcp backend that REST backends do not have. */
+static int parse_mcp(struct parse *p, struct backend *b, struct json_object *json)
+{
+    for (int i = 0; i < b->n_headers; i++) {
+        static const char *const ours[] = {"Accept:",         "Content-Type:",
+                                           "Mcp-Session-Id:", "MCP-Protocol-Version:",
+                                           "Last-Event-ID:",  NULL};
+        for (const char *const *o = ours; *o; o++) {
+            if (strncasecmp(b->headers[i], *o, strlen(*o)) == 0) {
+                bad(p, "headers: %.*s is set by mcpgate for mcp backends", (int)strlen(*o) - 1, *o);
+                return -1;
+            }
+        }
+    }
+    long ttl = TOOL_BACKEND_DEFAULT_CACHE_TTL_S;
+    if (opt_long(p, json, "", "cache_ttl_s", TOOL_BACKEND_MIN_CACHE_TTL_S,
+                 TOOL_BACKEND_MAX_CACHE_TTL_S, &ttl) < 0)
+        return -1;
+    b->cache_ttl_s = (int)ttl;
+    if (parse_patterns(p, json, "include_tools", &b->include_tools, &b->n_include) < 0 ||
+        parse_patterns(p, json, "exclude_tools", &b->exclude_tools, &b->n_exclude) < 0)
+        return -1;
+    return 0;
+}
+
 static int valid_backend_name(const char *s)
 {
     size_t n = strlen(s);
@@ -841,20 +901,12 @@ static int valid_backend_name(const char *s)
 struct backend *tool_backend_parse(const char *path, struct json_object *json, int skip_secrets,
                                    char *err, size_t errlen)
 {
-    static const char *const keys[] = {"mcpgate_backend",
-                                       "name",
-                                       "title",
-                                       "description",
-                                       "base_url",
-                                       "allow_private",
-                                       "timeout_ms",
-                                       "max_response_bytes",
-                                       "headers",
-                                       "credentials",
-                                       "auth",
-                                       "tools",
-                                       "openapi",
-                                       NULL};
+    static const char *const keys[] = {
+        "mcpgate_backend", "name",          "title",      "description",
+        "base_url",        "allow_private", "timeout_ms", "max_response_bytes",
+        "headers",         "credentials",   "auth",       "tools",
+        "openapi",         "kind",          "url",        "cache_ttl_s",
+        "include_tools",   "exclude_tools", NULL};
     struct parse p = {.path = path, .err = err, .errlen = errlen, .skip_secrets = skip_secrets};
     if (!json_object_is_type(json, json_type_object))
         return bad(&p, "not a JSON object");
@@ -869,17 +921,34 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
                    "\"name\" is required: 1 to %d characters of a-z 0-9 _ -, starting with "
                    "a letter or digit",
                    TOOL_BACKEND_NAME_MAX);
-    const char *base = json_get_string(json, "base_url");
+    const char *kind = NULL;
+    if (opt_string(&p, json, "", "kind", &kind) < 0)
+        return NULL;
+    if (kind && strcmp(kind, "rest") != 0 && strcmp(kind, "mcp") != 0)
+        return bad(&p, "kind must be rest (the default) or mcp");
+    int mcp = kind && strcmp(kind, "mcp") == 0;
+    static const char *const rest_only[] = {"base_url", "tools", "openapi", NULL};
+    static const char *const mcp_only[] = {"url", "cache_ttl_s", "include_tools", "exclude_tools",
+                                           NULL};
+    for (const char *const *k = mcp ? rest_only : mcp_only; *k; k++)
+        if (json_object_object_get_ex(json, *k, NULL))
+            return bad(&p, "\"%s\" is not a key of %s backends", *k,
+                       mcp ? "mcp" : "REST (kind rest)");
+    const char *base = json_get_string(json, mcp ? "url" : "base_url");
     if (!base || (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) ||
-        strpbrk(base, " \t\r\n#?") || strlen(base) > 1024)
-        return bad(&p, "\"base_url\" is required: an http:// or https:// URL without query or "
-                       "fragment");
+        strpbrk(base, " \t\r\n#") || (!mcp && strchr(base, '?')) || strlen(base) > 1024)
+        return bad(&p,
+                   mcp ? "\"url\" is required: the http:// or https:// URL of the upstream's MCP "
+                         "endpoint, without fragment"
+                       : "\"base_url\" is required: an http:// or https:// URL without query or "
+                         "fragment");
     struct backend *b = xcalloc(1, sizeof *b);
+    b->kind = mcp ? BACKEND_MCP : BACKEND_REST;
     b->name = xstrdup(name);
     b->file = xstrdup(path);
     b->base_url = xstrdup(base);
     size_t bl = strlen(b->base_url);
-    while (bl > 0 && b->base_url[bl - 1] == '/')
+    while (!mcp && bl > 0 && b->base_url[bl - 1] == '/')
         b->base_url[--bl] = '\0';
     struct json_object *v = NULL;
     if (json_object_object_get_ex(json, "allow_private", &v)) {
@@ -937,6 +1006,15 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
         parse_auth(&p, b, auth, "", &def_auth, &n_def_auth) < 0) {
         free(def_auth);
         goto fail;
+    }
+    if (mcp) {
+        b->auth = def_auth;
+        b->n_auth = n_def_auth;
+        b->timeout_ms = timeout;
+        b->max_bytes = (size_t)max;
+        if (parse_mcp(&p, b, json) < 0)
+            goto fail;
+        return b;
     }
     struct json_object *tools = json_get(json, "tools", json_type_array);
     if (!tools) {
@@ -1043,11 +1121,13 @@ int tool_backends_load(const char *dir, char *err, size_t errlen)
             rc = -1;
             break;
         }
-        if (tool_backend_find(b->name) || n_loaded == MAX_BACKENDS) {
-            snprintf(err, errlen, "backend file %s: %s", path,
-                     n_loaded == MAX_BACKENDS ? "too many backends"
-                                              : "another file already defines a backend of "
-                                                "this name");
+        const char *fault =
+            tool_backend_find(b->name) ? "another file already defines a backend of this name"
+            : n_loaded == MAX_BACKENDS ? "too many backends"
+            : b->kind == BACKEND_MCP && tool_upstream_add(b) < 0 ? "too many mcp backends"
+                                                                 : NULL;
+        if (fault) {
+            snprintf(err, errlen, "backend file %s: %s", path, fault);
             tool_backend_free(b);
             rc = -1;
             break;
@@ -1064,9 +1144,14 @@ int tool_backends_load(const char *dir, char *err, size_t errlen)
             tool_backend_free(b);
             break;
         }
-        tool_registry_add(b->defs, b->n_ops);
+        if (b->kind == BACKEND_REST)
+            tool_registry_add(b->defs, b->n_ops);
         loaded[n_loaded++] = b;
-        LOG_INFO("msg=\"backend loaded\" backend=%s tools=%d", b->name, b->n_ops);
+        if (b->kind == BACKEND_MCP)
+            LOG_INFO("msg=\"backend loaded\" backend=%s kind=mcp cache_ttl_s=%d", b->name,
+                     b->cache_ttl_s);
+        else
+            LOG_INFO("msg=\"backend loaded\" backend=%s tools=%d", b->name, b->n_ops);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);

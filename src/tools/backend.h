@@ -33,6 +33,15 @@
  *     }]
  *   }
  *
+ * A backend of kind "mcp" aggregates an upstream MCP server instead
+ * (tools/upstream.h): "kind": "mcp", "url" (the upstream's Streamable HTTP
+ * endpoint) instead of "base_url", no "tools"; optional "cache_ttl_s"
+ * (how long its tools/list is cached, 10..86400, default 300),
+ * "include_tools" / "exclude_tools" (fnmatch patterns of upstream tool
+ * names). allow_private, timeout_ms, max_response_bytes, headers,
+ * credentials and auth as for REST backends; every upstream request
+ * carries the "auth" slots.
+ *
  * Must not touch: HTTP of the client side, JSON-RPC, SQL (the encrypted
  * credential store goes through store/).
  */
@@ -49,6 +58,13 @@
 #define TOOL_BACKEND_DEFAULT_MAX_BYTES  (1024 * 1024)
 #define TOOL_BACKEND_MAX_TIMEOUT_MS     300000
 #define TOOL_BACKEND_MAX_BYTES_LIMIT    (64 * 1024 * 1024)
+
+/* mcp backends: how long an upstream's tools/list is cached */
+#define TOOL_BACKEND_DEFAULT_CACHE_TTL_S 300
+#define TOOL_BACKEND_MIN_CACHE_TTL_S     10
+#define TOOL_BACKEND_MAX_CACHE_TTL_S     86400
+
+enum backend_kind { BACKEND_REST, BACKEND_MCP };
 
 enum backend_arg_in { ARG_PATH, ARG_QUERY, ARG_HEADER, ARG_BODY, ARG_BODY_FIELD };
 enum backend_cred_type { CRED_BEARER, CRED_BASIC, CRED_HEADER, CRED_QUERY };
@@ -91,10 +107,13 @@ struct backend_op {
     char *result_pointer; /* JSON pointer into the response, or NULL */
 };
 
+struct upstream;
+
 struct backend {
+    enum backend_kind kind;
     char *name;
-    char *file; /* the file it came from, for messages */
-    char *base_url;
+    char *file;     /* the file it came from, for messages */
+    char *base_url; /* REST: the base URL; mcp: the upstream's endpoint ("url") */
     int allow_private;
     char **headers; /* "Name: value" lines */
     int n_headers;
@@ -103,6 +122,17 @@ struct backend {
     struct backend_op *ops;
     int n_ops;
     struct tool_def *defs; /* n_ops, registered */
+    /* kind mcp only (REST backends keep these per operation): */
+    long timeout_ms;  /* each upstream request */
+    size_t max_bytes; /* each upstream answer */
+    int *auth;        /* indexes into creds: sent with every upstream request */
+    int n_auth;
+    int cache_ttl_s;      /* tools/list cached this long */
+    char **include_tools; /* fnmatch patterns; none: every tool */
+    int n_include;
+    char **exclude_tools; /* fnmatch patterns */
+    int n_exclude;
+    struct upstream *up; /* the running state (tools/upstream.h), set at load */
 };
 
 /* Parses the backend file text (json, from path, for messages) into a new

@@ -9,8 +9,9 @@
 #include "tools/registry.h"
 #include "util/json.h"
 
-static struct json_object *echo_call(struct json_object *args)
+static struct json_object *echo_call(struct tool_ctx *ctx, struct json_object *args)
 {
+    (void)ctx;
     struct json_object *m = json_get(args, "message", json_type_string);
     if (!m)
         return tool_result_text("echo needs a string argument \"message\"", 1);

@@ -9,11 +9,16 @@
 
 #include "util/json.h"
 
-#define MAX_TABLES 8
+#define MAX_TABLES 300 /* builtin and fixture tables, one per REST backend */
 
 static const struct tool_def *tables[MAX_TABLES];
 static int table_len[MAX_TABLES];
 static int n_tables;
+
+#define MAX_SOURCES 8 /* dynamic sources: the upstream MCP backends are one */
+
+static const struct tool_source *sources[MAX_SOURCES];
+static int n_sources;
 
 static int name_valid(const char *s)
 {
@@ -44,13 +49,38 @@ void tool_registry_add(const struct tool_def *defs, int n)
     n_tables++;
 }
 
-const struct tool_def *tool_find(const char *name)
+void tool_registry_add_source(const struct tool_source *src)
+{
+    if (n_sources == MAX_SOURCES)
+        abort();
+    sources[n_sources++] = src;
+}
+
+static const struct tool_def *find_static(const char *name)
 {
     for (int t = 0; t < n_tables; t++)
         for (int i = 0; i < table_len[t]; i++)
             if (strcmp(tables[t][i].name, name) == 0)
                 return &tables[t][i];
     return NULL;
+}
+
+const struct tool_def *tool_find_db(struct store_conn *db, const char *name)
+{
+    const struct tool_def *found = find_static(name);
+    if (found)
+        return found;
+    for (int s = 0; s < n_sources; s++) {
+        const struct tool_def *d = sources[s]->find(sources[s]->self, db, name);
+        if (d)
+            return d;
+    }
+    return NULL;
+}
+
+const struct tool_def *tool_find(const char *name)
+{
+    return tool_find_db(NULL, name);
 }
 
 static struct json_object *annotations(const struct tool_def *d)
@@ -67,6 +97,11 @@ static struct json_object *annotations(const struct tool_def *d)
 
 struct json_object *tool_list_json(void)
 {
+    return tool_list_json_db(NULL);
+}
+
+struct json_object *tool_list_json_db(struct store_conn *db)
+{
     struct json_object *arr = json_object_new_array();
     for (int t = 0; t < n_tables; t++) {
         for (int i = 0; i < table_len[t]; i++) {
@@ -81,6 +116,18 @@ struct json_object *tool_list_json(void)
             if (json_object_array_add(arr, o) != 0)
                 abort();
         }
+    }
+    for (int s = 0; s < n_sources; s++) {
+        /* a static tool of the same name wins, as in tool_find_db() */
+        struct json_object *more = json_object_new_array();
+        sources[s]->list(sources[s]->self, db, more);
+        for (size_t i = 0; i < json_object_array_length(more); i++) {
+            struct json_object *o = json_object_array_get_idx(more, i);
+            const char *name = json_get_string(o, "name");
+            if (name && !find_static(name) && json_object_array_add(arr, json_object_get(o)) != 0)
+                abort();
+        }
+        json_object_put(more);
     }
     return arr;
 }

@@ -20,10 +20,89 @@ enum tool_access {
     TOOL_DESTRUCTIVE, /* deletes or overwrites: destructiveHint */
 };
 
+/*
+ * What a running tool call may do besides return its result. mcp/ fills it
+ * in for every call; tools use the tool_*() helpers below and never see
+ * JSON-RPC or HTTP. All functions may be called from the calling thread
+ * only.
+ */
+struct tool_ctx {
+    void *impl; /* the MCP layer's call state */
+    /* Sends a notification to the client on this call's stream (switching
+     * the HTTP response to SSE). Takes params. Returns 0, or -1 when it
+     * could not be stored (the client may still be gone: work goes on). */
+    int (*notify)(void *impl, const char *method, struct json_object *params);
+    /* Sends notifications/progress when the client asked for progress
+     * (a progressToken); total < 0 and message NULL are omitted. */
+    int (*progress)(void *impl, double progress, double total, const char *message);
+    /* Sends notifications/message if level passes the session's
+     * logging/setLevel threshold. Takes data. */
+    int (*log)(void *impl, const char *level, const char *logger, struct json_object *data);
+    /* Sends a server-to-client request (sampling/createMessage,
+     * elicitation/create, roots/list) and waits up to timeout_ms for the
+     * client's response, which may arrive at any process. Takes params.
+     * Returns the new result object; or NULL with a static reason in *why
+     * (client lacks the capability, timeout, error response, cancelled). */
+    struct json_object *(*request)(void *impl, const char *method, struct json_object *params,
+                                   int timeout_ms, const char **why);
+    /* Returns 1 once the client cancelled this call (notifications/cancelled). */
+    int (*cancelled)(void *impl);
+    /* Returns 1 when the client declared capability name ("sampling",
+     * "elicitation", "roots") at initialize. */
+    int (*client_has)(void *impl, const char *name);
+    /* Ends the HTTP response early with a retry hint (SSE polling,
+     * SEP-1699): the client reconnects with Last-Event-ID and receives the
+     * rest, the call goes on meanwhile. */
+    void (*close_stream)(void *impl);
+    /* Tells every session subscribed to uri, at whatever process, that the
+     * resource changed (notifications/resources/updated on its GET or /sse
+     * stream). Returns 0, or -1 when a notification could not be stored. */
+    int (*resource_updated)(void *impl, const char *uri);
+    const struct tool_def *tool; /* the tool being called (backend tools find their
+                                    operation in tool->data) */
+};
+
+static inline int tool_notify(struct tool_ctx *c, const char *method, struct json_object *params)
+{
+    return c->notify(c->impl, method, params);
+}
+static inline int tool_progress(struct tool_ctx *c, double progress, double total,
+                                const char *message)
+{
+    return c->progress(c->impl, progress, total, message);
+}
+static inline int tool_log(struct tool_ctx *c, const char *level, const char *logger,
+                           struct json_object *data)
+{
+    return c->log(c->impl, level, logger, data);
+}
+static inline struct json_object *tool_request(struct tool_ctx *c, const char *method,
+                                               struct json_object *params, int timeout_ms,
+                                               const char **why)
+{
+    return c->request(c->impl, method, params, timeout_ms, why);
+}
+static inline int tool_cancelled(struct tool_ctx *c)
+{
+    return c->cancelled(c->impl);
+}
+static inline int tool_client_has(struct tool_ctx *c, const char *name)
+{
+    return c->client_has(c->impl, name);
+}
+static inline void tool_close_stream(struct tool_ctx *c)
+{
+    c->close_stream(c->impl);
+}
+static inline int tool_resource_updated(struct tool_ctx *c, const char *uri)
+{
+    return c->resource_updated(c->impl, uri);
+}
+
 /* Calls the tool with its arguments (an object, borrowed). Returns a new
  * CallToolResult object ({content, isError}); tool failures are results
  * with isError true, never NULL. */
-typedef struct json_object *(*tool_call_fn)(struct json_object *args);
+typedef struct json_object *(*tool_call_fn)(struct tool_ctx *ctx, struct json_object *args);
 
 struct tool_def {
     const char *name;         /* [A-Za-z0-9_.-]{1,128} */
@@ -33,6 +112,7 @@ struct tool_def {
     enum tool_access access;
     int open_world; /* 1 when it reaches outside mcpgate */
     tool_call_fn call;
+    void *data; /* the implementation's own (e.g. a REST operation), or NULL */
 };
 
 /* Adds a table of n definitions (static storage, not copied) to the
@@ -40,11 +120,45 @@ struct tool_def {
  * is invalid or taken (a programming error). */
 void tool_registry_add(const struct tool_def *defs, int n);
 
-/* Returns the tool named name, or NULL. */
+/* Returns the tool named name, or NULL. Dynamic sources answer from their
+ * per-process copy (see tool_find_db). */
 const struct tool_def *tool_find(const char *name);
 
-/* Returns a new array of MCP Tool objects for tools/list. */
+/* Returns a new array of MCP Tool objects for tools/list. Dynamic sources
+ * list their per-process copy (see tool_list_json_db). */
 struct json_object *tool_list_json(void);
+
+struct store_conn;
+
+/*
+ * A dynamic source of tools: tools that change while the process runs
+ * (the tools of upstream MCP servers, tools/upstream.h), unlike the static
+ * tables of tool_registry_add(). The registry consults the sources after
+ * its tables, in the order they were added. Callbacks run on any worker
+ * thread at once; db is the calling thread's store connection, or NULL
+ * (then the source answers from what the process already holds).
+ */
+struct tool_source {
+    /* Appends the source's MCP Tool objects (new) to arr. Cannot fail: a
+     * source that cannot list leaves its tools out (and logs why). */
+    void (*list)(void *self, struct store_conn *db, struct json_object *arr);
+    /* Returns the source's tool called name, or NULL. The definition stays
+     * valid on this thread until the thread's next find or list call on
+     * the same source (each thread holds one version of the source's
+     * tools), and at least for the duration of the tool's call. */
+    const struct tool_def *(*find)(void *self, struct store_conn *db, const char *name);
+    void *self;
+};
+
+/* Adds a source (static storage, not copied). Called at start-up, before
+ * threads exist. Aborts when there are too many (a programming error). */
+void tool_registry_add_source(const struct tool_source *src);
+
+/* tool_find() that lets dynamic sources refresh their copy through db. */
+const struct tool_def *tool_find_db(struct store_conn *db, const char *name);
+
+/* tool_list_json() that lets dynamic sources refresh their copy through db. */
+struct json_object *tool_list_json_db(struct store_conn *db);
 
 /* Helper for tool implementations: a new result with one text content. */
 struct json_object *tool_result_text(const char *text, int is_error);

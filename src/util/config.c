@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,25 @@ void config_defaults(struct mg_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->threads = 4;
     cfg->log_level = LOG_LEVEL_INFO;
-    cfg->auth = MG_AUTH_NONE;
+    cfg->auth = MG_AUTH_OAUTH; /* deny by default: none must be asked for */
     cfg->max_body_bytes = 1024 * 1024;
     cfg->session_ttl_s = 24 * 3600;
     cfg->db_connect_timeout_s = 3;
+    cfg->page_size = 100;
+    cfg->sse_heartbeat_s = 15;
+    cfg->sse_max_s = 120;
+    cfg->sse_retry_ms = 1000;
+    cfg->request_timeout_s = 120;
+    cfg->rate_limit_user_per_min = 300;
+    cfg->rate_limit_client_per_min = 1200;
+    cfg->policy_default_allow = 1;
+    cfg->access_token_ttl_s = 3600;
+    cfg->refresh_token_ttl_s = 30 * 24 * 3600;
+    cfg->refresh_grace_s = 2;
+    cfg->web_session_ttl_s = 12 * 3600;
+    cfg->register_per_hour = 20;
+    cfg->cimd_allow_private = 0;
+    snprintf(cfg->backends_dir, sizeof cfg->backends_dir, "%s", MG_DEFAULT_BACKENDS_DIR);
 }
 
 /* Copies s into dst of size n. Returns 0, or -1 if it does not fit. */
@@ -43,22 +59,64 @@ static int parse_int(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int set_origins(struct mg_config *cfg, const char *value)
+/* Splits a list separated by spaces or commas into list (*n entries). */
+static int set_list(char list[][256], int *n, const char *value)
 {
-    cfg->n_origins = 0;
+    *n = 0;
     const char *p = value;
     while (*p) {
         while (*p == ' ' || *p == '\t' || *p == ',')
             p++;
         if (!*p)
             break;
-        size_t n = strcspn(p, " \t,");
-        if (cfg->n_origins == MG_MAX_ORIGINS || n >= sizeof cfg->origins[0])
+        size_t len = strcspn(p, " \t,");
+        if (*n == MG_MAX_ORIGINS || len >= 256)
             return -1;
-        memcpy(cfg->origins[cfg->n_origins], p, n);
-        cfg->origins[cfg->n_origins][n] = '\0';
-        cfg->n_origins++;
-        p += n;
+        memcpy(list[*n], p, len);
+        list[*n][len] = '\0';
+        (*n)++;
+        p += len;
+    }
+    return 0;
+}
+
+static int set_origins(struct mg_config *cfg, const char *value)
+{
+    return set_list(cfg->origins, &cfg->n_origins, value);
+}
+
+/* The OAuth settings that are whole numbers in a range. */
+static const struct {
+    const char *key;
+    size_t offset;
+    long lo, hi;
+} oauth_ints[] = {
+    {"access_token_ttl_s", offsetof(struct mg_config, access_token_ttl_s), 60, 86400},
+    {"refresh_token_ttl_s", offsetof(struct mg_config, refresh_token_ttl_s), 3600,
+     365L * 24 * 3600},
+    {"refresh_grace_s", offsetof(struct mg_config, refresh_grace_s), 0, 60},
+    {"web_session_ttl_s", offsetof(struct mg_config, web_session_ttl_s), 300, 30L * 24 * 3600},
+    {"register_per_hour", offsetof(struct mg_config, register_per_hour), 0, 100000},
+};
+
+/* Applies key when it is one of oauth_ints: returns 1 and sets *rc to 0
+ * (applied) or -1 (bad value, message in err); returns 0 for other keys. */
+static int oauth_int_key(struct mg_config *cfg, const char *key, const char *value, long *rc,
+                         char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof oauth_ints / sizeof oauth_ints[0]; i++) {
+        if (strcmp(key, oauth_ints[i].key) != 0)
+            continue;
+        long v;
+        if (parse_int(value, oauth_ints[i].lo, oauth_ints[i].hi, &v) == 0) {
+            *(int *)(void *)((char *)cfg + oauth_ints[i].offset) = (int)v;
+            *rc = 0;
+        } else {
+            snprintf(err, errlen, "%s must be a whole number from %ld to %ld", key,
+                     oauth_ints[i].lo, oauth_ints[i].hi);
+            *rc = -1;
+        }
+        return 1;
     }
     return 0;
 }
@@ -85,11 +143,11 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         snprintf(err, errlen, "log_level must be error, warn, info or debug");
         return -1;
     } else if (strcmp(key, "auth") == 0) {
-        if (strcmp(value, "none") == 0) {
-            cfg->auth = MG_AUTH_NONE;
+        if (strcmp(value, "none") == 0 || strcmp(value, "oauth") == 0) {
+            cfg->auth = value[0] == 'n' ? MG_AUTH_NONE : MG_AUTH_OAUTH;
             return 0;
         }
-        snprintf(err, errlen, "auth must be none (oauth is not available in this version)");
+        snprintf(err, errlen, "auth must be oauth or none");
         return -1;
     } else if (strcmp(key, "max_body_bytes") == 0) {
         if (parse_int(value, 1024, 64L * 1024 * 1024, &v) == 0) {
@@ -111,6 +169,81 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
             return 0;
         }
         snprintf(err, errlen, "db_connect_timeout_s must be from 1 to 60 seconds");
+        return -1;
+    } else if (oauth_int_key(cfg, key, value, &v, err, errlen)) {
+        return (int)v;
+    } else if (strcmp(key, "cimd_allow_private") == 0) {
+        if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+            cfg->cimd_allow_private = value[0] == 'y';
+            return 0;
+        }
+        snprintf(err, errlen, "cimd_allow_private must be yes or no");
+        return -1;
+    } else if (strcmp(key, "backends_dir") == 0) {
+        if (value[0] != '/') {
+            snprintf(err, errlen, "backends_dir must be an absolute path");
+            return -1;
+        }
+        if (copy_str(cfg->backends_dir, sizeof cfg->backends_dir, value) == 0)
+            return 0;
+    } else if (strcmp(key, "page_size") == 0) {
+        if (parse_int(value, 1, 1000, &v) == 0) {
+            cfg->page_size = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "page_size must be a whole number from 1 to 1000");
+        return -1;
+    } else if (strcmp(key, "allowed_hosts") == 0) {
+        if (set_list(cfg->hosts, &cfg->n_hosts, value) == 0)
+            return 0;
+        snprintf(err, errlen, "allowed_hosts: at most %d hosts of under 256 characters",
+                 MG_MAX_ORIGINS);
+        return -1;
+    } else if (strcmp(key, "sse_heartbeat_s") == 0) {
+        if (parse_int(value, 1, 300, &v) == 0) {
+            cfg->sse_heartbeat_s = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "sse_heartbeat_s must be from 1 to 300 seconds");
+        return -1;
+    } else if (strcmp(key, "sse_max_s") == 0) {
+        if (parse_int(value, 1, 3600, &v) == 0) {
+            cfg->sse_max_s = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "sse_max_s must be from 1 to 3600 seconds");
+        return -1;
+    } else if (strcmp(key, "sse_retry_ms") == 0) {
+        if (parse_int(value, 0, 600000, &v) == 0) {
+            cfg->sse_retry_ms = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "sse_retry_ms must be from 0 to 600000");
+        return -1;
+    } else if (strcmp(key, "policy_default") == 0) {
+        if (strcmp(value, "allow") == 0 || strcmp(value, "deny") == 0) {
+            cfg->policy_default_allow = value[0] == 'a';
+            return 0;
+        }
+        snprintf(err, errlen, "policy_default must be allow or deny");
+        return -1;
+    } else if (strcmp(key, "rate_limit_user_per_min") == 0 ||
+               strcmp(key, "rate_limit_client_per_min") == 0) {
+        if (parse_int(value, 0, 1000000, &v) == 0) {
+            if (key[11] == 'u')
+                cfg->rate_limit_user_per_min = (int)v;
+            else
+                cfg->rate_limit_client_per_min = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "%s must be from 0 (no limit) to 1000000", key);
+        return -1;
+    } else if (strcmp(key, "request_timeout_s") == 0) {
+        if (parse_int(value, 1, 3600, &v) == 0) {
+            cfg->request_timeout_s = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "request_timeout_s must be from 1 to 3600 seconds");
         return -1;
     } else if (strcmp(key, "allowed_origins") == 0) {
         if (set_origins(cfg, value) == 0)
@@ -216,6 +349,7 @@ static int derive_base(struct mg_config *cfg)
     if (hl > strlen(dflt) && strcmp(host + hl - strlen(dflt), dflt) == 0)
         host[hl - strlen(dflt)] = '\0';
     snprintf(cfg->base_origin, sizeof cfg->base_origin, "%s://%s", https ? "https" : "http", host);
+    snprintf(cfg->base_host, sizeof cfg->base_host, "%s", host);
     memcpy(cfg->base_path, path, strlen(path) + 1);
     return 0;
 }
@@ -248,6 +382,21 @@ const char *config_path(const char *explicit_path)
         return explicit_path;
     const char *env = getenv("MCPGATE_CONFIG");
     return env && *env ? env : MG_DEFAULT_CONFIG;
+}
+
+int config_host_allowed(const struct mg_config *cfg, const char *host)
+{
+    size_t n = strlen(host);
+    /* a client may name the default port explicitly */
+    const char *dflt = strncmp(cfg->base_origin, "https:", 6) == 0 ? ":443" : ":80";
+    size_t dl = strlen(dflt);
+    size_t cmp = n > dl && strcmp(host + n - dl, dflt) == 0 ? n - dl : n;
+    if (cmp == strlen(cfg->base_host) && strncasecmp(host, cfg->base_host, cmp) == 0)
+        return 1;
+    for (int i = 0; i < cfg->n_hosts; i++)
+        if (strcasecmp(host, cfg->hosts[i]) == 0)
+            return 1;
+    return 0;
 }
 
 int config_origin_allowed(const struct mg_config *cfg, const char *origin)

@@ -19,6 +19,8 @@
 #define MG_DEFAULT_CONFIG "/etc/mcpgate/mcpgate.conf"
 #define MG_MAX_ORIGINS    16
 
+#define MG_DEFAULT_BACKENDS_DIR "/etc/mcpgate/backends.d"
+
 enum mg_auth_mode { MG_AUTH_NONE, MG_AUTH_OAUTH };
 
 struct mg_config {
@@ -32,8 +34,29 @@ struct mg_config {
     size_t max_body_bytes; /* largest request body accepted */
     int session_ttl_s;     /* idle lifetime of an MCP session */
     int db_connect_timeout_s;
+    int page_size; /* items per page of tools/list, resources/list, prompts/list */
     int n_origins;
     char origins[MG_MAX_ORIGINS][256]; /* extra allowed Origin values */
+    int n_hosts;
+    char hosts[MG_MAX_ORIGINS][256]; /* extra allowed Host values (base_url's always is) */
+    char base_host[256];             /* host[:port] of base_url, default port dropped, derived */
+    int sse_heartbeat_s;             /* comment line this often on an idle SSE stream */
+    int sse_max_s;                   /* an SSE response lasts at most this long */
+    int sse_retry_ms;                /* the retry hint sent on every SSE stream */
+    int request_timeout_s;           /* longest wait for a client's answer (sampling, ...) */
+    int rate_limit_user_per_min;     /* tool calls per user and minute, 0 = no limit */
+    int rate_limit_client_per_min;   /* tool calls per OAuth client and minute, 0 = no limit */
+    int policy_default_allow;        /* 1: tools no policy rule names are allowed */
+    /* OAuth (auth = oauth); see conf/mcpgate.conf */
+    int access_token_ttl_s;  /* lifetime of an access token */
+    int refresh_token_ttl_s; /* lifetime of each refresh token (rotated on use) */
+    int refresh_grace_s;     /* a just-rotated refresh token presented again this soon is
+                                refused without revoking its family (a concurrent retry) */
+    int web_session_ttl_s;   /* lifetime of a sign-in on the login/consent/account pages */
+    int register_per_hour;   /* dynamic client registrations per address per hour, 0: off */
+    int cimd_allow_private;  /* 1: client metadata documents may be fetched from
+                                loopback/private addresses and over http (tests only) */
+    char backends_dir[512];  /* REST backend files (*.json), read at start (tools/backend.h) */
 };
 
 /* Fills cfg with the defaults. Cannot fail. */
@@ -61,5 +84,9 @@ const char *config_path(const char *explicit_path);
 
 /* Returns 1 when origin (an Origin header value) may call /mcp, else 0. */
 int config_origin_allowed(const struct mg_config *cfg, const char *origin);
+
+/* Returns 1 when host (a Host header value) names this server: base_url's
+ * host or one of allowed_hosts (DNS rebinding protection), else 0. */
+int config_host_allowed(const struct mg_config *cfg, const char *host);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 
@@ -79,4 +80,70 @@ void crypto_token(size_t nbytes, char *out)
     crypto_random(raw, nbytes);
     crypto_b64url_encode(raw, nbytes, out);
     OPENSSL_cleanse(raw, sizeof raw);
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+long crypto_b64url_decode(const char *in, size_t n, unsigned char *out)
+{
+    if (n % 4 == 1)
+        return -1;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64url_value(in[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits & 0xff);
+        }
+    }
+    /* the bits left over must be zero, or two inputs would decode alike */
+    if (bits && (acc & ((1u << bits) - 1)))
+        return -1;
+    return (long)o;
+}
+
+void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
+                        unsigned char out[CRYPTO_SHA256_LEN])
+{
+    unsigned int outlen = 0;
+    if (keylen > (size_t)INT32_MAX ||
+        !HMAC(EVP_sha256(), key, (int)keylen, msg, len, out, &outlen) ||
+        outlen != CRYPTO_SHA256_LEN)
+        abort();
+}
+
+long crypto_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+    if (n == 0)
+        return 0;
+    if (n % 4 || n > INT32_MAX || cap < n / 4 * 3)
+        return -1;
+    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+    if (len < 0)
+        return -1;
+    /* EVP_DecodeBlock counts the padding as data bytes */
+    if (in[n - 1] == '=')
+        len--;
+    if (in[n - 2] == '=')
+        len--;
+    return len;
 }

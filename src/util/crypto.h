@@ -38,4 +38,20 @@ int crypto_equal(const void *a, const void *b, size_t n);
  * must hold crypto_b64url_len(nbytes) + 1 bytes. */
 void crypto_token(size_t nbytes, char *out);
 
+/* Decodes base64url without padding (n chars of in) into out, which must
+ * hold n * 3 / 4 bytes. Returns the decoded length, or -1 when in holds a
+ * character outside the alphabet, a length no encoder produces, or
+ * non-zero trailing bits (so every byte string has one encoding). */
+long crypto_b64url_decode(const char *in, size_t n, unsigned char *out);
+
+/* HMAC-SHA256 of msg (len bytes) under key (keylen bytes) into out.
+ * Aborts if OpenSSL fails (it cannot for these inputs). */
+void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
+                        unsigned char out[CRYPTO_SHA256_LEN]);
+
+/* Decodes standard base64 (RFC 4648 §4, padding required) into out (cap
+ * bytes). Returns the decoded length, or -1 when in is not base64 or does
+ * not fit. */
+long crypto_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap);
+
 #endif

@@ -227,7 +227,8 @@ def request(method, url, body=None, headers=None, timeout=HTTP_TIMEOUT_S):
     resp = Response(method, url, hdrs, body)
     conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.putrequest(method, path, skip_accept_encoding=True,
+                        skip_host=any(k.lower() == "host" for k in hdrs))
         for k, v in hdrs.items():
             conn.putheader(k, v)
         if body is not None and not any(k.lower() == "content-length" for k in hdrs):
@@ -669,12 +670,14 @@ def parse_config(path):
 
 
 class Stack:
-    """with Stack(tap, servers=..., responder=..., config_extra=...) as st: ...
+    """with Stack(tap, servers=..., responder=..., config_extra=..., auth=...) as st: ...
 
     Starts scripts/stack.sh in a fresh temporary directory and stops it however the
-    script ends. A failed start is a bail-out (after stop)."""
+    script ends. A failed start is a bail-out (after stop). auth is the responders'
+    `auth` setting (STACK_AUTH): "none" unless a test asks for "oauth", so that each test
+    says what it needs whatever conf/mcpgate.conf's default is."""
 
-    def __init__(self, tap, servers=None, responder=None, config_extra=None):
+    def __init__(self, tap, servers=None, responder=None, config_extra=None, auth="none"):
         self.tap = tap
         self.dir = None
         self.env = {}
@@ -691,6 +694,7 @@ class Stack:
             self.proc_env["STACK_SERVERS"] = servers
         if config_extra:
             self.proc_env["STACK_CONFIG_EXTRA"] = config_extra
+        self.proc_env["STACK_AUTH"] = auth
 
     # -- lifecycle
 

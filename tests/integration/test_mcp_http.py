@@ -198,8 +198,13 @@ def test_method_origin_accept_type(f):
     fe, base = f.fe, f.base
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     # 1. method
-    f.bad("GET /mcp", lambda: request("GET", f.mcp_url, None, base.headers(
-        {"Accept": "text/event-stream", "Content-Type": None})), 405, -32000, extra=allow_header)
+    f.bad("GET /mcp from a stateless (2026-07-28) client", lambda: request(
+        "GET", f.mcp_url, None, base.headers({"Accept": "text/event-stream", "Content-Type": None,
+                                              "MCP-Protocol-Version": "2026-07-28"})),
+          405, -32000, extra=allow_header)
+    f.bad("GET /mcp that accepts no event stream", lambda: request(
+        "GET", f.mcp_url, None, base.headers({"Accept": "application/json",
+                                              "Content-Type": None})), 406, -32000)
     f.bad("PUT /mcp", lambda: request("PUT", f.mcp_url, PING, base.headers()), 405, -32000,
           extra=allow_header)
     f.bad("PATCH /mcp", lambda: request("PATCH", f.mcp_url, PING, base.headers()), 405, -32000,
@@ -349,10 +354,18 @@ def test_batches(f):
             % fe, p, r)
     f.served_after("2025-03-26 batch", before)
     r = b.post([{"jsonrpc": "2.0", "method": "notifications/initialized"},
-                {"jsonrpc": "2.0", "method": "notifications/whatever"},
-                {"jsonrpc": "2.0", "id": 99, "result": {}}])
-    t.check("%s: 2025-03-26 batch of notifications and responses -> 202 empty" % fe,
+                {"jsonrpc": "2.0", "method": "notifications/whatever"}])
+    t.check("%s: 2025-03-26 batch of notifications -> 202 empty" % fe,
             expect_empty(r, 202), r)
+    # a response to a request the server never sent is an error, also in a batch
+    r = b.post([{"jsonrpc": "2.0", "method": "notifications/initialized"},
+                {"jsonrpc": "2.0", "id": 99, "result": {}}])
+    p = []
+    j = r.json if r.status == 200 else None
+    if not (isinstance(j, list) and len(j) == 1 and
+            (j[0].get("error") or {}).get("code") == -32600):
+        p.append("expected 200 with one -32600 error, got %s %r" % (r.status, j))
+    t.check("%s: 2025-03-26 batch with an unsolicited response -> its -32600 error" % fe, p, r)
     f.bad("empty batch on a 2025-03-26 session", lambda: b.post(b"[]"), 400, R)
 
     # initialize may not be in a batch: rejected as a whole (400 -32600) or answered with an
@@ -446,14 +459,19 @@ def test_notifications(f):
         ("notifications/initialized", {"jsonrpc": "2.0", "method": "notifications/initialized"}),
         ("unknown notification", {"jsonrpc": "2.0", "method": "notifications/nothing_here",
                                   "params": {"x": 1}}),
-        ("JSON-RPC result response", {"jsonrpc": "2.0", "id": 5, "result": {}}),
-        ("JSON-RPC error response", {"jsonrpc": "2.0", "id": "e",
-                                     "error": {"code": -1, "message": "client says no"}}),
     ]:
         before = f.count()
         r = base.post(msg)
         t.check("%s: %s -> 202 empty" % (fe, desc), expect_empty(r, 202), r)
         f.served_after(desc, before)
+    # responses are accepted only for requests the server sent (sampling, elicitation)
+    for desc, msg in [
+        ("JSON-RPC result response to a request never sent",
+         {"jsonrpc": "2.0", "id": 5, "result": {}}),
+        ("JSON-RPC error response to a request never sent",
+         {"jsonrpc": "2.0", "id": "e", "error": {"code": -1, "message": "client says no"}}),
+    ]:
+        f.bad(desc, lambda msg=msg: base.post(msg), 400, -32600)
 
 
 def test_requests(f):
@@ -589,23 +607,21 @@ def test_delete(f):
 
 
 def test_other_paths(f):
+    """The OAuth endpoints are routed to mcpgate (their behaviour is tested in
+    test_oauth_flow.py): each answers, none with 404."""
     t, fe = f.t, f.fe
-    for method, path in [("POST", "/token"), ("GET", "/account"),
-                         ("GET", "/.well-known/oauth-authorization-server")]:
+    for method, path, status in [("POST", "/token", 400), ("GET", "/account", 303),
+                                 ("GET", "/.well-known/oauth-authorization-server", 200)]:
         h = {"Authorization": "Bearer " + BEARER_TOKEN}
         if method == "POST":
             h["Content-Type"] = "application/x-www-form-urlencoded"
         r = request(method, f.url + path, b"" if method == "POST" else None, h)
         p = []
-        if r.status != 404:
-            p.append("status %s, expected 404" % r.status)
-        if r.content_type != "application/json" or not isinstance(r.json, dict) \
-                or r.json.get("error") != "not_found":
-            p.append('body is not application/json {"error":"not_found", ...}')
+        if r.status != status:
+            p.append("status %s, expected %s" % (r.status, status))
         if not r.header("X-Request-Id"):
             p.append("no X-Request-Id header")
-        t.check('%s: %s %s (routed, not implemented) -> 404 {"error":"not_found"}'
-                % (fe, method, path), p, r)
+        t.check("%s: %s %s (OAuth endpoint) -> %d" % (fe, method, path, status), p, r)
     r = request("GET", f.url + "/not-routed-anywhere")
     t.check("%s: GET /not-routed-anywhere -> 404" % fe,
             [] if r.status == 404 else ["status %s" % r.status], r)

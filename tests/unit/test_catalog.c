@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_catalog.c - list cursors (format, tampering, other
- * lists and keys), base64url decoding, HMAC-SHA256, URI template matching
- * and prompt argument checks.
+ * lists and keys), base64url decoding, HMAC-SHA256, the page_size setting,
+ * URI template matching and prompt argument checks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "mcp/catalog.h"
 #include "tap.h"
 #include "tools/catalog.h"
+#include "util/config.h"
 #include "util/crypto.h"
 #include "util/json.h"
 
@@ -164,9 +165,22 @@ static void test_prompt_args(void)
     json_object_put(v);
 }
 
+static void test_page_size(void)
+{
+    struct mg_config cfg;
+    char err[256];
+    config_defaults(&cfg);
+    is_int(cfg.page_size, 100, "page_size defaults to 100");
+    ok(config_set(&cfg, "page_size", "2", err, sizeof err) == 0 && cfg.page_size == 2,
+       "page_size = 2");
+    ok(config_set(&cfg, "page_size", "0", err, sizeof err) < 0, "page_size 0 is refused: %s", err);
+    ok(config_set(&cfg, "page_size", "1001", err, sizeof err) < 0, "page_size 1001 is refused");
+}
+
 int main(void)
 {
     test_crypto();
+    test_page_size();
     test_cursor();
     test_templates();
     test_prompt_args();

@@ -58,8 +58,8 @@ int main(void)
     rc =
         load_text(&cfg, "base_url = http://127.0.0.1:8080\ndatabase = dbname=x\n", err, sizeof err);
     ok(rc == 0 && cfg.threads == 4 && cfg.max_body_bytes == 1048576 && cfg.session_ttl_s == 86400 &&
-           cfg.auth == MG_AUTH_NONE,
-       "defaults apply");
+           cfg.auth == MG_AUTH_OAUTH,
+       "defaults apply (auth = oauth)");
     is_str(cfg.base_origin, "http://127.0.0.1:8080", "non-default port kept");
     is_str(cfg.base_path, "", "root base path is empty");
 
@@ -70,7 +70,10 @@ int main(void)
         {"base_url = https://x\ndatabase = d\nthreads = 0\n", "threads must be"},
         {"base_url = https://x\ndatabase = d\nthreads = 4x\n", "threads must be"},
         {"base_url = https://x\ndatabase = d\nlog_level = loud\n", "log_level must be"},
-        {"base_url = https://x\ndatabase = d\nauth = oauth\n", "auth must be none"},
+        {"base_url = https://x\ndatabase = d\nauth = basic\n", "auth must be oauth or none"},
+        {"base_url = https://x\ndatabase = d\nrefresh_grace_s = 61\n", "refresh_grace_s must be"},
+        {"base_url = https://x\ndatabase = d\ncimd_allow_private = 1\n",
+         "cimd_allow_private must be"},
         {"base_url = https://x\ndatabase = d\nmax_body_bytes = 10\n", "max_body_bytes must be"},
         {"base_url = https://x\ndatabase = d\njust words\n", "expected \"key = value\""},
         {"database = d\n", "base_url is not set"},
