@@ -451,13 +451,33 @@ static void unsupported_version(struct mcp_http_out *out, struct json_object *id
     out->body = err;
 }
 
-/* Marks a stateless result as complete and names the server (2026-07-28). */
-static void finish_modern_result(struct json_object *resp)
+/* Returns 1 for the methods whose results are cacheable (2026-07-28
+ * CacheableResult: lists and reads). */
+static int cacheable(const char *method)
+{
+    static const char *const methods[] = {"tools/list", "resources/list",
+                                          "resources/templates/list", "resources/read",
+                                          "prompts/list"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(method, methods[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Marks a stateless result as complete and names the server (2026-07-28);
+ * lists and reads say how long they may be cached, and by whom: what a
+ * user may see depends on their policy and scopes, so only by them, and
+ * policy changes take effect at once, so not at all (ttlMs 0). */
+static void finish_modern_result(struct json_object *resp, const char *method)
 {
     struct json_object *result = json_get(resp, "result", json_type_object);
     if (!result)
         return;
     json_add(result, "resultType", json_object_new_string("complete"));
+    if (cacheable(method)) {
+        json_add(result, "ttlMs", json_object_new_int(0));
+        json_add(result, "cacheScope", json_object_new_string("private"));
+    }
     struct json_object *meta = json_get(result, "_meta", json_type_object);
     if (!meta) {
         meta = json_object_new_object();
@@ -530,7 +550,7 @@ static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *i
         snprintf(call.log_level, sizeof call.log_level, "%s", level);
     mcp_call_begin(&call, &msg);
     struct json_object *r = mcp_dispatch(&call, &msg);
-    finish_modern_result(r);
+    finish_modern_result(r, msg.method);
     if (call.unavailable && !call.streaming) {
         json_object_put(r);
         unavailable(out);

@@ -22,7 +22,7 @@ void config_defaults(struct mg_config *cfg)
     cfg->session_ttl_s = 24 * 3600;
     cfg->db_connect_timeout_s = 3;
     cfg->page_size = 100;
-    cfg->sse_heartbeat_s = 15;
+    cfg->sse_heartbeat_s = 5;
     cfg->sse_max_s = 120;
     cfg->sse_retry_ms = 1000;
     cfg->request_timeout_s = 120;
@@ -186,6 +186,24 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         }
         if (copy_str(cfg->backends_dir, sizeof cfg->backends_dir, value) == 0)
             return 0;
+    } else if (strcmp(key, "credential_key") == 0) {
+        if (cfg->n_credential_keys == SEAL_MAX_KEYS) {
+            snprintf(err, errlen, "credential_key: at most %d keys", SEAL_MAX_KEYS);
+            return -1;
+        }
+        struct seal_key k;
+        if (seal_key_parse(value, &k, err, errlen) < 0)
+            return -1;
+        for (int i = 0; i < cfg->n_credential_keys; i++) {
+            if (strcmp(cfg->credential_keys[i].id, k.id) == 0) {
+                snprintf(err, errlen, "credential_key: key id %s is given twice", k.id);
+                seal_key_clear(&k);
+                return -1;
+            }
+        }
+        cfg->credential_keys[cfg->n_credential_keys++] = k;
+        seal_key_clear(&k);
+        return 0;
     } else if (strcmp(key, "page_size") == 0) {
         if (parse_int(value, 1, 1000, &v) == 0) {
             cfg->page_size = (int)v;
@@ -310,6 +328,7 @@ int config_load(struct mg_config *cfg, const char *path, char *err, size_t errle
             break;
         }
     }
+    explicit_bzero(line, sizeof line); /* credential_key lines are secret */
     fclose(f);
     return rc;
 }

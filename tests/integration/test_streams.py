@@ -424,6 +424,11 @@ def test_modern(t, fe, url, st):
     t.ok(r.status == 200 and res and res.get("resultType") == "complete" and
          res["content"][0]["text"] == "stateless" and not r.header("Mcp-Session-Id"),
          "%s: stateless tools/call without a session" % fe, r.describe())
+    r = request("POST", u, json_bytes(modern_body(20, "tools/list")), modern_headers("tools/list"))
+    res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
+    t.ok(r.status == 200 and res and res.get("ttlMs") == 0 and res.get("cacheScope") == "private"
+         and res.get("resultType") == "complete" and any(x["name"] == "echo" for x in res["tools"]),
+         "%s: stateless tools/list is a private, uncached CacheableResult" % fe, r.describe())
     enc = "=?base64?" + base64.b64encode(b"echo").decode() + "?="
     r = request("POST", u, json_bytes(call), modern_headers("tools/call", enc))
     t.ok(r.status == 200, "%s: Mcp-Name in =?base64?...?= form is decoded" % fe, r.describe())
