@@ -7,10 +7,13 @@
  *   backend import-openapi FILE --name NAME [--base-url URL] [--tag T]...
  *       [--path GLOB]... [--method M]... [--env-file PATH] [--allow-private]
  *       [--output FILE|-] [--force]
- *   backend credential NAME SLOT
+ *   backend credential NAME SLOT [--delete]
+ *   backend credential rotate
  *
- * None of them needs the database. Secrets are never printed: list shows
- * where a slot's value comes from, not the value.
+ * Only credential needs the database (table backend_credentials, values
+ * sealed with credential_key, tools/credentials.h). Secrets are never
+ * printed and never taken from the command line: credential reads the
+ * value from standard input (the terminal with echo off).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +25,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "store/credentials.h"
 #include "tools/backend.h"
+#include "tools/credentials.h"
 #include "tools/openapi.h"
 #include "tools/upstream.h"
 #include "util/buf.h"
@@ -36,7 +41,8 @@ static const char usage_text[] =
     "       mcpgate backend import-openapi FILE --name NAME [--base-url URL]\n"
     "               [--tag TAG]... [--path GLOB]... [--method METHOD]...\n"
     "               [--env-file PATH] [--allow-private] [--output FILE|-] [--force]\n"
-    "       mcpgate backend credential NAME SLOT\n"
+    "       mcpgate backend credential NAME SLOT [--delete]\n"
+    "       mcpgate backend credential rotate\n"
     "\n"
     "Backends are JSON files in backends_dir (see docs/backends.md).\n"
     "  list             the backends and their tools (--json: machine-readable)\n"
@@ -47,7 +53,10 @@ static const char usage_text[] =
     "                   e.g. '/v2/droplets*') and --method select operations; --env-file\n"
     "                   names the env file that holds the credentials\n"
     "                   (variables NAME_SLOT); the responders load it at their next start\n"
-    "  credential       how to give a credential slot its secret\n";
+    "  credential       store the secret of NAME's slot SLOT in the database, sealed with\n"
+    "                   the first credential_key (the secret is read from standard input,\n"
+    "                   echo off on a terminal); --delete removes it; rotate re-seals every\n"
+    "                   stored secret (the backends' and the users') under the first key\n";
 
 static const char *const access_names[] = {"read", "write", "destructive"};
 
@@ -491,20 +500,206 @@ static int cmd_import(const struct cli_env *env, int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
+/* Finds backend name in backends_dir (secrets not read). Returns it, or
+ * NULL (message printed). */
+static struct backend *find_backend(const struct cli_env *env, const char *name)
+{
+    char **files;
+    int n = list_files(env->cfg->backends_dir, &files);
+    struct backend *found = NULL;
+    for (int i = 0; i < n && !found; i++) {
+        char err[600];
+        struct backend *b = tool_backend_load_file(files[i], 1, err, sizeof err);
+        if (b && strcmp(b->name, name) == 0)
+            found = b;
+        else
+            tool_backend_free(b);
+    }
+    if (n >= 0 && !found)
+        fprintf(stderr,
+                "mcpgate: no backend called \"%s\" in %s (mcpgate backend list shows them)\n", name,
+                env->cfg->backends_dir);
+    for (int i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return found;
+}
+
+/* Reads the secret: the terminal with echo off, else all of standard input
+ * without its final newline. Returns 0, or -1 (message printed). */
+static int read_secret(const char *backend, const char *slot, char *out, size_t n)
+{
+    if (isatty(STDIN_FILENO)) {
+        char prompt[300];
+        snprintf(prompt, sizeof prompt, "Secret of %s slot %s: ", backend, slot);
+        return cli_read_password(prompt, 0, out, n);
+    }
+    size_t len = 0, got;
+    while (len < n - 1 && (got = fread(out + len, 1, n - 1 - len, stdin)) > 0)
+        len += got;
+    out[len] = '\0';
+    if (len == n - 1 && fgetc(stdin) != EOF) {
+        fprintf(stderr, "mcpgate: the secret is too long (at most %zu bytes)\n", n - 2);
+        return -1;
+    }
+    if (len && out[len - 1] == '\n')
+        out[--len] = '\0';
+    if (len && out[len - 1] == '\r')
+        out[--len] = '\0';
+    return 0;
+}
+
+struct rotation {
+    struct store_cred *rows;
+    char **sealed;
+    int n, cap;
+};
+
+static void on_stored(void *arg, const struct store_cred *c)
+{
+    struct rotation *r = arg;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->rows = realloc(r->rows, (size_t)r->cap * sizeof *r->rows);
+        r->sealed = realloc(r->sealed, (size_t)r->cap * sizeof *r->sealed);
+        if (!r->rows || !r->sealed)
+            abort();
+    }
+    r->rows[r->n] = *c;
+    r->rows[r->n].sealed = NULL;
+    r->sealed[r->n] = strdup(c->sealed);
+    if (!r->sealed[r->n])
+        abort();
+    r->n++;
+}
+
+/* backend credential rotate: every stored value not under the first key is
+ * opened with any configured key and sealed again under the first. */
+static int cmd_rotate(const struct cli_env *env)
+{
+    const struct seal_key *keys = env->cfg->credential_keys;
+    int n_keys = env->cfg->n_credential_keys;
+    struct rotation r = {0};
+    enum store_rc src = store_cred_list(env->db, 0, on_stored, &r);
+    if (src != STORE_OK)
+        return cli_store_failed(src);
+    int resealed = 0, current = 0, failed = 0, changed = 0, rc = 0;
+    for (int i = 0; i < r.n; i++) {
+        const struct store_cred *c = &r.rows[i];
+        if (strcmp(c->key_id, keys[0].id) == 0) {
+            current++;
+            continue;
+        }
+        char *value = NULL;
+        enum seal_rc orc =
+            tool_cred_open(keys, n_keys, c->backend, c->slot, c->user_id, r.sealed[i], &value);
+        if (orc != SEAL_OK) {
+            fprintf(stderr, "mcpgate: %s slot %s (%s%lld): could not open it: %s\n", c->backend,
+                    c->slot, c->user_id ? "user id " : "the backend's own, ", c->user_id,
+                    seal_strerror(orc));
+            failed++;
+            continue;
+        }
+        char *fresh = tool_cred_seal(keys, c->backend, c->slot, c->user_id, value);
+        tool_cred_free(value);
+        if (!fresh)
+            abort(); /* it was sealed before, so it fits */
+        src = store_cred_reseal(env->db, c->backend, c->slot, c->user_id, r.sealed[i], fresh,
+                                keys[0].id);
+        free(fresh);
+        if (src == STORE_NOT_FOUND) {
+            changed++; /* set or deleted meanwhile: already under the first key, or gone */
+        } else if (src != STORE_OK) {
+            rc = cli_store_failed(src);
+            break;
+        } else {
+            resealed++;
+        }
+    }
+    if (rc == 0)
+        printf("%d stored credentials: %d re-sealed under key %s, %d already under it, %d changed "
+               "meanwhile, %d could not be opened\n",
+               r.n, resealed, keys[0].id, current, changed, failed);
+    for (int i = 0; i < r.n; i++)
+        free(r.sealed[i]);
+    free(r.sealed);
+    free(r.rows);
+    return rc ? rc : failed ? 1 : 0;
+}
+
 static int cmd_credential(const struct cli_env *env, int argc, char **argv)
 {
-    (void)env;
-    if (argc != 4) {
+    int del = argc == 5 && strcmp(argv[4], "--delete") == 0;
+    int rotate = argc == 3 && strcmp(argv[2], "rotate") == 0;
+    if (!rotate && argc != 4 && !del) {
         fprintf(stderr, "%s", usage_text);
         return EXIT_USAGE;
     }
-    fprintf(stderr,
-            "mcpgate: this version keeps backend secrets in files, not in the database: in "
-            "the backend file of %s, give slot \"%s\" an \"env_file\" and \"variable\" (or a "
-            "\"file\") readable by the web server's user only, then restart the responders "
-            "(docs/backends.md)\n",
-            argv[2], argv[3]);
-    return 1;
+    if (!del && env->cfg->n_credential_keys == 0) {
+        fprintf(stderr, "mcpgate: no credential_key in the configuration: add one "
+                        "(credential_key = ID:HEX, HEX from openssl rand -hex 32), see "
+                        "docs/backends.md\n");
+        return 1;
+    }
+    if (rotate)
+        return cmd_rotate(env);
+    const char *name = argv[2], *slot = argv[3];
+    struct backend *b = find_backend(env, name);
+    if (!b)
+        return 1;
+    int found = 0, rc = 1;
+    for (int i = 0; i < b->n_creds; i++)
+        found |= strcmp(b->creds[i].slot, slot) == 0;
+    if (!found) {
+        fprintf(stderr, "mcpgate: backend %s has no credential slot \"%s\"\n", name, slot);
+        goto out;
+    }
+    if (b->kind == BACKEND_MCP) {
+        fprintf(stderr,
+                "mcpgate: backend %s is an mcp backend: in this version its secrets come "
+                "from the backend file (env_file, file) only\n",
+                name);
+        goto out;
+    }
+    if (del) {
+        enum store_rc src = store_cred_delete(env->db, name, slot, 0);
+        if (src == STORE_NOT_FOUND) {
+            fprintf(stderr, "mcpgate: %s slot %s has no stored secret\n", name, slot);
+        } else if (src != STORE_OK) {
+            rc = cli_store_failed(src);
+        } else {
+            printf("the stored secret of %s slot %s is deleted\n", name, slot);
+            rc = 0;
+        }
+        goto out;
+    }
+    char secret[8192 + 2];
+    if (read_secret(name, slot, secret, sizeof secret) < 0)
+        goto out;
+    if (!tool_cred_value_ok(secret)) {
+        fprintf(stderr, "mcpgate: the secret must be one line of 1 to 8192 bytes without control "
+                        "characters\n");
+        explicit_bzero(secret, sizeof secret);
+        goto out;
+    }
+    char *sealed = tool_cred_seal(env->cfg->credential_keys, name, slot, 0, secret);
+    explicit_bzero(secret, sizeof secret);
+    if (!sealed)
+        abort(); /* checked above: it fits */
+    enum store_rc src =
+        store_cred_put(env->db, name, slot, 0, sealed, env->cfg->credential_keys[0].id);
+    free(sealed);
+    if (src != STORE_OK) {
+        rc = cli_store_failed(src);
+        goto out;
+    }
+    printf("the secret of %s slot %s is stored (sealed with key %s); the responders use it from "
+           "the next call\n",
+           name, slot, env->cfg->credential_keys[0].id);
+    rc = 0;
+out:
+    tool_backend_free(b);
+    return rc;
 }
 
 int cli_backend(const struct cli_env *env, int argc, char **argv)

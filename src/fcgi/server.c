@@ -30,6 +30,7 @@
 #include "store/listen.h"
 #include "store/db.h"
 #include "tools/backend.h"
+#include "tools/credentials.h"
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -366,6 +367,7 @@ int fcgi_responder_main(int argc, char **argv)
         fprintf(stderr, "mcpgate: %s\n", err);
         return 1;
     }
+    tool_cred_setup(config.credential_keys, config.n_credential_keys, config.base_url);
     if (check_only) {
         printf("mcpgate: configuration %s is valid\n", path);
         return 0;

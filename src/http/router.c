@@ -191,6 +191,8 @@ static const struct route {
     {.path = "/account/revoke", .oauth = oauth_handle_account_revoke},
     {.path = "/account/keys", .oauth = oauth_handle_account_key_create},
     {.path = "/account/keys/revoke", .oauth = oauth_handle_account_key_revoke},
+    {.path = "/account/credentials", .oauth = oauth_handle_account_cred_link},
+    {.path = "/account/credentials/unlink", .oauth = oauth_handle_account_cred_unlink},
 };
 
 /* The metadata documents with base_url's path inserted after the well-

@@ -11,6 +11,7 @@
 #include "mcp/catalog.h"
 #include "mcp/sse.h"
 #include "mcp/wake.h"
+#include "oauth/scope.h"
 #include "store/stream.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -278,6 +279,8 @@ void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx)
 {
     ctx->impl = call;
     ctx->tool = NULL; /* the caller sets it (mcp/methods.c) */
+    ctx->db = call->env->db;
+    ctx->user_id = call->env->principal ? call->env->principal->user_id : 0;
     ctx->notify = ctx_notify;
     ctx->progress = ctx_progress;
     ctx->log = ctx_log;

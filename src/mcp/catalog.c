@@ -3,6 +3,7 @@
  * notifications/resources/updated.
  */
 #include "mcp/catalog.h"
+#include "mcp/discovery.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -161,7 +162,7 @@ void mcp_catalog_capabilities(struct json_object *capabilities)
 /* The tools the caller may use (mcp_tool_allowed): a token without
  * mcp:tools:write does not see the tools it could not call. Returns a new
  * array. */
-static struct json_object *visible_tools(const struct mcp_call *call)
+struct json_object *mcp_visible_tools(const struct mcp_call *call)
 {
     struct json_object *all = tool_list_json_db(call->env->db);
     if (!call->env->principal)
@@ -182,7 +183,8 @@ static struct json_object *visible_tools(const struct mcp_call *call)
 struct json_object *mcp_tools_list(struct mcp_call *call, struct json_object *params,
                                    struct mcp_err *err)
 {
-    return page(call, params, MCP_LIST_TOOLS, "tools", visible_tools(call), err);
+    return page(call, params, MCP_LIST_TOOLS, "tools",
+                mcp_discovery_list(call, mcp_visible_tools(call)), err);
 }
 
 struct json_object *mcp_resources_list(struct mcp_call *call, struct json_object *params,

@@ -67,6 +67,10 @@ __attribute__((warn_unused_result)) int mcp_resource_updated(struct store_conn *
 int mcp_catalog_ctx_resource_updated(void *impl, const char *uri);
 
 /* Method handlers for the methods[] table of mcp/methods.c; see there. */
+/* The tools the caller may see and call (scopes and policy): a new array of
+ * Tool objects. */
+struct json_object *mcp_visible_tools(const struct mcp_call *call);
+
 struct json_object *mcp_tools_list(struct mcp_call *call, struct json_object *params,
                                    struct mcp_err *err);
 struct json_object *mcp_resources_list(struct mcp_call *call, struct json_object *params,

@@ -8,6 +8,7 @@
 
 #include "mcp/audit.h"
 #include "mcp/call.h"
+#include "mcp/discovery.h"
 #include "mcp/catalog.h"
 #include "mcp/version.h"
 #include "oauth/scope.h"
@@ -150,7 +151,6 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
 static struct json_object *m_tools_call(struct mcp_call *call, struct json_object *params,
                                         struct mcp_err *err)
 {
-    long long t0 = mcp_now_ms();
     const char *name = json_get_string(params, "name");
     if (!name)
         return fail(err, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (a string)");
@@ -158,6 +158,15 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
     if (json_object_object_get_ex(params, "arguments", &args) &&
         !json_object_is_type(args, json_type_object))
         return fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
+    if (mcp_discovery_is_meta(name) && !tool_find_db(call->env->db, name))
+        return mcp_discovery_call(call, name, args ? args : NULL, err);
+    return mcp_tools_call_named(call, name, args, err);
+}
+
+struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name,
+                                         struct json_object *args, struct mcp_err *err)
+{
+    long long t0 = mcp_now_ms();
     const struct tool_def *tool = tool_find_db(call->env->db, name);
     if (!tool) {
         char msg[200];

@@ -68,6 +68,12 @@ struct mcp_err {
  * notification. Store outages set call->unavailable and answer -32603. */
 struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg);
 
+/* Calls the tool named name with args (an object or NULL) with every check
+ * a tools/call gets: policy, scopes, rate limits, audit. Returns the
+ * CallToolResult, or NULL with err. */
+struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name,
+                                         struct json_object *args, struct mcp_err *err);
+
 /* Returns 1 when msg->method exists in the method table. */
 int mcp_method_known(const char *method);
 

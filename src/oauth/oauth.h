@@ -56,6 +56,10 @@ void oauth_handle_account(struct oauth_ctx *ctx);
 void oauth_handle_account_revoke(struct oauth_ctx *ctx);
 void oauth_handle_account_key_create(struct oauth_ctx *ctx);
 void oauth_handle_account_key_revoke(struct oauth_ctx *ctx);
+/* /account/credentials, /account/credentials/unlink: a user's own values
+ * of per_user backend credential slots (tools/credentials.h) */
+void oauth_handle_account_cred_link(struct oauth_ctx *ctx);
+void oauth_handle_account_cred_unlink(struct oauth_ctx *ctx);
 
 enum oauth_bearer {
     OAUTH_BEARER_OK,      /* *out holds the caller */

@@ -27,9 +27,12 @@
 #include "oauth/password.h"
 #include "pages/pages.h"
 #include "store/api_keys.h"
+#include "store/credentials.h"
 #include "store/oauth_tokens.h"
 #include "store/secret.h"
 #include "store/users.h"
+#include "tools/backend.h"
+#include "tools/credentials.h"
 #include "util/log.h"
 
 #define USER_FREE_FAILURES 5
@@ -318,6 +321,10 @@ struct account_rows {
     struct pages_key keys[PAGES_MAX_ROWS];
     struct store_api_key key_data[PAGES_MAX_ROWS];
     int n_keys;
+    struct pages_cred creds[PAGES_MAX_ROWS];
+    int n_creds;
+    struct store_cred linked[PAGES_MAX_ROWS]; /* the user's stored values (sealed: not kept) */
+    int n_linked;
 };
 
 static void on_app(void *arg, const struct store_app *a)
@@ -340,6 +347,36 @@ static void on_key(void *arg, const struct store_api_key *k)
     *d = *k;
     r->keys[r->n_keys++] =
         (struct pages_key){d->id, d->name, d->prefix, d->scope, d->created_at, d->last_used};
+}
+
+static void on_linked(void *arg, const struct store_cred *c)
+{
+    struct account_rows *r = arg;
+    if (r->n_linked == PAGES_MAX_ROWS)
+        return;
+    r->linked[r->n_linked] = *c;
+    r->linked[r->n_linked++].sealed = NULL;
+}
+
+/* The per_user slots of the loaded backends, each with when the user
+ * linked a value (rows->linked must be filled). */
+static void collect_creds(struct account_rows *r)
+{
+    for (int i = 0; i < tool_backend_count(); i++) {
+        const struct backend *b = tool_backend_at(i);
+        for (int k = 0; k < b->n_creds && r->n_creds < PAGES_MAX_ROWS; k++) {
+            const struct backend_cred *c = &b->creds[k];
+            if (!c->per_user)
+                continue;
+            const char *linked_at = NULL;
+            for (int l = 0; l < r->n_linked; l++)
+                if (strcmp(r->linked[l].backend, b->name) == 0 &&
+                    strcmp(r->linked[l].slot, c->slot) == 0)
+                    linked_at = r->linked[l].updated_at;
+            r->creds[r->n_creds++] =
+                (struct pages_cred){b->name, c->slot, c->description, linked_at};
+        }
+    }
 }
 
 /* The signed-in user, or an answer: 303 to sign-in, or 503. Returns 1
@@ -377,10 +414,12 @@ void oauth_handle_account(struct oauth_ctx *ctx)
     char csrf[64], new_key[OAUTH_SECRET_LEN + 8] = "";
     if (oauth_csrf_token(ctx, csrf, sizeof csrf) < 0 ||
         store_user_apps(ctx->db, u.id, on_app, rows) != STORE_OK ||
-        store_apikey_list(ctx->db, u.id, on_key, rows) != STORE_OK) {
+        store_apikey_list(ctx->db, u.id, on_key, rows) != STORE_OK ||
+        store_cred_list(ctx->db, u.id, on_linked, rows) != STORE_OK) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
+    collect_creds(rows);
     int has_key = cookie(ctx, OAUTH_COOKIE_FLASH, new_key, sizeof new_key) == 0 &&
                   strncmp(new_key, OAUTH_APIKEY_PREFIX, strlen(OAUTH_APIKEY_PREFIX)) == 0;
     struct pages_account p = {
@@ -392,6 +431,9 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         .n_apps = rows->n_apps,
         .keys = rows->keys,
         .n_keys = rows->n_keys,
+        .creds = rows->creds,
+        .n_creds = rows->n_creds,
+        .creds_enabled = ctx->cfg->n_credential_keys > 0,
     };
     struct buf html = {0};
     if (pages_account(&html, &p) < 0)
@@ -493,6 +535,77 @@ void oauth_handle_account_key_revoke(struct oauth_ctx *ctx)
                 back_to_account(ctx);
             else
                 oauth_reply_unavailable(ctx->res);
+        }
+    }
+    http_form_free(&f);
+}
+
+/* The per_user slot the form names, or NULL (an error page is the answer). */
+static const struct backend_cred *form_slot(struct oauth_ctx *ctx, const struct http_form *f,
+                                            const struct backend **be)
+{
+    const char *backend = http_form_get(f, "backend");
+    const char *slot = http_form_get(f, "slot");
+    *be = backend ? tool_backend_find(backend) : NULL;
+    for (int i = 0; *be && slot && i < (*be)->n_creds; i++)
+        if ((*be)->creds[i].per_user && strcmp((*be)->creds[i].slot, slot) == 0)
+            return &(*be)->creds[i];
+    oauth_error_page(ctx, 400, "Bad request",
+                     "No credential of a service that takes your own token was named.");
+    return NULL;
+}
+
+void oauth_handle_account_cred_link(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (account_post(ctx, &f, &u)) {
+        const struct backend *be = NULL;
+        const struct backend_cred *c = form_slot(ctx, &f, &be);
+        const char *value = http_form_get(&f, "value");
+        char *sealed = NULL;
+        if (!c) {
+            /* answered */
+        } else if (ctx->cfg->n_credential_keys == 0) {
+            oauth_error_page(ctx, 503, "Not available",
+                             "Linking credentials is not available: the operator has not "
+                             "configured a credential key.");
+        } else if (!tool_cred_value_ok(value)) {
+            oauth_error_page(ctx, 400, "Bad request",
+                             "Paste the token as one line of 1 to 8192 characters.");
+        } else if (!(sealed = tool_cred_seal(ctx->cfg->credential_keys, be->name, c->slot, u.id,
+                                             value))) {
+            oauth_error_page(ctx, 400, "Bad request", "The token is too long.");
+        } else if (store_cred_put(ctx->db, be->name, c->slot, u.id, sealed,
+                                  ctx->cfg->credential_keys[0].id) != STORE_OK) {
+            oauth_reply_unavailable(ctx->res);
+        } else {
+            LOG_INFO("msg=\"credential linked\" user=%s backend=%s slot=%.64s", u.username,
+                     be->name, c->slot);
+            back_to_account(ctx);
+        }
+        free(sealed);
+    }
+    http_form_free(&f); /* clears the value */
+}
+
+void oauth_handle_account_cred_unlink(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (account_post(ctx, &f, &u)) {
+        const struct backend *be = NULL;
+        const struct backend_cred *c = form_slot(ctx, &f, &be);
+        if (c) {
+            enum store_rc rc = store_cred_delete(ctx->db, be->name, c->slot, u.id);
+            if (rc == STORE_OK || rc == STORE_NOT_FOUND) {
+                if (rc == STORE_OK)
+                    LOG_INFO("msg=\"credential unlinked\" user=%s backend=%s slot=%.64s",
+                             u.username, be->name, c->slot);
+                back_to_account(ctx);
+            } else {
+                oauth_reply_unavailable(ctx->res);
+            }
         }
     }
     http_form_free(&f);

@@ -210,7 +210,7 @@ static const char account_body[] =
     "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
     "<button type=\"submit\" id=\"logout\">Sign out</button></form>\n"
     "{{{notice}}}{{{new_key}}}"
-    "<h2>Connected applications</h2>\n{{{apps}}}"
+    "<h2>Connected applications</h2>\n{{{apps}}}{{{creds}}}"
     "<h2>API keys</h2>\n"
     "<p><small>For clients that send a fixed header, e.g. <code>Authorization: Bearer "
     "&lt;key&gt;</code> (Claude Code, scripts, mcp-remote --header).</small></p>\n"
@@ -280,10 +280,73 @@ static int account_keys(struct buf *b, const struct pages_account *p)
     return rc || buf_puts(b, "</table>\n");
 }
 
+/* The hidden fields that name one credential slot. */
+static int cred_fields(struct buf *b, const struct pages_account *p, const struct pages_cred *c)
+{
+    return buf_puts(b, "<input type=\"hidden\" name=\"csrf\" value=\"") ||
+           pages_escape(b, p->csrf) ||
+           buf_puts(b, "\"><input type=\"hidden\" name=\"backend\" value=\"") ||
+           pages_escape(b, c->backend) ||
+           buf_puts(b, "\"><input type=\"hidden\" name=\"slot\" value=\"") ||
+           pages_escape(b, c->slot) || buf_puts(b, "\">");
+}
+
+/* Linked credentials: per backend slot, linked or not, and the forms to
+ * link (a password field: the value is never shown) and unlink. */
+static int account_creds(struct buf *b, const struct pages_account *p)
+{
+    if (p->n_creds == 0)
+        return 0;
+    int rc = buf_puts(b, "<h2>Linked credentials</h2>\n"
+                         "<p><small>Some tools act with your own account at another service: "
+                         "link your API token for it here. It is stored encrypted, sent only "
+                         "to that service, and never shown again.</small></p>\n");
+    if (rc == 0 && !p->creds_enabled)
+        rc = buf_puts(b, "<p class=\"warn\" id=\"creds-off\">Linking is not available: the "
+                         "operator has not configured a credential key.</p>\n");
+    rc = rc || buf_puts(b, "<table id=\"creds\"><tr><th>Service</th><th>Credential</th>"
+                           "<th>Status</th><th></th></tr>\n");
+    for (int i = 0; i < p->n_creds && rc == 0; i++) {
+        const struct pages_cred *c = &p->creds[i];
+        struct buf id = {0};
+        rc = buf_puts(&id, c->backend) || buf_puts(&id, "/") || buf_puts(&id, c->slot);
+        rc = rc || buf_puts(b, "<tr class=\"cred\" data-id=\"") || pages_escape(b, buf_str(&id)) ||
+             buf_puts(b, "\"><td>") || pages_escape(b, c->backend) || buf_puts(b, "</td><td>") ||
+             pages_escape(b, c->slot);
+        if (rc == 0 && c->description && *c->description)
+            rc = buf_puts(b, "<br><small>") || pages_escape(b, c->description) ||
+                 buf_puts(b, "</small>");
+        rc = rc || buf_puts(b, "</td><td class=\"status\">");
+        if (rc == 0 && c->linked_at)
+            rc = buf_puts(b, "linked ") || pages_escape(b, c->linked_at);
+        else if (rc == 0)
+            rc = buf_puts(b, "not linked");
+        rc = rc || buf_puts(b, "</td><td>");
+        if (rc == 0 && p->creds_enabled)
+            rc = buf_puts(b, "<form method=\"post\" class=\"inline\" action=\"") ||
+                 pages_escape(b, p->base) || buf_puts(b, "/account/credentials\">") ||
+                 cred_fields(b, p, c) ||
+                 buf_puts(b, "<input type=\"password\" name=\"value\" required "
+                             "maxlength=\"8192\" autocomplete=\"off\" aria-label=\"Token for ") ||
+                 pages_escape(b, buf_str(&id)) ||
+                 buf_puts(b, "\"><button type=\"submit\" data-id=\"link:") ||
+                 pages_escape(b, buf_str(&id)) || buf_puts(b, "\">") ||
+                 buf_puts(b, c->linked_at ? "Replace" : "Link") || buf_puts(b, "</button></form>");
+        if (rc == 0 && c->linked_at)
+            rc = buf_puts(b, " <form method=\"post\" class=\"inline\" action=\"") ||
+                 pages_escape(b, p->base) || buf_puts(b, "/account/credentials/unlink\">") ||
+                 cred_fields(b, p, c) || buf_puts(b, "<button type=\"submit\" data-id=\"unlink:") ||
+                 pages_escape(b, buf_str(&id)) || buf_puts(b, "\">Unlink</button></form>");
+        rc = rc || buf_puts(b, "</td></tr>\n");
+        buf_free(&id);
+    }
+    return rc || buf_puts(b, "</table>\n");
+}
+
 int pages_account(struct buf *out, const struct pages_account *p)
 {
-    struct buf apps = {0}, keys = {0}, notice = {0}, key = {0};
-    int rc = account_apps(&apps, p) || account_keys(&keys, p);
+    struct buf apps = {0}, keys = {0}, notice = {0}, key = {0}, creds = {0};
+    int rc = account_apps(&apps, p) || account_keys(&keys, p) || account_creds(&creds, p);
     if (rc == 0 && p->notice)
         rc = buf_puts(&notice, "<p class=\"notice\" id=\"notice\">") ||
              pages_escape(&notice, p->notice) || buf_puts(&notice, "</p>\n");
@@ -295,12 +358,13 @@ int pages_account(struct buf *out, const struct pages_account *p)
         {"base", p->base, 0},          {"csrf", p->csrf, 0},
         {"username", p->username, 0},  {"notice", buf_str(&notice), 1},
         {"new_key", buf_str(&key), 1}, {"apps", buf_str(&apps), 1},
-        {"keys", buf_str(&keys), 1},
+        {"keys", buf_str(&keys), 1},   {"creds", buf_str(&creds), 1},
     };
     if (rc == 0)
         rc = page(out, "Your account", account_body, v, sizeof v / sizeof v[0]);
     buf_free(&apps);
     buf_free(&keys);
+    buf_free(&creds);
     buf_free(&notice);
     if (key.data)
         explicit_bzero(key.data, key.len);

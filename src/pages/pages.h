@@ -53,6 +53,13 @@ struct pages_key {
     const char *name, *prefix, *scope, *created, *last_used;
 };
 
+/* A per-user credential slot of a backend (tools/credentials.h). */
+struct pages_cred {
+    const char *backend, *slot;
+    const char *description; /* from the backend file, may be NULL */
+    const char *linked_at;   /* when the user linked a value, NULL when not linked */
+};
+
 struct pages_account {
     const char *base; /* base path for form actions ("" at the root) */
     const char *csrf;
@@ -63,6 +70,9 @@ struct pages_account {
     int n_apps;
     const struct pages_key *keys;
     int n_keys;
+    const struct pages_cred *creds; /* none: the section is left out */
+    int n_creds;
+    int creds_enabled; /* 0: no credential_key is configured, linking is off */
 };
 
 /* Each appends a whole HTML document to out. Returns 0, or -1 when out's

@@ -157,6 +157,7 @@ void tool_backend_free(struct backend *b)
         free(b->creds[i].slot);
         free(b->creds[i].name);
         free(b->creds[i].prefix);
+        free(b->creds[i].description);
         clear_secret(b->creds[i].value);
     }
     free(b->creds);
@@ -398,8 +399,8 @@ static int only_keys(struct parse *p, struct json_object *o, const char *where,
 static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
                       struct backend_cred *c)
 {
-    static const char *const keys[] = {"type",     "name", "prefix",      "env_file",
-                                       "variable", "file", "description", NULL};
+    static const char *const keys[] = {"type", "name",        "prefix",   "env_file", "variable",
+                                       "file", "description", "per_user", NULL};
     char where[128];
     snprintf(where, sizeof where, "credentials.%.64s: ", slot);
     if (!json_object_is_type(o, json_type_object)) {
@@ -445,6 +446,23 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
     if (prefix && !header_value_ok(prefix)) {
         bad(p, "%sprefix must be one line", where);
         return -1;
+    }
+    const char *description = NULL;
+    if (opt_string(p, o, where, "description", &description) < 0)
+        return -1;
+    c->description = description && *description ? xstrdup(description) : NULL;
+    struct json_object *pu = NULL;
+    if (json_object_object_get_ex(o, "per_user", &pu)) {
+        if (!json_object_is_type(pu, json_type_boolean)) {
+            bad(p, "%sper_user must be true or false", where);
+            return -1;
+        }
+        c->per_user = json_object_get_boolean(pu);
+        if (c->per_user && strlen(slot) > TOOL_BACKEND_SLOT_MAX) {
+            bad(p, "%sa per_user slot's name is at most %d characters", where,
+                TOOL_BACKEND_SLOT_MAX);
+            return -1;
+        }
     }
     c->name = name ? xstrdup(name) : NULL;
     c->prefix = prefix ? xstrdup(prefix) : NULL;
@@ -1007,6 +1025,14 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
         free(def_auth);
         goto fail;
     }
+    for (int i = 0; mcp && i < b->n_creds; i++) {
+        if (b->creds[i].per_user) {
+            free(def_auth);
+            bad(&p, "credentials.%.64s: per_user slots are for REST backends only in this version",
+                b->creds[i].slot);
+            goto fail;
+        }
+    }
     if (mcp) {
         b->auth = def_auth;
         b->n_auth = n_def_auth;
@@ -1071,6 +1097,16 @@ struct backend *tool_backend_load_file(const char *path, int skip_secrets, char 
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tool_backend_count(void)
+{
+    return n_loaded;
+}
+
+const struct backend *tool_backend_at(int i)
+{
+    return i >= 0 && i < n_loaded ? loaded[i] : NULL;
 }
 
 const struct backend *tool_backend_find(const char *name)

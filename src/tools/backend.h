@@ -18,7 +18,9 @@
  *     "headers": {"Accept": "application/json"},  sent on every request
  *     "credentials": {SLOT: {"type": "bearer"|"basic"|"header"|"query",
  *                            "name": "X-Api-Key", "prefix": "Token ",
- *                            "env_file": PATH, "variable": NAME | "file": PATH}},
+ *                            "env_file": PATH, "variable": NAME | "file": PATH,
+ *                            "per_user": false}},   true: each user links their own
+ *                                                   value (tools/credentials.h)
  *     "auth": [SLOT, ...],      slots every tool uses unless it says otherwise
  *     "tools": [{
  *       "name": "list_pets", "title": "...", "description": "...",
@@ -54,6 +56,7 @@
 #include "tools/registry.h"
 
 #define TOOL_BACKEND_NAME_MAX           32
+#define TOOL_BACKEND_SLOT_MAX           128 /* a slot kept in the database */
 #define TOOL_BACKEND_DEFAULT_TIMEOUT_MS 15000
 #define TOOL_BACKEND_DEFAULT_MAX_BYTES  (1024 * 1024)
 #define TOOL_BACKEND_MAX_TIMEOUT_MS     300000
@@ -82,9 +85,13 @@ struct backend_arg {
 struct backend_cred {
     char *slot;
     enum backend_cred_type type;
-    char *name;   /* header or query parameter name (header, query) */
-    char *prefix; /* put before the value in a header, or NULL */
-    char *value;  /* the secret: never logged, never returned */
+    char *name;        /* header or query parameter name (header, query) */
+    char *prefix;      /* put before the value in a header, or NULL */
+    char *value;       /* the configured secret (env_file, file), or NULL: never logged, never
+                          returned; a value stored in the database may override it at call time
+                          (tools/credentials.h) */
+    int per_user;      /* 1: each user links their own value on the account page */
+    char *description; /* for people (the account page), or NULL */
 };
 
 struct backend;
@@ -159,6 +166,11 @@ struct backend *tool_backend_load_file(const char *path, int skip_secrets, char 
 
 /* Returns the loaded backend called name, or NULL. */
 const struct backend *tool_backend_find(const char *name);
+
+/* The loaded backends: how many, and the i-th (NULL out of range), in the
+ * order of their files' names. */
+int tool_backend_count(void);
+const struct backend *tool_backend_at(int i);
 
 /* Calls op with args (an object, borrowed; checked against the schema
  * first). progress_ctx may be NULL (no cancellation, no progress). Returns

@@ -26,8 +26,12 @@ enum tool_access {
  * JSON-RPC or HTTP. All functions may be called from the calling thread
  * only.
  */
+struct store_conn;
+
 struct tool_ctx {
-    void *impl; /* the MCP layer's call state */
+    void *impl;            /* the MCP layer's call state */
+    struct store_conn *db; /* the calling thread's store connection, or NULL */
+    long long user_id;     /* the calling user (auth = oauth), or 0 */
     /* Sends a notification to the client on this call's stream (switching
      * the HTTP response to SSE). Takes params. Returns 0, or -1 when it
      * could not be stored (the client may still be gone: work goes on). */
@@ -127,8 +131,6 @@ const struct tool_def *tool_find(const char *name);
 /* Returns a new array of MCP Tool objects for tools/list. Dynamic sources
  * list their per-process copy (see tool_list_json_db). */
 struct json_object *tool_list_json(void);
-
-struct store_conn;
 
 /*
  * A dynamic source of tools: tools that change while the process runs

@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "tools/backend.h"
+#include "tools/credentials.h"
 #include "tools/schema.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -229,13 +230,13 @@ static struct json_object *error_result(const char *fmt, ...)
     return tool_result_text(msg, 1);
 }
 
-/* Replaces every occurrence of the backend's secrets in b with
- * "[redacted]". */
-static void redact(const struct backend *be, struct buf *b)
+/* Replaces every occurrence of the backend's configured secrets and of the
+ * n values resolved for this call (vals) in b with "[redacted]". */
+static void redact(const struct backend *be, char *const *vals, int n, struct buf *b)
 {
     static const char mark[] = "[redacted]";
-    for (int i = 0; i < be->n_creds; i++) {
-        const char *s = be->creds[i].value;
+    for (int i = 0; i < be->n_creds + n; i++) {
+        const char *s = i < be->n_creds ? be->creds[i].value : vals[i - be->n_creds];
         size_t sn = s ? strlen(s) : 0;
         if (sn < 4 || !b->len)
             continue;
@@ -349,11 +350,12 @@ static void excerpt(const struct buf *body, char *out, size_t n)
     out[len] = '\0';
 }
 
-/* Builds URL, headers and body. Returns NULL when ready, else an error
- * result. */
-static struct json_object *build(const struct backend_op *op, struct json_object *args,
-                                 struct buf *url, struct curl_slist **headers, struct buf *payload,
-                                 int *has_payload, char **userpwd)
+/* Builds URL, headers and body; vals are the values of op's auth slots
+ * (tools/credentials.h). Returns NULL when ready, else an error result. */
+static struct json_object *build(const struct backend_op *op, char *const *vals,
+                                 struct json_object *args, struct buf *url,
+                                 struct curl_slist **headers, struct buf *payload, int *has_payload,
+                                 char **userpwd)
 {
     const struct backend *be = op->be;
     struct buf query = {0};
@@ -441,21 +443,15 @@ static struct json_object *build(const struct backend_op *op, struct json_object
     /* credentials */
     for (int i = 0; i < op->n_auth; i++) {
         const struct backend_cred *c = &be->creds[op->auth[i]];
-        if (!c->value) {
-            err = error_result("%s is not set up: its credential \"%s\" has no value (the "
-                               "operator sets it with env_file/file in the backend file, see "
-                               "docs/backends.md)",
-                               be->name, c->slot);
-            goto out;
-        }
+        const char *value = vals[i];
         struct buf h = {0};
         int rc = 0;
         switch (c->type) {
         case CRED_BEARER:
-            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", c->value);
+            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", value);
             break;
         case CRED_HEADER:
-            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", c->value);
+            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", value);
             break;
         case CRED_QUERY:
             rc = buf_puts(&query, query.len ? "&" : "");
@@ -464,11 +460,11 @@ static struct json_object *build(const struct backend_op *op, struct json_object
             if (rc == 0)
                 rc = buf_puts(&query, "=");
             if (rc == 0)
-                rc = encode(&query, c->value, strlen(c->value), 0);
+                rc = encode(&query, value, strlen(value), 0);
             break;
         case CRED_BASIC:
             free(*userpwd);
-            *userpwd = strdup(c->value);
+            *userpwd = strdup(value);
             if (!*userpwd)
                 abort();
             break;
@@ -545,7 +541,20 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
     struct curl_slist *headers = NULL;
     char *userpwd = NULL;
     int has_payload = 0;
-    struct json_object *result = build(op, args, &url, &headers, &payload, &has_payload, &userpwd);
+    struct json_object *result = NULL;
+    /* the slots' values: the user's, the stored or the configured one */
+    char **vals = calloc(op->n_auth ? (size_t)op->n_auth : 1, sizeof *vals);
+    if (!vals)
+        abort();
+    for (int i = 0; i < op->n_auth; i++) {
+        char cwhy[1024];
+        vals[i] = tool_cred_resolve(be, &be->creds[op->auth[i]], ctx, cwhy, sizeof cwhy);
+        if (!vals[i]) {
+            result = tool_result_text(cwhy, 1);
+            goto out;
+        }
+    }
+    result = build(op, vals, args, &url, &headers, &payload, &has_payload, &userpwd);
     if (result)
         goto out;
     for (int i = 0; i < be->n_headers; i++)
@@ -602,7 +611,7 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
     long long ms = now_ms() - c.started_ms;
-    redact(be, &c.body);
+    redact(be, vals, op->n_auth, &c.body);
     if (c.refused) {
         result = error_result("%s was not called: its address is loopback or private, and the "
                               "backend does not allow that (allow_private)",
@@ -635,6 +644,9 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
         explicit_bzero(c.body.data, c.body.len);
     buf_free(&c.body);
 out:
+    for (int i = 0; i < op->n_auth; i++)
+        tool_cred_free(vals[i]);
+    free(vals);
     free_headers(headers);
     if (userpwd) {
         explicit_bzero(userpwd, strlen(userpwd));

@@ -29,6 +29,7 @@ void config_defaults(struct mg_config *cfg)
     cfg->rate_limit_user_per_min = 300;
     cfg->rate_limit_client_per_min = 1200;
     cfg->policy_default_allow = 1;
+    cfg->discovery_threshold = 40;
     cfg->access_token_ttl_s = 3600;
     cfg->refresh_token_ttl_s = 30 * 24 * 3600;
     cfg->refresh_grace_s = 2;
@@ -237,6 +238,13 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
             return 0;
         }
         snprintf(err, errlen, "sse_retry_ms must be from 0 to 600000");
+        return -1;
+    } else if (strcmp(key, "discovery_threshold") == 0) {
+        if (parse_int(value, 0, 100000, &v) == 0) {
+            cfg->discovery_threshold = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "discovery_threshold must be from 0 (never) to 100000");
         return -1;
     } else if (strcmp(key, "policy_default") == 0) {
         if (strcmp(value, "allow") == 0 || strcmp(value, "deny") == 0) {

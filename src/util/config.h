@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "util/log.h"
+#include "util/seal.h"
 
 #define MG_DEFAULT_CONFIG "/etc/mcpgate/mcpgate.conf"
 #define MG_MAX_ORIGINS    16
@@ -47,6 +48,7 @@ struct mg_config {
     int rate_limit_user_per_min;     /* tool calls per user and minute, 0 = no limit */
     int rate_limit_client_per_min;   /* tool calls per OAuth client and minute, 0 = no limit */
     int policy_default_allow;        /* 1: tools no policy rule names are allowed */
+    int discovery_threshold;         /* more visible tools than this: discovery mode; 0: never */
     /* OAuth (auth = oauth); see conf/mcpgate.conf */
     int access_token_ttl_s;  /* lifetime of an access token */
     int refresh_token_ttl_s; /* lifetime of each refresh token (rotated on use) */
@@ -57,6 +59,10 @@ struct mg_config {
     int cimd_allow_private;  /* 1: client metadata documents may be fetched from
                                 loopback/private addresses and over http (tests only) */
     char backends_dir[512];  /* REST backend files (*.json), read at start (tools/backend.h) */
+    /* credential_key lines: [0] seals stored credentials, each opens them (util/seal.h);
+       secret, never logged */
+    struct seal_key credential_keys[SEAL_MAX_KEYS];
+    int n_credential_keys;
 };
 
 /* Fills cfg with the defaults. Cannot fail. */

@@ -297,7 +297,9 @@ def main():
         r = admin(conf, "backend", "test", name)
         t.ok(r.returncode == 0, "%s: mcpgate backend test loads it" % doc, r.stdout, r.stderr)
     results = {}
-    with Stack(t, servers="lighttpd", config_extra="backends_dir = %s" % bdir) as st:
+    # every tool is listed and called, so discovery mode stays off here
+    extra = "backends_dir = %s\ndiscovery_threshold = 0" % bdir
+    with Stack(t, servers="lighttpd", config_extra=extra) as st:
         url = dict(st.front_ends()).get("lighttpd")
         client = Mcp(url, name="openapi")
         r = client.initialize()

@@ -1,0 +1,188 @@
+/*
+ * mcp/discovery.c - discovery mode for large catalogs.
+ */
+#include "mcp/discovery.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp/audit.h"
+#include "mcp/catalog.h"
+#include "tools/registry.h"
+#include "util/json.h"
+
+#define SEARCH_DEFAULT 10
+#define SEARCH_MAX     50
+
+static const char search_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"description\":"
+    "\"Words describing what you want to do, e.g. 'list droplets' or 'database backup'\"},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"description\":"
+    "\"How many tools to return (default 10)\"}},\"required\":[\"query\"],"
+    "\"additionalProperties\":false}";
+
+static const char call_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"description\":"
+    "\"The tool's name, as search_tools returned it\"},\"arguments\":{\"type\":\"object\","
+    "\"description\":\"The tool's arguments, matching its inputSchema\"}},"
+    "\"required\":[\"name\"],\"additionalProperties\":false}";
+
+static struct json_object *meta_tool(const char *name, const char *title, const char *desc,
+                                     const char *schema, int read_only)
+{
+    struct json_object *t = json_object_new_object();
+    json_add(t, "name", json_object_new_string(name));
+    json_add(t, "title", json_object_new_string(title));
+    json_add(t, "description", json_object_new_string(desc));
+    json_add(t, "inputSchema", json_tokener_parse(schema));
+    struct json_object *a = json_object_new_object();
+    json_add(a, "title", json_object_new_string(title));
+    json_add(a, "readOnlyHint", json_object_new_boolean(read_only));
+    /* call_tool may run any tool: clients should ask before it runs */
+    json_add(a, "destructiveHint", json_object_new_boolean(!read_only));
+    json_add(a, "idempotentHint", json_object_new_boolean(read_only));
+    json_add(a, "openWorldHint", json_object_new_boolean(!read_only));
+    json_add(t, "annotations", a);
+    return t;
+}
+
+struct json_object *mcp_discovery_list(const struct mcp_call *call, struct json_object *visible)
+{
+    int threshold = call->env->cfg->discovery_threshold;
+    size_t n = json_object_array_length(visible);
+    if (threshold <= 0 || n <= (size_t)threshold)
+        return visible;
+    json_object_put(visible);
+    struct json_object *arr = json_object_new_array();
+    char desc[512];
+    snprintf(desc, sizeof desc,
+             "Searches the %zu tools available to you by words and returns the best "
+             "matches with their input schemas. Use it first, then run one with call_tool.",
+             n);
+    if (json_object_array_add(
+            arr, meta_tool(MCP_DISCOVERY_SEARCH, "Search tools", desc, search_schema, 1)) != 0 ||
+        json_object_array_add(
+            arr, meta_tool(MCP_DISCOVERY_CALL, "Call a tool",
+                           "Calls one of your tools by the name search_tools returned, with "
+                           "its arguments. Whether it reads or changes anything depends on "
+                           "that tool: check its annotations from search_tools first.",
+                           call_schema, 0)) != 0)
+        abort();
+    return arr;
+}
+
+int mcp_discovery_is_meta(const char *name)
+{
+    return strcmp(name, MCP_DISCOVERY_SEARCH) == 0 || strcmp(name, MCP_DISCOVERY_CALL) == 0;
+}
+
+/* Case-insensitive substring test. */
+static int contains(const char *hay, const char *word)
+{
+    size_t n = strlen(word);
+    for (; hay && *hay; hay++)
+        if (strncasecmp(hay, word, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* How many of the query's words the tool's name or description contains. */
+static int score(struct json_object *tool, const char *query)
+{
+    const char *name = json_get_string(tool, "name");
+    const char *desc = json_get_string(tool, "description");
+    const char *title = json_get_string(tool, "title");
+    int s = 0;
+    char word[64];
+    for (const char *p = query; *p;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        size_t n = 0;
+        while (p[n] && isalnum((unsigned char)p[n]))
+            n++;
+        if (n == 0)
+            break;
+        snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word ? n : sizeof word - 1), p);
+        p += n;
+        if (n < 3) /* "a", "to", "no": they match everything */
+            continue;
+        s += contains(name, word) * 3 + contains(title, word) * 2 + contains(desc, word);
+    }
+    return s;
+}
+
+struct scored {
+    int score;
+    size_t index;
+};
+
+static int by_score(const void *a, const void *b)
+{
+    const struct scored *x = a, *y = b;
+    if (x->score != y->score)
+        return y->score - x->score;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static struct json_object *search(struct mcp_call *call, struct json_object *args,
+                                  struct mcp_err *err, long long t0)
+{
+    const char *query = json_get_string(args, "query");
+    struct json_object *lim = json_get(args, "limit", json_type_int);
+    int limit = lim ? json_object_get_int(lim) : SEARCH_DEFAULT;
+    if (!query || !*query || limit < 1 || limit > SEARCH_MAX) {
+        mcp_audit_call(call, MCP_DISCOVERY_SEARCH, args, "error", "bad arguments", t0);
+        return tool_result_text("search_tools needs a \"query\" (words) and an optional "
+                                "\"limit\" from 1 to 50",
+                                1);
+    }
+    (void)err;
+    struct json_object *visible = mcp_visible_tools(call);
+    size_t n = json_object_array_length(visible);
+    struct scored *s = calloc(n ? n : 1, sizeof *s);
+    if (!s)
+        abort();
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int sc = score(json_object_array_get_idx(visible, i), query);
+        if (sc > 0)
+            s[hits++] = (struct scored){sc, i};
+    }
+    qsort(s, hits, sizeof *s, by_score);
+    struct json_object *found = json_object_new_array();
+    for (size_t i = 0; i < hits && i < (size_t)limit; i++)
+        if (json_object_array_add(found,
+                                  json_object_get(json_object_array_get_idx(visible, s[i].index))))
+            abort();
+    free(s);
+    json_object_put(visible);
+    struct json_object *structured = json_object_new_object();
+    json_add(structured, "tools", found);
+    json_add(structured, "total_matches", json_object_new_int((int)hits));
+    struct json_object *r = tool_result_text(json_text(structured, NULL), 0);
+    json_add(r, "structuredContent", structured);
+    mcp_audit_call(call, MCP_DISCOVERY_SEARCH, args, "ok", NULL, t0);
+    return r;
+}
+
+struct json_object *mcp_discovery_call(struct mcp_call *call, const char *name,
+                                       struct json_object *args, struct mcp_err *err)
+{
+    long long t0 = mcp_now_ms();
+    if (strcmp(name, MCP_DISCOVERY_SEARCH) == 0)
+        return search(call, args, err, t0);
+    const char *inner = json_get_string(args, "name");
+    struct json_object *inner_args = NULL;
+    if (!inner || mcp_discovery_is_meta(inner) ||
+        (json_object_object_get_ex(args, "arguments", &inner_args) &&
+         !json_object_is_type(inner_args, json_type_object))) {
+        mcp_audit_call(call, MCP_DISCOVERY_CALL, args, "error", "bad arguments", t0);
+        return tool_result_text("call_tool needs the \"name\" of one of your tools (from "
+                                "search_tools) and its \"arguments\" as an object",
+                                1);
+    }
+    /* the named tool's own checks, validation and audit row */
+    return mcp_tools_call_named(call, inner, inner_args, err);
+}
