@@ -1,0 +1,142 @@
+/*
+ * store/credentials.c - backend credentials (table backend_credentials).
+ *
+ * The backend's own value has user_id NULL; the functions take 0 for it
+ * ($3 = 0 matches "user_id IS NULL", see the unique index on
+ * coalesce(user_id, 0)).
+ */
+#include "store/credentials.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+
+static const struct store_stmt stmt_put = {
+    "cred_put",
+    "INSERT INTO backend_credentials (backend, slot, user_id, sealed, key_id)"
+    " VALUES ($1, $2, nullif($3::bigint, 0), $4, $5)"
+    " ON CONFLICT (backend, slot, (coalesce(user_id, 0)))"
+    " DO UPDATE SET sealed = excluded.sealed, key_id = excluded.key_id, updated_at = now()",
+    5,
+};
+
+static const struct store_stmt stmt_get = {
+    "cred_get",
+    "SELECT sealed FROM backend_credentials"
+    " WHERE backend = $1 AND slot = $2 AND coalesce(user_id, 0) = $3::bigint",
+    3,
+};
+
+static const struct store_stmt stmt_delete = {
+    "cred_delete",
+    "DELETE FROM backend_credentials"
+    " WHERE backend = $1 AND slot = $2 AND coalesce(user_id, 0) = $3::bigint",
+    3,
+};
+
+static const struct store_stmt stmt_list = {
+    "cred_list",
+    "SELECT backend, slot, coalesce(user_id, 0), key_id,"
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), sealed"
+    " FROM backend_credentials WHERE $1::bigint = 0 OR user_id = $1::bigint"
+    " ORDER BY backend, slot, coalesce(user_id, 0)",
+    1,
+};
+
+static const struct store_stmt stmt_reseal = {
+    "cred_reseal",
+    "UPDATE backend_credentials SET sealed = $5, key_id = $6, updated_at = now()"
+    " WHERE backend = $1 AND slot = $2 AND coalesce(user_id, 0) = $3::bigint AND sealed = $4",
+    6,
+};
+
+enum store_rc store_cred_put(struct store_conn *c, const char *backend, const char *slot,
+                             long long user_id, const char *sealed, const char *key_id)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {backend, slot, uid, sealed, key_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_put, params, &r);
+    if (rc == STORE_OK)
+        PQclear(r);
+    return rc;
+}
+
+enum store_rc store_cred_get(struct store_conn *c, const char *backend, const char *slot,
+                             long long user_id, char **sealed)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {backend, slot, uid};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_get, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) == 1) {
+        *sealed = strdup(PQgetvalue(r, 0, 0));
+        if (!*sealed)
+            abort();
+    } else {
+        rc = STORE_NOT_FOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_cred_delete(struct store_conn *c, const char *backend, const char *slot,
+                                long long user_id)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {backend, slot, uid};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_delete, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_cred_list(struct store_conn *c, long long user_id,
+                              void (*fn)(void *arg, const struct store_cred *cred), void *arg)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_list, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_cred k = {0};
+        snprintf(k.backend, sizeof k.backend, "%s", PQgetvalue(r, i, 0));
+        snprintf(k.slot, sizeof k.slot, "%s", PQgetvalue(r, i, 1));
+        k.user_id = atoll(PQgetvalue(r, i, 2));
+        snprintf(k.key_id, sizeof k.key_id, "%s", PQgetvalue(r, i, 3));
+        snprintf(k.updated_at, sizeof k.updated_at, "%s", PQgetvalue(r, i, 4));
+        k.sealed = PQgetvalue(r, i, 5);
+        fn(arg, &k);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_cred_reseal(struct store_conn *c, const char *backend, const char *slot,
+                                long long user_id, const char *old_sealed, const char *new_sealed,
+                                const char *key_id)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {backend, slot, uid, old_sealed, new_sealed, key_id};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_reseal, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
