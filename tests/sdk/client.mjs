@@ -11,7 +11,7 @@
 // exactly once, then the result); the server closing the stream mid-call
 // (test_reconnection, SEP-1699); resources, prompts and completions through the SDK;
 // a resource subscription notified over the GET stream; the 2024-11-05 HTTP+SSE
-// transport (SSEClientTransport on /sse).
+// transport (SSEClientTransport on /sse), and the SDK's fallback to it after a 4xx.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -290,6 +290,32 @@ async function caseLegacySse() {
   return p;
 }
 
+// The SDK's documented backwards-compatible client: try Streamable HTTP at the
+// URL the user gave; on a 4xx, connect with the 2024-11-05 transport to the
+// same URL. Given the /sse URL, mcpgate answers the POSTed initialize with 405
+// and the GET with the endpoint event.
+async function caseFallback() {
+  const url = new URL(base + '/sse');
+  const p = [];
+  let firstError = null;
+  let client = new Client({ name: 'sdk-fallback', version: '1.0.0' }, { capabilities: {} });
+  try {
+    await withTimeout(client.connect(new StreamableHTTPClientTransport(url)), 10000,
+                      'Streamable HTTP attempt');
+    p.push('the Streamable HTTP attempt on /sse unexpectedly succeeded');
+  } catch (e) {
+    firstError = e;
+    client = new Client({ name: 'sdk-fallback', version: '1.0.0' }, { capabilities: {} });
+    await withTimeout(client.connect(new SSEClientTransport(url)), 10000, 'fallback over /sse');
+  }
+  if (firstError && firstError.code !== 405)
+    p.push(`the first attempt failed without the 405: ${firstError} (code ${firstError.code})`);
+  const r = await client.callTool({ name: 'echo', arguments: { message: 'fell back' } });
+  if (r.content?.[0]?.text !== 'fell back') p.push(`echo ${JSON.stringify(r)}`);
+  await client.close();
+  return p;
+}
+
 await runCase('Streamable HTTP: initialize, session and capabilities', caseInitialize);
 await runCase(`tools/list paged through with nextCursor (page_size ${pageSize})`, casePaging);
 await runCase('a tool call streams progress notifications', caseProgress);
@@ -298,4 +324,5 @@ await runCase('the server closes the stream mid-call (test_reconnection): the SD
 await runCase('resources, templates, prompts and completions', caseCatalog);
 await runCase('resources/subscribe: the update arrives on the GET stream', caseSubscription);
 await runCase('2024-11-05 HTTP+SSE transport (/sse): tools/list, tools/call, progress', caseLegacySse);
+await runCase('the SDK falls back to HTTP+SSE when initialize POSTed to /sse gets 405', caseFallback);
 process.exit(0);
