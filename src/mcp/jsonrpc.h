@@ -21,7 +21,7 @@
 #define JSONRPC_INTERNAL_ERROR        (-32603)
 #define MCP_ERROR_TRANSPORT           (-32000) /* HTTP-level rejection (SDK convention) */
 #define MCP_ERROR_SESSION_UNKNOWN     (-32001) /* session not found (SDK convention) */
-#define MCP_ERROR_RATE_LIMITED    (-32005) /* a rate limit was exceeded (implementation range) */
+#define MCP_ERROR_RATE_LIMITED        (-32005) /* a rate limit was exceeded (implementation range) */
 #define MCP_ERROR_HEADER_MISMATCH     (-32020) /* 2026-07-28: headers disagree with the body */
 #define MCP_ERROR_MISSING_CAPABILITY  (-32021) /* 2026-07-28: client capability missing */
 #define MCP_ERROR_UNSUPPORTED_VERSION (-32022) /* 2026-07-28: protocol version unsupported */

@@ -70,9 +70,10 @@ enum store_rc store_session_create(struct store_conn *c, const struct store_sess
     char ttl[16], uid[24];
     snprintf(ttl, sizeof ttl, "%d", s->ttl_s);
     snprintf(uid, sizeof uid, "%lld", s->user_id);
-    const char *params[] = {s->id_hash,        s->protocol_version, s->client_name,
-                            s->client_version, s->capabilities,     ttl,
-                            s->transport, uid};
+    const char *params[] = {s->id_hash,      s->protocol_version,
+                            s->client_name,  s->client_version,
+                            s->capabilities, ttl,
+                            s->transport,    uid};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_create, params, &r);
     PQclear(r);
