@@ -4,6 +4,8 @@
  */
 #include "http/form.h"
 
+#include "util/crypto.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -159,46 +161,23 @@ int http_cookie_get(const char *cookie_header, const char *name, char *out, size
     return -1;
 }
 
-static int b64val(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 /* Decodes standard base64 (padding optional) into out (n bytes, NUL added).
  * Returns the length, or -1. */
 static long b64_decode(const char *s, char *out, size_t n)
 {
+    char padded[1400];
     size_t len = strlen(s);
-    while (len && s[len - 1] == '=')
-        len--;
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64val(s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6 | (unsigned)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o + 1 >= n)
-                return -1;
-            out[o++] = (char)(acc >> bits & 0xff);
-        }
-    }
-    out[o] = '\0';
-    return (long)o;
+    if (len + 3 >= sizeof padded || n == 0)
+        return -1;
+    memcpy(padded, s, len);
+    while (len % 4)
+        padded[len++] = '=';
+    long got = crypto_b64_decode(padded, len, (unsigned char *)out, n - 1);
+    explicit_bzero(padded, sizeof padded);
+    if (got < 0)
+        return -1;
+    out[got] = '\0';
+    return got;
 }
 
 int http_basic_credentials(const char *authorization, char *id, size_t id_n, char *secret,

@@ -70,38 +70,12 @@ int oauth_password_hash(const char *password, char out[OAUTH_PASSWORD_HASH_MAX])
     return 0;
 }
 
-static int b64url_val(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
-
 /* Decodes exactly n bytes of unpadded base64url from s (len chars). */
 static int b64url_decode(const char *s, size_t len, unsigned char *out, size_t n)
 {
     if (len != crypto_b64url_len(n))
         return -1;
-    unsigned acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_val(s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6 | (unsigned)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o < n)
-                out[o++] = (unsigned char)(acc >> bits & 0xff);
-        }
-    }
-    return o == n ? 0 : -1;
+    return crypto_b64url_decode(s, len, out) == (long)n ? 0 : -1;
 }
 
 /* Parses a stored hash. Returns 0 or -1. */
