@@ -19,6 +19,8 @@ MCPGATE_TEST_TIMEOUT) and stopped at the end.
 Run: top_srcdir=. top_builddir=. python3 tests/openapi/run.py   (TAP on stdout)
 """
 
+import atexit
+import shutil
 import json
 import os
 import re
@@ -263,6 +265,8 @@ def main():
         return t.done()
     prism_bin = os.path.join(npm_dir, "node_modules", ".bin", "prism")
     work = tempfile.mkdtemp(prefix="mcpgate-openapi-")
+    if os.environ.get("MCPGATE_KEEP_STACK_DIR") != "1":
+        atexit.register(shutil.rmtree, work, True)  # backend files, Prism logs
     os.chmod(work, 0o755)  # the responders run as www-data
     bdir = os.path.join(work, "backends.d")
     os.mkdir(bdir)
