@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # run.sh - the README's run command: install what is missing, build, and
 # start the local stack (private PostgreSQL in .stack/, lighttpd, Apache
-# mod_fcgid and mod_proxy_fcgi, all on 127.0.0.1), then print where to
-# connect.
+# mod_fcgid and mod_proxy_fcgi, all on 127.0.0.1) with OAuth on, a demo
+# user, and two demo backends (scripts/demo.sh: an upstream MCP server and
+# a REST API imported from OpenAPI, served by Prism); then print where to
+# connect and how to connect clients.
 #
 #   bash scripts/run.sh          start (or restart) the stack
 #   bash scripts/run.sh stop     stop everything it started
 #   bash scripts/run.sh status   show what runs
+#
+# MCPGATE_PUBLIC_URL=https://… (an HTTPS tunnel to the lighttpd port, for
+# ChatGPT) becomes base_url, so OAuth metadata names the public URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -14,6 +19,7 @@ state="$top/.stack"
 
 case "${1:-start}" in
 stop)
+    bash scripts/demo.sh stop "$top/.demo-dir"
     exec bash scripts/stack.sh stop "$state"
     ;;
 status)
@@ -39,7 +45,16 @@ make -C build -j"$(nproc 2>/dev/null || echo 2)" --no-print-directory
 export MCPGATE_BUILDDIR="$top/build"
 
 bash scripts/stack.sh stop "$state" >/dev/null 2>&1 || true
-bash scripts/stack.sh start "$state"
+echo "starting the demo backends (the first run installs their npm packages) ..."
+backends_dir=$(bash scripts/demo.sh start "$top/.demo-dir" "$top/build/src/mcpgate")
+extra="backends_dir = $backends_dir"
+if [ -n "${MCPGATE_PUBLIC_URL:-}" ]; then
+    extra="$extra
+base_url = ${MCPGATE_PUBLIC_URL%/}"
+fi
+STACK_CONFIG_EXTRA="$extra" bash scripts/stack.sh start "$state"
+backends=$(find "$backends_dir" -maxdepth 1 -name '*.json' -printf '%f\n' | sed 's/\.json$//' |
+    sort | tr '\n' ' ')
 
 # shellcheck disable=SC1091
 . "$state/env"
@@ -64,6 +79,24 @@ OAuth is on (auth = oauth). Sign in as:
   user name: $demo_user
   password:  $demo_password
   account page (connected applications, API keys): $URL_LIGHTTPD/account
+
+Backends: ${backends:-none} (files in $backends_dir; tools are named <backend>_<tool>)
+
+Connect a client (sign in as $demo_user when it opens the sign-in page):
+  MCP Inspector:  npx @modelcontextprotocol/inspector, transport "Streamable HTTP",
+                  URL $URL_LIGHTTPD/mcp
+  Claude:         Settings > Connectors > Add custom connector, URL https://<public host>/mcp
+  ChatGPT:        Settings > Connectors > Developer mode > Create; ChatGPT only reaches
+                  public HTTPS URLs: run an HTTPS tunnel (e.g. cloudflared or ngrok) to
+                  $URL_LIGHTTPD, then restart with
+                  MCPGATE_PUBLIC_URL=https://<tunnel host> bash scripts/run.sh
+                  and give ChatGPT https://<tunnel host>/mcp (it registers, asks you to
+                  sign in, and asks before tools that are not read-only)
+  Cursor:         ~/.cursor/mcp.json: {"mcpServers":{"mcpgate":{"url":"$URL_LIGHTTPD/mcp"}}}
+  VS Code:        .vscode/mcp.json: {"servers":{"mcpgate":{"type":"http","url":"$URL_LIGHTTPD/mcp"}}}
+  mcp-remote:     create an API key on the account page, then
+                  npx mcp-remote $URL_LIGHTTPD/mcp --header "Authorization: Bearer <API key>"
+  More: docs/oauth.md and docs/clients.md.
 
 Try it:
   npx @modelcontextprotocol/inspector   (transport "Streamable HTTP", URL $URL_LIGHTTPD/mcp;

@@ -263,7 +263,11 @@ def start_node(t, d, workdir):
                         "dist", "index.js")
     log = open(os.path.join(workdir, "everything.log"), "wb")
     env = dict(os.environ, PORT=str(port))
-    p = subprocess.Popen(["node", main, "streamableHttp"], cwd=d, env=env,
+    # server-everything listens on every interface; keep it on 127.0.0.1
+    loopback = os.path.join(os.environ.get("top_srcdir", "."), "tests", "upstream",
+                            "loopback.cjs")
+    p = subprocess.Popen(["node", "--require", os.path.abspath(loopback), main,
+                          "streamableHttp"], cwd=d, env=env,
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True)
     log.close()
