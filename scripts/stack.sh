@@ -14,6 +14,8 @@
 #   scripts/stack.sh pg-stop DIR
 #   scripts/stack.sh pg-start DIR
 #   scripts/stack.sh responder-restart DIR  restart the responder behind mod_proxy_fcgi
+#   scripts/stack.sh web-restart DIR        restart lighttpd and Apache with their generated
+#                                           configs as they are now (tests edit them)
 #
 # Environment read by start:
 #   MCPGATE_BUILDDIR    build directory (default: the repository root)
@@ -1006,6 +1008,23 @@ cmd_responder_restart() {
     proxy_start
 }
 
+cmd_web_restart() {
+    set_users
+    find_tools
+    load_stack "${1:-}"
+    URL_LIGHTTPD=$(env_get URL_LIGHTTPD "$STACK_DIR/env")
+    URL_FCGID=$(env_get URL_FCGID "$STACK_DIR/env")
+    URL_PROXY=$(env_get URL_PROXY "$STACK_DIR/env")
+    if has_server lighttpd; then
+        lighttpd_stop
+        lighttpd_start
+    fi
+    if needs_apache; then
+        apache_stop
+        apache_start
+    fi
+}
+
 usage() {
     sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
     exit 2
@@ -1022,6 +1041,7 @@ main() {
     pg-stop) cmd_pg stop "$@" ;;
     pg-start) cmd_pg start "$@" ;;
     responder-restart) cmd_responder_restart "$@" ;;
+    web-restart) cmd_web_restart "$@" ;;
     *) usage ;;
     esac
 }

@@ -50,6 +50,8 @@ static const struct cli_command commands[] = {
      "  policy grant|deny (--user U | --group G | --everyone) PATTERN   who may use which tools\n"
      "  policy revoke ID | show [--user U] [--json] | group add|remove GROUP USER\n",
      cli_policy},
+    {"doctor", "  doctor --url URL [--json]   check a live deployment as a client sees it\n",
+     cli_doctor},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -110,20 +112,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcpgate: unknown command \"%s\" (try mcpgate --help)\n", argv[optind]);
         return EXIT_USAGE;
     }
+    /* doctor only talks HTTP: no configuration, no database */
+    if (cmd->run == cli_doctor)
+        return cli_doctor(NULL, argc - optind, argv + optind);
+
+    /* COMMAND --help needs no configuration and no database */
+    int help = 0;
+    for (int i = optind + 1; i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
 
     struct mg_config cfg;
     char err[512];
     config_defaults(&cfg);
     const char *path = config_path(config_file);
-    if ((config_file || !database) && config_load(&cfg, path, err, sizeof err) < 0) {
-        fprintf(stderr, "mcpgate: %s\n", err);
+    if ((config_file || !database) && config_load(&cfg, path, err, sizeof err) < 0 && !help) {
+        fprintf(stderr, "mcpgate: %s (give another with --config FILE or MCPGATE_CONFIG)\n", err);
         return 1;
     }
     if (database && config_set(&cfg, "database", database, err, sizeof err) < 0) {
         fprintf(stderr, "mcpgate: %s\n", err);
         return EXIT_USAGE;
     }
-    if (!cfg.database[0]) {
+    if (!cfg.database[0] && !help) {
         fprintf(stderr,
                 "mcpgate: no database configured: set \"database\" in %s or pass "
                 "--database\n",

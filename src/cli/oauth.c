@@ -7,6 +7,7 @@
  * and API keys are printed once and stored only as hashes.
  */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,37 @@
 #include "store/oauth_tokens.h"
 #include "store/users.h"
 #include "util/crypto.h"
+#include "util/json.h"
+
+/* Removes every "--json" from argv; returns 1 when there was one. */
+static int take_json_flag(int *argc, char **argv)
+{
+    int found = 0, j = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            found = 1;
+        else
+            argv[j++] = argv[i];
+    }
+    *argc = j;
+    return found;
+}
+
+/* Prints a JSON array built by a list command and frees it. */
+static void print_json_array(struct json_object *arr)
+{
+    printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(arr);
+}
+
+static int is_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
 
 int cli_store_failed(enum store_rc rc)
 {
@@ -91,10 +123,32 @@ int cli_read_password(const char *prompt, int confirm, char *out, size_t n)
 
 static void print_user(void *arg, const struct store_user *u)
 {
-    (void)arg;
-    printf("%-32s %-8s created %s\n", u->username, u->disabled ? "disabled" : "active",
-           u->created_at);
+    if (arg) {
+        struct json_object *o = json_object_new_object();
+        json_add(o, "id", json_object_new_int64(u->id));
+        json_add(o, "username", json_object_new_string(u->username));
+        json_add(o, "disabled", json_object_new_boolean(u->disabled));
+        json_add(o, "created_at", json_object_new_string(u->created_at));
+        if (json_object_array_add(arg, o) != 0)
+            json_object_put(o);
+        return;
+    }
+    printf("%-32s %-8s %s\n", u->username, u->disabled ? "disabled" : "active", u->created_at);
 }
+
+static const char user_usage[] =
+    "usage: mcpgate user add NAME\n"
+    "       mcpgate user passwd NAME\n"
+    "       mcpgate user disable|enable NAME\n"
+    "       mcpgate user list [--json]\n"
+    "\n"
+    "Local users sign in on the login page of mcpgate's OAuth server.\n"
+    "  add       add a user; the password is read from the terminal (asked twice,\n"
+    "            echo off) or as one line from standard input\n"
+    "  passwd    set a user's password (read the same way)\n"
+    "  disable   refuse the user's sign-ins, tokens and API keys; enable undoes it\n"
+    "  list      the users (--json: machine-readable)\n"
+    "A user name has 1 to 64 of A-Z a-z 0-9 . _ @ -\n";
 
 static int set_password(const struct cli_env *env, const char *name, int create)
 {
@@ -131,16 +185,28 @@ static int valid_username(const char *s)
 
 int cli_user(const struct cli_env *env, int argc, char **argv)
 {
+    if (is_help(argc, argv)) {
+        fputs(user_usage, stdout);
+        return 0;
+    }
+    int json = take_json_flag(&argc, argv);
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "list") == 0 && argc == 2) {
-        enum store_rc rc = store_user_list(env->db, print_user, NULL);
-        return rc == STORE_OK ? 0 : cli_store_failed(rc);
+        struct json_object *arr = json ? json_object_new_array() : NULL;
+        if (!json)
+            printf("%-32s %-8s %s\n", "USER", "STATE", "CREATED");
+        enum store_rc rc = store_user_list(env->db, print_user, arr);
+        if (rc != STORE_OK) {
+            json_object_put(arr);
+            return cli_store_failed(rc);
+        }
+        if (json)
+            print_json_array(arr);
+        return 0;
     }
     if (argc != 3 || (strcmp(sub, "add") != 0 && strcmp(sub, "passwd") != 0 &&
                       strcmp(sub, "disable") != 0 && strcmp(sub, "enable") != 0)) {
-        fprintf(stderr, "usage: mcpgate user add|passwd|disable|enable NAME | user list\n"
-                        "The password is read from the terminal, or as one line from "
-                        "standard input.\n");
+        fputs(user_usage, stderr);
         return EXIT_USAGE;
     }
     const char *name = argv[2];
@@ -175,10 +241,37 @@ int cli_user(const struct cli_env *env, int argc, char **argv)
 
 /* --- client --- */
 
+/* How print_client prints: one table row, a JSON object or every field. */
+enum client_format { CLIENT_ROW, CLIENT_JSON, CLIENT_VERBOSE };
+struct client_print {
+    enum client_format format;
+    struct json_object *arr;
+};
+
 static void print_client(void *arg, const struct store_client *cl)
 {
-    int verbose = arg != NULL;
-    if (!verbose) {
+    const struct client_print *how = arg;
+    if (how->format == CLIENT_JSON) {
+        struct json_object *o = json_object_new_object(), *uris = json_object_new_array();
+        json_add(o, "client_id", json_object_new_string(cl->client_id));
+        json_add(o, "kind", json_object_new_string(cl->kind));
+        json_add(o, "name", json_object_new_string(cl->name));
+        json_add(o, "auth_method", json_object_new_string(cl->auth_method));
+        json_add(o, "scope", cl->scope[0] ? json_object_new_string(cl->scope) : NULL);
+        json_add(o, "created_at", json_object_new_string(cl->created_at));
+        const char *p = cl->redirect_uris;
+        while (*p) {
+            size_t len = strcspn(p, "\n");
+            if (json_object_array_add(uris, json_object_new_string_len(p, (int)len)) != 0)
+                break;
+            p += len + (p[len] ? 1 : 0);
+        }
+        json_add(o, "redirect_uris", uris);
+        if (json_object_array_add(how->arr, o) != 0)
+            json_object_put(o);
+        return;
+    }
+    if (how->format == CLIENT_ROW) {
         printf("%-40s %-7s %-20s %s\n", cl->client_id, cl->kind, cl->auth_method, cl->name);
         return;
     }
@@ -276,14 +369,50 @@ out:
     return rc;
 }
 
+static const char client_usage[] =
+    "usage: mcpgate client register --name NAME --redirect-uri URI [--redirect-uri URI]...\n"
+    "                               [--auth none|client_secret_post|client_secret_basic]\n"
+    "                               [--scope SCOPE]\n"
+    "       mcpgate client list [--json]\n"
+    "       mcpgate client show ID [--json]\n"
+    "       mcpgate client revoke ID\n"
+    "\n"
+    "OAuth clients of mcpgate's authorization server. Most clients register\n"
+    "themselves (dynamic registration, kind dcr) or are known by their client ID\n"
+    "metadata document (kind cimd); register one here (kind static) when it needs\n"
+    "a fixed client_id and secret, e.g. a ChatGPT or Claude connector's advanced\n"
+    "settings.\n"
+    "  register  prints the client_id and, unless --auth none (a public client with\n"
+    "            PKCE only), a client_secret shown only this once; up to 10\n"
+    "            redirect URIs; --auth defaults to client_secret_basic; --scope limits\n"
+    "            the client to " OAUTH_SCOPES_ALL " or less\n"
+    "  list      every client (--json: machine-readable)\n"
+    "  show      one client with its redirect URIs\n"
+    "  revoke    delete the client and every token issued to it\n";
+
 int cli_client(const struct cli_env *env, int argc, char **argv)
 {
+    if (is_help(argc, argv)) {
+        fputs(client_usage, stdout);
+        return 0;
+    }
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "register") == 0)
         return client_register(env, argc - 1, argv + 1);
+    int json = take_json_flag(&argc, argv);
     if (strcmp(sub, "list") == 0 && argc == 2) {
-        enum store_rc rc = store_client_list(env->db, print_client, NULL);
-        return rc == STORE_OK ? 0 : cli_store_failed(rc);
+        struct client_print how = {json ? CLIENT_JSON : CLIENT_ROW,
+                                   json ? json_object_new_array() : NULL};
+        if (!json)
+            printf("%-40s %-7s %-20s %s\n", "CLIENT_ID", "KIND", "AUTH", "NAME");
+        enum store_rc rc = store_client_list(env->db, print_client, &how);
+        if (rc != STORE_OK) {
+            json_object_put(how.arr);
+            return cli_store_failed(rc);
+        }
+        if (json)
+            print_json_array(how.arr);
+        return 0;
     }
     if ((strcmp(sub, "show") == 0 || strcmp(sub, "revoke") == 0) && argc == 3) {
         struct store_client *cl = calloc(1, sizeof *cl);
@@ -297,15 +426,23 @@ int cli_client(const struct cli_env *env, int argc, char **argv)
             status = 1;
         } else if (rc != STORE_OK) {
             status = cli_store_failed(rc);
+        } else if (sub[0] == 's' && json) {
+            struct client_print how = {CLIENT_JSON, json_object_new_array()};
+            print_client(&how, cl);
+            printf("%s\n", json_object_to_json_string_ext(json_object_array_get_idx(how.arr, 0),
+                                                          JSON_C_TO_STRING_PRETTY |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+            json_object_put(how.arr);
         } else if (sub[0] == 's') {
-            print_client(cl, cl);
+            struct client_print how = {CLIENT_VERBOSE, NULL};
+            print_client(&how, cl);
         } else {
             printf("client %s revoked with all its tokens\n", argv[2]);
         }
         free(cl);
         return status;
     }
-    fprintf(stderr, "usage: mcpgate client register ... | list | show ID | revoke ID\n");
+    fputs(client_usage, stderr);
     return EXIT_USAGE;
 }
 
@@ -313,13 +450,45 @@ int cli_client(const struct cli_env *env, int argc, char **argv)
 
 static void print_key(void *arg, const struct store_api_key *k)
 {
-    (void)arg;
-    printf("%-6lld %-16s %-24s %s...  %-30s created %s, last used %s\n", k->id, k->username,
-           k->name, k->prefix, k->scope, k->created_at, k->last_used[0] ? k->last_used : "never");
+    if (arg) {
+        struct json_object *o = json_object_new_object();
+        json_add(o, "id", json_object_new_int64(k->id));
+        json_add(o, "user", json_object_new_string(k->username));
+        json_add(o, "name", json_object_new_string(k->name));
+        json_add(o, "prefix", json_object_new_string(k->prefix));
+        json_add(o, "scope", json_object_new_string(k->scope));
+        json_add(o, "created_at", json_object_new_string(k->created_at));
+        json_add(o, "last_used", k->last_used[0] ? json_object_new_string(k->last_used) : NULL);
+        if (json_object_array_add(arg, o) != 0)
+            json_object_put(o);
+        return;
+    }
+    printf("%-6lld %-16s %-24s %s...  %-30s %s, %s\n", k->id, k->username, k->name, k->prefix,
+           k->scope, k->created_at, k->last_used[0] ? k->last_used : "never");
 }
+
+static const char key_usage[] =
+    "usage: mcpgate key create USER --name NAME [--read-only]\n"
+    "       mcpgate key list [USER] [--json]\n"
+    "       mcpgate key revoke ID\n"
+    "\n"
+    "Personal API keys: long-lived bearer tokens for clients that cannot do\n"
+    "OAuth (mcp-remote --header, scripts). Users also make their own on the\n"
+    "account page.\n"
+    "  create    make a key for USER, printed only this once (mgk_...); send it as\n"
+    "            \"Authorization: Bearer <key>\"; --read-only limits it to\n"
+    "            " OAUTH_SCOPE_READ "\n"
+    "  list      the live keys, of USER or of everyone: id, user, name, the key's\n"
+    "            first characters, scope, when made and last used (--json)\n"
+    "  revoke    revoke the key with this id (from key list)\n";
 
 int cli_key(const struct cli_env *env, int argc, char **argv)
 {
+    if (is_help(argc, argv)) {
+        fputs(key_usage, stdout);
+        return 0;
+    }
+    int json = take_json_flag(&argc, argv);
     const char *sub = argc > 1 ? argv[1] : "";
     struct store_user u;
     enum store_rc rc;
@@ -364,8 +533,18 @@ int cli_key(const struct cli_env *env, int argc, char **argv)
                 return cli_store_failed(rc);
             uid = u.id;
         }
-        rc = store_apikey_list(env->db, uid, print_key, NULL);
-        return rc == STORE_OK ? 0 : cli_store_failed(rc);
+        struct json_object *arr = json ? json_object_new_array() : NULL;
+        if (!json)
+            printf("%-6s %-16s %-24s %-11s  %-30s %s\n", "ID", "USER", "NAME", "PREFIX", "SCOPE",
+                   "CREATED, LAST USED");
+        rc = store_apikey_list(env->db, uid, print_key, arr);
+        if (rc != STORE_OK) {
+            json_object_put(arr);
+            return cli_store_failed(rc);
+        }
+        if (json)
+            print_json_array(arr);
+        return 0;
     }
     if (strcmp(sub, "revoke") == 0 && argc == 3) {
         char *end;
@@ -384,15 +563,28 @@ int cli_key(const struct cli_env *env, int argc, char **argv)
         printf("key %lld revoked\n", id);
         return 0;
     }
-    fprintf(stderr, "usage: mcpgate key create USER --name NAME [--read-only] | list [USER] | "
-                    "revoke ID\n");
+    fputs(key_usage, stderr);
     return EXIT_USAGE;
 }
 
 /* --- token --- */
 
+static const char token_usage[] =
+    "usage: mcpgate token revoke --user NAME [--client ID]\n"
+    "       mcpgate token revoke --stdin\n"
+    "\n"
+    "  --user    revoke every OAuth authorization of user NAME (access and refresh\n"
+    "            tokens), or only those of client ID (see mcpgate client list);\n"
+    "            the user's apps must sign in again. API keys stay: see mcpgate key\n"
+    "  --stdin   revoke the one access or refresh token read from standard input\n"
+    "            (exit status 1 when no live token matched)\n";
+
 int cli_token(const struct cli_env *env, int argc, char **argv)
 {
+    if (is_help(argc, argv)) {
+        fputs(token_usage, stdout);
+        return 0;
+    }
     int n = 0;
     enum store_rc rc;
     if (argc == 3 && strcmp(argv[1], "revoke") == 0 && strcmp(argv[2], "--stdin") == 0) {
@@ -426,7 +618,6 @@ int cli_token(const struct cli_env *env, int argc, char **argv)
         printf("revoked %d authorization%s of %s\n", n, n == 1 ? "" : "s", argv[3]);
         return 0;
     }
-    fprintf(stderr, "usage: mcpgate token revoke --user NAME [--client ID] | token revoke "
-                    "--stdin\n");
+    fputs(token_usage, stderr);
     return EXIT_USAGE;
 }

@@ -165,7 +165,10 @@ static int show(const struct cli_env *env, int argc, char **argv)
 
 int cli_policy(const struct cli_env *env, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+    int help = 0;
+    for (int i = 1; i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    if (argc < 2 || help) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
@@ -207,6 +210,9 @@ int cli_policy(const struct cli_env *env, int argc, char **argv)
         printf("%s %s group %s\n", argv[4], add ? "added to" : "removed from", argv[3]);
         return notify(env, argv[4]);
     }
-    fprintf(stderr, "mcpgate policy: unknown subcommand (try mcpgate policy --help)\n");
+    fprintf(stderr,
+            "mcpgate policy: unknown subcommand or wrong arguments \"%s\" (try mcpgate "
+            "policy --help)\n",
+            sub);
     return EXIT_USAGE;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http/doctor.h"
 #include "mcp/sse.h"
 #include "mcp/transport.h"
 #include "oauth/oauth.h"
@@ -174,6 +175,7 @@ static const struct route {
     int bearer; /* with auth = oauth, only for a valid bearer token or API key */
 } routes[] = {
     {.path = "/mcp", .handler = handle_mcp, .bearer = 1},
+    {.path = "/mcp/doctor", .handler = http_doctor_handle}, /* mcpgate doctor, no token */
     {.path = "/sse", .handler = handle_sse, .bearer = 1},
     {.path = "/messages", .handler = handle_messages, .bearer = 1},
     {.path = "/.well-known/oauth-protected-resource", .oauth = oauth_handle_resource_metadata},

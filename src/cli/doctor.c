@@ -1,0 +1,545 @@
+/*
+ * cli/doctor.c - mcpgate doctor --url URL: check a live deployment the way
+ * an MCP client sees it, and say how to fix what is wrong.
+ *
+ * Talks only HTTP (tools/probe.h) to the URL given; needs no configuration
+ * and no database. Checks, in order: https; the Authorization header reaches
+ * the responder (a made-up bearer token must be refused with
+ * error="invalid_token", which only the responder can say); SSE is not
+ * buffered (GET {base}/mcp/doctor, http/doctor.h, sends an event, waits
+ * HTTP_DOCTOR_GAP_MS and ends: the first event must arrive well before the
+ * end); the metadata documents answer at the paths clients try (RFC 9728
+ * section 3.1, RFC 8414 section 3) and name this URL; the responder's
+ * base_url is the URL used; its database schema is current; its clock
+ * agrees with ours.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "http/doctor.h"
+#include "tools/probe.h"
+#include "util/crypto.h"
+#include "util/json.h"
+
+#define CLOCK_WARN_MS 5000
+#define CLOCK_FAIL_MS 60000
+
+enum check_status { CHECK_PASS, CHECK_WARN, CHECK_FAIL, CHECK_SKIP };
+
+static const char *const status_names[] = {"PASS", "WARN", "FAIL", "SKIP"};
+
+/* Which web server the Server header names; the fixes shown follow it. */
+enum front_end { FE_UNKNOWN, FE_APACHE, FE_LIGHTTPD };
+
+#define MAX_CHECKS 10
+
+struct check {
+    const char *name;
+    enum check_status status;
+    char seen[512];
+    /* fixes, by front end; NULL where there is none to give */
+    const char *fix_fcgid, *fix_proxy, *fix_lighttpd, *fix_any;
+    char fix_any_buf[600];
+};
+
+struct doctor {
+    char url[1024];    /* the MCP endpoint, as given (no trailing slash) */
+    char base[1024];   /* url without its final /mcp: what base_url should be */
+    char origin[1024]; /* scheme://host[:port] */
+    const char *path;  /* base's path part, borrowed from base ("" for the root) */
+    long timeout_ms;
+    int insecure;
+    enum front_end fe;
+    char server[128];
+    struct check checks[MAX_CHECKS];
+    int n_checks;
+    struct json_object *diag; /* the first event of /mcp/doctor, or NULL */
+};
+
+static struct check *add_check(struct doctor *d, const char *name, enum check_status status,
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static struct check *add_check(struct doctor *d, const char *name, enum check_status status,
+                               const char *fmt, ...)
+{
+    struct check *c = &d->checks[d->n_checks++];
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    c->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->seen, sizeof c->seen, fmt, ap);
+    va_end(ap);
+    return c;
+}
+
+static void note_server(struct doctor *d, const struct tool_probe_res *r)
+{
+    char v[128];
+    if (d->server[0] || !tool_probe_header(r, "Server", v, sizeof v))
+        return;
+    snprintf(d->server, sizeof d->server, "%s", v);
+    if (strncasecmp(v, "Apache", 6) == 0)
+        d->fe = FE_APACHE;
+    else if (strncasecmp(v, "lighttpd", 8) == 0)
+        d->fe = FE_LIGHTTPD;
+}
+
+static int fetch(struct doctor *d, const char *method, const char *url, const char *const *headers,
+                 const char *body, struct tool_probe_res *res)
+{
+    struct tool_probe_req req = {.method = method,
+                                 .url = url,
+                                 .headers = headers,
+                                 .body = body,
+                                 .timeout_ms = d->timeout_ms,
+                                 .insecure = d->insecure};
+    int rc = tool_probe_run(&req, res);
+    note_server(d, res);
+    return rc;
+}
+
+/* Splits --url into url, base, origin and path. Returns 0 or -1. */
+static int parse_url(struct doctor *d, const char *arg)
+{
+    size_t n = strlen(arg);
+    while (n > 0 && arg[n - 1] == '/')
+        n--;
+    if (n >= sizeof d->url - 8)
+        return -1;
+    const char *scheme_end = strstr(arg, "://");
+    if (!scheme_end || !((scheme_end - arg == 5 && strncasecmp(arg, "https", 5) == 0) ||
+                         (scheme_end - arg == 4 && strncasecmp(arg, "http", 4) == 0)))
+        return -1;
+    const char *host = scheme_end + 3;
+    if ((size_t)(host - arg) >= n)
+        return -1;
+    snprintf(d->url, sizeof d->url, "%.*s", (int)n, arg);
+    /* the MCP endpoint is {base}/mcp; a URL without /mcp is taken as the base */
+    if (n >= 4 && strcmp(d->url + n - 4, "/mcp") == 0 && n - 4 >= (size_t)(host - arg)) {
+        snprintf(d->base, sizeof d->base, "%.*s", (int)(n - 4), d->url);
+    } else {
+        snprintf(d->base, sizeof d->base, "%s", d->url);
+        snprintf(d->url, sizeof d->url, "%.1000s/mcp", d->base);
+    }
+    size_t hl = strcspn(d->base + (host - arg), "/?#");
+    snprintf(d->origin, sizeof d->origin, "%.*s", (int)((size_t)(host - arg) + hl), d->base);
+    d->path = d->base + strlen(d->origin);
+    return 0;
+}
+
+static int is_loopback(const char *origin)
+{
+    const char *h = strstr(origin, "://") + 3;
+    return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
+           strncmp(h, "[::1]", 5) == 0;
+}
+
+static void check_https(struct doctor *d)
+{
+    if (strncasecmp(d->url, "https:", 6) == 0) {
+        add_check(d, "https", CHECK_PASS, "https");
+        return;
+    }
+    if (is_loopback(d->origin)) {
+        add_check(d, "https", CHECK_WARN, "plain http, on loopback only (fine for tests)");
+        return;
+    }
+    struct check *c = add_check(d, "https", CHECK_FAIL,
+                                "plain http on a public address: clients send tokens in clear, "
+                                "and OAuth clients refuse it");
+    c->fix_fcgid = c->fix_proxy = "serve base_url from a <VirtualHost *:443> with SSLEngine on "
+                                  "(a2enmod ssl) and set base_url = https://...";
+    c->fix_lighttpd = "ssl.engine = \"enable\" on the $SERVER[\"socket\"] == \":443\" block, "
+                      "and set base_url = https://...";
+}
+
+/* The first "data:" line of the SSE event called event, parsed. */
+static struct json_object *sse_event_json(const char *body, const char *event)
+{
+    char tag[64];
+    snprintf(tag, sizeof tag, "event: %s\n", event);
+    const char *p = strstr(body, tag);
+    if (!p || !(p = strstr(p, "data: ")))
+        return NULL;
+    p += 6;
+    struct json_object *o = NULL;
+    const char *why;
+    if (json_parse_strict(p, strcspn(p, "\n"), &o, &why) < 0)
+        return NULL;
+    return o;
+}
+
+static void check_stream(struct doctor *d, const char *bearer_header)
+{
+    char url[1100];
+    snprintf(url, sizeof url, "%s/mcp/doctor", d->base);
+    const char *headers[] = {"Accept: text/event-stream", bearer_header, NULL};
+    struct tool_probe_res r;
+    int rc = fetch(d, "GET", url, headers, NULL, &r);
+    if (rc < 0 || r.status != 200) {
+        struct check *c =
+            add_check(d, "sse-streaming", CHECK_FAIL, "GET %s: %s%s%ld", url,
+                      r.error[0] ? r.error : "", r.error[0] ? "; status " : "status ", r.status);
+        if (r.status == 404 || r.status == 403)
+            c->fix_any = "route {base}/mcp/doctor to the responder (the path regexes of conf/ "
+                         "cover /mcp/...), and run an mcpgate.fcgi as new as this mcpgate";
+        else if (r.status == 429)
+            c->status = CHECK_WARN, c->fix_any = "another doctor is running: try again";
+        tool_probe_res_free(&r);
+        return;
+    }
+    struct json_object *end = sse_event_json(buf_str(&r.body), "end");
+    d->diag = sse_event_json(buf_str(&r.body), "doctor");
+    double gap = r.total_ms - r.first_body_ms;
+    if (!d->diag || !end) {
+        add_check(d, "sse-streaming", CHECK_FAIL, "%s did not send the two events", url);
+    } else if (r.first_body_ms >= 0 && gap >= HTTP_DOCTOR_GAP_MS / 2) {
+        add_check(d, "sse-streaming", CHECK_PASS,
+                  "first event after %.0f ms, end after %.0f ms: not buffered", r.first_body_ms,
+                  r.total_ms);
+    } else {
+        struct check *c =
+            add_check(d, "sse-streaming", CHECK_FAIL,
+                      "first event after %.0f ms, end after %.0f ms: the stream is buffered (the "
+                      "responder sent them %d ms apart)",
+                      r.first_body_ms, r.total_ms, HTTP_DOCTOR_GAP_MS);
+        c->fix_fcgid = "FcgidOutputBufferSize 0   (in the VirtualHost or server config)";
+        c->fix_proxy = "add flushpackets=on to the ProxyPass/ProxyPassMatch line of the responder";
+        c->fix_lighttpd = "server.stream-response-body = 2";
+    }
+    json_object_put(end);
+    /* the clock: the responder's stamp must fall between our send and receipt */
+    struct json_object *t = json_get(d->diag, "time_ms", json_type_int);
+    if (t) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        double local_end = (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
+        double lo = local_end - r.total_ms, hi = lo + (r.first_body_ms >= 0 ? r.first_body_ms : 0);
+        double srv = (double)json_object_get_int64(t);
+        double skew = srv < lo ? srv - lo : srv > hi ? srv - hi : 0;
+        double a = skew < 0 ? -skew : skew;
+        struct check *c = add_check(d, "clock",
+                                    a > CLOCK_FAIL_MS   ? CHECK_FAIL
+                                    : a > CLOCK_WARN_MS ? CHECK_WARN
+                                                        : CHECK_PASS,
+                                    "responder clock %+.1f s from ours", skew / 1e3);
+        if (c->status != CHECK_PASS)
+            c->fix_any = "synchronize the clocks (systemd-timesyncd or chrony) on the responder "
+                         "host and here: tokens and sessions expire by the clock";
+    }
+    tool_probe_res_free(&r);
+}
+
+static void check_authorization(struct doctor *d, const char *bearer_header)
+{
+    const char *headers[] = {"Content-Type: application/json",
+                             "Accept: application/json, text/event-stream",
+                             "MCP-Protocol-Version: 2025-11-25", bearer_header, NULL};
+    struct tool_probe_res r;
+    int rc =
+        fetch(d, "POST", d->url, headers, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", &r);
+    char www[512] = "";
+    tool_probe_header(&r, "WWW-Authenticate", www, sizeof www);
+    struct json_object *seen = json_get(d->diag, "authorization_header", json_type_boolean);
+    const char *auth = json_get_string(d->diag, "auth");
+    struct check *c = NULL;
+    if (rc < 0) {
+        c = add_check(d, "authorization", CHECK_FAIL, "POST %s: %s", d->url, r.error);
+    } else if (r.status == 401 && strstr(www, "error=\"invalid_token\"")) {
+        add_check(d, "authorization", CHECK_PASS,
+                  "a made-up bearer token was refused with error=\"invalid_token\"");
+    } else if (r.status == 401) {
+        c = add_check(d, "authorization", CHECK_FAIL,
+                      "401 without error=\"invalid_token\": the responder never saw the "
+                      "Authorization header (WWW-Authenticate: %.200s)",
+                      www[0] ? www : "none");
+    } else if (auth && strcmp(auth, "none") == 0 && seen) {
+        if (json_object_get_boolean(seen))
+            add_check(d, "authorization", CHECK_PASS,
+                      "auth = none; the Authorization header reaches the responder");
+        else
+            c = add_check(d, "authorization", CHECK_FAIL,
+                          "auth = none, and the Authorization header does not reach the "
+                          "responder (OAuth would not work)");
+    } else {
+        c = add_check(d, "authorization", CHECK_FAIL,
+                      "POST %s with a made-up bearer token: status %ld, expected 401", d->url,
+                      r.status);
+    }
+    if (c) {
+        c->fix_fcgid = "CGIPassAuth On   (in the <Directory> of mcpgate.fcgi; or FcgidPassHeader "
+                       "Authorization), and remove any RequestHeader unset Authorization";
+        c->fix_proxy = "CGIPassAuth On   (in the <Location>/<LocationMatch> of the responder's "
+                       "paths), and remove any RequestHeader unset Authorization";
+        c->fix_lighttpd = "lighttpd passes Authorization by default: remove the mod_setenv or "
+                          "mod_magnet rule that drops it";
+    }
+    tool_probe_res_free(&r);
+}
+
+/* GETs one metadata document; checks key == want when key is set. */
+static void check_document(struct doctor *d, const char *name, const char *url, const char *key,
+                           const char *want)
+{
+    const char *headers[] = {"Accept: application/json", NULL};
+    struct tool_probe_res r;
+    int rc = fetch(d, "GET", url, headers, NULL, &r);
+    struct json_object *o = NULL;
+    const char *why = NULL;
+    struct check *c = NULL;
+    if (rc < 0 || r.status != 200) {
+        c = add_check(d, name, CHECK_FAIL, "GET %s: %s%sstatus %ld", url, r.error,
+                      r.error[0] ? "; " : "", r.status);
+        c->fix_fcgid = c->fix_proxy =
+            "send /.well-known/(oauth-protected-resource|oauth-authorization-server)(/.*)? to "
+            "the responder: use the AliasMatch / ProxyPassMatch regex of conf/";
+        c->fix_lighttpd = "send /.well-known/(oauth-protected-resource|oauth-authorization-"
+                          "server)(/.*)? to the responder: use the $HTTP[\"url\"] regex of conf/";
+    } else if (json_parse_strict(buf_str(&r.body), r.body.len, &o, &why) < 0 ||
+               !json_object_is_type(o, json_type_object)) {
+        add_check(d, name, CHECK_FAIL, "GET %s: 200 but not a JSON object", url);
+    } else if (key && (!json_get_string(o, key) || strcmp(json_get_string(o, key), want) != 0)) {
+        c = add_check(d, name, CHECK_FAIL, "GET %s: %s is \"%.200s\", the URL used says \"%s\"",
+                      url, key, json_get_string(o, key) ? json_get_string(o, key) : "", want);
+        snprintf(c->fix_any_buf, sizeof c->fix_any_buf,
+                 "set base_url = %.500s in mcpgate.conf (the URL clients use)", d->base);
+        c->fix_any = c->fix_any_buf;
+    } else {
+        add_check(d, name, CHECK_PASS, "200 JSON%s%s", key ? ", " : "", key ? key : "");
+    }
+    json_object_put(o);
+    tool_probe_res_free(&r);
+}
+
+static void check_metadata(struct doctor *d)
+{
+    const char *auth = json_get_string(d->diag, "auth");
+    if (auth && strcmp(auth, "none") == 0) {
+        add_check(d, "wellknown", CHECK_SKIP, "auth = none: no OAuth metadata needed");
+        return;
+    }
+    char url[1200];
+    snprintf(url, sizeof url, "%s/.well-known/oauth-protected-resource%s/mcp", d->origin, d->path);
+    check_document(d, "wellknown-resource", url, "resource", d->url);
+    snprintf(url, sizeof url, "%s/.well-known/oauth-protected-resource%s", d->origin, d->path);
+    check_document(d, "wellknown-resource-root", url, NULL, NULL);
+    snprintf(url, sizeof url, "%s/.well-known/oauth-authorization-server%s", d->origin, d->path);
+    check_document(d, "wellknown-as", url, "issuer", d->base);
+}
+
+static void check_diag(struct doctor *d)
+{
+    if (!d->diag) {
+        add_check(d, "base-url", CHECK_SKIP, "no answer from /mcp/doctor");
+        add_check(d, "schema", CHECK_SKIP, "no answer from /mcp/doctor");
+        return;
+    }
+    const char *base = json_get_string(d->diag, "base_url");
+    if (base && strcmp(base, d->base) == 0) {
+        add_check(d, "base-url", CHECK_PASS, "base_url = %s", base);
+    } else {
+        struct check *c = add_check(d, "base-url", CHECK_FAIL,
+                                    "the responder's base_url is \"%.300s\", the URL used is %s",
+                                    base ? base : "", d->base);
+        snprintf(c->fix_any_buf, sizeof c->fix_any_buf,
+                 "set base_url = %.250s in mcpgate.conf (or give clients %.250s/mcp)", d->base,
+                 base ? base : "base_url");
+        c->fix_any = c->fix_any_buf;
+    }
+    const char *schema = json_get_string(d->diag, "schema");
+    struct json_object *v = json_get(d->diag, "schema_version", json_type_int);
+    struct json_object *need = json_get(d->diag, "schema_needed", json_type_int);
+    int ver = v ? json_object_get_int(v) : -1, needed = need ? json_object_get_int(need) : -1;
+    if (schema && strcmp(schema, "current") == 0) {
+        add_check(d, "schema", CHECK_PASS, "database schema version %d, current", ver);
+        return;
+    }
+    struct check *c =
+        add_check(d, "schema", CHECK_FAIL, "database schema %s (version %d, needs %d)",
+                  schema ? schema : "unknown", ver, needed);
+    c->fix_any = schema && strcmp(schema, "ahead") == 0
+                     ? "the database is newer than the responder: upgrade mcpgate.fcgi"
+                 : schema && strcmp(schema, "behind") == 0
+                     ? "run mcpgate migrate with the responder's configuration"
+                     : "the responder cannot reach PostgreSQL: check database in mcpgate.conf";
+}
+
+static void print_fix(const char *label, const char *fix)
+{
+    if (fix)
+        printf("    %-17s %s\n", label, fix);
+}
+
+static void print_table(const struct doctor *d)
+{
+    printf("mcpgate doctor %s%s%s%s\n\n", d->url, d->server[0] ? " (Server: " : "", d->server,
+           d->server[0] ? ")" : "");
+    printf("%-24s %-5s %s\n", "CHECK", "", "SEEN");
+    for (int i = 0; i < d->n_checks; i++)
+        printf("%-24s %-5s %s\n", d->checks[i].name, status_names[d->checks[i].status],
+               d->checks[i].seen);
+    for (int i = 0; i < d->n_checks; i++) {
+        const struct check *c = &d->checks[i];
+        if (c->status != CHECK_FAIL && c->status != CHECK_WARN)
+            continue;
+        if (!c->fix_any && !c->fix_fcgid && !c->fix_lighttpd)
+            continue;
+        printf("\nfix %s:\n", c->name);
+        print_fix("any front end:", c->fix_any);
+        if (d->fe != FE_LIGHTTPD) {
+            print_fix("Apache mod_fcgid:", c->fix_fcgid);
+            print_fix("mod_proxy_fcgi:", c->fix_proxy);
+        }
+        if (d->fe != FE_APACHE)
+            print_fix("lighttpd:", c->fix_lighttpd);
+    }
+}
+
+static void add_fix(struct json_object *fixes, const char *key, const char *fix)
+{
+    if (fix)
+        json_add(fixes, key, json_object_new_string(fix));
+}
+
+static void print_json(const struct doctor *d, int ok)
+{
+    struct json_object *o = json_object_new_object();
+    json_add(o, "url", json_object_new_string(d->url));
+    json_add(o, "server", json_object_new_string(d->server));
+    json_add(o, "ok", json_object_new_boolean(ok));
+    struct json_object *arr = json_object_new_array();
+    for (int i = 0; i < d->n_checks; i++) {
+        const struct check *c = &d->checks[i];
+        struct json_object *e = json_object_new_object();
+        json_add(e, "name", json_object_new_string(c->name));
+        json_add(e, "status", json_object_new_string(status_names[c->status]));
+        json_add(e, "seen", json_object_new_string(c->seen));
+        struct json_object *fixes = json_object_new_object();
+        add_fix(fixes, "any", c->fix_any);
+        add_fix(fixes, "apache_fcgid", c->fix_fcgid);
+        add_fix(fixes, "apache_proxy_fcgi", c->fix_proxy);
+        add_fix(fixes, "lighttpd", c->fix_lighttpd);
+        json_add(e, "fix", fixes);
+        json_object_array_add(arr, e);
+    }
+    json_add(o, "checks", arr);
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mcpgate doctor --url URL [--json] [--timeout S] [--insecure]\n"
+            "Checks a live deployment the way an MCP client sees it, from any host; needs\n"
+            "no configuration and no database. URL is the MCP endpoint clients are given\n"
+            "(https://host/mcp; a URL without /mcp is taken as base_url).\n"
+            "\n"
+            "checks:\n"
+            "  https                 the URL is https (plain http: WARN on loopback, else FAIL)\n"
+            "  sse-streaming         GET {base}/mcp/doctor sends an event, waits %d ms and a\n"
+            "                        second: the first must arrive well before the end, or\n"
+            "                        the web server buffers server-sent events\n"
+            "  clock                 the responder's clock within %d s of ours (WARN over %d s)\n"
+            "  authorization         POST URL with a made-up bearer token must get 401 with\n"
+            "                        error=\"invalid_token\": else the web server strips the\n"
+            "                        Authorization header\n"
+            "  wellknown-resource    /.well-known/oauth-protected-resource{path}/mcp: 200 JSON,\n"
+            "                        resource = URL\n"
+            "  wellknown-resource-root  /.well-known/oauth-protected-resource{path}: 200 JSON\n"
+            "  wellknown-as          /.well-known/oauth-authorization-server{path}: 200 JSON,\n"
+            "                        issuer = base_url (the three are skipped with auth = none)\n"
+            "  base-url              the responder's base_url is the URL used\n"
+            "  schema                the database schema is the one the responder needs\n"
+            "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
+            "mod_proxy_fcgi or lighttpd (only the web server the Server header names).\n"
+            "\n"
+            "options:\n"
+            "  --url URL       the MCP endpoint to check (required)\n"
+            "  --json          print the results as one JSON object\n"
+            "  --timeout S     longest wait for each request, in seconds (default 10)\n"
+            "  --insecure      do not verify the TLS certificate (self-signed test servers)\n"
+            "\n"
+            "exit status: 0 no check failed (WARN and SKIP allowed), 1 a check failed,\n"
+            "2 usage\n",
+            HTTP_DOCTOR_GAP_MS, CLOCK_FAIL_MS / 1000, CLOCK_WARN_MS / 1000);
+}
+
+int cli_doctor(const struct cli_env *env, int argc, char **argv)
+{
+    (void)env;
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},     {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'}, {"insecure", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    static struct doctor d;
+    memset(&d, 0, sizeof d);
+    d.timeout_ms = 10000;
+    const char *url = NULL;
+    int as_json = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "hk", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'u':
+            url = optarg;
+            break;
+        case 'j':
+            as_json = 1;
+            break;
+        case 't': {
+            char *end;
+            long s = strtol(optarg, &end, 10);
+            if (*end || s < 1 || s > 300) {
+                fprintf(stderr, "mcpgate doctor: --timeout takes 1..300 seconds\n");
+                return EXIT_USAGE;
+            }
+            d.timeout_ms = s * 1000 + HTTP_DOCTOR_GAP_MS;
+            break;
+        }
+        case 'k':
+            d.insecure = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!url || optind < argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (parse_url(&d, url) < 0) {
+        fprintf(stderr, "mcpgate doctor: --url needs an http:// or https:// URL\n");
+        return EXIT_USAGE;
+    }
+    char token[64], bearer[128];
+    crypto_token(24, token);
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer mcpgate-doctor-%s", token);
+
+    check_https(&d);
+    check_stream(&d, bearer);
+    check_authorization(&d, bearer);
+    check_metadata(&d);
+    check_diag(&d);
+    int ok = 1;
+    for (int i = 0; i < d.n_checks; i++)
+        ok &= d.checks[i].status != CHECK_FAIL;
+    if (as_json)
+        print_json(&d, ok);
+    else
+        print_table(&d);
+    json_object_put(d.diag);
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,118 @@
+/*
+ * http/doctor.c - GET {base}/mcp/doctor: the probe `mcpgate doctor` reads.
+ */
+#include "http/doctor.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/migrate.h"
+#include "util/json.h"
+#include "util/log.h"
+
+static atomic_int streams_running;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps about ms milliseconds, in slices, ending early once stop is set. */
+static void nap_ms(int ms, const volatile int *stop)
+{
+    for (int left = ms; left > 0 && !(stop && *stop); left -= 100) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (left < 100 ? left : 100) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static const char *schema_state(enum store_rc rc, int current, int known)
+{
+    if (rc != STORE_OK)
+        return "unknown";
+    return current == known ? "current" : current < known ? "behind" : "ahead";
+}
+
+/* Writes one SSE event whose data is o's JSON text. Returns 0 or -1. */
+static int write_event(const struct http_out *out, const char *event, struct json_object *o)
+{
+    struct buf b = {0};
+    int rc = buf_printf(&b, "event: %s\ndata: %s\n\n", event, json_text(o, NULL));
+    if (rc == 0)
+        rc = out->write(out->ctx, b.data, b.len);
+    if (rc == 0)
+        rc = out->flush(out->ctx);
+    buf_free(&b);
+    return rc;
+}
+
+static int write_stream(struct http_ctx *ctx)
+{
+    const struct http_out *out = ctx->out;
+    int current = 0, known = 0;
+    enum store_rc src = store_migrate_status(ctx->db, &current, &known);
+    /* the stream waits: give the connection back first */
+    store_conn_release(ctx->db);
+
+    struct buf head = {0};
+    int rc = buf_printf(&head,
+                        "Status: 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
+                        "X-Request-Id: %s\r\n\r\n",
+                        ctx->req->request_id);
+    if (rc == 0)
+        rc = out->write(out->ctx, head.data, head.len);
+    buf_free(&head);
+    ctx->res->status = 200;
+
+    struct json_object *o = json_object_new_object();
+    json_add(o, "base_url", json_object_new_string(ctx->cfg->base_url));
+    json_add(o, "auth", json_object_new_string(ctx->cfg->auth == MG_AUTH_OAUTH ? "oauth" : "none"));
+    json_add(o, "time_ms", json_object_new_int64(now_ms()));
+    json_add(o, "schema", json_object_new_string(schema_state(src, current, known)));
+    json_add(o, "schema_version", json_object_new_int(src == STORE_OK ? current : -1));
+    json_add(o, "schema_needed", json_object_new_int(known));
+    json_add(o, "authorization_header",
+             json_object_new_boolean(http_header(ctx->req, "Authorization") != NULL));
+    json_add(o, "gap_ms", json_object_new_int(HTTP_DOCTOR_GAP_MS));
+    if (rc == 0)
+        rc = write_event(out, "doctor", o);
+    json_object_put(o);
+    if (rc < 0)
+        return -1;
+
+    nap_ms(HTTP_DOCTOR_GAP_MS, ctx->stop_flag);
+    o = json_object_new_object();
+    json_add(o, "time_ms", json_object_new_int64(now_ms()));
+    rc = write_event(out, "end", o);
+    json_object_put(o);
+    return rc;
+}
+
+enum http_rc http_doctor_handle(struct http_ctx *ctx)
+{
+    if (strcmp(ctx->req->method, "GET") != 0) {
+        ctx->res->status = 405;
+        if (http_response_header(ctx->res, "Allow", "GET") < 0)
+            LOG_ERROR("msg=\"could not add a response header\"");
+        return HTTP_REPLY;
+    }
+    if (atomic_fetch_add(&streams_running, 1) >= HTTP_DOCTOR_MAX_STREAMS) {
+        atomic_fetch_sub(&streams_running, 1);
+        static const char body[] = "{\"error\":\"too_many_requests\","
+                                   "\"error_description\":\"a diagnostic stream is running\"}";
+        http_response_set_body(ctx->res, 429, "application/json", body, sizeof body - 1);
+        if (http_response_header(ctx->res, "Retry-After", "3") < 0)
+            LOG_ERROR("msg=\"could not add a response header\"");
+        return HTTP_REPLY;
+    }
+    if (write_stream(ctx) < 0)
+        LOG_INFO("msg=\"client left the diagnostic stream\"");
+    if (ctx->out->finish)
+        ctx->out->finish(ctx->out->ctx);
+    atomic_fetch_sub(&streams_running, 1);
+    return HTTP_SENT;
+}
