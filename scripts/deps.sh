@@ -18,7 +18,7 @@ readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
     libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
-readonly TEST_PKGS=(chromium)
+readonly TEST_PKGS=(chromium debhelper) # debhelper: tests/integration/test_deb.py
 
 die() {
     echo "deps.sh: $*" >&2

@@ -7,6 +7,8 @@
 #      and Apache mod_proxy_fcgi on a private PostgreSQL;
 #   2. a separate ASan+UBSan build (in build-san/) running the same tests;
 #   3. `make distcheck` (skip with MCPGATE_SKIP_DISTCHECK=1).
+# The default build's make check also builds the Debian package, installs
+# it, runs mcpgate doctor against it and purges it (test_deb.py).
 # Ends with the line "N passed, N failed, N skipped"; exits non-zero when
 # anything failed.
 set -uo pipefail
@@ -43,7 +45,8 @@ configure_in build || exit 1
 
 step "building and running make check"
 run make -C build -j"$jobs" --no-print-directory
-run make -C build -j"$jobs" --no-print-directory check
+# the default build also builds and installs the Debian package (test_deb.py)
+run env MCPGATE_DEB_CHECK=1 make -C build -j"$jobs" --no-print-directory check
 
 step "ASan+UBSan build (build-san/) running make check"
 configure_in build-san --enable-sanitizers || rc=1
