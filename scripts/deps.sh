@@ -6,7 +6,8 @@
 #   run    build, plus what scripts/stack.sh runs: PostgreSQL, lighttpd,
 #          Apache with mod_fcgid, spawn-fcgi, python3, curl, procps (pgrep),
 #          clang-format and valgrind
-#   test   run, plus chromium (tests/oauth/run.py drives the sign-in, consent
+#   test   run, plus clang (tests/fuzz/: libFuzzer targets) and chromium
+#          (tests/oauth/run.py drives the sign-in, consent
 #          and account pages in headless Chromium)
 #
 # Only missing packages are installed (checked with dpkg-query), after an
@@ -18,7 +19,7 @@ readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
     libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
-readonly TEST_PKGS=(chromium debhelper) # debhelper: tests/integration/test_deb.py
+readonly TEST_PKGS=(chromium clang debhelper) # clang: tests/fuzz/; debhelper: tests/integration/test_deb.py
 
 die() {
     echo "deps.sh: $*" >&2

@@ -332,7 +332,18 @@ static char *file_value(const char *path, const char **why)
 /* --- pieces of the format ---------------------------------------------- */
 
 /* Header names: RFC 9110 token characters. */
-static int header_name_ok(const char *s)
+int tool_url_ok(const char *url, int query_ok)
+{
+    return url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) &&
+           !strpbrk(url, " \t\r\n#") && (query_ok || !strchr(url, '?')) && strlen(url) <= 1024;
+}
+
+int tool_path_ok(const char *path)
+{
+    return path && path[0] == '/' && !strpbrk(path, " \t\r\n?#");
+}
+
+int tool_header_name_ok(const char *s)
 {
     if (!*s || strlen(s) > 128)
         return 0;
@@ -439,7 +450,7 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
             c->type == CRED_HEADER ? "header" : "query");
         return -1;
     }
-    if (c->type == CRED_HEADER && !header_name_ok(name)) {
+    if (c->type == CRED_HEADER && !tool_header_name_ok(name)) {
         bad(p, "%sname is not a valid header name", where);
         return -1;
     }
@@ -632,7 +643,7 @@ static int parse_args(struct parse *p, struct backend_op *op, struct json_object
                 return -1;
             }
             a->wire = xstrdup(wire ? wire : name);
-            if (a->in == ARG_HEADER && !header_name_ok(a->wire)) {
+            if (a->in == ARG_HEADER && !tool_header_name_ok(a->wire)) {
                 bad(p, "%s\"%.64s\" is not a valid header name", w, a->wire);
                 return -1;
             }
@@ -736,7 +747,7 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
         return -1;
     }
     op->method = xstrdup(up);
-    if (!path || path[0] != '/' || strpbrk(path, " \t\r\n?#")) {
+    if (!tool_path_ok(path)) {
         bad(p, "%s\"path\" is required: it starts with / and has no spaces, query or fragment",
             where);
         return -1;
@@ -746,8 +757,7 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
     if (opt_string(p, t, where, "base_url", &own_base) < 0)
         return -1;
     if (own_base) {
-        if ((strncmp(own_base, "http://", 7) != 0 && strncmp(own_base, "https://", 8) != 0) ||
-            strpbrk(own_base, " \t\r\n#?") || strlen(own_base) > 1024) {
+        if (!tool_url_ok(own_base, 0)) {
             bad(p, "%sbase_url must be an http:// or https:// URL without query or fragment",
                 where);
             return -1;
@@ -953,8 +963,7 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
             return bad(&p, "\"%s\" is not a key of %s backends", *k,
                        mcp ? "mcp" : "REST (kind rest)");
     const char *base = json_get_string(json, mcp ? "url" : "base_url");
-    if (!base || (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) ||
-        strpbrk(base, " \t\r\n#") || (!mcp && strchr(base, '?')) || strlen(base) > 1024)
+    if (!base || !(mcp ? tool_url_ok(base, 1) : tool_url_ok(base, 0)))
         return bad(&p,
                    mcp ? "\"url\" is required: the http:// or https:// URL of the upstream's MCP "
                          "endpoint, without fragment"
@@ -989,7 +998,7 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
         b->headers = xcalloc((size_t)json_object_object_length(headers), sizeof *b->headers);
         json_object_object_foreach(headers, hk, hv)
         {
-            if (!header_name_ok(hk) || !json_object_is_type(hv, json_type_string) ||
+            if (!tool_header_name_ok(hk) || !json_object_is_type(hv, json_type_string) ||
                 !header_value_ok(json_object_get_string(hv)) ||
                 strcasecmp(hk, "Authorization") == 0 || strcasecmp(hk, "Host") == 0 ||
                 strcasecmp(hk, "Content-Length") == 0) {

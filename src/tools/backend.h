@@ -172,6 +172,15 @@ const struct backend *tool_backend_find(const char *name);
 int tool_backend_count(void);
 const struct backend *tool_backend_at(int i);
 
+struct buf;
+/* For tests only (tests/fuzz/fuzz_backend.c): builds the URL (into url) and
+ * body (into payload) that tool_backend_call() would send for args, with
+ * "x" for every credential, sending nothing. Returns NULL, or a new
+ * CallToolResult with isError true when args do not fit the operation. */
+struct json_object *tool_backend_build_for_tests(const struct backend_op *op,
+                                                 struct json_object *args, struct buf *url,
+                                                 struct buf *payload);
+
 /* Calls op with args (an object, borrowed; checked against the schema
  * first). progress_ctx may be NULL (no cancellation, no progress). Returns
  * a new CallToolResult; failures are results with isError true. */
@@ -186,6 +195,20 @@ void tool_name_sanitize(const char *s, int snake, char *out, size_t max);
 /* Returns 1 when name clashes with a tool ChatGPT has built in
  * (web_search, code_interpreter, file_search, computer_use, ...). */
 int tool_name_reserved(const char *name);
+
+/* Returns 1 when s can be sent as an HTTP header name (an RFC 9110 token
+ * of at most 128 characters), else 0. */
+int tool_header_name_ok(const char *s);
+
+/* Returns 1 when path can be a tool's request path: it starts with / and
+ * has no white space, query or fragment (the loader's rule, which the
+ * OpenAPI import applies too). */
+int tool_path_ok(const char *path);
+
+/* Returns 1 when url can be a backend's base URL (query_ok: an upstream MCP
+ * endpoint, which may carry a query): http:// or https://, no white space
+ * or fragment, at most 1024 bytes. */
+int tool_url_ok(const char *url, int query_ok);
 
 /* Returns 1 when the address (struct sockaddr) is loopback, private,
  * link-local, multicast, unspecified or otherwise not on the public

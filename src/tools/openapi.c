@@ -376,6 +376,60 @@ static struct json_object *auth_of(struct json_object *req, struct json_object *
     return json_object_new_array();
 }
 
+/* Checks that every apiKey scheme sent as a header (slots_of) names a
+ * header that can be sent: the backend file would not load otherwise
+ * (found by tests/fuzz/fuzz_openapi.c). Returns 0, or -1 with a message. */
+static int schemes_check(struct json_object *schemes, char *err, size_t errlen)
+{
+    if (!schemes)
+        return 0;
+    json_object_object_foreach(schemes, name, s)
+    {
+        const char *type = json_get_string(s, "type");
+        const char *in = json_get_string(s, "in");
+        const char *pname = json_get_string(s, "name");
+        if (!type || strcmp(type, "apiKey") != 0 || !pname ||
+            (in && (strcmp(in, "query") == 0 || strcmp(in, "cookie") == 0)))
+            continue;
+        if (!tool_header_name_ok(pname)) {
+            snprintf(err, errlen, "security scheme %.64s: \"%.64s\" is not a valid header name",
+                     name, pname);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when the path template holds "{name}". */
+static int path_names(const char *path, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strchr(path, '{'); p; p = strchr(p + 1, '{'))
+        if (strncmp(p + 1, name, n) == 0 && p[1 + n] == '}')
+            return 1;
+    return 0;
+}
+
+/* 1 when every "{name}" of the path template is an argument of args (the
+ * backend file's "args") with "in": "path". */
+static int path_covered(const char *path, struct json_object *args)
+{
+    for (const char *p = strchr(path, '{'); p; p = strchr(p + 1, '{')) {
+        size_t n = strcspn(p + 1, "}");
+        int found = 0;
+        json_object_object_foreach(args, aname, a)
+        {
+            const char *in = json_get_string(a, "in");
+            const char *wire = json_get_string(a, "name") ? json_get_string(a, "name") : aname;
+            found |=
+                in && strcmp(in, "path") == 0 && strlen(wire) == n && strncmp(wire, p + 1, n) == 0;
+        }
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
 /* Credential slots for the security schemes. Slot names are the scheme
  * names (they must be usable as JSON keys only). */
 static struct json_object *slots_of(struct json_object *schemes, const struct openapi_opts *o)
@@ -542,6 +596,8 @@ static struct json_object *make_tool(struct conv *c, const struct openapi_opts *
                                      struct json_object *op, struct json_object *schemes,
                                      struct json_object *slots, struct json_object *names)
 {
+    if (!tool_path_ok(path))
+        return NULL; /* the file would not load (found by tests/fuzz/fuzz_openapi.c) */
     struct json_object *tool = json_object_new_object();
     struct json_object *schema = json_object_new_object();
     struct json_object *props = json_object_new_object();
@@ -580,7 +636,7 @@ static struct json_object *make_tool(struct conv *c, const struct openapi_opts *
     json_add(tool, "path", str(path));
     if (!o->base_url) {
         const char *own = own_server(op) ? own_server(op) : own_server(item);
-        if (own)
+        if (own && tool_url_ok(own, 0)) /* else the document's server (fuzz_openapi) */
             json_add(tool, "base_url", str(own));
     }
     /* parameters: the operation's override the path's (same name and in) */
@@ -593,6 +649,16 @@ static struct json_object *make_tool(struct conv *c, const struct openapi_opts *
             const char *in = json_get_string(p, "in");
             if (!pname || !in || strcmp(in, "cookie") == 0)
                 continue;
+            /* A parameter in no place a backend file knows, or a header
+             * parameter whose name is not a header name, cannot be sent and
+             * would make the written file fail to load (both found by
+             * tests/fuzz/fuzz_openapi.c): left out like a cookie. */
+            if (strcmp(in, "path") != 0 && strcmp(in, "query") != 0 && strcmp(in, "header") != 0)
+                continue;
+            if (strcmp(in, "header") == 0 && !tool_header_name_ok(pname))
+                continue;
+            if (strcmp(in, "path") == 0 && !path_names(path, pname))
+                continue; /* not in the template: nothing to fill (fuzz_openapi.c) */
             if (strcmp(in, "header") == 0 &&
                 (strcasecmp(pname, "Authorization") == 0 ||
                  strcasecmp(pname, "Content-Type") == 0 || strcasecmp(pname, "Accept") == 0 ||
@@ -647,6 +713,16 @@ static struct json_object *make_tool(struct conv *c, const struct openapi_opts *
     struct json_object *rb = NULL;
     if (json_object_object_get_ex(op, "requestBody", &rb) &&
         add_body(c, rb, tool, props, required, args) < 0) {
+        json_object_put(tool);
+        json_object_put(schema);
+        json_object_put(props);
+        json_object_put(required);
+        json_object_put(args);
+        return NULL;
+    }
+    if (!path_covered(path, args)) {
+        /* a {name} no path parameter fills: the file would not load
+         * (found by tests/fuzz/fuzz_openapi.c); skipped */
         json_object_put(tool);
         json_object_put(schema);
         json_object_put(props);
@@ -738,15 +814,26 @@ struct json_object *tool_openapi_import(struct json_object *doc, const struct op
         snprintf(err, errlen, "the document has no \"paths\"");
         return NULL;
     }
+    if (schemes_check(json_get(json_get(doc, "components", json_type_object), "securitySchemes",
+                               json_type_object),
+                      err, errlen) < 0)
+        return NULL;
     struct buf base = {0};
     if (o->base_url) {
         if (buf_puts(&base, o->base_url) < 0)
             abort();
-    } else if (server_url(doc, &base) < 0) {
+    } else if (server_url(doc, &base) < 0 || !tool_url_ok(base.data, 0)) {
         buf_free(&base);
         snprintf(err, errlen,
-                 "the document names no absolute server URL (servers[0].url): give "
+                 "the document names no usable absolute server URL (servers[0].url): give "
                  "the API's address with --base-url");
+        return NULL;
+    }
+    if (!tool_url_ok(base.data, 0)) {
+        buf_free(&base);
+        snprintf(err, errlen,
+                 "--base-url must be an http:// or https:// URL without query, "
+                 "fragment or spaces");
         return NULL;
     }
     struct json_object *info = json_get(doc, "info", json_type_object);

@@ -19,11 +19,16 @@
 #include "util/json.h"
 
 #define SCHEMA_MAX_DEPTH 64
+/* Schema nodes one validation may visit: combinators over "$ref": "#"
+ * branch at every level, so the depth limit alone allows 2^64 visits
+ * (found by tests/fuzz/fuzz_schema.c). */
+#define SCHEMA_MAX_STEPS 100000UL /* a real API call visits a few thousand */
 
 struct walk {
     struct json_object *root;
     char *why;
     size_t whylen;
+    unsigned long *steps; /* shared by the walk and its sub-walks */
 };
 
 static int check(struct walk *w, struct json_object *schema, struct json_object *inst,
@@ -473,13 +478,15 @@ static int check_combinators(struct walk *w, struct json_object *schema, struct 
         if (check(w, json_object_array_get_idx(list, i), inst, path, depth + 1) < 0)
             return -1;
     char first[256] = "";
-    struct walk scratch = {.root = w->root, .why = first, .whylen = sizeof first};
+    struct walk scratch = {
+        .root = w->root, .why = first, .whylen = sizeof first, .steps = w->steps};
     list = json_get(schema, "anyOf", json_type_array);
     if (list && json_object_array_length(list) > 0) {
         int any = 0;
         for (size_t i = 0; !any && i < json_object_array_length(list); i++) {
             char msg[256];
-            struct walk one = {.root = w->root, .why = msg, .whylen = sizeof msg};
+            struct walk one = {
+                .root = w->root, .why = msg, .whylen = sizeof msg, .steps = w->steps};
             any = check(&one, json_object_array_get_idx(list, i), inst, path, depth + 1) == 0;
             if (!any && !first[0])
                 snprintf(first, sizeof first, "%s", msg);
@@ -493,7 +500,8 @@ static int check_combinators(struct walk *w, struct json_object *schema, struct 
         first[0] = '\0';
         for (size_t i = 0; i < json_object_array_length(list); i++) {
             char msg[256];
-            struct walk one = {.root = w->root, .why = msg, .whylen = sizeof msg};
+            struct walk one = {
+                .root = w->root, .why = msg, .whylen = sizeof msg, .steps = w->steps};
             if (check(&one, json_object_array_get_idx(list, i), inst, path, depth + 1) == 0)
                 matched++;
             else if (!first[0])
@@ -516,6 +524,8 @@ static int check(struct walk *w, struct json_object *schema, struct json_object 
 {
     if (depth > SCHEMA_MAX_DEPTH)
         return fail(w, path, "is nested too deeply (or the schema refers to itself)");
+    if (++*w->steps > SCHEMA_MAX_STEPS)
+        return fail(w, path, "cannot be checked: the schema is too complex");
     if (json_object_is_type(schema, json_type_boolean))
         return json_object_get_boolean(schema) ? 0 : fail(w, path, "is not allowed here");
     if (!json_object_is_type(schema, json_type_object))
@@ -560,8 +570,14 @@ static int check(struct walk *w, struct json_object *schema, struct json_object 
 int tool_schema_validate(struct json_object *root, struct json_object *schema,
                          struct json_object *instance, char *why, size_t whylen)
 {
-    struct walk w = {.root = root, .why = why, .whylen = whylen};
+    unsigned long steps = 0;
+    struct walk w = {.root = root, .why = why, .whylen = whylen, .steps = &steps};
     if (whylen)
         why[0] = '\0';
-    return check(&w, schema, instance, "", 0);
+    int rc = check(&w, schema, instance, "", 0);
+    if (steps > SCHEMA_MAX_STEPS) { /* even where "not" turned the failure into a pass */
+        snprintf(why, whylen, "arguments: cannot be checked: the schema is too complex");
+        return -1;
+    }
+    return rc;
 }

@@ -36,7 +36,8 @@
  * else -1 with one message in why (whylen bytes) that names the place,
  * e.g. "limit: 150 is greater than the maximum 100". The message quotes
  * values of the instance only when they are short numbers. A $ref that
- * cannot be resolved, or nesting deeper than 64 levels, makes it invalid. */
+ * cannot be resolved, nesting deeper than 64 levels, or more than 100,000
+ * schema nodes visited (a schema too complex) makes it invalid. */
 __attribute__((warn_unused_result)) int tool_schema_validate(struct json_object *root,
                                                              struct json_object *schema,
                                                              struct json_object *instance,

@@ -328,6 +328,39 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return x->response ? 0 : len; /* the response ends the exchange */
 }
 
+/* For tests only (tests/fuzz/fuzz_upstream.c): runs body through the same
+ * parsing as an answer to request want_id with Content-Type ctype, handed
+ * over in pieces of chunk bytes as libcurl would, without any network.
+ * Returns the response it found (new reference), or NULL. */
+struct json_object *tool_upstream_parse_for_tests(const struct backend *be, const char *ctype,
+                                                  const char *body, size_t len, size_t chunk,
+                                                  long long want_id)
+{
+    struct xfer x = {.be = be, .want_id = want_id, .sse = -1};
+    x.body.limit = x.line.limit = x.data.limit = be->max_bytes;
+    snprintf(x.ctype, sizeof x.ctype, "%s", ctype);
+    if (chunk == 0)
+        chunk = 1;
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        if (on_body((char *)body + off, 1, n, &x) != n)
+            break;
+        off += n;
+    }
+    if (x.sse == 1 && !x.response)
+        sse_feed(&x, "\n\n", 2); /* as post(): a last event without its empty line */
+    if (x.sse == 0 && !x.response && x.body.len) {
+        struct json_object *doc = NULL;
+        const char *why = NULL;
+        if (json_parse_strict(x.body.data, x.body.len, &doc, &why) == 0 && doc)
+            on_message(&x, doc);
+    }
+    buf_free(&x.line);
+    buf_free(&x.data);
+    buf_free(&x.body);
+    return x.response;
+}
+
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {

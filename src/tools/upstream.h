@@ -77,6 +77,14 @@ struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, siz
 struct json_object *tool_upstream_call(struct upstream *u, struct tool_ctx *ctx, const char *name,
                                        struct json_object *args);
 
+/* For tests only (tests/fuzz/fuzz_upstream.c): parses body as the answer
+ * to request want_id with Content-Type ctype (JSON or an SSE stream), fed
+ * in pieces of chunk bytes. Returns the JSON-RPC response to want_id (new
+ * reference), or NULL when there is none. */
+struct json_object *tool_upstream_parse_for_tests(const struct backend *be, const char *ctype,
+                                                  const char *body, size_t len, size_t chunk,
+                                                  long long want_id);
+
 /* Replaces every credential value of be found in obj's strings by
  * "[redacted]". Returns obj, or a new object that replaces it (obj is then
  * put). */

@@ -135,6 +135,11 @@ static void combinators_refs(void)
                        "\"items\":{\"$ref\":\"#\"}}}}";
     yes(tree, "{\"kids\":[{\"kids\":[]}]}");
     no(tree, "{\"kids\":[{\"kids\":[1]}]}", "kids[0].kids[0]: must be of type object");
+    /* combinators over a self-reference branch at each level: bounded work,
+     * also under "not" (tests/fuzz/corpus/schema/bug-exponential-ref) */
+    const char *fork = "{\"oneOf\":[{\"$ref\":\"#\"},{\"$ref\":\"#\"}]}";
+    no(fork, "1", "too complex");
+    no("{\"not\":{\"oneOf\":[{\"$ref\":\"#\"},{\"$ref\":\"#\"}]}}", "1", "too complex");
 }
 
 static int is_private(const char *addr)
