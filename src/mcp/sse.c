@@ -123,7 +123,11 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
             rc = -3;
             break;
         }
+        long long before = cursor;
         int wrc = write_batch(sink, stream_id, &b, default_event, &cursor);
+        /* a later connection without Last-Event-ID starts after this */
+        if (cursor > before && store_stream_delivered(env->db, stream_id, cursor) != STORE_OK)
+            LOG_WARN("msg=\"could not record how far a stream was delivered\"");
         int more = b.n == (int)(sizeof b.ev / sizeof b.ev[0]);
         int complete = b.done && cursor >= b.last_seq;
         store_event_batch_free(&b);

@@ -23,7 +23,7 @@ static const struct store_stmt stmt_session_stream = {
     " VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))"
     " ON CONFLICT (session_hash) WHERE kind IN ('get', 'sse')"
     " DO UPDATE SET expires_at = greatest(mcp_streams.expires_at, EXCLUDED.expires_at)"
-    " RETURNING stream_id, last_seq",
+    " RETURNING stream_id, delivered_seq",
     4,
 };
 
@@ -51,6 +51,13 @@ static const struct store_stmt stmt_session_of = {
     "stream_session_of",
     "SELECT s.session_hash FROM mcp_streams s JOIN mcp_sessions m ON m.id_hash = s.session_hash"
     " WHERE s.stream_id = $1 AND s.kind = $2 AND m.expires_at > now()",
+    2,
+};
+
+static const struct store_stmt stmt_delivered = {
+    "stream_delivered",
+    "UPDATE mcp_streams SET delivered_seq = $2::bigint"
+    " WHERE stream_id = $1 AND delivered_seq < $2::bigint",
     2,
 };
 
@@ -227,6 +234,14 @@ void store_event_batch_free(struct store_event_batch *b)
         free(b->ev[i].payload);
     }
     b->n = 0;
+}
+
+enum store_rc store_stream_delivered(struct store_conn *c, const char *stream_id, long long seq)
+{
+    char sbuf[24];
+    snprintf(sbuf, sizeof sbuf, "%lld", seq);
+    const char *params[] = {stream_id, sbuf};
+    return exec_discard(c, &stmt_delivered, params, NULL);
 }
 
 enum store_rc store_pending_create(struct store_conn *c, const char *session_hash,

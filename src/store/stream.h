@@ -30,7 +30,9 @@ store_stream_create(struct store_conn *c, const char *session_hash, const char *
                     int ttl_s, char id_out[STORE_STREAM_ID_LEN + 1]);
 
 /* Returns the session's long-lived stream (kind GET or SSE), creating it if
- * needed; its id goes to id_out and its newest seq to *last_seq. */
+ * needed; its id goes to id_out, and to *last_seq the seq after which a new
+ * connection starts: the last event written to an earlier connection
+ * (store_stream_delivered), so nothing published meanwhile is lost. */
 __attribute__((warn_unused_result)) enum store_rc
 store_stream_session(struct store_conn *c, const char *session_hash, enum store_stream_kind kind,
                      int ttl_s, char id_out[STORE_STREAM_ID_LEN + 1], long long *last_seq);
@@ -48,6 +50,11 @@ store_stream_session_of(struct store_conn *c, const char *stream_id, enum store_
 __attribute__((warn_unused_result)) enum store_rc
 store_event_append(struct store_conn *c, const char *stream_id, const char *event,
                    const char *payload, int done, long long *seq);
+
+/* Records that the events of a session's long-lived stream up to seq were
+ * written to a client. Returns STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_stream_delivered(struct store_conn *c, const char *stream_id, long long seq);
 
 /* One stored event, as read back for delivery. */
 struct store_event {

@@ -346,6 +346,31 @@ def test_get_stream(t, fe, url):
     t.check("%s: GET that accepts no event stream -> 406" % fe, expect_error(r, 406, -32000), r)
 
 
+def test_missed_notifications(t, fe, url, other_url):
+    """A notification published while the session has no GET stream connected arrives when
+    one opens without Last-Event-ID (clients reconnect without one when they had no event
+    yet), and a second connection does not get it again."""
+    uri = "test://watched-resource"
+    c = session(url, name="missed")
+    r = c.call("resources/subscribe", {"uri": uri})
+    t.ok(r.status == 200, "%s: resources/subscribe" % fe, r.describe())
+    o = session(other_url, name="updater")
+    r = o.tool("test_update_resource", {"uri": uri})
+    t.ok(r.status == 200, "the resource is updated from another front end", r.describe())
+    hdr = c.headers({"Accept": "text/event-stream", "Content-Type": None})
+    g = SSE("GET", url + "/mcp", None, hdr, timeout=15)
+    evs = g.messages(lambda e: "resources/updated" in (e.get("data") or ""))
+    g.close()
+    got = [parse(e) for e in evs if e.get("data")]
+    t.ok(any(m and m.get("method") == "notifications/resources/updated" and
+             m["params"]["uri"] == uri for m in got),
+         "%s: the update published before the GET stream opened is delivered" % fe, repr(evs))
+    g = SSE("GET", url + "/mcp", None, hdr, timeout=15)
+    again = [e for e in g.messages() if e.get("data")]
+    g.close()
+    t.ok(not again, "%s: a later GET stream does not deliver it again" % fe, repr(again))
+
+
 def test_legacy(t, fe, url):
     g = SSE("GET", url + "/sse", None, {"Accept": "text/event-stream"}, timeout=10)
     ep = g.next()
@@ -515,6 +540,7 @@ def main():
         test_server_requests(t, [fes[2], fes[0]])
         test_cancel(t, fes)
         test_cancel(t, [fes[1], fes[0]])
+        test_missed_notifications(t, fes[1][0], fes[1][1], fes[0][1])
         for fe, url in fes:
             test_get_stream(t, fe, url)
             test_legacy(t, fe, url)
