@@ -371,8 +371,12 @@ static int check_number(struct walk *w, struct json_object *schema, struct json_
         return fail(w, path, "must be less than %g", lim);
     if (num(schema, "multipleOf", &lim) && lim > 0) {
         double q = x / lim;
+        /* range first: converting a quotient beyond long long is undefined
+         * (found by tests/fuzz/fuzz_schema.c with multipleOf 5e-117) */
+        if (!(q <= 9e15 && q >= -9e15))
+            return fail(w, path, "must be a multiple of %g", lim);
         double r = q - (double)(long long)(q + (q < 0 ? -0.5 : 0.5));
-        if (q > 9e15 || q < -9e15 || r > 1e-9 || r < -1e-9)
+        if (r > 1e-9 || r < -1e-9)
             return fail(w, path, "must be a multiple of %g", lim);
     }
     return 0;

@@ -83,6 +83,10 @@ static void numbers_strings(void)
     no("{\"exclusiveMaximum\":5}", "5", "less than 5");
     yes("{\"multipleOf\":0.5}", "2.5");
     no("{\"multipleOf\":2}", "3", "multiple of 2");
+    /* a quotient beyond long long is refused, not converted (undefined
+     * behaviour; tests/fuzz/corpus/schema/bug-multipleof-overflow) */
+    no("{\"multipleOf\":5e-117}", "2.5", "multiple of");
+    no("{\"multipleOf\":1e-300}", "1e300", "multiple of");
     yes("{\"minLength\":2,\"maxLength\":3}", "\"\xc3\xa4\xc3\xb6\xc3\xbc\""); /* 3 code points */
     no("{\"maxLength\":2}", "\"abc\"", "at most 2 characters");
     no("{\"minLength\":1}", "\"\"", "at least 1 characters");
