@@ -16,21 +16,37 @@
 #include "util/json.h"
 #include "util/log.h"
 
+/* The shared start of /revoke and /introspect (RFC 7009 §2.1, RFC 7662
+ * §2.1): reads the form, authenticates the client (confidential: only a
+ * client with a secret), and hashes the "token" parameter into hash.
+ * Returns 0; or -1 with the error response set (f is freed either way on
+ * -1, and must be freed by the caller on 0). */
+static int token_request(struct oauth_ctx *ctx, struct http_form *f, struct store_client *cl,
+                         int confidential, char hash[CRYPTO_SHA256_HEX_LEN + 1])
+{
+    if (oauth_read_form(ctx, f) < 0)
+        return -1;
+    const char *token = http_form_get(f, "token");
+    if (oauth_client_authenticate(ctx, f, cl, confidential) < 0)
+        goto fail;
+    if (!token || !*token) {
+        oauth_reply_error(ctx->res, 400, "invalid_request", "token is missing");
+        goto fail;
+    }
+    crypto_sha256_hex(token, strlen(token), hash);
+    return 0;
+fail:
+    http_form_free(f);
+    return -1;
+}
+
 void oauth_handle_revoke(struct oauth_ctx *ctx)
 {
     struct http_form f;
-    if (oauth_read_form(ctx, &f) < 0)
-        return;
     struct store_client cl;
-    const char *token = http_form_get(&f, "token");
-    if (oauth_client_authenticate(ctx, &f, &cl, 0) < 0)
-        goto out;
-    if (!token || !*token) {
-        oauth_reply_error(ctx->res, 400, "invalid_request", "token is missing");
-        goto out;
-    }
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    crypto_sha256_hex(token, strlen(token), hash);
+    if (token_request(ctx, &f, &cl, 0, hash) < 0)
+        return;
     int n = 0;
     if (store_token_revoke(ctx->db, hash, cl.client_id, &n) != STORE_OK) {
         oauth_reply_unavailable(ctx->res);
@@ -47,18 +63,10 @@ out:
 void oauth_handle_introspect(struct oauth_ctx *ctx)
 {
     struct http_form f;
-    if (oauth_read_form(ctx, &f) < 0)
-        return;
     struct store_client cl;
-    const char *token = http_form_get(&f, "token");
-    if (oauth_client_authenticate(ctx, &f, &cl, 1) < 0)
-        goto out;
-    if (!token || !*token) {
-        oauth_reply_error(ctx->res, 400, "invalid_request", "token is missing");
-        goto out;
-    }
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    crypto_sha256_hex(token, strlen(token), hash);
+    if (token_request(ctx, &f, &cl, 1, hash) < 0)
+        return;
     struct store_grant g;
     enum store_rc rc = store_token_introspect(ctx->db, hash, cl.client_id, &g);
     if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
