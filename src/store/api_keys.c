@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/cache.h"
 #include "store/db_internal.h"
 #include "util/crypto.h"
 
@@ -104,6 +105,10 @@ enum store_rc store_apikey_revoke(struct store_conn *c, long long id, long long 
 
 enum store_rc store_apikey_find(struct store_conn *c, const char *key_hash, struct store_grant *out)
 {
+    if (store_grant_cached('k', key_hash, out))
+        return STORE_OK;
+    unsigned long seq;
+    int cache = store_cache_begin(&seq);
     const char *params[] = {key_hash};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_find, params, &r);
@@ -118,6 +123,8 @@ enum store_rc store_apikey_find(struct store_conn *c, const char *key_hash, stru
         out->issued_at = atoll(PQgetvalue(r, 0, 3));
         snprintf(out->kind, sizeof out->kind, "apikey");
         out->active = 1;
+        if (cache)
+            store_grant_keep('k', key_hash, out, seq);
     } else {
         rc = STORE_NOT_FOUND;
     }

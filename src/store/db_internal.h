@@ -60,6 +60,15 @@ __attribute__((warn_unused_result)) enum store_rc store_connect_raw(struct store
 __attribute__((warn_unused_result)) enum store_rc store_schema_version(struct store_conn *c,
                                                                        int *version);
 
+struct store_grant;
+
+/* The process cache of live access tokens ('t') and API keys ('k') by
+ * hash: store_grant_cached() returns 1 and fills *out on a hit;
+ * store_grant_keep() remembers g, read after store_cache_begin(seq). */
+int store_grant_cached(char prefix, const char *hash, struct store_grant *out);
+void store_grant_keep(char prefix, const char *hash, const struct store_grant *g,
+                      unsigned long seq);
+
 /* The newest migration this build knows. */
 int store_known_schema_version(void);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/cache.h"
 #include "store/stream.h"
 #include "util/log.h"
 
@@ -57,7 +58,8 @@ static void listen_loop(PGconn *pg)
             return;
         PGnotify *note;
         while ((note = PQnotifies(pg)) != NULL) {
-            callback(note->extra, callback_arg);
+            if (!store_cache_note(note->extra))
+                callback(note->extra, callback_arg);
             PQfreemem(note);
         }
         if (PQstatus(pg) != CONNECTION_OK)
@@ -80,8 +82,10 @@ static void *listener_main(void *unused)
         if (failures)
             LOG_INFO("msg=\"listener reconnected to PostgreSQL\"");
         failures = 0;
+        store_cache_set_live(1);
         callback(NULL, callback_arg); /* we may have missed notifications */
         listen_loop(pg);
+        store_cache_set_live(0);
         PQfinish(pg);
         if (!stop_requested) {
             LOG_WARN("msg=\"listener lost its PostgreSQL connection\"");

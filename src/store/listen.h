@@ -6,6 +6,8 @@
  * SSE streams wait on that callback, not on a connection of their own.
  * When the connection is lost or (re)established the callback gets NULL:
  * notifications may have been missed, so every waiter should look again.
+ * Cache keys ("x...") go to store/cache.h instead, and the process cache is
+ * on only while the LISTEN holds.
  */
 #ifndef MG_STORE_LISTEN_H
 #define MG_STORE_LISTEN_H

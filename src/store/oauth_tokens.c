@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "store/cache.h"
 #include "store/db_internal.h"
 #include "util/crypto.h"
 
@@ -266,11 +268,40 @@ static enum store_rc find_grant(struct store_conn *c, const struct store_stmt *s
     return rc;
 }
 
+int store_grant_cached(char prefix, const char *hash, struct store_grant *out)
+{
+    char key[80];
+    snprintf(key, sizeof key, "%c%s", prefix, hash);
+    return store_cache_get(STORE_CACHE_AUTH, key, out, sizeof *out) == (long)sizeof *out;
+}
+
+void store_grant_keep(char prefix, const char *hash, const struct store_grant *g, unsigned long seq)
+{
+    char key[80];
+    snprintf(key, sizeof key, "%c%s", prefix, hash);
+    long long expires = STORE_CACHE_MAX_LIFE_MS;
+    if (g->expires_at) {
+        long long left_ms = (g->expires_at - (long long)time(NULL)) * 1000;
+        if (left_ms < expires)
+            expires = left_ms;
+    }
+    if (expires > 0)
+        store_cache_put(STORE_CACHE_AUTH, key, g->user_id, g, sizeof *g,
+                        store_cache_now_ms() + expires, seq);
+}
+
 enum store_rc store_access_find(struct store_conn *c, const char *token_hash,
                                 struct store_grant *out)
 {
+    if (store_grant_cached('t', token_hash, out))
+        return STORE_OK;
+    unsigned long seq;
+    int cache = store_cache_begin(&seq);
     const char *params[] = {token_hash};
-    return find_grant(c, &stmt_access_find, params, out);
+    enum store_rc rc = find_grant(c, &stmt_access_find, params, out);
+    if (rc == STORE_OK && cache)
+        store_grant_keep('t', token_hash, out, seq);
+    return rc;
 }
 
 enum store_rc store_token_introspect(struct store_conn *c, const char *token_hash,

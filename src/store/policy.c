@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/cache.h"
 #include "store/db_internal.h"
+#include "util/buf.h"
 
 static const struct store_stmt stmt_load = {
     "policy_load",
@@ -98,21 +100,53 @@ static enum store_rc run(struct store_conn *c, const struct store_stmt *stmt,
     return STORE_OK;
 }
 
+#define CACHED_RULES_MAX 4096
+
+/* The cached form of a user's rules: "d<pattern>\0" or "a<pattern>\0"
+ * each. Returns 1 on a hit (rules added to p). */
+static int rules_cached(const char *uid, struct tool_policy *p)
+{
+    char v[4096]; /* users with more rules than fit are read from PostgreSQL */
+    long n = store_cache_get(STORE_CACHE_POLICY, uid, v, sizeof v);
+    int hit = n >= 0 && (n == 0 || v[n - 1] == '\0');
+    for (long i = 0; hit && i < n; i += (long)strlen(v + i) + 1)
+        if (tool_policy_add(p, v[i] == 'd', v + i + 1) < 0)
+            hit = 0;
+    if (hit)
+        p->loaded = 1;
+    return hit;
+}
+
 enum store_rc store_policy_load(struct store_conn *c, long long user_id, struct tool_policy *p)
 {
     char uid[24];
     snprintf(uid, sizeof uid, "%lld", user_id);
+    if (rules_cached(uid, p))
+        return STORE_OK;
+    tool_policy_free(p);
+    unsigned long seq;
+    int cache = store_cache_begin(&seq);
     const char *params[] = {uid};
     PGresult *r = NULL;
     int rows = 0;
     enum store_rc rc = run(c, &stmt_load, params, &rows, &r);
     if (rc != STORE_OK)
         return rc;
-    for (int i = 0; i < rows; i++)
-        if (tool_policy_add(p, strcmp(PQgetvalue(r, i, 0), "t") == 0, PQgetvalue(r, i, 1)) < 0)
+    struct buf packed = {0};
+    for (int i = 0; i < rows; i++) {
+        int deny = strcmp(PQgetvalue(r, i, 0), "t") == 0;
+        if (tool_policy_add(p, deny, PQgetvalue(r, i, 1)) < 0)
             rc = STORE_ERROR;
+        if (buf_printf(&packed, "%c%s", deny ? 'd' : 'a', PQgetvalue(r, i, 1)) < 0 ||
+            buf_append(&packed, "", 1) < 0)
+            abort();
+    }
     PQclear(r);
     p->loaded = 1;
+    if (rc == STORE_OK && cache && packed.len <= CACHED_RULES_MAX)
+        store_cache_put(STORE_CACHE_POLICY, uid, user_id, packed.len ? packed.data : "", packed.len,
+                        store_cache_now_ms() + STORE_CACHE_MAX_LIFE_MS, seq);
+    buf_free(&packed);
     return rc;
 }
 

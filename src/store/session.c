@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/cache.h"
 #include "store/db_internal.h"
 
 static const struct store_stmt stmt_create = {
@@ -80,9 +81,67 @@ enum store_rc store_session_create(struct store_conn *c, const struct store_sess
     return rc;
 }
 
+/* A session as the process cache holds it: the fixed fields, then the
+ * capabilities text with its NUL. */
+struct cached_session {
+    char protocol_version[16];
+    char log_level[16];
+    char transport[16];
+    long long user_id;
+    char capabilities[];
+};
+
+#define CACHED_SESSION_MAX 8192
+
+static int session_cached(const char *id_hash, struct store_session *out)
+{
+    union {
+        struct cached_session s;
+        char raw[CACHED_SESSION_MAX];
+    } v;
+    long n = store_cache_get(STORE_CACHE_SESSION, id_hash, &v, sizeof v);
+    if (n <= (long)sizeof v.s || v.raw[n - 1] != '\0')
+        return 0;
+    memcpy(out->protocol_version, v.s.protocol_version, sizeof out->protocol_version);
+    memcpy(out->log_level, v.s.log_level, sizeof out->log_level);
+    memcpy(out->transport, v.s.transport, sizeof out->transport);
+    out->user_id = v.s.user_id;
+    out->capabilities = strdup(v.s.capabilities);
+    if (!out->capabilities)
+        abort();
+    return 1;
+}
+
+/* Remembers a session just found (and slid). It stays cached for a
+ * quarter of its TTL: by then at least half of it is still left, and the
+ * next lookup from PostgreSQL slides the expiry again when it is due. */
+static void session_keep(const char *id_hash, int ttl_s, const struct store_session *s,
+                         unsigned long seq)
+{
+    size_t caps = strlen(s->capabilities) + 1;
+    size_t len = sizeof(struct cached_session) + caps;
+    if (len > CACHED_SESSION_MAX)
+        return;
+    struct cached_session *v = calloc(1, len);
+    if (!v)
+        abort();
+    memcpy(v->protocol_version, s->protocol_version, sizeof v->protocol_version);
+    memcpy(v->log_level, s->log_level, sizeof v->log_level);
+    memcpy(v->transport, s->transport, sizeof v->transport);
+    v->user_id = s->user_id;
+    memcpy(v->capabilities, s->capabilities, caps);
+    store_cache_put(STORE_CACHE_SESSION, id_hash, s->user_id, v, len,
+                    store_cache_now_ms() + (long long)ttl_s * 250, seq);
+    free(v);
+}
+
 enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int ttl_s,
                                  struct store_session *out)
 {
+    if (session_cached(id_hash, out))
+        return STORE_OK;
+    unsigned long seq;
+    int cache = store_cache_begin(&seq);
     char ttl[16];
     snprintf(ttl, sizeof ttl, "%d", ttl_s);
     const char *params[] = {id_hash, ttl};
@@ -102,6 +161,8 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
     if (!out->capabilities)
         abort();
     PQclear(r);
+    if (cache)
+        session_keep(id_hash, ttl_s, out, seq);
     return STORE_OK;
 }
 
@@ -128,14 +189,18 @@ enum store_rc store_session_initialized(struct store_conn *c, const struct store
 {
     const char *params[] = {s->id_hash, s->protocol_version, s->client_name, s->client_version,
                             s->capabilities};
-    return exec_update(c, &stmt_initialized, params);
+    enum store_rc rc = exec_update(c, &stmt_initialized, params);
+    store_cache_drop(STORE_CACHE_SESSION, s->id_hash); /* after the change, for this process */
+    return rc;
 }
 
 enum store_rc store_session_set_log_level(struct store_conn *c, const char *id_hash,
                                           const char *level)
 {
     const char *params[] = {id_hash, level};
-    return exec_update(c, &stmt_log_level, params);
+    enum store_rc rc = exec_update(c, &stmt_log_level, params);
+    store_cache_drop(STORE_CACHE_SESSION, id_hash);
+    return rc;
 }
 
 enum store_rc store_session_delete(struct store_conn *c, const char *id_hash)
@@ -143,6 +208,7 @@ enum store_rc store_session_delete(struct store_conn *c, const char *id_hash)
     const char *params[] = {id_hash};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_delete, params, &r);
+    store_cache_drop(STORE_CACHE_SESSION, id_hash);
     if (rc != STORE_OK)
         return rc;
     int n = atoi(PQcmdTuples(r));
