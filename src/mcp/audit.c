@@ -4,6 +4,7 @@
 #include "mcp/audit.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -99,16 +100,78 @@ void mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_o
                   outcome);
 }
 
+/*
+ * Rate limits are counted in PostgreSQL, shared by every process, in
+ * leases: a process adds a lease of calls to the window's counter at once
+ * and hands them out itself, so most calls cost no round trip. A lease is
+ * limit/64 calls (at least 1, at most 1,000); whatever a process leased
+ * and did not use is counted, so a user may be refused up to one lease
+ * per other process before the limit, never allowed past it. A process
+ * that found the limit reached refuses locally until the window ends.
+ */
+#define RATE_WINDOW_S  60
+#define RATE_LEASES    256
+#define RATE_LEASE_DIV 64
+#define RATE_LEASE_MAX 1000
+
+struct rate_lease {
+    char key[96];
+    long long window; /* start of the window, unix seconds */
+    int left;         /* calls of the lease not handed out yet */
+    int exhausted;    /* the limit was reached in this window */
+};
+
+static pthread_mutex_t lease_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rate_lease leases[RATE_LEASES];
+
+static struct rate_lease *lease_of(const char *key)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &leases[h % RATE_LEASES];
+}
+
+/* Takes one call from this process's lease for key: 1 taken, 0 refused,
+ * -1 when a new lease is needed. Under lease_lock. */
+static int lease_take(struct rate_lease *l, const char *key, long long window)
+{
+    if (strcmp(l->key, key) != 0 || l->window != window)
+        return -1;
+    if (l->left > 0) {
+        l->left--;
+        return 1;
+    }
+    return l->exhausted ? 0 : -1;
+}
+
 /* Counts one call against key; 1 when over limit (retry time set). */
 static int over_limit(const struct mcp_call *call, const char *key, int limit, int *retry_after_s)
 {
+    time_t now = time(NULL);
+    long long window = (long long)now - (long long)now % RATE_WINDOW_S;
+    *retry_after_s = (int)(window + RATE_WINDOW_S - (long long)now); /* windows are aligned */
+    struct rate_lease *l = lease_of(key);
+    pthread_mutex_lock(&lease_lock);
+    int got = lease_take(l, key, window);
+    pthread_mutex_unlock(&lease_lock);
+    if (got >= 0)
+        return !got;
+    int want = limit / RATE_LEASE_DIV;
+    want = want < 1 ? 1 : want > RATE_LEASE_MAX ? RATE_LEASE_MAX : want;
     int count = 0;
-    if (store_rate_hit(call->env->db, key, 60, &count) != STORE_OK)
+    if (store_rate_add(call->env->db, key, RATE_WINDOW_S, want, &count) != STORE_OK)
         return -1;
-    if (count <= limit)
-        return 0;
-    *retry_after_s = 60 - (int)(time(NULL) % 60); /* windows are aligned to the minute */
-    return 1;
+    /* count includes our lease: the part of it at or under the limit is ours */
+    int granted = limit - (count - want);
+    granted = granted < 0 ? 0 : granted > want ? want : granted;
+    pthread_mutex_lock(&lease_lock);
+    snprintf(l->key, sizeof l->key, "%s", key);
+    l->window = window;
+    l->left = granted > 0 ? granted - 1 : 0;
+    l->exhausted = granted < want;
+    pthread_mutex_unlock(&lease_lock);
+    return granted == 0;
 }
 
 int mcp_rate_check(const struct mcp_call *call, int *retry_after_s)

@@ -99,10 +99,10 @@ static const struct store_stmt stmt_rate_hit = {
     "rate_hit",
     "WITH w AS (SELECT to_timestamp(floor(extract(epoch FROM now()) / $2::int) * $2::int) AS ws),"
     " purge AS (DELETE FROM rate_counters WHERE window_start < now() - interval '1 day')"
-    " INSERT INTO rate_counters (key, window_start, count) SELECT $1, ws, 1 FROM w"
-    " ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1"
+    " INSERT INTO rate_counters (key, window_start, count) SELECT $1, ws, $3::int FROM w"
+    " ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + $3::int"
     " RETURNING count",
-    2,
+    3,
 };
 
 static void fill_user(PGresult *r, struct store_user *out)
@@ -261,9 +261,15 @@ enum store_rc store_login_succeeded(struct store_conn *c, const char *user_key)
 
 enum store_rc store_rate_hit(struct store_conn *c, const char *key, int window_s, int *count)
 {
-    char w[16];
+    return store_rate_add(c, key, window_s, 1, count);
+}
+
+enum store_rc store_rate_add(struct store_conn *c, const char *key, int window_s, int n, int *count)
+{
+    char w[16], add[16];
     snprintf(w, sizeof w, "%d", window_s);
-    const char *params[] = {key, w};
+    snprintf(add, sizeof add, "%d", n);
+    const char *params[] = {key, w, add};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_rate_hit, params, &r);
     if (rc != STORE_OK)

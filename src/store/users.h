@@ -82,4 +82,9 @@ __attribute__((warn_unused_result)) enum store_rc store_login_succeeded(struct s
 __attribute__((warn_unused_result)) enum store_rc
 store_rate_hit(struct store_conn *c, const char *key, int window_s, int *count);
 
+/* As store_rate_hit(), counting n events at once (a lease of calls that
+ * one process hands out itself). */
+__attribute__((warn_unused_result)) enum store_rc
+store_rate_add(struct store_conn *c, const char *key, int window_s, int n, int *count);
+
 #endif
