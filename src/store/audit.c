@@ -3,15 +3,22 @@
  */
 #include "store/audit.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "store/db_internal.h"
+#include "util/buf.h"
 
+/* Any number of rows in one statement: each parameter is an array with one
+ * element per row. */
 static const struct store_stmt stmt_append = {
     "audit_append",
     "INSERT INTO audit_log (user_id, client_id, tool, args_digest, outcome, detail,"
-    " duration_ms, request_id) VALUES (nullif($1::bigint, 0), $2, $3, $4, $5, $6, $7::int, $8)",
+    " duration_ms, request_id)"
+    " SELECT nullif(u, 0), c, t, a, o, d, ms, r FROM unnest($1::bigint[], $2::text[],"
+    " $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])"
+    " AS x(u, c, t, a, o, d, ms, r)",
     8,
 };
 
@@ -30,17 +37,135 @@ static const struct store_stmt stmt_query = {
     6,
 };
 
-enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_entry *e)
+/* Appends s to an array literal as one element ("..." or NULL). */
+static void array_add(struct buf *b, const char *s)
 {
-    char uid[24], dur[16];
-    snprintf(uid, sizeof uid, "%lld", e->user_id);
-    snprintf(dur, sizeof dur, "%d", e->duration_ms);
-    const char *params[] = {uid,        e->client_id, e->tool, e->args_digest,
-                            e->outcome, e->detail,    dur,     e->request_id};
+    int rc = buf_append(b, b->len ? "," : "{", 1);
+    if (!s) {
+        rc |= buf_append(b, "NULL", 4);
+    } else {
+        rc |= buf_append(b, "\"", 1);
+        for (; *s; s++)
+            rc |= (*s == '"' || *s == '\\') ? buf_printf(b, "\\%c", *s) : buf_append(b, s, 1);
+        rc |= buf_append(b, "\"", 1);
+    }
+    if (rc)
+        abort();
+}
+
+/* Inserts n rows in one statement (one transaction). */
+static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_entry *const *e,
+                                 int n)
+{
+    struct buf cols[8] = {{0}};
+    for (int i = 0; i < n; i++) {
+        char uid[24], dur[16];
+        snprintf(uid, sizeof uid, "%lld", e[i]->user_id);
+        snprintf(dur, sizeof dur, "%d", e[i]->duration_ms);
+        const char *v[8] = {uid,           e[i]->client_id, e[i]->tool, e[i]->args_digest,
+                            e[i]->outcome, e[i]->detail,    dur,        e[i]->request_id};
+        for (int k = 0; k < 8; k++)
+            array_add(&cols[k], v[k]);
+    }
+    const char *params[8];
+    for (int k = 0; k < 8; k++) {
+        if (buf_append(&cols[k], "}", 1) < 0)
+            abort();
+        params[k] = buf_str(&cols[k]);
+    }
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_append, params, &r);
     PQclear(r);
+    for (int k = 0; k < 8; k++)
+        buf_free(&cols[k]);
     return rc;
+}
+
+/*
+ * Group commit: a thread that finds fewer than LEADERS_MAX inserts in
+ * flight leads, inserting its own row and every row queued so far in one
+ * statement on its own connection; threads that arrive meanwhile queue
+ * their row and sleep.
+ * When the leader's statement is done it wakes the rows it wrote and hands
+ * the lead to the oldest row still queued, whose thread then writes the
+ * next batch. Every row is committed before its caller returns, so before
+ * the call's response is sent, and each thread is woken once.
+ */
+#define BATCH_MAX   256
+#define LEADERS_MAX 1 /* batches in flight at once */
+
+struct queued {
+    const struct store_audit_entry *e;
+    int state; /* QUEUED, LEAD (write the next batch), DONE */
+    enum store_rc rc;
+    pthread_cond_t cond;
+    struct queued *next;
+};
+
+enum { QUEUED, LEAD, DONE };
+
+static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct queued *queue_head, **queue_tail = &queue_head;
+static int leading; /* batches being written */
+
+/* Under group_lock, as a leader: writes up to BATCH_MAX queued rows from
+ * the head of the queue and marks them done. */
+static void write_batch(struct store_conn *c, const struct queued *self)
+{
+    const struct store_audit_entry *rows[BATCH_MAX];
+    struct queued *batch = queue_head, *q = batch;
+    int n = 0;
+    for (; q && n < BATCH_MAX; q = q->next)
+        rows[n++] = q->e;
+    queue_head = q;
+    if (!queue_head)
+        queue_tail = &queue_head;
+    pthread_mutex_unlock(&group_lock);
+    enum store_rc rc = insert_rows(c, rows, n);
+    pthread_mutex_lock(&group_lock);
+    for (struct queued *next; n-- > 0; batch = next) {
+        next = batch->next;
+        if (batch != self && batch->state == LEAD)
+            leading--; /* handed the lead, not woken yet: that lead ends here */
+        batch->rc = rc;
+        batch->state = DONE;
+        if (batch != self)
+            pthread_cond_signal(&batch->cond);
+    }
+}
+
+enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_entry *e)
+{
+    struct queued self = {.e = e, .state = QUEUED};
+    pthread_cond_init(&self.cond, NULL);
+    pthread_mutex_lock(&group_lock);
+    *queue_tail = &self;
+    queue_tail = &self.next;
+    if (leading < LEADERS_MAX) {
+        leading++;
+        self.state = LEAD;
+    }
+    while (self.state != DONE) {
+        if (self.state == QUEUED) {
+            /* the leader may need a connection of the pool more than we do */
+            store_conn_release(c);
+            pthread_cond_wait(&self.cond, &group_lock);
+            continue;
+        }
+        write_batch(c, &self); /* a long queue may take more than one */
+        if (self.state == DONE) {
+            /* pass the lead on to the oldest waiting row, or give it up */
+            if (queue_head && queue_head->state == QUEUED) {
+                queue_head->state = LEAD;
+                pthread_cond_signal(&queue_head->cond);
+            } else {
+                leading--;
+            }
+        }
+    }
+    pthread_mutex_unlock(&group_lock);
+    pthread_cond_destroy(&self.cond);
+    return self.rc;
 }
 
 enum store_rc store_audit_query(struct store_conn *c, const struct store_audit_filter *f,

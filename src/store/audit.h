@@ -2,7 +2,8 @@
  * store/audit.h - the audit trail of tool calls (table audit_log, append-
  * only: a trigger refuses UPDATE, DELETE and TRUNCATE).
  *
- * Owns: the rows' shape and the queries the admin command runs.
+ * Owns: the rows' shape, their group commit and the queries the admin
+ * command runs.
  */
 #ifndef MG_STORE_AUDIT_H
 #define MG_STORE_AUDIT_H
@@ -20,7 +21,11 @@ struct store_audit_entry {
     const char *request_id; /* NULL or the X-Request-Id */
 };
 
-/* Appends one row. Returns STORE_OK or a failure. */
+/* Appends one row and returns once it is committed: STORE_OK or a
+ * failure. Rows that threads of this process append at the same time are
+ * group-committed: one thread inserts them all in one statement on its
+ * connection c (so a row's outcome may come from another thread's
+ * connection). */
 __attribute__((warn_unused_result)) enum store_rc
 store_audit_append(struct store_conn *c, const struct store_audit_entry *e);
 
