@@ -96,9 +96,51 @@ static int cursor_key(struct mcp_call *call, unsigned char key[STORE_SECRET_LEN]
  * signed for this list (null counts as absent); a cursor past the end
  * (the list shrank) gives an empty last page.
  */
-static struct json_object *page(struct mcp_call *call, struct json_object *params,
-                                enum mcp_list list, const char *member, struct json_object *all,
-                                struct mcp_err *err)
+/* Fills items with up to size entries of a list from position first on;
+ * returns the position the next page starts at, or 0 at the end. */
+typedef unsigned (*page_fill)(struct mcp_call *call, void *list, unsigned first, unsigned size,
+                              struct json_object *items);
+
+/* page_fill over a JSON array (the whole list, built). */
+static unsigned fill_from_array(struct mcp_call *call, void *list, unsigned first, unsigned size,
+                                struct json_object *items)
+{
+    (void)call;
+    struct json_object *all = list;
+    size_t n = json_object_array_length(all);
+    if (first >= n)
+        return 0;
+    size_t end = n - first > size ? first + size : n;
+    for (size_t i = first; i < end; i++)
+        if (json_object_array_add(items, json_object_get(json_object_array_get_idx(all, i))) != 0)
+            abort();
+    return end < n ? (unsigned)end : 0;
+}
+
+/* page_fill over the static tools the caller may use, in registry order:
+ * positions are registry indexes, so a page costs its own size (plus the
+ * tools skipped as not visible), whatever the length of the catalog. */
+static unsigned fill_visible_static(struct mcp_call *call, void *unused, unsigned first,
+                                    unsigned size, struct json_object *items)
+{
+    (void)unused;
+    int n = tool_static_count(), i = (int)first;
+    for (unsigned taken = 0; i < n; i++) {
+        const struct tool_def *d = tool_static_at(i);
+        if (!mcp_tool_allowed(call->env, d) || !mcp_tool_permitted(call->env, d))
+            continue;
+        if (taken == size)
+            return (unsigned)i; /* another visible tool: the next page starts there */
+        if (json_object_array_add(items, tool_static_json(i)) != 0)
+            abort();
+        taken++;
+    }
+    return 0;
+}
+
+static struct json_object *page_with(struct mcp_call *call, struct json_object *params,
+                                     enum mcp_list list, const char *member, page_fill fill,
+                                     void *source, struct mcp_err *err)
 {
     unsigned char key[STORE_SECRET_LEN];
     unsigned offset = 0;
@@ -119,28 +161,30 @@ static struct json_object *page(struct mcp_call *call, struct json_object *param
             goto out;
         }
     }
-    size_t n = json_object_array_length(all);
-    size_t size = (size_t)call->env->cfg->page_size;
-    size_t first = offset < n ? offset : n;
-    size_t end = n - first > size ? first + size : n;
-    struct json_object *items = json_object_new_array_ext((int)(end - first));
-    for (size_t i = first; i < end; i++)
-        if (json_object_array_add(items, json_object_get(json_object_array_get_idx(all, i))) != 0)
-            abort();
+    struct json_object *items = json_object_new_array();
+    unsigned next = fill(call, source, offset, (unsigned)call->env->cfg->page_size, items);
     result = json_object_new_object();
     json_add(result, member, items);
-    if (end < n) {
-        char next[MCP_CURSOR_LEN + 1];
+    if (next) {
         if (cursor_key(call, key) < 0) {
             json_object_put(result);
             result = unavailable(call, err);
             goto out;
         }
-        mcp_cursor_encode(key, list, (unsigned)end, next);
-        json_add(result, "nextCursor", json_object_new_string(next));
+        char text[MCP_CURSOR_LEN + 1];
+        mcp_cursor_encode(key, list, next, text);
+        json_add(result, "nextCursor", json_object_new_string(text));
     }
 out:
     explicit_bzero(key, sizeof key);
+    return result;
+}
+
+static struct json_object *page(struct mcp_call *call, struct json_object *params,
+                                enum mcp_list list, const char *member, struct json_object *all,
+                                struct mcp_err *err)
+{
+    struct json_object *result = page_with(call, params, list, member, fill_from_array, all, err);
     json_object_put(all);
     return result;
 }
@@ -180,9 +224,26 @@ struct json_object *mcp_visible_tools(const struct mcp_call *call)
     return some;
 }
 
+/* Whether the caller may use more than limit static tools. */
+static int mcp_visible_over(const struct mcp_call *call, int limit)
+{
+    int seen = 0;
+    for (int i = 0; i < tool_static_count() && seen <= limit; i++) {
+        const struct tool_def *d = tool_static_at(i);
+        seen += mcp_tool_allowed(call->env, d) && mcp_tool_permitted(call->env, d);
+    }
+    return seen > limit;
+}
+
 struct json_object *mcp_tools_list(struct mcp_call *call, struct json_object *params,
                                    struct mcp_err *err)
 {
+    /* Without dynamic sources, and unless discovery mode may apply, page
+     * through the registry instead of building the whole list. */
+    int threshold = call->env->cfg->discovery_threshold;
+    if (tool_source_count() == 0 &&
+        (threshold <= 0 || tool_static_count() <= threshold || !mcp_visible_over(call, threshold)))
+        return page_with(call, params, MCP_LIST_TOOLS, "tools", fill_visible_static, NULL, err);
     return page(call, params, MCP_LIST_TOOLS, "tools",
                 mcp_discovery_list(call, mcp_visible_tools(call)), err);
 }

@@ -20,12 +20,77 @@ static int n_tables;
 static const struct tool_source *sources[MAX_SOURCES];
 static int n_sources;
 
+/* Every static tool in listing order, with its tools/list entry as JSON
+ * text (made once), and an open-addressing index by name. Built while the
+ * process starts, read-only once threads run. */
+static const struct tool_def **flat;
+static char **flat_json;
+static int n_flat, flat_cap;
+static int *by_name; /* indexes into flat, -1 for empty; size name_slots */
+static unsigned name_slots;
+
 static int name_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 128)
         return 0;
     return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static unsigned name_hash(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static const struct tool_def *find_static(const char *name)
+{
+    if (!name_slots)
+        return NULL;
+    for (unsigned i = name_hash(name) & (name_slots - 1);; i = (i + 1) & (name_slots - 1)) {
+        if (by_name[i] < 0)
+            return NULL;
+        if (strcmp(flat[by_name[i]]->name, name) == 0)
+            return flat[by_name[i]];
+    }
+}
+
+/* Rebuilds the index for n_flat tools, at most half full. */
+static void index_names(void)
+{
+    unsigned slots = 64;
+    while (slots < 2u * (unsigned)n_flat)
+        slots *= 2;
+    free(by_name);
+    by_name = malloc(slots * sizeof *by_name);
+    if (!by_name)
+        abort();
+    for (unsigned i = 0; i < slots; i++)
+        by_name[i] = -1;
+    name_slots = slots;
+    for (int k = 0; k < n_flat; k++) {
+        unsigned i = name_hash(flat[k]->name) & (slots - 1);
+        while (by_name[i] >= 0)
+            i = (i + 1) & (slots - 1);
+        by_name[i] = k;
+    }
+}
+
+static struct json_object *annotations(const struct tool_def *d);
+
+/* The tools/list entry of d. */
+static struct json_object *entry_json(const struct tool_def *d)
+{
+    struct json_object *o = json_object_new_object();
+    json_add(o, "name", json_object_new_string(d->name));
+    if (d->title)
+        json_add(o, "title", json_object_new_string(d->title));
+    json_add(o, "description", json_object_new_string(d->description));
+    json_add(o, "inputSchema", json_tokener_parse(d->input_schema));
+    json_add(o, "annotations", annotations(d));
+    return o;
 }
 
 void tool_registry_add(const struct tool_def *defs, int n)
@@ -43,6 +108,29 @@ void tool_registry_add(const struct tool_def *defs, int n)
             abort();
         }
         json_object_put(schema);
+        if (n_flat == flat_cap) {
+            flat_cap = flat_cap ? 2 * flat_cap : 64;
+            flat = realloc(flat, (size_t)flat_cap * sizeof *flat);
+            flat_json = realloc(flat_json, (size_t)flat_cap * sizeof *flat_json);
+            if (!flat || !flat_json)
+                abort();
+        }
+        struct json_object *o = entry_json(&defs[i]);
+        flat_json[n_flat] = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        if (!flat_json[n_flat])
+            abort();
+        flat[n_flat++] = &defs[i];
+        /* index as we go, so a name repeated within defs is caught above */
+        if (2u * (unsigned)n_flat > name_slots)
+            index_names();
+        else
+            for (unsigned k = name_hash(defs[i].name) & (name_slots - 1);;
+                 k = (k + 1) & (name_slots - 1))
+                if (by_name[k] < 0) {
+                    by_name[k] = n_flat - 1;
+                    break;
+                }
     }
     tables[n_tables] = defs;
     table_len[n_tables] = n;
@@ -56,13 +144,24 @@ void tool_registry_add_source(const struct tool_source *src)
     sources[n_sources++] = src;
 }
 
-static const struct tool_def *find_static(const char *name)
+int tool_static_count(void)
 {
-    for (int t = 0; t < n_tables; t++)
-        for (int i = 0; i < table_len[t]; i++)
-            if (strcmp(tables[t][i].name, name) == 0)
-                return &tables[t][i];
-    return NULL;
+    return n_flat;
+}
+
+int tool_source_count(void)
+{
+    return n_sources;
+}
+
+const struct tool_def *tool_static_at(int i)
+{
+    return i >= 0 && i < n_flat ? flat[i] : NULL;
+}
+
+struct json_object *tool_static_json(int i)
+{
+    return i >= 0 && i < n_flat ? json_tokener_parse(flat_json[i]) : NULL;
 }
 
 const struct tool_def *tool_find_db(struct store_conn *db, const char *name)
@@ -102,21 +201,10 @@ struct json_object *tool_list_json(void)
 
 struct json_object *tool_list_json_db(struct store_conn *db)
 {
-    struct json_object *arr = json_object_new_array();
-    for (int t = 0; t < n_tables; t++) {
-        for (int i = 0; i < table_len[t]; i++) {
-            const struct tool_def *d = &tables[t][i];
-            struct json_object *o = json_object_new_object();
-            json_add(o, "name", json_object_new_string(d->name));
-            if (d->title)
-                json_add(o, "title", json_object_new_string(d->title));
-            json_add(o, "description", json_object_new_string(d->description));
-            json_add(o, "inputSchema", json_tokener_parse(d->input_schema));
-            json_add(o, "annotations", annotations(d));
-            if (json_object_array_add(arr, o) != 0)
-                abort();
-        }
-    }
+    struct json_object *arr = json_object_new_array_ext(n_flat);
+    for (int i = 0; i < n_flat; i++)
+        if (json_object_array_add(arr, tool_static_json(i)) != 0)
+            abort();
     for (int s = 0; s < n_sources; s++) {
         /* a static tool of the same name wins, as in tool_find_db() */
         struct json_object *more = json_object_new_array();

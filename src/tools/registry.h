@@ -156,6 +156,16 @@ struct tool_source {
  * threads exist. Aborts when there are too many (a programming error). */
 void tool_registry_add_source(const struct tool_source *src);
 
+/* The static tools (those of tool_registry_add, in listing order), for
+ * lists that page through them without building every entry:
+ * tool_static_json() returns a new object, the tool's tools/list entry.
+ * tool_source_count() tells whether dynamic sources exist, whose tools
+ * come after the static ones. */
+int tool_static_count(void);
+int tool_source_count(void);
+const struct tool_def *tool_static_at(int i);
+struct json_object *tool_static_json(int i);
+
 /* tool_find() that lets dynamic sources refresh their copy through db. */
 const struct tool_def *tool_find_db(struct store_conn *db, const char *name);
 
