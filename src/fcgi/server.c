@@ -16,12 +16,14 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -35,13 +37,18 @@
 #include "util/crypto.h"
 #include "util/log.h"
 
-#define MAX_THREADS 256
+/* Stacks of worker threads: requests need little (buffers are on the heap),
+ * and a process may hold hundreds of idle streams. Sanitizers need more. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_STACK_BYTES (4 * 1024 * 1024)
+#else
+#define WORKER_STACK_BYTES (512 * 1024)
+#endif
 #define DRAIN_LIMIT ((long long)256 * 1024 * 1024)
 
 static volatile int stopping; /* set by the signal handler (an int is atomic here) */
 static int wake_pipe[2] = {-1, -1};
 static int listen_fd;
-static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mg_config config;
 
 struct worker {
@@ -239,28 +246,50 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
     log_set_request_id(NULL);
 }
 
+/* Creates the worker's epoll set: the listening socket, exclusively (a new
+ * connection wakes one waiting worker, not all of them, and no lock is
+ * passed around between them), and the wake-up pipe (wakes every worker).
+ * Returns the epoll fd or -1. */
+static int watch_listener(void)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        return -1;
+    struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd};
+    struct epoll_event wev = {.events = EPOLLIN, .data.fd = wake_pipe[0]};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, wake_pipe[0], &wev) < 0) {
+        close(ep);
+        return -1;
+    }
+    return ep;
+}
+
 /* Waits until the listening socket is readable or we are stopping.
  * Returns 1 when a connection may be waiting, 0 when stopping. */
-static int wait_for_connection(void)
+static int wait_for_connection(int ep)
 {
     while (!stopping) {
-        struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN},
-                              {.fd = wake_pipe[0], .events = POLLIN}};
-        int n = poll(p, 2, -1);
+        struct epoll_event ev[2];
+        int n = epoll_wait(ep, ev, 2, -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            LOG_ERROR("msg=\"poll failed\" errno=%d", errno);
+            LOG_ERROR("msg=\"epoll_wait failed\" errno=%d", errno);
             return 0;
         }
-        if (p[1].revents)
-            return 0;
-        if (p[0].revents & (POLLERR | POLLNVAL)) {
-            LOG_ERROR("msg=\"listening socket failed\"");
-            stopping = 1;
-            return 0;
+        int ready = 0;
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.fd == wake_pipe[0])
+                return 0;
+            if (ev[i].events & EPOLLERR) {
+                LOG_ERROR("msg=\"listening socket failed\"");
+                stopping = 1;
+                return 0;
+            }
+            ready = 1;
         }
-        if (p[0].revents & POLLIN)
+        if (ready)
             return 1;
     }
     return 0;
@@ -270,17 +299,17 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     FCGX_Request fr;
-    if (FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
-        LOG_ERROR("msg=\"could not initialize a FastCGI request\"");
+    int ep = watch_listener();
+    if (ep < 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+        LOG_ERROR("msg=\"could not set up a worker\" errno=%d", errno);
+        if (ep >= 0)
+            close(ep);
         return NULL;
     }
     while (!stopping) {
-        pthread_mutex_lock(&accept_lock);
-        int ready = wait_for_connection();
-        int rc = ready ? FCGX_Accept_r(&fr) : -1;
-        pthread_mutex_unlock(&accept_lock);
-        if (!ready)
+        if (!wait_for_connection(ep))
             break;
+        int rc = FCGX_Accept_r(&fr);
         if (rc < 0) {
             if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
                 continue;
@@ -288,9 +317,11 @@ static void *worker_main(void *arg)
                 LOG_ERROR("msg=\"accept failed\" rc=%d", rc);
             break;
         }
-        serve_one(w, &fr); /* it finishes the request itself */
+        serve_one(w, &fr);         /* it finishes the request itself */
+        store_conn_release(w->db); /* the connection goes back to the pool */
     }
     FCGX_Free(&fr, 0);
+    close(ep);
     return NULL;
 }
 
@@ -372,6 +403,13 @@ int fcgi_responder_main(int argc, char **argv)
         printf("mcpgate: configuration %s is valid\n", path);
         return 0;
     }
+    /* libfcgi allocates its buffers (several KiB) on every accept; with
+     * fastbins on, each such allocation first consolidates every thread's
+     * freed small chunks (glibc malloc_consolidate), which was the largest
+     * user-space cost of a request. tcache still serves small allocations.
+     * Two arenas keep the memory of many threads from spreading out. */
+    mallopt(M_MXFAST, 0);
+    mallopt(M_ARENA_MAX, 2);
     if (install_signals() < 0) {
         fprintf(stderr, "mcpgate: could not install signal handlers: %s\n", strerror(errno));
         return 1;
@@ -396,11 +434,17 @@ int fcgi_responder_main(int argc, char **argv)
         abort();
     LOG_INFO("msg=\"responder started\" version=%s threads=%d listen=%s", PACKAGE_VERSION, n,
              listen_spec ? "own" : "inherited");
+    struct store_pool *pool = store_pool_new(config.database, config.db_connect_timeout_s,
+                                             config.db_connections < n ? config.db_connections : n);
+    /* many threads hold idle SSE streams: give them small stacks */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
     int started = 0;
     for (int i = 0; i < n; i++) {
         workers[i].index = i;
-        workers[i].db = store_conn_new(config.database, config.db_connect_timeout_s);
-        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+        workers[i].db = store_pool_handle(pool);
+        if (pthread_create(&workers[i].thread, &attr, worker_main, &workers[i]) != 0) {
             LOG_ERROR("msg=\"could not start a worker thread\"");
             stopping = 1;
             break;
@@ -421,6 +465,7 @@ int fcgi_responder_main(int argc, char **argv)
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);
     store_listener_stop();
+    pthread_attr_destroy(&attr);
     for (int i = 0; i < n; i++) {
         store_conn_free(workers[i].db);
         buf_free(&workers[i].body);
@@ -428,6 +473,7 @@ int fcgi_responder_main(int argc, char **argv)
         free(workers[i].envp);
     }
     free(workers);
+    store_pool_free(pool);
     LOG_INFO("msg=\"responder stopped\"");
     return 0;
 }

@@ -3,6 +3,7 @@
  */
 #include "store/db_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +32,127 @@ static void conn_close(struct store_conn *c)
     c->schema_checked = 0;
 }
 
+struct store_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    struct store_conn *free; /* connections not lent, open or closed */
+    int made, max;           /* connections made so far, at most max */
+    char *conninfo;
+    int connect_timeout_s;
+};
+
+struct store_pool *store_pool_new(const char *conninfo, int connect_timeout_s, int max)
+{
+    struct store_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        abort();
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    p->conninfo = strdup(conninfo);
+    if (!p->conninfo)
+        abort();
+    p->connect_timeout_s = connect_timeout_s;
+    p->max = max < 1 ? 1 : max;
+    return p;
+}
+
+struct store_conn *store_pool_handle(struct store_pool *pool)
+{
+    struct store_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->pool = pool;
+    return c;
+}
+
+/* Lends handle h a connection: a free one, a new one while fewer than max
+ * exist, else the first one given back within the connect timeout.
+ * Returns 0, or -1 when none came (logged). */
+static int pool_lend(struct store_conn *h)
+{
+    struct store_pool *p = h->pool;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += p->connect_timeout_s;
+    int make = 0;
+    pthread_mutex_lock(&p->lock);
+    while (!p->free && p->made >= p->max)
+        if (pthread_cond_timedwait(&p->freed, &p->lock, &until) != 0)
+            break;
+    if (p->free) {
+        h->lent = p->free;
+        p->free = h->lent->next;
+    } else if (p->made < p->max) {
+        p->made++;
+        make = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (make)
+        h->lent = store_conn_new(p->conninfo, p->connect_timeout_s);
+    if (!h->lent)
+        LOG_WARN("msg=\"every PostgreSQL connection of this process is busy\" max=%d", p->max);
+    return h->lent ? 0 : -1;
+}
+
+static void pool_give_back(struct store_conn *h)
+{
+    struct store_pool *p = h->pool;
+    struct store_conn *c = h->lent;
+    if (!c)
+        return;
+    h->lent = NULL;
+    if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        conn_close(c); /* never hand on a connection in the middle of something */
+    pthread_mutex_lock(&p->lock);
+    c->next = p->free;
+    p->free = c;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* The connection a handle stands for: a pooled handle's lent one (lent
+ * now if need be), or c itself. NULL when the pool has none to lend. */
+static struct store_conn *physical(struct store_conn *c)
+{
+    if (!c->pool)
+        return c;
+    if (!c->lent && pool_lend(c) < 0)
+        return NULL;
+    return c->lent;
+}
+
+void store_pool_free(struct store_pool *p)
+{
+    if (!p)
+        return;
+    while (p->free) {
+        struct store_conn *c = p->free;
+        p->free = c->next;
+        store_conn_free(c);
+    }
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->freed);
+    free(p->conninfo);
+    free(p);
+}
+
 void store_conn_release(struct store_conn *c)
 {
-    conn_close(c);
+    if (c->pool)
+        pool_give_back(c);
+    else
+        conn_close(c);
 }
 
 void store_conn_free(struct store_conn *c)
 {
     if (!c)
         return;
+    if (c->pool) {
+        pool_give_back(c);
+        free(c);
+        return;
+    }
     conn_close(c);
     free(c->conninfo);
     free(c);
@@ -78,6 +191,8 @@ static long long now_ms(void)
 
 enum store_rc store_connect_raw(struct store_conn *c)
 {
+    if (!(c = physical(c)))
+        return STORE_UNAVAILABLE;
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
         return STORE_OK;
     conn_close(c);
@@ -171,6 +286,8 @@ static const struct store_stmt stmt_schema_version = {
 
 enum store_rc store_schema_version(struct store_conn *c, int *version)
 {
+    if (!(c = physical(c)))
+        return STORE_UNAVAILABLE;
     enum store_rc rc = store_connect_raw(c);
     if (rc != STORE_OK)
         return rc;
@@ -198,6 +315,8 @@ enum store_rc store_schema_version(struct store_conn *c, int *version)
 
 enum store_rc store_conn_ensure(struct store_conn *c)
 {
+    if (!(c = physical(c)))
+        return STORE_UNAVAILABLE;
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK && c->schema_checked)
         return STORE_OK;
     int version = 0;
@@ -224,6 +343,8 @@ enum store_rc store_exec(struct store_conn *c, const struct store_stmt *stmt,
                          const char *const *params, PGresult **res)
 {
     *res = NULL;
+    if (!(c = physical(c)))
+        return STORE_UNAVAILABLE;
     for (int attempt = 0;; attempt++) {
         int was_open = c->pg != NULL;
         enum store_rc rc = store_conn_ensure(c);

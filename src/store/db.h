@@ -1,8 +1,10 @@
 /*
  * store/db.h - PostgreSQL connections and prepared statements.
  *
- * Owns: one struct store_conn per worker thread (libpq connections must not
- * be shared between threads), opened lazily, re-opened after a failure;
+ * Owns: the process's pool of PostgreSQL connections, from which each
+ * worker thread borrows one for the length of a request (libpq connections
+ * must not be shared between threads), opened lazily, re-opened after a
+ * failure; standalone connections for the admin command;
  * statement preparation (once per connection, on first use); the retry of a
  * statement whose connection turned out to be dead.
  * Must not touch: HTTP, JSON-RPC. This directory is the only place in the
@@ -30,9 +32,23 @@ struct store_conn *store_conn_new(const char *conninfo, int connect_timeout_s);
 /* Closes the connection and frees the handle. Accepts NULL. */
 void store_conn_free(struct store_conn *c);
 
-/* Closes the connection (it is re-opened on next use): a thread that is
- * about to wait a long time (a held SSE stream) gives its connection back
- * to the server. Cannot fail. */
+/* A pool of at most max connections (conninfo copied). Its handles
+ * (store_pool_handle) borrow a connection at their first statement and
+ * keep it until store_conn_release(); a handle that finds every
+ * connection lent waits up to connect_timeout_s for one, then answers
+ * STORE_UNAVAILABLE. Cannot fail (aborts on OOM). */
+struct store_pool *store_pool_new(const char *conninfo, int connect_timeout_s, int max);
+
+/* A handle on pool for one thread; free it with store_conn_free() (which
+ * gives back what it holds). */
+struct store_conn *store_pool_handle(struct store_pool *pool);
+
+/* Closes the pool's connections and frees it, once no handle holds one. */
+void store_pool_free(struct store_pool *pool);
+
+/* A pooled handle gives its connection back to the pool (the end of a
+ * request, or a thread about to wait a long time on a held SSE stream); a
+ * standalone connection is closed (re-opened on next use). Cannot fail. */
 void store_conn_release(struct store_conn *c);
 
 /* Opens the connection if it is not open, and checks that the schema is the

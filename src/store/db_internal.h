@@ -20,9 +20,16 @@ struct store_stmt {
 #define STORE_MAX_PREPARED   128
 #define STORE_RETRY_PAUSE_MS 250 /* after a failed connect, answer "unavailable" this long */
 
+struct store_pool;
+
+/* A connection, or (pool set) a worker's handle that borrows one of the
+ * pool's connections at first use and gives it back at release. */
 struct store_conn {
-    PGconn *pg;     /* NULL while closed */
-    char *conninfo; /* owned copy */
+    struct store_pool *pool; /* set on a pooled handle */
+    struct store_conn *lent; /* pooled handle: the connection it holds, or NULL */
+    struct store_conn *next; /* in the pool's free list */
+    PGconn *pg;              /* NULL while closed */
+    char *conninfo;          /* owned copy */
     int connect_timeout_s;
     int schema_checked;      /* 1 once the schema version was found current */
     long long down_since_ms; /* monotonic time of the last failed connect, 0 if none */

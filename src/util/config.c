@@ -21,6 +21,7 @@ void config_defaults(struct mg_config *cfg)
     cfg->max_body_bytes = 1024 * 1024;
     cfg->session_ttl_s = 24 * 3600;
     cfg->db_connect_timeout_s = 3;
+    cfg->db_connections = 8;
     cfg->page_size = 100;
     cfg->sse_heartbeat_s = 5;
     cfg->sse_max_s = 120;
@@ -132,11 +133,11 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         if (copy_str(cfg->database, sizeof cfg->database, value) == 0)
             return 0;
     } else if (strcmp(key, "threads") == 0) {
-        if (parse_int(value, 1, 256, &v) == 0) {
+        if (parse_int(value, 1, 1024, &v) == 0) {
             cfg->threads = (int)v;
             return 0;
         }
-        snprintf(err, errlen, "threads must be a whole number from 1 to 256");
+        snprintf(err, errlen, "threads must be a whole number from 1 to 1024");
         return -1;
     } else if (strcmp(key, "log_level") == 0) {
         if (log_level_parse(value, &cfg->log_level) == 0)
@@ -163,6 +164,13 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
             return 0;
         }
         snprintf(err, errlen, "session_ttl_s must be from 1 to 2592000 seconds");
+        return -1;
+    } else if (strcmp(key, "db_connections") == 0) {
+        if (parse_int(value, 1, 256, &v) == 0) {
+            cfg->db_connections = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "db_connections must be a whole number from 1 to 256");
         return -1;
     } else if (strcmp(key, "db_connect_timeout_s") == 0) {
         if (parse_int(value, 1, 60, &v) == 0) {

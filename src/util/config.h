@@ -29,7 +29,8 @@ struct mg_config {
     char base_origin[512]; /* scheme://host[:port] of base_url, derived */
     char base_path[256];   /* path part of base_url ("" for the root), derived */
     char database[1024];   /* libpq conninfo or URI */
-    int threads;           /* worker threads per process (1..256) */
+    int threads;           /* worker threads per process (1..1024) */
+    int db_connections;    /* PostgreSQL connections per process shared by its threads */
     enum log_level log_level;
     enum mg_auth_mode auth;
     size_t max_body_bytes; /* largest request body accepted */
