@@ -131,7 +131,7 @@ static unsigned fill_visible_static(struct mcp_call *call, void *unused, unsigne
             continue;
         if (taken == size)
             return (unsigned)i; /* another visible tool: the next page starts there */
-        if (json_object_array_add(items, tool_static_json(i)) != 0)
+        if (json_object_array_add(items, tool_static_entry(i)) != 0)
             abort();
         taken++;
     }

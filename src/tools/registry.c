@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/printbuf.h>
+
 #include "util/json.h"
 
 #define MAX_TABLES 300 /* builtin and fixture tables, one per REST backend */
@@ -116,7 +118,8 @@ void tool_registry_add(const struct tool_def *defs, int n)
                 abort();
         }
         struct json_object *o = entry_json(&defs[i]);
-        flat_json[n_flat] = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        size_t len;
+        flat_json[n_flat] = strdup(json_text(o, &len));
         json_object_put(o);
         if (!flat_json[n_flat])
             abort();
@@ -162,6 +165,24 @@ const struct tool_def *tool_static_at(int i)
 struct json_object *tool_static_json(int i)
 {
     return i >= 0 && i < n_flat ? json_tokener_parse(flat_json[i]) : NULL;
+}
+
+/* Writes the entry's JSON text made at start-up (the object's userdata). */
+static int print_made_text(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)level;
+    (void)flags;
+    const char *text = json_object_get_userdata(o);
+    return printbuf_memappend(pb, text, (int)strlen(text)) < 0 ? -1 : 0;
+}
+
+struct json_object *tool_static_entry(int i)
+{
+    if (i < 0 || i >= n_flat)
+        return NULL;
+    struct json_object *o = json_object_new_object();
+    json_object_set_serializer(o, print_made_text, flat_json[i], NULL);
+    return o;
 }
 
 const struct tool_def *tool_find_db(struct store_conn *db, const char *name)

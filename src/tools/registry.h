@@ -166,6 +166,10 @@ int tool_source_count(void);
 const struct tool_def *tool_static_at(int i);
 struct json_object *tool_static_json(int i);
 
+/* The same entry for output only: an object that serializes as the text
+ * made at start-up and has no members to read. */
+struct json_object *tool_static_entry(int i);
+
 /* tool_find() that lets dynamic sources refresh their copy through db. */
 const struct tool_def *tool_find_db(struct store_conn *db, const char *name);
 
