@@ -57,6 +57,8 @@ static void array_add(struct buf *b, const char *s)
 static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_entry *const *e,
                                  int n)
 {
+    if (n <= 0)
+        return STORE_OK;
     struct buf cols[8] = {{0}};
     for (int i = 0; i < n; i++) {
         char uid[24], dur[16];

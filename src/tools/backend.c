@@ -855,6 +855,11 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
     def->description = xstrdup(description && *description ? description : dflt);
     def->input_schema = xstrdup(json_object_to_json_string_ext(
         op->schema, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    /* a call parses the text again: a thousand parsed schemas held for the
+     * process's life cost megabytes, a parse costs microseconds */
+    op->schema_text = def->input_schema;
+    json_object_put(op->schema);
+    op->schema = NULL;
     def->access = acc;
     def->open_world = 1;
     def->data = op;

@@ -103,7 +103,8 @@ struct backend_op {
     char *method;               /* upper case */
     char *path;                 /* template, "{name}" replaced by encoded path arguments */
     char *base_url;             /* this tool's own base URL, or NULL for the backend's */
-    struct json_object *schema; /* the inputSchema, parsed (read-only) */
+    struct json_object *schema; /* the inputSchema while the file is parsed, then NULL */
+    const char *schema_text;    /* the inputSchema ($refs resolved), the tool's input_schema */
     struct backend_arg *args;
     int n_args;
     int form_body; /* 1: application/x-www-form-urlencoded, 0: JSON */

@@ -558,7 +558,12 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
                                       struct json_object *args)
 {
     char why[512];
-    if (tool_schema_validate(op->schema, op->schema, args, why, sizeof why) < 0)
+    struct json_object *schema = json_tokener_parse(op->schema_text);
+    if (!schema)
+        return error_result("this tool's input schema could not be read");
+    int valid = tool_schema_validate(schema, schema, args, why, sizeof why);
+    json_object_put(schema);
+    if (valid < 0)
         return error_result("invalid arguments: %s", why);
     const struct backend *be = op->be;
     struct buf url = {.limit = 64 * 1024}, payload = {.limit = 16 * 1024 * 1024};
