@@ -399,6 +399,7 @@ int fcgi_responder_main(int argc, char **argv)
         return 1;
     }
     tool_cred_setup(config.credential_keys, config.n_credential_keys, config.base_url);
+    malloc_trim(0); /* parsing the backend files left freed memory behind */
     if (check_only) {
         printf("mcpgate: configuration %s is valid\n", path);
         return 0;
