@@ -6,9 +6,10 @@
 #   run    build, plus what scripts/stack.sh runs: PostgreSQL, lighttpd,
 #          Apache with mod_fcgid, spawn-fcgi, python3, curl, procps (pgrep),
 #          clang-format and valgrind
-#   test   run, plus clang (tests/fuzz/: libFuzzer targets) and chromium
+#   test   run, plus clang (tests/fuzz/: libFuzzer targets), chromium
 #          (tests/oauth/run.py drives the sign-in, consent
-#          and account pages in headless Chromium)
+#          and account pages in headless Chromium) and wrk (make bench,
+#          tests/bench/smoke.sh)
 #
 # Only missing packages are installed (checked with dpkg-query), after an
 # "apt-get update"; when everything is present it only checks and exits 0.
@@ -19,7 +20,8 @@ readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
     libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
-readonly TEST_PKGS=(chromium clang debhelper) # clang: tests/fuzz/; debhelper: tests/integration/test_deb.py
+# clang: tests/fuzz/; debhelper: tests/integration/test_deb.py; wrk: tests/bench/
+readonly TEST_PKGS=(chromium clang debhelper wrk)
 
 die() {
     echo "deps.sh: $*" >&2

@@ -27,6 +27,8 @@
 #   STACK_AUTH          the configs' auth setting: oauth or none (default: what
 #                       conf/mcpgate.conf says, i.e. oauth)
 #   STACK_CONFIG_EXTRA  lines appended to each generated mcpgate.conf
+#   STACK_PG_DURABLE    1: keep PostgreSQL's fsync and synchronous_commit on (benchmarks);
+#                       otherwise the throwaway cluster runs with them off
 #
 # start writes DIR/env (KEY=VALUE lines, sourceable by sh): STACK_DIR,
 # STACK_RUNTIME, STACK_SERVERS, PGHOST, PGPORT, PGUSER, PGDATABASE, STACK_PGDATA,
@@ -464,10 +466,17 @@ pg_init() {
 listen_addresses = ''                  # unix socket only
 port = $PG_PORT
 unix_socket_directories = '$PGSOCK'
+EOF
+    if [[ ${STACK_PG_DURABLE:-0} == 1 ]]; then
+        echo "# STACK_PG_DURABLE=1: PostgreSQL's crash-safe defaults (fsync, synchronous_commit)" \
+            >>"$PGDATA_DIR/postgresql.conf"
+    else
+        cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
 fsync = off                            # no crash safety needed
 full_page_writes = off
 synchronous_commit = off
 EOF
+    fi
     # Trust every local (socket) connection; there are no TCP connections.
     printf '# scripts/stack.sh: unix socket only, trust\nlocal all all trust\n' \
         >"$PGDATA_DIR/pg_hba.conf"

@@ -19,9 +19,9 @@ NPM_TIMEOUT_S = 600
 STAMP = ".mcpgate-npm-ci"
 
 
-def _digest(src):
+def _digest(src, files=("package.json", "package-lock.json")):
     h = hashlib.sha256()
-    for f in ("package.json", "package-lock.json"):
+    for f in files:
         with open(os.path.join(src, f), "rb") as fh:
             h.update(fh.read())
     return h.hexdigest()
@@ -30,9 +30,14 @@ def _digest(src):
 def ensure(tap, name):
     """Returns the directory whose node_modules holds tests/NAME's packages, or None after
     reporting why not (a failed TAP line)."""
-    src = os.path.join(TOP_SRCDIR, "tests", name)
-    dst = os.path.join(TOP_BUILDDIR, "tests", name)
-    want = _digest(src)
+    return install(tap, name, os.path.join(TOP_SRCDIR, "tests", name),
+                   os.path.join(TOP_BUILDDIR, "tests", name))
+
+
+def install(tap, name, src, dst, files=("package.json", "package-lock.json")):
+    """Copies files from src to dst and runs `npm ci` there, unless a stamp shows it was done
+    for the same files. Returns dst, or None after reporting why not (a failed TAP line)."""
+    want = _digest(src, files)
     stamp = os.path.join(dst, "node_modules", STAMP)
     try:
         with open(stamp) as f:
@@ -46,7 +51,7 @@ def ensure(tap, name):
         return None
     os.makedirs(dst, exist_ok=True)
     if os.path.realpath(src) != os.path.realpath(dst):
-        for f in ("package.json", "package-lock.json"):
+        for f in files:
             shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
     try:
         r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=dst,
