@@ -25,6 +25,7 @@ struct slot {
 static const int table_size[STORE_CACHE_KINDS] = {512, 1024, 256};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t noted = PTHREAD_COND_INITIALIZER; /* seq moved */
 static struct slot *tables[STORE_CACHE_KINDS];
 static int live;
 static unsigned long seq; /* invalidations so far */
@@ -84,6 +85,7 @@ void store_cache_set_live(int on)
     drop_all();
     seq++;
     live = on;
+    pthread_cond_broadcast(&noted);
     pthread_mutex_unlock(&lock);
 }
 
@@ -173,6 +175,24 @@ int store_cache_note(const char *key)
     } else {
         drop_all(); /* a key this build does not know: be safe */
     }
+    pthread_cond_broadcast(&noted);
     pthread_mutex_unlock(&lock);
     return 1;
+}
+
+void store_cache_sync(unsigned long since, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&lock);
+    while (live && seq == since)
+        if (pthread_cond_timedwait(&noted, &lock, &until) != 0)
+            break;
+    pthread_mutex_unlock(&lock);
 }

@@ -49,6 +49,16 @@ void store_cache_drop(enum store_cache_kind kind, const char *key);
 /* Handles a NOTIFY key; returns 1 when it was a cache key ("x..."). */
 int store_cache_note(const char *key);
 
+/* After this process changed rows that others may have cached (a token
+ * revoked through the OAuth endpoints or the account page): waits, at most
+ * timeout_ms, until a notification arrived after store_cache_begin(since).
+ * The trigger's NOTIFY reaches every process at the same moment, so once
+ * this process has it, a client's next request finds the change wherever
+ * it lands. Returns at once while the cache is off. */
+void store_cache_sync(unsigned long since, int timeout_ms);
+
+#define STORE_CACHE_SYNC_MS 250
+
 /* Monotonic milliseconds. */
 long long store_cache_now_ms(void);
 

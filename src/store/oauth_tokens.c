@@ -315,12 +315,16 @@ enum store_rc store_token_revoke(struct store_conn *c, const char *token_hash,
                                  const char *client_id, int *n)
 {
     const char *params[] = {token_hash, client_id};
+    unsigned long seq;
+    int cached = store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
     if (rc != STORE_OK)
         return rc;
     *n = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
+    if (cached && *n > 0)
+        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
 }
 
@@ -330,12 +334,16 @@ enum store_rc store_families_revoke(struct store_conn *c, long long user_id, con
     char uid[24];
     snprintf(uid, sizeof uid, "%lld", user_id);
     const char *params[] = {uid, client_id};
+    unsigned long seq;
+    int cached = store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_families_revoke, params, &r);
     if (rc != STORE_OK)
         return rc;
     *n = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
+    if (cached && *n > 0)
+        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
 }
 

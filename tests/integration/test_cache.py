@@ -12,6 +12,7 @@ Through lighttpd (2 processes) and Apache mod_fcgid, with every process warmed u
 - `mcpgate policy deny`: the tool is refused within 1 s; `policy revoke`: allowed again;
 - a session deleted in SQL: 404 within 1 s;
 - with a trigger switched off, a change is not seen at once (the cache is really used);
+- a token revoked with POST /revoke is refused on the very next call, on any process;
 - after a PostgreSQL restart (the listeners reconnect, the caches were dropped and are on
   again) a revocation still takes effect within 1 s.
 
@@ -27,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 from mcptest import Stack, Tap  # noqa: E402
-from oauthlib import Browser, OAuth, mcp_with  # noqa: E402
+from oauthlib import FORM, Browser, OAuth, form_body, mcp_with  # noqa: E402
 
 USER, PASSWORD = "cached", "a long enough password"
 LIMIT_S = 1.0      # the bound for a change to reach every process
@@ -159,6 +160,26 @@ def main():
                     lambda s, code: s == 401, lambda: admin(st, "key", "revoke", key_id))
         took_effect(t, oauth_clients, "token revoke --user", lambda s, code: s == 401,
                     lambda: admin(st, "token", "revoke", "--user", USER))
+
+        # a client that revokes its own token (RFC 7009) is refused on its very next call,
+        # whichever process serves it: the revocation is answered once this process has
+        # the notification, which every process gets at the same moment
+        for fe, url in fes:
+            client, tok, problems = OAuth(url).full_flow(Browser(), USER, PASSWORD)
+            access = (tok or {}).get("access_token", "")
+            c = mcp_with(url, access)
+            c.initialize()
+            warmed = warm([c])
+            r = mcptest.request("POST", url.rstrip("/") + "/revoke",
+                                form_body({"token": access,
+                                           "client_id": (client or {}).get("client_id", "")}),
+                                dict(FORM))
+            after = [echo_status(c) for _ in range(CONFIRM)]
+            t.ok(not problems and all(w == (200, None) for w in warmed) and r.status == 200
+                 and all(a[0] == 401 for a in after),
+                 "%s: after POST /revoke the very next %d calls get 401" % (fe, CONFIRM),
+                 "sign-in: %r; before: %r; revoke: %s" % (problems, warmed[:3], r.status),
+                 repr(after))
         mcptest.check_logs(t, st)
     t.done()
 
