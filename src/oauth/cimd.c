@@ -29,6 +29,7 @@
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/net.h"
 
 #define CIMD_MAX_BYTES   (64 * 1024)
 #define CIMD_TIMEOUT_MS  5000
@@ -43,36 +44,6 @@ int oauth_cimd_is_url(const struct mg_config *cfg, const char *client_id)
 }
 
 /* 1 when the address is one a metadata document may come from. */
-static int addr_public(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
-        return !((a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-                 (a >> 16) == 0xa9fe ||          /* 169.254/16 link-local */
-                 (a >> 20) == 0xac1 ||           /* 172.16/12 */
-                 (a >> 16) == 0xc0a8 ||          /* 192.168/16 */
-                 (a >> 22) == (100u << 2 | 1) || /* 100.64/10 shared */
-                 (a >> 28) >= 0xe);              /* multicast, reserved */
-    }
-    if (sa->sa_family == AF_INET6) {
-        const unsigned char *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (memcmp(b, mapped, 12) == 0) {
-            struct sockaddr_in v4 = {.sin_family = AF_INET};
-            memcpy(&v4.sin_addr, b + 12, 4);
-            return addr_public((const struct sockaddr *)(const void *)&v4);
-        }
-        int zero = 1;
-        for (int i = 0; i < 15; i++)
-            zero &= b[i] == 0;
-        return !(zero ||                                    /* :: and ::1 */
-                 (b[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
-                 (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 */
-                 b[0] == 0xff);                             /* multicast */
-    }
-    return 0;
-}
-
 struct fetch {
     struct buf body;
     int allow_private;
@@ -86,7 +57,7 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 {
     struct fetch *f = arg;
     (void)purpose;
-    if (!f->allow_private && !addr_public(&a->addr)) {
+    if (!f->allow_private && net_addr_private(&a->addr)) {
         f->refused = 1;
         return CURL_SOCKET_BAD;
     }
@@ -146,6 +117,7 @@ static int fetch(const struct mg_config *cfg, const char *url, struct fetch *f, 
     f->body.limit = CIMD_MAX_BYTES;
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->cimd_allow_private ? "http,https" : "https");
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CIMD_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);

@@ -211,9 +211,4 @@ int tool_path_ok(const char *path);
  * or fragment, at most 1024 bytes. */
 int tool_url_ok(const char *url, int query_ok);
 
-/* Returns 1 when the address (struct sockaddr) is loopback, private,
- * link-local, multicast, unspecified or otherwise not on the public
- * internet. Pure: tests call it directly. */
-int tool_addr_private(const void *sockaddr);
-
 #endif

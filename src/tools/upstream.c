@@ -40,6 +40,7 @@
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/net.h"
 
 #include "config.h"
 
@@ -145,7 +146,7 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 {
     struct xfer *x = arg;
     (void)purpose;
-    if (!x->be->allow_private && tool_addr_private(&a->addr)) {
+    if (!x->be->allow_private && net_addr_private(&a->addr)) {
         x->refused = 1;
         return CURL_SOCKET_BAD;
     }

@@ -10,6 +10,7 @@
 #include "tap.h"
 #include "tools/backend.h"
 #include "tools/schema.h"
+#include "util/net.h"
 
 static char why[512];
 
@@ -151,9 +152,9 @@ static int is_private(const char *addr)
     struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
     struct sockaddr_in s4 = {.sin_family = AF_INET};
     if (inet_pton(AF_INET, addr, &s4.sin_addr) == 1)
-        return tool_addr_private(&s4);
+        return net_addr_private(&s4);
     if (inet_pton(AF_INET6, addr, &s6.sin6_addr) == 1)
-        return tool_addr_private(&s6);
+        return net_addr_private(&s6);
     return -1;
 }
 
