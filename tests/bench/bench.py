@@ -669,15 +669,9 @@ def noop_lighttpd(log, st, noop, root):
     if problems:
         return None, None, exe, problems
     conf = os.path.join(d, "lighttpd.conf")
-    with open(conf, "w") as f:
-        f.write(main)
-    with open(os.path.join(d, "mcpgate.conf"), "w") as f:
-        f.write(snippet)
     lighttpd = shutil.which("lighttpd") or "/usr/sbin/lighttpd"
-    daemon = Daemon("lighttpd (noop)", [lighttpd, "-D", "-f", conf],
-                    os.path.join(d, "lighttpd.log"), exe=exe)
-    url = "http://127.0.0.1:%d" % port
-    return daemon, url, exe, wait_http(url, daemon)
+    return start_web_server(d, port, exe, {conf: main, "mcpgate.conf": snippet},
+                            "lighttpd (noop)", [lighttpd, "-D", "-f", conf], "lighttpd.log")
 
 
 def noop_fcgid(log, st, noop, root):
@@ -719,14 +713,20 @@ def noop_fcgid(log, st, noop, root):
     if problems:
         return None, None, exe, problems
     path = os.path.join(d, "httpd.conf")
-    with open(path, "w") as f:
-        f.write(conf)
-    with open(os.path.join(d, "mcpgate-fcgid.conf"), "w") as f:
-        f.write(snippet)
     apache = shutil.which("apache2") or "/usr/sbin/apache2"
-    daemon = Daemon("Apache mod_fcgid (noop)",
-                    [apache, "-d", d, "-f", path, "-D", "FOREGROUND"],
-                    os.path.join(d, "apache-stderr.log"), exe=exe)
+    return start_web_server(d, port, exe, {path: conf, "mcpgate-fcgid.conf": snippet},
+                            "Apache mod_fcgid (noop)",
+                            [apache, "-d", d, "-f", path, "-D", "FOREGROUND"],
+                            "apache-stderr.log")
+
+
+def start_web_server(d, port, exe, files, name, argv, log_name):
+    """Writes files ({path relative to d or absolute: text}) and starts argv as a Daemon
+    serving exe on port. Returns (daemon, url, exe, problems of waiting for it)."""
+    for path, text in files.items():
+        with open(os.path.join(d, path), "w") as f:
+            f.write(text)
+    daemon = Daemon(name, argv, os.path.join(d, log_name), exe=exe)
     url = "http://127.0.0.1:%d" % port
     return daemon, url, exe, wait_http(url, daemon)
 
