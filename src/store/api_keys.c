@@ -95,14 +95,14 @@ enum store_rc store_apikey_revoke(struct store_conn *c, long long id, long long 
     snprintf(uid, sizeof uid, "%lld", user_id);
     const char *params[] = {kid, uid};
     unsigned long seq;
-    int cached = store_cache_begin(&seq);
+    store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
     if (rc != STORE_OK)
         return rc;
     int n = atoi(PQcmdTuples(r));
     PQclear(r);
-    if (cached && n > 0)
+    if (n > 0)
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return n > 0 ? STORE_OK : STORE_NOT_FOUND;
 }

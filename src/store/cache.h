@@ -50,11 +50,13 @@ void store_cache_drop(enum store_cache_kind kind, const char *key);
 int store_cache_note(const char *key);
 
 /* After this process changed rows that others may have cached (a token
- * revoked through the OAuth endpoints or the account page): waits, at most
+ * revoked through the OAuth endpoints or the account page, a family revoked
+ * for a replayed code or refresh token): waits, at most
  * timeout_ms, until a notification arrived after store_cache_begin(since).
  * The trigger's NOTIFY reaches every process at the same moment, so once
  * this process has it, a client's next request finds the change wherever
- * it lands. Returns at once while the cache is off. */
+ * it lands. since is store_cache_begin()'s count, taken before the change
+ * (whether or not the cache was on). Returns at once while it is off. */
 void store_cache_sync(unsigned long since, int timeout_ms);
 
 #define STORE_CACHE_SYNC_MS 250

@@ -167,6 +167,8 @@ enum store_rc store_code_consume(struct store_conn *c, const char *code_hash,
                                  enum store_consume *status, struct store_code *out)
 {
     const char *params[] = {code_hash};
+    unsigned long seq;
+    store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_code_consume, params, &r);
     if (rc != STORE_OK)
@@ -188,6 +190,8 @@ enum store_rc store_code_consume(struct store_conn *c, const char *code_hash,
         copy(out->code_challenge, sizeof out->code_challenge, r, 0, 7);
     }
     PQclear(r);
+    if (*status == STORE_CODE_REPLAYED) /* the family's tokens were revoked */
+        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
 }
 
@@ -219,6 +223,8 @@ enum store_rc store_refresh_rotate(struct store_conn *c, const struct store_rota
     const char *params[] = {
         in->refresh_hash, in->client_id, in->access_hash, in->new_refresh_hash, at, rt, gr,
         in->scope};
+    unsigned long seq;
+    store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_rotate, params, &r);
     if (rc != STORE_OK)
@@ -232,6 +238,8 @@ enum store_rc store_refresh_rotate(struct store_conn *c, const struct store_rota
     if (*status == STORE_ROTATE_OK)
         copy(scope, scope_n, r, 0, 1);
     PQclear(r);
+    if (*status == STORE_ROTATE_REUSED) /* the family's tokens were revoked */
+        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
 }
 
@@ -316,14 +324,14 @@ enum store_rc store_token_revoke(struct store_conn *c, const char *token_hash,
 {
     const char *params[] = {token_hash, client_id};
     unsigned long seq;
-    int cached = store_cache_begin(&seq);
+    store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
     if (rc != STORE_OK)
         return rc;
     *n = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    if (cached && *n > 0)
+    if (*n > 0)
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
 }
@@ -335,14 +343,14 @@ enum store_rc store_families_revoke(struct store_conn *c, long long user_id, con
     snprintf(uid, sizeof uid, "%lld", user_id);
     const char *params[] = {uid, client_id};
     unsigned long seq;
-    int cached = store_cache_begin(&seq);
+    store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_families_revoke, params, &r);
     if (rc != STORE_OK)
         return rc;
     *n = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    if (cached && *n > 0)
+    if (*n > 0)
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
 }
