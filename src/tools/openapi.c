@@ -795,7 +795,8 @@ static int server_url(struct json_object *doc, struct buf *out)
             p++;
         }
     }
-    return strncmp(out->data, "http://", 7) == 0 || strncmp(out->data, "https://", 8) == 0 ? 0 : -1;
+    const char *u = buf_str(out); /* "" when the URL was empty */
+    return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0 ? 0 : -1;
 }
 
 struct json_object *tool_openapi_import(struct json_object *doc, const struct openapi_opts *o,
