@@ -594,7 +594,7 @@ static struct json_object *read_body(const struct mcp_http_in *in, struct mcp_ht
     }
     struct json_object *doc = NULL;
     const char *why = NULL;
-    if (json_parse_strict(in->body, in->body_len, &doc, &why) < 0) {
+    if (json_parse_request(in->body, in->body_len, &doc, &why) < 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "Parse error: %s", why);
         reject(out, 400, JSONRPC_PARSE_ERROR, msg);

@@ -160,7 +160,7 @@ static int parse_document(const char *url, const struct buf *body, struct store_
     struct json_object *doc = NULL;
     const char *jwhy = NULL;
     int rc = -1;
-    if (json_parse_strict(body->data ? body->data : "", body->len, &doc, &jwhy) < 0 ||
+    if (json_parse_request(body->data ? body->data : "", body->len, &doc, &jwhy) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
         *why = "the client metadata document is not a JSON object";
         goto out;
@@ -200,7 +200,8 @@ static int parse_document(const char *url, const struct buf *body, struct store_
     snprintf(out->client_id, sizeof out->client_id, "%s", url);
     snprintf(out->kind, sizeof out->kind, "cimd");
     snprintf(out->auth_method, sizeof out->auth_method, "none");
-    snprintf(out->name, sizeof out->name, "%.200s", name && *name ? name : url);
+    const char *shown = name && *name ? name : url;
+    snprintf(out->name, sizeof out->name, "%.*s", (int)json_utf8_cut(shown, 200), shown);
     rc = 0;
 out:
     json_object_put(doc);

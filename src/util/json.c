@@ -40,12 +40,63 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return len;
 }
 
+int json_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq(p + i, len - i);
+        if (n == 0)
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
+size_t json_utf8_cut(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    if (n < max || s[n] == '\0')
+        return n;
+    /* back off the continuation bytes, then the lead byte they belong to */
+    size_t end = n;
+    while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80)
+        end--;
+    return end;
+}
+
+/* 1 when the integer token at p (len bytes, an optional '-' and digits)
+ * is one json-c can hold: int64 when negative, uint64 otherwise. Larger
+ * ones it would silently replace by the nearest limit. */
+static int integer_fits(const unsigned char *p, size_t len)
+{
+    static const char max_neg[] = "-9223372036854775808", max_pos[] = "18446744073709551615";
+    const char *limit = p[0] == '-' ? max_neg : max_pos;
+    size_t ln = strlen(limit);
+    return len < ln || (len == ln && memcmp(p, limit, ln) <= 0);
+}
+
+/* Length of the number token at p (digits, sign, '.', exponent); sets
+ * *fraction when it has a '.' or an exponent. */
+static size_t number_token(const unsigned char *p, size_t len, int *fraction)
+{
+    size_t n = 0;
+    *fraction = 0;
+    while (n < len && strchr("0123456789+-.eE", p[n]) && p[n] != '\0') {
+        if (p[n] == '.' || p[n] == 'e' || p[n] == 'E')
+            *fraction = 1;
+        n++;
+    }
+    return n;
+}
+
 /* What json-c's strict mode still lets through, and RFC 8259 does not:
  * ill-formed UTF-8, single-quoted strings, NaN and Infinity, raw control
  * characters in strings. Checks the bytes outside strings against the
  * characters JSON's grammar can use there; json-c then checks the grammar.
+ * With request set, also what a client may not send (json_parse_request):
+ * the escape \u0000 and integers json-c cannot hold.
  * Returns NULL when the text passes, else a static reason. */
-static const char *lexical_fault(const unsigned char *p, size_t len)
+static const char *lexical_fault(const unsigned char *p, size_t len, int request)
 {
     int in_string = 0;
     for (size_t i = 0; i < len;) {
@@ -62,12 +113,22 @@ static const char *lexical_fault(const unsigned char *p, size_t len)
         if (in_string) {
             if (c < 0x20)
                 return "unescaped control character in a JSON string";
-            if (c == '\\')
+            if (c == '\\') {
+                if (request && len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0)
+                    return "U+0000 in a JSON string is not accepted";
                 i++;
-            else if (c == '"')
+            } else if (c == '"') {
                 in_string = 0;
+            }
         } else if (c == '"') {
             in_string = 1;
+        } else if (request && (c == '-' || (c >= '0' && c <= '9'))) {
+            int fraction;
+            size_t n = number_token(p + i, len - i, &fraction);
+            if (!fraction && !integer_fits(p + i, n))
+                return "integer out of range";
+            i += n;
+            continue;
         } else if (!strchr("{}[],: \t\r\n0123456789+-.eEtrufalsn", c) || c == '\0') {
             return "invalid JSON";
         }
@@ -76,7 +137,8 @@ static const char *lexical_fault(const unsigned char *p, size_t len)
     return NULL;
 }
 
-int json_parse_strict(const char *text, size_t len, struct json_object **out, const char **why)
+static int parse(const char *text, size_t len, int request, struct json_object **out,
+                 const char **why)
 {
     *why = NULL;
     if (len == 0) {
@@ -87,7 +149,7 @@ int json_parse_strict(const char *text, size_t len, struct json_object **out, co
         *why = "body too large";
         return -1;
     }
-    if ((*why = lexical_fault((const unsigned char *)text, len)) != NULL)
+    if ((*why = lexical_fault((const unsigned char *)text, len, request)) != NULL)
         return -1;
     struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
     if (!tok)
@@ -134,6 +196,16 @@ fail:
     return -1;
 }
 
+int json_parse_strict(const char *text, size_t len, struct json_object **out, const char **why)
+{
+    return parse(text, len, 0, out, why);
+}
+
+int json_parse_request(const char *text, size_t len, struct json_object **out, const char **why)
+{
+    return parse(text, len, 1, out, why);
+}
+
 void json_add(struct json_object *obj, const char *key, struct json_object *val)
 {
     if (json_object_object_add(obj, key, val) != 0) {
@@ -160,6 +232,24 @@ const char *json_get_string(struct json_object *obj, const char *key)
 
 const char *json_text(struct json_object *obj, size_t *len)
 {
-    return json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+    size_t n = 0;
+    const char *text = json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    /* json-c copies the bytes of strings as they are. A string that quotes
+     * a name cut at a byte limit, or a raw header value, would make the text
+     * invalid UTF-8 (RFC 8259 section 8.1), which clients refuse and
+     * PostgreSQL will not store. The text is json-c's own buffer in obj,
+     * written afresh at each call: mend it there, byte for byte. ("null" for
+     * a NULL obj is a constant, but valid, so never written.) */
+    unsigned char *p = (unsigned char *)text;
+    for (size_t i = 0; p && i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+        if (k == 0)
+            p[i++] = '?';
+        else
+            i += k;
+    }
+    if (len)
+        *len = n;
+    return text;
 }

@@ -22,6 +22,26 @@
 __attribute__((warn_unused_result)) int
 json_parse_strict(const char *text, size_t len, struct json_object **out, const char **why);
 
+/* As json_parse_strict(), for what clients send (MCP messages, client
+ * registration and metadata documents): also refuses the escape \u0000 in a
+ * string or member name, and integers beyond int64 (negative) or uint64.
+ * mcpgate reads names, methods and arguments as C strings, where U+0000
+ * would silently cut them short, and json-c would silently replace a larger
+ * integer by its limit (a request id answered as another). Backends'
+ * answers are read with json_parse_strict() and keep both. */
+__attribute__((warn_unused_result)) int
+json_parse_request(const char *text, size_t len, struct json_object **out, const char **why);
+
+/* 1 when the len bytes at s are well-formed UTF-8 (RFC 3629, as JSON text
+ * must be: no overlong forms, surrogates or code points above U+10FFFF),
+ * else 0. Pure. */
+int json_utf8_valid(const char *s, size_t len);
+
+/* Where to cut the UTF-8 string s to at most max bytes without splitting a
+ * character: the length of its longest such prefix (strlen(s) when that is
+ * at most max). Pure. */
+size_t json_utf8_cut(const char *s, size_t max);
+
 /* Adds val to obj under key, taking ownership of val (also on failure, when
  * it is put). Aborts on allocation failure. */
 void json_add(struct json_object *obj, const char *key, struct json_object *val);
@@ -33,8 +53,10 @@ struct json_object *json_get(struct json_object *obj, const char *key, enum json
 /* Borrowed string member, or NULL (see json_get). */
 const char *json_get_string(struct json_object *obj, const char *key);
 
-/* Serializes compactly. The string is borrowed from obj until obj changes
- * or is put. */
+/* Serializes compactly, as valid UTF-8: a byte of a string that is not
+ * part of a well-formed sequence (a name cut at a byte limit, a raw header
+ * value quoted in a message) is written as '?'. The string is borrowed from
+ * obj until obj changes or is put. */
 const char *json_text(struct json_object *obj, size_t *len);
 
 #endif

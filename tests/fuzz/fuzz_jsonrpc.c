@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_jsonrpc.c - JSON-RPC parsing and dispatch: the input is a
- * request body, parsed with json_parse_strict() and classified with
+ * request body, parsed with json_parse_request() and classified with
  * jsonrpc_classify() (each member of a batch), then POSTed to /mcp through
  * the router (mcp_http_handle) with an unreachable database. The first
  * byte picks the MCP-Protocol-Version header (none, 2025-03-26 for
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct json_object *doc = NULL;
     const char *why = NULL;
-    if (json_parse_strict((const char *)data, size, &doc, &why) == 0) {
+    if (json_parse_request((const char *)data, size, &doc, &why) == 0) {
         if (json_object_is_type(doc, json_type_array))
             for (size_t i = 0; i < json_object_array_length(doc); i++)
                 classify(json_object_array_get_idx(doc, i));

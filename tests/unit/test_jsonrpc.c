@@ -110,6 +110,69 @@ static void test_parse(void)
     json_object_put(o);
 }
 
+/* json_parse_request(): what a client may not send; backends' answers
+ * (json_parse_strict) keep it. */
+static void test_parse_request(void)
+{
+    static const struct {
+        const char *text;
+        int strict_ok, request_ok;
+        const char *what;
+    } cases[] = {
+        {"{\"method\":\"ping\\u0000x\"}", 1, 0, "U+0000 in a string"},
+        {"{\"a\\u0000\":1}", 1, 0, "U+0000 in a member name"},
+        {"[\"\\\\u0000\"]", 1, 1, "an escaped backslash before u0000 is no escape"},
+        {"[\"\\u00001\"]", 1, 0, "U+0000 followed by a digit"},
+        {"[\"\\u0001\"]", 1, 1, "U+0001 is fine"},
+        {"[123456789012345678901234567890]", 1, 0, "an integer beyond uint64"},
+        {"[-123456789012345678901234567890]", 1, 0, "an integer below int64"},
+        {"[18446744073709551615]", 1, 1, "the largest uint64"},
+        {"[18446744073709551616]", 1, 0, "the largest uint64 plus one"},
+        {"[-9223372036854775808]", 1, 1, "the smallest int64"},
+        {"[-9223372036854775809]", 1, 0, "the smallest int64 minus one"},
+        {"[1e400,123456789012345678901234567890.5]", 1, 1, "numbers with a fraction or exponent"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct json_object *o = NULL;
+        const char *why = NULL;
+        size_t n = strlen(cases[i].text);
+        int s = json_parse_strict(cases[i].text, n, &o, &why) == 0;
+        json_object_put(o);
+        o = NULL;
+        int r = json_parse_request(cases[i].text, n, &o, &why) == 0;
+        json_object_put(o);
+        ok(s == cases[i].strict_ok && r == cases[i].request_ok, "%s: strict %s, request %s",
+           cases[i].what, s ? "accepts" : "refuses", r ? "accepts" : "refuses");
+    }
+}
+
+static void test_utf8(void)
+{
+    ok(json_utf8_valid("a\xc3\xa9\xe2\x82\xac", 6) && !json_utf8_valid("\xc3", 1) &&
+           !json_utf8_valid("\xff", 1) && !json_utf8_valid("\xed\xa0\x80", 3),
+       "json_utf8_valid");
+    is_int((long long)json_utf8_cut("a\xc3\xa9"
+                                    "b",
+                                    2),
+           1, "a cut inside a character backs off");
+    is_int((long long)json_utf8_cut("a\xc3\xa9"
+                                    "b",
+                                    3),
+           3, "a cut after a character stays");
+    is_int((long long)json_utf8_cut("a\xe2\x82\xac", 3), 1, "three-byte character");
+    is_int((long long)json_utf8_cut("ab", 10), 2, "a short string is whole");
+    is_int((long long)json_utf8_cut("ab", 2), 2, "exactly max");
+    /* a string quoting a cut name: the text written is valid UTF-8 */
+    struct json_object *o = json_object_new_object();
+    json_add(o, "m", json_object_new_string("x\xc3\xa9\xc3"));
+    json_add(o, "h", json_object_new_string("\xff\xfe ok"));
+    size_t len = 0;
+    const char *text = json_text(o, &len);
+    is_str(text, "{\"m\":\"x\xc3\xa9?\",\"h\":\"?? ok\"}", "json_text mends what is not UTF-8");
+    ok(len == strlen(text) && json_utf8_valid(text, len), "...and says its length");
+    json_object_put(o);
+}
+
 static void test_build(void)
 {
     struct json_object *id = json_object_new_string("x");
@@ -134,6 +197,8 @@ int main(void)
 {
     test_classify();
     test_parse();
+    test_parse_request();
+    test_utf8();
     test_build();
     return tap_done();
 }
