@@ -5,6 +5,7 @@
 #include "http/form.h"
 
 #include "util/crypto.h"
+#include "util/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,12 @@ static int hexval(char c)
 }
 
 /* Decodes len bytes (plus_is_space: '+' means ' ') into a new string.
- * Returns it (caller frees), or NULL when an escape is malformed or the
- * result holds a NUL. *out_len gets the decoded length. */
-static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *out_len)
+ * Returns it (caller frees), or NULL with *why when an escape is malformed,
+ * the result holds a NUL, or it is not UTF-8: what fields become (user
+ * names, client ids, key names) is text, which PostgreSQL refuses to store
+ * or compare otherwise. *out_len gets the decoded length. */
+static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *out_len,
+                        const char **why)
 {
     char *d = malloc(len + 1);
     if (!d)
@@ -36,8 +40,8 @@ static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *ou
             int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
             int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
-                free(d);
-                return NULL;
+                *why = "malformed percent-encoding";
+                goto fail;
             }
             c = (char)(hi << 4 | lo);
             i += 2;
@@ -45,15 +49,23 @@ static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *ou
             c = ' ';
         }
         if (c == '\0') {
-            free(d);
-            return NULL;
+            *why = "a NUL byte in a parameter";
+            goto fail;
         }
         d[o++] = c;
     }
     d[o] = '\0';
+    if (!json_utf8_valid(d, o)) {
+        *why = "a parameter that is not UTF-8 text";
+        goto fail;
+    }
     if (out_len)
         *out_len = o;
     return d;
+fail:
+    explicit_bzero(d, o);
+    free(d);
+    return NULL;
 }
 
 void http_form_free(struct http_form *f)
@@ -85,23 +97,19 @@ int http_form_parse(const char *s, size_t len, struct http_form *out, const char
             while (eq < end && s[eq] != '=')
                 eq++;
             struct http_kv *kv = &out->kv[out->n];
-            kv->name = pct_decode(s + i, eq - i, 1, NULL);
+            kv->name = pct_decode(s + i, eq - i, 1, NULL, why);
             kv->value = NULL;
-            if (!kv->name) {
-                *why = "malformed percent-encoding";
+            if (!kv->name)
                 goto fail;
-            }
             out->n++;
             if (strlen(kv->name) > HTTP_FORM_MAX_NAME) {
                 *why = "parameter name too long";
                 goto fail;
             }
-            kv->value = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1, &kv->value_len)
-                                 : pct_decode("", 0, 1, &kv->value_len);
-            if (!kv->value) {
-                *why = "malformed percent-encoding";
+            kv->value = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1, &kv->value_len, why)
+                                 : pct_decode("", 0, 1, &kv->value_len, why);
+            if (!kv->value)
                 goto fail;
-            }
         }
         i = end + 1;
     }
@@ -195,8 +203,9 @@ int http_basic_credentials(const char *authorization, char *id, size_t id_n, cha
         goto out;
     *colon = '\0';
     size_t a_len = 0, b_len = 0;
-    char *a = pct_decode(raw, strlen(raw), 1, &a_len);
-    char *b = pct_decode(colon + 1, strlen(colon + 1), 1, &b_len);
+    const char *why = NULL;
+    char *a = pct_decode(raw, strlen(raw), 1, &a_len, &why);
+    char *b = pct_decode(colon + 1, strlen(colon + 1), 1, &b_len, &why);
     if (a && b && a_len > 0 && a_len < id_n && b_len < secret_n) {
         memcpy(id, a, a_len + 1);
         memcpy(secret, b, b_len + 1);

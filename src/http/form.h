@@ -4,7 +4,8 @@
  *
  * Owns: the application/x-www-form-urlencoded grammar (WHATWG URL "urlencoded
  * parser", as RFC 6749 appendix B uses it), strictly: a malformed percent
- * escape or a NUL byte is an error, not something to guess around;
+ * escape, a NUL byte or a name or value that is not UTF-8 is an error, not
+ * something to guess around;
  * the Cookie header (RFC 6265 section 4.2.1):
  *     cookie-string = cookie-pair *( ";" SP cookie-pair )
  *     cookie-pair   = cookie-name "=" cookie-value
@@ -35,7 +36,7 @@ struct http_form {
 
 /* Parses len bytes of name=value&... into out (which it initializes).
  * Returns 0; or -1 with *why a static description (malformed escape, NUL,
- * too many fields, a name over HTTP_FORM_MAX_NAME) and out empty. Free with
+ * not UTF-8, too many fields, a name over HTTP_FORM_MAX_NAME) and out empty. Free with
  * http_form_free() in both cases. */
 __attribute__((warn_unused_result)) int http_form_parse(const char *s, size_t len,
                                                         struct http_form *out, const char **why);

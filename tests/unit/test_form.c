@@ -38,8 +38,13 @@ static void test_parse(void)
 
     ok(parse("", &f, &why) == 0 && f.n == 0, "an empty string is an empty form");
     http_form_free(&f);
+    ok(parse("n%C3%A9=%E2%82%AC+%F0%9F%98%80", &f, &why) == 0, "UTF-8 names and values parse");
+    is_str(http_form_get(&f, "n\xc3\xa9"), "\xe2\x82\xac \xf0\x9f\x98\x80", "UTF-8 decoded");
+    http_form_free(&f);
 
-    static const char *const bad[] = {"a=%zz", "a=%4", "a=%", "a=1&b=%g0", "%=1", "a=x%00y"};
+    static const char *const bad[] = {"a=%zz", "a=%4",    "a=%",         "a=1&b=%g0",
+                                      "%=1",   "a=x%00y", "a=%FF",       "a=%C0%AF",
+                                      "%FF=1", "a=%C3",   "a=%ED%A0%80", "a=x\xff"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = parse(bad[i], &f, &why);
         ok(rc == -1 && f.n == 0 && why != NULL, "refused, nothing kept: %s (%s)", bad[i],
@@ -125,6 +130,8 @@ static void test_basic(void)
            "not base64: -2");
     is_int(http_basic_credentials("Basic Y2xpZW50OnNlY3JldA==", id, 4, secret, sizeof secret), -2,
            "an id that does not fit: -2");
+    is_int(http_basic_credentials("Basic JUZGaWQ6c2VjcmV0", id, sizeof id, secret, sizeof secret),
+           -2, "an id that is not UTF-8 (%FFid): -2");
 }
 
 static void test_url_encode(void)
