@@ -159,8 +159,19 @@ void oauth_see_other(struct oauth_ctx *ctx, const char *location)
     oauth_header(ctx->res, "Location", location);
 }
 
+/* 1 when s is all printable ASCII but space and backslash: a URL as this
+ * server writes it (percent-encoded), fit for a Location header. */
+static int plain_url(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p > '~' || *p == '\\')
+            return 0;
+    return 1;
+}
+
 /* A return_to target after sign-in: our /authorize?... or /account,
- * given as a path; anything else (another host, //, \) becomes /account. */
+ * given as a path; anything else (another host, //, \, a control or
+ * non-ASCII character) becomes /account. */
 static void safe_return(const struct mg_config *cfg, const char *want, char *out, size_t n)
 {
     char authorize[300], account[300];
@@ -168,7 +179,7 @@ static void safe_return(const struct mg_config *cfg, const char *want, char *out
     snprintf(account, sizeof account, "%s/account", cfg->base_path);
     int ok = want && strlen(want) < n &&
              (strncmp(want, authorize, strlen(authorize)) == 0 || strcmp(want, account) == 0) &&
-             !strpbrk(want, "\\\r\n\t ") && !strstr(want, "//");
+             plain_url(want) && !strstr(want, "//");
     snprintf(out, n, "%s", ok ? want : account);
 }
 
