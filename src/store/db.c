@@ -182,6 +182,13 @@ static void on_notice(void *arg, const char *message)
     LOG_DEBUG("msg=\"PostgreSQL notice\" detail=\"%s\"", line);
 }
 
+int store_pg_read_only(PGconn *pg)
+{
+    const char *standby = PQparameterStatus(pg, "in_hot_standby");
+    const char *ro = PQparameterStatus(pg, "default_transaction_read_only");
+    return (standby && strcmp(standby, "on") == 0) || (ro && strcmp(ro, "on") == 0);
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -215,6 +222,7 @@ enum store_rc store_connect_raw(struct store_conn *c)
         return STORE_UNAVAILABLE;
     }
     c->down_since_ms = 0;
+    c->writable = !store_pg_read_only(c->pg);
     PQsetNoticeProcessor(c->pg, on_notice, NULL);
     LOG_DEBUG("msg=\"connected to PostgreSQL\" server_version=%d", PQserverVersion(c->pg));
     return STORE_OK;
@@ -228,11 +236,13 @@ static int is_prepared(const struct store_conn *c, const struct store_stmt *stmt
     return 0;
 }
 
-/* SQLSTATE classes that mean "the server is not there right now". */
+/* SQLSTATE classes that mean "the server is not there right now", or
+ * (25006, read_only_sql_transaction) "this server does not take writes":
+ * a standby, or an old primary fenced after a failover. */
 static int sqlstate_unavailable(const char *state)
 {
     return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
-                     strcmp(state, "53300") == 0);
+                     strcmp(state, "53300") == 0 || strcmp(state, "25006") == 0);
 }
 
 /* Prepares (if needed) and runs stmt on the open connection. */
@@ -247,7 +257,7 @@ enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_s
         if (st != PGRES_COMMAND_OK) {
             const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
             int down = PQstatus(c->pg) != CONNECTION_OK || sqlstate_unavailable(state);
-            log_pg_error(down ? "database connection lost" : "could not prepare statement",
+            log_pg_error(down ? "database unavailable" : "could not prepare statement",
                          r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
             PQclear(r);
             return down ? STORE_UNAVAILABLE : STORE_ERROR;
@@ -266,7 +276,7 @@ enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_s
     char what[96];
     snprintf(what, sizeof what, "statement %s failed (sqlstate %s)", stmt->name,
              state ? state : "none");
-    log_pg_error(down ? "database connection lost" : what,
+    log_pg_error(down ? "database unavailable" : what,
                  r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
     PQclear(r);
     return down ? STORE_UNAVAILABLE : STORE_ERROR;
@@ -351,6 +361,21 @@ enum store_rc store_exec(struct store_conn *c, const struct store_stmt *stmt,
         if (rc != STORE_OK)
             return rc;
         rc = store_exec_prepared_raw(c, stmt, params, res);
+        if (rc == STORE_OK && c->writable && store_pg_read_only(c->pg)) {
+            /* The server stopped taking writes while we held the connection
+             * (fenced or demoted after a failover): what it answered may be
+             * stale. A statement that succeeded there wrote nothing, so run
+             * it again on a server that takes writes. */
+            LOG_WARN("msg=\"PostgreSQL server no longer takes writes; reconnecting\" "
+                     "statement=%s",
+                     stmt->name);
+            conn_close(c);
+            if (attempt > 0)
+                return rc;
+            PQclear(*res);
+            *res = NULL;
+            continue;
+        }
         if (rc != STORE_UNAVAILABLE)
             return rc;
         conn_close(c);

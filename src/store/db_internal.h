@@ -32,6 +32,7 @@ struct store_conn {
     char *conninfo;          /* owned copy */
     int connect_timeout_s;
     int schema_checked;      /* 1 once the schema version was found current */
+    int writable;            /* 1 if the server took writes when pg was opened */
     long long down_since_ms; /* monotonic time of the last failed connect, 0 if none */
     int n_prepared;
     const struct store_stmt *prepared[STORE_MAX_PREPARED]; /* prepared on pg */
@@ -59,6 +60,12 @@ store_exec_prepared_raw(struct store_conn *c, const struct store_stmt *stmt,
  * STORE_ERROR with the server's message logged. */
 __attribute__((warn_unused_result)) enum store_rc store_exec_plain(struct store_conn *c,
                                                                    const char *sql);
+
+/* True when the server of pg says it does not take writes: a standby, or a
+ * primary fenced with default_transaction_read_only. PostgreSQL 14 and later
+ * report both settings, and their changes, with the result of the next
+ * statement. Cannot fail. */
+int store_pg_read_only(PGconn *pg);
 
 /* Opens the connection without the schema check (for migrations). */
 __attribute__((warn_unused_result)) enum store_rc store_connect_raw(struct store_conn *c);
