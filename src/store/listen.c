@@ -12,8 +12,14 @@
 #include <unistd.h>
 
 #include "store/cache.h"
+#include "store/db_internal.h"
 #include "store/stream.h"
 #include "util/log.h"
+
+/* How often the listener asks its server something: a server fenced or
+ * demoted after a failover says so only in answer to a statement, and the
+ * notifications are then sent on the new primary. */
+#define LISTEN_PROBE_MS 1000
 
 static pthread_t thread;
 static int started;
@@ -35,7 +41,7 @@ static PGconn *connect_and_listen(void)
         return NULL;
     }
     PGresult *r = PQexec(pg, "LISTEN " STORE_NOTIFY_CHANNEL);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK && !store_pg_read_only(pg);
     PQclear(r);
     if (!ok) {
         PQfinish(pg);
@@ -44,18 +50,37 @@ static PGconn *connect_and_listen(void)
     return pg;
 }
 
-/* Reads notifications until the connection fails or we are stopped. */
+/* 1 if the server still answers and takes writes. Notifications that
+ * arrive meanwhile are kept for PQnotifies(). */
+static int probe_writable(PGconn *pg)
+{
+    PGresult *r = PQexec(pg, "SELECT 1");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (ok && store_pg_read_only(pg)) {
+        LOG_WARN("msg=\"listener's PostgreSQL server no longer takes writes\"");
+        ok = 0;
+    }
+    return ok;
+}
+
+/* Reads notifications until the connection fails, its server stops taking
+ * writes, or we are stopped. */
 static void listen_loop(PGconn *pg)
 {
+    long long probe_at = store_cache_now_ms() + LISTEN_PROBE_MS;
     while (!stop_requested) {
         struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
         int n = poll(&p, 1, 500);
         if (n < 0)
             continue;
-        if (n == 0)
-            continue;
-        if (!PQconsumeInput(pg))
+        if (n > 0 && !PQconsumeInput(pg))
             return;
+        if (store_cache_now_ms() >= probe_at) {
+            if (!probe_writable(pg))
+                return;
+            probe_at = store_cache_now_ms() + LISTEN_PROBE_MS;
+        }
         PGnotify *note;
         while ((note = PQnotifies(pg)) != NULL) {
             if (!store_cache_note(note->extra))
