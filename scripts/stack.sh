@@ -13,6 +13,9 @@
 #   scripts/stack.sh pg-restart DIR         pg_ctl restart -m fast (same socket and port)
 #   scripts/stack.sh pg-stop DIR
 #   scripts/stack.sh pg-start DIR
+#   scripts/stack.sh pg-promote DIR         promote the standby (STACK_PG_STANDBY=1), wait
+#                                           until it accepts writes
+#   scripts/stack.sh pg-stop-primary DIR    stop the first cluster (pg-stop), for a failover
 #   scripts/stack.sh responder-restart DIR  restart the responder behind mod_proxy_fcgi
 #   scripts/stack.sh web-restart DIR        restart lighttpd and Apache with their generated
 #                                           configs as they are now (tests edit them)
@@ -29,11 +32,19 @@
 #   STACK_CONFIG_EXTRA  lines appended to each generated mcpgate.conf
 #   STACK_PG_DURABLE    1: keep PostgreSQL's fsync and synchronous_commit on (benchmarks);
 #                       otherwise the throwaway cluster runs with them off
+#   STACK_PG_STANDBY    1: a second cluster, a streaming standby made with pg_basebackup -R
+#                       from the first, with its own socket directory and port; replication
+#                       is synchronous (synchronous_standby_names on the primary,
+#                       synchronous_commit = on whatever STACK_PG_DURABLE says; fsync may
+#                       stay off), and MCPGATE_DB names both clusters with
+#                       target_session_attrs=read-write, so the responders follow a failover
 #
 # start writes DIR/env (KEY=VALUE lines, sourceable by sh): STACK_DIR,
 # STACK_RUNTIME, STACK_SERVERS, PGHOST, PGPORT, PGUSER, PGDATABASE, STACK_PGDATA,
 # MCPGATE_DB, and per started front end URL_*, CONFIG_*, RESPONDER_*, plus the
 # logs LOG_PG, LOG_LIGHTTPD, LOG_APACHE, LOG_PROXY. Logs are kept in DIR/log.
+# With STACK_PG_STANDBY=1 also STACK_PG_STANDBY=1, PGHOST_STANDBY, PGPORT_STANDBY,
+# STACK_PGDATA_STANDBY and LOG_PG_STANDBY (PGHOST and PGPORT stay the first cluster's).
 # MCPGATE_DB (the configs' "database") is a postgresql:// URI: a key=value
 # conninfo has spaces, which would need quotes in DIR/env.
 #
@@ -58,9 +69,12 @@ readonly SCRIPT_DIR REPO_ROOT
 readonly CONF_SRC=$REPO_ROOT/conf
 readonly ALL_SERVERS="lighttpd fcgid proxy"
 readonly PG_PORT=5432          # unix socket only, in a private directory: no clash
+readonly PG_STANDBY_PORT=5433  # the standby's, in its own socket directory
+readonly PG_STANDBY_NAME=mcpgate_standby # its cluster_name: the application_name it streams as
 readonly START_TIMEOUT_S=20
 readonly PORT_LOCK=/tmp/mcpgate-stack.lock
 readonly MAX_RUNTIME_PATH_LEN=70 # unix socket paths must stay under 108 bytes
+STANDBY=0                        # 1: the stack has a standby (STACK_PG_STANDBY=1)
 
 log() {
     echo "stack.sh: $*" >&2
@@ -303,12 +317,15 @@ set_paths() {
     RT=$2
     LOGDIR=$STACK_DIR/log
     LOG_PG=$LOGDIR/postgresql.log
+    LOG_PG_STANDBY=$LOGDIR/postgresql-standby.log
     LOG_LIGHTTPD=$LOGDIR/lighttpd.log
     LOG_APACHE=$LOGDIR/apache.log
     LOG_PROXY=$LOGDIR/proxy.log
     LOG_MIGRATE=$LOGDIR/migrate.log
     PGDATA_DIR=$RT/pg/data
     PGSOCK=$RT/pg/run
+    PGDATA_STANDBY=$RT/pg/standby
+    PGSOCK_STANDBY=$RT/pg/run-standby
     SOCKDIR=$RT/run
     PROXY_SOCK=$SOCKDIR/mcpgate.sock
     PROXY_PIDF=$RT/proxy/responder.pid
@@ -317,7 +334,14 @@ set_paths() {
     APACHE_ROOT=$RT/apache
     APACHE_CONF=$APACHE_ROOT/httpd.conf
     APACHE_PIDF=$APACHE_ROOT/httpd.pid
-    MCPGATE_DB="postgresql://postgres@$(uri_encode "$PGSOCK"):$PG_PORT/mcpgate"
+    MCPGATE_DB="postgresql://postgres@$(uri_encode "$PGSOCK"):$PG_PORT"
+    if [[ ${STANDBY:-0} == 1 ]]; then
+        # libpq tries the hosts in order and keeps the first that takes writes.
+        MCPGATE_DB+=",$(uri_encode "$PGSOCK_STANDBY"):$PG_STANDBY_PORT"
+        MCPGATE_DB+="/mcpgate?target_session_attrs=read-write"
+    else
+        MCPGATE_DB+="/mcpgate"
+    fi
 }
 
 # Percent-encode everything but unreserved characters (for the conninfo URI).
@@ -448,8 +472,32 @@ unlock_ports() {
 # ---------------------------------------------------------------------------
 # PostgreSQL
 
+# pg_ctl_in DATA LOGFILE ARGS...: pg_ctl -D DATA ARGS as the PostgreSQL user.
+pg_ctl_in() {
+    local data=$1 logf=$2
+    shift 2
+    (cd / && clean_exec "$logf" "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$data" "$@")
+}
+
 pg_ctl_run() {
-    (cd / && clean_exec "$LOG_PG" "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$PGDATA_DIR" "$@")
+    pg_ctl_in "$PGDATA_DIR" "$LOG_PG" "$@"
+}
+
+# pg_psql SOCKDIR PORT SQL: run SQL as postgres in the mcpgate database, print the
+# result unaligned; quiet on failure.
+pg_psql() {
+    "$PGBIN/psql" -XAtq -h "$1" -p "$2" -U postgres -d mcpgate -c "$3" </dev/null 2>/dev/null
+}
+
+# pg_wait_for SECONDS LOGFILE WHAT SOCKDIR PORT SQL EXPECTED: poll until SQL prints
+# EXPECTED; fail, showing LOGFILE, after SECONDS.
+pg_wait_for() {
+    local deadline=$((SECONDS + $1)) logf=$2 what=$3
+    shift 3
+    until [[ $(pg_psql "$1" "$2" "$3") == "$4" ]]; do
+        ((SECONDS < deadline)) || die_log "$logf" "$what"
+        sleep 0.05
+    done
 }
 
 pg_init() {
@@ -470,6 +518,12 @@ EOF
     if [[ ${STACK_PG_DURABLE:-0} == 1 ]]; then
         echo "# STACK_PG_DURABLE=1: PostgreSQL's crash-safe defaults (fsync, synchronous_commit)" \
             >>"$PGDATA_DIR/postgresql.conf"
+    elif ((STANDBY)); then
+        cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
+fsync = off                            # no crash safety needed
+full_page_writes = off
+synchronous_commit = on                # STACK_PG_STANDBY=1: a commit waits for the standby
+EOF
     else
         cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
 fsync = off                            # no crash safety needed
@@ -480,6 +534,9 @@ EOF
     # Trust every local (socket) connection; there are no TCP connections.
     printf '# scripts/stack.sh: unix socket only, trust\nlocal all all trust\n' \
         >"$PGDATA_DIR/pg_hba.conf"
+    if ((STANDBY)); then
+        echo 'local replication all trust' >>"$PGDATA_DIR/pg_hba.conf"
+    fi
 }
 
 pg_start() {
@@ -493,24 +550,80 @@ pg_createdb() {
         die_log "$LOG_PG" "createdb mcpgate failed"
 }
 
-pg_running() {
-    pid_matches "$(read_pid "$PGDATA_DIR/postmaster.pid")" "$PGDATA_DIR"
+# True if the postmaster of data directory DATA runs.
+pg_cluster_running() {
+    pid_matches "$(read_pid "$1/postmaster.pid")" "$1"
 }
 
-pg_stop() {
-    local pidf=$PGDATA_DIR/postmaster.pid pid mtime
+pg_running() {
+    pg_cluster_running "$PGDATA_DIR"
+}
+
+# pg_cluster_stop NAME DATA LOGFILE: fast shutdown (immediate if that fails), then
+# whatever is left of the cluster's processes.
+pg_cluster_stop() {
+    local name=$1 data=$2 logf=$3 pidf=$2/postmaster.pid pid mtime
     pid=$(read_pid "$pidf")
     [[ -n $pid ]] || return 0
     mtime=$(stat -c %Y -- "$pidf" 2>/dev/null) || mtime=''
-    if pid_matches "$pid" "$PGDATA_DIR"; then
-        log "stopping PostgreSQL (pid $pid)"
-        if ! pg_ctl_run stop -m fast -w -t "$START_TIMEOUT_S"; then
-            log "fast shutdown failed; trying immediate (see $LOG_PG)"
-            pg_ctl_run stop -m immediate -w -t 10 || true
+    if pid_matches "$pid" "$data"; then
+        log "stopping $name (pid $pid)"
+        if ! pg_ctl_in "$data" "$logf" stop -m fast -w -t "$START_TIMEOUT_S"; then
+            log "fast shutdown failed; trying immediate (see $logf)"
+            pg_ctl_in "$data" "$logf" stop -m immediate -w -t 10 || true
         fi
         stop_pid postgres "$pid" KILL 1
     fi
     kill_session "$pid" "$mtime"
+}
+
+pg_stop() {
+    pg_cluster_stop PostgreSQL "$PGDATA_DIR" "$LOG_PG"
+}
+
+pg_standby_stop() {
+    pg_cluster_stop "the PostgreSQL standby" "$PGDATA_STANDBY" "$LOG_PG_STANDBY"
+}
+
+# The standby (STACK_PG_STANDBY=1): a base backup of the running primary with
+# its own port and socket directory, streaming; then the primary makes every
+# commit wait for it (synchronous_standby_names; synchronous_commit is on).
+pg_standby_create() {
+    mkdir -p "$PGDATA_STANDBY" "$PGSOCK_STANDBY"
+    chmod 700 "$PGDATA_STANDBY"
+    ((EUID != 0)) || chown "$SVC_PG:" "$PGDATA_STANDBY" "$PGSOCK_STANDBY"
+    log "pg_basebackup -R into $PGDATA_STANDBY (as $SVC_PG)"
+    (cd / && exec "${AS_PG[@]}" "$PGBIN/pg_basebackup" -h "$PGSOCK" -p "$PG_PORT" -U postgres \
+        -D "$PGDATA_STANDBY" -R -X stream -c fast --no-sync) </dev/null >>"$LOG_PG_STANDBY" 2>&1 ||
+        die_log "$LOG_PG_STANDBY" "pg_basebackup failed"
+    cat >>"$PGDATA_STANDBY/postgresql.conf" <<EOF
+
+# Added by scripts/stack.sh (STACK_PG_STANDBY=1): the streaming standby.
+port = $PG_STANDBY_PORT
+unix_socket_directories = '$PGSOCK_STANDBY'
+cluster_name = '$PG_STANDBY_NAME'      # the application_name it streams as
+EOF
+    log "starting the PostgreSQL standby (socket $PGSOCK_STANDBY/.s.PGSQL.$PG_STANDBY_PORT)"
+    pg_ctl_in "$PGDATA_STANDBY" "$LOG_PG_STANDBY" start -w -t "$START_TIMEOUT_S" ||
+        die_log "$LOG_PG_STANDBY" "the PostgreSQL standby did not start within $START_TIMEOUT_S s"
+    printf "synchronous_standby_names = '%s'  # STACK_PG_STANDBY=1\n" "$PG_STANDBY_NAME" \
+        >>"$PGDATA_DIR/postgresql.conf"
+    pg_ctl_run reload || die_log "$LOG_PG" "could not reload the primary"
+    pg_wait_for "$START_TIMEOUT_S" "$LOG_PG_STANDBY" \
+        "the standby did not become the primary's synchronous standby within $START_TIMEOUT_S s" \
+        "$PGSOCK" "$PG_PORT" "SELECT sync_state FROM pg_stat_replication
+            WHERE application_name = '$PG_STANDBY_NAME' AND state = 'streaming'" sync
+}
+
+# Promote the standby and wait until it takes writes: out of recovery, and
+# transactions read-write (what target_session_attrs=read-write checks).
+pg_standby_promote() {
+    log "promoting the PostgreSQL standby"
+    pg_ctl_in "$PGDATA_STANDBY" "$LOG_PG_STANDBY" promote -w -t "$START_TIMEOUT_S" ||
+        die_log "$LOG_PG_STANDBY" "the standby was not promoted within $START_TIMEOUT_S s"
+    pg_wait_for "$START_TIMEOUT_S" "$LOG_PG_STANDBY" \
+        "the promoted standby does not accept writes" "$PGSOCK_STANDBY" "$PG_STANDBY_PORT" \
+        "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'" t
 }
 
 # ---------------------------------------------------------------------------
@@ -662,6 +775,13 @@ write_env() {
             echo "STACK_PGDATA=$PGDATA_DIR"
             echo "MCPGATE_DB=$MCPGATE_DB"
             echo "LOG_PG=$LOG_PG"
+            if ((STANDBY)); then
+                echo "STACK_PG_STANDBY=1"
+                echo "PGHOST_STANDBY=$PGSOCK_STANDBY"
+                echo "PGPORT_STANDBY=$PG_STANDBY_PORT"
+                echo "STACK_PGDATA_STANDBY=$PGDATA_STANDBY"
+                echo "LOG_PG_STANDBY=$LOG_PG_STANDBY"
+            fi
             for fe in "${SERVERS[@]}"; do
                 upper=${fe^^}
                 local port_var=PORT_$upper
@@ -762,6 +882,8 @@ load_stack() {
     dir=$(absolute_dir "${1:-}")
     rt=$(runtime_of "$dir")
     [[ -n $rt && -d $rt ]] || die "no stack in $dir (run: stack.sh start $dir)"
+    STANDBY=$(env_get STACK_PG_STANDBY "$dir/env")
+    STANDBY=${STANDBY:-0}
     set_paths "$dir" "$rt"
     mkdir -p "$LOGDIR"
     STACK_SERVERS=$(env_get STACK_SERVERS "$dir/env")
@@ -772,6 +894,8 @@ cmd_start() {
     set_users
     find_tools
     parse_servers
+    STANDBY=${STACK_PG_STANDBY:-0}
+    [[ $STANDBY == [01] ]] || die "STACK_PG_STANDBY must be 0 or 1 (got: $STANDBY)"
 
     local builddir=${MCPGATE_BUILDDIR:-$REPO_ROOT}
     MCPGATE_RESPONDER=${MCPGATE_RESPONDER:-$builddir/src/mcpgate.fcgi}
@@ -828,6 +952,7 @@ cmd_start() {
     pg_init
     pg_start
     pg_createdb
+    ((!STANDBY)) || pg_standby_create
 
     lock_ports
     PICKED_PORTS=
@@ -880,7 +1005,7 @@ on_start_exit() {
 stack_any_running() {
     (
         set_paths "$1" "$(runtime_of "$1")"
-        pg_running ||
+        pg_running || pg_cluster_running "$PGDATA_STANDBY" ||
             daemon_running "$PROXY_PIDF" "$RT/bin/proxy/" ||
             daemon_running "$LIGHTTPD_PIDF" "$LIGHTTPD_CONF" ||
             daemon_running "$APACHE_PIDF" "$APACHE_CONF" ||
@@ -906,6 +1031,7 @@ do_stop() {
     lighttpd_stop || true
     proxy_stop || true
     pg_stop || true
+    pg_standby_stop || true
     kill_matching "$RT/bin/" || true
     if is_tmp_runtime "$RT"; then
         rm -rf -- "$RT"
@@ -950,6 +1076,18 @@ cmd_status() {
     else
         status_line postgresql stopped
         bad=1
+    fi
+    if ((STANDBY)); then
+        pid=$(read_pid "$PGDATA_STANDBY/postmaster.pid")
+        local where="socket $PGSOCK_STANDBY port $PG_STANDBY_PORT"
+        if ! pg_cluster_running "$PGDATA_STANDBY"; then
+            status_line "postgresql standby" stopped
+            bad=1
+        elif [[ -f $PGDATA_STANDBY/standby.signal ]]; then
+            status_line "postgresql standby" "streaming, pid $pid, $where"
+        else
+            status_line "postgresql standby" "promoted, pid $pid, $where"
+        fi
     fi
     if has_server lighttpd; then
         pid=$(read_pid "$LIGHTTPD_PIDF")
@@ -1005,6 +1143,15 @@ cmd_pg() {
         pg_ctl_run restart -m fast -w -t "$START_TIMEOUT_S" ||
             die_log "$LOG_PG" "PostgreSQL did not restart within $START_TIMEOUT_S s"
         ;;
+    promote | stop-primary)
+        ((STANDBY)) || die "this stack has no standby (start it with STACK_PG_STANDBY=1)"
+        if [[ $action == stop-primary ]]; then
+            pg_stop
+        else
+            pg_cluster_running "$PGDATA_STANDBY" || die "the PostgreSQL standby is not running"
+            pg_standby_promote
+        fi
+        ;;
     esac
 }
 
@@ -1049,6 +1196,8 @@ main() {
     pg-restart) cmd_pg restart "$@" ;;
     pg-stop) cmd_pg stop "$@" ;;
     pg-start) cmd_pg start "$@" ;;
+    pg-promote) cmd_pg promote "$@" ;;
+    pg-stop-primary) cmd_pg stop-primary "$@" ;;
     responder-restart) cmd_responder_restart "$@" ;;
     web-restart) cmd_web_restart "$@" ;;
     *) usage ;;
