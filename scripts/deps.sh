@@ -20,8 +20,9 @@ readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
     libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
-# clang: tests/fuzz/; debhelper: tests/integration/test_deb.py; wrk: tests/bench/
-readonly TEST_PKGS=(chromium clang debhelper wrk)
+# clang: tests/fuzz/; debhelper: tests/integration/test_deb.py; wrk: tests/bench/;
+# iproute2 (ip) and util-linux (unshare): the private network of test_attacks.py
+readonly TEST_PKGS=(chromium clang debhelper wrk iproute2 util-linux)
 
 die() {
     echo "deps.sh: $*" >&2

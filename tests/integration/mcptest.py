@@ -972,6 +972,53 @@ def _s(x):
 # shared test parts
 
 
+def secret_in(text, secret, fragment=12):
+    """Where secret shows in text: "all" when whole, "a FRAGMENT-char fragment" when one of
+    its pieces of that length (taken every 4 characters, the end included) does, else
+    None. A secret shorter than fragment counts only whole."""
+    if secret in text:
+        return "all"
+    starts = list(range(0, len(secret) - fragment + 1, 4))
+    if starts and starts[-1] != len(secret) - fragment:
+        starts.append(len(secret) - fragment)
+    for i in starts:
+        if secret[i:i + fragment] in text:
+            return "a %d-char fragment" % fragment
+    return None
+
+
+def stack_log_texts(stack):
+    """{name: text} of every log file the stack wrote, whatever wrote it: everything in
+    DIR/log (the web servers' error and access logs, the responders', PostgreSQL's, the
+    migration's). Read it after stack.stop(remove=False), so that all is flushed."""
+    out = {}
+    logdir = os.path.join(stack.dir or "", "log")
+    for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:
+        path = os.path.join(logdir, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                out[name] = f.read().decode("utf-8", "replace")
+    return out
+
+
+def check_secrets_logged(tap, stack, secrets, fragment=12):
+    """One TAP line per secret ({label: value}): neither it nor a fragment-char piece of it
+    is in any log the stack wrote (stack_log_texts). Returns the number of leaks."""
+    texts = stack_log_texts(stack)
+    tap.ok(bool(texts), "the stack wrote logs to read (%s)" % ", ".join(sorted(texts)))
+    leaks = 0
+    for label, value in sorted(secrets.items()):
+        where = []
+        for name, text in texts.items():
+            found = secret_in(text, value, fragment)
+            if found:
+                where.append("%s of it is in %s" % (found, name))
+        leaks += bool(where)
+        tap.check("no log holds %s (%d chars), not even a %d-char fragment"
+                  % (label, len(value), fragment), where)
+    return leaks
+
+
 def check_logs(tap, stack):
     """No session id and no Authorization header value in the error logs."""
     logs = stack.log_paths()
@@ -989,22 +1036,12 @@ def check_logs(tap, stack):
             text = f.read().decode("utf-8", "replace")
         leaks = []
         for sid in sorted(SESSION_IDS):
-            if sid in text:
-                leaks.append("session id %s... found" % sid[:6])
-            else:
-                # a logged fragment of a secret is a leak too
-                for i in range(0, len(sid) - 16 + 1, 4):
-                    if sid[i:i + 16] in text:
-                        leaks.append("16-char fragment of session id %s... found" % sid[:6])
-                        break
-        token = BEARER_TOKEN[len("secret-token-"):]
-        if token in text:
-            leaks.append("Authorization bearer token found")
-        else:
-            for i in range(0, len(token) - 12 + 1, 4):
-                if token[i:i + 12] in text:
-                    leaks.append("12-char fragment of the bearer token found")
-                    break
+            found = secret_in(text, sid, 16)
+            if found:
+                leaks.append("%s of session id %s... found" % (found, sid[:6]))
+        found = secret_in(text, BEARER_TOKEN[len("secret-token-"):], 12)
+        if found:
+            leaks.append("%s of the Authorization bearer token found" % found)
         seen = sum(1 for rid in set(REQUEST_IDS) if rid in text)
         tap.check("%s: no session id (of %d) and no Authorization value in the log"
                   % (key, len(SESSION_IDS)), leaks,
