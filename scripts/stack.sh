@@ -30,6 +30,8 @@
 #   STACK_AUTH          the configs' auth setting: oauth or none (default: what
 #                       conf/mcpgate.conf says, i.e. oauth)
 #   STACK_CONFIG_EXTRA  lines appended to each generated mcpgate.conf
+#   MCPGATE_VALGRIND    1: run every responder under valgrind memcheck (definite
+#                       leaks and memory errors go to the web servers' error logs)
 #   STACK_PG_DURABLE    1: keep PostgreSQL's fsync and synchronous_commit on (benchmarks);
 #                       otherwise the throwaway cluster runs with them off
 #   STACK_PG_STANDBY    1: a second cluster, a streaming standby made with pg_basebackup -R
@@ -667,9 +669,23 @@ deploy_snippet() {
         -e "s|/run/mcpgate|$SOCKDIR|g" "$2" >"$3"
 }
 
+# valgrind_wrap FILE: FILE becomes a script running the binary (moved to FILE.bin)
+# under valgrind memcheck, its reports (lines starting ==PID==) on the
+# responder's stderr, i.e. the web server's error log, where the tests look.
+valgrind_wrap() {
+    command -v valgrind >/dev/null || die "MCPGATE_VALGRIND=1 but valgrind is not installed"
+    mv -- "$1" "$1.bin"
+    printf '#!/bin/sh\nexec valgrind -q --leak-check=full --show-leak-kinds=definite %s\n' \
+        "--errors-for-leak-kinds=definite --num-callers=30 $1.bin \"\$@\"" >"$1"
+    chmod 755 "$1"
+}
+
 # deploy FRONTEND BASE_URL THREADS: the responder copy and its mcpgate.conf.
 deploy() {
     install -D -m 755 -- "$MCPGATE_RESPONDER" "$RT/bin/$1/mcpgate.fcgi"
+    if [[ ${MCPGATE_VALGRIND:-0} == 1 ]]; then
+        valgrind_wrap "$RT/bin/$1/mcpgate.fcgi"
+    fi
     write_mcpgate_conf "$2" "$3" "$RT/etc/$1/mcpgate.conf"
 }
 
