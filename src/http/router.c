@@ -223,16 +223,30 @@ static const char *wellknown_route(const struct mg_config *cfg, const char *path
 }
 
 /* The bearer check of an MCP route. Returns 1 when the request may go on
- * (ctx->principal set); 0 when ctx->res holds the 401/503. */
+ * (ctx->principal set); 0 when ctx->res holds the 401/503. The 503 of an
+ * outage keeps its status and Retry-After but carries the JSON-RPC error an
+ * MCP client reads, the same as without authentication; the 401 stays an
+ * OAuth challenge (RFC 6750). */
 static int bearer_ok(struct http_ctx *ctx, struct oauth_principal *p)
 {
     if (ctx->cfg->auth != MG_AUTH_OAUTH)
         return 1;
     struct oauth_ctx oc = {.cfg = ctx->cfg, .db = ctx->db, .req = ctx->req, .res = ctx->res};
-    if (oauth_bearer_check(&oc, p) != OAUTH_BEARER_OK)
+    switch (oauth_bearer_check(&oc, p)) {
+    case OAUTH_BEARER_OK:
+        ctx->principal = p;
+        return 1;
+    case OAUTH_BEARER_DENIED:
         return 0;
-    ctx->principal = p;
-    return 1;
+    case OAUTH_BEARER_UNAVAIL: {
+        struct json_object *o = jsonrpc_error(NULL, JSONRPC_INTERNAL_ERROR,
+                                              "service temporarily unavailable, retry shortly");
+        set_json_body(ctx->res, 503, o);
+        json_object_put(o);
+        return 0;
+    }
+    }
+    return 0;
 }
 
 static void json_error_body(struct http_response *res, int status, const char *code,

@@ -203,6 +203,17 @@ int main(void)
     expect("under a base path, /gwmcp is not", serve("POST", "/gwmcp", json, PING, no_env), 404, 0);
     cfg = base;
 
+    /* auth = oauth: the bearer check's outage answer is the same JSON-RPC 503 */
+    if (config_set(&cfg, "auth", "oauth", err, sizeof err) || config_finish(&cfg, err, sizeof err))
+        printf("# %s\n", err);
+    const char *bearer[] = {"HTTP_AUTHORIZATION=Bearer abcdefghijklmnopqrstuvwxyz", NULL};
+    expect("auth = oauth, bearer check with database down",
+           serve("POST", "/mcp", json, PING, bearer), 503, -32603);
+    ok(has_header("Retry-After: 1\r\n"), "the bearer check's 503 carries Retry-After");
+    expect("auth = oauth, no bearer token", serve("POST", "/mcp", json, PING, no_env), 401, 0);
+    ok(has_header("WWW-Authenticate: Bearer"), "the 401 stays an OAuth challenge");
+    cfg = base;
+
     struct http_response res;
     http_response_init(&res);
     ok(http_response_header(&res, "X-A", "a\r\nSet-Cookie: x=1") < 0 && res.headers.len == 0,
