@@ -74,14 +74,14 @@ void mcp_args_digest(struct json_object *args, char out[65])
     json_object_put(copy);
 }
 
-void mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
-                    const char *outcome, const char *detail, long long started_ms)
+int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
+                   const char *outcome, const char *detail, long long started_ms)
 {
     const struct oauth_principal *p = call->env->principal;
     char digest[65];
     mcp_args_digest(args, digest);
-    char name[129];
-    snprintf(name, sizeof name, "%s", tool);
+    char name[129]; /* cut between characters: PostgreSQL stores only valid UTF-8 */
+    snprintf(name, sizeof name, "%.*s", (int)json_utf8_cut(tool, sizeof name - 1), tool);
     long long dur = mcp_now_ms() - started_ms;
     struct store_audit_entry e = {
         .user_id = p ? p->user_id : 0,
@@ -95,9 +95,12 @@ void mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_o
                                           : (int)dur,
         .request_id = log_request_id(),
     };
-    if (store_audit_append(call->env->db, &e) != STORE_OK)
+    if (store_audit_append(call->env->db, &e) != STORE_OK) {
         LOG_ERROR("msg=\"could not write the audit row of a tool call\" tool=%s outcome=%s", name,
                   outcome);
+        return -1;
+    }
+    return 0;
 }
 
 /*

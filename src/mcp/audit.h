@@ -20,10 +20,12 @@
  * {}. Cannot fail. */
 void mcp_args_digest(struct json_object *args, char out[65]);
 
-/* Appends the call's audit row; a store failure is logged (the call's
- * result is not withheld for it). */
-void mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
-                    const char *outcome, const char *detail, long long started_ms);
+/* Appends the call's audit row. Returns 0, or -1 when the store failed
+ * (logged). A refusal's row is best effort: its answer is an error anyway.
+ * A call answered with a result goes through mcp_tool_result_audited()
+ * (mcp/methods.h), which withholds the result when the row is missing. */
+int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
+                   const char *outcome, const char *detail, long long started_ms);
 
 /* Counts the call against the user's and the client's limits. Returns 0
  * when it may run, 1 when a limit is exceeded (*retry_after_s set), -1 when

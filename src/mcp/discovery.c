@@ -133,12 +133,12 @@ static struct json_object *search(struct mcp_call *call, struct json_object *arg
     struct json_object *lim = json_get(args, "limit", json_type_int);
     int limit = lim ? json_object_get_int(lim) : SEARCH_DEFAULT;
     if (!query || !*query || limit < 1 || limit > SEARCH_MAX) {
-        mcp_audit_call(call, MCP_DISCOVERY_SEARCH, args, "error", "bad arguments", t0);
-        return tool_result_text("search_tools needs a \"query\" (words) and an optional "
-                                "\"limit\" from 1 to 50",
-                                1);
+        struct json_object *r = tool_result_text("search_tools needs a \"query\" (words) and an "
+                                                 "optional \"limit\" from 1 to 50",
+                                                 1);
+        return mcp_tool_result_audited(call, MCP_DISCOVERY_SEARCH, args, "error", "bad arguments",
+                                       t0, r, err);
     }
-    (void)err;
     struct json_object *visible = mcp_visible_tools(call);
     size_t n = json_object_array_length(visible);
     struct scored *s = calloc(n ? n : 1, sizeof *s);
@@ -163,8 +163,7 @@ static struct json_object *search(struct mcp_call *call, struct json_object *arg
     json_add(structured, "total_matches", json_object_new_int((int)hits));
     struct json_object *r = tool_result_text(json_text(structured, NULL), 0);
     json_add(r, "structuredContent", structured);
-    mcp_audit_call(call, MCP_DISCOVERY_SEARCH, args, "ok", NULL, t0);
-    return r;
+    return mcp_tool_result_audited(call, MCP_DISCOVERY_SEARCH, args, "ok", NULL, t0, r, err);
 }
 
 struct json_object *mcp_discovery_call(struct mcp_call *call, const char *name,
@@ -178,10 +177,12 @@ struct json_object *mcp_discovery_call(struct mcp_call *call, const char *name,
     if (!inner || mcp_discovery_is_meta(inner) ||
         (json_object_object_get_ex(args, "arguments", &inner_args) &&
          !json_object_is_type(inner_args, json_type_object))) {
-        mcp_audit_call(call, MCP_DISCOVERY_CALL, args, "error", "bad arguments", t0);
-        return tool_result_text("call_tool needs the \"name\" of one of your tools (from "
-                                "search_tools) and its \"arguments\" as an object",
-                                1);
+        struct json_object *r = tool_result_text("call_tool needs the \"name\" of one of your "
+                                                 "tools (from search_tools) and its "
+                                                 "\"arguments\" as an object",
+                                                 1);
+        return mcp_tool_result_audited(call, MCP_DISCOVERY_CALL, args, "error", "bad arguments", t0,
+                                       r, err);
     }
     /* the named tool's own checks, validation and audit row */
     return mcp_tools_call_named(call, inner, inner_args, err);

@@ -143,9 +143,20 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
     }
     int is_error = json_object_get_boolean(json_get(r, "isError", json_type_boolean));
     const char *outcome = call->cancelled ? "cancelled" : is_error ? "error" : "ok";
-    mcp_audit_call(call, tool->name, args, outcome, NULL, t0);
     LOG_INFO("msg=\"tool called\" tool=%s outcome=%s", tool->name, outcome);
-    return r;
+    return mcp_tool_result_audited(call, tool->name, args, outcome, NULL, t0, r, err);
+}
+
+struct json_object *mcp_tool_result_audited(struct mcp_call *call, const char *tool,
+                                            struct json_object *args, const char *outcome,
+                                            const char *detail, long long started_ms,
+                                            struct json_object *r, struct mcp_err *err)
+{
+    if (mcp_audit_call(call, tool, args, outcome, detail, started_ms) == 0)
+        return r;
+    json_object_put(r);
+    LOG_WARN("msg=\"tool result withheld: its audit row could not be written\" tool=%s", tool);
+    return unavailable(call, err);
 }
 
 static struct json_object *m_tools_call(struct mcp_call *call, struct json_object *params,

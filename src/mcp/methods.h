@@ -74,6 +74,16 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
 struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name,
                                          struct json_object *args, struct mcp_err *err);
 
+/* Writes the audit row of a call that produced the CallToolResult r
+ * (outcome "ok", "error" or "cancelled"; detail may be NULL) and returns r.
+ * When the row cannot be written it frees r, sets call->unavailable and
+ * returns NULL with err (-32603: the client gets 503 with Retry-After), so
+ * that no call is answered with a result the audit trail lacks. */
+struct json_object *mcp_tool_result_audited(struct mcp_call *call, const char *tool,
+                                            struct json_object *args, const char *outcome,
+                                            const char *detail, long long started_ms,
+                                            struct json_object *r, struct mcp_err *err);
+
 /* Returns 1 when msg->method exists in the method table. */
 int mcp_method_known(const char *method);
 
