@@ -206,6 +206,8 @@ enum store_rc store_session_set_log_level(struct store_conn *c, const char *id_h
 enum store_rc store_session_delete(struct store_conn *c, const char *id_hash)
 {
     const char *params[] = {id_hash};
+    unsigned long seq;
+    int cached = store_cache_begin(&seq);
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_delete, params, &r);
     store_cache_drop(STORE_CACHE_SESSION, id_hash);
@@ -213,6 +215,10 @@ enum store_rc store_session_delete(struct store_conn *c, const char *id_hash)
         return rc;
     int n = atoi(PQcmdTuples(r));
     PQclear(r);
+    /* The other processes drop their copy on the trigger's NOTIFY: answer
+     * once it has arrived here, so the next request fails wherever it lands. */
+    if (cached && n > 0)
+        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return n > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 

@@ -51,7 +51,9 @@ store_session_initialized(struct store_conn *c, const struct store_session_new *
 __attribute__((warn_unused_result)) enum store_rc
 store_session_set_log_level(struct store_conn *c, const char *id_hash, const char *level);
 
-/* Deletes a session. Returns STORE_OK, STORE_NOT_FOUND or a failure. */
+/* Deletes a session and, when it existed, waits (at most
+ * STORE_CACHE_SYNC_MS) until this process has the notification that makes
+ * every process forget it. Returns STORE_OK, STORE_NOT_FOUND or a failure. */
 __attribute__((warn_unused_result)) enum store_rc store_session_delete(struct store_conn *c,
                                                                        const char *id_hash);
 
