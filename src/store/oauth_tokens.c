@@ -276,11 +276,63 @@ static enum store_rc find_grant(struct store_conn *c, const struct store_stmt *s
     return rc;
 }
 
+/* A grant as the cache keeps it: the numbers, then username, client_id,
+ * scope, audience and kind, each with its NUL. A struct store_grant is
+ * 3.4 kB of mostly empty arrays: a full table of those would cost every
+ * process 1.7 MB, filled slot by slot as new tokens arrive. */
+struct cached_grant {
+    long long user_id;
+    long long expires_at;
+    long long issued_at;
+    int active;
+    char text[];
+};
+
+#define CACHED_GRANT_MAX (sizeof(struct cached_grant) + sizeof(struct store_grant))
+
+/* Copies the string at *p (it must end before end) into dst of n bytes and
+ * moves *p past it. Returns 0, or -1 when it is not there or does not fit. */
+static int take_text(const char **p, const char *end, char *dst, size_t n)
+{
+    size_t len = strnlen(*p, (size_t)(end - *p));
+    if (len == (size_t)(end - *p) || len >= n)
+        return -1;
+    memcpy(dst, *p, len + 1);
+    *p += len + 1;
+    return 0;
+}
+
+static char *put_text(char *p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    memcpy(p, s, n);
+    return p + n;
+}
+
 int store_grant_cached(char prefix, const char *hash, struct store_grant *out)
 {
     char key[80];
     snprintf(key, sizeof key, "%c%s", prefix, hash);
-    return store_cache_get(STORE_CACHE_AUTH, key, out, sizeof *out) == (long)sizeof *out;
+    union {
+        struct cached_grant g;
+        char raw[CACHED_GRANT_MAX];
+    } v;
+    long n = store_cache_get(STORE_CACHE_AUTH, key, &v, sizeof v);
+    if (n < (long)sizeof v.g)
+        return 0;
+    memset(out, 0, sizeof *out);
+    const char *p = v.g.text, *end = v.raw + n;
+    if (take_text(&p, end, out->username, sizeof out->username) < 0 ||
+        take_text(&p, end, out->client_id, sizeof out->client_id) < 0 ||
+        take_text(&p, end, out->scope, sizeof out->scope) < 0 ||
+        take_text(&p, end, out->audience, sizeof out->audience) < 0 ||
+        take_text(&p, end, out->kind, sizeof out->kind) < 0)
+        return 0;
+    out->user_id = v.g.user_id;
+    out->expires_at = v.g.expires_at;
+    out->issued_at = v.g.issued_at;
+    out->active = v.g.active;
+    return 1;
 }
 
 void store_grant_keep(char prefix, const char *hash, const struct store_grant *g, unsigned long seq)
@@ -293,9 +345,24 @@ void store_grant_keep(char prefix, const char *hash, const struct store_grant *g
         if (left_ms < expires)
             expires = left_ms;
     }
-    if (expires > 0)
-        store_cache_put(STORE_CACHE_AUTH, key, g->user_id, g, sizeof *g,
-                        store_cache_now_ms() + expires, seq);
+    if (expires <= 0)
+        return;
+    size_t len = sizeof(struct cached_grant) + strlen(g->username) + strlen(g->client_id) +
+                 strlen(g->scope) + strlen(g->audience) + strlen(g->kind) + 5;
+    struct cached_grant *v = calloc(1, len);
+    if (!v)
+        abort();
+    v->user_id = g->user_id;
+    v->expires_at = g->expires_at;
+    v->issued_at = g->issued_at;
+    v->active = g->active;
+    char *p = put_text(v->text, g->username);
+    p = put_text(p, g->client_id);
+    p = put_text(p, g->scope);
+    p = put_text(p, g->audience);
+    put_text(p, g->kind);
+    store_cache_put(STORE_CACHE_AUTH, key, g->user_id, v, len, store_cache_now_ms() + expires, seq);
+    free(v);
 }
 
 enum store_rc store_access_find(struct store_conn *c, const char *token_hash,
