@@ -19,6 +19,9 @@
 #   scripts/stack.sh responder-restart DIR  restart the responder behind mod_proxy_fcgi
 #   scripts/stack.sh web-restart DIR        restart lighttpd and Apache with their generated
 #                                           configs as they are now (tests edit them)
+#   scripts/stack.sh web-graceful DIR       graceful restart of lighttpd (SIGUSR1) and Apache
+#                                           (-k graceful): requests in flight finish, the
+#                                           responders they spawned are replaced
 #
 # Environment read by start:
 #   MCPGATE_BUILDDIR    build directory (default: the repository root)
@@ -1180,13 +1183,18 @@ cmd_responder_restart() {
     proxy_start
 }
 
-cmd_web_restart() {
+# load_web_stack DIR: load_stack, plus the front ends' URLs (for wait_http).
+load_web_stack() {
     set_users
     find_tools
     load_stack "${1:-}"
     URL_LIGHTTPD=$(env_get URL_LIGHTTPD "$STACK_DIR/env")
     URL_FCGID=$(env_get URL_FCGID "$STACK_DIR/env")
     URL_PROXY=$(env_get URL_PROXY "$STACK_DIR/env")
+}
+
+cmd_web_restart() {
+    load_web_stack "${1:-}"
     if has_server lighttpd; then
         lighttpd_stop
         lighttpd_start
@@ -1194,6 +1202,26 @@ cmd_web_restart() {
     if needs_apache; then
         apache_stop
         apache_start
+    fi
+}
+
+cmd_web_graceful() {
+    load_web_stack "${1:-}"
+    local pid
+    if has_server lighttpd; then
+        pid=$(read_pid "$LIGHTTPD_PIDF")
+        daemon_running "$LIGHTTPD_PIDF" "$LIGHTTPD_CONF" || die "lighttpd is not running"
+        log "graceful restart of lighttpd (pid $pid, SIGUSR1)"
+        kill -USR1 "$pid"
+        wait_http lighttpd "$URL_LIGHTTPD" "$LOG_LIGHTTPD" "$pid"
+    fi
+    if needs_apache; then
+        daemon_running "$APACHE_PIDF" "$APACHE_CONF" || die "Apache is not running"
+        log "graceful restart of Apache (pid $(read_pid "$APACHE_PIDF"))"
+        (cd / && clean_exec "$LOG_APACHE" "$APACHE_BIN" -d "$APACHE_ROOT" -f "$APACHE_CONF" \
+            -k graceful) || die_log "$LOG_APACHE" "Apache did not take the graceful restart"
+        [[ -z ${URL_FCGID:-} ]] || wait_http "Apache (mod_fcgid)" "$URL_FCGID" "$LOG_APACHE"
+        [[ -z ${URL_PROXY:-} ]] || wait_http "Apache (mod_proxy_fcgi)" "$URL_PROXY" "$LOG_APACHE"
     fi
 }
 
@@ -1216,6 +1244,7 @@ main() {
     pg-stop-primary) cmd_pg stop-primary "$@" ;;
     responder-restart) cmd_responder_restart "$@" ;;
     web-restart) cmd_web_restart "$@" ;;
+    web-graceful) cmd_web_graceful "$@" ;;
     *) usage ;;
     esac
 }
