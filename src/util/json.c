@@ -3,6 +3,7 @@
  */
 #include "util/json.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,22 @@ const char *json_get_string(struct json_object *obj, const char *key)
     return v ? json_object_get_string(v) : NULL;
 }
 
+/* Length of the run of ASCII bytes at p (of n), eight at a time: the text
+ * of a tools/list page is about 100 KB, nearly all of it ASCII. */
+static size_t ascii_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+    }
+    while (i < n && p[i] < 0x80)
+        i++;
+    return i;
+}
+
 const char *json_text(struct json_object *obj, size_t *len)
 {
     size_t n = 0;
@@ -243,6 +260,9 @@ const char *json_text(struct json_object *obj, size_t *len)
      * a NULL obj is a constant, but valid, so never written.) */
     unsigned char *p = (unsigned char *)text;
     for (size_t i = 0; p && i < n;) {
+        i += ascii_run(p + i, n - i);
+        if (i == n)
+            break;
         size_t k = utf8_seq(p + i, n - i);
         if (k == 0)
             p[i++] = '?';

@@ -171,6 +171,15 @@ static void test_utf8(void)
     is_str(text, "{\"m\":\"x\xc3\xa9?\",\"h\":\"?? ok\"}", "json_text mends what is not UTF-8");
     ok(len == strlen(text) && json_utf8_valid(text, len), "...and says its length");
     json_object_put(o);
+    /* bad bytes after, between and at the end of long ASCII runs (read eight at a time) */
+    o = json_object_new_string("0123456789abcdef\x80"
+                               "0123456789\xc3\xa9"
+                               "01234567\xe2\x82");
+    is_str(json_text(o, NULL),
+           "\"0123456789abcdef?0123456789\xc3\xa9"
+           "01234567??\"",
+           "json_text mends bytes after long ASCII runs");
+    json_object_put(o);
 }
 
 static void test_build(void)
