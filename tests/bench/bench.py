@@ -63,6 +63,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -1113,20 +1114,80 @@ class Bench:
                 return
             self.ceiling(st, noop, "lighttpd", noop_lighttpd)
             self.ceiling(st, noop, "fcgid", noop_fcgid)
-            session = None
+            sessions = {}
             for fe in ("lighttpd", "fcgid"):
                 if not fes.get(fe):
                     for w in workloads:
                         self.failed("mcpgate", fe, w, ["the stack has no %s front end" % fe])
                     continue
                 access, sid = self.mcpgate_workloads(st, fe, fes[fe], Signin(fes[fe]))
-                if fe == "lighttpd" and sid:
-                    session = (access, sid)
+                if sid:
+                    sessions[fe] = (access, sid)
+            self.both_front_ends(st, fes, sessions)
+            session = sessions.get("lighttpd")
             if session:
                 self.scaling(st, fes["lighttpd"], session[0], session[1], backends)
             else:
                 for w in ("tools_list_1k_users", "tools_list_10k_tools_1k_users"):
                     self.failed("mcpgate", "lighttpd", w, ["no session behind lighttpd"])
+
+    def both_front_ends(self, st, fes, sessions):
+        """tools/call through lighttpd and mod_fcgid at once, one wrk each (the same
+        -t and -c as every run), on the one PostgreSQL: the throughput of two front ends
+        against the one-front-end rows above."""
+        label = "lighttpd+fcgid"
+        if len(sessions) != 2:
+            self.failed("mcpgate", label, "tools_call", ["no session on both front ends"])
+            return
+        runs = [(fe, fes[fe] + "/mcp", lua_post(CALL_BODY, bearer_headers(*sessions[fe])))
+                for fe in ("lighttpd", "fcgid")]
+        exes = [st.responder_path(fe) for fe, _, _ in runs]
+
+        def pids():
+            return [pid for exe in exes for pid in pids_of(exe)]
+
+        def at_once(duration_s, tag):
+            out = {}
+            threads = [threading.Thread(target=lambda r=r: out.__setitem__(r[0], self.wrk.once(
+                "mcpgate %s tools_call (both%s)" % (r[0], tag), r[1], r[2], duration_s)))
+                for r in runs]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            return out
+
+        notes, problems = [], []
+        if WARMUP_S:
+            settle(pids, notes)
+            for fe, (_, p) in sorted(at_once(WARMUP_S, ", warm-up").items()):
+                problems += ["%s warm-up: %s" % (fe, x) for x in p]
+        settle(pids, notes)
+        got = at_once(DURATION_S, "")
+        res = {"requests": 0, "ok": 0, "rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0,
+               "max_ms": 0.0, "errors": {}, "notes": notes, "problems": problems}
+        parts = []
+        for fe, (one, p) in sorted(got.items()):
+            problems += ["%s: %s" % (fe, x) for x in p]
+            if not one:
+                res["rps"] = None
+                continue
+            errs = one["errors"]
+            lat = one["latency_us"]
+            rps = one["requests"] / max(one["duration_us"], 1) * 1e6
+            parts.append("%s %.0f req/s, p99 %.1f ms" % (fe, rps, lat["p99"] / 1000.0))
+            for k, v in errs.items():
+                res["errors"][k] = res["errors"].get(k, 0) + v
+            if errs["status"] or errs["connect"] or errs["timeout"]:
+                problems.append("%s: wrk counted errors: %s" % (fe, json.dumps(errs)))
+            res["requests"] += one["requests"]
+            res["ok"] += one["requests"] - errs["status"]
+            if res["rps"] is not None:
+                res["rps"] = round(res["rps"] + rps, 1)
+            for k in ("p50", "p99", "max"):  # the worse of the two
+                res[k + "_ms"] = max(res[k + "_ms"], round(lat[k] / 1000.0, 3))
+        notes.append("at once: " + "; ".join(parts))
+        self.row("mcpgate", label, "tools_call", res, rss_of(pids()))
 
     def scaling(self, st, url, access, sid, backends):
         """tools/list behind lighttpd with 1,000 more users, each with a policy rule, then
