@@ -5,8 +5,12 @@
 #   1. the default build (-Werror, in build/) and `make check`: unit tests, the layer
 #      check, and the integration tests through lighttpd, Apache mod_fcgid
 #      and Apache mod_proxy_fcgi on a private PostgreSQL;
-#   2. a separate ASan+UBSan build (in build-san/) running the same tests;
-#   3. `make distcheck` (skip with MCPGATE_SKIP_DISTCHECK=1).
+#   2. a separate ASan+UBSan build (in build-san/) running every test that runs
+#      mcpgate's code (make check-code);
+#   3. a third build (in build-vg/) running those under valgrind memcheck, responders
+#      and admin command included (make check-valgrind; skip with MCPGATE_SKIP_VALGRIND=1);
+#   4. `make distcheck` with the tests that show the tarball is complete
+#      (make distcheck-tarball; skip with MCPGATE_SKIP_DISTCHECK=1).
 # The default build's make check also builds the Debian package, installs
 # it, runs mcpgate doctor against it and purges it (test_deb.py).
 # Ends with the line "N passed, N failed, N skipped"; exits non-zero when
@@ -53,20 +57,27 @@ configure_in build-san --enable-sanitizers || rc=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run make -C build-san -j"$jobs" --no-print-directory
-run make -C build-san -j"$jobs" --no-print-directory check
+run make -C build-san -j"$jobs" --no-print-directory check-code
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+if [ "${MCPGATE_SKIP_VALGRIND:-0}" != 1 ]; then
+    step "valgrind memcheck build (build-vg/) running make check-valgrind"
+    configure_in build-vg || rc=1
+    run make -C build-vg -j"$jobs" --no-print-directory
+    run make -C build-vg -j"$jobs" --no-print-directory check-valgrind
+fi
 
 if [ "${MCPGATE_SKIP_DISTCHECK:-0}" != 1 ]; then
     step "make distcheck"
-    run make -C build -j"$jobs" --no-print-directory distcheck
+    run make -C build -j"$jobs" --no-print-directory distcheck-tarball
 fi
 
-for log in build/test-suite.log build-san/test-suite.log; do
+for log in build/test-suite.log build-san/test-suite.log build-vg/test-suite.log; do
     if [ -f "$log" ] && grep -qE '^# (FAIL|ERROR|XPASS): *[1-9]' "$log"; then
         step "failures in $log"
         cat "$log"
     fi
 done
 echo
-bash scripts/summary.sh "$rc" build/tests build-san/tests
+bash scripts/summary.sh "$rc" build/tests build-san/tests build-vg/tests
 exit "$rc"
