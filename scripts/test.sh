@@ -7,8 +7,9 @@
 #      and Apache mod_proxy_fcgi on a private PostgreSQL;
 #   2. a separate ASan+UBSan build (in build-san/) running every test that runs
 #      mcpgate's code (make check-code);
-#   3. a third build (in build-vg/) running those under valgrind memcheck, responders
-#      and admin command included (make check-valgrind; skip with MCPGATE_SKIP_VALGRIND=1);
+#   3. a third build (in build-vg/) running those but the timed fault test under
+#      valgrind memcheck, responders and admin command included (make check-valgrind;
+#      skip with MCPGATE_SKIP_VALGRIND=1);
 #   4. `make distcheck` with the tests that show the tarball is complete
 #      (make distcheck-tarball; skip with MCPGATE_SKIP_DISTCHECK=1).
 # The default build's make check also builds the Debian package, installs
