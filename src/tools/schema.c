@@ -22,7 +22,9 @@
 /* Schema nodes one validation may visit: combinators over "$ref": "#"
  * branch at every level, so the depth limit alone allows 2^64 visits
  * (found by tests/fuzz/fuzz_schema.c). */
+#ifndef SCHEMA_MAX_STEPS
 #define SCHEMA_MAX_STEPS 100000UL /* a real API call visits a few thousand */
+#endif
 
 struct walk {
     struct json_object *root;
