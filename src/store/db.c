@@ -182,6 +182,11 @@ static void on_notice(void *arg, const char *message)
     LOG_DEBUG("msg=\"PostgreSQL notice\" detail=\"%s\"", line);
 }
 
+void store_pg_log_notices(PGconn *pg)
+{
+    PQsetNoticeProcessor(pg, on_notice, NULL);
+}
+
 int store_pg_read_only(PGconn *pg)
 {
     const char *standby = PQparameterStatus(pg, "in_hot_standby");
@@ -223,7 +228,7 @@ enum store_rc store_connect_raw(struct store_conn *c)
     }
     c->down_since_ms = 0;
     c->writable = !store_pg_read_only(c->pg);
-    PQsetNoticeProcessor(c->pg, on_notice, NULL);
+    store_pg_log_notices(c->pg);
     LOG_DEBUG("msg=\"connected to PostgreSQL\" server_version=%d", PQserverVersion(c->pg));
     return STORE_OK;
 }

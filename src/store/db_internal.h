@@ -67,6 +67,11 @@ __attribute__((warn_unused_result)) enum store_rc store_exec_plain(struct store_
  * statement. Cannot fail. */
 int store_pg_read_only(PGconn *pg);
 
+/* Sends pg's notices to the debug log instead of libpq's default, raw lines
+ * on stderr (the web server's error log). That includes the FATAL a server
+ * sends an idle connection when it shuts down. */
+void store_pg_log_notices(PGconn *pg);
+
 /* Opens the connection without the schema check (for migrations). */
 __attribute__((warn_unused_result)) enum store_rc store_connect_raw(struct store_conn *c);
 

@@ -40,6 +40,7 @@ static PGconn *connect_and_listen(void)
         PQfinish(pg);
         return NULL;
     }
+    store_pg_log_notices(pg);
     PGresult *r = PQexec(pg, "LISTEN " STORE_NOTIFY_CHANNEL);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK && !store_pg_read_only(pg);
     PQclear(r);

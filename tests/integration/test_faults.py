@@ -551,6 +551,26 @@ def check_no_secrets_in_logs(t, st, secrets_):
             ["%s... found" % s[:6] for s in found[:10]])
 
 
+# libpq's own notice output: "SEVERITY:  message", unformatted on stderr. A server that
+# shuts down sends its idle connections "FATAL:  terminating connection due to
+# administrator command"; mcpgate logs it in its own format (store_pg_log_notices).
+RAW_LIBPQ_RE = re.compile(rb"^(?:.*stderr: )?(?:FATAL|ERROR|WARNING|NOTICE):  .*$", re.M)
+
+
+def check_no_raw_libpq_lines(t, st):
+    """The restarts above make every idle connection hear a FATAL: none of it is raw."""
+    raw = []
+    for key, path in sorted(st.log_paths().items()):
+        try:
+            with open(path, "rb") as f:
+                raw += ["%s: %s" % (key, m.group(0).decode("utf-8", "replace"))
+                        for m in RAW_LIBPQ_RE.finditer(f.read())]
+        except OSError:
+            pass
+    t.check("no raw libpq notice line in the web servers' logs", raw[:10],
+            "%d raw lines" % len(raw))
+
+
 # ---------------------------------------------------------------------------
 # d. a backend that misbehaves
 
@@ -1090,6 +1110,7 @@ def run(t, st):
     tokens = [tok for _, _, tok in rec.tokens] + [s.refresh_token for s in signins + witnesses]
     check_no_secrets_in_logs(t, st, tokens + sorted(mcptest.SESSION_IDS))
     mcptest.check_logs(t, st)
+    check_no_raw_libpq_lines(t, st)
 
 
 if __name__ == "__main__":
