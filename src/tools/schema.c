@@ -10,12 +10,13 @@
 #include "tools/schema.h"
 
 #include <stdarg.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/buf.h"
+#define PCRE2_CODE_UNIT_WIDTH 8 /* UTF-8 */
+#include <pcre2.h>
+
 #include "util/json.h"
 
 #define SCHEMA_MAX_DEPTH 64
@@ -198,74 +199,44 @@ struct json_object *tool_schema_resolve(struct json_object *root, const char *re
     return cur;
 }
 
-/* Translates an ECMA-262 pattern into POSIX extended syntax in out. */
-static void ecma_to_posix(const char *re, struct buf *out)
-{
-    int in_class = 0;
-    for (const char *p = re; *p; p++) {
-        const char *put = NULL;
-        char one[3] = {0};
-        if (p[0] == '\\' && p[1]) {
-            p++;
-            switch (*p) {
-            case 'd':
-                put = in_class ? "0-9" : "[0-9]";
-                break;
-            case 'D':
-                put = "[^0-9]";
-                break;
-            case 'w':
-                put = in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]";
-                break;
-            case 'W':
-                put = "[^A-Za-z0-9_]";
-                break;
-            case 's':
-                put = in_class ? " \t\r\n\f\v" : "[[:space:]]";
-                break;
-            case 'S':
-                put = "[^[:space:]]";
-                break;
-            case '/':
-                put = "/";
-                break;
-            case '-':
-                put = "-";
-                break;
-            default:
-                one[0] = '\\';
-                one[1] = *p;
-                put = one;
-            }
-        } else if (!in_class && p[0] == '(' && p[1] == '?' && p[2] == ':') {
-            put = "(";
-            p += 2;
-        } else {
-            if (*p == '[' && !in_class)
-                in_class = 1;
-            else if (*p == ']' && in_class)
-                in_class = 0;
-            one[0] = *p;
-            put = one;
-        }
-        if (buf_puts(out, put) < 0)
-            return;
-    }
-}
+/* ECMA-262 as PCRE2 reads it: UTF-8 code points, \uhhhh and \xhh, "$" only
+ * at the very end, "[]" and "[^]", a backreference to an unset group
+ * matching the empty string. */
+#define PATTERN_OPTIONS                                                                            \
+    (PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY | PCRE2_ALLOW_EMPTY_CLASS |                 \
+     PCRE2_MATCH_UNSET_BACKREF | PCRE2_NEVER_BACKSLASH_C)
 
-/* 1 when s matches pattern, 0 when not, -1 when the pattern is not usable
- * here (then it is not enforced). */
-static int pattern_match(const char *pattern, const char *s)
+enum pattern_rc { PATTERN_NO = 0, PATTERN_YES = 1, PATTERN_UNUSABLE = -1, PATTERN_TOO_COSTLY = -2 };
+
+/* Whether s (len bytes) matches pattern. PATTERN_UNUSABLE when the pattern
+ * does not compile or is too long (it is then not enforced);
+ * PATTERN_TOO_COSTLY when the match would take more than the bounds in
+ * tools/schema.h, or memory ran out (the value cannot be checked). */
+static enum pattern_rc pattern_match(const char *pattern, const char *s, size_t len)
 {
-    struct buf posix = {.limit = 8192};
-    ecma_to_posix(pattern, &posix);
-    regex_t re;
-    int rc = -1;
-    if (regcomp(&re, buf_str(&posix), REG_EXTENDED | REG_NOSUB) == 0) {
-        rc = regexec(&re, s, 0, NULL, 0) == 0;
-        regfree(&re);
+    size_t plen = strlen(pattern);
+    if (plen > SCHEMA_PATTERN_MAX_LEN)
+        return PATTERN_UNUSABLE;
+    int err;
+    PCRE2_SIZE at;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, plen, PATTERN_OPTIONS, &err, &at, NULL);
+    if (!re)
+        return err == PCRE2_ERROR_NOMEMORY ? PATTERN_TOO_COSTLY : PATTERN_UNUSABLE;
+    enum pattern_rc rc = PATTERN_TOO_COSTLY;
+    pcre2_match_context *ctx = pcre2_match_context_create(NULL);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    if (ctx && md) {
+        pcre2_set_match_limit(ctx, SCHEMA_PATTERN_MATCH_LIMIT);
+        pcre2_set_heap_limit(ctx, SCHEMA_PATTERN_HEAP_KB);
+        int m = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, ctx);
+        if (m >= 0)
+            rc = PATTERN_YES;
+        else if (m == PCRE2_ERROR_NOMATCH)
+            rc = PATTERN_NO;
     }
-    buf_free(&posix);
+    pcre2_match_data_free(md);
+    pcre2_match_context_free(ctx);
+    pcre2_code_free(re);
     return rc;
 }
 
@@ -388,6 +359,7 @@ static int check_string(struct walk *w, struct json_object *schema, struct json_
                         const char *path)
 {
     const char *s = json_object_get_string(inst);
+    size_t len = (size_t)json_object_get_string_len(inst);
     size_t n = utf8_len(s);
     double lim;
     if (num(schema, "minLength", &lim) && (double)n < lim)
@@ -395,8 +367,16 @@ static int check_string(struct walk *w, struct json_object *schema, struct json_
     if (num(schema, "maxLength", &lim) && (double)n > lim)
         return fail(w, path, "must be at most %g characters long", lim);
     const char *pattern = json_get_string(schema, "pattern");
-    if (pattern && pattern_match(pattern, s) == 0)
-        return fail(w, path, "must match the pattern %.120s", pattern);
+    if (pattern) {
+        enum pattern_rc m = pattern_match(pattern, s, len);
+        if (m == PATTERN_NO)
+            return fail(w, path, "must match the pattern %.120s", pattern);
+        if (m == PATTERN_TOO_COSTLY)
+            return fail(w, path,
+                        "cannot be checked against the pattern %.120s: too long or "
+                        "too complex a match",
+                        pattern);
+    }
     return 0;
 }
 

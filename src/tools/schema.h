@@ -19,9 +19,12 @@
  * propertyNames, dependentRequired, dependentSchemas, dependencies,
  * if/then/else, contains, unevaluatedProperties, unevaluatedItems,
  * $dynamicRef, and $ref to other documents or to $id anchors.
- * pattern is an ECMA-262 regular expression; it is translated to a POSIX
- * extended one (\d \D \w \W \s \S, (?: ... )); a pattern that still does
- * not compile (lookaround, backreferences) is not enforced.
+ * pattern is an ECMA-262 regular expression, matched with PCRE2 (whose
+ * syntax is a superset: classes, lookaround, lazy quantifiers,
+ * backreferences, \uhhhh). A pattern that does not compile, or is longer
+ * than SCHEMA_PATTERN_MAX_LEN bytes, is not enforced. A match is bounded in
+ * steps and memory, so a pattern with catastrophic backtracking cannot hold
+ * a thread: past the bounds the value is invalid ("cannot be checked").
  * Must not touch: HTTP, SQL, JSON-RPC. Never changes the schema or the
  * instance (schemas are shared between threads).
  */
@@ -30,6 +33,10 @@
 
 #include <json-c/json.h>
 #include <stddef.h>
+
+#define SCHEMA_PATTERN_MAX_LEN     4096   /* bytes */
+#define SCHEMA_PATTERN_MATCH_LIMIT 100000 /* PCRE2 backtracking steps, ~20 ms */
+#define SCHEMA_PATTERN_HEAP_KB     4096   /* PCRE2 backtracking memory */
 
 /* Checks instance (borrowed; NULL is JSON null) against schema, whose $refs
  * resolve within root (usually schema itself). Returns 0 when it is valid,

@@ -32,7 +32,7 @@ cmp -s "$out/config.h.new" "$out/config.h" 2>/dev/null && rm "$out/config.h.new"
     mv "$out/config.h.new" "$out/config.h"
 sh "$src/build-aux/embed-sql.sh" "$out/obj/src/store/migrations_gen.c" "$src"/sql/*.sql
 
-pkgs="json-c libcurl openssl libpq"
+pkgs="json-c libcurl openssl libpq libpcre2-8"
 # The schema validator's work bound is 100,000 nodes per validation; inputs
 # that reach it cost milliseconds each under ASan, which holds fuzz_schema to
 # a few hundred executions a second. The fuzz build lowers the bound so the

@@ -4,6 +4,8 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -95,8 +97,51 @@ static void numbers_strings(void)
     no("{\"pattern\":\"^[a-z]+\\\\d{2}$\"}", "\"ab1\"", "pattern");
     yes("{\"pattern\":\"^(?:ab)+$\"}", "\"abab\"");
     yes("{\"pattern\":\"^[\\\\w.-]+$\"}", "\"a_b.c-d\"");
-    yes("{\"pattern\":\"(?<=x)y\"}", "\"anything\"");  /* lookbehind: not enforced */
     yes("{\"format\":\"email\"}", "\"not an email\""); /* format: not enforced */
+}
+
+/* "\"" + n bytes cycling through chars + "\"" */
+static char *json_string_of(size_t n, const char *chars)
+{
+    char *s = malloc(n + 3);
+    if (!s)
+        abort();
+    s[0] = '"';
+    for (size_t i = 0; i < n; i++)
+        s[1 + i] = chars[i % strlen(chars)];
+    strcpy(s + 1 + n, "\"");
+    return s;
+}
+
+static void patterns(void)
+{
+    /* ECMA-262 features PCRE2 enforces */
+    yes("{\"pattern\":\"(?<=x)y\"}", "\"xy\"");
+    no("{\"pattern\":\"(?<=x)y\"}", "\"anything\"", "must match the pattern (?<=x)y");
+    yes("{\"pattern\":\"^(?!-)[a-z-]+$\"}", "\"a-b\"");
+    no("{\"pattern\":\"^(?!-)[a-z-]+$\"}", "\"-ab\"", "pattern");
+    yes("{\"pattern\":\"^(a+)-\\\\1$\"}", "\"aa-aa\"");
+    no("{\"pattern\":\"^(a+)-\\\\1$\"}", "\"aa-a\"", "pattern");
+    yes("{\"pattern\":\"^\\\\u00e9\\\\x41$\"}", "\"\xc3\xa9"
+                                                "A\"");
+    yes("{\"pattern\":\"^.$\"}", "\"\xc3\xa9\"");       /* one code point */
+    no("{\"pattern\":\"^a$\"}", "\"a\\n\"", "pattern"); /* "$" only at the end */
+    yes("{\"pattern\":\"^[^]$\"}", "\"\\n\"");
+    yes("{\"pattern\":\"^a+?$\"}", "\"aaa\"");
+    /* a pattern that does not compile, or is too long, is not enforced */
+    yes("{\"pattern\":\"(unclosed\"}", "\"x\"");
+    char long_pattern[SCHEMA_PATTERN_MAX_LEN + 64];
+    snprintf(long_pattern, sizeof long_pattern, "{\"pattern\":\"^%0*d$\"}", SCHEMA_PATTERN_MAX_LEN,
+             0);
+    yes(long_pattern, "\"x\"");
+    /* catastrophic backtracking stops at the bounds: the value is refused */
+    char *ab = json_string_of(65536, "ab");
+    no("{\"pattern\":\"^(a|b)*a(a|b){20}$\"}", ab, "cannot be checked against the pattern");
+    no("{\"pattern\":\"^(a|b|ab)*c$\"}", ab, "cannot be checked against the pattern");
+    free(ab);
+    char *b64 = json_string_of(200000, "QUJDabc+/09");
+    yes("{\"pattern\":\"^[A-Za-z0-9+/=]*$\"}", b64); /* a long value, a simple pattern */
+    free(b64);
 }
 
 static void enums_arrays(void)
@@ -199,6 +244,7 @@ int main(void)
     types();
     objects();
     numbers_strings();
+    patterns();
     enums_arrays();
     combinators_refs();
     addresses();
