@@ -53,9 +53,11 @@ int store_cache_note(const char *key);
  * revoked through the OAuth endpoints or the account page, a family revoked
  * for a replayed code or refresh token): waits, at most
  * timeout_ms, until a notification arrived after store_cache_begin(since).
- * The trigger's NOTIFY reaches every process at the same moment, so once
- * this process has it, a client's next request finds the change wherever
- * it lands. since is store_cache_begin()'s count, taken before the change
+ * Once this process has the trigger's NOTIFY, the others get it within
+ * milliseconds (each from its own server backend), so a client's next
+ * request almost always finds the change wherever it lands; under load,
+ * another process may still answer from its cache for those milliseconds.
+ * since is store_cache_begin()'s count, taken before the change
  * (whether or not the cache was on). Returns at once while it is off. */
 void store_cache_sync(unsigned long since, int timeout_ms);
 

@@ -216,7 +216,7 @@ enum store_rc store_session_delete(struct store_conn *c, const char *id_hash)
     int n = atoi(PQcmdTuples(r));
     PQclear(r);
     /* The other processes drop their copy on the trigger's NOTIFY: answer
-     * once it has arrived here, so the next request fails wherever it lands. */
+     * once it has arrived here, when theirs is due too (store_cache_sync). */
     if (cached && n > 0)
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return n > 0 ? STORE_OK : STORE_NOT_FOUND;

@@ -443,6 +443,23 @@ def expect_error(resp, status, code, id=None):
     return p
 
 
+# A change made through one process (a session deleted, a token revoked) reaches the caches
+# of the others by PostgreSQL NOTIFY: the process that made it answers once its own
+# listener has the notification; the others get theirs within milliseconds, not at the
+# same instant. The bound the caches promise (docs/scaling.md), for retry_until():
+CHANGE_REACHES_ALL_S = 1.0
+
+
+def until_status(call, status, timeout_s=CHANGE_REACHES_ALL_S):
+    """retry_until() for an HTTP answer: calls call() every 5 ms until it answers status.
+    Returns (the last response, seconds until it did, or None when it never did)."""
+    def attempt():
+        r = call()
+        return r.status == status, r
+    ok, r, _, took = retry_until(attempt, timeout_s, 0.005)
+    return r, (took if ok else None)
+
+
 def _same_id(a, b):
     return type(a) is type(b) and a == b
 

@@ -12,7 +12,7 @@ Through lighttpd (2 processes) and Apache mod_fcgid, with every process warmed u
 - `mcpgate policy deny`: the tool is refused within 1 s; `policy revoke`: allowed again;
 - a session deleted in SQL: 404 within 1 s;
 - with a trigger switched off, a change is not seen at once (the cache is really used);
-- a token revoked with POST /revoke is refused on the very next call, on any process;
+- a token revoked with POST /revoke is refused within 1 s on any process, and from then on;
 - after a PostgreSQL restart (the listeners reconnect, the caches were dropped and are on
   again) a revocation still takes effect within 1 s.
 
@@ -161,9 +161,10 @@ def main():
         took_effect(t, oauth_clients, "token revoke --user", lambda s, code: s == 401,
                     lambda: admin(st, "token", "revoke", "--user", USER))
 
-        # a client that revokes its own token (RFC 7009) is refused on its very next call,
-        # whichever process serves it: the revocation is answered once this process has
-        # the notification, which every process gets at the same moment
+        # a client that revokes its own token (RFC 7009) is refused within LIMIT_S, whichever
+        # process serves it, and from then on: the revocation is answered once this process
+        # has the notification; the others get theirs within milliseconds (usually before
+        # the next call, not always under load)
         for fe, url in fes:
             client, tok, problems = OAuth(url).full_flow(Browser(), USER, PASSWORD)
             access = (tok or {}).get("access_token", "")
@@ -174,10 +175,13 @@ def main():
                                 form_body({"token": access,
                                            "client_id": (client or {}).get("client_id", "")}),
                                 dict(FORM))
+            waited = time_until([c], lambda s, code: s == 401)
             after = [echo_status(c) for _ in range(CONFIRM)]
             t.ok(not problems and all(w == (200, None) for w in warmed) and r.status == 200
-                 and all(a[0] == 401 for a in after),
-                 "%s: after POST /revoke the very next %d calls get 401" % (fe, CONFIRM),
+                 and waited is not None and waited <= LIMIT_S and all(a[0] == 401 for a in after),
+                 "%s: after POST /revoke the token gets 401 within %.0f ms (%s), then on %d more "
+                 "calls" % (fe, LIMIT_S * 1000, "never" if waited is None else
+                            "%.0f ms" % (waited * 1000), CONFIRM),
                  "sign-in: %r; before: %r; revoke: %s" % (problems, warmed[:3], r.status),
                  repr(after))
         mcptest.check_logs(t, st)

@@ -86,8 +86,10 @@ def test_session(t, names, url_a, url_b, token):
     t.check("%s: tools/list in the session begun on %s" % (names[1], names[0]), p, r)
     r = b.delete()
     t.ok(r.status in (200, 204), "%s: DELETE ends the session" % names[1], r.describe())
-    r = a.call("ping")
-    t.check("%s: the session ended on %s is gone (404)" % (names[0], names[1]),
+    r, took = mcptest.until_status(lambda: a.call("ping"), 404)
+    t.check("%s: the session ended on %s is gone (404) within %.1f s (%s)"
+            % (names[0], names[1], mcptest.CHANGE_REACHES_ALL_S,
+               "%.0f ms" % (took * 1000) if took is not None else "not gone"),
             expect_error(r, 404, -32001, mcptest.ANY_ID), r)
 
 

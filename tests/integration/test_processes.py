@@ -20,6 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcptest  # noqa: E402
 from mcptest import (ANY_ID, Mcp, Stack, Tap, check_logs, expect_error, expect_result,  # noqa: E402
                      pgrep, pid_alive, ping_ok, retry_until, test_responder, tool_text,
                      wait_exit)
@@ -221,8 +222,9 @@ def part_a(t, st, fes):
         r = x.delete()
         t.ok(r.status == 204, "cross: DELETE of the session through mod_proxy_fcgi -> 204",
              r.describe())
-        r = c.call("ping", id=9)
-        t.check("cross: then the session is gone on lighttpd -> 404 -32001",
+        r, took = mcptest.until_status(lambda: c.call("ping", id=9), 404)
+        t.check("cross: then the session is gone on lighttpd -> 404 -32001 (%s)"
+                % ("%.0f ms" % (took * 1000) if took is not None else "not gone"),
                 expect_error(r, 404, -32001, (None, 9)), r)
 
 
