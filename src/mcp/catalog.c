@@ -238,6 +238,8 @@ static int mcp_visible_over(const struct mcp_call *call, int limit)
 struct json_object *mcp_tools_list(struct mcp_call *call, struct json_object *params,
                                    struct mcp_err *err)
 {
+    if (mcp_policy_load(call->env) < 0)
+        return unavailable(call, err); /* not an empty list: the store is down */
     /* Without dynamic sources, and unless discovery mode may apply, page
      * through the registry instead of building the whole list. */
     int threshold = call->env->cfg->discovery_threshold;

@@ -169,6 +169,8 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
     if (json_object_object_get_ex(params, "arguments", &args) &&
         !json_object_is_type(args, json_type_object))
         return fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
+    if (mcp_policy_load(call->env) < 0) /* not "not permitted": the store is down */
+        return unavailable(call, err);
     if (mcp_discovery_is_meta(name) && !tool_find_db(call->env->db, name))
         return mcp_discovery_call(call, name, args ? args : NULL, err);
     return mcp_tools_call_named(call, name, args, err);
@@ -282,20 +284,27 @@ int mcp_method_known(const char *method)
     return 0;
 }
 
-int mcp_tool_permitted(const struct mcp_env *env, const struct tool_def *tool)
+int mcp_policy_load(const struct mcp_env *env)
 {
     struct tool_policy *p = env->policy;
-    if (!env->principal || !p)
-        return 1;
-    if (!p->loaded) {
-        p->default_allow = env->cfg->policy_default_allow;
-        if (store_policy_load(env->db, env->principal->user_id, p) != STORE_OK) {
-            LOG_ERROR("msg=\"could not load the tool policy: nothing is permitted\"");
-            p->failed = 1;
-            p->loaded = 1;
-        }
+    if (!env->principal || !p || p->loaded)
+        return p && p->failed ? -1 : 0;
+    p->default_allow = env->cfg->policy_default_allow;
+    if (store_policy_load(env->db, env->principal->user_id, p) != STORE_OK) {
+        LOG_ERROR("msg=\"could not load the tool policy: nothing is permitted\"");
+        p->failed = 1;
+        p->loaded = 1;
+        return -1;
     }
-    return tool_policy_allows(p, tool->name);
+    return 0;
+}
+
+int mcp_tool_permitted(const struct mcp_env *env, const struct tool_def *tool)
+{
+    if (!env->principal || !env->policy)
+        return 1;
+    (void)mcp_policy_load(env); /* a failed load permits nothing */
+    return tool_policy_allows(env->policy, tool->name);
 }
 
 int mcp_tool_allowed(const struct mcp_env *env, const struct tool_def *tool)

@@ -87,9 +87,14 @@ struct json_object *mcp_tool_result_audited(struct mcp_call *call, const char *t
 /* Returns 1 when msg->method exists in the method table. */
 int mcp_method_known(const char *method);
 
-/* Returns 1 when the caller's tool policy (mcpgate policy) lets them see
- * and call tool: always without authentication. Loads the policy into
- * env->policy on first use; if it cannot be loaded, nothing is permitted. */
+/* Loads the caller's tool policy (mcpgate policy) into env->policy unless
+ * done. Returns 0, or -1 when it could not be read: the method should then
+ * answer "unavailable" rather than list or refuse tools by it. */
+int mcp_policy_load(const struct mcp_env *env);
+
+/* Returns 1 when the caller's tool policy lets them see and call tool:
+ * always without authentication. Loads the policy on first use; if it
+ * cannot be loaded, nothing is permitted (mcp_policy_load says so first). */
 int mcp_tool_permitted(const struct mcp_env *env, const struct tool_def *tool);
 
 /* Returns 1 when env's caller may see and call tool: always with auth = none

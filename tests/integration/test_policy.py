@@ -141,6 +141,31 @@ def main():
             t.ok(r.returncode == want and r.stderr.strip(),
                  "mcpgate %s -> exit %d with advice" % (" ".join(args), want), r.stderr)
 
+        # a policy that cannot be read is an outage (503, retry), not "not permitted" and not
+        # an empty tools/list: a client must not take a store fault for a decision
+        carol = client(url_b, user_with_key(t, st, "carol"), "carol")
+        ok, _ = st.psql("ALTER TABLE tool_policies RENAME TO tool_policies_away")
+        t.ok(ok, "tool_policies renamed away: the policy query fails")
+        try:
+            for what, call in (("tools/call echo", lambda: carol.tool("echo", {"message": "x"})),
+                               ("tools/list", lambda: carol.call("tools/list"))):
+                r = call()
+                j = r.json if isinstance(r.json, dict) else {}
+                err = j.get("error") or {}
+                t.ok(r.status == 503 and r.header("Retry-After") and err.get("code") == -32603
+                     and "unavailable" in err.get("message", ""),
+                     "%s while the policy cannot be read: 503 + Retry-After, -32603" % what,
+                     r.describe())
+        finally:
+            ok, _ = st.psql("ALTER TABLE tool_policies_away RENAME TO tool_policies")
+        t.ok(ok, "tool_policies back")
+        ok, refused = st.psql("SELECT count(*) FROM audit_log WHERE outcome = 'refused'"
+                              " AND detail = 'not permitted by policy' AND tool = 'echo'")
+        t.ok(ok and refused == "0", "no call was audited as refused by policy", refused)
+        r = carol.tool("echo", {"message": "back"})
+        t.ok(mcptest.tool_text(r) == "back", "then carol's call succeeds", r.describe())
+        t.ok(names(carol) == everything, "and carol sees every tool", repr(names(carol)))
+
         # sessions belong to their user
         stolen = Mcp(url_a, name="thief")
         stolen.sid = alice.sid
