@@ -31,7 +31,7 @@ from mcptest import Stack, Tap  # noqa: E402
 from oauthlib import FORM, Browser, OAuth, form_body, mcp_with  # noqa: E402
 
 USER, PASSWORD = "cached", "a long enough password"
-LIMIT_S = 1.0      # the bound for a change to reach every process
+LIMIT_S = mcptest.CHANGE_REACHES_ALL_S  # the bound for a change to reach every process
 GIVE_UP_S = 5.0    # how long to keep looking before calling it a failure
 CONFIRM = 16       # requests per client after the change took effect
 
