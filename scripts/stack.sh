@@ -62,7 +62,13 @@
 # "stop" deletes. Run as root, PostgreSQL runs as postgres and everything that
 # runs responder code as www-data; otherwise everything runs as the invoking
 # user. The configs are generated from conf/*.conf, changing only paths and
-# ports. Nothing outside DIR and the runtime directory is written except the
+# ports.
+#
+# The stack is private to the users that run it: PostgreSQL's socket directory
+# is open only to postgres and www-data (group), and it authenticates by peer,
+# mapping only root, postgres and www-data (or, not run as root, the invoking
+# user) to the postgres role; the configs are 640 root:www-data and the logs
+# are in a directory only the invoking user can enter. Nothing outside DIR and the runtime directory is written except the
 # lock /tmp/mcpgate-stack.lock, which keeps parallel starts from choosing the
 # same ports.
 set -euo pipefail
@@ -349,6 +355,25 @@ set_paths() {
     fi
 }
 
+# make_logdir: create LOGDIR, open only to the invoking user (logs hold what
+# the responders and PostgreSQL write, which other local users must not read).
+make_logdir() {
+    mkdir -p -- "$LOGDIR"
+    chmod 700 -- "$LOGDIR"
+}
+
+# private_dir DIR OWNER: DIR belongs to OWNER (run as root) with www-data as its
+# group, mode 750: the service users may enter it, no other local user may.
+# Not run as root, everything runs as the invoking user: mode 700.
+private_dir() {
+    if ((EUID == 0)); then
+        chown "$2:$SVC_WEB" -- "$1"
+        chmod 750 -- "$1"
+    else
+        chmod 700 -- "$1"
+    fi
+}
+
 # Percent-encode everything but unreserved characters (for the conninfo URI).
 uri_encode() {
     local s=$1 out='' c i
@@ -508,9 +533,11 @@ pg_wait_for() {
 pg_init() {
     mkdir -p "$PGDATA_DIR" "$PGSOCK"
     chmod 700 "$PGDATA_DIR"
-    ((EUID != 0)) || chown "$SVC_PG:" "$PGDATA_DIR" "$PGSOCK"
+    ((EUID != 0)) || chown "$SVC_PG:" "$PGDATA_DIR"
+    private_dir "$PGSOCK" "$SVC_PG"
     log "initdb $PGDATA_DIR (as $SVC_PG)"
-    (cd / && exec "${AS_PG[@]}" "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust \
+    (cd / && exec "${AS_PG[@]}" "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres \
+        --auth-local=peer --auth-host=reject \
         -E UTF8 --locale=C --no-sync --no-instructions) >>"$LOG_PG" 2>&1 ||
         die_log "$LOG_PG" "initdb failed"
     cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
@@ -536,11 +563,33 @@ full_page_writes = off
 synchronous_commit = off
 EOF
     fi
-    # Trust every local (socket) connection; there are no TCP connections.
-    printf '# scripts/stack.sh: unix socket only, trust\nlocal all all trust\n' \
-        >"$PGDATA_DIR/pg_hba.conf"
-    if ((STANDBY)); then
-        echo 'local replication all trust' >>"$PGDATA_DIR/pg_hba.conf"
+    # Socket connections only (there is no TCP listener), by peer: the Unix
+    # users the stack runs as, and no other, may log in, as the postgres role.
+    {
+        echo '# scripts/stack.sh: unix socket only; peer authentication through the map "stack"'
+        echo 'local all all peer map=stack'
+        if ((STANDBY)); then
+            echo 'local replication all peer map=stack'
+        fi
+    } >"$PGDATA_DIR/pg_hba.conf"
+    {
+        echo '# scripts/stack.sh: who may log in as the postgres role'
+        local u
+        for u in $(pg_peer_users); do
+            printf 'stack %s postgres\n' "$u"
+        done
+    } >"$PGDATA_DIR/pg_ident.conf"
+    ((EUID != 0)) || chown "$SVC_PG:" "$PGDATA_DIR/pg_hba.conf" "$PGDATA_DIR/pg_ident.conf"
+}
+
+# The Unix users mapped to the postgres role: root (the tests, the admin
+# command), postgres and www-data (the responders); not run as root, the
+# invoking user.
+pg_peer_users() {
+    if ((EUID == 0)); then
+        echo root "$SVC_PG" "$SVC_WEB"
+    else
+        id -un
     fi
 }
 
@@ -596,7 +645,8 @@ pg_standby_stop() {
 pg_standby_create() {
     mkdir -p "$PGDATA_STANDBY" "$PGSOCK_STANDBY"
     chmod 700 "$PGDATA_STANDBY"
-    ((EUID != 0)) || chown "$SVC_PG:" "$PGDATA_STANDBY" "$PGSOCK_STANDBY"
+    ((EUID != 0)) || chown "$SVC_PG:" "$PGDATA_STANDBY"
+    private_dir "$PGSOCK_STANDBY" "$SVC_PG"
     log "pg_basebackup -R into $PGDATA_STANDBY (as $SVC_PG)"
     (cd / && exec "${AS_PG[@]}" "$PGBIN/pg_basebackup" -h "$PGSOCK" -p "$PG_PORT" -U postgres \
         -D "$PGDATA_STANDBY" -R -X stream -c fast --no-sync) </dev/null >>"$LOG_PG_STANDBY" 2>&1 ||
@@ -661,7 +711,14 @@ write_mcpgate_conf() {
     if [[ -n ${STACK_CONFIG_EXTRA:-} ]]; then
         printf '\n# STACK_CONFIG_EXTRA (scripts/stack.sh)\n%s\n' "$STACK_CONFIG_EXTRA" >>"$3"
     fi
-    chmod 644 "$3"
+    # it may hold secrets (credential_key, a database password): the
+    # responders' group may read it, no other local user
+    if ((EUID == 0)); then
+        chown "root:$SVC_WEB" -- "$3"
+        chmod 640 -- "$3"
+    else
+        chmod 600 -- "$3"
+    fi
 }
 
 # deploy_snippet FRONTEND SRC OUT: copy a conf/ snippet, replacing only the
@@ -904,7 +961,7 @@ load_stack() {
     STANDBY=$(env_get STACK_PG_STANDBY "$dir/env")
     STANDBY=${STANDBY:-0}
     set_paths "$dir" "$rt"
-    mkdir -p "$LOGDIR"
+    make_logdir
     STACK_SERVERS=$(env_get STACK_SERVERS "$dir/env")
     parse_servers
 }
@@ -965,8 +1022,9 @@ cmd_start() {
     for sub in bin etc run pg proxy www lighttpd apache; do
         rm -rf -- "${RT:?}/$sub"
     done
-    mkdir -p "$LOGDIR" "$SOCKDIR" "$RT/www"
-    ((EUID != 0)) || chown "$SVC_WEB:" "$SOCKDIR"
+    make_logdir
+    mkdir -p "$SOCKDIR" "$RT/www"
+    private_dir "$SOCKDIR" "$SVC_WEB"
 
     pg_init
     pg_start
@@ -1043,7 +1101,7 @@ do_stop() {
     set_users
     find_tools
     set_paths "$dir" "$rt"
-    mkdir -p "$LOGDIR"
+    make_logdir
     local t0=$SECONDS
     # Each step runs to its end even if a command in it fails.
     apache_stop || true
