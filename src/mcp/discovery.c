@@ -29,8 +29,30 @@ static const char call_schema[] =
     "\"description\":\"The tool's arguments, matching its inputSchema\"}},"
     "\"required\":[\"name\"],\"additionalProperties\":false}";
 
+/* The meta-tools that run tools, one per access class, so that a client
+ * asks before exactly the calls it would ask before if the tools were
+ * listed directly (readOnlyHint, destructiveHint). */
+static const struct {
+    const char *name;
+    enum tool_access access;
+    const char *title;
+    const char *desc;
+} runners[] = {
+    {MCP_DISCOVERY_CALL_READ, TOOL_READ, "Run a read-only tool",
+     "Runs one of your tools that only reads (search_tools shows it with \"call_with\": "
+     "\"" MCP_DISCOVERY_CALL_READ "\"), by name, with its arguments. Changes nothing."},
+    {MCP_DISCOVERY_CALL, TOOL_WRITE, "Run a tool that changes things",
+     "Runs one of your tools that creates or changes something but deletes nothing "
+     "(search_tools shows it with \"call_with\": \"" MCP_DISCOVERY_CALL "\"), by name, with "
+     "its arguments."},
+    {MCP_DISCOVERY_CALL_DESTRUCTIVE, TOOL_DESTRUCTIVE, "Run a destructive tool",
+     "Runs one of your tools that deletes, overwrites or cancels something (search_tools shows "
+     "it with \"call_with\": \"" MCP_DISCOVERY_CALL_DESTRUCTIVE "\"), by name, with its "
+     "arguments."},
+};
+
 static struct json_object *meta_tool(const char *name, const char *title, const char *desc,
-                                     const char *schema, int read_only)
+                                     const char *schema, enum tool_access access)
 {
     struct json_object *t = json_object_new_object();
     json_add(t, "name", json_object_new_string(name));
@@ -39,13 +61,32 @@ static struct json_object *meta_tool(const char *name, const char *title, const 
     json_add(t, "inputSchema", json_tokener_parse(schema));
     struct json_object *a = json_object_new_object();
     json_add(a, "title", json_object_new_string(title));
-    json_add(a, "readOnlyHint", json_object_new_boolean(read_only));
-    /* call_tool may run any tool: clients should ask before it runs */
-    json_add(a, "destructiveHint", json_object_new_boolean(!read_only));
-    json_add(a, "idempotentHint", json_object_new_boolean(read_only));
-    json_add(a, "openWorldHint", json_object_new_boolean(!read_only));
+    json_add(a, "readOnlyHint", json_object_new_boolean(access == TOOL_READ));
+    json_add(a, "destructiveHint", json_object_new_boolean(access == TOOL_DESTRUCTIVE));
+    json_add(a, "idempotentHint", json_object_new_boolean(access == TOOL_READ));
+    json_add(a, "openWorldHint", json_object_new_boolean(access != TOOL_READ));
     json_add(t, "annotations", a);
     return t;
+}
+
+/* The access class of a Tool object, from its annotations (as the
+ * registry writes them from enum tool_access). */
+static enum tool_access entry_access(struct json_object *tool)
+{
+    struct json_object *a = json_get(tool, "annotations", json_type_object);
+    if (json_object_get_boolean(json_get(a, "readOnlyHint", json_type_boolean)))
+        return TOOL_READ;
+    /* destructiveHint defaults to true in MCP when readOnlyHint is false */
+    struct json_object *d = json_get(a, "destructiveHint", json_type_boolean);
+    return d && !json_object_get_boolean(d) ? TOOL_WRITE : TOOL_DESTRUCTIVE;
+}
+
+const char *mcp_discovery_runner(enum tool_access access)
+{
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++)
+        if (runners[i].access == access)
+            return runners[i].name;
+    abort();
 }
 
 struct json_object *mcp_discovery_list(const struct mcp_call *call, struct json_object *visible)
@@ -54,28 +95,37 @@ struct json_object *mcp_discovery_list(const struct mcp_call *call, struct json_
     size_t n = json_object_array_length(visible);
     if (threshold <= 0 || n <= (size_t)threshold)
         return visible;
+    int has[TOOL_DESTRUCTIVE + 1] = {0};
+    for (size_t i = 0; i < n; i++)
+        has[entry_access(json_object_array_get_idx(visible, i))] = 1;
     json_object_put(visible);
     struct json_object *arr = json_object_new_array();
     char desc[512];
     snprintf(desc, sizeof desc,
              "Searches the %zu tools available to you by words and returns the best "
-             "matches with their input schemas. Use it first, then run one with call_tool.",
+             "matches with their input schemas and the tool to run each with "
+             "(\"call_with\"). Use it first.",
              n);
     if (json_object_array_add(
-            arr, meta_tool(MCP_DISCOVERY_SEARCH, "Search tools", desc, search_schema, 1)) != 0 ||
-        json_object_array_add(
-            arr, meta_tool(MCP_DISCOVERY_CALL, "Call a tool",
-                           "Calls one of your tools by the name search_tools returned, with "
-                           "its arguments. Whether it reads or changes anything depends on "
-                           "that tool: check its annotations from search_tools first.",
-                           call_schema, 0)) != 0)
+            arr, meta_tool(MCP_DISCOVERY_SEARCH, "Search tools", desc, search_schema, TOOL_READ)))
         abort();
+    /* only the paths the caller can use: a read-only token sees the read path alone */
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++)
+        if (has[runners[i].access] &&
+            json_object_array_add(arr, meta_tool(runners[i].name, runners[i].title, runners[i].desc,
+                                                 call_schema, runners[i].access)))
+            abort();
     return arr;
 }
 
 int mcp_discovery_is_meta(const char *name)
 {
-    return strcmp(name, MCP_DISCOVERY_SEARCH) == 0 || strcmp(name, MCP_DISCOVERY_CALL) == 0;
+    if (strcmp(name, MCP_DISCOVERY_SEARCH) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++)
+        if (strcmp(name, runners[i].name) == 0)
+            return 1;
+    return 0;
 }
 
 /* Case-insensitive substring test. */
@@ -152,18 +202,31 @@ static struct json_object *search(struct mcp_call *call, struct json_object *arg
     }
     qsort(s, hits, sizeof *s, by_score);
     struct json_object *found = json_object_new_array();
-    for (size_t i = 0; i < hits && i < (size_t)limit; i++)
-        if (json_object_array_add(found,
-                                  json_object_get(json_object_array_get_idx(visible, s[i].index))))
+    for (size_t i = 0; i < hits && i < (size_t)limit; i++) {
+        struct json_object *t = json_object_array_get_idx(visible, s[i].index);
+        json_add(t, "call_with", json_object_new_string(mcp_discovery_runner(entry_access(t))));
+        if (json_object_array_add(found, json_object_get(t)))
             abort();
+    }
     free(s);
     json_object_put(visible);
     struct json_object *structured = json_object_new_object();
     json_add(structured, "tools", found);
     json_add(structured, "total_matches", json_object_new_int((int)hits));
+    /* the tools once, in the text content (no structuredContent copy: no
+     * outputSchema promises one, and each schema twice doubles the cost) */
     struct json_object *r = tool_result_text(json_text(structured, NULL), 0);
-    json_add(r, "structuredContent", structured);
+    json_object_put(structured);
     return mcp_tool_result_audited(call, MCP_DISCOVERY_SEARCH, args, "ok", NULL, t0, r, err);
+}
+
+/* The access class of the runner called name. */
+static enum tool_access runner_access(const char *name)
+{
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++)
+        if (strcmp(name, runners[i].name) == 0)
+            return runners[i].access;
+    abort();
 }
 
 struct json_object *mcp_discovery_call(struct mcp_call *call, const char *name,
@@ -177,12 +240,29 @@ struct json_object *mcp_discovery_call(struct mcp_call *call, const char *name,
     if (!inner || mcp_discovery_is_meta(inner) ||
         (json_object_object_get_ex(args, "arguments", &inner_args) &&
          !json_object_is_type(inner_args, json_type_object))) {
-        struct json_object *r = tool_result_text("call_tool needs the \"name\" of one of your "
-                                                 "tools (from search_tools) and its "
-                                                 "\"arguments\" as an object",
-                                                 1);
-        return mcp_tool_result_audited(call, MCP_DISCOVERY_CALL, args, "error", "bad arguments", t0,
-                                       r, err);
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "%s needs the \"name\" of one of your tools (from search_tools) and its "
+                 "\"arguments\" as an object",
+                 name);
+        struct json_object *r = tool_result_text(msg, 1);
+        return mcp_tool_result_audited(call, name, args, "error", "bad arguments", t0, r, err);
+    }
+    /* A tool runs only through the runner of its own access class, so the
+     * client's confirmation (asked or not for that runner) fits the tool.
+     * Tools the caller cannot use get the direct call's own refusal. */
+    const struct tool_def *tool = tool_find_db(call->env->db, inner);
+    if (tool && tool->access != runner_access(name) && mcp_tool_permitted(call->env, tool) &&
+        mcp_tool_allowed(call->env, tool)) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%.128s %s: run it with %s, not %s", tool->name,
+                 tool->access == TOOL_READ    ? "only reads"
+                 : tool->access == TOOL_WRITE ? "changes things"
+                                              : "is destructive",
+                 mcp_discovery_runner(tool->access), name);
+        struct json_object *r = tool_result_text(msg, 1);
+        return mcp_tool_result_audited(call, tool->name, inner_args, "refused",
+                                       "access class does not match the runner", t0, r, err);
     }
     /* the named tool's own checks, validation and audit row */
     return mcp_tools_call_named(call, inner, inner_args, err);
