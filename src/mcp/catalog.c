@@ -270,12 +270,15 @@ struct json_object *mcp_prompts_list(struct mcp_call *call, struct json_object *
 }
 
 /* The error for a URI that names no resource: -32002 up to 2025-11-25,
- * -32602 from 2026-07-28 on (specification 2026-07-28 changelog). */
+ * -32602 from 2026-07-28 on (specification 2026-07-28 changelog); its
+ * data names the URI (server/resources.mdx, "Error Handling"). */
 static struct json_object *not_found(struct mcp_call *call, const char *uri, struct mcp_err *err)
 {
     char msg[200];
     snprintf(msg, sizeof msg, "Resource not found: %.128s", uri);
     int modern = call->stateless || (call->version && strcmp(call->version, "2026-07-28") >= 0);
+    err->data = json_object_new_object();
+    json_add(err->data, "uri", json_object_new_string(uri));
     return fail(err, modern ? JSONRPC_INVALID_PARAMS : MCP_ERROR_RESOURCE_NOT_FOUND, msg);
 }
 

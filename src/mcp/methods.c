@@ -139,6 +139,11 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
         snprintf(msg, sizeof msg, "Missing required client capability: %s",
                  call->missing_capability);
         mcp_audit_call(call, tool->name, args, "refused", msg, t0);
+        /* data.requiredCapabilities is a ClientCapabilities object */
+        struct json_object *caps = json_object_new_object();
+        json_add(caps, call->missing_capability, json_object_new_object());
+        err->data = json_object_new_object();
+        json_add(err->data, "requiredCapabilities", caps);
         return fail(err, MCP_ERROR_MISSING_CAPABILITY, msg);
     }
     int is_error = json_object_get_boolean(json_get(r, "isError", json_type_boolean));
@@ -246,10 +251,7 @@ static struct json_object *m_server_discover(struct mcp_call *call, struct json_
     (void)params;
     (void)err;
     struct json_object *r = json_object_new_object();
-    struct json_object *versions = json_object_new_array();
-    if (json_object_array_add(versions, json_object_new_string("2026-07-28")) != 0)
-        abort();
-    json_add(r, "supportedVersions", versions);
+    json_add(r, "supportedVersions", mcp_versions_json());
     json_add(r, "capabilities", server_capabilities());
     json_add(r, "serverInfo", server_info());
     json_add(r, "instructions", json_object_new_string(instructions));
@@ -354,9 +356,14 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
             continue;
         struct mcp_err err = {0};
         struct json_object *result = methods[i].fn(call, msg->params, &err);
-        if (!result)
-            return jsonrpc_error(msg->id, err.code, err.message);
-        return jsonrpc_result(msg->id, result);
+        if (result) {
+            json_object_put(err.data);
+            return jsonrpc_result(msg->id, result);
+        }
+        struct json_object *resp = jsonrpc_error(msg->id, err.code, err.message);
+        if (err.data)
+            json_add(json_get(resp, "error", json_type_object), "data", err.data);
+        return resp;
     }
     char text[200];
     snprintf(text, sizeof text, "Method not found: %.128s", msg->method);

@@ -57,10 +57,12 @@ struct mcp_call {
     const char *insufficient_scope; /* static: the scopes a refused call needs (HTTP 403) */
 };
 
-/* A method's failure: code and a message safe to show the client. */
+/* A method's failure: code and a message safe to show the client, and
+ * optionally the error's data member (owned; mcp_dispatch sends it). */
 struct mcp_err {
     int code;
     char message[256];
+    struct json_object *data;
 };
 
 /* Handles one request or notification (msg->kind must be one of those).

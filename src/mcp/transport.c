@@ -22,6 +22,7 @@
 #define ALLOW_METHODS  "GET, POST, DELETE"
 #define MODERN_VERSION "2026-07-28"
 #define META_VERSION   "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS      "io.modelcontextprotocol/clientCapabilities"
 
 static void reject(struct mcp_http_out *out, int status, int code, const char *message)
 {
@@ -437,13 +438,7 @@ static void unsupported_version(struct mcp_http_out *out, struct json_object *id
     struct json_object *err =
         jsonrpc_error(id, MCP_ERROR_UNSUPPORTED_VERSION, "Unsupported protocol version");
     struct json_object *data = json_object_new_object();
-    struct json_object *supported = json_object_new_array();
-    if (json_object_array_add(supported, json_object_new_string(MODERN_VERSION)) != 0)
-        abort();
-    for (int i = mcp_n_versions - 1; i >= 0; i--)
-        if (json_object_array_add(supported, json_object_new_string(mcp_versions[i])) != 0)
-            abort();
-    json_add(data, "supported", supported);
+    json_add(data, "supported", mcp_versions_json());
     json_add(data, "requested", json_object_new_string(requested));
     json_add(json_get(err, "error", json_type_object), "data", data);
     json_object_put(out->body);
@@ -452,12 +447,12 @@ static void unsupported_version(struct mcp_http_out *out, struct json_object *id
 }
 
 /* Returns 1 for the methods whose results are cacheable (2026-07-28
- * CacheableResult: lists and reads). */
+ * CacheableResult: lists, reads and DiscoverResult). */
 static int cacheable(const char *method)
 {
-    static const char *const methods[] = {"tools/list", "resources/list",
-                                          "resources/templates/list", "resources/read",
-                                          "prompts/list"};
+    static const char *const methods[] = {
+        "tools/list",     "resources/list", "resources/templates/list",
+        "resources/read", "prompts/list",   "server/discover"};
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(method, methods[i]) == 0)
             return 1;
@@ -487,6 +482,28 @@ static void finish_modern_result(struct json_object *resp, const char *method)
     json_add(info, "name", json_object_new_string("mcpgate"));
     json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
     json_add(meta, "io.modelcontextprotocol/serverInfo", info);
+}
+
+/* Returns 1 for the methods 2026-07-28 removed: a stateless request for
+ * one is answered as for any unknown method (404, -32601), although the
+ * handshake versions still serve them. */
+static int removed_method(const char *method)
+{
+    static const char *const removed[] = {"initialize", "ping", "logging/setLevel",
+                                          "resources/subscribe", "resources/unsubscribe"};
+    for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++)
+        if (strcmp(method, removed[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The HTTP status of a stateless JSON response: 400 for the errors the
+ * revision ties to it (-32021 MissingRequiredClientCapability), else 200. */
+static int modern_error_status(struct json_object *resp)
+{
+    struct json_object *err = json_get(resp, "error", json_type_object);
+    struct json_object *code = json_get(err, "code", json_type_int);
+    return code && json_object_get_int(code) == MCP_ERROR_MISSING_CAPABILITY ? 400 : 200;
 }
 
 static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *in,
@@ -529,22 +546,23 @@ static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *i
     }
     if (check_request_headers(in, &msg, out) < 0)
         return;
-    if (strcmp(msg.method, "initialize") == 0 || !mcp_method_known(msg.method)) {
+    if (removed_method(msg.method) || !mcp_method_known(msg.method)) {
         char text[200];
         snprintf(text, sizeof text, "Method not found: %.128s", msg.method);
         modern_reject(out, 404, msg.id, JSONRPC_METHOD_NOT_FOUND, text);
         return;
     }
-    if (!body_version && strcmp(msg.method, "server/discover") != 0) {
+    struct json_object *meta = json_get(msg.params, "_meta", json_type_object);
+    struct json_object *caps = json_get(meta, META_CAPS, json_type_object);
+    if (!meta || !body_version || !caps) {
         modern_reject(out, 400, msg.id, JSONRPC_INVALID_PARAMS,
-                      "Invalid params: _meta[\"" META_VERSION "\"] is required");
+                      !meta           ? "Invalid params: params._meta is required"
+                      : !body_version ? "Invalid params: _meta[\"" META_VERSION "\"] is required"
+                                      : "Invalid params: _meta[\"" META_CAPS "\"] is required");
         return;
     }
-    struct json_object *meta = json_get(msg.params, "_meta", json_type_object);
     struct mcp_call call = {.env = env, .version = MODERN_VERSION, .stateless = 1};
-    struct json_object *caps =
-        json_get(meta, "io.modelcontextprotocol/clientCapabilities", json_type_object);
-    call.client_caps = caps ? json_object_get(caps) : NULL;
+    call.client_caps = json_object_get(caps);
     const char *level = json_get_string(meta, "io.modelcontextprotocol/logLevel");
     if (level && mcp_log_severity(level) >= 0)
         snprintf(call.log_level, sizeof call.log_level, "%s", level);
@@ -558,7 +576,7 @@ static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *i
         out->streamed = 1;
     } else {
         out->insufficient_scope = call.insufficient_scope; /* oauth: 403 */
-        out->status = out->insufficient_scope ? 403 : 200;
+        out->status = out->insufficient_scope ? 403 : modern_error_status(r);
         out->body = r;
     }
     mcp_call_finish(&call);

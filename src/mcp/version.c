@@ -4,6 +4,7 @@
 #include "mcp/version.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const mcp_versions[] = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
@@ -23,6 +24,17 @@ const char *mcp_version_negotiate(const char *requested)
         if (requested && strcmp(requested, mcp_versions[i]) == 0)
             return mcp_versions[i];
     return MCP_VERSION_LATEST;
+}
+
+struct json_object *mcp_versions_json(void)
+{
+    struct json_object *a = json_object_new_array();
+    if (json_object_array_add(a, json_object_new_string(MCP_VERSION_MODERN)) != 0)
+        abort();
+    for (int i = mcp_n_versions - 1; i >= 0; i--)
+        if (json_object_array_add(a, json_object_new_string(mcp_versions[i])) != 0)
+            abort();
+    return a;
 }
 
 int mcp_version_allows_batch(const char *v)

@@ -437,12 +437,35 @@ def modern_body(id, method, params=None, version=MODERN, token=None):
 def test_modern(t, fe, url, st):
     u = url + "/mcp"
     streams_before = st.psql("SELECT count(*) FROM mcp_streams")[1]
-    r = request("POST", u, json_bytes({"jsonrpc": "2.0", "id": 1, "method": "server/discover"}),
+    r = request("POST", u, json_bytes(modern_body(1, "server/discover")),
                 modern_headers("server/discover"))
     res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
     t.ok(r.status == 200 and res and MODERN in res.get("supportedVersions", []) and
-         res.get("resultType") == "complete" and "capabilities" in res,
-         "%s: server/discover" % fe, r.describe())
+         res.get("resultType") == "complete" and "capabilities" in res and
+         res.get("ttlMs") == 0 and res.get("cacheScope") == "private",
+         "%s: server/discover, a private CacheableResult" % fe, r.describe())
+    discovered = (res or {}).get("supportedVersions", [])
+    full = modern_body(1, "server/discover")["params"]["_meta"]
+    for desc, params in [
+        ("no params", None),
+        ("no _meta", {}),
+        ("_meta without protocolVersion",
+         {"_meta": {k: v for k, v in full.items() if not k.endswith("/protocolVersion")}}),
+        ("_meta without clientCapabilities",
+         {"_meta": {k: v for k, v in full.items() if not k.endswith("/clientCapabilities")}}),
+    ]:
+        body = {"jsonrpc": "2.0", "id": 11, "method": "server/discover"}
+        if params is not None:
+            body["params"] = params
+        r = request("POST", u, json_bytes(body), modern_headers("server/discover"))
+        t.check("%s: server/discover with %s -> 400 -32602" % (fe, desc),
+                expect_error(r, 400, -32602, 11), r)
+    for m in ("ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"):
+        params = {"level": "debug"} if m == "logging/setLevel" else \
+            {"uri": "test://watched-resource"} if m.startswith("resources/") else {}
+        r = request("POST", u, json_bytes(modern_body(12, m, params)), modern_headers(m))
+        t.check("%s: %s, removed in 2026-07-28 -> 404 -32601" % (fe, m),
+                expect_error(r, 404, -32601, 12), r)
     call = modern_body(2, "tools/call", {"name": "echo", "arguments": {"message": "stateless"}})
     r = request("POST", u, json_bytes(call), modern_headers("tools/call", "echo"))
     res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
@@ -478,6 +501,9 @@ def test_modern(t, fe, url, st):
             expect_error(r, 400, -32022, 3) + ([] if MODERN in data.get("supported", []) and
                                                data.get("requested") == "2099-01-01"
                                                else ["data %r" % data]), r)
+    t.ok(data.get("supported") == discovered,
+         "%s: -32022 lists the versions server/discover lists" % fe,
+         "error: %r" % data.get("supported"), "discover: %r" % discovered)
     r = request("POST", u, json_bytes(modern_body(4, "tools/list")),
                 modern_headers("tools/list", version="2025-11-25"))
     t.check("%s: header version differs from _meta -> 400 -32020" % fe,
@@ -505,8 +531,17 @@ def test_modern(t, fe, url, st):
                                                                     "arguments": {}})),
                 modern_headers("tools/call", "test_ask"))
     j = r.json if isinstance(r.json, dict) else {}
-    t.ok(r.status == 200 and (j.get("error") or {}).get("code") == -32021,
-         "%s: stateless call needing sampling the client lacks -> -32021" % fe, r.describe())
+    req = ((j.get("error") or {}).get("data") or {}).get("requiredCapabilities")
+    t.ok(r.status == 400 and (j.get("error") or {}).get("code") == -32021 and
+         req == {"sampling": {}},
+         "%s: stateless call needing sampling the client lacks -> 400 -32021 naming it" % fe,
+         r.describe())
+    r = request("POST", u, json_bytes(modern_body(13, "resources/read", {"uri": "test://nope"})),
+                modern_headers("resources/read", "test://nope"))
+    j = r.json if isinstance(r.json, dict) else {}
+    t.ok(r.status == 200 and (j.get("error") or {}).get("code") == -32602 and
+         (j["error"].get("data") or {}).get("uri") == "test://nope",
+         "%s: unknown resource -> -32602 with data.uri" % fe, r.describe())
     for m in ("GET", "DELETE"):
         r = request(m, u, None, {"MCP-Protocol-Version": MODERN, "Accept": "text/event-stream"})
         t.check("%s: %s from a 2026-07-28 client -> 405" % (fe, m),
