@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "mcp/catalog.h"
+#include "mcp/mrtr.h"
 #include "mcp/sse.h"
 #include "mcp/wake.h"
 #include "oauth/scope.h"
@@ -213,6 +214,12 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     struct mcp_call *c = impl;
     const struct mcp_env *env = c->env;
     const char *cap = capability_of(method);
+    if (c->mrtr) {
+        /* the n-th request of a run is the n-th again when it reruns */
+        char key[32];
+        snprintf(key, sizeof key, "input-%d", ++c->input_seq);
+        return mcp_mrtr_input(c, key, method, params, why);
+    }
     if (c->stateless && cap && !ctx_client_has(c, cap)) {
         /* 2026-07-28: the request fails with MissingRequiredClientCapability */
         c->missing_capability = cap;
@@ -267,6 +274,15 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     return result;
 }
 
+static struct json_object *ctx_input(void *impl, const char *key, const char *method,
+                                     struct json_object *params, int timeout_ms, const char **why)
+{
+    struct mcp_call *c = impl;
+    if (c->mrtr)
+        return mcp_mrtr_input(c, key, method, params, why);
+    return ctx_request(impl, method, params, timeout_ms, why);
+}
+
 static void ctx_close_stream(void *impl)
 {
     struct mcp_call *c = impl;
@@ -285,6 +301,7 @@ void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx)
     ctx->progress = ctx_progress;
     ctx->log = ctx_log;
     ctx->request = ctx_request;
+    ctx->input = ctx_input;
     ctx->cancelled = ctx_cancelled;
     ctx->client_has = ctx_client_has;
     ctx->close_stream = ctx_close_stream;
@@ -322,6 +339,10 @@ void mcp_call_finish(struct mcp_call *call)
     }
     json_object_put(call->client_caps);
     call->client_caps = NULL;
+    json_object_put(call->input_answers);
+    call->input_answers = NULL;
+    json_object_put(call->input_requests);
+    call->input_requests = NULL;
 }
 
 int mcp_call_respond(struct mcp_call *call, struct json_object *resp)

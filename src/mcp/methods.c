@@ -10,6 +10,7 @@
 #include "mcp/call.h"
 #include "mcp/discovery.h"
 #include "mcp/catalog.h"
+#include "mcp/mrtr.h"
 #include "mcp/version.h"
 #include "oauth/scope.h"
 #include "store/stream.h"
@@ -147,7 +148,10 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
         return fail(err, MCP_ERROR_MISSING_CAPABILITY, msg);
     }
     int is_error = json_object_get_boolean(json_get(r, "isError", json_type_boolean));
-    const char *outcome = call->cancelled ? "cancelled" : is_error ? "error" : "ok";
+    const char *outcome = call->cancelled        ? "cancelled"
+                          : call->input_requests ? "input_required" /* mcp/mrtr.h */
+                          : is_error             ? "error"
+                                                 : "ok";
     LOG_INFO("msg=\"tool called\" tool=%s outcome=%s", tool->name, outcome);
     return mcp_tool_result_audited(call, tool->name, args, outcome, NULL, t0, r, err);
 }
@@ -355,7 +359,18 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
         if (strcmp(msg->method, methods[i].name) != 0)
             continue;
         struct mcp_err err = {0};
+        int mrtr = call->stateless && mcp_mrtr_method(msg->method);
+        if (mrtr && mcp_mrtr_begin(call, msg->method, msg->params, &err) < 0)
+            return jsonrpc_error(msg->id, err.code, err.message);
         struct json_object *result = methods[i].fn(call, msg->params, &err);
+        if (mrtr && call->input_requests && !call->missing_capability) {
+            /* the answers missing decide the reply, whatever the run made of their absence */
+            json_object_put(err.data);
+            err.data = NULL;
+            if (!result)
+                result = json_object_new_object();
+            result = mcp_mrtr_finish(call, msg->method, msg->params, result, &err);
+        }
         if (result) {
             json_object_put(err.data);
             return jsonrpc_result(msg->id, result);

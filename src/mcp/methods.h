@@ -50,7 +50,11 @@ struct mcp_call {
     char stream_id[24];             /* the POST stream once streaming ("" before) */
     void *cancel_waiter;            /* struct mcp_waiter while the call runs */
     const char *missing_capability; /* stateless: a client capability the call needed */
-    int rate_limited_s;             /* > 0: refused by a rate limit; retry after this long */
+    int mrtr;                       /* stateless, and input is asked for by result (mcp/mrtr.h) */
+    struct json_object *input_answers;  /* owned: the client's answers by input key */
+    struct json_object *input_requests; /* owned: the input this round asks for, or NULL */
+    int input_seq;                      /* numbers the keys of plain tool_request() calls */
+    int rate_limited_s;                 /* > 0: refused by a rate limit; retry after this long */
 
     char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
     int unavailable;                             /* set when the store could not be reached */

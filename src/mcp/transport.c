@@ -468,7 +468,8 @@ static void finish_modern_result(struct json_object *resp, const char *method)
     struct json_object *result = json_get(resp, "result", json_type_object);
     if (!result)
         return;
-    json_add(result, "resultType", json_object_new_string("complete"));
+    if (!json_get(result, "resultType", json_type_string)) /* "input_required" stays */
+        json_add(result, "resultType", json_object_new_string("complete"));
     if (cacheable(method)) {
         json_add(result, "ttlMs", json_object_new_int(0));
         json_add(result, "cacheScope", json_object_new_string("private"));

@@ -49,6 +49,15 @@ struct tool_ctx {
      * (client lacks the capability, timeout, error response, cancelled). */
     struct json_object *(*request)(void *impl, const char *method, struct json_object *params,
                                    int timeout_ms, const char **why);
+    /* As request, naming the input key: a stateless (2026-07-28) client
+     * is not sent the request but answers it by retrying the call
+     * (input-required results, mcp/mrtr.h), and the answer it gave under
+     * key is returned when the call runs again. Returns NULL with *why
+     * while the answer is still missing; the tool then returns any
+     * result, which the client never sees, and the call ends asking for
+     * every input requested so far. Keys are the tool's own names. */
+    struct json_object *(*input)(void *impl, const char *key, const char *method,
+                                 struct json_object *params, int timeout_ms, const char **why);
     /* Returns 1 once the client cancelled this call (notifications/cancelled). */
     int (*cancelled)(void *impl);
     /* Returns 1 when the client declared capability name ("sampling",
@@ -85,6 +94,12 @@ static inline struct json_object *tool_request(struct tool_ctx *c, const char *m
                                                const char **why)
 {
     return c->request(c->impl, method, params, timeout_ms, why);
+}
+static inline struct json_object *tool_input(struct tool_ctx *c, const char *key,
+                                             const char *method, struct json_object *params,
+                                             int timeout_ms, const char **why)
+{
+    return c->input(c->impl, key, method, params, timeout_ms, why);
 }
 static inline int tool_cancelled(struct tool_ctx *c)
 {
