@@ -337,6 +337,27 @@ static void usage(FILE *f)
                "  --version       print the version and exit\n");
 }
 
+/* log_file: appends stderr (every log line, and whatever libraries print)
+ * to path, so that the owner of a web space reads them where the web
+ * server's own error log is not theirs. When it cannot be opened the lines
+ * stay on stderr (the web server's log), and the first says why. */
+static void open_log_file(const char *path)
+{
+    if (!path[0])
+        return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        LOG_WARN("msg=\"could not open log_file: logging to stderr\" path=\"%s\" error=\"%s\"",
+                 path, strerror(errno));
+        return;
+    }
+    if (fd != STDERR_FILENO) {
+        if (dup2(fd, STDERR_FILENO) < 0)
+            LOG_WARN("msg=\"could not redirect stderr to log_file\" error=\"%s\"", strerror(errno));
+        close(fd);
+    }
+}
+
 static int open_listener(const char *spec)
 {
     const char *path = strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
@@ -394,6 +415,7 @@ int fcgi_responder_main(int argc, char **argv)
         return 1;
     }
     log_set_level(config.log_level);
+    open_log_file(config.log_file);
     if (tool_backends_load(config.backends_dir, err, sizeof err) < 0) {
         fprintf(stderr, "mcpgate: %s\n", err);
         return 1;

@@ -90,7 +90,11 @@ static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
 {
     const struct http_request *r = ctx->req;
     struct sink_state st = {.ctx = ctx};
-    struct mcp_sink sink = {.begin = sink_begin, .write = sink_write, .end = sink_end, .ctx = &st};
+    struct mcp_sink sink = {.begin = sink_begin,
+                            .write = sink_write,
+                            .end = sink_end,
+                            .ctx = &st,
+                            .pad_bytes = ctx->cfg->sse_pad_bytes};
     struct mcp_env env = {
         .cfg = ctx->cfg, .db = ctx->db, .sink = &sink, .stop_flag = ctx->stop_flag};
     env.principal = ctx->principal;

@@ -108,6 +108,8 @@ static int emit(struct mcp_call *c, struct json_object *msg, int final)
     if (c->streaming && !c->publish_stream &&
         (final || now_ms() - c->started_ms > (long long)env->cfg->sse_max_s * 1000))
         end_response(c); /* at the bounded life: the client resumes from the log */
+    else if (c->streaming && !c->publish_stream && !c->ended && mcp_sse_push(env->sink) < 0)
+        c->ended = 1; /* the work goes on while the client waits: push the event to it */
     return rc;
 }
 

@@ -50,6 +50,21 @@ int mcp_sse_event(const struct mcp_sink *sink, const char *id, const char *event
     return rc < 0 ? -1 : 0;
 }
 
+int mcp_sse_push(const struct mcp_sink *sink)
+{
+    if (sink->pad_bytes < 2)
+        return 0;
+    char *pad = malloc(sink->pad_bytes);
+    if (!pad)
+        return -1;
+    pad[0] = ':';
+    memset(pad + 1, ' ', sink->pad_bytes - 2);
+    pad[sink->pad_bytes - 1] = '\n';
+    int rc = sink->write(sink->ctx, pad, sink->pad_bytes);
+    free(pad);
+    return rc < 0 ? -1 : 0;
+}
+
 void mcp_sse_event_id(char out[MCP_EVENT_ID_MAX], const char *stream_id, long long seq)
 {
     snprintf(out, MCP_EVENT_ID_MAX, "%s.%lld", stream_id, seq);
@@ -112,6 +127,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
     long long deadline = now_ms() + (long long)env->cfg->sse_max_s * 1000;
     long long cursor = after;
     int rc = 0;
+    int unpushed = 1; /* the stream's start (and what follows) has not been pushed */
     for (;;) {
         struct store_event_batch b;
         enum store_rc src = store_events_after(env->db, stream_id, session_hash, cursor, &b);
@@ -125,6 +141,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
         }
         long long before = cursor;
         int wrc = write_batch(sink, stream_id, &b, default_event, &cursor);
+        unpushed |= cursor > before;
         /* a later connection without Last-Event-ID starts after this */
         if (cursor > before && store_stream_delivered(env->db, stream_id, cursor) != STORE_OK)
             LOG_WARN("msg=\"could not record how far a stream was delivered\"");
@@ -144,6 +161,14 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
         long long left = deadline - now_ms();
         if (left <= 0 || (env->stop_flag && *env->stop_flag))
             break;
+        /* about to wait: push the events written through a buffering web
+         * server now (heartbeats need not reach the client, only keep the
+         * web server's idle timer going, so they are never pushed) */
+        if (unpushed && mcp_sse_push(sink) < 0) {
+            rc = -1;
+            break;
+        }
+        unpushed = 0;
         int wait_ms = env->cfg->sse_heartbeat_s * 1000;
         if (wait_ms > left)
             wait_ms = (int)left;

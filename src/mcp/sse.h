@@ -24,6 +24,9 @@ struct mcp_sink {
     int (*write)(void *ctx, const char *p, size_t n); /* writes and flushes; -1: client gone */
     void (*end)(void *ctx);                           /* ends the HTTP response now */
     void *ctx;
+    /* sse_pad_bytes: > 0 when a web server holds output back until that much
+     * has come (mod_fcgid's FcgidOutputBufferSize); see mcp_sse_push */
+    size_t pad_bytes;
 };
 
 #define MCP_EVENT_ID_MAX (STORE_STREAM_ID_LEN + 24)
@@ -34,6 +37,12 @@ int mcp_sse_begin(const struct mcp_env *env, const struct mcp_sink *sink, const 
 
 /* Writes one event; id and event may be NULL. Returns 0 or -1. */
 int mcp_sse_event(const struct mcp_sink *sink, const char *id, const char *event, const char *data);
+
+/* Pushes what was written so far through a buffering web server: with
+ * sink->pad_bytes > 0, writes one SSE comment line of that many bytes
+ * (clients ignore comments); otherwise nothing. Call it when the stream is
+ * about to wait with events (or its start) not yet pushed. Returns 0 or -1. */
+int mcp_sse_push(const struct mcp_sink *sink);
 
 /* Formats "<stream_id>.<seq>". */
 void mcp_sse_event_id(char out[MCP_EVENT_ID_MAX], const char *stream_id, long long seq);

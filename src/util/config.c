@@ -247,6 +247,20 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         }
         snprintf(err, errlen, "sse_retry_ms must be from 0 to 600000");
         return -1;
+    } else if (strcmp(key, "sse_pad_bytes") == 0) {
+        if (parse_int(value, 0, 1048576, &v) == 0 && (v == 0 || v >= 64)) {
+            cfg->sse_pad_bytes = (size_t)v;
+            return 0;
+        }
+        snprintf(err, errlen, "sse_pad_bytes must be 0 (off) or from 64 to 1048576 bytes");
+        return -1;
+    } else if (strcmp(key, "log_file") == 0) {
+        if (value[0] != '\0' && value[0] != '/') {
+            snprintf(err, errlen, "log_file must be an absolute path (or empty: stderr)");
+            return -1;
+        }
+        if (copy_str(cfg->log_file, sizeof cfg->log_file, value) == 0)
+            return 0;
     } else if (strcmp(key, "discovery_threshold") == 0) {
         if (parse_int(value, 0, 100000, &v) == 0) {
             cfg->discovery_threshold = (int)v;

@@ -45,6 +45,8 @@ struct mg_config {
     int sse_heartbeat_s;             /* comment line this often on an idle SSE stream */
     int sse_max_s;                   /* an SSE response lasts at most this long */
     int sse_retry_ms;                /* the retry hint sent on every SSE stream */
+    size_t sse_pad_bytes;            /* > 0: pad SSE events through a buffering web server */
+    char log_file[512];              /* "" = stderr; else log lines are appended here */
     int request_timeout_s;           /* longest wait for a client's answer (sampling, ...) */
     int rate_limit_user_per_min;     /* tool calls per user and minute, 0 = no limit */
     int rate_limit_client_per_min;   /* tool calls per OAuth client and minute, 0 = no limit */

@@ -51,6 +51,12 @@ int main(void)
     buf_reset(&wire);
     ok(mcp_sse_event(&sink, "s.2", NULL, "") == 0, "priming event");
     is_str(buf_str(&wire), "id: s.2\ndata: \n\n", "priming event has an id and empty data");
+    buf_reset(&wire);
+    ok(mcp_sse_push(&sink) == 0 && wire.len == 0, "no padding unless sse_pad_bytes is set");
+    sink.pad_bytes = 65537;
+    ok(mcp_sse_push(&sink) == 0 && wire.len == 65537, "sse_pad_bytes: that many bytes");
+    ok(wire.data[0] == ':' && wire.data[65536] == '\n' && !memchr(wire.data, '\n', 65536),
+       "the padding is one SSE comment line, which clients ignore");
     buf_free(&wire);
 
     struct mg_config cfg;
