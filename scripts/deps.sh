@@ -6,7 +6,8 @@
 #   run    build, plus what scripts/stack.sh runs: PostgreSQL, lighttpd,
 #          Apache with mod_fcgid, spawn-fcgi, python3, curl, procps (pgrep),
 #          clang-format and valgrind
-#   test   run, plus clang (tests/fuzz/: libFuzzer targets), chromium
+#   test   run, plus clang (tests/fuzz/: libFuzzer targets), apache2-suexec-custom
+#          (tests/integration/test_shared_host.py), chromium
 #          (tests/oauth/run.py drives the sign-in, consent
 #          and account pages in headless Chromium) and wrk (make bench,
 #          tests/bench/smoke.sh)
@@ -21,8 +22,9 @@ readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
 # clang: tests/fuzz/; debhelper: tests/integration/test_deb.py; wrk: tests/bench/;
-# iproute2 (ip) and util-linux (unshare): the private network of test_attacks.py
-readonly TEST_PKGS=(chromium clang debhelper wrk iproute2 util-linux)
+# iproute2 (ip) and util-linux (unshare): the private network of test_attacks.py;
+# apache2-suexec-custom: the shared host of test_shared_host.py (suexec, as hosts run it)
+readonly TEST_PKGS=(chromium clang debhelper wrk iproute2 util-linux apache2-suexec-custom)
 
 die() {
     echo "deps.sh: $*" >&2
