@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "mcp/call.h"
+#include "mcp/listen.h"
+#include "mcp/wake.h"
+#include "store/stream.h"
 #include "store/subscription.h"
 #include "tools/catalog.h"
 #include "tools/registry.h"
@@ -409,6 +412,11 @@ int mcp_resource_updated(struct store_conn *db, const char *uri, int *n)
 {
     struct fanout f = {.db = db, .uri = uri};
     *n = 0;
+    /* the stateless clients' subscriptions/listen streams (mcp/listen.h) */
+    char key[MCP_WAKE_KEY_MAX];
+    mcp_listen_resource_key(uri, key, sizeof key);
+    if (store_notify(db, key) != STORE_OK)
+        LOG_WARN("msg=\"could not tell the listen streams that a resource changed\"");
     if (store_subscription_each(db, uri, notify_subscriber, &f, n) != STORE_OK) {
         LOG_WARN("msg=\"could not read the subscribers of a resource\"");
         return -1;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mcp/call.h"
+#include "mcp/listen.h"
 #include "mcp/sse.h"
 #include "mcp/version.h"
 #include "oauth/scope.h"
@@ -547,7 +548,8 @@ static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *i
     }
     if (check_request_headers(in, &msg, out) < 0)
         return;
-    if (removed_method(msg.method) || !mcp_method_known(msg.method)) {
+    int listen = strcmp(msg.method, "subscriptions/listen") == 0;
+    if (removed_method(msg.method) || (!listen && !mcp_method_known(msg.method))) {
         char text[200];
         snprintf(text, sizeof text, "Method not found: %.128s", msg.method);
         modern_reject(out, 404, msg.id, JSONRPC_METHOD_NOT_FOUND, text);
@@ -560,6 +562,14 @@ static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *i
                       !meta           ? "Invalid params: params._meta is required"
                       : !body_version ? "Invalid params: _meta[\"" META_VERSION "\"] is required"
                                       : "Invalid params: _meta[\"" META_CAPS "\"] is required");
+        return;
+    }
+    if (listen) {
+        struct mcp_err err = {0};
+        if (mcp_listen_serve(env, msg.id, msg.params, &err) < 0)
+            modern_reject(out, 200, msg.id, err.code, err.message);
+        else
+            out->streamed = 1;
         return;
     }
     struct mcp_call call = {.env = env, .version = MODERN_VERSION, .stateless = 1};

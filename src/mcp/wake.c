@@ -13,6 +13,12 @@ static struct mcp_waiter *waiters;
 
 void mcp_wake_register(struct mcp_waiter *w, const char *key)
 {
+    mcp_wake_register_in(w, key, NULL);
+}
+
+void mcp_wake_register_in(struct mcp_waiter *w, const char *key, struct mcp_waiter *group)
+{
+    w->group = group;
     snprintf(w->key, sizeof w->key, "%s", key);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -60,6 +66,15 @@ int mcp_wake_wait(struct mcp_waiter *w, int timeout_ms)
     return got;
 }
 
+int mcp_wake_take(struct mcp_waiter *w)
+{
+    pthread_mutex_lock(&lock);
+    int got = w->signalled;
+    w->signalled = 0;
+    pthread_mutex_unlock(&lock);
+    return got;
+}
+
 int mcp_wake_fired(struct mcp_waiter *w)
 {
     pthread_mutex_lock(&lock);
@@ -79,6 +94,10 @@ void mcp_wake_dispatch(const char *key, void *unused)
         if (key)
             w->fired = 1;
         pthread_cond_signal(&w->cond);
+        if (w->group) {
+            w->group->signalled = 1;
+            pthread_cond_signal(&w->group->cond);
+        }
     }
     pthread_mutex_unlock(&lock);
 }

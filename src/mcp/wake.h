@@ -19,6 +19,7 @@ struct mcp_waiter {
     pthread_cond_t cond;        /* signalled under the registry's lock */
     int signalled;              /* set by a matching key; cleared by mcp_wake_wait() */
     int fired;                  /* set by a matching key; never cleared (cancellation) */
+    struct mcp_waiter *group;   /* also signalled with this one, or NULL (mcp_wake_register_in) */
     struct mcp_waiter *next;    /* registry list; owned by the registry */
 };
 
@@ -26,7 +27,16 @@ struct mcp_waiter {
  * valid. Cannot fail. */
 void mcp_wake_register(struct mcp_waiter *w, const char *key);
 
+/* As mcp_wake_register(), and a match also signals group (a waiter
+ * registered before, which must outlive w): one thread waits on the group
+ * for any of several keys, then asks each member with mcp_wake_take(). */
+void mcp_wake_register_in(struct mcp_waiter *w, const char *key, struct mcp_waiter *group);
+
 void mcp_wake_unregister(struct mcp_waiter *w);
+
+/* Returns 1 when w was signalled since the last wait or take, and clears
+ * that; 0 otherwise. Does not wait. */
+int mcp_wake_take(struct mcp_waiter *w);
 
 /* Waits until w is signalled or timeout_ms passed. Returns 1 when it was
  * signalled (and clears that), 0 on timeout. */
