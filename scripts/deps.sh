@@ -18,7 +18,7 @@
 set -euo pipefail
 
 readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
-    libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev libpcre2-dev)
+    libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev libpcre2-dev libstemmer-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
 # clang: tests/fuzz/; debhelper: tests/integration/test_deb.py; wrk: tests/bench/;

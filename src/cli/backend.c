@@ -6,7 +6,7 @@
  *   backend test NAME [TOOL [ARGS-JSON]]
  *   backend import-openapi FILE --name NAME [--base-url URL] [--tag T]...
  *       [--path GLOB]... [--method M]... [--env-file PATH] [--allow-private]
- *       [--output FILE|-] [--force]
+ *       [--include-deprecated] [--output FILE|-] [--force]
  *   backend credential NAME SLOT [--delete]
  *   backend credential rotate
  *
@@ -40,7 +40,8 @@ static const char usage_text[] =
     "       mcpgate backend test NAME [TOOL [ARGS-JSON]]\n"
     "       mcpgate backend import-openapi FILE --name NAME [--base-url URL]\n"
     "               [--tag TAG]... [--path GLOB]... [--method METHOD]...\n"
-    "               [--env-file PATH] [--allow-private] [--output FILE|-] [--force]\n"
+    "               [--env-file PATH] [--allow-private] [--include-deprecated]\n"
+    "               [--output FILE|-] [--force]\n"
     "       mcpgate backend credential NAME SLOT [--delete]\n"
     "       mcpgate backend credential rotate\n"
     "\n"
@@ -50,7 +51,8 @@ static const char usage_text[] =
     "                   TOOL, call it once with ARGS-JSON (default {}) and print the result\n"
     "  import-openapi   turn an OpenAPI 3.0/3.1 JSON document into a backend file, by\n"
     "                   default backends_dir/NAME.json; --tag, --path (fnmatch pattern,\n"
-    "                   e.g. '/v2/droplets*') and --method select operations; --env-file\n"
+    "                   e.g. '/v2/droplets*') and --method select operations; deprecated\n"
+    "                   operations are left out unless --include-deprecated; --env-file\n"
     "                   names the env file that holds the credentials\n"
     "                   (variables NAME_SLOT); the responders load it at their next start\n"
     "  credential       store the secret of NAME's slot SLOT in the database, sealed with\n"
@@ -380,11 +382,17 @@ static int write_out(const char *path, const char *text, int force)
 static int cmd_import(const struct cli_env *env, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"name", required_argument, NULL, 'n'},    {"base-url", required_argument, NULL, 'b'},
-        {"tag", required_argument, NULL, 't'},     {"path", required_argument, NULL, 'p'},
-        {"method", required_argument, NULL, 'm'},  {"env-file", required_argument, NULL, 'e'},
-        {"allow-private", no_argument, NULL, 'a'}, {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'f'},         {NULL, 0, NULL, 0},
+        {"name", required_argument, NULL, 'n'},
+        {"base-url", required_argument, NULL, 'b'},
+        {"tag", required_argument, NULL, 't'},
+        {"path", required_argument, NULL, 'p'},
+        {"method", required_argument, NULL, 'm'},
+        {"env-file", required_argument, NULL, 'e'},
+        {"allow-private", no_argument, NULL, 'a'},
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
+        {"include-deprecated", no_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
     };
     const char *tags[MAX_SELECT], *paths[MAX_SELECT], *methods[MAX_SELECT];
     struct openapi_opts o = {
@@ -426,6 +434,9 @@ static int cmd_import(const struct cli_env *env, int argc, char **argv)
             break;
         case 'f':
             force = 1;
+            break;
+        case 'd':
+            o.include_deprecated = 1;
             break;
         default:
             fprintf(stderr, "%s", usage_text);
@@ -491,8 +502,10 @@ static int cmd_import(const struct cli_env *env, int argc, char **argv)
     if (rc == 0)
         fprintf(stderr,
                 "mcpgate: %d operations in the document, %d selected, %d tools written to %s "
-                "(%d skipped: request body neither JSON nor a form), %d credential slots\n",
-                st.operations, st.selected, st.tools, path.data, st.skipped, st.slots);
+                "(%d skipped: request body neither JSON nor a form; %d deprecated left out%s), "
+                "%d credential slots\n",
+                st.operations, st.selected, st.tools, path.data, st.skipped, st.deprecated,
+                st.deprecated ? ": --include-deprecated imports them" : "", st.slots);
     if (rc == 0 && st.slots && !o.env_file)
         fprintf(stderr, "mcpgate: the credential slots have no source yet: add env_file and "
                         "variable (or file) to each, or import again with --env-file\n");

@@ -11,16 +11,18 @@
 #include "mcp/audit.h"
 #include "mcp/catalog.h"
 #include "tools/registry.h"
+#include "tools/search.h"
 #include "util/json.h"
 
-#define SEARCH_DEFAULT 10
+#define SEARCH_DEFAULT 5 /* tools a search returns unless it asks for more */
 #define SEARCH_MAX     50
+#define DESC_SHOWN     600 /* bytes of a description in a search result */
 
 static const char search_schema[] =
     "{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"description\":"
     "\"Words describing what you want to do, e.g. 'list droplets' or 'database backup'\"},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"description\":"
-    "\"How many tools to return (default 10)\"}},\"required\":[\"query\"],"
+    "\"How many tools to return (default 5)\"}},\"required\":[\"query\"],"
     "\"additionalProperties\":false}";
 
 static const char call_schema[] =
@@ -128,52 +130,87 @@ int mcp_discovery_is_meta(const char *name)
     return 0;
 }
 
-/* Case-insensitive substring test. */
-static int contains(const char *hay, const char *word)
+/* search_tools' keep function: the tools the caller may see. */
+static int visible_to(void *arg, const struct tool_def *d)
 {
-    size_t n = strlen(word);
-    for (; hay && *hay; hay++)
-        if (strncasecmp(hay, word, n) == 0)
-            return 1;
-    return 0;
+    const struct mcp_call *call = arg;
+    return mcp_tool_allowed(call->env, d) && mcp_tool_permitted(call->env, d);
 }
 
-/* How many of the query's words the tool's name or description contains. */
-static int score(struct json_object *tool, const char *query)
+/* Cuts a Tool object's description to its first DESC_SHOWN bytes, at a
+ * word, so that a page of results stays small; the full text is in
+ * tools/list and in the direct listing. */
+static void compact(struct json_object *tool)
 {
-    const char *name = json_get_string(tool, "name");
     const char *desc = json_get_string(tool, "description");
-    const char *title = json_get_string(tool, "title");
-    int s = 0;
-    char word[64];
-    for (const char *p = query; *p;) {
-        while (*p && !isalnum((unsigned char)*p))
-            p++;
-        size_t n = 0;
-        while (p[n] && isalnum((unsigned char)p[n]))
-            n++;
-        if (n == 0)
-            break;
-        snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word ? n : sizeof word - 1), p);
-        p += n;
-        if (n < 3) /* "a", "to", "no": they match everything */
-            continue;
-        s += contains(name, word) * 3 + contains(title, word) * 2 + contains(desc, word);
-    }
-    return s;
+    size_t len = desc ? strlen(desc) : 0;
+    if (len <= DESC_SHOWN)
+        return;
+    size_t cut = json_utf8_cut(desc, DESC_SHOWN);
+    while (cut > DESC_SHOWN / 2 && !isspace((unsigned char)desc[cut]))
+        cut--;
+    char *s = malloc(cut + 4);
+    if (!s)
+        abort();
+    memcpy(s, desc, cut);
+    memcpy(s + cut, "...", 4);
+    json_add(tool, "description", json_object_new_string(s));
+    free(s);
 }
 
-struct scored {
-    int score;
-    size_t index;
-};
-
-static int by_score(const void *a, const void *b)
+/* Ranks the caller's tools for query (tools/search.h): the static ones
+ * through the index, those of dynamic sources scored one by one. Writes
+ * the best limit into found (Tool objects with call_with) and returns the
+ * number of matches. */
+static int rank(struct mcp_call *call, const char *query, int limit, struct json_object *found)
 {
-    const struct scored *x = a, *y = b;
-    if (x->score != y->score)
-        return y->score - x->score;
-    return x->index < y->index ? -1 : x->index > y->index;
+    struct tool_query *q = tool_query_new(query);
+    if (!q)
+        return 0;
+    struct tool_search_hit *hits = calloc((size_t)limit + 1, sizeof *hits);
+    if (!hits)
+        abort();
+    int total = 0;
+    int n = tool_search_static(q, visible_to, call, hits, limit, &total);
+    struct json_object *dynamic = NULL;
+    if (tool_source_count() > 0) {
+        dynamic = tool_sources_list_json_db(call->env->db);
+        for (size_t i = 0; i < json_object_array_length(dynamic); i++) {
+            struct json_object *t = json_object_array_get_idx(dynamic, i);
+            const char *name = json_get_string(t, "name");
+            const struct tool_def *d = name ? tool_find(name) : NULL;
+            if (!d || !visible_to(call, d))
+                continue;
+            struct tool_search_hit h = {
+                .def = NULL,
+                .index = -1 - (int)i, /* < 0: the i-th of dynamic */
+                .score = tool_search_score(q, name, json_get_string(t, "title"),
+                                           json_get_string(t, "description"), NULL,
+                                           json_get(t, "inputSchema", json_type_object)),
+            };
+            if (h.score <= 0)
+                continue;
+            total++;
+            hits[n] = h; /* the spare slot, then back in order */
+            qsort(hits, (size_t)n + 1, sizeof *hits, tool_search_hit_cmp);
+            if (n < limit)
+                n++;
+        }
+    }
+    tool_query_free(q);
+    for (int i = 0; i < n; i++) {
+        struct json_object *t =
+            hits[i].index >= 0
+                ? tool_static_json(hits[i].index)
+                : json_object_get(json_object_array_get_idx(dynamic, (size_t)(-1 - hits[i].index)));
+        compact(t);
+        json_add(t, "call_with", json_object_new_string(mcp_discovery_runner(entry_access(t))));
+        if (json_object_array_add(found, t))
+            abort();
+    }
+    json_object_put(dynamic);
+    free(hits);
+    return total;
 }
 
 static struct json_object *search(struct mcp_call *call, struct json_object *args,
@@ -189,30 +226,11 @@ static struct json_object *search(struct mcp_call *call, struct json_object *arg
         return mcp_tool_result_audited(call, MCP_DISCOVERY_SEARCH, args, "error", "bad arguments",
                                        t0, r, err);
     }
-    struct json_object *visible = mcp_visible_tools(call);
-    size_t n = json_object_array_length(visible);
-    struct scored *s = calloc(n ? n : 1, sizeof *s);
-    if (!s)
-        abort();
-    size_t hits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int sc = score(json_object_array_get_idx(visible, i), query);
-        if (sc > 0)
-            s[hits++] = (struct scored){sc, i};
-    }
-    qsort(s, hits, sizeof *s, by_score);
     struct json_object *found = json_object_new_array();
-    for (size_t i = 0; i < hits && i < (size_t)limit; i++) {
-        struct json_object *t = json_object_array_get_idx(visible, s[i].index);
-        json_add(t, "call_with", json_object_new_string(mcp_discovery_runner(entry_access(t))));
-        if (json_object_array_add(found, json_object_get(t)))
-            abort();
-    }
-    free(s);
-    json_object_put(visible);
+    int hits = rank(call, query, limit, found);
     struct json_object *structured = json_object_new_object();
     json_add(structured, "tools", found);
-    json_add(structured, "total_matches", json_object_new_int((int)hits));
+    json_add(structured, "total_matches", json_object_new_int(hits));
     /* the tools once, in the text content (no structuredContent copy: no
      * outputSchema promises one, and each schema twice doubles the cost) */
     struct json_object *r = tool_result_text(json_text(structured, NULL), 0);

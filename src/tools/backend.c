@@ -32,6 +32,8 @@
 #define FILE_JSON_DEPTH   1024
 #define MAX_SECRET_BYTES  8192
 #define MAX_TOOL_NAME_LEN 128
+#define MAX_TAGS          32  /* tags of one tool */
+#define MAX_TAG_LEN       100 /* bytes of one tag */
 
 static struct backend *loaded[MAX_BACKENDS];
 static int n_loaded;
@@ -149,6 +151,7 @@ void tool_backend_free(struct backend *b)
             free((char *)b->defs[i].title);
             free((char *)b->defs[i].description);
             free((char *)b->defs[i].input_schema);
+            free((char *)b->defs[i].keywords);
         }
     }
     free(b->ops);
@@ -683,9 +686,9 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
                     struct tool_def *def)
 {
     static const char *const keys[] = {
-        "name",         "title",    "description", "access", "method",     "path",
-        "input_schema", "args",     "body_type",   "auth",   "timeout_ms", "max_response_bytes",
-        "result",       "base_url", NULL};
+        "name",         "title",    "description", "access",     "method",     "path",
+        "input_schema", "args",     "body_type",   "auth",       "timeout_ms", "max_response_bytes",
+        "result",       "base_url", "tags",        "deprecated", NULL};
     struct backend_op *op = &b->ops[index];
     char where[64];
     snprintf(where, sizeof where, "tools[%d]: ", index);
@@ -847,6 +850,39 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
             return -1;
         }
     }
+    /* what search_tools finds it by besides its name, title, description
+     * and arguments: its tags and its path */
+    struct buf kw = {0};
+    struct json_object *tags = NULL;
+    if (json_object_object_get_ex(t, "tags", &tags)) {
+        size_t nt = json_object_is_type(tags, json_type_array) ? json_object_array_length(tags) : 0;
+        int ok = json_object_is_type(tags, json_type_array) && nt <= MAX_TAGS;
+        for (size_t i = 0; ok && i < nt; i++) {
+            struct json_object *tag = json_object_array_get_idx(tags, i);
+            ok = json_object_is_type(tag, json_type_string) &&
+                 json_object_get_string_len(tag) <= MAX_TAG_LEN;
+            if (ok && (buf_puts(&kw, json_object_get_string(tag)) < 0 || buf_puts(&kw, " ") < 0))
+                abort();
+        }
+        if (!ok) {
+            bad(p, "%stags must be an array of at most %d strings of at most %d bytes", where,
+                MAX_TAGS, MAX_TAG_LEN);
+            buf_free(&kw);
+            return -1;
+        }
+    }
+    if (buf_puts(&kw, op->path) < 0)
+        abort();
+    struct json_object *dep = NULL;
+    if (json_object_object_get_ex(t, "deprecated", &dep) &&
+        !json_object_is_type(dep, json_type_boolean)) {
+        bad(p, "%sdeprecated must be true or false", where);
+        buf_free(&kw);
+        return -1;
+    }
+    def->deprecated = dep && json_object_get_boolean(dep);
+    def->keywords = xstrdup(buf_str(&kw));
+    buf_free(&kw);
     char dflt[600];
     snprintf(dflt, sizeof dflt, "%s %s%s (%s)", op->method,
              op->base_url ? op->base_url : b->base_url, op->path, b->name);

@@ -24,6 +24,8 @@
 #define MAX_REF_STACK    64
 #define MAX_DESC_LEN     1024
 #define MAX_ARG_NAME_LEN 64
+#define OPENAPI_TAGS_MAX 32  /* tags kept per tool (a backend file allows 32) */
+#define OPENAPI_TAG_LEN  100 /* longer tags are left out (a backend file allows 100) */
 
 static const char *const http_methods[] = {"get",     "put",  "post",  "delete",
                                            "options", "head", "patch", NULL};
@@ -634,6 +636,20 @@ static struct json_object *make_tool(struct conv *c, const struct openapi_opts *
         *p = (char)toupper((unsigned char)*p);
     json_add(tool, "method", str(up));
     json_add(tool, "path", str(path));
+    struct json_object *tags = json_get(op, "tags", json_type_array);
+    struct json_object *tag_list = json_object_new_array();
+    for (size_t i = 0; tags && i < json_object_array_length(tags) && i < OPENAPI_TAGS_MAX; i++) {
+        const char *tag = json_object_get_string(json_object_array_get_idx(tags, i));
+        if (json_object_is_type(json_object_array_get_idx(tags, i), json_type_string) &&
+            strlen(tag) <= OPENAPI_TAG_LEN && json_object_array_add(tag_list, str(tag)) != 0)
+            abort();
+    }
+    if (json_object_array_length(tag_list))
+        json_add(tool, "tags", tag_list);
+    else
+        json_object_put(tag_list);
+    if (json_object_get_boolean(json_get(op, "deprecated", json_type_boolean)))
+        json_add(tool, "deprecated", json_object_new_boolean(1));
     if (!o->base_url) {
         const char *own = own_server(op) ? own_server(op) : own_server(item);
         if (own && tool_url_ok(own, 0)) /* else the document's server (fuzz_openapi) */
@@ -881,7 +897,11 @@ struct json_object *tool_openapi_import(struct json_object *doc, const struct op
             if (!op)
                 continue;
             done++;
-            if (selected(o, *m, path, op)) {
+            if (selected(o, *m, path, op) && !o->include_deprecated &&
+                json_object_get_boolean(json_get(op, "deprecated", json_type_boolean))) {
+                st->selected++;
+                st->deprecated++;
+            } else if (selected(o, *m, path, op)) {
                 st->selected++;
                 struct json_object *t = make_tool(&c, o, *m, path, item, op, schemes, slots, names);
                 if (t) {

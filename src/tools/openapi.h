@@ -15,10 +15,13 @@
  *               a oneOf with a discriminator into anyOf (branches marked
  *               with the enum of their mapping values);
  *   access      GET/HEAD read, DELETE destructive, the rest write;
+ *   tags        the operation's tags (search_tools finds tools by them);
  *   auth        the operation's (else the document's) first security
  *               requirement; each security scheme becomes a credential slot
  *               (http bearer, oauth2, openIdConnect: bearer; http basic:
  *               basic; apiKey: header, query, or a Cookie header).
+ * Operations marked deprecated are left out (and counted) unless
+ * include_deprecated; included, their tools say "deprecated": true.
  * Operations whose only request body is neither JSON nor a form (uploads)
  * are skipped and counted. Cookie parameters are left out.
  * Must not touch: files, HTTP, SQL (the CLI reads and writes the files).
@@ -30,10 +33,11 @@
 #include <stddef.h>
 
 struct openapi_opts {
-    const char *name;     /* the backend's name (required) */
-    const char *base_url; /* overrides servers[0].url, or NULL */
-    int allow_private;    /* written into the file */
-    const char *env_file; /* credential source for every slot, or NULL (none) */
+    const char *name;       /* the backend's name (required) */
+    const char *base_url;   /* overrides servers[0].url, or NULL */
+    int allow_private;      /* written into the file */
+    int include_deprecated; /* 1: import deprecated operations too */
+    const char *env_file;   /* credential source for every slot, or NULL (none) */
     /* selection: an operation is imported when it matches every list that
      * is not empty (any tag of tags; any fnmatch(3) pattern of paths; any
      * method of methods, case-insensitive) */
@@ -53,6 +57,7 @@ struct openapi_stats {
     int selected;   /* matched the selection */
     int tools;      /* written */
     int skipped;    /* selected but not importable (request body type) */
+    int deprecated; /* selected but deprecated, left out (include_deprecated unset) */
     int slots;      /* credential slots */
 };
 

@@ -226,6 +226,17 @@ struct json_object *tool_list_json_db(struct store_conn *db)
     for (int i = 0; i < n_flat; i++)
         if (json_object_array_add(arr, tool_static_json(i)) != 0)
             abort();
+    struct json_object *more = tool_sources_list_json_db(db);
+    for (size_t i = 0; i < json_object_array_length(more); i++)
+        if (json_object_array_add(arr, json_object_get(json_object_array_get_idx(more, i))) != 0)
+            abort();
+    json_object_put(more);
+    return arr;
+}
+
+struct json_object *tool_sources_list_json_db(struct store_conn *db)
+{
+    struct json_object *arr = json_object_new_array();
     for (int s = 0; s < n_sources; s++) {
         /* a static tool of the same name wins, as in tool_find_db() */
         struct json_object *more = json_object_new_array();

@@ -131,7 +131,10 @@ struct tool_def {
     enum tool_access access;
     int open_world; /* 1 when it reaches outside mcpgate */
     tool_call_fn call;
-    void *data; /* the implementation's own (e.g. a REST operation), or NULL */
+    void *data;           /* the implementation's own (e.g. a REST operation), or NULL */
+    const char *keywords; /* more words search_tools finds it by (a REST tool's tags and
+                             path), or NULL */
+    int deprecated;       /* 1: the API marks it deprecated (search ranks it last) */
 };
 
 /* Adds a table of n definitions (static storage, not copied) to the
@@ -190,6 +193,10 @@ const struct tool_def *tool_find_db(struct store_conn *db, const char *name);
 
 /* tool_list_json() that lets dynamic sources refresh their copy through db. */
 struct json_object *tool_list_json_db(struct store_conn *db);
+
+/* The tools of the dynamic sources alone (those tool_list_json_db() lists
+ * after the static ones): a new array. */
+struct json_object *tool_sources_list_json_db(struct store_conn *db);
 
 /* Helper for tool implementations: a new result with one text content. */
 struct json_object *tool_result_text(const char *text, int is_error);
