@@ -10,6 +10,7 @@
 #include "tools/schema.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,111 @@ static int json_same(struct json_object *a, struct json_object *b)
     return json_object_equal(a, b);
 }
 
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* A hash of v that agrees with json_same(): equal values hash equal (a
+ * number at the top by its double value, as json_same compares them; within
+ * arrays and objects by type and value, as json_object_equal does; object
+ * members in any order). depth stops at JSON_MAX_DEPTH, which parsed input
+ * never exceeds. */
+static uint64_t value_hash(struct json_object *v, int top, int depth)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    enum json_type t = json_object_get_type(v);
+    if (top && is_number(v)) {
+        double d = json_object_get_double(v);
+        d = d == 0 ? 0 : d; /* -0 == 0 */
+        return fnv(fnv(h, "n", 1), &d, sizeof d);
+    }
+    h = fnv(h, &t, sizeof t);
+    if (depth > JSON_MAX_DEPTH)
+        return h;
+    switch (t) {
+    case json_type_null:
+        return h;
+    case json_type_boolean: {
+        int b = json_object_get_boolean(v);
+        return fnv(h, &b, sizeof b);
+    }
+    case json_type_int: {
+        int64_t i = json_object_get_int64(v);
+        return fnv(h, &i, sizeof i);
+    }
+    case json_type_double: {
+        double d = json_object_get_double(v);
+        d = d == 0 ? 0 : d;
+        return fnv(h, &d, sizeof d);
+    }
+    case json_type_string:
+        return fnv(h, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            uint64_t e = value_hash(json_object_array_get_idx(v, i), 0, depth + 1);
+            h = fnv(h, &e, sizeof e);
+        }
+        return h;
+    case json_type_object: {
+        uint64_t sum = 0; /* members in any order */
+        json_object_object_foreach(v, key, val)
+        {
+            uint64_t m = fnv(0xcbf29ce484222325ULL, key, strlen(key) + 1);
+            uint64_t e = value_hash(val, 0, depth + 1);
+            sum += fnv(m, &e, sizeof e);
+        }
+        return fnv(h, &sum, sizeof sum);
+    }
+    }
+    return h;
+}
+
+struct hashed_item {
+    uint64_t hash;
+    size_t index;
+};
+
+static int by_hash(const void *a, const void *b)
+{
+    const struct hashed_item *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* uniqueItems in O(n log n): items sorted by hash, and only items of equal
+ * hash compared. Each item and each comparison counts as a step of the
+ * walk, so colliding hashes cannot make it quadratic past SCHEMA_MAX_STEPS. */
+static int check_unique(struct walk *w, struct json_object *inst, const char *path)
+{
+    size_t n = json_object_array_length(inst);
+    if (n < 2)
+        return 0;
+    if ((*w->steps += n) > SCHEMA_MAX_STEPS)
+        return fail(w, path, "cannot be checked: the schema is too complex");
+    struct hashed_item *items = malloc(n * sizeof *items);
+    if (!items)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        items[i] = (struct hashed_item){value_hash(json_object_array_get_idx(inst, i), 1, 0), i};
+    qsort(items, n, sizeof *items, by_hash);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        for (size_t j = i + 1; rc == 0 && j < n && items[j].hash == items[i].hash; j++) {
+            if (++*w->steps > SCHEMA_MAX_STEPS)
+                rc = fail(w, path, "cannot be checked: the schema is too complex");
+            else if (json_same(json_object_array_get_idx(inst, items[i].index),
+                               json_object_array_get_idx(inst, items[j].index)))
+                rc = fail(w, path, "must not contain the same item twice");
+        }
+    }
+    free(items);
+    return rc;
+}
+
 static int check_enum(struct walk *w, struct json_object *schema, struct json_object *inst,
                       const char *path)
 {
@@ -389,12 +495,8 @@ static int check_array(struct walk *w, struct json_object *schema, struct json_o
         return fail(w, path, "must have at least %g items", lim);
     if (num(schema, "maxItems", &lim) && (double)n > lim)
         return fail(w, path, "must have at most %g items", lim);
-    if (flag(schema, "uniqueItems"))
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = i + 1; j < n; j++)
-                if (json_same(json_object_array_get_idx(inst, i),
-                              json_object_array_get_idx(inst, j)))
-                    return fail(w, path, "must not contain the same item twice");
+    if (flag(schema, "uniqueItems") && check_unique(w, inst, path) < 0)
+        return -1;
     struct json_object *prefix = json_get(schema, "prefixItems", json_type_array);
     struct json_object *items = NULL;
     json_object_object_get_ex(schema, "items", &items);
