@@ -33,6 +33,7 @@
 #include "store/db.h"
 #include "tools/backend.h"
 #include "tools/credentials.h"
+#include "tools/upstream.h"
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -416,6 +417,7 @@ int fcgi_responder_main(int argc, char **argv)
     }
     log_set_level(config.log_level);
     open_log_file(config.log_file);
+    tool_upstream_set_max_bytes((size_t)config.upstream_tools_max_kib * 1024);
     if (tool_backends_load(config.backends_dir, err, sizeof err) < 0) {
         fprintf(stderr, "mcpgate: %s\n", err);
         return 1;

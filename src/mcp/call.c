@@ -77,13 +77,48 @@ static void end_response(struct mcp_call *c)
     }
 }
 
+/* Counts a message that is not the call's response against
+ * max_events_per_call. Returns msg (taken) to send; past the limit, once,
+ * a warning to the client in its place (*rc set to -1); after that NULL:
+ * drop it. */
+static struct json_object *counted(struct mcp_call *c, struct json_object *msg, int *rc)
+{
+    int limit = c->env->cfg->max_events_per_call;
+    if (c->events_sent > limit) {
+        json_object_put(msg);
+        *rc = -1;
+        return NULL;
+    }
+    if (c->events_sent++ < limit)
+        return msg;
+    json_object_put(msg);
+    *rc = -1;
+    LOG_WARN("msg=\"a call sent more than max_events_per_call messages: the rest are dropped\" "
+             "limit=%d",
+             limit);
+    char text[160];
+    snprintf(text, sizeof text,
+             "this call sent more than %d notifications (max_events_per_call): the rest are "
+             "dropped",
+             limit);
+    struct json_object *p = json_object_new_object();
+    json_add(p, "level", json_object_new_string("warning"));
+    json_add(p, "logger", json_object_new_string("mcpgate"));
+    json_add(p, "data", json_object_new_string(text));
+    return jsonrpc_notification("notifications/message", p);
+}
+
 /* Sends msg (taken) to the client: stored first unless stateless, then
- * written while the response is open. final: the call's response. */
+ * written while the response is open. final: the call's response; other
+ * messages count against max_events_per_call, and past it are dropped
+ * (-1). */
 static int emit(struct mcp_call *c, struct json_object *msg, int final)
 {
     const struct mcp_env *env = c->env;
-    const char *text = json_text(msg, NULL);
     int rc = 0;
+    if (!final && !(msg = counted(c, msg, &rc)))
+        return rc;
+    const char *text = json_text(msg, NULL);
     long long seq = 0;
     if (c->publish_stream) {
         if (store_event_append(env->db, c->publish_stream, NULL, text, 0, &seq) != STORE_OK)

@@ -213,9 +213,40 @@ static int rank(struct mcp_call *call, const char *query, int limit, struct json
     return total;
 }
 
+/* Refuses a query over search_max_query_bytes or search_max_words (each
+ * word is matched against every visible tool). Returns 1 with err filled
+ * and the refusal audited, else 0. */
+static int query_too_big(struct mcp_call *call, struct json_object *args, struct mcp_err *err,
+                         long long t0)
+{
+    const struct mg_config *cfg = call->env->cfg;
+    struct json_object *q = json_get(args, "query", json_type_string);
+    if (!q)
+        return 0;
+    const char *query = json_object_get_string(q);
+    int words = 0;
+    for (const char *p = query; *p; p++)
+        words += isalnum((unsigned char)p[0]) && (p == query || !isalnum((unsigned char)p[-1]));
+    if (json_object_get_string_len(q) > cfg->search_max_query_bytes)
+        snprintf(err->message, sizeof err->message,
+                 "Invalid params: search_tools \"query\" is longer than %d bytes",
+                 cfg->search_max_query_bytes);
+    else if (words > cfg->search_max_words)
+        snprintf(err->message, sizeof err->message,
+                 "Invalid params: search_tools \"query\" has more than %d words",
+                 cfg->search_max_words);
+    else
+        return 0;
+    err->code = JSONRPC_INVALID_PARAMS;
+    mcp_audit_call(call, MCP_DISCOVERY_SEARCH, args, "refused", "query too long", t0);
+    return 1;
+}
+
 static struct json_object *search(struct mcp_call *call, struct json_object *args,
                                   struct mcp_err *err, long long t0)
 {
+    if (query_too_big(call, args, err, t0))
+        return NULL;
     const char *query = json_get_string(args, "query");
     struct json_object *lim = json_get(args, "limit", json_type_int);
     int limit = lim ? json_object_get_int(lim) : SEARCH_DEFAULT;

@@ -180,6 +180,22 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
         return fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
     if (mcp_policy_load(call->env) < 0) /* not "not permitted": the store is down */
         return unavailable(call, err);
+    /* every tools/call counts, whatever it names: an unknown tool, a refused
+     * one or a discovery meta-tool, each of which writes an audit row */
+    int retry_after = 0;
+    switch (mcp_rate_check(call, &retry_after)) {
+    case 0:
+        break;
+    case 1: {
+        call->rate_limited_s = retry_after;
+        char msg[128];
+        snprintf(msg, sizeof msg, "Rate limit exceeded: retry after %d seconds", retry_after);
+        mcp_audit_call(call, name, args, "refused", "rate limited", mcp_now_ms());
+        return fail(err, MCP_ERROR_RATE_LIMITED, msg);
+    }
+    default:
+        return unavailable(call, err);
+    }
     if (mcp_discovery_is_meta(name) && !tool_find_db(call->env->db, name))
         return mcp_discovery_call(call, name, args ? args : NULL, err);
     return mcp_tools_call_named(call, name, args, err);
@@ -209,20 +225,6 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
         mcp_audit_call(call, tool->name, args, "refused", "insufficient scope", t0);
         return fail(err, JSONRPC_INVALID_REQUEST,
                     "insufficient scope: this tool needs " OAUTH_SCOPE_WRITE);
-    }
-    int retry_after = 0;
-    switch (mcp_rate_check(call, &retry_after)) {
-    case 0:
-        break;
-    case 1: {
-        call->rate_limited_s = retry_after;
-        char msg[128];
-        snprintf(msg, sizeof msg, "Rate limit exceeded: retry after %d seconds", retry_after);
-        mcp_audit_call(call, tool->name, args, "refused", "rate limited", t0);
-        return fail(err, MCP_ERROR_RATE_LIMITED, msg);
-    }
-    default:
-        return unavailable(call, err);
     }
     struct json_object *empty = NULL;
     if (!args)
@@ -345,6 +347,16 @@ static void cancel_request(struct mcp_call *call, struct json_object *params)
         LOG_INFO("msg=\"request cancelled by the client\"");
 }
 
+/* Returns 1 when params._meta.progressToken is a string longer than
+ * max_progress_token_bytes: every progress notification of the call, each
+ * stored, would carry it. */
+static int progress_token_too_long(const struct mcp_call *call, struct json_object *params)
+{
+    struct json_object *meta = json_get(params, "_meta", json_type_object);
+    struct json_object *token = json_get(meta, "progressToken", json_type_string);
+    return token && json_object_get_string_len(token) > call->env->cfg->max_progress_token_bytes;
+}
+
 struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg)
 {
     if (msg->kind == JSONRPC_NOTIFICATION) {
@@ -355,6 +367,12 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
     }
     if (msg->params && !json_object_is_type(msg->params, json_type_object))
         return jsonrpc_error(msg->id, JSONRPC_INVALID_PARAMS, "params must be an object");
+    if (progress_token_too_long(call, msg->params)) {
+        char text[128];
+        snprintf(text, sizeof text, "Invalid params: _meta.progressToken is longer than %d bytes",
+                 call->env->cfg->max_progress_token_bytes);
+        return jsonrpc_error(msg->id, JSONRPC_INVALID_PARAMS, text);
+    }
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         if (strcmp(msg->method, methods[i].name) != 0)
             continue;

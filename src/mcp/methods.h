@@ -55,6 +55,7 @@ struct mcp_call {
     struct json_object *input_requests; /* owned: the input this round asks for, or NULL */
     int input_seq;                      /* numbers the keys of plain tool_request() calls */
     int rate_limited_s;                 /* > 0: refused by a rate limit; retry after this long */
+    int events_sent;                    /* notifications and requests sent (max_events_per_call) */
 
     char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
     int unavailable;                             /* set when the store could not be reached */
@@ -75,8 +76,9 @@ struct mcp_err {
 struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg);
 
 /* Calls the tool named name with args (an object or NULL) with every check
- * a tools/call gets: policy, scopes, rate limits, audit. Returns the
- * CallToolResult, or NULL with err. */
+ * a tools/call gets after the rate limits (which count the tools/call
+ * itself): policy, scopes, audit. Returns the CallToolResult, or NULL with
+ * err. */
 struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name,
                                          struct json_object *args, struct mcp_err *err);
 

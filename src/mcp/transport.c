@@ -251,9 +251,26 @@ static struct json_object *batch_message(const struct mcp_env *env, const struct
     return r;
 }
 
+/* A batch longer than max_batch_messages is refused whole, before any of
+ * it runs. Returns 1 when out holds the 400. */
+static int batch_too_long(const struct mcp_env *env, struct json_object *doc,
+                          struct mcp_http_out *out)
+{
+    if (!json_object_is_type(doc, json_type_array) ||
+        json_object_array_length(doc) <= (size_t)env->cfg->max_batch_messages)
+        return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "Invalid Request: a batch may hold at most %d messages",
+             env->cfg->max_batch_messages);
+    reject(out, 400, JSONRPC_INVALID_REQUEST, msg);
+    return 1;
+}
+
 static void handle_batch(const struct mcp_env *env, const struct mcp_http_in *in,
                          struct json_object *arr, struct mcp_http_out *out)
 {
+    if (batch_too_long(env, arr, out))
+        return;
     if (!in->session_id) {
         reject(out, 400, JSONRPC_INVALID_REQUEST,
                "batch requests need a session of protocol version 2025-03-26");
@@ -852,7 +869,7 @@ static void handle_legacy_post(const struct mcp_env *env, const struct mcp_http_
     struct json_object *doc = read_body(in, out);
     if (!doc)
         return;
-    if (legacy_scope_refused(env, doc, out)) {
+    if (batch_too_long(env, doc, out) || legacy_scope_refused(env, doc, out)) {
         json_object_put(doc);
         return;
     }

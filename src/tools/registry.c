@@ -185,6 +185,11 @@ struct json_object *tool_static_entry(int i)
     return o;
 }
 
+const struct tool_def *tool_find_static(const char *name)
+{
+    return find_static(name);
+}
+
 const struct tool_def *tool_find_db(struct store_conn *db, const char *name)
 {
     const struct tool_def *found = find_static(name);

@@ -188,6 +188,10 @@ struct json_object *tool_static_json(int i);
  * made at start-up and has no members to read. */
 struct json_object *tool_static_entry(int i);
 
+/* The static tool called name (a builtin or a REST backend's), or NULL;
+ * dynamic sources are not asked. */
+const struct tool_def *tool_find_static(const char *name);
+
 /* tool_find() that lets dynamic sources refresh their copy through db. */
 const struct tool_def *tool_find_db(struct store_conn *db, const char *name);
 

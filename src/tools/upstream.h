@@ -40,16 +40,17 @@ struct up_snapshot;
 
 /* The running state of one mcp backend, shared by the worker threads. */
 struct upstream {
-    const struct backend *be;    /* set at creation, read-only after */
-    int index;                   /* in the list of upstreams (per-thread pins) */
-    char source[65];             /* SHA-256 hex of the URL and the filters: the cache key */
-    pthread_mutex_t lock;        /* guards everything below */
-    char session_id[256];        /* the upstream's Mcp-Session-Id, "" when it gave none */
-    char version[32];            /* the protocol version it answered initialize with */
-    int initialized;             /* 1 after initialize and notifications/initialized */
-    long long next_id;           /* JSON-RPC ids of our requests */
-    struct up_snapshot *current; /* the process's copy of the tools, or NULL */
-    long long checked_ms;        /* when the stored list was last looked at (monotonic) */
+    const struct backend *be;     /* set at creation, read-only after */
+    int index;                    /* in the list of upstreams (per-thread pins) */
+    char source[65];              /* SHA-256 hex of the URL and the filters: the cache key */
+    pthread_mutex_t lock;         /* guards everything below */
+    char session_id[256];         /* the upstream's Mcp-Session-Id, "" when it gave none */
+    char version[32];             /* the protocol version it answered initialize with */
+    int initialized;              /* 1 after initialize and notifications/initialized */
+    long long next_id;            /* JSON-RPC ids of our requests */
+    struct up_snapshot *current;  /* the process's copy of the tools, or NULL */
+    long long refused_generation; /* a stored list refused for the memory bound */
+    long long checked_ms;         /* when the stored list was last looked at (monotonic) */
 };
 
 /* Creates b's running state (b->up) and, the first time, adds the
@@ -57,6 +58,13 @@ struct upstream {
  * at start-up, before threads exist. Returns 0, or -1 when there are
  * TOOL_UPSTREAM_MAX already. */
 __attribute__((warn_unused_result)) int tool_upstream_add(struct backend *b);
+
+/* Sets the bound on the memory the upstreams' tool lists (the current
+ * version of each) may take in this process, in bytes (config
+ * upstream_tools_max_kib; default 32 MiB). A list that would pass it is
+ * not stored (the process that fetched it) or not loaded (the others), and
+ * the backend keeps the list it had. Call at start-up, before threads. */
+void tool_upstream_set_max_bytes(size_t bytes);
 
 /* Frees an upstream's state. Accepts NULL. */
 void tool_upstream_free(struct upstream *u);

@@ -19,6 +19,15 @@
  *     backend's tools are left out of tools/list, which never fails for
  *     an upstream.
  *
+ * Bounds: the current snapshots of all upstreams together take at most
+ * tool_upstream_set_max_bytes() (a list that would pass it is refused and
+ * the old one kept); older versions live on only until each thread that
+ * pinned one next uses that upstream. A tool name that two backends would
+ * both give (backend "a" with tool "b_c" and backend "a_b" with tool "c")
+ * is refused for both, and logged naming them, so that no backend gets
+ * calls and arguments meant for another; a static tool (builtin or REST)
+ * keeps its name and the upstream's tool of that name is refused.
+ *
  * Snapshots are reference counted: a worker thread holds (pins) the one
  * it last used for each upstream until it uses another, so a tool_def
  * that tool_find() returned stays valid through its call even when
@@ -61,7 +70,13 @@ struct up_snapshot {
     long long generation;
     struct up_tool *tools;
     int n;
+    size_t bytes; /* memory of the tools and their strings, for the bound */
 };
+
+/* The bound on the current snapshots' bytes, and their sum (budget_lock). */
+static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t budget_max = 32u * 1024 * 1024;
+static size_t budget_used;
 
 /* Per-thread pins: the snapshot each thread last used, per upstream. */
 struct pins {
@@ -197,6 +212,8 @@ static struct json_object *upstream_tool_call(struct tool_ctx *ctx, struct json_
     return tool_upstream_call(t->up, ctx, t->upstream_name, args);
 }
 
+static const char *static_owner(const char *name);
+
 /* Adds one Tool object of the upstream to s. Returns 0, or -1 when it is
  * not a tool (no name) or filtered out. */
 static int add_tool(struct upstream *u, struct up_snapshot *s, struct json_object *t)
@@ -208,6 +225,12 @@ static int add_tool(struct upstream *u, struct up_snapshot *s, struct json_objec
     struct up_tool *ut = &s->tools[s->n];
     char full[MAX_TOOL_NAME_LEN + 1];
     tool_name(be, s, name, full);
+    if (tool_find_static(full)) {
+        LOG_WARN("msg=\"tool name used by two backends: the upstream's tool is refused\" "
+                 "tool=%s backend=%s other=%s",
+                 full, be->name, static_owner(full));
+        return -1;
+    }
     struct json_object *schema = json_get(t, "inputSchema", json_type_object);
     struct json_object *ann = json_get(t, "annotations", json_type_object);
     struct json_object *ro = json_get(ann, "readOnlyHint", json_type_boolean);
@@ -240,8 +263,44 @@ static int add_tool(struct upstream *u, struct up_snapshot *s, struct json_objec
     ut->listing = xstrdup(json_text(l, NULL));
     ut->up = u;
     json_object_put(l);
+    s->bytes += sizeof *ut + strlen(ut->def.name) + strlen(ut->def.input_schema) +
+                strlen(ut->upstream_name) + strlen(ut->listing) + 4;
     s->n++;
     return 0;
+}
+
+/* The backend that gave the static tool name ("mcpgate" for a builtin). */
+static const char *static_owner(const char *name)
+{
+    for (int i = 0; i < tool_backend_count(); i++) {
+        const struct backend *b = tool_backend_at(i);
+        for (int t = 0; b->kind == BACKEND_REST && t < b->n_ops; t++)
+            if (strcmp(b->defs[t].name, name) == 0)
+                return b->name;
+    }
+    return "mcpgate";
+}
+
+static int prefixed(const struct backend *be, const char *name);
+
+/* Logs each tool of s (u's new list) whose name another upstream's current
+ * list also has: both are refused (source_list, source_find). */
+static void log_collisions(const struct upstream *u, const struct up_snapshot *s)
+{
+    for (int i = 0; i < n_upstreams; i++) {
+        struct upstream *o = upstreams[i];
+        if (o == u || !(prefixed(o->be, u->be->name) || prefixed(u->be, o->be->name)))
+            continue; /* "a" and "b_x" cannot give the same name */
+        pthread_mutex_lock(&o->lock);
+        const struct up_snapshot *os = o->current;
+        for (int k = 0; os && k < s->n; k++)
+            for (int m = 0; m < os->n; m++)
+                if (strcmp(s->tools[k].def.name, os->tools[m].def.name) == 0)
+                    LOG_WARN("msg=\"tool name used by two backends: refused for both\" "
+                             "tool=%s backend=%s other=%s",
+                             s->tools[k].def.name, u->be->name, o->be->name);
+        pthread_mutex_unlock(&o->lock);
+    }
 }
 
 /* A snapshot from the list's JSON text (as stored). Returns NULL when the
@@ -268,22 +327,50 @@ static struct up_snapshot *snapshot_from(struct upstream *u, const char *text, l
     for (size_t i = 0; i < n; i++)
         (void)add_tool(u, s, json_object_array_get_idx(arr, i));
     json_object_put(arr);
+    log_collisions(u, s);
     return s;
 }
 
-/* Makes s (taken) the current snapshot unless one as new is there. */
+/* Takes bytes from the budget in place of old_bytes. Returns 0, or -1 when
+ * that would pass the bound (nothing taken). */
+static int budget_swap(size_t old_bytes, size_t bytes)
+{
+    pthread_mutex_lock(&budget_lock);
+    int fits = budget_used - old_bytes + bytes <= budget_max;
+    if (fits)
+        budget_used = budget_used - old_bytes + bytes;
+    pthread_mutex_unlock(&budget_lock);
+    return fits ? 0 : -1;
+}
+
+/* Makes s (taken) the current snapshot unless one as new is there, or it
+ * would pass the memory bound (then u keeps its list and remembers the
+ * refused generation, so it is not loaded again). */
 static void install(struct upstream *u, struct up_snapshot *s)
 {
     if (!s)
         return;
     pthread_mutex_lock(&u->lock);
     if (!u->current || u->current->generation < s->generation) {
-        unref_locked(u->current);
-        u->current = s;
-        s = NULL;
+        size_t old_bytes = u->current ? u->current->bytes : 0;
+        if (budget_swap(old_bytes, s->bytes) == 0) {
+            unref_locked(u->current);
+            u->current = s;
+            s = NULL;
+        } else {
+            u->refused_generation = s->generation;
+            LOG_WARN("msg=\"upstream tool list not loaded: the lists would pass "
+                     "upstream_tools_max_kib\" backend=%s bytes=%zu max_bytes=%zu",
+                     u->be->name, s->bytes, budget_max);
+        }
     }
     pthread_mutex_unlock(&u->lock);
     snapshot_free(s);
+}
+
+void tool_upstream_set_max_bytes(size_t bytes)
+{
+    budget_max = bytes;
 }
 
 /* The upstream's tools filtered as the backend says, as JSON text to store. */
@@ -322,6 +409,15 @@ static void fetch_and_store(struct upstream *u, struct store_conn *db, int have_
     }
     char *text = filtered_text(be, tools);
     json_object_put(tools);
+    if (strlen(text) > budget_max) {
+        snprintf(why, sizeof why, "the tool list (%zu bytes) is larger than upstream_tools_max_kib",
+                 strlen(text));
+        free(text);
+        if (store_upstream_fail(db, be->name, FAIL_RETRY_S, why) != STORE_OK)
+            LOG_WARN("msg=\"could not record the failed upstream fetch\" backend=%s", be->name);
+        LOG_WARN("msg=\"upstream tool list refused\" backend=%s why=\"%s\"", be->name, why);
+        return;
+    }
     long long generation = 0;
     enum store_rc rc =
         store_upstream_put(db, be->name, u->source, text, be->cache_ttl_s, &generation);
@@ -356,6 +452,9 @@ static void refresh(struct upstream *u, struct store_conn *db)
     if (due)
         u->checked_ms = t;
     long long known = u->current ? u->current->generation : 0;
+    int have_list = known > 0;
+    if (u->refused_generation > known)
+        known = u->refused_generation; /* do not load it again */
     pthread_mutex_unlock(&u->lock);
     if (!due)
         return;
@@ -370,11 +469,13 @@ static void refresh(struct upstream *u, struct store_conn *db)
         if (row.tools) {
             install(u, snapshot_from(u, row.tools, row.generation));
             known = row.generation;
+            pthread_mutex_lock(&u->lock);
+            have_list = u->current != NULL;
+            pthread_mutex_unlock(&u->lock);
         }
         store_upstream_tools_clear(&row);
         if (row.fresh)
             return;
-        int have_list = known > 0;
         int claimed = 0;
         long hold = (be->timeout_ms + 999) / 1000 + CLAIM_SLACK_S;
         if (store_upstream_claim(db, be->name, u->source, (int)hold, &claimed) != STORE_OK)
@@ -402,32 +503,50 @@ static int prefixed(const struct backend *be, const char *name)
 static void source_list(void *self, struct store_conn *db, struct json_object *arr)
 {
     (void)self;
+    struct up_snapshot *snaps[TOOL_UPSTREAM_MAX];
+    struct json_object *seen = json_object_new_object(); /* name -> how many give it */
     for (int i = 0; i < n_upstreams; i++) {
-        struct upstream *u = upstreams[i];
-        refresh(u, db);
-        struct up_snapshot *s = pin_current(u);
-        for (int k = 0; s && k < s->n; k++) {
-            struct json_object *o = json_tokener_parse(s->tools[k].listing);
+        refresh(upstreams[i], db);
+        snaps[i] = pin_current(upstreams[i]);
+        for (int k = 0; snaps[i] && k < snaps[i]->n; k++) {
+            const char *name = snaps[i]->tools[k].def.name;
+            struct json_object *n = json_get(seen, name, json_type_int);
+            json_add(seen, name, json_object_new_int(n ? json_object_get_int(n) + 1 : 1));
+        }
+    }
+    for (int i = 0; i < n_upstreams; i++) {
+        for (int k = 0; snaps[i] && k < snaps[i]->n; k++) {
+            if (json_object_get_int(json_get(seen, snaps[i]->tools[k].def.name, json_type_int)) !=
+                1)
+                continue; /* two backends give this name: refused for both */
+            struct json_object *o = json_tokener_parse(snaps[i]->tools[k].listing);
             if (o && json_object_array_add(arr, o) != 0)
                 abort();
         }
     }
+    json_object_put(seen);
 }
 
 static const struct tool_def *source_find(void *self, struct store_conn *db, const char *name)
 {
     (void)self;
+    const struct tool_def *found = NULL;
     for (int i = 0; i < n_upstreams; i++) {
         struct upstream *u = upstreams[i];
         if (!prefixed(u->be, name))
             continue;
         refresh(u, db);
         struct up_snapshot *s = pin_current(u);
-        for (int k = 0; s && k < s->n; k++)
-            if (strcmp(s->tools[k].def.name, name) == 0)
-                return &s->tools[k].def;
+        for (int k = 0; s && k < s->n; k++) {
+            if (strcmp(s->tools[k].def.name, name) != 0)
+                continue;
+            if (found)
+                return NULL; /* two backends give this name: refused for both */
+            found = &s->tools[k].def;
+            break;
+        }
     }
-    return NULL;
+    return found;
 }
 
 static const struct tool_source source = {
@@ -482,6 +601,8 @@ void tool_upstream_free(struct upstream *u)
             break;
         }
     }
+    if (u->current && budget_swap(u->current->bytes, 0) < 0)
+        abort(); /* giving back cannot pass the bound */
     unref_locked(u->current);
     pthread_mutex_destroy(&u->lock);
     free(u);

@@ -31,6 +31,12 @@ void config_defaults(struct mg_config *cfg)
     cfg->rate_limit_client_per_min = 1200;
     cfg->policy_default_allow = 1;
     cfg->discovery_threshold = 40;
+    cfg->max_batch_messages = 50;
+    cfg->max_progress_token_bytes = 256;
+    cfg->max_events_per_call = 1000;
+    cfg->search_max_query_bytes = 512;
+    cfg->search_max_words = 32;
+    cfg->upstream_tools_max_kib = 32 * 1024;
     cfg->access_token_ttl_s = 3600;
     cfg->refresh_token_ttl_s = 30 * 24 * 3600;
     cfg->refresh_grace_s = 2;
@@ -101,21 +107,43 @@ static const struct {
     {"register_per_hour", offsetof(struct mg_config, register_per_hour), 0, 100000},
 };
 
-/* Applies key when it is one of oauth_ints: returns 1 and sets *rc to 0
- * (applied) or -1 (bad value, message in err); returns 0 for other keys. */
-static int oauth_int_key(struct mg_config *cfg, const char *key, const char *value, long *rc,
+/* The limits on what one request may make the server hold or do (SECURITY.md,
+ * "Limits"), whole numbers in a range. */
+static const struct {
+    const char *key;
+    size_t offset;
+    long lo, hi;
+} limit_ints[] = {
+    {"max_batch_messages", offsetof(struct mg_config, max_batch_messages), 1, 10000},
+    {"max_progress_token_bytes", offsetof(struct mg_config, max_progress_token_bytes), 16, 65536},
+    {"max_events_per_call", offsetof(struct mg_config, max_events_per_call), 10, 1000000},
+    {"search_max_query_bytes", offsetof(struct mg_config, search_max_query_bytes), 16, 65536},
+    {"search_max_words", offsetof(struct mg_config, search_max_words), 1, 1000},
+    {"upstream_tools_max_kib", offsetof(struct mg_config, upstream_tools_max_kib), 64,
+     4L * 1024 * 1024},
+};
+
+/* Applies key when it is one of oauth_ints or limit_ints: returns 1 and sets
+ * *rc to 0 (applied) or -1 (bad value, message in err); returns 0 for other
+ * keys. */
+static int table_int_key(struct mg_config *cfg, const char *key, const char *value, long *rc,
                          char *err, size_t errlen)
 {
-    for (size_t i = 0; i < sizeof oauth_ints / sizeof oauth_ints[0]; i++) {
-        if (strcmp(key, oauth_ints[i].key) != 0)
+    size_t n_oauth = sizeof oauth_ints / sizeof oauth_ints[0];
+    size_t n_limit = sizeof limit_ints / sizeof limit_ints[0];
+    for (size_t i = 0; i < n_oauth + n_limit; i++) {
+        const char *name = i < n_oauth ? oauth_ints[i].key : limit_ints[i - n_oauth].key;
+        if (strcmp(key, name) != 0)
             continue;
+        size_t offset = i < n_oauth ? oauth_ints[i].offset : limit_ints[i - n_oauth].offset;
+        long lo = i < n_oauth ? oauth_ints[i].lo : limit_ints[i - n_oauth].lo;
+        long hi = i < n_oauth ? oauth_ints[i].hi : limit_ints[i - n_oauth].hi;
         long v;
-        if (parse_int(value, oauth_ints[i].lo, oauth_ints[i].hi, &v) == 0) {
-            *(int *)(void *)((char *)cfg + oauth_ints[i].offset) = (int)v;
+        if (parse_int(value, lo, hi, &v) == 0) {
+            *(int *)(void *)((char *)cfg + offset) = (int)v;
             *rc = 0;
         } else {
-            snprintf(err, errlen, "%s must be a whole number from %ld to %ld", key,
-                     oauth_ints[i].lo, oauth_ints[i].hi);
+            snprintf(err, errlen, "%s must be a whole number from %ld to %ld", key, lo, hi);
             *rc = -1;
         }
         return 1;
@@ -179,7 +207,7 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         }
         snprintf(err, errlen, "db_connect_timeout_s must be from 1 to 60 seconds");
         return -1;
-    } else if (oauth_int_key(cfg, key, value, &v, err, errlen)) {
+    } else if (table_int_key(cfg, key, value, &v, err, errlen)) {
         return (int)v;
     } else if (strcmp(key, "cimd_allow_private") == 0) {
         if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {

@@ -52,6 +52,13 @@ struct mg_config {
     int rate_limit_client_per_min;   /* tool calls per OAuth client and minute, 0 = no limit */
     int policy_default_allow;        /* 1: tools no policy rule names are allowed */
     int discovery_threshold;         /* more visible tools than this: discovery mode; 0: never */
+    /* limits on what one request may make the server hold or do (SECURITY.md) */
+    int max_batch_messages;       /* messages in one JSON-RPC batch (/mcp 2025-03-26, /messages) */
+    int max_progress_token_bytes; /* a request's _meta.progressToken, as JSON text */
+    int max_events_per_call;      /* notifications and requests one call sends the client */
+    int search_max_query_bytes;   /* search_tools "query" */
+    int search_max_words;         /* words in a search_tools "query" */
+    int upstream_tools_max_kib;   /* upstream MCP tool lists held by one process, in KiB */
     /* OAuth (auth = oauth); see conf/mcpgate.conf */
     int access_token_ttl_s;  /* lifetime of an access token */
     int refresh_token_ttl_s; /* lifetime of each refresh token (rotated on use) */

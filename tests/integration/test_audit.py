@@ -5,7 +5,8 @@
   insufficient scope, rate limit); arguments only as a digest, secret-looking fields redacted
   first; the row names the user and the request id;
 - audit_log is append-only for the responder: UPDATE, DELETE and TRUNCATE fail;
-- rate limits per user, counted in PostgreSQL across front ends: over the limit a call gets
+- rate limits per user, counted in PostgreSQL across front ends, every tools/call counted
+  (an unknown tool too): over the limit a call gets
   HTTP 429 with Retry-After and JSON-RPC error -32005, and is audited as refused;
 - `mcpgate audit tail|query` with filters and --json.
 
@@ -22,7 +23,7 @@ import mcptest  # noqa: E402
 from mcptest import Mcp, Stack, Tap  # noqa: E402
 
 USER, PASSWORD = "auditor", "a long enough password"
-LIMIT = 3  # echo x3 are counted; the unknown tool is refused before counting
+LIMIT = 4  # echo x3 and the unknown tool are counted: every tools/call is
 
 
 def admin(st, *args, stdin=""):
@@ -70,8 +71,8 @@ def main():
         r4 = a.tool("no_such_tool", {"x": 1})
         got = rows(st)
         p = []
-        if [g[:2] for g in got] != [["echo", "ok"], ["echo", "ok"], ["echo", "error"],
-                                    ["no_such_tool", "refused"]]:
+        if [g[:3] for g in got] != [["echo", "ok", ""], ["echo", "ok", ""], ["echo", "error", ""],
+                                    ["no_such_tool", "refused", "unknown tool"]]:
             p.append("rows %r" % got)
         elif got[0][3] != got[1][3] or got[0][3] == got[2][3]:
             p.append("digests %r: secret fields must not change the digest" % [g[3] for g in got])
@@ -85,7 +86,7 @@ def main():
         t.ok(ok and "hunter2" not in dump and "different" not in dump,
              "no argument value is stored, not even redacted ones")
 
-        # the 4th counted call this minute (limit 3), on the other front end: counted in PostgreSQL
+        # the 5th counted call this minute (limit 4), on the other front end: counted in PostgreSQL
         b = keyed(fes[1][1], key)
         b.initialize()
         r = b.tool("echo", {"message": "over"})

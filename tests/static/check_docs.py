@@ -28,12 +28,11 @@ def read(rel):
 
 def config_keys():
     src = read("src/util/config.c")
-    start = src.index("static const struct {")  # the table of OAuth integers
     body = src[src.index("int config_set(") :]
     body = body[: body.index("\nstatic char *trim(")]
     keys = re.findall(r'strcmp\(key, "([a-z_]+)"\)', body)
-    table = src[start : src.index("};", start)]
-    keys += re.findall(r'\{"([a-z_]+)", offsetof', table)
+    # the tables of whole numbers in a range (OAuth settings, limits)
+    keys += re.findall(r'\{"([a-z_]+)", offsetof', src)
     return sorted(set(keys))
 
 

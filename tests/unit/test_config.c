@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_config.c - the configuration file.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -87,6 +88,35 @@ int main(void)
         if (!ok(rc < 0 && strstr(err, bad[i].want), "bad config %zu refused: %s", i, bad[i].want))
             printf("#   error was: %s\n", err);
     }
+    /* the limits (SECURITY.md, "Limits"): defaults, a value, and a bound */
+    config_defaults(&cfg);
+    ok(cfg.max_batch_messages == 50 && cfg.max_progress_token_bytes == 256 &&
+           cfg.max_events_per_call == 1000 && cfg.search_max_query_bytes == 512 &&
+           cfg.search_max_words == 32 && cfg.upstream_tools_max_kib == 32768,
+       "the limits' defaults");
+    static const struct {
+        const char *key, *good, *bad;
+        size_t offset;
+    } limits[] = {
+        {"max_batch_messages", "7", "0", offsetof(struct mg_config, max_batch_messages)},
+        {"max_progress_token_bytes", "64", "65537",
+         offsetof(struct mg_config, max_progress_token_bytes)},
+        {"max_events_per_call", "10", "9", offsetof(struct mg_config, max_events_per_call)},
+        {"search_max_query_bytes", "100", "15", offsetof(struct mg_config, search_max_query_bytes)},
+        {"search_max_words", "1000", "1001", offsetof(struct mg_config, search_max_words)},
+        {"upstream_tools_max_kib", "64", "63", offsetof(struct mg_config, upstream_tools_max_kib)},
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        config_defaults(&cfg);
+        int set = config_set(&cfg, limits[i].key, limits[i].good, err, sizeof err);
+        ok(set == 0 && *(int *)(void *)((char *)&cfg + limits[i].offset) == atoi(limits[i].good),
+           "%s = %s", limits[i].key, limits[i].good);
+        err[0] = '\0';
+        ok(config_set(&cfg, limits[i].key, limits[i].bad, err, sizeof err) < 0 &&
+               strstr(err, limits[i].key) && strstr(err, "whole number"),
+           "%s = %s is refused: %s", limits[i].key, limits[i].bad, err);
+    }
+
     err[0] = '\0';
     config_defaults(&cfg);
     ok(config_load(&cfg, "/nonexistent/mcpgate.conf", err, sizeof err) < 0 &&
