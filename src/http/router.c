@@ -86,6 +86,11 @@ static const char *legacy_session_param(const char *uri, char *out, size_t n)
     return NULL;
 }
 
+/* http_header() for mcp/: the Mcp-Param-* headers of x-mcp-header. */
+static const char *any_header(const void *ctx, const char *name)
+{
+    return http_header(ctx, name);
+}
 static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
 {
     const struct http_request *r = ctx->req;
@@ -114,6 +119,8 @@ static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
         .mcp_method = http_header(r, "Mcp-Method"),
         .mcp_name = http_header(r, "Mcp-Name"),
         .legacy_session = legacy_session_param(r->uri, legacy, sizeof legacy),
+        .header = any_header,
+        .header_ctx = r,
         .body = r->body,
         .body_len = r->body_len,
         .body_too_large = r->body_too_large,

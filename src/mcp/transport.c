@@ -14,6 +14,7 @@
 #include "mcp/version.h"
 #include "oauth/scope.h"
 #include "store/stream.h"
+#include "tools/registry.h"
 #include "store/session.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -450,6 +451,83 @@ static int check_request_headers(const struct mcp_http_in *in, const struct json
     return 0;
 }
 
+/* The text a header must carry for the argument v (SEP-2243): a string
+ * as it is, an integer in decimal, a boolean as true or false. Returns 0,
+ * or -1 for a type a header cannot carry. */
+static int param_text(struct json_object *v, char *out, size_t cap)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        snprintf(out, cap, "%s", json_object_get_string(v));
+        return strlen(json_object_get_string(v)) < cap ? 0 : -1;
+    case json_type_int:
+        snprintf(out, cap, "%lld", (long long)json_object_get_int64(v));
+        return 0;
+    case json_type_boolean:
+        snprintf(out, cap, "%s", json_object_get_boolean(v) ? "true" : "false");
+        return 0;
+    case json_type_null:
+    case json_type_double:
+    case json_type_object:
+    case json_type_array:
+        break;
+    }
+    return -1;
+}
+
+/* Checks the Mcp-Param-<Name> headers of a tools/call against its
+ * arguments, for each property of the tool's inputSchema annotated
+ * "x-mcp-header": "<Name>" (SEP-2243): a present argument needs its
+ * header, with the same value (literal, or "=?base64?...?=" with strict
+ * base64); an absent or null one must come without. Returns 0, or -1 with
+ * out filled (400, -32020 HeaderMismatch). */
+static int check_param_headers(const struct mcp_env *env, const struct mcp_http_in *in,
+                               const struct jsonrpc_msg *msg, struct mcp_http_out *out)
+{
+    if (strcmp(msg->method, "tools/call") != 0 || !in->header)
+        return 0;
+    const char *name = json_get_string(msg->params, "name");
+    const struct tool_def *tool = name ? tool_find_db(env->db, name) : NULL;
+    if (!tool || !tool->input_schema || !strstr(tool->input_schema, "x-mcp-header"))
+        return 0;
+    struct json_object *schema = json_tokener_parse(tool->input_schema);
+    struct json_object *props = json_get(schema, "properties", json_type_object);
+    struct json_object *args = json_get(msg->params, "arguments", json_type_object);
+    const char *problem = NULL;
+    char why[200];
+    json_object_object_foreach(props, prop, def)
+    {
+        const char *h = json_get_string(def, "x-mcp-header");
+        if (!h || strlen(h) > 64)
+            continue;
+        char hname[80], got[1024], want[1024];
+        snprintf(hname, sizeof hname, "Mcp-Param-%s", h);
+        const char *raw = in->header(in->header_ctx, hname);
+        struct json_object *v = NULL;
+        json_object_object_get_ex(args, prop, &v);
+        int has = v && !json_object_is_type(v, json_type_null);
+        if (!has && !raw)
+            continue;
+        if (!raw)
+            problem = "is required: the argument it mirrors is in the body";
+        else if (!has)
+            problem = "is sent for an argument the body does not have";
+        else if (header_value(raw, got, sizeof got) < 0)
+            problem = "is not valid: broken =?base64?...?= encoding";
+        else if (param_text(v, want, sizeof want) < 0 || strcmp(got, want) != 0)
+            problem = "does not match the argument in the body";
+        if (problem) {
+            snprintf(why, sizeof why, "Header mismatch: %.80s %s", hname, problem);
+            break;
+        }
+    }
+    json_object_put(schema);
+    if (!problem)
+        return 0;
+    modern_reject(out, 400, msg->id, MCP_ERROR_HEADER_MISMATCH, why);
+    return -1;
+}
+
 static void unsupported_version(struct mcp_http_out *out, struct json_object *id,
                                 const char *requested)
 {
@@ -563,7 +641,7 @@ static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *i
                       "Invalid Request: clients send no responses in 2026-07-28");
         return;
     }
-    if (check_request_headers(in, &msg, out) < 0)
+    if (check_request_headers(in, &msg, out) < 0 || check_param_headers(env, in, &msg, out) < 0)
         return;
     int listen = strcmp(msg.method, "subscriptions/listen") == 0;
     if (removed_method(msg.method) || (!listen && !mcp_method_known(msg.method))) {

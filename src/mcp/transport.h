@@ -35,7 +35,11 @@ struct mcp_http_in {
     const char *mcp_method;     /* Mcp-Method (2026-07-28) */
     const char *mcp_name;       /* Mcp-Name (2026-07-28) */
     const char *legacy_session; /* sessionId query parameter of /messages */
-    const char *body;           /* the whole body, body_len bytes */
+    /* Any request header by name (case-insensitive), NULL when absent: the
+     * Mcp-Param-* headers a tool's x-mcp-header annotations name. */
+    const char *(*header)(const void *ctx, const char *name);
+    const void *header_ctx;
+    const char *body; /* the whole body, body_len bytes */
     size_t body_len;
     int body_too_large;    /* the body exceeded max_body_bytes (and is empty here) */
     size_t max_body_bytes; /* for the 413 message */

@@ -11,8 +11,9 @@
 - the GET stream: heartbeats, bounded life, retry hint; Last-Event-ID garbage or from
   another session refused;
 - the 2024-11-05 HTTP+SSE transport (/sse + /messages);
-- the stateless 2026-07-28 protocol: server/discover, headers checked against the body,
-  its error codes, resultType, nothing stored;
+- the stateless 2026-07-28 protocol: server/discover, headers checked against the body
+  (Mcp-Method, Mcp-Name, and the Mcp-Param-* headers of x-mcp-header arguments), its error
+  codes, resultType, nothing stored;
 - DNS rebinding: a foreign Host is refused.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_streams.py  (TAP)
@@ -551,6 +552,35 @@ def test_modern(t, fe, url, st):
          % (fe, streams_before, streams_after))
 
 
+def test_param_headers(t, fe, url):
+    """x-mcp-header (SEP-2243): Mcp-Param-* headers must mirror the annotated arguments."""
+    u = url + "/mcp"
+    args = {"region": "Hello", "priority": 7, "query": "q"}
+    b64 = "=?base64?" + base64.b64encode(b"Hello").decode() + "?="
+    for desc, extra, ok in [
+        ("literal headers", {"Mcp-Param-Region": "Hello", "Mcp-Param-Priority": "7"}, True),
+        ("a base64 header", {"Mcp-Param-Region": b64, "Mcp-Param-Priority": "7"}, True),
+        ("a missing header", {"Mcp-Param-Priority": "7"}, False),
+        ("a header that differs", {"Mcp-Param-Region": "Bye", "Mcp-Param-Priority": "7"}, False),
+        ("unpadded base64", {"Mcp-Param-Region": "=?base64?SGVsbG8?=",
+                             "Mcp-Param-Priority": "7"}, False),
+        ("a header for an absent argument", {"Mcp-Param-Region": "Hello",
+                                              "Mcp-Param-Priority": "7",
+                                              "Mcp-Param-Verbose": "true"}, False),
+    ]:
+        h = modern_headers("tools/call", "test_custom_headers")
+        h.update(extra)
+        r = request("POST", u, json_bytes(modern_body(30, "tools/call", {
+            "name": "test_custom_headers", "arguments": args})), h)
+        if ok:
+            res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
+            t.ok(r.status == 200 and res and not res.get("isError"),
+                 "%s: x-mcp-header with %s is accepted" % (fe, desc), r.describe())
+        else:
+            t.check("%s: x-mcp-header with %s -> 400 -32020" % (fe, desc),
+                    expect_error(r, 400, -32020, 30), r)
+
+
 def test_host(t, fe, url):
     for path in ("/mcp", "/sse"):
         post = path == "/mcp"
@@ -580,6 +610,7 @@ def main():
             test_get_stream(t, fe, url)
             test_legacy(t, fe, url)
             test_modern(t, fe, url, st)
+            test_param_headers(t, fe, url)
             test_host(t, fe, url)
     return t.done()
 
