@@ -12,6 +12,7 @@
 #include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/crypto.h"
 #include "util/json.h"
@@ -470,4 +471,79 @@ int jwk_verify(const struct jwk *key, enum jws_alg alg, const void *msg, size_t 
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
     return ok;
+}
+
+/* Moves p past a directive's value: a quoted-string (RFC 9110 §5.6.4) or a
+ * token, up to the next ',' or the end. */
+static const char *skip_value(const char *p)
+{
+    if (*p == '"') {
+        for (p++; *p && *p != '"'; p++)
+            if (*p == '\\' && p[1])
+                p++;
+        if (*p == '"')
+            p++;
+    }
+    return p + strcspn(p, ",");
+}
+
+/* The delta-seconds of n characters at p (RFC 9111 §1.2.2), saturating at
+ * max; -1 when empty or not all digits. */
+static long long delta_seconds(const char *p, size_t n, long long max)
+{
+    if (n == 0)
+        return -1;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        int digit = p[i] - '0';
+        v = v > (max - digit) / 10 ? max : v * 10 + digit;
+    }
+    return v;
+}
+
+long long jwk_cache_lifetime(const char *cache_control, long long default_s, long long min_s,
+                             long long max_s)
+{
+    long long life = default_s;
+    int have_age = 0, no_cache = 0;
+    for (const char *p = cache_control; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, "=, \t");
+        const char *name = p;
+        p += n;
+        p += strspn(p, " \t");
+        const char *value = NULL;
+        size_t value_len = 0;
+        if (*p == '=') {
+            p++;
+            p += strspn(p, " \t");
+            value = *p == '"' ? p + 1 : p;
+            value_len = strcspn(value, *p == '"' ? "\"" : ", \t");
+            p = skip_value(p);
+        }
+        if ((n == 8 && strncasecmp(name, "no-store", 8) == 0) ||
+            (n == 8 && strncasecmp(name, "no-cache", 8) == 0)) {
+            no_cache = 1;
+        } else if (n == 7 && strncasecmp(name, "max-age", 7) == 0 && !have_age && value) {
+            long long v = delta_seconds(value, value_len, max_s);
+            if (v >= 0) {
+                life = v;
+                have_age = 1;
+            }
+        }
+    }
+    if (no_cache)
+        life = min_s;
+    if (life > max_s)
+        life = max_s;
+    if (life < min_s)
+        life = min_s;
+    return life;
+}
+
+int jwk_refetch_allowed(long long fetched_s, long long now_s, long long min_interval_s)
+{
+    return now_s < fetched_s || now_s - fetched_s >= min_interval_s;
 }

@@ -120,4 +120,23 @@ int jwk_fits(const struct jwk *key, enum jws_alg alg);
 int jwk_verify(const struct jwk *key, enum jws_alg alg, const void *msg, size_t len,
                const unsigned char *sig, size_t sig_len);
 
+/* Cache policy for a fetched set (the fetching is the caller's).
+ *
+ * How long a set fetched now may be used before it is fetched again, in
+ * seconds, from the Cache-Control field value of the response that carried
+ * it (RFC 9111 §5.2.2; NULL when the response had none): its "max-age"
+ * (the first one; a value that is not all digits is ignored, one too large
+ * counts as max_s), min_s when it says "no-store" or "no-cache", default_s
+ * when it says neither; the result clamped to [min_s, max_s]. Directive
+ * names are case-insensitive; quoted values are skipped whole. Pure. */
+long long jwk_cache_lifetime(const char *cache_control, long long default_s, long long min_s,
+                             long long max_s);
+
+/* 1 when a token with an unknown kid may make the caller fetch the set
+ * again now: the set was fetched at fetched_s, at least min_interval_s
+ * before now_s (or "in the future", a clock that went back). Else 0, and
+ * the token is refused with the set as it is: a flood of made-up kids
+ * costs the issuer one fetch per interval at most. Pure. */
+int jwk_refetch_allowed(long long fetched_s, long long now_s, long long min_interval_s);
+
 #endif

@@ -7,7 +7,8 @@
  * fuzzer can work from valid signatures. Checked: the results stay in the
  * enum, a failure hands out nothing, an accepted token's claims are an
  * object that names the expected issuer, the detail is a bounded string,
- * and the skipped entries of a set each carry a reason.
+ * and the skipped entries of a set each carry a reason. The set's text is
+ * also read as a Cache-Control value: the lifetime stays in its bounds.
  */
 #include "fuzz.h"
 #include "util/jwk.h"
@@ -47,6 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* every skipped key says why */
     }
     const struct jwk_set *keys = own ? own : builtin;
+    char *cache_control = fuzz_strndup(data, set_len); /* the set's text read as one */
+    long long life = jwk_cache_lifetime(cache_control, 3600, 300, 86400);
+    if (life < 300 || life > 86400)
+        abort();
+    free(cache_control);
 
     static const char *const aud[] = {"bob"};
     struct jwt_expect want = {.issuer = "joe", .now_s = 1300819000, .skew_s = 30};

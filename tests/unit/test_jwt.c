@@ -983,6 +983,41 @@ static void test_rfc_vectors(void)
     jwk_set_free(s);
 }
 
+static void test_cache_policy(void)
+{
+    static const struct {
+        const char *cc;
+        long long want;
+        const char *what;
+    } cases[] = {
+        {NULL, 3600, "no Cache-Control: the default"},
+        {"", 3600, "an empty Cache-Control: the default"},
+        {"public, max-age=7200", 7200, "max-age is taken"},
+        {"MAX-AGE=600", 600, "directive names are case-insensitive"},
+        {"max-age = 900 , must-revalidate", 900, "white space around = and ,"},
+        {"max-age=\"1200\"", 1200, "a quoted max-age"},
+        {"max-age=10", 300, "below the floor: the floor"},
+        {"max-age=0", 300, "max-age=0: the floor"},
+        {"max-age=999999999", 86400, "above the ceiling: the ceiling"},
+        {"max-age=99999999999999999999999999", 86400, "a max-age past 64 bits: the ceiling"},
+        {"max-age=-5", 3600, "a negative max-age is ignored"},
+        {"max-age=12x", 3600, "a max-age with junk is ignored"},
+        {"max-age=", 3600, "an empty max-age is ignored"},
+        {"no-store", 300, "no-store: the floor"},
+        {"max-age=7200, no-cache", 300, "no-cache wins over max-age"},
+        {"private=\"a, max-age=5\", max-age=4000", 4000,
+         "a comma and a directive inside quotes are not read"},
+        {"max-age=4000, max-age=5000", 4000, "the first max-age counts"},
+        {"s-maxage=10, x-max-age=20", 3600, "other directives are not max-age"},
+        {",,, =, =x,", 3600, "stray separators"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        is_int(jwk_cache_lifetime(cases[i].cc, 3600, 300, 86400), cases[i].want, cases[i].what);
+    ok(jwk_refetch_allowed(1000, 1300, 300) == 1, "an unknown kid 300 s after a fetch: refetch");
+    ok(jwk_refetch_allowed(1000, 1299, 300) == 0, "299 s after a fetch: no refetch");
+    ok(jwk_refetch_allowed(1000, 900, 300) == 1, "a clock that went back: refetch");
+}
+
 int main(void)
 {
     rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -1010,6 +1045,7 @@ int main(void)
     test_claims(keys);
     test_syntax(keys);
     test_rfc_vectors();
+    test_cache_policy();
     jwk_set_free(keys);
 
     EVP_PKEY_free(rsa);
