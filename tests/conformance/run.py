@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
-"""run.py - the official MCP conformance suite against mcpgate, through lighttpd and through
+"""run.py - the official MCP conformance suites against mcpgate, through lighttpd and through
 Apache mod_fcgid.
 
-Starts a stack with the test responder (its fixtures are the suite's, tests/fixtures/
-conformance.c), installs the pinned suite and the Node 22 it needs (package.json and
-package-lock.json beside this file, `npm ci` into the build tree), and runs
+Starts a stack with the test responder (its fixtures are the suites', tests/fixtures/
+conformance.c and conformance_modern.c), installs the pinned suites and the Node 22 they
+need (package.json and package-lock.json beside this file: 0.1.16, and the newest release
+as the alias conformance-next; `npm ci` into the build tree), and runs, once per front end,
 
-    conformance server --url URL/mcp --suite all -o DIR
+    conformance@0.1.16 server --url URL/mcp --suite all -o DIR
+    conformance-next   server --url URL/mcp --requirements 2025-11-25 -o DIR
+    conformance-next   server --url URL/mcp --requirements 2026-07-28 -o DIR
 
-once per front end. One TAP line per scenario and front end: ok when none of the
-scenario's checks is a FAILURE (WARNING and INFO do not fail, as in the suite itself);
-otherwise the failing checks as diagnostics. The suite's summary lines are quoted, and
-its exit status must agree with the scenarios' results. There is no expected-failures
-file: every scenario must pass.
+One TAP line per scenario, run and front end: ok when none of the scenario's checks is a
+FAILURE (WARNING and INFO do not fail, as in the suite itself); otherwise the failing checks
+as diagnostics. A --requirements run scores the scenarios its revision requires (the
+`server:` list of the suite's requirements/<revision>.yaml); the scenarios it also runs
+but does not score (extensions, pending) are reported as diagnostics. The suite's summary
+lines are quoted, and its exit status must agree with the scored scenarios' results. There
+is no expected-failures file: every scored scenario must pass.
 
 Run: top_srcdir=. top_builddir=build python3 tests/conformance/run.py   (TAP on stdout)
-Environment: MCPGATE_CONFORMANCE_SCENARIO=NAME runs one scenario only.
+Environment: MCPGATE_CONFORMANCE_SCENARIO=NAME runs one scenario of the 0.1.16 suite only;
+MCPGATE_CONFORMANCE_RUNS=LABEL[,LABEL] runs only those runs (labels below).
 """
 
 import glob
@@ -37,6 +43,8 @@ import npmci  # noqa: E402
 from mcptest import Stack, Tap, check_logs, test_responder  # noqa: E402
 
 SUITE_VERSION = "0.1.16"
+NEXT_VERSION = "0.2.0-alpha.12"
+NEXT_PKG = "conformance-next"  # the npm alias of @modelcontextprotocol/conformance@NEXT_VERSION
 RESULT_DIR_RE = re.compile(r"^server-(.+)-\d{4}-\d\d-\d\dT[0-9-]+Z$")
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 SUITE_TIMEOUT_S = 360
@@ -64,12 +72,54 @@ def suite_env(pkgdir):
     return env
 
 
-def run_suite(t, pkgdir, fe, url, outdir):
-    """Runs the suite; returns (exit status or None, stdout text)."""
-    argv = [os.path.join(pkgdir, "node_modules", ".bin", "conformance"), "server",
-            "--url", url + "/mcp", "-o", outdir]
+def suite_argv(pkgdir, pkg):
+    """How to start the suite installed as node_modules/PKG (both versions call their
+    command `conformance`, so each is started by its own path)."""
+    return [os.path.join(pkgdir, "node_modules", "node", "bin", "node"),
+            os.path.join(pkgdir, "node_modules", pkg, "dist", "index.js")]
+
+
+def required_scenarios(pkgdir, revision):
+    """The `server:` list of the suite's requirements/REVISION.yaml (a YAML list of names
+    under a top-level key, read without a YAML library)."""
+    path = os.path.join(pkgdir, "node_modules", NEXT_PKG, "requirements", revision + ".yaml")
+    out, on = [], False
+    with open(path) as f:
+        for line in f:
+            if re.match(r"^[A-Za-z_]+:", line):
+                on = line.startswith("server:")
+                continue
+            m = re.match(r"^  - ([a-z0-9-]+)\s*(#.*)?$", line)
+            if on and m:
+                out.append(m.group(1))
+    return out
+
+
+class Run:
+    """One suite invocation: label, the package, its arguments and the scenarios it scores."""
+
+    def __init__(self, label, pkg, args, scenarios):
+        self.label, self.pkg, self.args, self.scenarios = label, pkg, args, scenarios
+
+
+def runs(pkgdir):
     one = os.environ.get("MCPGATE_CONFORMANCE_SCENARIO")
-    argv += ["--scenario", one] if one else ["--suite", "all"]
+    out = [Run("0.1.16", os.path.join("@modelcontextprotocol", "conformance"),
+               ["--scenario", one] if one else ["--suite", "all"], [one] if one else SCENARIOS)]
+    if not one:
+        for rev in ("2025-11-25", "2026-07-28"):
+            out.append(Run(rev, NEXT_PKG, ["--requirements", rev],
+                           required_scenarios(pkgdir, rev)))
+    only = os.environ.get("MCPGATE_CONFORMANCE_RUNS")
+    if only:
+        out = [r for r in out if r.label in only.split(",")]
+    return out
+
+
+def run_suite(t, pkgdir, run, fe, url, outdir):
+    """Runs the suite; returns (exit status or None, stdout text)."""
+    argv = suite_argv(pkgdir, run.pkg) + ["server", "--url", url + "/mcp", "-o", outdir]
+    argv += run.args
     log = os.path.join(outdir, "stdout.txt")
     t0 = time.monotonic()
     with open(log, "wb") as out:
@@ -87,7 +137,7 @@ def run_suite(t, pkgdir, fe, url, outdir):
             rc = None
     with open(log, "rb") as f:
         text = f.read().decode("utf-8", "replace")
-    t.diag("%s: conformance ran %.1fs, exit %s" % (fe, time.monotonic() - t0, rc))
+    t.diag("%s %s: conformance ran %.1fs, exit %s" % (fe, run.label, time.monotonic() - t0, rc))
     return rc, text
 
 
@@ -107,30 +157,30 @@ def scenario_results(outdir):
     return res
 
 
-def wanted_scenarios():
-    one = os.environ.get("MCPGATE_CONFORMANCE_SCENARIO")
-    return [one] if one else list(SCENARIOS)
-
-
-def report(t, fe, rc, text, results):
+def report(t, fe, run, rc, text, results):
     failed = 0
-    for s in wanted_scenarios():
+    name = "%s %s" % (fe, run.label)
+    for s in run.scenarios:
         checks = results.get(s)
         if checks is None:
-            t.ok(False, "%s: %s ran" % (fe, s), "no checks.json for this scenario")
+            t.ok(False, "%s: %s ran" % (name, s), "no checks.json for this scenario")
             failed += 1
             continue
         bad = [c for c in checks if c.get("status") == "FAILURE"]
         warn = [c for c in checks if c.get("status") == "WARNING"]
         diag = ["FAILURE %s: %s" % (c.get("id"), (c.get("errorMessage") or "")[:500])
                 for c in bad]
-        t.ok(not bad, "%s: %s (%d checks%s)" % (fe, s, len(checks),
+        t.ok(not bad, "%s: %s (%d checks%s)" % (name, s, len(checks),
                                                ", %d warnings" % len(warn) if warn else ""),
              *diag)
         failed += bool(bad)
         for c in warn:
-            t.diag("%s: %s: WARNING %s: %s" % (fe, s, c.get("id"),
+            t.diag("%s: %s: WARNING %s: %s" % (name, s, c.get("id"),
                                                 (c.get("errorMessage") or "")[:300]))
+    for s in sorted(set(results) - set(run.scenarios)):
+        bad = [c for c in results[s] if c.get("status") == "FAILURE"]
+        t.diag("%s: %s (not scored for this revision): %d checks, %d failed" %
+               (name, s, len(results[s]), len(bad)))
     summary = []
     on = False
     for line in ANSI_RE.sub("", text).splitlines():
@@ -138,9 +188,9 @@ def report(t, fe, rc, text, results):
             on = True
         if on or line.startswith("Total:") or line.startswith("Passed:"):
             summary.append(line)
-    t.diag("%s: the suite's summary:" % fe, *(summary[-40:] or ["(none printed)"]))
+    t.diag("%s: the suite's summary:" % name, *(summary[-80:] or ["(none printed)"]))
     t.ok(rc is not None and (rc == 0) == (failed == 0),
-         "%s: the suite's exit status (%s) agrees with %d failed scenarios" % (fe, rc, failed),
+         "%s: the suite's exit status (%s) agrees with %d failed scenarios" % (name, rc, failed),
          *ANSI_RE.sub("", text).splitlines()[-30:])
     return failed
 
@@ -150,12 +200,13 @@ def main():
     pkgdir = npmci.ensure(t, "conformance")
     if pkgdir is None:
         return t.done()
-    r = subprocess.run([os.path.join(pkgdir, "node_modules", ".bin", "conformance"), "--version"],
-                       env=suite_env(pkgdir), capture_output=True, text=True, timeout=60)
-    if not t.ok(r.stdout.strip() == SUITE_VERSION,
-                "the pinned suite runs and is version %s" % SUITE_VERSION,
-                "stdout: %r" % r.stdout, "stderr: %r" % r.stderr[-2000:]):
-        return t.done()
+    for pkg, want in ((os.path.join("@modelcontextprotocol", "conformance"), SUITE_VERSION),
+                      (NEXT_PKG, NEXT_VERSION)):
+        r = subprocess.run(suite_argv(pkgdir, pkg) + ["--version"], env=suite_env(pkgdir),
+                           capture_output=True, text=True, timeout=60)
+        if not t.ok(r.stdout.strip() == want, "the pinned suite %s runs and is version %s"
+                    % (pkg, want), "stdout: %r" % r.stdout, "stderr: %r" % r.stderr[-2000:]):
+            return t.done()
     totals = {}
     # The suite sends no credentials (it has no option for them): auth = none.
     # Each scenario's client leaves a GET stream open when it closes, and a worker
@@ -164,17 +215,18 @@ def main():
     with Stack(t, servers="lighttpd fcgid", responder=test_responder(),
                config_extra="auth = none\nsse_heartbeat_s = 2") as st:
         for fe, url in st.front_ends():
-            outdir = tempfile.mkdtemp(prefix="mcpgate-conformance-%s-" % fe)
-            rc, text = run_suite(t, pkgdir, fe, url, outdir)
-            totals[fe] = report(t, fe, rc, text, scenario_results(outdir))
-            if os.environ.get("MCPGATE_KEEP_STACK_DIR") == "1":
-                t.diag("conformance output kept: %s" % outdir)
-            else:
-                subprocess.run(["rm", "-rf", "--", outdir], check=False)
+            for run in runs(pkgdir):
+                outdir = tempfile.mkdtemp(prefix="mcpgate-conformance-%s-" % fe)
+                rc, text = run_suite(t, pkgdir, run, fe, url, outdir)
+                totals[(fe, run.label)] = (report(t, fe, run, rc, text,
+                                                  scenario_results(outdir)), len(run.scenarios))
+                if os.environ.get("MCPGATE_KEEP_STACK_DIR") == "1":
+                    t.diag("conformance output kept: %s" % outdir)
+                else:
+                    subprocess.run(["rm", "-rf", "--", outdir], check=False)
         check_logs(t, st)
-    for fe, n in totals.items():
-        n_all = len(wanted_scenarios())
-        t.diag("%s: %d of %d scenarios passed" % (fe, n_all - n, n_all))
+    for (fe, label), (n, n_all) in totals.items():
+        t.diag("%s %s: %d of %d scored scenarios passed" % (fe, label, n_all - n, n_all))
     return t.done()
 
 
