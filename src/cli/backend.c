@@ -660,11 +660,22 @@ static int cmd_credential(const struct cli_env *env, int argc, char **argv)
     struct backend *b = find_backend(env, name);
     if (!b)
         return 1;
-    int found = 0, rc = 1;
-    for (int i = 0; i < b->n_creds; i++)
-        found |= strcmp(b->creds[i].slot, slot) == 0;
-    if (!found) {
+    const struct backend_cred *cred = NULL;
+    int rc = 1;
+    for (int i = 0; i < b->n_creds && !cred; i++)
+        if (strcmp(b->creds[i].slot, slot) == 0)
+            cred = &b->creds[i];
+    if (!cred) {
         fprintf(stderr, "mcpgate: backend %s has no credential slot \"%s\"\n", name, slot);
+        goto out;
+    }
+    if (cred->per_user && !del) {
+        /* a value here would never be used: a per_user slot takes only the
+         * calling user's own (--delete still clears one stored earlier) */
+        fprintf(stderr,
+                "mcpgate: %s slot %s is per_user: each user links their own value on their "
+                "account page; a backend-wide value is never used for it\n",
+                name, slot);
         goto out;
     }
     if (b->kind == BACKEND_MCP) {

@@ -488,6 +488,10 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
         bad(p, "%sgive either env_file and variable, or file", where);
         return -1;
     }
+    if (c->per_user && (env_file || file)) {
+        bad(p, "%sa per_user slot takes each user's own value only: no env_file or file", where);
+        return -1;
+    }
     if (p->skip_secrets || (!env_file && !file))
         return 0;
     const char *why = NULL;

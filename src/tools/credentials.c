@@ -1,7 +1,8 @@
 /*
  * tools/credentials.c - a credential slot's value at call time: the
- * user's linked value (per_user slots), the backend's stored value, or
- * the configured one (tools/credentials.h).
+ * calling user's linked value for a per_user slot (that and nothing
+ * else), otherwise the backend's stored value or the configured one
+ * (tools/credentials.h).
  */
 #include "tools/credentials.h"
 
@@ -128,10 +129,18 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
 {
     struct store_conn *db = ctx ? ctx->db : NULL;
     char *value = NULL;
-    if (db && c->per_user && ctx->user_id > 0) {
-        int found = stored(be, c, db, ctx->user_id, &value, why, whylen);
-        if (found != 0)
-            return found > 0 ? value : NULL;
+    if (c->per_user) {
+        /* only the caller's own value: never the backend's, never another's */
+        int found =
+            db && ctx->user_id > 0 ? stored(be, c, db, ctx->user_id, &value, why, whylen) : 0;
+        if (found > 0)
+            return value;
+        if (found == 0)
+            snprintf(why, whylen,
+                     "%s needs your own credential \"%s\", and you have not linked one: link it "
+                     "on your account page, %s, then call the tool again",
+                     be->name, c->slot, account_url);
+        return NULL;
     }
     if (db) {
         int found = stored(be, c, db, 0, &value, why, whylen);
@@ -144,16 +153,10 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
             abort();
         return value;
     }
-    if (c->per_user)
-        snprintf(why, whylen,
-                 "%s needs your own credential \"%s\", and you have not linked one: link it on "
-                 "your account page, %s, then call the tool again",
-                 be->name, c->slot, account_url);
-    else
-        snprintf(why, whylen,
-                 "%s is not set up: its credential \"%s\" has no value (the operator sets it "
-                 "with mcpgate backend credential, or env_file/file in the backend file, see "
-                 "docs/backends.md)",
-                 be->name, c->slot);
+    snprintf(why, whylen,
+             "%s is not set up: its credential \"%s\" has no value (the operator sets it "
+             "with mcpgate backend credential, or env_file/file in the backend file, see "
+             "docs/backends.md)",
+             be->name, c->slot);
     return NULL;
 }

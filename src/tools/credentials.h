@@ -32,7 +32,9 @@ struct store_conn;
 void tool_cred_setup(const struct seal_key *keys, int n_keys, const char *base_url);
 
 /* Resolves the value of slot c of be for the call ctx (NULL: no database,
- * the configured value only). Returns a new string (free it with
+ * the configured value only). A per_user slot takes the calling user's
+ * linked value and nothing else: not the backend's stored or configured
+ * value, and none without a signed-in user. Returns a new string (free it with
  * tool_cred_free()), or NULL with a message for the model and the user in
  * why: the slot has no value, the stored value does not open, or the
  * database cannot be reached. */

@@ -134,6 +134,62 @@ def row_of(body, ident):
     return part[1].split("</tr>", 1)[0] if len(part) == 2 else ""
 
 
+def operator_value_not_used(t, st, d, alice, bob):
+    """A per_user slot takes the calling user's own value only: a backend-wide value for it
+    (refused by the admin command now, stored by an older version or through a backend file
+    where the slot was not per_user) is never sent in its place."""
+    r = admin(st, "backend", "credential", "svc", "token", stdin=SHARED + "\n")
+    t.ok(r.returncode == 1 and "per_user" in r.stderr and SHARED not in r.stdout + r.stderr,
+         "mcpgate backend credential refuses a per_user slot", r.stdout, r.stderr)
+    ok, n = st.psql("SELECT count(*) FROM backend_credentials WHERE slot = 'token' AND "
+                    "user_id IS NULL")
+    t.ok(ok and n == "0", "...and stores nothing", n)
+    # the same backend where token is not per_user stores a backend-wide value for it
+    alt = os.path.join(d, "alt")
+    os.makedirs(alt, exist_ok=True)
+    with open(os.path.join(d, "svc.json")) as f:
+        doc = json.load(f)
+    doc["credentials"]["token"].pop("per_user")
+    with open(os.path.join(alt, "svc.json"), "w") as f:
+        json.dump(doc, f)
+    conf = os.path.join(d, "alt.conf")
+    with open(st.env["CONFIG_LIGHTTPD"]) as f:
+        lines = [x for x in f.read().splitlines() if not x.startswith("backends_dir")]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines + ["backends_dir = %s" % alt]) + "\n")
+    r = admin(st, "backend", "credential", "svc", "token", stdin=SHARED + "\n", conf=conf)
+    ok, n = st.psql("SELECT count(*) FROM backend_credentials WHERE slot = 'token' AND "
+                    "user_id IS NULL")
+    t.ok(r.returncode == 0 and ok and n == "1",
+         "a backend-wide value for svc/token is stored (the slot not per_user there)",
+         r.stdout, r.stderr, n)
+    Upstream.seen.clear()
+    r = bob.tool("svc_whoami", {})
+    res = result_of(r)
+    t.ok(res.get("isError") is True and "link" in text_of(res) and not Upstream.seen,
+         "B, nothing linked, with a backend-wide value present: still the link message, the "
+         "operator's value is not sent", r.describe(), repr(Upstream.seen))
+    no_secret(t, "B's answer", r.body.decode("utf-8", "replace"))
+    Upstream.seen.clear()
+    r = alice.tool("svc_whoami", {})
+    seen = Upstream.seen[-1][1] if Upstream.seen else {}
+    t.ok(seen.get("Authorization") == "Bearer " + SECRET_A,
+         "A's call still carries A's own token", r.describe())
+    r = admin(st, "backend", "credential", "svc", "token", "--delete")
+    ok, n = st.psql("SELECT count(*) FROM backend_credentials WHERE slot = 'token' AND "
+                    "user_id IS NULL")
+    t.ok(r.returncode == 0 and ok and n == "0",
+         "backend credential --delete still removes such a value of a per_user slot",
+         r.stdout, r.stderr)
+    # a backend file may not give a per_user slot a value of its own
+    doc["credentials"]["token"].update({"per_user": True, "file": os.path.join(d, "svc.json")})
+    with open(os.path.join(alt, "svc.json"), "w") as f:
+        json.dump(doc, f)
+    r = admin(st, "backend", "list", conf=conf)
+    t.ok("credentials.token: a per_user slot" in r.stderr and "svc_whoami" not in r.stdout,
+         "a backend file that gives a per_user slot a file is refused", r.stdout, r.stderr)
+
+
 def main():
     t = Tap()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
@@ -236,6 +292,7 @@ def run(t, st, base, d):
          "B's call still gets the link message, nothing sent", r.describe())
     r = alice.call("tools/list", {})
     no_secret(t, "tools/list", r.body.decode("utf-8", "replace"))
+    operator_value_not_used(t, st, d, alice, bob)
 
     # the backend's own value, from the admin command (stdin)
     r = alice.tool("svc_shared", {})
