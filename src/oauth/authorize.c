@@ -4,14 +4,18 @@
  *
  * Order of checks: client_id and redirect_uri first; while either is bad
  * the browser gets an error page and is never redirected (no open
- * redirect). After that, every fault goes back to the redirect URI as
- * error=..., with state and iss. The redirect URI must equal a registered
- * one exactly; for http on a loopback address the port may differ (RFC
- * 8252 section 7.3). PKCE with S256 is required; "plain" is refused. No
- * scope means OAUTH_SCOPE_DEFAULT. Parameters may not repeat and have
- * length limits. A signed-in user who already granted the scope is sent
- * straight back with a code; otherwise the consent page is shown, which
- * posts the whole request again to /consent, where it is checked again.
+ * redirect). After that, a fault goes back to the redirect URI as
+ * error=..., with state and iss, only when that URI is trusted: the
+ * client was registered by the operator, or the signed-in user has
+ * approved it before. Anyone can register a client (dynamically, or by
+ * publishing a metadata document) with any redirect URI, so for such a
+ * client nobody approved, errors are a page too (RFC 9700 section
+ * 4.11.2); on /consent the user has just seen the page and decided. The redirect URI must equal a
+ * registered one exactly; for http on a loopback address the port may differ (RFC 8252
+ * section 7.3). PKCE with S256 is required; "plain" is refused. No scope means OAUTH_SCOPE_DEFAULT.
+ * Parameters may not repeat and have length limits. A signed-in user who already granted the scope
+ * is sent straight back with a code; otherwise the consent page is shown, which posts the whole
+ * request again to /consent, where it is checked again.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +35,7 @@ struct authz {
     char scope[OAUTH_SCOPE_MAX]; /* canonical */
     char resource[1024];
     const char *prompt; /* may be NULL */
+    int trusted;        /* errors may be redirected to redirect_uri */
 };
 
 /* The request's parameters that travel through the consent form. */
@@ -65,9 +70,18 @@ static void redirect_to_client(struct oauth_ctx *ctx, const struct authz *a,
     buf_free(&loc);
 }
 
+/* Reports a fault of a request whose client and redirect URI are valid:
+ * to the client when its redirect URI is trusted, else as a page. */
 static void redirect_error(struct oauth_ctx *ctx, const struct authz *a, const char *error,
                            const char *description)
 {
+    if (!a->trusted) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "The application's request cannot be served (%s): %s.", error,
+                 description);
+        oauth_error_page(ctx, 400, "Invalid request", msg);
+        return;
+    }
     const char *p[] = {"error", error, "error_description", description};
     redirect_to_client(ctx, a, p, 4);
 }
@@ -206,21 +220,6 @@ static void uri_host(const char *uri, char *out, size_t n)
     snprintf(out, n, "%.*s", (int)strcspn(h, "/?#"), h);
 }
 
-static int loopback_only(const char *uris)
-{
-    const char *p = uris;
-    while (*p) {
-        char host[300];
-        uri_host(p, host, sizeof host);
-        if (strncmp(host, "127.0.0.1", 9) != 0 && strncmp(host, "[::1]", 5) != 0 &&
-            strncmp(host, "localhost", 9) != 0)
-            return 0;
-        p += strcspn(p, "\n");
-        p += *p ? 1 : 0;
-    }
-    return 1;
-}
-
 static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const struct authz *a,
                          const struct store_user *u)
 {
@@ -247,7 +246,7 @@ static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const
         .client_name = a->client.name,
         .client_id = a->client.client_id,
         .redirect_host = host,
-        .localhost_only = loopback_only(a->redirect_uri),
+        .localhost_only = oauth_redirect_uri_loopback(a->redirect_uri),
         .cimd = strcmp(a->client.kind, "cimd") == 0,
         .scope = a->scope,
         .hidden = hidden,
@@ -275,7 +274,7 @@ void oauth_handle_authorize(struct oauth_ctx *ctx)
         oauth_error_page(ctx, 400, "Invalid request", why);
         goto out;
     }
-    if (check_client(ctx, &q, &a) < 0 || check_request(ctx, &q, &a) < 0)
+    if (check_client(ctx, &q, &a) < 0)
         goto out;
     struct store_user u;
     int s = oauth_web_user(ctx, &u);
@@ -283,6 +282,17 @@ void oauth_handle_authorize(struct oauth_ctx *ctx)
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
+    char granted[OAUTH_SCOPE_MAX];
+    enum store_rc consent = STORE_NOT_FOUND;
+    if (s == 1)
+        consent = store_consent_find(ctx->db, u.id, a.client.client_id, granted, sizeof granted);
+    if (consent != STORE_OK && consent != STORE_NOT_FOUND) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    a.trusted = strcmp(a.client.kind, "static") == 0 || consent == STORE_OK;
+    if (check_request(ctx, &q, &a) < 0)
+        goto out;
     int force_login = a.prompt && strstr(a.prompt, "login");
     if (s == 0 || force_login) {
         if (a.prompt && strcmp(a.prompt, "none") == 0) {
@@ -299,14 +309,7 @@ void oauth_handle_authorize(struct oauth_ctx *ctx)
         buf_free(&loc);
         goto out;
     }
-    char granted[OAUTH_SCOPE_MAX];
-    enum store_rc rc =
-        store_consent_find(ctx->db, u.id, a.client.client_id, granted, sizeof granted);
-    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
-        oauth_reply_unavailable(ctx->res);
-        goto out;
-    }
-    int remembered = rc == STORE_OK && oauth_scope_covers(granted, a.scope) &&
+    int remembered = consent == STORE_OK && oauth_scope_covers(granted, a.scope) &&
                      !(a.prompt && strstr(a.prompt, "consent"));
     if (remembered)
         issue_code(ctx, &a, &u, a.scope);
@@ -341,6 +344,7 @@ void oauth_handle_consent(struct oauth_ctx *ctx)
         oauth_error_page(ctx, 403, "Signed out", "Sign in again from the application.");
         goto out;
     }
+    a.trusted = 1; /* the user saw the consent page (its host) and answered it */
     if (check_client(ctx, &f, &a) < 0 || check_request(ctx, &f, &a) < 0)
         goto out;
     const char *decision = http_form_get(&f, "decision");

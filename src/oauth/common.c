@@ -128,6 +128,12 @@ static int is_loopback_host(const char *host)
            strcmp(host, "localhost") == 0;
 }
 
+int oauth_redirect_uri_loopback(const char *uri)
+{
+    struct uri_parts u;
+    return uri_split(uri, &u) == 0 && is_loopback_host(u.host);
+}
+
 int oauth_redirect_uri_check(const char *uri, const char **why)
 {
     struct uri_parts u;

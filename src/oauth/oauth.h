@@ -85,6 +85,12 @@ __attribute__((warn_unused_result)) int oauth_insufficient_scope_header(const st
  * at most OAUTH_MAX_URI_LEN. Returns 0, or -1 with *why set. */
 __attribute__((warn_unused_result)) int oauth_redirect_uri_check(const char *uri, const char **why);
 
+/* Returns 1 when the host of uri is exactly a loopback one (127.0.0.1,
+ * [::1], localhost, any case, any port): "127.0.0.1.evil.example" and
+ * "localhost.evil.example" are not. Returns 0 otherwise, also for a URI
+ * that does not parse. Cannot fail. */
+int oauth_redirect_uri_loopback(const char *uri);
+
 /* The canonical resource identifier of the MCP endpoint (base_url + "/mcp")
  * into out (n bytes). */
 void oauth_resource_uri(const struct mg_config *cfg, char *out, size_t n);

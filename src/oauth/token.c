@@ -4,8 +4,10 @@
  *
  * authorization_code: PKCE S256 is required (the code_verifier's SHA-256,
  * base64url, must equal the stored challenge); the redirect_uri must be the
- * one the code was issued for; the code is consumed atomically and a code
- * presented twice revokes every token it issued.
+ * one the code was issued for; the code is consumed atomically, only by its
+ * own client with the right verifier (anyone else's attempt changes
+ * nothing), and a code its client presents twice revokes every token it
+ * issued.
  * refresh_token: rotation under a row lock (store_refresh_rotate): the old
  * token stops working, a reused one revokes its family, except that a token
  * presented again within refresh_grace_s of its rotation (a client's
@@ -45,7 +47,8 @@ static int verifier_valid(const char *v)
            strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") == len;
 }
 
-static int pkce_ok(const char *verifier, const char *challenge)
+/* The S256 code_challenge of a verifier (RFC 7636 section 4.2) into out. */
+static void pkce_challenge(const char *verifier, char out[64])
 {
     unsigned char md[CRYPTO_SHA256_LEN];
     char hex[CRYPTO_SHA256_HEX_LEN + 1];
@@ -54,9 +57,7 @@ static int pkce_ok(const char *verifier, const char *challenge)
         char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
         md[i] = (unsigned char)strtoul(b, NULL, 16);
     }
-    char want[64];
-    crypto_b64url_encode(md, sizeof md, want);
-    return strlen(challenge) == strlen(want) && crypto_equal(want, challenge, strlen(want));
+    crypto_b64url_encode(md, sizeof md, out);
 }
 
 static void grant_code(struct oauth_ctx *ctx, const struct http_form *f,
@@ -83,30 +84,37 @@ static void grant_code(struct oauth_ctx *ctx, const struct http_form *f,
         oauth_reply_error(ctx->res, 400, "invalid_target", "resource is not this server");
         return;
     }
-    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    char hash[CRYPTO_SHA256_HEX_LEN + 1], challenge[64];
     crypto_sha256_hex(code, strlen(code), hash);
+    pkce_challenge(verifier, challenge);
     enum store_consume status;
     struct store_code sc;
-    if (store_code_consume(ctx->db, hash, &status, &sc) != STORE_OK) {
+    if (store_code_consume(ctx->db, hash, cl->client_id, challenge, &status, &sc) != STORE_OK) {
         oauth_reply_unavailable(ctx->res);
         return;
     }
-    if (status == STORE_CODE_REPLAYED) {
+    const char *why = NULL;
+    switch (status) {
+    case STORE_CODE_REPLAYED:
         LOG_WARN("msg=\"authorization code replayed: its tokens are revoked\" family=%lld",
                  sc.family_id);
-        oauth_reply_error(ctx->res, 400, "invalid_grant", "authorization code was already used");
-        return;
-    }
-    const char *why = NULL;
-    if (status == STORE_CODE_INVALID)
+        why = "authorization code was already used";
+        break;
+    case STORE_CODE_INVALID:
         why = "authorization code is invalid or expired";
-    else if (strcmp(sc.client_id, cl->client_id) != 0)
+        break;
+    case STORE_CODE_CLIENT:
         why = "authorization code was issued to another client";
-    else if (!redirect_uri || strcmp(redirect_uri, sc.redirect_uri) != 0)
-        why = "redirect_uri differs from the authorization request's";
-    else if (!pkce_ok(verifier, sc.code_challenge))
+        break;
+    case STORE_CODE_VERIFIER:
         why = "code_verifier does not match the code_challenge";
-    else if (strcmp(resource, sc.resource) != 0)
+        break;
+    case STORE_CODE_OK:
+        break;
+    }
+    if (!why && (!redirect_uri || strcmp(redirect_uri, sc.redirect_uri) != 0))
+        why = "redirect_uri differs from the authorization request's";
+    if (!why && strcmp(resource, sc.resource) != 0)
         why = "resource differs from the authorization request's";
     if (why) {
         oauth_reply_error(ctx->res, 400, "invalid_grant", why);

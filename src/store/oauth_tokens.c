@@ -28,8 +28,8 @@ static const struct store_stmt stmt_code_create = {
 static const struct store_stmt stmt_code_consume = {
     "code_consume",
     "SELECT status, family, client_id, user_id, scope, resource, redirect_uri, code_challenge"
-    " FROM oauth_code_consume($1)",
-    1,
+    " FROM oauth_code_consume($1, $2, $3)",
+    3,
 };
 
 static const struct store_stmt stmt_issue = {
@@ -163,10 +163,11 @@ enum store_rc store_code_create(struct store_conn *c, const struct store_code_ne
     return rc;
 }
 
-enum store_rc store_code_consume(struct store_conn *c, const char *code_hash,
-                                 enum store_consume *status, struct store_code *out)
+enum store_rc store_code_consume(struct store_conn *c, const char *code_hash, const char *client_id,
+                                 const char *challenge, enum store_consume *status,
+                                 struct store_code *out)
 {
-    const char *params[] = {code_hash};
+    const char *params[] = {code_hash, client_id, challenge};
     unsigned long seq;
     store_cache_begin(&seq);
     PGresult *r;
@@ -177,6 +178,8 @@ enum store_rc store_code_consume(struct store_conn *c, const char *code_hash,
     const char *st = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "invalid";
     *status = strcmp(st, "ok") == 0         ? STORE_CODE_OK
               : strcmp(st, "replayed") == 0 ? STORE_CODE_REPLAYED
+              : strcmp(st, "client") == 0   ? STORE_CODE_CLIENT
+              : strcmp(st, "verifier") == 0 ? STORE_CODE_VERIFIER
                                             : STORE_CODE_INVALID;
     if (PQntuples(r) == 1) {
         out->family_id = atoll(PQgetvalue(r, 0, 1));

@@ -5,7 +5,8 @@
  *
  * Owns: the atomic steps of the grants. A code is consumed and a refresh
  * token rotated each in one transaction under a row lock (SQL functions
- * oauth_code_consume and oauth_refresh_rotate in sql/003_oauth.sql), so
+ * oauth_code_consume in sql/012_code_consume.sql, oauth_refresh_rotate in
+ * sql/003_oauth.sql), so
  * two processes presenting the same code or token at the same moment
  * cannot both succeed; a replayed code or reused refresh token revokes its
  * whole family. Every value arrives as the SHA-256 hex of the secret.
@@ -34,6 +35,8 @@ enum store_consume {
     STORE_CODE_OK,       /* consumed now: the fields below are set */
     STORE_CODE_INVALID,  /* unknown, expired or its family revoked */
     STORE_CODE_REPLAYED, /* used before: its family has just been revoked */
+    STORE_CODE_CLIENT,   /* issued to another client: nothing changed */
+    STORE_CODE_VERIFIER, /* the PKCE challenge differs: nothing changed */
 };
 
 struct store_code {
@@ -46,12 +49,15 @@ struct store_code {
     char code_challenge[64];
 };
 
-/* Consumes a code. Writes *status; on STORE_CODE_OK fills *out (otherwise
- * only out->client_id may be set). STORE_OK or a failure. */
-__attribute__((warn_unused_result)) enum store_rc store_code_consume(struct store_conn *c,
-                                                                     const char *code_hash,
-                                                                     enum store_consume *status,
-                                                                     struct store_code *out);
+/* Consumes a code for client_id presenting challenge (the base64url
+ * SHA-256 of its code_verifier): only the code's own client with the
+ * right verifier consumes it, or, when it was used before, revokes its
+ * family; any other request changes nothing (sql/012_code_consume.sql).
+ * Writes *status; on STORE_CODE_OK fills *out (otherwise only
+ * out->family_id and out->client_id may be set). STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_code_consume(struct store_conn *c, const char *code_hash, const char *client_id,
+                   const char *challenge, enum store_consume *status, struct store_code *out);
 
 /* Stores an access token and (when refresh_hash is not NULL) a refresh
  * token in family_id and marks the family issued. STORE_OK or a failure. */

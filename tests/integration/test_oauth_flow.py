@@ -255,6 +255,7 @@ def run_front_end(tap, st, fe, base, cimd):
     revoke_introspect(tap, fe, o, base, b)
     account(tap, fe, o, base)
     cimd_tests(tap, fe, o, cimd)
+    rfc9700(tap, fe, o, base, cimd)
     negative(tap, st, fe, o, base, b)
 
 
@@ -488,6 +489,88 @@ def cimd_tests(tap, fe, o, cimd):
               r)
 
 
+def rfc9700(tap, fe, o, base, cimd):
+    """RFC 9700 edge cases: no open redirector through a client nobody approved (section
+    4.11.2); a code is spent only by its own client with its verifier, and only that client
+    replaying it revokes the sign-in (sections 2.1.1, 4.8); the consent page's "this
+    computer" notice only for hosts that are loopback exactly."""
+    evil_uri = "https://evil.example/cb"
+    evil = o.register_public(redirect=evil_uri, name="unapproved") or {}
+    doc = cimd.add("/%s/unapproved.json" % fe, None)
+    cimd.add("/%s/unapproved.json" % fe, {"client_id": doc, "client_name": "unapproved doc",
+                                          "redirect_uris": [evil_uri],
+                                          "token_endpoint_auth_method": "none"})
+    verifier, challenge = pkce()
+    signed = Browser()
+    r = o.login(signed, USER, PASSWORD)
+    tap.ok(r.status == 303, "%s: signed in for the RFC 9700 checks" % fe, r.describe())
+    for kind, cid in (("registered", evil.get("client_id", "none")), ("metadata-document", doc)):
+        for who, br in (("signed out", Browser()), ("signed in, not approved", signed)):
+            for desc, extra in (("response_type token", {"response_type": "token"}),
+                                ("unknown scope", {"scope": "admin"}),
+                                ("prompt=none", {"prompt": "none"})):
+                r = br.get(o.authorize_url(o.auth_params(cid, challenge, redirect=evil_uri,
+                                                         **extra)))
+                tap.check("%s: %s client nobody approved, %s, %s: error page, no redirect"
+                          % (fe, kind, who, desc),
+                          [] if r.status == 400 and not r.header("Location") else
+                          ["status %s Location %r" % (r.status, r.header("Location"))], r)
+    r, q = o.authorize(signed, o.auth_params(evil.get("client_id", "none"), challenge,
+                                             redirect=evil_uri), USER, PASSWORD)
+    r = signed.get(o.authorize_url(o.auth_params(evil.get("client_id", "none"), challenge,
+                                                 redirect=evil_uri, response_type="token")))
+    loc = r.header("Location") or ""
+    tap.check("%s: once the user approved it, its errors go back to it" % fe,
+              [] if "code" in q and r.status == 303 and loc.startswith(evil_uri + "?") and
+              "error=unsupported_response_type" in loc else ["bad"], r)
+
+    # codes: only the code's own client with its verifier spends or revokes
+    mine = o.register_public(name="code owner") or {}
+    other = o.register_public(name="other client") or {}
+    cid, oid = mine.get("client_id", "none"), other.get("client_id", "none")
+    page = signed.get(o.authorize_url(o.auth_params(cid, challenge)))
+    tap.ok(page.status == 200 and b"this computer" in page.body,
+           "%s: consent page for a 127.0.0.1 redirect says \"this computer\"" % fe,
+           page.describe())
+    r = o.consent(signed, page)
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location") or "").query)
+    c = (q.get("code") or ["none"])[0]
+    wrong = pkce()[0]
+    t = o.code_grant(oid, c, verifier)
+    tap.check("%s: the code presented by another client: invalid_grant" % fe,
+              [] if t.status == 400 and err_of(t) == "invalid_grant" else ["bad"], t)
+    t = o.code_grant(cid, c, wrong)
+    tap.check("%s: the code with a wrong verifier: invalid_grant" % fe,
+              [] if t.status == 400 and err_of(t) == "invalid_grant" else ["bad"], t)
+    t1 = o.code_grant(cid, c, verifier)
+    tap.check("%s: neither spent the code: its client with its verifier gets tokens" % fe,
+              [] if t1.status == 200 and "access_token" in (t1.json or {}) else ["bad"], t1)
+    m = mcp_with(base, (t1.json or {}).get("access_token", "x"))
+    t = o.code_grant(oid, c, verifier)
+    t2 = o.code_grant(cid, c, wrong)
+    r = m.initialize()
+    tap.check("%s: the used code presented by another client or with a wrong verifier: "
+              "refused, the sign-in stays" % fe,
+              [] if t.status == 400 and t2.status == 400 and r.status == 200 else ["bad"],
+              t, t2, r)
+    t = o.code_grant(cid, c, verifier)
+    r = m.initialize()
+    tap.check("%s: the used code replayed by its own client: refused, the sign-in revoked" % fe,
+              [] if t.status == 400 and err_of(t) == "invalid_grant" and r.status == 401
+              else ["bad"], t, r)
+
+    # "this computer" only for exactly loopback hosts
+    for host in ("127.0.0.1.evil.example", "localhost.evil.example"):
+        uri = "https://%s/cb" % host
+        cl = o.register_public(redirect=uri, name="lookalike") or {}
+        page = signed.get(o.authorize_url(o.auth_params(cl.get("client_id", "none"),
+                                                        challenge, redirect=uri)))
+        tap.ok(page.status == 200 and b"Allow access" in page.body and
+               b"this computer" not in page.body,
+               "%s: consent page for %s does not say \"this computer\"" % (fe, host),
+               page.describe())
+
+
 def negative(tap, st, fe, o, base, b):
     client = o.register_public()
     cid = client["client_id"]
@@ -512,8 +595,8 @@ def negative(tap, st, fe, o, base, b):
               [] if t.status == 400 and err_of(t) == "invalid_grant" and
               "access_token" not in (t.json or {}) else ["bad"], t)
     t = o.code_grant(cid, c, verifier)
-    tap.check("%s: ...and that code is spent (a wrong verifier burns it)" % fe,
-              [] if t.status == 400 and err_of(t) == "invalid_grant" else ["bad"], t)
+    tap.check("%s: ...and that code is not spent: the right verifier still gets tokens" % fe,
+              [] if t.status == 200 and "access_token" in (t.json or {}) else ["bad"], t)
     c = code()
     t1 = o.code_grant(cid, c, verifier)
     t2 = o.code_grant(cid, c, verifier)
