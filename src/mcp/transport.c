@@ -93,11 +93,35 @@ static int is_json_type(const char *ct)
     return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* The user a session lookup is made for: any session's owner without
+ * authentication. */
+static long long caller_id(const struct mcp_env *env)
+{
+    return env->principal ? env->principal->user_id : STORE_SESSION_ANY_USER;
+}
+
 /* With authentication on, a session belongs to the user who began it;
  * for anyone else it does not exist. */
 static int session_owned(const struct mcp_env *env, const struct store_session *s)
 {
     return !env->principal || s->user_id == env->principal->user_id;
+}
+
+/* Checks that the live session whose hash a client-sent id led to (a
+ * stream id in /messages?sessionId= or in Last-Event-ID) belongs to the
+ * caller. Returns STORE_OK; STORE_NOT_FOUND when it is gone or someone
+ * else's (the two are told apart nowhere); or a failure. */
+static enum store_rc session_check_owner(const struct mcp_env *env, const char *hash)
+{
+    struct store_session s;
+    enum store_rc rc =
+        store_session_find(env->db, hash, env->cfg->session_ttl_s, caller_id(env), &s);
+    if (rc != STORE_OK)
+        return rc;
+    if (!session_owned(env, &s))
+        rc = STORE_NOT_FOUND;
+    store_session_clear(&s);
+    return rc;
 }
 
 /* Checks Mcp-Session-Id and loads the session into s (clear it after).
@@ -116,7 +140,7 @@ static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
         return -1;
     }
     mcp_session_id_hash(in->session_id, hash);
-    switch (store_session_find(env->db, hash, env->cfg->session_ttl_s, s)) {
+    switch (store_session_find(env->db, hash, env->cfg->session_ttl_s, caller_id(env), s)) {
     case STORE_OK:
         if (!session_owned(env, s)) {
             store_session_clear(s);
@@ -808,7 +832,10 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
 /* GET /sse: opens (or, with Last-Event-ID, resumes) a session whose
  * messages all travel on this stream. The client names the session by the
  * stream's id in /messages?sessionId=, so the real session id never
- * appears in a URL. */
+ * appears in a URL. A stream id is no capability: Last-Event-ID resumes
+ * only a stream of the caller's own session; an unknown one, or another
+ * user's, opens a new session of the caller's, and the other stream is
+ * neither read nor marked delivered. */
 static void handle_legacy_open(const struct mcp_env *env, const struct mcp_http_in *in,
                                struct mcp_http_out *out)
 {
@@ -822,6 +849,8 @@ static void handle_legacy_open(const struct mcp_env *env, const struct mcp_http_
     enum store_rc rc = STORE_NOT_FOUND;
     if (in->last_event_id && mcp_sse_parse_event_id(in->last_event_id, stream, &after) == 0)
         rc = store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash);
+    if (rc == STORE_OK)
+        rc = session_check_owner(env, hash);
     if (rc == STORE_NOT_FOUND) {
         char id[MCP_SESSION_ID_LEN + 1];
         mcp_session_id_new(id);
@@ -870,7 +899,7 @@ static void legacy_message(const struct mcp_env *env, const char *hash, const ch
     struct jsonrpc_msg msg;
     jsonrpc_classify(obj, &msg);
     struct store_session s;
-    if (store_session_find(env->db, hash, env->cfg->session_ttl_s, &s) != STORE_OK)
+    if (store_session_find(env->db, hash, env->cfg->session_ttl_s, caller_id(env), &s) != STORE_OK)
         return;
     struct json_object *r = NULL;
     int unavail = 0, streamed = 0;
@@ -924,15 +953,9 @@ static void handle_legacy_post(const struct mcp_env *env, const struct mcp_http_
         reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: sessionId query parameter is required");
         return;
     }
-    struct store_session owner;
     enum store_rc rc = store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash);
-    if (rc == STORE_OK) {
-        rc = store_session_find(env->db, hash, env->cfg->session_ttl_s, &owner);
-        if (rc == STORE_OK && !session_owned(env, &owner))
-            rc = STORE_NOT_FOUND;
-        if (rc == STORE_OK)
-            store_session_clear(&owner);
-    }
+    if (rc == STORE_OK)
+        rc = session_check_owner(env, hash);
     switch (rc) {
     case STORE_OK:
         break;

@@ -27,11 +27,12 @@ static const struct store_stmt stmt_find = {
     " UPDATE mcp_sessions SET expires_at = now() + make_interval(secs => $2::int)"
     " WHERE id_hash = $1 AND expires_at > now()"
     " AND expires_at < now() + make_interval(secs => $2::int / 2)"
+    " AND ($3::bigint < 0 OR coalesce(user_id, 0) = $3::bigint)"
     " RETURNING 1)"
     " SELECT protocol_version, (SELECT count(*) FROM slide), coalesce(log_level, ''),"
     " transport, client_capabilities::text, coalesce(user_id, 0) FROM mcp_sessions"
     " WHERE id_hash = $1 AND expires_at > now()",
-    2,
+    3,
 };
 
 static const struct store_stmt stmt_initialized = {
@@ -136,15 +137,16 @@ static void session_keep(const char *id_hash, int ttl_s, const struct store_sess
 }
 
 enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int ttl_s,
-                                 struct store_session *out)
+                                 long long owner, struct store_session *out)
 {
     if (session_cached(id_hash, out))
         return STORE_OK;
     unsigned long seq;
     int cache = store_cache_begin(&seq);
-    char ttl[16];
+    char ttl[16], uid[24];
     snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    const char *params[] = {id_hash, ttl};
+    snprintf(uid, sizeof uid, "%lld", owner);
+    const char *params[] = {id_hash, ttl, uid};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_find, params, &r);
     if (rc != STORE_OK)
@@ -161,7 +163,8 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
     if (!out->capabilities)
         abort();
     PQclear(r);
-    if (cache)
+    /* kept only when slid: someone else's lookup did not push the expiry */
+    if (cache && (owner < 0 || out->user_id == owner))
         session_keep(id_hash, ttl_s, out, seq);
     return STORE_OK;
 }

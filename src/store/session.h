@@ -37,10 +37,17 @@ struct store_session_new {
 __attribute__((warn_unused_result)) enum store_rc
 store_session_create(struct store_conn *c, const struct store_session_new *s);
 
-/* Finds a live session and slides its expiry. Returns STORE_OK and fills
- * *out; STORE_NOT_FOUND for an unknown or expired one; or a failure. */
-__attribute__((warn_unused_result)) enum store_rc
-store_session_find(struct store_conn *c, const char *id_hash, int ttl_s, struct store_session *out);
+#define STORE_SESSION_ANY_USER (-1LL)
+
+/* Finds a live session and slides its expiry, but only when it belongs to
+ * owner, the user asking (0: none; STORE_SESSION_ANY_USER: whoever it
+ * belongs to): someone else's lookup changes nothing. Returns STORE_OK
+ * and fills *out (the caller compares out->user_id); STORE_NOT_FOUND for
+ * an unknown or expired one; or a failure. */
+__attribute__((warn_unused_result)) enum store_rc store_session_find(struct store_conn *c,
+                                                                     const char *id_hash, int ttl_s,
+                                                                     long long owner,
+                                                                     struct store_session *out);
 
 /* Records initialize's outcome on an existing session (the 2024-11-05
  * transport creates the session at GET /sse, before initialize). */
