@@ -318,7 +318,12 @@ static void *worker_main(void *arg)
                 LOG_ERROR("msg=\"accept failed\" rc=%d", rc);
             break;
         }
-        serve_one(w, &fr);         /* it finishes the request itself */
+        /* shared LISTEN mode: the worker's connection LISTENs while the
+         * request runs (a cancellation or an answer it waits for) */
+        if (store_listen_is_shared())
+            (void)store_listen_pump(w->db, 0);
+        serve_one(w, &fr); /* it finishes the request itself */
+        store_listen_quiet(w->db);
         store_conn_release(w->db); /* the connection goes back to the pool */
     }
     FCGX_Free(&fr, 0);
@@ -476,8 +481,10 @@ int fcgi_responder_main(int argc, char **argv)
         }
         started++;
     }
-    if (store_listener_start(config.database, config.db_connect_timeout_s, mcp_wake_dispatch,
-                             NULL) < 0)
+    if (n == 1 && config.db_connections == 1) /* one connection in all, LISTEN included */
+        store_listen_shared(mcp_wake_dispatch, NULL);
+    else if (store_listener_start(config.database, config.db_connect_timeout_s, mcp_wake_dispatch,
+                                  NULL) < 0)
         LOG_ERROR("msg=\"could not start the listener thread: streams will only see their own "
                   "events\"");
     /* wait for a stop signal, then wake every held stream so it ends now */

@@ -13,6 +13,7 @@
 #include "mcp/sse.h"
 #include "mcp/wake.h"
 #include "oauth/scope.h"
+#include "store/listen.h"
 #include "store/stream.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -194,6 +195,8 @@ static int ctx_client_has(void *impl, const char *name)
 static int ctx_cancelled(void *impl)
 {
     struct mcp_call *c = impl;
+    if (c->cancel_waiter && store_listen_is_shared())
+        (void)store_listen_pump(c->env->db, 0); /* one worker: read what came */
     if (c->cancel_waiter && mcp_wake_fired(c->cancel_waiter))
         c->cancelled = 1;
     return c->cancelled;
@@ -239,7 +242,7 @@ static struct json_object *await_answer(struct mcp_call *c, const char *id, int 
         long long left = deadline - now_ms();
         if (left <= 0 || ctx_cancelled(c) || (env->stop_flag && *env->stop_flag))
             break;
-        mcp_wake_wait(&w, left > 1000 ? 1000 : (int)left);
+        mcp_wake_wait_db(&w, env->db, left > 1000 ? 1000 : (int)left);
     }
     mcp_wake_unregister(&w);
     return resp;

@@ -172,7 +172,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
         int wait_ms = env->cfg->sse_heartbeat_s * 1000;
         if (wait_ms > left)
             wait_ms = (int)left;
-        if (!mcp_wake_wait(&w, wait_ms) && now_ms() < deadline) {
+        if (!mcp_wake_wait_db(&w, env->db, wait_ms) && now_ms() < deadline) {
             if (sink->write(sink->ctx, ": ping\n\n", 8) < 0) {
                 rc = -1;
                 break;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/listen.h"
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mcp_waiter *waiters;
 
@@ -105,4 +107,28 @@ void mcp_wake_dispatch(const char *key, void *unused)
 void mcp_wake_all(void)
 {
     mcp_wake_dispatch(NULL, NULL);
+}
+
+/* Slices of a shared-mode wait: how soon a stopping process (mcp_wake_all)
+ * or a lost connection is noticed. */
+#define SHARED_SLICE_MS 250
+
+int mcp_wake_wait_db(struct mcp_waiter *w, struct store_conn *db, int timeout_ms)
+{
+    if (!store_listen_is_shared())
+        return mcp_wake_wait(w, timeout_ms);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (mcp_wake_wait(w, 0))
+            return 1;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left =
+            timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
+        if (left <= 0)
+            return 0;
+        int slice = left < SHARED_SLICE_MS ? (int)left : SHARED_SLICE_MS;
+        if (store_listen_pump(db, slice) < 0 && mcp_wake_wait(w, slice))
+            return 1; /* no connection: wait the slice out, then try again */
+    }
 }

@@ -42,6 +42,14 @@ int mcp_wake_take(struct mcp_waiter *w);
  * signalled (and clears that), 0 on timeout. */
 int mcp_wake_wait(struct mcp_waiter *w, int timeout_ms);
 
+struct store_conn;
+
+/* mcp_wake_wait for a thread that holds db: in the store's shared LISTEN
+ * mode (one worker thread, store/listen.h) it reads the notifications on
+ * db's connection while it waits, as no listener thread does; otherwise it
+ * is mcp_wake_wait. */
+int mcp_wake_wait_db(struct mcp_waiter *w, struct store_conn *db, int timeout_ms);
+
 /* Returns w->fired, read under the lock. */
 int mcp_wake_fired(struct mcp_waiter *w);
 

@@ -30,6 +30,7 @@ static void conn_close(struct store_conn *c)
     c->pg = NULL;
     c->n_prepared = 0;
     c->schema_checked = 0;
+    c->listening = 0;
 }
 
 struct store_pool {
@@ -271,6 +272,7 @@ enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_s
         c->prepared[c->n_prepared++] = stmt;
     }
     PGresult *r = PQexecPrepared(c->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    store_listen_drain(c); /* shared mode: what arrived meanwhile, so it never piles up */
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         *res = r;

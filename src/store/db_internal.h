@@ -33,6 +33,7 @@ struct store_conn {
     int connect_timeout_s;
     int schema_checked;      /* 1 once the schema version was found current */
     int writable;            /* 1 if the server took writes when pg was opened */
+    int listening;           /* LISTEN was issued on pg (shared mode, store/listen.h) */
     long long down_since_ms; /* monotonic time of the last failed connect, 0 if none */
     int n_prepared;
     const struct store_stmt *prepared[STORE_MAX_PREPARED]; /* prepared on pg */
@@ -71,6 +72,11 @@ int store_pg_read_only(PGconn *pg);
  * on stderr (the web server's error log). That includes the FATAL a server
  * sends an idle connection when it shuts down. */
 void store_pg_log_notices(PGconn *pg);
+
+/* Shared LISTEN mode (store/listen.h): hands the notifications libpq has
+ * already read on c's connection to the callback. Does nothing unless c
+ * LISTENs. */
+void store_listen_drain(struct store_conn *c);
 
 /* Opens the connection without the schema check (for migrations). */
 __attribute__((warn_unused_result)) enum store_rc store_connect_raw(struct store_conn *c);

@@ -28,6 +28,7 @@ static char *listen_conninfo;
 static int listen_timeout_s;
 static store_listen_fn callback;
 static void *callback_arg;
+static int shared_mode;
 
 static PGconn *connect_and_listen(void)
 {
@@ -148,4 +149,84 @@ void store_listener_stop(void)
     started = 0;
     free(listen_conninfo);
     listen_conninfo = NULL;
+}
+
+void store_listen_shared(store_listen_fn fn, void *arg)
+{
+    callback = fn;
+    callback_arg = arg;
+    shared_mode = 1;
+}
+
+int store_listen_is_shared(void)
+{
+    return shared_mode;
+}
+
+/* Hands on the notifications libpq has read on pg. Returns how many. */
+static int deliver(PGconn *pg)
+{
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(pg)) != NULL) {
+        if (!store_cache_note(note->extra))
+            callback(note->extra, callback_arg);
+        PQfreemem(note);
+        n++;
+    }
+    return n;
+}
+
+void store_listen_drain(struct store_conn *c)
+{
+    if (shared_mode && c->listening && c->pg)
+        deliver(c->pg);
+}
+
+int store_listen_pump(struct store_conn *h, int timeout_ms)
+{
+    if (!shared_mode || store_connect_raw(h) != STORE_OK)
+        return -1;
+    struct store_conn *c = h->pool ? h->lent : h;
+    if (!c || !c->pg)
+        return -1;
+    if (!c->listening) {
+        PGresult *r = PQexec(c->pg, "LISTEN " STORE_NOTIFY_CHANNEL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok) {
+            LOG_WARN("msg=\"could not LISTEN on the worker's connection\"");
+            return -1;
+        }
+        c->listening = 1;
+        callback(NULL, callback_arg); /* we may have missed notifications */
+    }
+    long long until = store_cache_now_ms() + timeout_ms;
+    for (;;) {
+        if (!PQconsumeInput(c->pg)) {
+            LOG_WARN("msg=\"the worker's connection was lost while it waited\"");
+            c->listening = 0;
+            callback(NULL, callback_arg);
+            return -1;
+        }
+        int n = deliver(c->pg);
+        long long left = until - store_cache_now_ms();
+        if (n > 0 || left <= 0)
+            return n;
+        struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+        poll(&p, 1, (int)left);
+    }
+}
+
+void store_listen_quiet(struct store_conn *h)
+{
+    struct store_conn *c = h->pool ? h->lent : h;
+    if (!shared_mode || !c || !c->pg || !c->listening)
+        return;
+    PGresult *r = PQexec(c->pg, "UNLISTEN *");
+    PQclear(r);
+    c->listening = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(c->pg)) != NULL)
+        PQfreemem(note); /* nobody of this request waits any more */
 }

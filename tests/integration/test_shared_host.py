@@ -679,6 +679,47 @@ def check_streams(t, site, key, figures):
     g.close()
 
 
+HELD_STREAMS = 6
+
+
+def check_connections(t, host, site, key, figures):
+    """Streams held open by several processes at once: each process holds at most one
+    PostgreSQL connection, within the role's limit."""
+    base = site["base"]
+    sessions = [session(base, key, "held%d" % i)[0] for i in range(HELD_STREAMS)]
+    release = threading.Event()
+    opened = []
+    lock = threading.Lock()
+
+    def hold(c):
+        g = Timed("GET", base + "/mcp", None, c.headers({"Accept": "text/event-stream",
+                                                         "Content-Type": None}), 20 * SLOW)
+        with lock:
+            opened.append(g.status)
+        release.wait(30 * SLOW)
+        g.close()
+
+    ths = [threading.Thread(target=hold, args=(c,)) for c in sessions]
+    for th in ths:
+        th.start()
+    deadline = time.monotonic() + 25 * SLOW
+    while time.monotonic() < deadline and len(opened) < HELD_STREAMS:
+        time.sleep(0.1)
+    time.sleep(0.5)  # every stream waits now
+    n = host.connections(site["role"])
+    nproc = len([d for d in os.listdir("/proc") if d.isdigit() and
+                 _is_responder(d, site["home"])])
+    release.set()
+    for th in ths:
+        th.join()
+    t.ok(opened.count(200) == HELD_STREAMS and n <= nproc and n <= ROLE_CONN_LIMIT,
+         "main: %d GET streams held at once: %d responder processes hold %d PostgreSQL "
+         "connection(s), at most one each, within the role's limit of %d"
+         % (HELD_STREAMS, nproc, n, ROLE_CONN_LIMIT), repr(opened))
+    figures["held_streams_processes"] = nproc
+    figures["held_streams_connections"] = n
+
+
 def check_bodies(t, site, key):
     base = site["base"]
     c, r = session(base, key, "bodies")
@@ -806,12 +847,13 @@ def run(t, host, blocks):
     tok = check_oauth(t, main_site)
     if key:
         check_streams(t, main_site, key, figures)
+        check_connections(t, host, main_site, key, figures)
         check_bodies(t, main_site, key)
     check_secrets(t, host, main_site, main_site["pw"])
     n = host.connections(main_site["role"])
     nproc = len([d for d in os.listdir("/proc") if d.isdigit() and
                  _is_responder(d, main_site["home"])])
-    t.ok(n <= ROLE_CONN_LIMIT,
+    t.ok(n <= ROLE_CONN_LIMIT and n <= max(1, nproc),
          "main: %d PostgreSQL connection(s) for %d responder process(es), within the role's "
          "limit of %d" % (n, nproc, ROLE_CONN_LIMIT))
     figures["connections"] = n
