@@ -21,6 +21,9 @@ more). Workloads, each `wrk -t2 -c32 -dD` after a 1 s warm-up that is discarded:
                audit_log must gain a row for every successful call
   tools_list   tools/list, first page (page_size 100); behind lighttpd also with 1,000
                more users each with a policy rule, and with 10,000 tools
+  search_tools with the 10,000 tools behind lighttpd: 1,000 searches one at a time (six
+               queries in turn, from one matching every tool to one matching one) for the
+               latency of one search, then wrk with the query matching every tool
   initialize   initialize with a bearer and no session (each makes a session)
   refresh      POST /token grant_type=refresh_token: every wrk thread starts with its own
                refresh tokens from separate sign-ins and uses each new one the server returns
@@ -110,6 +113,13 @@ TARGET_VS_CEILING = 0.40
 TARGET_P99_MS = 5.0
 TARGET_RSS_MB = 8.0
 TARGET_FLAT = 0.20  # tools/list with 10x the tools or 1,000 more users: within 20%
+TARGET_SEARCH_P99_MS = 10.0  # one search_tools over 10,000 tools, one request at a time
+# search_tools over the 10,000 bench tools: the first query matches every one of them (the
+# most work one query can cause), the others some or one
+SEARCH_QUERIES = ["read bench inventory item", "item 4242", "tool_00042", "list bench tools",
+                  "inventory limit", "show me item number 9999 of the inventory"]
+SEARCH_WARMUP = 40  # each responder process builds its index on its first search
+SEARCH_SAMPLES = 60 if SMOKE else 1000
 
 REF_DIR = os.path.abspath(os.environ.get("BENCH_REF_DIR") or os.path.join(HERE, "ref"))
 BENCH_BUILDDIR = os.path.join(mcptest.TOP_BUILDDIR, "bench")
@@ -1218,6 +1228,62 @@ class Bench:
             self.failed("mcpgate", "lighttpd", w_tools, p)
             return
         self.tools_list(st, "lighttpd", url, access, sid, w_tools, TOOLS_BIG)
+        self.search(st, "lighttpd", url, access, sid, "search_tools_10k_tools", TOOLS_BIG)
+
+    def search(self, st, fe, url, access, sid, workload, n_tools):
+        """search_tools over n_tools: SEARCH_SAMPLES requests one at a time, cycling through
+        SEARCH_QUERIES (each process builds its index on its first search: the first
+        SEARCH_WARMUP requests are not counted), for the latency of one search; then wrk
+        with the query that matches every tool (the most work a query can cause)."""
+        exe = st.responder_path(fe)
+        hdrs = bearer_headers(access, sid)
+        settle(lambda: pids_of(exe), [])
+
+        def body(q):
+            return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                               "params": {"name": "search_tools",
+                                          "arguments": {"query": q, "limit": 10}}})
+
+        t0 = time.monotonic()
+        r = mcptest.request("POST", url + "/mcp", body(SEARCH_QUERIES[0]), hdrs, timeout=120)
+        first_ms = (time.monotonic() - t0) * 1000
+        p, res = mcptest.expect_result(r, 1)
+        total = None
+        try:
+            total = json.loads(res["content"][0]["text"])["total_matches"]
+        except (TypeError, KeyError, IndexError, ValueError):
+            p = p or ["search_tools before the run: " + r.describe(500)]
+        if not p and total != n_tools:
+            p = ["search_tools %r before the run: %s matches, expected all %d tools"
+                 % (SEARCH_QUERIES[0], total, n_tools)]
+        times = []
+        for i in range(SEARCH_WARMUP + SEARCH_SAMPLES):
+            if p:
+                break
+            t0 = time.monotonic()
+            r = mcptest.request("POST", url + "/mcp", body(SEARCH_QUERIES[i % len(SEARCH_QUERIES)]),
+                                hdrs, timeout=30)
+            ms = (time.monotonic() - t0) * 1000
+            if r.status != 200 or b'"isError":false' not in r.body.replace(b" ", b""):
+                p = ["search_tools: " + r.describe(300)]
+            elif i >= SEARCH_WARMUP:
+                times.append(ms)
+        if p:
+            self.failed("mcpgate", fe, workload, p)
+            return
+        times.sort()
+        pct = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
+        self.log.diag("%s %s: %d tools; one at a time: p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+                      "over %d searches (%d queries); the first search %.0f ms"
+                      % (fe, workload, n_tools, pct(0.5), pct(0.99), times[-1], len(times),
+                         len(SEARCH_QUERIES), first_ms))
+        res = self.wrk.run("mcpgate %s %s" % (fe, workload), url + "/mcp",
+                           lua_post(body(SEARCH_QUERIES[0]), hdrs), lambda: pids_of(exe))
+        row = self.row("mcpgate", fe, workload, res, rss_of(pids_of(exe)))
+        row["tools"] = n_tools
+        row["sequential"] = {"samples": len(times), "p50_ms": round(pct(0.5), 2),
+                             "p99_ms": round(pct(0.99), 2), "max_ms": round(times[-1], 2),
+                             "first_request_ms": round(first_ms, 1)}
 
     # -- SSE: many idle GET streams behind lighttpd
 
@@ -1402,6 +1468,18 @@ class Bench:
                                              "".join("; " + n for n in a["notes"])))
             else:
                 add(name, None, "not measured")
+        srow = next((r for r in self.rows if r["workload"] == "search_tools_10k_tools" and
+                     r.get("sequential")), None)
+        name = "search_tools with %d tools p99 <= %g ms (one request at a time)" % (
+            TOOLS_BIG, TARGET_SEARCH_P99_MS)
+        if srow:
+            sq = srow["sequential"]
+            add(name, sq["p99_ms"] <= TARGET_SEARCH_P99_MS,
+                "p99 %.2f ms, p50 %.2f ms over %d searches; under wrk (every tool matching) "
+                "p99 %s ms at %s req/s" % (sq["p99_ms"], sq["p50_ms"], sq["samples"],
+                                          srow.get("p99_ms"), srow.get("rps")))
+        else:
+            add(name, None, "not measured")
         s = self.sse or {}
         name = "%d SSE streams held, <= 1 LISTEN connection per process" % SSE_STREAMS
         if "held" in s:
