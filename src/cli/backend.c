@@ -6,7 +6,7 @@
  *   backend test NAME [TOOL [ARGS-JSON]]
  *   backend import-openapi FILE --name NAME [--base-url URL] [--tag T]...
  *       [--path GLOB]... [--method M]... [--env-file PATH] [--allow-private]
- *       [--include-deprecated] [--output FILE|-] [--force]
+ *       [--include-deprecated] [--access NAME=CLASS]... [--output FILE|-] [--force]
  *   backend credential NAME SLOT [--delete]
  *   backend credential rotate
  *
@@ -41,6 +41,7 @@ static const char usage_text[] =
     "       mcpgate backend import-openapi FILE --name NAME [--base-url URL]\n"
     "               [--tag TAG]... [--path GLOB]... [--method METHOD]...\n"
     "               [--env-file PATH] [--allow-private] [--include-deprecated]\n"
+    "               [--access NAME=read|write|destructive]...\n"
     "               [--output FILE|-] [--force]\n"
     "       mcpgate backend credential NAME SLOT [--delete]\n"
     "       mcpgate backend credential rotate\n"
@@ -48,11 +49,15 @@ static const char usage_text[] =
     "Backends are JSON files in backends_dir (see docs/backends.md).\n"
     "  list             the backends and their tools (--json: machine-readable)\n"
     "  test             load NAME's file (credentials included) and report faults; with\n"
-    "                   TOOL, call it once with ARGS-JSON (default {}) and print the result\n"
+    "                   TOOL (with or without the \"NAME_\" prefix), call it once with\n"
+    "                   ARGS-JSON (default {}), with the credentials a responder would use\n"
+    "                   (stored in the database first), and print the result\n"
     "  import-openapi   turn an OpenAPI 3.0/3.1 JSON document into a backend file, by\n"
     "                   default backends_dir/NAME.json; --tag, --path (fnmatch pattern,\n"
     "                   e.g. '/v2/droplets*') and --method select operations; deprecated\n"
-    "                   operations are left out unless --include-deprecated; --env-file\n"
+    "                   operations are left out unless --include-deprecated; --access sets\n"
+    "                   one operation's access class (by operationId or tool name); the\n"
+    "                   report lists renamed tools and access classes to check; --env-file\n"
     "                   names the env file that holds the credentials\n"
     "                   (variables NAME_SLOT); the responders load it at their next start\n"
     "  credential       store the secret of NAME's slot SLOT in the database, sealed with\n"
@@ -284,6 +289,22 @@ static int test_mcp(struct backend *b, int argc, char **argv)
     return rc;
 }
 
+/* struct tool_ctx for a call from the command line: no client to tell */
+static int cli_progress(void *impl, double progress, double total, const char *message)
+{
+    (void)impl;
+    (void)progress;
+    (void)total;
+    (void)message;
+    return 0;
+}
+
+static int cli_cancelled(void *impl)
+{
+    (void)impl;
+    return 0;
+}
+
 static int cmd_test(const struct cli_env *env, int argc, char **argv)
 {
     if (argc < 3 || argc > 5) {
@@ -301,9 +322,12 @@ static int cmd_test(const struct cli_env *env, int argc, char **argv)
     printf("backend %s: %d tools, file %s is valid\n", b->name, b->n_ops, b->file);
     int rc = 0;
     if (argc >= 4) {
+        /* the tool's name with or without the "<backend>_" prefix */
         const struct backend_op *op = NULL;
+        size_t pl = strlen(b->name);
         for (int i = 0; i < b->n_ops; i++)
-            if (strcmp(b->ops[i].tool_name, argv[3]) == 0)
+            if (strcmp(b->ops[i].tool_name, argv[3]) == 0 ||
+                strcmp(b->ops[i].tool_name + pl + 1, argv[3]) == 0)
                 op = &b->ops[i];
         if (!op) {
             fprintf(stderr, "mcpgate: backend %s has no tool \"%s\"\n", b->name, argv[3]);
@@ -321,7 +345,25 @@ static int cmd_test(const struct cli_env *env, int argc, char **argv)
             tool_backend_free(b);
             return EXIT_USAGE;
         }
-        struct json_object *r = tool_backend_call(op, NULL, args);
+        /* the credentials a responder would use: stored in the database
+         * (mcpgate backend credential) before the file's */
+        tool_cred_setup(env->cfg->credential_keys, env->cfg->n_credential_keys, env->cfg->base_url);
+        struct store_conn *db = env->db;
+        if (op->n_auth > 0) {
+            char *sealed = NULL;
+            enum store_rc src = store_cred_get(db, b->name, b->creds[op->auth[0]].slot, 0, &sealed);
+            free(sealed);
+            if (src == STORE_UNAVAILABLE || src == STORE_ERROR) {
+                fprintf(stderr, "mcpgate: the database is unavailable: only the credentials "
+                                "the backend file names are used\n");
+                db = NULL;
+            }
+        }
+        struct tool_ctx ctx = {.db = db,
+                               .progress = cli_progress,
+                               .cancelled = cli_cancelled,
+                               .tool = &b->defs[op - b->ops]};
+        struct json_object *r = tool_backend_call(op, &ctx, args);
         printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
         struct json_object *is_error = json_get(r, "isError", json_type_boolean);
@@ -382,21 +424,21 @@ static int write_out(const char *path, const char *text, int force)
 static int cmd_import(const struct cli_env *env, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"name", required_argument, NULL, 'n'},
-        {"base-url", required_argument, NULL, 'b'},
-        {"tag", required_argument, NULL, 't'},
-        {"path", required_argument, NULL, 'p'},
-        {"method", required_argument, NULL, 'm'},
-        {"env-file", required_argument, NULL, 'e'},
-        {"allow-private", no_argument, NULL, 'a'},
-        {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'f'},
-        {"include-deprecated", no_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0},
+        {"name", required_argument, NULL, 'n'},    {"base-url", required_argument, NULL, 'b'},
+        {"tag", required_argument, NULL, 't'},     {"path", required_argument, NULL, 'p'},
+        {"method", required_argument, NULL, 'm'},  {"env-file", required_argument, NULL, 'e'},
+        {"allow-private", no_argument, NULL, 'a'}, {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},         {"include-deprecated", no_argument, NULL, 'd'},
+        {"access", required_argument, NULL, 'A'},  {NULL, 0, NULL, 0},
     };
-    const char *tags[MAX_SELECT], *paths[MAX_SELECT], *methods[MAX_SELECT];
-    struct openapi_opts o = {
-        .tags = tags, .paths = paths, .methods = methods, .progress = import_progress};
+    const char *tags[MAX_SELECT], *paths[MAX_SELECT], *methods[MAX_SELECT], *access[MAX_SELECT];
+    int access_used[MAX_SELECT] = {0};
+    struct openapi_opts o = {.tags = tags,
+                             .paths = paths,
+                             .methods = methods,
+                             .access = access,
+                             .access_used = access_used,
+                             .progress = import_progress};
     const char *output = NULL;
     int force = 0, opt;
     /* parse "import-openapi ARGS...": optind 0 makes getopt start afresh */
@@ -438,6 +480,22 @@ static int cmd_import(const struct cli_env *env, int argc, char **argv)
         case 'd':
             o.include_deprecated = 1;
             break;
+        case 'A': {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg ||
+                (strcmp(eq + 1, "read") != 0 && strcmp(eq + 1, "write") != 0 &&
+                 strcmp(eq + 1, "destructive") != 0)) {
+                fprintf(stderr, "mcpgate: --access takes NAME=read, NAME=write or "
+                                "NAME=destructive (NAME: an operationId or a tool name)\n");
+                return EXIT_USAGE;
+            }
+            if (o.n_access == MAX_SELECT) {
+                fprintf(stderr, "mcpgate: at most %d --access options\n", MAX_SELECT);
+                return EXIT_USAGE;
+            }
+            access[o.n_access++] = optarg;
+            break;
+        }
         default:
             fprintf(stderr, "%s", usage_text);
             return EXIT_USAGE;
@@ -469,13 +527,19 @@ static int cmd_import(const struct cli_env *env, int argc, char **argv)
         return 1;
     }
     struct openapi_stats st;
-    char err[600];
+    char err[4096]; /* room for the list of tags when a selection matches nothing */
     struct json_object *out = tool_openapi_import(doc, &o, &st, err, sizeof err);
     json_object_put(doc);
     if (!out) {
+        json_object_put(st.report);
         fprintf(stderr, "mcpgate: %s: %s\n", file, err);
         return 1;
     }
+    /* what the operator should know: renames, access raised or in doubt */
+    for (size_t i = 0; i < json_object_array_length(st.report); i++)
+        fprintf(stderr, "mcpgate: %s\n",
+                json_object_get_string(json_object_array_get_idx(st.report, i)));
+    json_object_put(st.report);
     /* the result must load: check it as the responder will */
     struct backend *check = tool_backend_parse(file, out, 1, err, sizeof err);
     if (!check) {

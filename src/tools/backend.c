@@ -66,8 +66,11 @@ void tool_name_sanitize(const char *s, int snake, char *out, size_t max)
             /* fooBar -> foo_bar, HTTPServer -> http_server */
             int lower_before =
                 p > s && (islower((unsigned char)p[-1]) || isdigit((unsigned char)p[-1]));
-            int acronym_end =
-                p > s && isupper((unsigned char)p[-1]) && islower((unsigned char)p[1]);
+            /* ...but IPs -> ips, IPv6 -> ipv6: a plural or a version stays */
+            int acronym_end = p > s && isupper((unsigned char)p[-1]) &&
+                              islower((unsigned char)p[1]) &&
+                              !(p[1] == 's' && !islower((unsigned char)p[2])) &&
+                              !(p[1] == 'v' && isdigit((unsigned char)p[2]));
             if ((lower_before || acronym_end) && prev != '_' && n < max)
                 out[n++] = prev = '_';
             if (n >= max)
@@ -689,10 +692,12 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
                     const int *def_auth, int n_def_auth, long def_timeout, long def_max,
                     struct tool_def *def)
 {
-    static const char *const keys[] = {
-        "name",         "title",    "description", "access",     "method",     "path",
-        "input_schema", "args",     "body_type",   "auth",       "timeout_ms", "max_response_bytes",
-        "result",       "base_url", "tags",        "deprecated", NULL};
+    static const char *const keys[] = {"name",         "title",         "description",
+                                       "access",       "method",        "path",
+                                       "input_schema", "args",          "body_type",
+                                       "auth",         "timeout_ms",    "max_response_bytes",
+                                       "result",       "base_url",      "tags",
+                                       "deprecated",   "body_required", NULL};
     struct backend_op *op = &b->ops[index];
     char where[64];
     snprintf(where, sizeof where, "tools[%d]: ", index);
@@ -804,6 +809,14 @@ static int parse_op(struct parse *p, struct backend *b, struct json_object *t, i
         return -1;
     }
     op->form_body = body_type && strcmp(body_type, "form") == 0;
+    struct json_object *breq = NULL;
+    if (json_object_object_get_ex(t, "body_required", &breq)) {
+        if (!json_object_is_type(breq, json_type_boolean)) {
+            bad(p, "%sbody_required must be true or false", where);
+            return -1;
+        }
+        op->body_required = json_object_get_boolean(breq);
+    }
     struct json_object *auth = NULL;
     if (json_object_object_get_ex(t, "auth", &auth)) {
         if (parse_auth(p, b, auth, where, &op->auth, &op->n_auth) < 0)

@@ -29,7 +29,7 @@
  *       "input_schema": {JSON Schema, type object},
  *       "args": {ARG: {"in": "path"|"query"|"header"|"body"|"body_field",
  *                      "name": WIRE_NAME}},
- *       "body_type": "json"|"form", "auth": [SLOT, ...],
+ *       "body_type": "json"|"form", "body_required": false, "auth": [SLOT, ...],
  *       "timeout_ms": ..., "max_response_bytes": ...,
  *       "result": {"pointer": "/data"}
  *     }]
@@ -107,8 +107,9 @@ struct backend_op {
     const char *schema_text;    /* the inputSchema ($refs resolved), the tool's input_schema */
     struct backend_arg *args;
     int n_args;
-    int form_body; /* 1: application/x-www-form-urlencoded, 0: JSON */
-    int *auth;     /* indexes into be->creds */
+    int form_body;     /* 1: application/x-www-form-urlencoded, 0: JSON */
+    int body_required; /* 1: a JSON body is always sent ({} without arguments) */
+    int *auth;         /* indexes into be->creds */
     int n_auth;
     long timeout_ms;
     size_t max_bytes;

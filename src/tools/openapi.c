@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,13 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-#define MAX_REF_STACK    64
-#define MAX_DESC_LEN     1024
-#define MAX_ARG_NAME_LEN 64
-#define OPENAPI_TAGS_MAX 32  /* tags kept per tool (a backend file allows 32) */
-#define OPENAPI_TAG_LEN  100 /* longer tags are left out (a backend file allows 100) */
+#define MAX_REF_STACK     64
+#define MAX_DESC_LEN      1024
+#define MAX_ARG_NAME_LEN  64
+#define OPENAPI_NAME_MAX  64  /* a tool's name after the backend prefix */
+#define OPENAPI_LONG_NAME 400 /* longest name worked on before it is shortened */
+#define OPENAPI_TAGS_MAX  32  /* tags kept per tool (a backend file allows 32) */
+#define OPENAPI_TAG_LEN   100 /* longer tags are left out (a backend file allows 100) */
 
 static const char *const http_methods[] = {"get",     "put",  "post",  "delete",
                                            "options", "head", "patch", NULL};
@@ -279,22 +282,104 @@ static struct json_object *convert(struct conv *c, struct json_object *s)
 
 /* --- naming -------------------------------------------------------------- */
 
-/* The tool's own name (without the backend prefix) into out. */
-static void op_name(const char *method, const char *path, struct json_object *op, char *out,
-                    size_t max)
+/* Adds a line to the import report. */
+__attribute__((format(printf, 2, 3))) static void note(struct json_object *report, const char *fmt,
+                                                       ...)
 {
-    const char *id = json_get_string(op, "operationId");
-    if (id && *id) {
-        tool_name_sanitize(id, 1, out, max);
-        if (*out)
-            return;
-    }
-    struct buf b = {0};
-    if (buf_printf(&b, "%s_%s", method, path) < 0)
+    char line[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (report && json_object_array_add(report, json_object_new_string(line)) != 0)
         abort();
-    tool_name_sanitize(b.data, 1, out, max);
-    buf_free(&b);
 }
+
+static unsigned fnv1a(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The tool's own name (without the backend prefix) into out: the
+ * operationId in snake_case (else method and path), of A-Z a-z 0-9 _ -
+ * only, at most max bytes (max >= 16): a longer name keeps its first
+ * bytes and ends in "_" and 6 hex digits of a hash of the whole name, so
+ * the same document always gives the same names. *why says why the name
+ * is not simply the operationId in snake_case, or is NULL. */
+static void op_name(const char *method, const char *path, struct json_object *op, char *out,
+                    size_t max, const char **why)
+{
+    char full[OPENAPI_LONG_NAME + 1];
+    const char *id = json_get_string(op, "operationId");
+    *why = NULL;
+    full[0] = '\0';
+    if (id && *id)
+        tool_name_sanitize(id, 1, full, OPENAPI_LONG_NAME);
+    if (!full[0]) {
+        struct buf b = {0};
+        if (buf_printf(&b, "%s_%s", method, path) < 0)
+            abort();
+        tool_name_sanitize(b.data, 1, full, OPENAPI_LONG_NAME);
+        buf_free(&b);
+        *why = "no operationId: named after the method and path";
+    }
+    /* '.' is a name character for MCP but not for every client */
+    int dots = 0;
+    for (char *p = full; *p; p++)
+        if (*p == '.') {
+            *p = '_';
+            dots = 1;
+        }
+    char clean[OPENAPI_LONG_NAME + 1];
+    tool_name_sanitize(full, 0, clean, OPENAPI_LONG_NAME); /* runs of '_' collapse */
+    if (dots && !*why)
+        *why = "characters outside A-Z a-z 0-9 _ - replaced";
+    if (!clean[0])
+        snprintf(clean, sizeof clean, "%s", method);
+    size_t len = strlen(clean);
+    if (len <= max) {
+        memcpy(out, clean, len + 1);
+        return;
+    }
+    size_t keep = max - 7;
+    while (keep > 1 && clean[keep - 1] == '_')
+        keep--;
+    snprintf(out, max + 1, "%.*s_%06x", (int)keep, clean, fnv1a(clean) & 0xffffffu);
+    *why = "too long: shortened, with a hash of the full name";
+}
+
+/* Whether text (an operationId or summary) has a word starting with one
+ * of roots (lower case), words split at non-letters and camelCase. */
+static const char *says(const char *text, const char *const *roots)
+{
+    if (!text)
+        return NULL;
+    char words[512];
+    tool_name_sanitize(text, 1, words, sizeof words - 1);
+    for (char *w = words; *w;) {
+        size_t n = strcspn(w, "_.-");
+        for (const char *const *r = roots; *r; r++)
+            if (n >= strlen(*r) && strncasecmp(w, *r, strlen(*r)) == 0)
+                return *r;
+        w += n;
+        w += strspn(w, "_.-");
+    }
+    return NULL;
+}
+
+/* operations that destroy or undo something whatever their method */
+static const char *const destructive_roots[] = {
+    "delet", "destroy", "remov",  "terminat", "restor", "overwrit", "revok",
+    "reset", "purg",    "cancel", "wipe",     "eras",   NULL};
+/* operations that say they make or change something */
+static const char *const write_roots[] = {"creat",  "add",    "install", "updat",
+                                          "assign", "attach", "start",   NULL};
+/* POSTs that usually only read */
+static const char *const read_roots[] = {"preview", "check",  "verif",   "search", "query",
+                                         "validat", "lookup", "estimat", NULL};
 
 /* An argument name for a parameter, unique in props. */
 static void arg_name(const char *wire, const char *in, struct json_object *props, char *out)
@@ -434,7 +519,8 @@ static int path_covered(const char *path, struct json_object *args)
 
 /* Credential slots for the security schemes. Slot names are the scheme
  * names (they must be usable as JSON keys only). */
-static struct json_object *slots_of(struct json_object *schemes, const struct openapi_opts *o)
+static struct json_object *slots_of(struct json_object *schemes, const struct openapi_opts *o,
+                                    const char *title)
 {
     struct json_object *slots = json_object_new_object();
     json_object_object_foreach(schemes, name, s0)
@@ -473,6 +559,22 @@ static struct json_object *slots_of(struct json_object *schemes, const struct op
             if (strcmp(type, "http") != 0)
                 json_add(slot, "description", str("an access token for the API"));
         }
+        /* a name for people (the account page, messages): the scheme's own
+         * description, else what the value is and for which API */
+        const char *sd = json_get_string(s, "description");
+        char shown[160];
+        if (sd && *sd) {
+            size_t n = strcspn(sd, "\r\n");
+            snprintf(shown, sizeof shown, "%.*s", (int)json_utf8_cut(sd, n < 120 ? n : 120), sd);
+        } else {
+            const char *what = json_get_string(slot, "description");
+            const char *type_s = json_get_string(slot, "type");
+            if (!what)
+                what = strcmp(type_s, "bearer") == 0 ? "access token" : "API key";
+            snprintf(shown, sizeof shown, "%.60s: %.40s (%.40s)", title && *title ? title : o->name,
+                     what, name);
+        }
+        json_add(slot, "description", str(shown));
         if (o->env_file) {
             char var[160];
             char clean[129];
@@ -532,6 +634,8 @@ static int add_body(struct conv *c, struct json_object *rb, struct json_object *
         return body_required ? -1 : 0;
     if (form)
         json_add(tool, "body_type", str("form"));
+    else if (body_required)
+        json_add(tool, "body_required", json_object_new_boolean(1));
     c->request = 1;
     struct json_object *schema = NULL;
     json_object_object_get_ex(media, "schema", &schema);
@@ -596,7 +700,8 @@ static const char *own_server(struct json_object *o)
 static struct json_object *make_tool(struct conv *c, const struct openapi_opts *o,
                                      const char *method, const char *path, struct json_object *item,
                                      struct json_object *op, struct json_object *schemes,
-                                     struct json_object *slots, struct json_object *names)
+                                     struct json_object *slots, struct json_object *names,
+                                     struct json_object *report)
 {
     if (!tool_path_ok(path))
         return NULL; /* the file would not load (found by tests/fuzz/fuzz_openapi.c) */
@@ -606,18 +711,30 @@ static struct json_object *make_tool(struct conv *c, const struct openapi_opts *
     struct json_object *required = json_object_new_array();
     struct json_object *args = json_object_new_object();
     /* the name, unique */
-    char name[160];
+    char name[OPENAPI_NAME_MAX + 1];
     size_t max = 128 - strlen(o->name) - 1;
-    op_name(method, path, op, name, max);
-    char unique[160];
+    if (max > OPENAPI_NAME_MAX)
+        max = OPENAPI_NAME_MAX;
+    const char *why = NULL;
+    op_name(method, path, op, name, max, &why);
+    char unique[OPENAPI_NAME_MAX + 1];
     snprintf(unique, sizeof unique, "%s", name);
     for (int i = 2; json_object_object_get_ex(names, unique, NULL); i++) {
         char suffix[16];
         int sl = snprintf(suffix, sizeof suffix, "_%d", i);
         snprintf(unique, sizeof unique, "%.*s%s", (int)(max - (size_t)sl), name, suffix);
+        why = "another operation has the same name";
     }
     json_add(names, unique, json_object_new_boolean(1));
     json_add(tool, "name", str(unique));
+    const char *id = json_get_string(op, "operationId");
+    char up_method[16];
+    snprintf(up_method, sizeof up_method, "%s", method);
+    for (char *p = up_method; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    if (why)
+        note(report, "renamed: %s %.200s (operationId %.200s) is %s_%s: %s", up_method, path,
+             id ? id : "none", o->name, unique, why);
     const char *summary = json_get_string(op, "summary");
     const char *description = json_get_string(op, "description");
     if (summary && *summary)
@@ -755,12 +872,45 @@ static struct json_object *make_tool(struct conv *c, const struct openapi_opts *
     json_add(schema, "additionalProperties", json_object_new_boolean(0));
     json_add(tool, "input_schema", schema);
     json_add(tool, "args", args);
-    /* access follows the method */
+    /* access follows the method, raised to destructive when the operation
+     * says it destroys or undoes something */
     const char *access =
         strcmp(method, "get") == 0 || strcmp(method, "head") == 0 || strcmp(method, "options") == 0
             ? "read"
         : strcmp(method, "delete") == 0 ? "destructive"
                                         : "write";
+    const char *summary_text = json_get_string(op, "summary");
+    if (strcmp(access, "write") == 0) {
+        const char *word = says(id, destructive_roots);
+        if (!word)
+            word = says(summary_text, destructive_roots);
+        if (word) {
+            access = "destructive";
+            note(report,
+                 "destructive: %s_%s (%s %.200s): its operationId or summary says "
+                 "\"%s...\"",
+                 o->name, unique, up_method, path, word);
+        } else if (strcmp(method, "post") == 0 && !says(id, write_roots) &&
+                   !says(summary_text, write_roots)) {
+            word = says(id, read_roots);
+            if (!word)
+                word = says(summary_text, read_roots);
+            if (word)
+                note(report,
+                     "may only read: %s_%s (POST %.200s) says \"%s...\"; kept as "
+                     "write, --access %s=read makes it read",
+                     o->name, unique, path, word, unique);
+        }
+    }
+    for (int i = 0; i < o->n_access; i++) {
+        const char *eq = strchr(o->access[i], '=');
+        size_t n = eq ? (size_t)(eq - o->access[i]) : 0;
+        if (eq && ((strlen(unique) == n && strncmp(o->access[i], unique, n) == 0) ||
+                   (id && strlen(id) == n && strncmp(o->access[i], id, n) == 0))) {
+            access = eq + 1;
+            o->access_used[i] = 1;
+        }
+    }
     json_add(tool, "access", str(access));
     struct json_object *sec = NULL;
     if (json_object_object_get_ex(op, "security", &sec)) {
@@ -815,10 +965,85 @@ static int server_url(struct json_object *doc, struct buf *out)
     return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0 ? 0 : -1;
 }
 
+/* The error for a selection that matches no operation, naming the
+ * document's tags (tags are compared exactly: "project" is not "Project"). */
+static void no_match(struct json_object *paths, char *err, size_t errlen)
+{
+    struct json_object *seen = json_object_new_object();
+    struct buf b = {0};
+    json_object_object_foreach(paths, path, item)
+    {
+        (void)path;
+        for (const char *const *m = http_methods; *m; m++) {
+            struct json_object *tags =
+                json_get(json_get(item, *m, json_type_object), "tags", json_type_array);
+            for (size_t i = 0; tags && i < json_object_array_length(tags); i++) {
+                struct json_object *t = json_object_array_get_idx(tags, i);
+                if (json_object_is_type(t, json_type_string))
+                    json_add(seen, json_object_get_string(t), json_object_new_boolean(1));
+            }
+        }
+    }
+    json_object_object_foreach(seen, tag, v)
+    {
+        (void)v;
+        if (buf_printf(&b, "%s\"%s\"", b.len ? ", " : "", tag) < 0)
+            abort();
+    }
+    snprintf(err, errlen,
+             "no operation matches the selection (tags are compared exactly, upper and lower "
+             "case too); the document's tags: %s",
+             b.len ? b.data : "none");
+    buf_free(&b);
+    json_object_put(seen);
+}
+
+/* Removes the credential slots no tool uses (the document may define
+ * schemes for operations that were not selected), and the backend's
+ * default auth when every tool has its own. */
+static void drop_unused_slots(struct json_object *out, struct openapi_stats *st)
+{
+    struct json_object *used = json_object_new_object();
+    struct json_object *tools = json_get(out, "tools", json_type_array);
+    int defaulted = 0;
+    for (size_t i = 0; tools && i < json_object_array_length(tools); i++) {
+        struct json_object *auth =
+            json_get(json_object_array_get_idx(tools, i), "auth", json_type_array);
+        defaulted |= !auth;
+        for (size_t k = 0; auth && k < json_object_array_length(auth); k++)
+            json_add(used, json_object_get_string(json_object_array_get_idx(auth, k)),
+                     json_object_new_boolean(1));
+    }
+    struct json_object *dflt = json_get(out, "auth", json_type_array);
+    if (dflt && !defaulted)
+        json_object_object_del(out, "auth");
+    for (size_t k = 0; dflt && defaulted && k < json_object_array_length(dflt); k++)
+        json_add(used, json_object_get_string(json_object_array_get_idx(dflt, k)),
+                 json_object_new_boolean(1));
+    struct json_object *slots = json_get(out, "credentials", json_type_object);
+    struct json_object *drop = json_object_new_array();
+    json_object_object_foreach(slots, slot, v)
+    {
+        (void)v;
+        if (!json_object_object_get_ex(used, slot, NULL) &&
+            json_object_array_add(drop, json_object_new_string(slot)) != 0)
+            abort();
+    }
+    for (size_t i = 0; i < json_object_array_length(drop); i++) {
+        const char *gone = json_object_get_string(json_object_array_get_idx(drop, i));
+        note(st->report, "credential slot %s left out: no selected operation uses it", gone);
+        json_object_object_del(slots, gone);
+    }
+    st->slots = slots ? json_object_object_length(slots) : 0;
+    json_object_put(drop);
+    json_object_put(used);
+}
+
 struct json_object *tool_openapi_import(struct json_object *doc, const struct openapi_opts *o,
                                         struct openapi_stats *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
+    st->report = json_object_new_array();
     const char *ver = json_get_string(doc, "openapi");
     if (!ver || (strncmp(ver, "3.0", 3) != 0 && strncmp(ver, "3.1", 3) != 0)) {
         snprintf(err, errlen,
@@ -869,7 +1094,7 @@ struct json_object *tool_openapi_import(struct json_object *doc, const struct op
     buf_free(&base);
     if (o->allow_private)
         json_add(out, "allow_private", json_object_new_boolean(1));
-    struct json_object *slots = slots_of(schemes, o);
+    struct json_object *slots = slots_of(schemes, o, title);
     st->slots = json_object_object_length(slots);
     struct json_object *global = NULL;
     json_object_object_get_ex(doc, "security", &global);
@@ -903,7 +1128,8 @@ struct json_object *tool_openapi_import(struct json_object *doc, const struct op
                 st->deprecated++;
             } else if (selected(o, *m, path, op)) {
                 st->selected++;
-                struct json_object *t = make_tool(&c, o, *m, path, item, op, schemes, slots, names);
+                struct json_object *t =
+                    make_tool(&c, o, *m, path, item, op, schemes, slots, names, st->report);
                 if (t) {
                     if (json_object_array_add(tools, t) != 0)
                         abort();
@@ -916,8 +1142,24 @@ struct json_object *tool_openapi_import(struct json_object *doc, const struct op
                 o->progress(o->progress_arg, done, st->operations);
         }
     }
-    json_add(out, "tools", tools);
     json_object_put(names);
     json_object_put(empty);
+    if (st->selected == 0 && (o->n_tags || o->n_paths || o->n_methods)) {
+        no_match(paths, err, errlen);
+        json_object_put(tools);
+        json_object_put(out);
+        return NULL;
+    }
+    for (int i = 0; i < o->n_access; i++) {
+        if (o->access_used && !o->access_used[i]) {
+            snprintf(err, errlen, "--access %.200s: no selected operation has that name",
+                     o->access[i]);
+            json_object_put(tools);
+            json_object_put(out);
+            return NULL;
+        }
+    }
+    json_add(out, "tools", tools);
+    drop_unused_slots(out, st);
     return out;
 }

@@ -3,9 +3,10 @@
  * file (tools/backend.h).
  *
  * Owns: the mapping. Each selected operation becomes one tool:
- *   name        operationId in snake_case (else METHOD_path), within MCP's
- *               name rules ([A-Za-z0-9_.-], "<backend>_<name>" at most 128),
- *               duplicates numbered;
+ *   name        operationId in snake_case (else METHOD_path), of
+ *               [A-Za-z0-9_-], at most 64 after "<backend>_" (a longer one
+ *               cut, ending in "_" and 6 hex digits of a hash of the whole),
+ *               duplicates numbered; renames reported;
  *   inputSchema path, query and header parameters, and the JSON (or form)
  *               request body: an object body's properties become arguments
  *               of their own when no name clashes, else one argument
@@ -14,10 +15,15 @@
  *               boolean exclusiveMinimum/Maximum turned into JSON Schema,
  *               a oneOf with a discriminator into anyOf (branches marked
  *               with the enum of their mapping values);
- *   access      GET/HEAD read, DELETE destructive, the rest write;
+ *   access      GET/HEAD read, DELETE destructive, the rest write, raised to
+ *               destructive when operationId or summary says delete,
+ *               cancel, reset, restore, revoke, purge, ... (reported); POSTs
+ *               that say preview, check, search, ... reported; overrides
+ *               (access[]) win;
  *   tags        the operation's tags (search_tools finds tools by them);
  *   auth        the operation's (else the document's) first security
- *               requirement; each security scheme becomes a credential slot
+ *               requirement; each security scheme a selected operation uses
+ *               becomes a credential slot, with a description for people
  *               (http bearer, oauth2, openIdConnect: bearer; http basic:
  *               basic; apiKey: header, query, or a Cookie header).
  * Operations marked deprecated are left out (and counted) unless
@@ -37,7 +43,13 @@ struct openapi_opts {
     const char *base_url;   /* overrides servers[0].url, or NULL */
     int allow_private;      /* written into the file */
     int include_deprecated; /* 1: import deprecated operations too */
-    const char *env_file;   /* credential source for every slot, or NULL (none) */
+    /* access overrides "NAME=read|write|destructive", NAME an operationId or
+     * a tool name without the prefix; access_used[i] is set to 1 when
+     * access[i] matched an operation (n_access entries, caller's) */
+    const char *const *access;
+    int n_access;
+    int *access_used;
+    const char *env_file; /* credential source for every slot, or NULL (none) */
     /* selection: an operation is imported when it matches every list that
      * is not empty (any tag of tags; any fnmatch(3) pattern of paths; any
      * method of methods, case-insensitive) */
@@ -53,12 +65,15 @@ struct openapi_opts {
 };
 
 struct openapi_stats {
-    int operations; /* in the document */
-    int selected;   /* matched the selection */
-    int tools;      /* written */
-    int skipped;    /* selected but not importable (request body type) */
-    int deprecated; /* selected but deprecated, left out (include_deprecated unset) */
-    int slots;      /* credential slots */
+    int operations;             /* in the document */
+    int selected;               /* matched the selection */
+    int tools;                  /* written */
+    int skipped;                /* selected but not importable (request body type) */
+    int deprecated;             /* selected but deprecated, left out (include_deprecated unset) */
+    struct json_object *report; /* lines for the operator (renames, access raised or in
+                                   doubt, ...): a new array, the caller puts it, even on
+                                   failure */
+    int slots;                  /* credential slots */
 };
 
 /* Converts doc (borrowed). Returns a new backend file object, or NULL with

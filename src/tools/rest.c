@@ -440,7 +440,12 @@ static struct json_object *build(const struct backend_op *op, char *const *vals,
     }
     if (query.len && (buf_puts(url, "?") < 0 || buf_append(url, query.data, query.len) < 0))
         goto too_long;
-    /* the body */
+    /* the body; a JSON body the API requires is sent even when every field
+     * was left out: {} (an empty body would go out as an empty form) */
+    if (!*has_payload && op->body_required && !op->form_body) {
+        fields = json_object_new_object();
+        *has_payload = 1;
+    }
     struct json_object *body = whole ? whole : fields;
     if (*has_payload && op->form_body) {
         if (body && !json_object_is_type(body, json_type_object)) {

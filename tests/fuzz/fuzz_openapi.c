@@ -33,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct openapi_stats st;
     char err[512];
     struct json_object *file = tool_openapi_import(doc, &o, &st, err, sizeof err);
+    json_object_put(st.report);
     if (file) {
         struct backend *b = tool_backend_parse("fuzz.json", file, 1, err, sizeof err);
         /* a written file the loader refuses would stop the responder */
