@@ -11,8 +11,10 @@
  *               { "kty": "EC", "crv": "P-256", "x": b64url, "y": b64url },
  *               { "kty": "OKP", "crv": "Ed25519", "x": b64url } ] }
  *
- * Kept: RSA keys of 2048 to 8192 bits, EC keys on P-256 (x and y of exactly
- * 32 bytes, a point on the curve), Ed25519 keys (x of exactly 32 bytes).
+ * Kept: RSA keys of 2048 to 8192 bits (an odd n, an odd e above 1; no
+ * primality test, which would cost up to a third of a second per key on
+ * every fetch), EC keys on P-256 (x and y of exactly 32 bytes, a point on
+ * the curve), Ed25519 keys (x of exactly 32 bytes).
  * Each key may name its "kid" (at most JWK_KID_MAX bytes), "use" (only "sig"
  * or absent is kept), "key_ops" (must then include "verify") and "alg" (one
  * of the algorithms below, matching the key type).

@@ -254,6 +254,9 @@ static void test_set_parse(void)
         json_object_new_string("not a key"),
         jwk_of(ed, "x448", NULL),
         jwk_of(ec, "short", NULL),
+        jwk_of(rsa, "e-one", NULL),
+        jwk_of(rsa, "e-even", NULL),
+        jwk_of(rsa, "n-even", NULL),
     };
     json_add(k[4], "d", json_object_new_string("AQAB"));
     json_object_object_del(k[6], "crv");
@@ -278,12 +281,25 @@ static void test_set_parse(void)
         json_object_object_del(k[15], "x");
         add_b64(k[15], "x", raw + 1, 31);
     }
+    /* RSA exponents 1 (anyone could forge: s^1 = s) and 65536, an even modulus */
+    json_object_object_del(k[16], "e");
+    json_add(k[16], "e", json_object_new_string("AQ"));
+    json_object_object_del(k[17], "e");
+    json_add(k[17], "e", json_object_new_string("AQAA"));
+    {
+        const char *n = json_get_string(k[18], "n");
+        unsigned char raw[512];
+        long len = crypto_b64url_decode(n, strlen(n), raw);
+        raw[len - 1] &= 0xfe;
+        json_object_object_del(k[18], "n");
+        add_b64(k[18], "n", raw, (size_t)len);
+    }
     struct json_object *doc = set_of(k, (int)(sizeof k / sizeof *k));
     const char *why = NULL;
     struct jwk_set *s = jwk_set_parse(doc, &why);
     ok(s != NULL, "a set with good and bad keys parses");
     is_int(jwk_set_count(s), 3, "three keys are trusted");
-    is_int(jwk_set_skipped_count(s), 13, "thirteen are skipped, each with a reason");
+    is_int(jwk_set_skipped_count(s), 16, "sixteen are skipped, each with a reason");
     is_str(jwk_kid(jwk_set_key(s, 0)), "ok-rsa", "the first trusted key is the RSA one");
     ok(jwk_kty(jwk_set_key(s, 0)) == JWK_RSA && jwk_alg(jwk_set_key(s, 0)) == JWS_PS256,
        "RSA key for PS256");
@@ -302,6 +318,9 @@ static void test_set_parse(void)
     ok(has_skip(s, "signonly", "verify"), "a key whose key_ops lack verify is skipped");
     ok(has_skip(s, "x448", "Ed25519"), "an OKP key on X448 is skipped");
     ok(has_skip(s, "short", "32-byte"), "an EC coordinate of 31 bytes is skipped");
+    ok(has_skip(s, "e-one", "exponent"), "an RSA key with e = 1 is skipped");
+    ok(has_skip(s, "e-even", "exponent"), "an RSA key with an even e is skipped");
+    ok(has_skip(s, "n-even", "modulus"), "an RSA key with an even n is skipped");
     const char *kid = "x";
     ok(jwk_set_skipped(s, 10, &kid) && kid == NULL, "a skipped entry without a kid says so");
     jwk_set_free(s);
