@@ -16,8 +16,9 @@ Checked, each with a limit set low in the stack's config:
   - a tool name that two upstream MCP backends both give ("a" with "b_c", "a_b" with "c")
     is refused for both, with a log line naming both; one that a static tool has is
     refused for the upstream;
-  - upstream_tools_max_kib: an upstream tool list over the bound is not loaded, the
-    other upstreams' are, and the log says why.
+  - upstream_tools_max_kib: an upstream tool list over the bound is not stored, one that
+    fits alone but not with the others is not loaded, the other upstreams' are, and the
+    log says why.
 
 Run: top_srcdir=. top_builddir=. python3 tests/integration/test_limits.py   (TAP on stdout)
 """
@@ -47,11 +48,15 @@ RATE = 8
 USER, USER2, PASSWORD = "limits", "limits2", "a long enough password"
 
 BIG_TOOLS = 150  # of about 1.2 KiB each: over upstream_tools_max_kib = 64
+MID_TOOLS = 26
 UPSTREAM_TOOLS = {
     "/a/mcp": ["b_c", "x"],
     "/ab/mcp": ["c"],
     "/test/mcp": ["stream"],  # backend "test": test_stream, the responder's own tool
     "/big/mcp": ["t%03d" % i for i in range(BIG_TOOLS)],
+    # about 35 KiB each: either fits the bound alone, not both together
+    "/mid1/mcp": ["m%02d" % i for i in range(MID_TOOLS)],
+    "/mid2/mcp": ["m%02d" % i for i in range(MID_TOOLS)],
 }
 
 
@@ -83,7 +88,7 @@ class Upstream(http.server.BaseHTTPRequestHandler):
                 "capabilities": {"tools": {}}, "serverInfo": {"name": "up", "version": "1"}}},
                 headers=[("Mcp-Session-Id", "up-session")])
         if method == "tools/list":
-            pad = "p" * 1200 if self.path == "/big/mcp" else ""
+            pad = "p" * 1200 if self.path in ("/big/mcp", "/mid1/mcp", "/mid2/mcp") else ""
             tools = [{"name": n, "description": "tool %s %s" % (n, pad),
                       "inputSchema": {"type": "object"},
                       "annotations": {"readOnlyHint": True}}
@@ -99,7 +104,7 @@ class Upstream(http.server.BaseHTTPRequestHandler):
 
 def write_backends(d, port):
     for name, path in (("a", "/a/mcp"), ("a_b", "/ab/mcp"), ("test", "/test/mcp"),
-                       ("big", "/big/mcp")):
+                       ("big", "/big/mcp"), ("mid1", "/mid1/mcp"), ("mid2", "/mid2/mcp")):
         p = os.path.join(d, name + ".json")
         with open(p, "w") as f:
             json.dump({"mcpgate_backend": 1, "kind": "mcp", "name": name,
@@ -292,6 +297,10 @@ def check_upstreams(t, st, fes, c):
     big = [n for n in names if n.startswith("big_")]
     if big:
         p.append("%d tools of the list over upstream_tools_max_kib are listed" % len(big))
+    mid = (len([n for n in names if n.startswith("mid1_")]),
+           len([n for n in names if n.startswith("mid2_")]))
+    if mid != (MID_TOOLS, 0):
+        p.append("mid1, mid2: %r tools listed; expected only the first list, which fits" % (mid,))
     t.check("tools/list: the colliding name and the over-large list are left out, the rest is "
             "there", p, r)
     r = c.tool("a_b_c", {}, id=32)
@@ -314,6 +323,9 @@ def check_upstreams(t, st, fes, c):
     t.ok(re.search(r"upstream tool list refused\" backend=big why=\"the tool list \(\d+ bytes\) "
                    r"is larger than upstream_tools_max_kib", text),
          "a log line says why backend big's list was refused")
+    t.ok(re.search(r"upstream tool list not loaded: the lists would pass upstream_tools_max_kib\" "
+                   r"backend=mid2 bytes=\d+ max_bytes=65536", text),
+         "a log line says that mid2's list, with mid1's, would pass the bound")
 
 
 def main():
@@ -332,6 +344,7 @@ def main():
         "upstream_tools_max_kib = 64",
         "rate_limit_user_per_min = %d" % RATE,
         "rate_limit_client_per_min = 0",
+        "discovery_threshold = 0",  # tools/list lists every tool; search_tools still answers
         "backends_dir = %s" % work])
     try:
         write_backends(work, up.server_address[1])
