@@ -37,7 +37,13 @@ static const char *const status_names[] = {"PASS", "WARN", "FAIL", "SKIP"};
 /* Which web server the Server header names; the fixes shown follow it. */
 enum front_end { FE_UNKNOWN, FE_APACHE, FE_LIGHTTPD };
 
-#define MAX_CHECKS 10
+#define MAX_CHECKS 12
+
+/* mod_fcgid's defaults, which shared hosts keep */
+#define FCGID_OUTPUT_BUFFER_DEFAULT 65536
+#define FCGID_MAX_REQUEST_DEFAULT   131072
+#define FCGID_BUSY_TIMEOUT_DEFAULT  300
+#define FCGID_IO_TIMEOUT_DEFAULT    40
 
 struct check {
     const char *name;
@@ -45,6 +51,9 @@ struct check {
     char seen[512];
     /* fixes, by front end; NULL where there is none to give */
     const char *fix_fcgid, *fix_proxy, *fix_lighttpd, *fix_any;
+    /* for a customer of a shared host: what they can set themselves (in
+     * .htaccess or mcpgate.conf), and what to ask the host for */
+    const char *fix_customer, *ask_host;
     char fix_any_buf[600];
 };
 
@@ -176,45 +185,98 @@ static struct json_object *sse_event_json(const char *body, const char *event)
     return o;
 }
 
-static void check_stream(struct doctor *d, const char *bearer_header)
+/* GETs {base}/mcp/doctor (with query, if any). Fills r; returns 1 when both
+ * events came, 2 when they came and the first well before the end (not
+ * buffered), 0 when the probe failed (a check says why). */
+static int probe_stream(struct doctor *d, const char *bearer_header, const char *query,
+                        struct tool_probe_res *r, struct json_object **diag)
 {
     char url[1100];
-    snprintf(url, sizeof url, "%s/mcp/doctor", d->base);
+    snprintf(url, sizeof url, "%s/mcp/doctor%s", d->base, query);
     const char *headers[] = {"Accept: text/event-stream", bearer_header, NULL};
-    struct tool_probe_res r;
-    int rc = fetch(d, "GET", url, headers, NULL, &r);
-    if (rc < 0 || r.status != 200) {
-        struct check *c =
-            add_check(d, "sse-streaming", CHECK_FAIL, "GET %s: %s%s%ld", url,
-                      r.error[0] ? r.error : "", r.error[0] ? "; status " : "status ", r.status);
-        if (r.status == 404 || r.status == 403)
+    int rc = fetch(d, "GET", url, headers, NULL, r);
+    if (rc < 0 || r->status != 200) {
+        struct check *c = add_check(d, "sse-streaming", CHECK_FAIL, "GET %s: %s%s%ld", url,
+                                    r->error[0] ? r->error : "",
+                                    r->error[0] ? "; status " : "status ", r->status);
+        if (r->status == 404 || r->status == 403)
             c->fix_any = "route {base}/mcp/doctor to the responder (the path regexes of conf/ "
                          "cover /mcp/...), and run an mcpgate.fcgi as new as this mcpgate";
-        else if (r.status == 429)
+        else if (r->status == 429)
             c->status = CHECK_WARN, c->fix_any = "another doctor is running: try again";
+        return 0;
+    }
+    struct json_object *end = sse_event_json(buf_str(&r->body), "end");
+    *diag = sse_event_json(buf_str(&r->body), "doctor");
+    int got = *diag && end;
+    json_object_put(end);
+    if (!got) {
+        add_check(d, "sse-streaming", CHECK_FAIL, "%s did not send the two events", url);
+        return 0;
+    }
+    return r->first_body_ms >= 0 && r->total_ms - r->first_body_ms >= HTTP_DOCTOR_GAP_MS / 2 ? 2
+                                                                                             : 1;
+}
+
+static long long diag_int(struct json_object *diag, const char *key)
+{
+    struct json_object *v = json_get(diag, key, json_type_int);
+    return v ? json_object_get_int64(v) : -1;
+}
+
+static void check_stream(struct doctor *d, const char *bearer_header)
+{
+    struct tool_probe_res r;
+    int got = probe_stream(d, bearer_header, "", &r, &d->diag);
+    if (!got) {
         tool_probe_res_free(&r);
         return;
     }
-    struct json_object *end = sse_event_json(buf_str(&r.body), "end");
-    d->diag = sse_event_json(buf_str(&r.body), "doctor");
-    double gap = r.total_ms - r.first_body_ms;
-    if (!d->diag || !end) {
-        add_check(d, "sse-streaming", CHECK_FAIL, "%s did not send the two events", url);
-    } else if (r.first_body_ms >= 0 && gap >= HTTP_DOCTOR_GAP_MS / 2) {
+    long long pad = diag_int(d->diag, "sse_pad_bytes");
+    struct check *c = NULL;
+    if (pad <= 0 && got == 2) {
         add_check(d, "sse-streaming", CHECK_PASS,
                   "first event after %.0f ms, end after %.0f ms: not buffered", r.first_body_ms,
                   r.total_ms);
-    } else {
-        struct check *c =
-            add_check(d, "sse-streaming", CHECK_FAIL,
+    } else if (pad <= 0) {
+        c = add_check(d, "sse-streaming", CHECK_FAIL,
                       "first event after %.0f ms, end after %.0f ms: the stream is buffered (the "
                       "responder sent them %d ms apart)",
                       r.first_body_ms, r.total_ms, HTTP_DOCTOR_GAP_MS);
+    } else {
+        /* padded: look at the web server's own buffering too */
+        struct tool_probe_res u;
+        struct json_object *udiag = NULL;
+        int ugot = probe_stream(d, bearer_header, "?pad=0", &u, &udiag);
+        json_object_put(udiag);
+        if (ugot && got == 2 && ugot == 1) {
+            add_check(d, "sse-streaming", CHECK_PASS,
+                      "the web server buffers streams (unpadded, the first event came after "
+                      "%.0f ms of %.0f); sse_pad_bytes = %lld pushes each event through at "
+                      "that many bytes per event (first event after %.0f ms)",
+                      u.first_body_ms, u.total_ms, pad, r.first_body_ms);
+        } else if (ugot == 2) {
+            c = add_check(d, "sse-streaming", CHECK_WARN,
+                          "the web server does not buffer streams: sse_pad_bytes = %lld only "
+                          "costs that many bytes per event",
+                          pad);
+            c->fix_customer = "sse_pad_bytes = 0   (in mcpgate.conf)";
+        } else if (ugot) {
+            c = add_check(d, "sse-streaming", CHECK_FAIL,
+                          "buffered even with sse_pad_bytes = %lld: first event after %.0f ms, "
+                          "end after %.0f ms; the web server's buffer is larger",
+                          pad, r.first_body_ms, r.total_ms);
+        }
+        tool_probe_res_free(&u);
+    }
+    if (c && c->status == CHECK_FAIL) {
         c->fix_fcgid = "FcgidOutputBufferSize 0   (in the VirtualHost or server config)";
         c->fix_proxy = "add flushpackets=on to the ProxyPass/ProxyPassMatch line of the responder";
         c->fix_lighttpd = "server.stream-response-body = 2";
+        c->fix_customer = "sse_pad_bytes = 65537   (in mcpgate.conf: one more than the host's "
+                          "FcgidOutputBufferSize, 65536 by default)";
+        c->ask_host = "FcgidOutputBufferSize 0 for your web space (then sse_pad_bytes = 0)";
     }
-    json_object_put(end);
     /* the clock: the responder's stamp must fall between our send and receipt */
     struct json_object *t = json_get(d->diag, "time_ms", json_type_int);
     if (t) {
@@ -225,16 +287,92 @@ static void check_stream(struct doctor *d, const char *bearer_header)
         double srv = (double)json_object_get_int64(t);
         double skew = srv < lo ? srv - lo : srv > hi ? srv - hi : 0;
         double a = skew < 0 ? -skew : skew;
-        struct check *c = add_check(d, "clock",
+        struct check *k = add_check(d, "clock",
                                     a > CLOCK_FAIL_MS   ? CHECK_FAIL
                                     : a > CLOCK_WARN_MS ? CHECK_WARN
                                                         : CHECK_PASS,
                                     "responder clock %+.1f s from ours", skew / 1e3);
-        if (c->status != CHECK_PASS)
-            c->fix_any = "synchronize the clocks (systemd-timesyncd or chrony) on the responder "
+        if (k->status != CHECK_PASS)
+            k->fix_any = "synchronize the clocks (systemd-timesyncd or chrony) on the responder "
                          "host and here: tokens and sessions expire by the clock";
     }
     tool_probe_res_free(&r);
+}
+
+/* A body of max_body_bytes must reach the responder: mod_fcgid answers a
+ * body over FcgidMaxRequestLen (131072 by default) with a bare 500. */
+static void check_request_length(struct doctor *d, const char *bearer_header)
+{
+    long long max = diag_int(d->diag, "max_body_bytes");
+    if (max <= 0) {
+        add_check(d, "request-length", CHECK_SKIP, "no answer from /mcp/doctor");
+        return;
+    }
+    static const char head[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"p\":\"";
+    static const char tail[] = "\"}}";
+    size_t n = (size_t)max;
+    char *body = malloc(n + 1);
+    if (!body)
+        abort();
+    memcpy(body, head, sizeof head - 1);
+    memset(body + sizeof head - 1, 'x', n - (sizeof head - 1) - (sizeof tail - 1));
+    memcpy(body + n - (sizeof tail - 1), tail, sizeof tail);
+    const char *headers[] = {"Content-Type: application/json",
+                             "Accept: application/json, text/event-stream",
+                             "MCP-Protocol-Version: 2025-11-25", bearer_header, NULL};
+    struct tool_probe_res r;
+    int rc = fetch(d, "POST", d->url, headers, body, &r);
+    free(body);
+    char rid[128];
+    if (rc == 0 && tool_probe_header(&r, "X-Request-Id", rid, sizeof rid)) {
+        add_check(d, "request-length", CHECK_PASS,
+                  "a body of max_body_bytes (%lld) reaches the responder", max);
+    } else {
+        struct check *c = add_check(
+            d, "request-length", CHECK_FAIL,
+            "a body of max_body_bytes (%lld) got %s%ld from the web server, not the responder: "
+            "the web server's request limit (FcgidMaxRequestLen, %d by default) is lower, and "
+            "larger bodies get its bare error instead of mcpgate's 413",
+            max, r.error[0] ? r.error : "status ", r.status, FCGID_MAX_REQUEST_DEFAULT);
+        c->fix_fcgid = "FcgidMaxRequestLen above max_body_bytes   (in the VirtualHost or server "
+                       "config)";
+        c->fix_customer = "max_body_bytes = 131072   (in mcpgate.conf: the host's "
+                          "FcgidMaxRequestLen, 131072 by default)";
+        c->ask_host = "FcgidMaxRequestLen above max_body_bytes, if clients send larger bodies";
+    }
+    tool_probe_res_free(&r);
+}
+
+/* Under Apache: streams must end before FcgidBusyTimeout and send something
+ * more often than FcgidIOTimeout, at the defaults hosts keep. */
+static void check_timeouts(struct doctor *d)
+{
+    long long max_s = diag_int(d->diag, "sse_max_s"), beat = diag_int(d->diag, "sse_heartbeat_s");
+    if (max_s < 0 || beat < 0) {
+        add_check(d, "stream-timeouts", CHECK_SKIP, "no answer from /mcp/doctor");
+        return;
+    }
+    if (d->fe != FE_APACHE) {
+        add_check(d, "stream-timeouts", CHECK_SKIP, "not Apache: no mod_fcgid timeouts");
+        return;
+    }
+    if (max_s < FCGID_BUSY_TIMEOUT_DEFAULT * 9 / 10 && beat < FCGID_IO_TIMEOUT_DEFAULT / 2) {
+        add_check(d, "stream-timeouts", CHECK_PASS,
+                  "sse_max_s = %lld under FcgidBusyTimeout's default %d s, sse_heartbeat_s = "
+                  "%lld under FcgidIOTimeout's default %d s",
+                  max_s, FCGID_BUSY_TIMEOUT_DEFAULT, beat, FCGID_IO_TIMEOUT_DEFAULT);
+        return;
+    }
+    struct check *c = add_check(
+        d, "stream-timeouts", CHECK_WARN,
+        "sse_max_s = %lld, sse_heartbeat_s = %lld: at mod_fcgid's defaults (FcgidBusyTimeout "
+        "%d s, FcgidIOTimeout %d s) streams are killed instead of ending cleanly",
+        max_s, beat, FCGID_BUSY_TIMEOUT_DEFAULT, FCGID_IO_TIMEOUT_DEFAULT);
+    c->fix_fcgid = "FcgidBusyTimeout above sse_max_s, FcgidIOTimeout above sse_heartbeat_s";
+    c->fix_customer = "sse_max_s = 120 and sse_heartbeat_s = 5   (in mcpgate.conf)";
+    c->ask_host = "FcgidBusyTimeout above sse_max_s and FcgidIOTimeout above sse_heartbeat_s, "
+                  "if streams must live longer";
 }
 
 static void check_authorization(struct doctor *d, const char *bearer_header)
@@ -276,6 +414,9 @@ static void check_authorization(struct doctor *d, const char *bearer_header)
     if (c) {
         c->fix_fcgid = "CGIPassAuth On   (in the <Directory> of mcpgate.fcgi; or FcgidPassHeader "
                        "Authorization), and remove any RequestHeader unset Authorization";
+        c->fix_customer = "SetEnvIf Authorization \"(.+)\" HTTP_AUTHORIZATION=$1   (in the "
+                          ".htaccess of mcpgate.fcgi's directory; needs AllowOverride FileInfo)";
+        c->ask_host = "CGIPassAuth On for your web space (or AllowOverride FileInfo)";
         c->fix_proxy = "CGIPassAuth On   (in the <Location>/<LocationMatch> of the responder's "
                        "paths), and remove any RequestHeader unset Authorization";
         c->fix_lighttpd = "lighttpd passes Authorization by default: remove the mod_setenv or "
@@ -389,13 +530,16 @@ static void print_table(const struct doctor *d)
         const struct check *c = &d->checks[i];
         if (c->status != CHECK_FAIL && c->status != CHECK_WARN)
             continue;
-        if (!c->fix_any && !c->fix_fcgid && !c->fix_lighttpd)
+        if (!c->fix_any && !c->fix_fcgid && !c->fix_lighttpd && !c->fix_customer)
             continue;
         printf("\nfix %s:\n", c->name);
         print_fix("any front end:", c->fix_any);
         if (d->fe != FE_LIGHTTPD) {
             print_fix("Apache mod_fcgid:", c->fix_fcgid);
             print_fix("mod_proxy_fcgi:", c->fix_proxy);
+            /* a shared host's customer: what they can do, what to ask for */
+            print_fix("shared host, you:", c->fix_customer);
+            print_fix("ask the host for:", c->ask_host);
         }
         if (d->fe != FE_APACHE)
             print_fix("lighttpd:", c->fix_lighttpd);
@@ -426,6 +570,8 @@ static void print_json(const struct doctor *d, int ok)
         add_fix(fixes, "apache_fcgid", c->fix_fcgid);
         add_fix(fixes, "apache_proxy_fcgi", c->fix_proxy);
         add_fix(fixes, "lighttpd", c->fix_lighttpd);
+        add_fix(fixes, "shared_host_customer", c->fix_customer);
+        add_fix(fixes, "shared_host_ask", c->ask_host);
         json_add(e, "fix", fixes);
         json_object_array_add(arr, e);
     }
@@ -447,11 +593,17 @@ static void usage(FILE *f)
             "  https                 the URL is https (plain http: WARN on loopback, else FAIL)\n"
             "  sse-streaming         GET {base}/mcp/doctor sends an event, waits %d ms and a\n"
             "                        second: the first must arrive well before the end, or\n"
-            "                        the web server buffers server-sent events\n"
+            "                        the web server buffers server-sent events; with\n"
+            "                        sse_pad_bytes set, also unpadded (?pad=0): whether the\n"
+            "                        padding is needed (WARN when not)\n"
             "  clock                 the responder's clock within %d s of ours (WARN over %d s)\n"
             "  authorization         POST URL with a made-up bearer token must get 401 with\n"
             "                        error=\"invalid_token\": else the web server strips the\n"
             "                        Authorization header\n"
+            "  request-length        a POST of max_body_bytes reaches the responder (else the\n"
+            "                        web server's limit, FcgidMaxRequestLen, is lower)\n"
+            "  stream-timeouts       under Apache: sse_max_s and sse_heartbeat_s well under\n"
+            "                        mod_fcgid's default FcgidBusyTimeout and FcgidIOTimeout\n"
             "  wellknown-resource    /.well-known/oauth-protected-resource{path}/mcp: 200 JSON,\n"
             "                        resource = URL\n"
             "  wellknown-resource-root  /.well-known/oauth-protected-resource{path}: 200 JSON\n"
@@ -460,7 +612,9 @@ static void usage(FILE *f)
             "  base-url              the responder's base_url is the URL used\n"
             "  schema                the database schema is the one the responder needs\n"
             "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
-            "mod_proxy_fcgi or lighttpd (only the web server the Server header names).\n"
+            "mod_proxy_fcgi or lighttpd (only the web server the Server header names), and\n"
+            "under Apache what a shared host's customer can set in .htaccess or mcpgate.conf\n"
+            "and what to ask the host for.\n"
             "\n"
             "options:\n"
             "  --url URL       the MCP endpoint to check (required)\n"
@@ -531,6 +685,8 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
     check_https(&d);
     check_stream(&d, bearer);
     check_authorization(&d, bearer);
+    check_request_length(&d, bearer);
+    check_timeouts(&d);
     check_metadata(&d);
     check_diag(&d);
     int ok = 1;

@@ -4,6 +4,7 @@
 #include "http/doctor.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -49,6 +50,33 @@ static int write_event(const struct http_out *out, const char *event, struct jso
     return rc;
 }
 
+/* sse_pad_bytes of padding (one SSE comment line), as streams write it
+ * before they wait. Returns 0 or -1. */
+static int write_pad(const struct http_out *out, size_t n)
+{
+    if (n < 2)
+        return 0;
+    char *pad = malloc(n);
+    if (!pad)
+        return -1;
+    pad[0] = ':';
+    memset(pad + 1, ' ', n - 2);
+    pad[n - 1] = '\n';
+    int rc = out->write(out->ctx, pad, n);
+    if (rc == 0)
+        rc = out->flush(out->ctx);
+    free(pad);
+    return rc;
+}
+
+/* 1 when the query asks for no padding ("?pad=0"): doctor's way to see
+ * whether the web server itself buffers. */
+static int unpadded(const char *uri)
+{
+    const char *q = strchr(uri, '?');
+    return q && strcmp(q + 1, "pad=0") == 0;
+}
+
 static int write_stream(struct http_ctx *ctx)
 {
     const struct http_out *out = ctx->out;
@@ -78,9 +106,17 @@ static int write_stream(struct http_ctx *ctx)
     json_add(o, "authorization_header",
              json_object_new_boolean(http_header(ctx->req, "Authorization") != NULL));
     json_add(o, "gap_ms", json_object_new_int(HTTP_DOCTOR_GAP_MS));
+    size_t pad = unpadded(ctx->req->uri) ? 0 : ctx->cfg->sse_pad_bytes;
+    json_add(o, "sse_pad_bytes", json_object_new_int64((int64_t)ctx->cfg->sse_pad_bytes));
+    json_add(o, "padded", json_object_new_boolean(pad > 0));
+    json_add(o, "max_body_bytes", json_object_new_int64((int64_t)ctx->cfg->max_body_bytes));
+    json_add(o, "sse_max_s", json_object_new_int(ctx->cfg->sse_max_s));
+    json_add(o, "sse_heartbeat_s", json_object_new_int(ctx->cfg->sse_heartbeat_s));
     if (rc == 0)
         rc = write_event(out, "doctor", o);
     json_object_put(o);
+    if (rc == 0)
+        rc = write_pad(out, pad);
     if (rc < 0)
         return -1;
 

@@ -720,6 +720,62 @@ def check_connections(t, host, site, key, figures):
     figures["held_streams_connections"] = n
 
 
+def doctor(host, site):
+    r = admin(host, site, "doctor", "--url", site["base"] + "/mcp", "--json")
+    try:
+        out = json.loads(r.stdout)
+    except ValueError:
+        return r, {}
+    return r, {c["name"]: c for c in out.get("checks", [])}
+
+
+def check_doctor(t, host, site):
+    """mcpgate doctor, run by the customer, sees the host's defaults and that the guide's
+    settings meet them."""
+    r, checks = doctor(host, site)
+    want = ("sse-streaming", "authorization", "request-length", "stream-timeouts",
+            "wellknown-resource", "wellknown-as", "base-url", "schema")
+    bad = ["%s: %s %s" % (n, checks.get(n, {}).get("status"), checks.get(n, {}).get("seen"))
+           for n in want if checks.get(n, {}).get("status") != "PASS"]
+    t.ok(r.returncode == 0 and not bad, "main: mcpgate doctor as the customer: every check "
+         "passes under the host's defaults with the guide's settings", *bad, r.stderr[-500:])
+    seen = checks.get("sse-streaming", {}).get("seen", "")
+    t.ok("buffers" in seen and "sse_pad_bytes = 65537" in seen,
+         "main: doctor sees the host's output buffer and that sse_pad_bytes pushes through it",
+         seen)
+
+
+def check_doctor_fixes(t, host, site):
+    """A customer whose mcpgate.conf lacks the guide's sse_pad_bytes and max_body_bytes:
+    doctor says what they can set themselves and what to ask the host for."""
+    conf = os.path.join(site["home"], "mcpgate", "mcpgate.conf")
+    with open(conf) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^(sse_pad_bytes|max_body_bytes) = .*\n", "", text)
+    r = host.as_customer(["sh", "-c", 'cat > "$1"', "sh", conf], site["home"], input=text)
+    for d in os.listdir("/proc"):  # the site's responders read the file again
+        if d.isdigit() and _is_responder(d, site["home"]):
+            try:
+                os.kill(int(d), signal.SIGTERM)
+            except OSError:
+                pass
+    time.sleep(1)
+    r, checks = doctor(host, site)
+    sse = checks.get("sse-streaming", {})
+    size = checks.get("request-length", {})
+    t.ok(r.returncode == 1 and sse.get("status") == "FAIL" and
+         "sse_pad_bytes = 65537" in sse.get("fix", {}).get("shared_host_customer", "") and
+         "FcgidOutputBufferSize 0" in sse.get("fix", {}).get("shared_host_ask", ""),
+         "nosuexec, without sse_pad_bytes: doctor finds the stream buffered and says to set "
+         "sse_pad_bytes or ask the host for FcgidOutputBufferSize 0", json.dumps(sse))
+    t.ok(size.get("status") == "FAIL" and
+         "max_body_bytes = 131072" in size.get("fix", {}).get("shared_host_customer", "") and
+         "FcgidMaxRequestLen" in size.get("fix", {}).get("shared_host_ask", ""),
+         "nosuexec, max_body_bytes at its default 1 MiB: doctor finds bodies stopped by the "
+         "web server and says to set max_body_bytes = 131072 or ask for FcgidMaxRequestLen",
+         json.dumps(size))
+
+
 def check_bodies(t, site, key):
     base = site["base"]
     c, r = session(base, key, "bodies")
@@ -860,8 +916,10 @@ def run(t, host, blocks):
     figures["processes"] = nproc
     check_log(t, host, main_site, [main_site["pw"], key or "",
                                    (tok or {}).get("access_token", "")])
+    check_doctor(t, host, main_site)
     for name in ("nosuexec", "noauthcfg", "prefix"):
         check_basics(t, host.sites[name], name)
+    check_doctor_fixes(t, host, host.sites["nosuexec"])
     if figures:
         t.diag("figures under the host's defaults: " + json.dumps(
             {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}))
