@@ -41,7 +41,7 @@ pkgs="json-c libcurl openssl libpq libpcre2-8"
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer -I$src/src -I$out/obj/src -I$out
     -DSCHEMA_MAX_STEPS=5000UL $(pkg-config --cflags $pkgs)"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-libs="$(pkg-config --libs $pkgs) -lfcgi -pthread"
+libs="$(pkg-config --libs $pkgs) -lfcgi -lstemmer -pthread"
 
 # The library sources: everything but main() of the responder and the CLI.
 mapfile -t sources < <(cd "$src" && ls src/*/*.c | grep -v -e '^src/fcgi/main\.c$' -e '^src/cli/')
