@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1002,6 +1003,55 @@ static void test_rfc_vectors(void)
     jwk_set_free(s);
 }
 
+/* One key set, several worker threads verifying at once (as the responder's
+ * threads will): every verification must still come out right. */
+struct verifier {
+    const struct jwk_set *keys;
+    const char *good, *bad; /* a valid token, and one with a changed signature */
+    int wrong;              /* results that were not the expected ones */
+};
+
+static void *verify_loop(void *arg)
+{
+    struct verifier *v = arg;
+    struct jwt_expect w = expect_id();
+    char d[JWT_DETAIL_MAX];
+    for (int i = 0; i < 50; i++) {
+        if (check(v->good, v->keys, &w, d) != JWT_OK)
+            v->wrong++;
+        if (check(v->bad, v->keys, &w, d) != JWT_SIGNATURE)
+            v->wrong++;
+    }
+    return NULL;
+}
+
+static void test_threads(const struct jwk_set *keys)
+{
+    static const char *const algs[] = {"RS256", "PS256", "ES256", "EdDSA"};
+    static const char *const kids[] = {"r1", "r1", "e1", "d1"};
+    EVP_PKEY *ks[] = {rsa, rsa, ec, ed};
+    struct verifier v[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        char header[64];
+        snprintf(header, sizeof header, "{\"alg\":\"%s\",\"kid\":\"%s\"}", algs[i], kids[i]);
+        v[i].keys = keys;
+        v[i].good = token(algs[i], ks[i], header, claims(""));
+        v[i].bad = tamper(v[i].good, 2, 5);
+        v[i].wrong = 0;
+        if (pthread_create(&th[i], NULL, verify_loop, &v[i]) != 0)
+            abort();
+    }
+    int wrong = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        wrong += v[i].wrong;
+        free((char *)v[i].good);
+        free((char *)v[i].bad);
+    }
+    is_int(wrong, 0, "four threads verifying with one key set: 400 results, all right");
+}
+
 static void test_cache_policy(void)
 {
     static const struct {
@@ -1065,6 +1115,7 @@ int main(void)
     test_syntax(keys);
     test_rfc_vectors();
     test_cache_policy();
+    test_threads(keys);
     jwk_set_free(keys);
 
     EVP_PKEY_free(rsa);
