@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "http/doctor.h"
+#include "http/health.h"
 #include "mcp/sse.h"
 #include "mcp/transport.h"
 #include "oauth/oauth.h"
@@ -187,6 +188,8 @@ static const struct route {
 } routes[] = {
     {.path = "/mcp", .handler = handle_mcp, .bearer = 1},
     {.path = "/mcp/doctor", .handler = http_doctor_handle}, /* mcpgate doctor, no token */
+    {.path = "/health/live", .handler = http_health_live},  /* load balancers, no token */
+    {.path = "/health/ready", .handler = http_health_ready},
     {.path = "/sse", .handler = handle_sse, .bearer = 1},
     {.path = "/messages", .handler = handle_messages, .bearer = 1},
     {.path = "/.well-known/oauth-protected-resource", .oauth = oauth_handle_resource_metadata},

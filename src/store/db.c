@@ -330,6 +330,32 @@ enum store_rc store_schema_version(struct store_conn *c, int *version)
     return STORE_OK;
 }
 
+enum store_rc store_conn_probe(struct store_conn *h, int *current, int *known)
+{
+    *known = store_known_schema_version();
+    struct store_conn *c = physical(h);
+    if (!c)
+        return STORE_UNAVAILABLE;
+    for (int attempt = 0;; attempt++) {
+        int was_open = c->pg != NULL;
+        int v = 0;
+        enum store_rc rc = store_schema_version(c, &v);
+        if (rc == STORE_OK && store_pg_read_only(c->pg)) {
+            LOG_WARN("msg=\"PostgreSQL server no longer takes writes; reconnecting\" "
+                     "statement=readiness");
+            conn_close(c);
+            rc = STORE_UNAVAILABLE;
+            was_open = 1;
+        }
+        if (rc == STORE_OK) {
+            *current = v;
+            return STORE_OK;
+        }
+        if (rc != STORE_UNAVAILABLE || attempt > 0 || !was_open)
+            return STORE_UNAVAILABLE;
+    }
+}
+
 enum store_rc store_conn_ensure(struct store_conn *c)
 {
     if (!(c = physical(c)))

@@ -51,6 +51,18 @@ void store_pool_free(struct store_pool *pool);
  * standalone connection is closed (re-opened on next use). Cannot fail. */
 void store_conn_release(struct store_conn *c);
 
+/* The readiness probe (GET /health/ready): borrows c's connection (a pooled
+ * handle takes one from the pool, waiting as any statement does), opening it
+ * if need be, and reads the applied schema version (0 for an empty database)
+ * into *current with two trivial prepared statements. A connection found
+ * dead, or whose server no longer takes writes, is closed and the probe run
+ * once more on a fresh one. *known is always set to the newest version this
+ * build knows. Returns STORE_OK (*current set) or STORE_UNAVAILABLE when no
+ * server that takes writes answered (logged; *current untouched). The
+ * caller releases the connection. */
+__attribute__((warn_unused_result)) enum store_rc store_conn_probe(struct store_conn *c,
+                                                                   int *current, int *known);
+
 /* Opens the connection if it is not open, and checks that the schema is the
  * one this build knows. Returns STORE_OK or STORE_UNAVAILABLE (logged). */
 __attribute__((warn_unused_result)) enum store_rc store_conn_ensure(struct store_conn *c);

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ static int listen_timeout_s;
 static store_listen_fn callback;
 static void *callback_arg;
 static int shared_mode;
+static atomic_int state; /* enum store_listener_state; read by any thread */
 
 static PGconn *connect_and_listen(void)
 {
@@ -101,6 +103,7 @@ static void *listener_main(void *unused)
     while (!stop_requested) {
         PGconn *pg = connect_and_listen();
         if (!pg) {
+            atomic_store(&state, STORE_LISTENER_RETRYING);
             if (failures++ == 0)
                 LOG_WARN("msg=\"listener could not connect to PostgreSQL; retrying\"");
             usleep(failures < 8 ? 250000 : 1000000);
@@ -109,9 +112,11 @@ static void *listener_main(void *unused)
         if (failures)
             LOG_INFO("msg=\"listener reconnected to PostgreSQL\"");
         failures = 0;
+        atomic_store(&state, STORE_LISTENER_CONNECTED);
         store_cache_set_live(1);
         callback(NULL, callback_arg); /* we may have missed notifications */
         listen_loop(pg);
+        atomic_store(&state, STORE_LISTENER_RETRYING);
         store_cache_set_live(0);
         PQfinish(pg);
         if (!stop_requested) {
@@ -131,7 +136,9 @@ int store_listener_start(const char *conninfo, int connect_timeout_s, store_list
     callback = fn;
     callback_arg = arg;
     stop_requested = 0;
+    atomic_store(&state, STORE_LISTENER_STARTING);
     if (pthread_create(&thread, NULL, listener_main, NULL) != 0) {
+        atomic_store(&state, STORE_LISTENER_OFF);
         free(listen_conninfo);
         listen_conninfo = NULL;
         return -1;
@@ -140,12 +147,20 @@ int store_listener_start(const char *conninfo, int connect_timeout_s, store_list
     return 0;
 }
 
+enum store_listener_state store_listener_state(void)
+{
+    if (shared_mode)
+        return STORE_LISTENER_SHARED;
+    return (enum store_listener_state)atomic_load(&state);
+}
+
 void store_listener_stop(void)
 {
     if (!started)
         return;
     stop_requested = 1;
     pthread_join(thread, NULL);
+    atomic_store(&state, STORE_LISTENER_OFF);
     started = 0;
     free(listen_conninfo);
     listen_conninfo = NULL;

@@ -22,6 +22,20 @@ typedef void (*store_listen_fn)(const char *key, void *arg);
 __attribute__((warn_unused_result)) int
 store_listener_start(const char *conninfo, int connect_timeout_s, store_listen_fn fn, void *arg);
 
+enum store_listener_state {
+    STORE_LISTENER_OFF,       /* not started, or stopped */
+    STORE_LISTENER_STARTING,  /* started; the first connection attempt runs */
+    STORE_LISTENER_CONNECTED, /* LISTEN holds on a server that takes writes */
+    STORE_LISTENER_RETRYING,  /* the connection failed or was lost; retrying */
+    STORE_LISTENER_SHARED,    /* shared mode (below): the worker's connection LISTENs */
+};
+
+/* What the listener thread is doing now (it is CONNECTED from the moment
+ * LISTEN succeeded until the connection is found lost or its server stops
+ * taking writes), or SHARED in shared mode. Any thread may call it. Cannot
+ * fail. */
+enum store_listener_state store_listener_state(void);
+
 /* Stops the thread and closes its connection. Safe to call when not started. */
 void store_listener_stop(void);
 
