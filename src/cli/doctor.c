@@ -12,7 +12,16 @@
  * section 3.1, RFC 8414 section 3) and name this URL; the responder's
  * base_url is the URL used; its database schema is current; its clock
  * agrees with ours.
+ *
+ * With --tools (which reads the configuration, not the database) it checks
+ * the tool surface the MCP endpoint offers instead or as well: the REST
+ * backends of backends_dir and the builtin tools, as a client will see them
+ * (tool count against discovery_threshold, names, descriptions, access
+ * classes, deprecated tools). The tools of upstream MCP backends are known
+ * only at run time and are not counted.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +33,8 @@
 #include "cli/cli.h"
 #include "http/doctor.h"
 #include "tools/probe.h"
+#include "tools/registry.h"
+#include "util/config.h"
 #include "util/crypto.h"
 #include "util/json.h"
 
@@ -37,13 +48,17 @@ static const char *const status_names[] = {"PASS", "WARN", "FAIL", "SKIP"};
 /* Which web server the Server header names; the fixes shown follow it. */
 enum front_end { FE_UNKNOWN, FE_APACHE, FE_LIGHTTPD };
 
-#define MAX_CHECKS 12
+#define MAX_CHECKS 18 /* the live checks and the tool surface's */
 
 /* mod_fcgid's defaults, which shared hosts keep */
 #define FCGID_OUTPUT_BUFFER_DEFAULT 65536
 #define FCGID_MAX_REQUEST_DEFAULT   131072
 #define FCGID_BUSY_TIMEOUT_DEFAULT  300
 #define FCGID_IO_TIMEOUT_DEFAULT    40
+
+#define TOOLS_ADVISED   40 /* clients degrade with more tools listed at once */
+#define TOOL_NAME_SHORT 64 /* longest tool name every client takes whole */
+#define TOOLS_NAMED     3  /* offending tools named in a check's line */
 
 struct check {
     const char *name;
@@ -512,6 +527,156 @@ static void check_diag(struct doctor *d)
                      : "the responder cannot reach PostgreSQL: check database in mcpgate.conf";
 }
 
+/* --- the tool surface (--tools) ----------------------------------------- */
+
+struct surface {
+    int tools, upstreams;
+    int long_names, bad_names, no_desc, write_as_read, deprecated;
+    char long_ex[200], bad_ex[200], no_desc_ex[200], write_ex[200], dep_ex[200];
+};
+
+static void example(char *buf, size_t len, int *count, const char *name)
+{
+    if ((*count)++ < TOOLS_NAMED) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%.60s", used ? ", " : "", name);
+    }
+}
+
+/* One tool as a client will see it. */
+static void surface_tool(struct surface *s, const char *name, const char *method,
+                         const char *access, const char *desc, int deprecated)
+{
+    s->tools++;
+    size_t n = strlen(name);
+    if (n == 0 ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+        example(s->bad_ex, sizeof s->bad_ex, &s->bad_names, name);
+    else if (n > TOOL_NAME_SHORT)
+        example(s->long_ex, sizeof s->long_ex, &s->long_names, name);
+    if (!desc || !*desc)
+        example(s->no_desc_ex, sizeof s->no_desc_ex, &s->no_desc, name);
+    if (method && access && strcmp(access, "read") == 0 &&
+        (strcasecmp(method, "POST") == 0 || strcasecmp(method, "PUT") == 0 ||
+         strcasecmp(method, "PATCH") == 0 || strcasecmp(method, "DELETE") == 0))
+        example(s->write_ex, sizeof s->write_ex, &s->write_as_read, name);
+    if (deprecated)
+        example(s->dep_ex, sizeof s->dep_ex, &s->deprecated, name);
+}
+
+/* Reads the backend files of dir as the responder's loader finds them.
+ * Returns 0, or -1 when dir cannot be read (a missing dir: no backends). */
+static int surface_backends(struct surface *s, const char *dir, char *why, size_t whylen)
+{
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(why, whylen, "could not open backends_dir %.200s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct json_object *b = json_object_from_file(path);
+        const char *bname = json_get_string(b, "name");
+        const char *kind = json_get_string(b, "kind");
+        if (kind && strcmp(kind, "mcp") == 0)
+            s->upstreams++;
+        struct json_object *tools = json_get(b, "tools", json_type_array);
+        for (size_t i = 0; bname && tools && i < json_object_array_length(tools); i++) {
+            struct json_object *t = json_object_array_get_idx(tools, i);
+            const char *tname = json_get_string(t, "name");
+            const char *method = json_get_string(t, "method");
+            const char *access = json_get_string(t, "access");
+            char full[300];
+            snprintf(full, sizeof full, "%.64s_%.200s", bname, tname ? tname : "");
+            surface_tool(s, full, method, access, json_get_string(t, "description"),
+                         json_object_get_boolean(json_get(t, "deprecated", json_type_boolean)));
+        }
+        json_object_put(b);
+    }
+    closedir(dh);
+    return 0;
+}
+
+static void check_tools(struct doctor *d, const struct mg_config *cfg)
+{
+    struct surface s;
+    memset(&s, 0, sizeof s);
+    char why[300];
+    tool_builtin_register();
+    for (int i = 0; i < tool_static_count(); i++) {
+        const struct tool_def *t = tool_static_at(i);
+        surface_tool(&s, t->name, NULL, NULL, t->description, t->deprecated);
+    }
+    if (surface_backends(&s, cfg->backends_dir, why, sizeof why) < 0) {
+        add_check(d, "tool-count", CHECK_FAIL, "%s", why);
+        return;
+    }
+    char more[80] = "";
+    if (s.upstreams)
+        snprintf(more, sizeof more, " (and those of %d upstream MCP backends)", s.upstreams);
+    int threshold = cfg->discovery_threshold;
+    struct check *c;
+    if (threshold > 0 && s.tools > threshold)
+        add_check(d, "tool-count", CHECK_PASS,
+                  "%d tools%s, over discovery_threshold %d: clients see search_tools and a "
+                  "runner per access class",
+                  s.tools, more, threshold);
+    else if (s.tools > TOOLS_ADVISED) {
+        c = add_check(d, "tool-count", CHECK_WARN,
+                      "%d tools%s listed at once (discovery_threshold %d): clients pick worse "
+                      "from more than %d",
+                      s.tools, more, threshold, TOOLS_ADVISED);
+        c->fix_any = "set discovery_threshold = 40 in mcpgate.conf, or import fewer operations "
+                     "(mcpgate backend import-openapi --tag ...)";
+    } else
+        add_check(d, "tool-count", CHECK_PASS, "%d tools%s (discovery_threshold %d)", s.tools, more,
+                  threshold);
+    if (s.bad_names) {
+        c = add_check(d, "tool-names", CHECK_FAIL,
+                      "%d names with characters outside A-Z a-z 0-9 _ -: %s", s.bad_names,
+                      s.bad_ex);
+        c->fix_any = "rename them in the backend file (or import again: the importer's names "
+                     "fit)";
+    } else if (s.long_names) {
+        c = add_check(d, "tool-names", CHECK_WARN,
+                      "%d names longer than %d characters (some clients refuse or cut them): %s",
+                      s.long_names, TOOL_NAME_SHORT, s.long_ex);
+        c->fix_any = "a shorter backend name, or shorter tool names in the backend file";
+    } else
+        add_check(d, "tool-names", CHECK_PASS, "every name fits ^[a-zA-Z0-9_-]{1,%d}$",
+                  TOOL_NAME_SHORT);
+    if (s.no_desc) {
+        c = add_check(d, "tool-descriptions", CHECK_WARN,
+                      "%d tools without a description (the model sees only the method and "
+                      "URL): %s",
+                      s.no_desc, s.no_desc_ex);
+        c->fix_any = "add \"description\" to those tools in the backend file";
+    } else
+        add_check(d, "tool-descriptions", CHECK_PASS, "every tool has a description");
+    if (s.write_as_read) {
+        c = add_check(d, "tool-access", CHECK_FAIL,
+                      "%d tools with a write method marked read (clients run them without "
+                      "asking): %s",
+                      s.write_as_read, s.write_ex);
+        c->fix_any = "remove \"access\": \"read\" from them, unless the API really only "
+                     "reads there";
+    } else
+        add_check(d, "tool-access", CHECK_PASS, "no write method is marked read");
+    if (s.deprecated) {
+        c = add_check(d, "tool-deprecated", CHECK_WARN, "%d deprecated tools exposed: %s",
+                      s.deprecated, s.dep_ex);
+        c->fix_any = "import again without --include-deprecated, or remove them";
+    } else
+        add_check(d, "tool-deprecated", CHECK_PASS, "no deprecated tool exposed");
+}
+
 static void print_fix(const char *label, const char *fix)
 {
     if (fix)
@@ -584,7 +749,8 @@ static void print_json(const struct doctor *d, int ok)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: mcpgate doctor --url URL [--json] [--timeout S] [--insecure]\n"
+            "usage: mcpgate doctor --url URL [--json] [--timeout S] [--insecure] [--tools]\n"
+            "       mcpgate [--config FILE] doctor --tools [--json]\n"
             "Checks a live deployment the way an MCP client sees it, from any host; needs\n"
             "no configuration and no database. URL is the MCP endpoint clients are given\n"
             "(https://host/mcp; a URL without /mcp is taken as base_url).\n"
@@ -611,6 +777,13 @@ static void usage(FILE *f)
             "                        issuer = base_url (the three are skipped with auth = none)\n"
             "  base-url              the responder's base_url is the URL used\n"
             "  schema                the database schema is the one the responder needs\n"
+            "With --tools (reads the configuration, not the database), the tool surface:\n"
+            "  tool-count            the tools clients are offered against discovery_threshold\n"
+            "                        (WARN: more than %d listed at once)\n"
+            "  tool-names            FAIL: characters outside A-Z a-z 0-9 _ -; WARN: over %d\n"
+            "  tool-descriptions     WARN: tools without a description\n"
+            "  tool-access           FAIL: a POST, PUT, PATCH or DELETE marked read\n"
+            "  tool-deprecated       WARN: deprecated tools exposed\n"
             "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
             "mod_proxy_fcgi or lighttpd (only the web server the Server header names), and\n"
             "under Apache what a shared host's customer can set in .htaccess or mcpgate.conf\n"
@@ -621,20 +794,26 @@ static void usage(FILE *f)
             "  --json          print the results as one JSON object\n"
             "  --timeout S     longest wait for each request, in seconds (default 10)\n"
             "  --insecure      do not verify the TLS certificate (self-signed test servers)\n"
+            "  --tools         check the tool surface too (alone without --url)\n"
             "\n"
             "exit status: 0 no check failed (WARN and SKIP allowed), 1 a check failed,\n"
             "2 usage\n",
-            HTTP_DOCTOR_GAP_MS, CLOCK_FAIL_MS / 1000, CLOCK_WARN_MS / 1000);
+            HTTP_DOCTOR_GAP_MS, CLOCK_FAIL_MS / 1000, CLOCK_WARN_MS / 1000, TOOLS_ADVISED,
+            TOOL_NAME_SHORT);
 }
 
 int cli_doctor(const struct cli_env *env, int argc, char **argv)
 {
-    (void)env;
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},     {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'}, {"insecure", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"url", required_argument, NULL, 'u'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"insecure", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"tools", no_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
     };
+    int tools = 0;
     static struct doctor d;
     memset(&d, 0, sizeof d);
     d.timeout_ms = 10000;
@@ -662,6 +841,9 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
         case 'k':
             d.insecure = 1;
             break;
+        case 'T':
+            tools = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -670,9 +852,22 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!url || optind < argc) {
+    if ((!url && !tools) || optind < argc || (tools && (!env || !env->cfg))) {
         usage(stderr);
         return EXIT_USAGE;
+    }
+    if (!url) {
+        /* the tool surface alone */
+        snprintf(d.url, sizeof d.url, "(configuration)");
+        check_tools(&d, env->cfg);
+        int tok = 1;
+        for (int i = 0; i < d.n_checks; i++)
+            tok &= d.checks[i].status != CHECK_FAIL;
+        if (as_json)
+            print_json(&d, tok);
+        else
+            print_table(&d);
+        return tok ? 0 : 1;
     }
     if (parse_url(&d, url) < 0) {
         fprintf(stderr, "mcpgate doctor: --url needs an http:// or https:// URL\n");
@@ -689,6 +884,8 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
     check_timeouts(&d);
     check_metadata(&d);
     check_diag(&d);
+    if (tools)
+        check_tools(&d, env->cfg);
     int ok = 1;
     for (int i = 0; i < d.n_checks; i++)
         ok &= d.checks[i].status != CHECK_FAIL;

@@ -112,9 +112,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcpgate: unknown command \"%s\" (try mcpgate --help)\n", argv[optind]);
         return EXIT_USAGE;
     }
-    /* doctor only talks HTTP: no configuration, no database */
-    if (cmd->run == cli_doctor)
-        return cli_doctor(NULL, argc - optind, argv + optind);
+    /* doctor talks HTTP: no configuration, no database; only --tools reads
+     * the configuration (its backends and discovery_threshold) */
+    if (cmd->run == cli_doctor) {
+        int tools = 0;
+        for (int i = optind + 1; i < argc; i++)
+            tools |= strcmp(argv[i], "--tools") == 0;
+        if (!tools)
+            return cli_doctor(NULL, argc - optind, argv + optind);
+        static struct mg_config dcfg;
+        char derr[512];
+        config_defaults(&dcfg);
+        if (config_load(&dcfg, config_path(config_file), derr, sizeof derr) < 0) {
+            fprintf(stderr, "mcpgate: %s (give another with --config FILE or MCPGATE_CONFIG)\n",
+                    derr);
+            return 1;
+        }
+        struct cli_env denv = {.cfg = &dcfg, .db = NULL};
+        return cli_doctor(&denv, argc - optind, argv + optind);
+    }
 
     /* COMMAND --help needs no configuration and no database */
     int help = 0;

@@ -214,6 +214,54 @@ def main():
                      "the required body goes out as {}: Prism accepts it", r.stdout[-400:])
         finally:
             prism.stop()
+
+        # mcpgate doctor --tools: the tool surface of this configuration
+        def doctor():
+            r = admin("doctor", "--tools", "--json")
+            try:
+                checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+            except (ValueError, KeyError, TypeError):
+                checks = {}
+            return r, checks
+
+        r, checks = doctor()
+        st_of = {n: c["status"] for n, c in checks.items()}
+        t.ok(r.returncode == 0 and "FAIL" not in st_of.values() and
+             st_of.get("tool-access") == "PASS" and st_of.get("tool-deprecated") == "PASS" and
+             st_of.get("tool-descriptions") == "PASS" and st_of.get("tool-count") == "PASS",
+             "doctor --tools on the imported backend: no failure", repr(st_of), r.stderr[-300:])
+        bad = {"mcpgate_backend": 1, "name": "bad", "base_url": "http://127.0.0.1:1",
+               "tools": [{"name": "send.mail", "method": "POST", "path": "/mail",
+                          "access": "read", "description": "Sends a mail"},
+                         {"name": "old_list", "method": "GET", "path": "/old",
+                          "deprecated": True}]}
+        with open(os.path.join(bdir, "bad.json"), "w") as f:
+            json.dump(bad, f)
+        r, checks = doctor()
+        st_of = {n: c["status"] for n, c in checks.items()}
+        t.ok(r.returncode == 1 and st_of.get("tool-access") == "FAIL" and
+             "bad_send.mail" in checks["tool-access"]["seen"] and
+             st_of.get("tool-names") == "FAIL" and st_of.get("tool-descriptions") == "WARN" and
+             "bad_old_list" in checks["tool-descriptions"]["seen"] and
+             st_of.get("tool-deprecated") == "WARN" and checks["tool-access"]["fix"].get("any"),
+             "doctor --tools: a POST marked read and a bad name FAIL, a tool without a "
+             "description and a deprecated one WARN, each with its fix", repr(st_of))
+        with open(conf) as f:
+            lines = [x for x in f.read().splitlines() if not x.startswith("discovery_threshold")]
+        conf0 = os.path.join(work, "no-discovery.conf")
+        with open(conf0, "w") as f:
+            f.write("\n".join(lines + ["discovery_threshold = 0"]) + "\n")
+        admin("backend", "import-openapi", do_doc, "--name", "dofull", "--output",
+              os.path.join(bdir, "dofull.json"))
+        r = subprocess.run([oa.ADMIN, "--config", conf0, "doctor", "--tools", "--json"],
+                           capture_output=True, text=True, timeout=60)
+        try:
+            count = {c["name"]: c for c in json.loads(r.stdout)["checks"]}["tool-count"]
+        except (ValueError, KeyError, TypeError):
+            count = {}
+        t.ok(count.get("status") == "WARN" and "listed at once" in count.get("seen", ""),
+             "doctor --tools: more than 40 tools listed at once (no discovery mode) WARN",
+             repr(count))
     return t.done()
 
 
