@@ -11,6 +11,7 @@
  * also read as a Cache-Control value: the lifetime stays in its bounds.
  */
 #include "fuzz.h"
+#include "util/json.h"
 #include "util/jwk.h"
 #include "util/jwt.h"
 
@@ -56,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     static const char *const aud[] = {"bob"};
     struct jwt_expect want = {.issuer = "joe", .now_s = 1300819000, .skew_s = 30};
-    if (tok_len > 2 && tok[0] == 'e' && tok[1] == 'y' && (tok_len & 2)) {
-        want.audiences = aud; /* half the inputs also check an audience */
+    if (set_len == 1) {
+        want.audiences = aud; /* a one-byte set text: also check an audience */
         want.n_audiences = 1;
     }
     char detail[JWT_DETAIL_MAX];
