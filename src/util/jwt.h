@@ -44,7 +44,7 @@
 
 #define JWT_MAX_LEN    16384          /* bytes of a whole compact token */
 #define JWT_HEADER_MAX 2048           /* bytes of the decoded header */
-#define JWT_DETAIL_MAX 160            /* a detail buffer this big never cuts a detail short */
+#define JWT_DETAIL_MAX 160            /* holds every detail whole, but for long configured values */
 #define JWT_TIME_MAX   253402300799LL /* 9999-12-31T23:59:59Z: beyond, a time is refused */
 
 enum jwt_rc {
