@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "http/router.h"
+#include "mcp/task.h"
 #include "mcp/wake.h"
 #include "store/listen.h"
 #include "store/db.h"
@@ -496,6 +497,7 @@ int fcgi_responder_main(int argc, char **argv)
     mcp_wake_all();
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);
+    mcp_tasks_drain(config.database, config.db_connect_timeout_s); /* mcp/task.h */
     store_listener_stop();
     pthread_attr_destroy(&attr);
     for (int i = 0; i < n; i++) {

@@ -10,6 +10,7 @@
 
 #include "mcp/catalog.h"
 #include "mcp/mrtr.h"
+#include "mcp/task.h"
 #include "mcp/sse.h"
 #include "mcp/wake.h"
 #include "oauth/scope.h"
@@ -199,6 +200,9 @@ static int ctx_cancelled(void *impl)
         (void)store_listen_pump(c->env->db, 0); /* one worker: read what came */
     if (c->cancel_waiter && mcp_wake_fired(c->cancel_waiter))
         c->cancelled = 1;
+    /* a task outlives its request: the process stopping is its end */
+    if (c->in_task && c->env->stop_flag && *c->env->stop_flag)
+        c->cancelled = 1;
     return c->cancelled;
 }
 
@@ -323,6 +327,15 @@ static struct json_object *ctx_input(void *impl, const char *key, const char *me
     return ctx_request(impl, method, params, timeout_ms, why);
 }
 
+static int ctx_become_task(void *impl)
+{
+    struct mcp_call *c = impl;
+    if (c->in_task || !c->stateless || !mcp_task_declared(c))
+        return 0;
+    c->escalate = 1;
+    return 1;
+}
+
 static void ctx_close_stream(void *impl)
 {
     struct mcp_call *c = impl;
@@ -342,6 +355,7 @@ void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx)
     ctx->log = ctx_log;
     ctx->request = ctx_request;
     ctx->input = ctx_input;
+    ctx->become_task = ctx_become_task;
     ctx->cancelled = ctx_cancelled;
     ctx->client_has = ctx_client_has;
     ctx->close_stream = ctx_close_stream;

@@ -11,6 +11,7 @@
 #include "mcp/discovery.h"
 #include "mcp/catalog.h"
 #include "mcp/mrtr.h"
+#include "mcp/task.h"
 #include "mcp/version.h"
 #include "oauth/scope.h"
 #include "store/stream.h"
@@ -51,6 +52,9 @@ static struct json_object *server_capabilities(void)
     json_add(tools, "listChanged", json_object_new_boolean(1)); /* mcpgate policy changes */
     json_add(capabilities, "tools", tools);
     json_add(capabilities, "logging", json_object_new_object());
+    struct json_object *ext = json_object_new_object();
+    json_add(ext, MCP_TASKS_EXTENSION, json_object_new_object()); /* mcp/task.h */
+    json_add(capabilities, "extensions", ext);
     mcp_catalog_capabilities(capabilities);
     return capabilities;
 }
@@ -134,6 +138,15 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
     mcp_call_tool_ctx(call, &ctx);
     ctx.tool = tool;
     struct json_object *r = tool->call(&ctx, args);
+    if (call->escalate && !call->missing_capability && !call->input_requests) {
+        /* a task_late tool has its input: it goes on as a task */
+        json_object_put(r);
+        return mcp_task_start(call, tool, args, err);
+    }
+    if (!r) {
+        mcp_audit_call(call, tool->name, args, "error", "no result", t0);
+        return fail(err, JSONRPC_INTERNAL_ERROR, "the tool failed without a result");
+    }
     if (call->missing_capability) {
         json_object_put(r);
         char msg[160];
@@ -229,7 +242,17 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
     struct json_object *empty = NULL;
     if (!args)
         args = empty = json_object_new_object();
-    struct json_object *r = run_tool(call, tool, args, t0, err);
+    struct json_object *r;
+    if (call->stateless && !call->in_task && tool->task_support != TOOL_TASK_FORBIDDEN &&
+        !mcp_task_declared(call) && tool->task_support == TOOL_TASK_REQUIRED) {
+        mcp_audit_call(call, tool->name, args, "refused", "needs the tasks extension", t0);
+        r = mcp_task_required_error(err);
+    } else if (call->stateless && !call->in_task && tool->task_support != TOOL_TASK_FORBIDDEN &&
+               mcp_task_declared(call) && !tool->task_late) {
+        r = mcp_task_start(call, tool, args, err); /* the server decides: a task */
+    } else {
+        r = run_tool(call, tool, args, t0, err);
+    }
     json_object_put(empty);
     return r;
 }
@@ -282,6 +305,9 @@ static const struct {
     {"tools/call", m_tools_call},
     {"logging/setLevel", m_logging_set_level},
     {"server/discover", m_server_discover},
+    {"tasks/get", mcp_tasks_get}, /* the tasks extension: mcp/task.c */
+    {"tasks/update", mcp_tasks_update},
+    {"tasks/cancel", mcp_tasks_cancel},
 };
 
 int mcp_method_known(const char *method)

@@ -462,6 +462,9 @@ static int check_request_headers(const struct mcp_http_in *in, const struct json
         field = "name";
     else if (strcmp(msg->method, "resources/read") == 0)
         field = "uri";
+    else if (strcmp(msg->method, "tasks/get") == 0 || strcmp(msg->method, "tasks/update") == 0 ||
+             strcmp(msg->method, "tasks/cancel") == 0)
+        field = "taskId"; /* SEP-2663 */
     if (!field)
         return 0;
     const char *body_value = json_get_string(msg->params, field);

@@ -92,6 +92,13 @@ static struct json_object *entry_json(const struct tool_def *d)
     json_add(o, "description", json_object_new_string(d->description));
     json_add(o, "inputSchema", json_tokener_parse(d->input_schema));
     json_add(o, "annotations", annotations(d));
+    if (d->task_support != TOOL_TASK_FORBIDDEN) {
+        struct json_object *ex = json_object_new_object();
+        json_add(ex, "taskSupport",
+                 json_object_new_string(d->task_support == TOOL_TASK_REQUIRED ? "required"
+                                                                              : "optional"));
+        json_add(o, "execution", ex);
+    }
     return o;
 }
 

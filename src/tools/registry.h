@@ -67,6 +67,12 @@ struct tool_ctx {
      * SEP-1699): the client reconnects with Last-Event-ID and receives the
      * rest, the call goes on meanwhile. */
     void (*close_stream)(void *impl);
+    /* For a tool with task_late set: asks to go on as a task (tasks
+     * extension). Returns 1 when the call continues as a task that runs
+     * the tool again, elsewhere, with the answers gathered so far (the tool
+     * returns at once, any result); 0 when the tool should do its work
+     * here (it already runs as a task, or the client cannot have one). */
+    int (*become_task)(void *impl);
     /* Tells every session subscribed to uri, at whatever process, that the
      * resource changed (notifications/resources/updated on its GET or /sse
      * stream). Returns 0, or -1 when a notification could not be stored. */
@@ -113,6 +119,10 @@ static inline void tool_close_stream(struct tool_ctx *c)
 {
     c->close_stream(c->impl);
 }
+static inline int tool_become_task(struct tool_ctx *c)
+{
+    return c->become_task(c->impl);
+}
 static inline int tool_resource_updated(struct tool_ctx *c, const char *uri)
 {
     return c->resource_updated(c->impl, uri);
@@ -122,6 +132,14 @@ static inline int tool_resource_updated(struct tool_ctx *c, const char *uri)
  * CallToolResult object ({content, isError}); tool failures are results
  * with isError true, never NULL. */
 typedef struct json_object *(*tool_call_fn)(struct tool_ctx *ctx, struct json_object *args);
+
+/* Whether a tool may run as a task of the tasks extension (2026-07-28
+ * clients that declared it): the server decides, not the client. */
+enum tool_task {
+    TOOL_TASK_FORBIDDEN, /* always answers in the request (the default) */
+    TOOL_TASK_OPTIONAL,  /* a task when the client has the extension, else in the request */
+    TOOL_TASK_REQUIRED,  /* only as a task: a client without the extension gets -32021 */
+};
 
 struct tool_def {
     const char *name;         /* [A-Za-z0-9_.-]{1,128} */
@@ -135,6 +153,9 @@ struct tool_def {
     const char *keywords; /* more words search_tools finds it by (a REST tool's tags and
                              path), or NULL */
     int deprecated;       /* 1: the API marks it deprecated (search ranks it last) */
+    enum tool_task task_support;
+    int task_late; /* 1: runs in the request first, and asks for a task itself
+                      (tool_become_task) once it has gathered its input */
 };
 
 /* Adds a table of n definitions (static storage, not copied) to the

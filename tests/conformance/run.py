@@ -10,12 +10,14 @@ as the alias conformance-next; `npm ci` into the build tree), and runs, once per
     conformance@0.1.16 server --url URL/mcp --suite all -o DIR
     conformance-next   server --url URL/mcp --requirements 2025-11-25 -o DIR
     conformance-next   server --url URL/mcp --requirements 2026-07-28 -o DIR
+    conformance-next   server --url URL/mcp --suite all -o DIR   (extensions, pending too)
 
 One TAP line per scenario, run and front end: ok when none of the scenario's checks is a
 FAILURE (WARNING and INFO do not fail, as in the suite itself); otherwise the failing checks
 as diagnostics. A --requirements run scores the scenarios its revision requires (the
 `server:` list of the suite's requirements/<revision>.yaml); the scenarios it also runs
-but does not score (extensions, pending) are reported as diagnostics. The suite's summary
+but does not score (extensions, pending) are reported as diagnostics, and scored by the
+--suite all run, which must pass every scenario `conformance list --server` names. The suite's summary
 lines are quoted, and its exit status must agree with the scored scenarios' results. There
 is no expected-failures file: every scored scenario must pass.
 
@@ -95,6 +97,14 @@ def required_scenarios(pkgdir, revision):
     return out
 
 
+def listed_scenarios(pkgdir):
+    """Every server scenario the newest suite has (`conformance list --server`): its
+    --suite all runs them all, extensions and pending ones included."""
+    r = subprocess.run(suite_argv(pkgdir, NEXT_PKG) + ["list", "--server"],
+                       env=suite_env(pkgdir), capture_output=True, text=True, timeout=60)
+    return [m.group(1) for m in re.finditer(r"^\s*- ([a-z0-9-]+)", r.stdout, re.M)]
+
+
 class Run:
     """One suite invocation: label, the package, its arguments and the scenarios it scores."""
 
@@ -110,6 +120,7 @@ def runs(pkgdir):
         for rev in ("2025-11-25", "2026-07-28"):
             out.append(Run(rev, NEXT_PKG, ["--requirements", rev],
                            required_scenarios(pkgdir, rev)))
+        out.append(Run("all", NEXT_PKG, ["--suite", "all"], listed_scenarios(pkgdir)))
     only = os.environ.get("MCPGATE_CONFORMANCE_RUNS")
     if only:
         out = [r for r in out if r.label in only.split(",")]

@@ -715,6 +715,10 @@ class Stack:
             self.proc_env["MCPGATE_RESPONDER"] = responder
         if servers:
             self.proc_env["STACK_SERVERS"] = servers
+        if responder == test_responder() and "discovery_threshold" not in (config_extra or ""):
+            # the test responder carries every conformance suite's fixtures, more tools than
+            # the default discovery_threshold: tests list them all unless they test discovery
+            config_extra = "discovery_threshold = 0\n" + (config_extra or "")
         if config_extra:
             self.proc_env["STACK_CONFIG_EXTRA"] = config_extra
         self.proc_env["STACK_AUTH"] = auth

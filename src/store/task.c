@@ -1,0 +1,202 @@
+/*
+ * store/task.c - tasks of the tasks extension (table mcp_tasks).
+ */
+#include "store/task.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+
+/* the columns every read returns, in this order */
+#define TASK_COLUMNS                                                                               \
+    "task_id, status, to_char(created_at AT TIME ZONE 'UTC', "                                     \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                                                        \
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ttl_ms,"        \
+    " result::text, error::text, input_requests::text, input_answers::text"
+
+/* user_id IS NOT DISTINCT FROM $2: NULL (auth = none) matches NULL */
+static const struct store_stmt stmt_create = {
+    "task_create",
+    "INSERT INTO mcp_tasks (task_id, user_id, tool, status, ttl_ms, expires_at, runner,"
+    " input_answers) VALUES ($1, $2, $3, 'working', $4::bigint,"
+    " now() + $4::bigint * interval '1 millisecond', $5, $6::jsonb) RETURNING " TASK_COLUMNS,
+    6,
+};
+
+static const struct store_stmt stmt_get = {
+    "task_get",
+    "SELECT " TASK_COLUMNS " FROM mcp_tasks WHERE task_id = $1"
+    " AND user_id IS NOT DISTINCT FROM $2::bigint AND expires_at > now()",
+    2,
+};
+
+static const struct store_stmt stmt_park = {
+    "task_park",
+    "UPDATE mcp_tasks SET status = 'input_required', input_requests = $2::jsonb,"
+    " updated_at = now() WHERE task_id = $1 AND status = 'working'",
+    2,
+};
+
+/* the answers for pending keys only; working again when none is left */
+static const struct store_stmt stmt_answer = {
+    "task_answer",
+    "WITH a AS (SELECT coalesce(jsonb_object_agg(k, v), '{}') AS given"
+    "  FROM mcp_tasks t, jsonb_each($3::jsonb) e(k, v)"
+    "  WHERE t.task_id = $1 AND t.input_requests ? k),"
+    " left_ AS (SELECT coalesce(jsonb_object_agg(k, v), '{}') AS pending"
+    "  FROM mcp_tasks t, jsonb_each(t.input_requests) e(k, v)"
+    "  WHERE t.task_id = $1 AND NOT ($3::jsonb ? k))"
+    " UPDATE mcp_tasks SET input_answers = input_answers || a.given,"
+    "  input_requests = left_.pending,"
+    "  status = CASE WHEN status = 'input_required' AND left_.pending = '{}' THEN 'working'"
+    "           ELSE status END,"
+    "  updated_at = now()"
+    " FROM a, left_ WHERE task_id = $1 AND user_id IS NOT DISTINCT FROM $2::bigint"
+    " AND expires_at > now()",
+    3,
+};
+
+static const struct store_stmt stmt_finish = {
+    "task_finish",
+    "UPDATE mcp_tasks SET status = $2, result = $3::jsonb, error = $4::jsonb,"
+    " input_requests = '{}', updated_at = now()"
+    " WHERE task_id = $1 AND status IN ('working', 'input_required')",
+    4,
+};
+
+/* one row (found) whatever happened; the update only when not terminal */
+static const struct store_stmt stmt_cancel = {
+    "task_cancel",
+    "WITH t AS (SELECT task_id FROM mcp_tasks WHERE task_id = $1"
+    "  AND user_id IS NOT DISTINCT FROM $2::bigint AND expires_at > now()),"
+    " u AS (UPDATE mcp_tasks SET status = 'cancelled', input_requests = '{}',"
+    "  updated_at = now() WHERE task_id IN (SELECT task_id FROM t)"
+    "  AND status IN ('working', 'input_required') RETURNING 1)"
+    " SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u)",
+    2,
+};
+
+void store_task_clear(struct store_task *t)
+{
+    free(t->result);
+    free(t->error);
+    free(t->input_requests);
+    free(t->input_answers);
+    t->result = t->error = t->input_requests = t->input_answers = NULL;
+}
+
+static char *dup_or_null(PGresult *r, int col)
+{
+    if (PQgetisnull(r, 0, col))
+        return NULL;
+    char *s = strdup(PQgetvalue(r, 0, col));
+    if (!s)
+        abort();
+    return s;
+}
+
+static void read_task(PGresult *r, struct store_task *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->task_id, sizeof out->task_id, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(r, 0, 1));
+    snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, 0, 2));
+    snprintf(out->updated_at, sizeof out->updated_at, "%s", PQgetvalue(r, 0, 3));
+    out->ttl_ms = atoll(PQgetvalue(r, 0, 4));
+    out->result = dup_or_null(r, 5);
+    out->error = dup_or_null(r, 6);
+    out->input_requests = dup_or_null(r, 7);
+    out->input_answers = dup_or_null(r, 8);
+}
+
+/* user_id as a parameter: NULL for 0 (auth = none). */
+static const char *user_param(long long user_id, char buf[24])
+{
+    if (!user_id)
+        return NULL;
+    snprintf(buf, 24, "%lld", user_id);
+    return buf;
+}
+
+enum store_rc store_task_create(struct store_conn *c, const char *task_id, long long user_id,
+                                const char *tool, long long ttl_ms, const char *runner,
+                                const char *answers, struct store_task *out)
+{
+    char ubuf[24], ttl[24];
+    snprintf(ttl, sizeof ttl, "%lld", ttl_ms);
+    const char *params[] = {task_id, user_param(user_id, ubuf), tool, ttl, runner, answers};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_create, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    read_task(r, out);
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_task_get(struct store_conn *c, const char *task_id, long long user_id,
+                             struct store_task *out)
+{
+    char ubuf[24];
+    const char *params[] = {task_id, user_param(user_id, ubuf)};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_get, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return STORE_NOT_FOUND;
+    }
+    read_task(r, out);
+    PQclear(r);
+    return STORE_OK;
+}
+
+/* Runs an UPDATE; STORE_NOT_FOUND when it changed no row. */
+static enum store_rc update(struct store_conn *c, const struct store_stmt *stmt,
+                            const char *const *params)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_task_park(struct store_conn *c, const char *task_id, const char *requests)
+{
+    const char *params[] = {task_id, requests};
+    return update(c, &stmt_park, params);
+}
+
+enum store_rc store_task_answer(struct store_conn *c, const char *task_id, long long user_id,
+                                const char *answers)
+{
+    char ubuf[24];
+    const char *params[] = {task_id, user_param(user_id, ubuf), answers};
+    return update(c, &stmt_answer, params);
+}
+
+enum store_rc store_task_finish(struct store_conn *c, const char *task_id, const char *status,
+                                const char *result, const char *error)
+{
+    const char *params[] = {task_id, status, result, error};
+    return update(c, &stmt_finish, params);
+}
+
+enum store_rc store_task_cancel(struct store_conn *c, const char *task_id, long long user_id)
+{
+    char ubuf[24];
+    const char *params[] = {task_id, user_param(user_id, ubuf)};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_cancel, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int found = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return found ? STORE_OK : STORE_NOT_FOUND;
+}
