@@ -17,7 +17,7 @@
 # Installing needs root. Prints the packages it installs.
 set -euo pipefail
 
-readonly BUILD_PKGS=(build-essential autoconf automake libtool pkg-config
+readonly BUILD_PKGS=(build-essential autoconf automake pkg-config
     libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev libpcre2-dev libstemmer-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)

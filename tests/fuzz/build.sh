@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/fuzz/build.sh - build the libFuzzer targets tests/fuzz/fuzz_*.c with
-# clang, apart from the gcc/libtool build: every src/*/*.c except the two
+# clang, apart from the gcc/automake build: every src/*/*.c except the two
 # programs' entry points is compiled with -fsanitize=fuzzer-no-link,address,
 # undefined into OUTDIR/obj, and each target is linked against those objects.
 #
