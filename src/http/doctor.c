@@ -11,15 +11,9 @@
 #include "store/migrate.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 static atomic_int streams_running;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleeps about ms milliseconds, in slices, ending early once stop is set. */
 static void nap_ms(int ms, const volatile int *stop)
@@ -99,7 +93,7 @@ static int write_stream(struct http_ctx *ctx)
     struct json_object *o = json_object_new_object();
     json_add(o, "base_url", json_object_new_string(ctx->cfg->base_url));
     json_add(o, "auth", json_object_new_string(ctx->cfg->auth == MG_AUTH_OAUTH ? "oauth" : "none"));
-    json_add(o, "time_ms", json_object_new_int64(now_ms()));
+    json_add(o, "time_ms", json_object_new_int64(mg_wall_ms()));
     json_add(o, "schema", json_object_new_string(schema_state(src, current, known)));
     json_add(o, "schema_version", json_object_new_int(src == STORE_OK ? current : -1));
     json_add(o, "schema_needed", json_object_new_int(known));
@@ -122,7 +116,7 @@ static int write_stream(struct http_ctx *ctx)
 
     nap_ms(HTTP_DOCTOR_GAP_MS, ctx->stop_flag);
     o = json_object_new_object();
-    json_add(o, "time_ms", json_object_new_int64(now_ms()));
+    json_add(o, "time_ms", json_object_new_int64(mg_wall_ms()));
     rc = write_event(out, "end", o);
     json_object_put(o);
     return rc;

@@ -11,6 +11,7 @@
 #include "store/listen.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* The last probe of the database, shared by this process's threads. */
 static struct {
@@ -21,13 +22,6 @@ static struct {
     int version;      /* the applied schema version when rc == STORE_OK, else -1 */
     int known;        /* the newest schema version this build knows */
 } memo = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* 1 for GET and HEAD; otherwise fills ctx->res with 405 and returns 0. */
 static int method_ok(struct http_ctx *ctx)
@@ -64,7 +58,7 @@ enum http_rc http_health_live(struct http_ctx *ctx)
  * fresh from a pooled connection, which goes back to the pool at once. */
 static enum store_rc probe_database(struct store_conn *db, int *version, int *known)
 {
-    long long now = mono_ms();
+    long long now = mg_now_ms();
     pthread_mutex_lock(&memo.lock);
     if (memo.at_ms && (now - memo.at_ms < HTTP_HEALTH_MEMO_MS || memo.probing)) {
         enum store_rc rc = memo.rc;
@@ -82,7 +76,7 @@ static enum store_rc probe_database(struct store_conn *db, int *version, int *kn
 
     pthread_mutex_lock(&memo.lock);
     memo.probing = 0;
-    memo.at_ms = mono_ms();
+    memo.at_ms = mg_now_ms();
     memo.rc = rc;
     memo.version = rc == STORE_OK ? v : -1;
     memo.known = *known;

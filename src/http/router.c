@@ -14,6 +14,7 @@
 #include "oauth/oauth.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 typedef enum http_rc (*http_handler)(struct http_ctx *ctx);
 
@@ -295,13 +296,6 @@ static void log_safe(char *dst, size_t n, const char *s)
     dst[i] = '\0';
 }
 
-static double elapsed_ms(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static int send_reply(struct http_ctx *ctx)
 {
     if (http_response_header(ctx->res, "X-Request-Id", ctx->req->request_id) < 0 ||
@@ -319,7 +313,7 @@ static void access_log(const struct http_ctx *ctx, const char *path, const struc
     log_safe(safe_path, sizeof safe_path, path);
     log_safe(method, sizeof method, ctx->req->method);
     LOG_INFO("msg=request method=%s path=%s status=%d bytes=%zu dur_ms=%.2f%s", method, safe_path,
-             ctx->res->status, ctx->res->body.len, elapsed_ms(t0),
+             ctx->res->status, ctx->res->body.len, mg_since_ms(t0),
              sent_rc < 0 ? " client_gone=1" : "");
 }
 

@@ -16,13 +16,7 @@
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
-
-long long mcp_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/time.h"
 
 static int secret_name(const char *key)
 {
@@ -82,7 +76,7 @@ int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_ob
     mcp_args_digest(args, digest);
     char name[129]; /* cut between characters: PostgreSQL stores only valid UTF-8 */
     snprintf(name, sizeof name, "%.*s", (int)json_utf8_cut(tool, sizeof name - 1), tool);
-    long long dur = mcp_now_ms() - started_ms;
+    long long dur = mg_now_ms() - started_ms;
     struct store_audit_entry e = {
         .user_id = p ? p->user_id : 0,
         .client_id = p ? p->client_id : NULL,

@@ -33,7 +33,4 @@ int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_ob
  * nothing to count: 0. */
 int mcp_rate_check(const struct mcp_call *call, int *retry_after_s);
 
-/* Monotonic milliseconds, for durations. */
-long long mcp_now_ms(void);
-
 #endif

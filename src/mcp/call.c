@@ -18,6 +18,7 @@
 #include "store/stream.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 static const char *const log_levels[] = {"emergency", "alert",  "critical", "error",
                                          "warning",   "notice", "info",     "debug"};
@@ -28,13 +29,6 @@ int mcp_log_severity(const char *level)
         if (level && strcmp(level, log_levels[i]) == 0)
             return i;
     return -1;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Turns the response into an SSE stream (once). Returns 0, or -1 when the
@@ -143,7 +137,7 @@ static int emit(struct mcp_call *c, struct json_object *msg, int final)
     }
     json_object_put(msg);
     if (c->streaming && !c->publish_stream &&
-        (final || now_ms() - c->started_ms > (long long)env->cfg->sse_max_s * 1000))
+        (final || mg_now_ms() - c->started_ms > (long long)env->cfg->sse_max_s * 1000))
         end_response(c); /* at the bounded life: the client resumes from the log */
     else if (c->streaming && !c->publish_stream && !c->ended && mcp_sse_push(env->sink) < 0)
         c->ended = 1; /* the work goes on while the client waits: push the event to it */
@@ -226,7 +220,7 @@ static struct json_object *await_answer(struct mcp_call *c, const char *id, int 
     char key[MCP_WAKE_KEY_MAX];
     snprintf(key, sizeof key, "r:%s", id);
     mcp_wake_register(&w, key);
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = mg_now_ms() + timeout_ms;
     struct json_object *resp = NULL;
     *why = "the client did not answer in time";
     while (!resp) {
@@ -243,7 +237,7 @@ static struct json_object *await_answer(struct mcp_call *c, const char *id, int 
             *why = "service temporarily unavailable";
             break;
         }
-        long long left = deadline - now_ms();
+        long long left = deadline - mg_now_ms();
         if (left <= 0 || ctx_cancelled(c) || (env->stop_flag && *env->stop_flag))
             break;
         mcp_wake_wait_db(&w, env->db, left > 1000 ? 1000 : (int)left);
@@ -365,7 +359,7 @@ void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx)
 void mcp_call_begin(struct mcp_call *call, const struct jsonrpc_msg *msg)
 {
     call->request_id = msg->id;
-    call->started_ms = now_ms();
+    call->started_ms = mg_now_ms();
     struct json_object *meta = json_get(msg->params, "_meta", json_type_object);
     struct json_object *token = NULL;
     if (meta && json_object_object_get_ex(meta, "progressToken", &token) &&

@@ -13,6 +13,7 @@
 #include "tools/registry.h"
 #include "tools/search.h"
 #include "util/json.h"
+#include "util/time.h"
 
 #define SEARCH_DEFAULT 5 /* tools a search returns unless it asks for more */
 #define SEARCH_MAX     50
@@ -281,7 +282,7 @@ static enum tool_access runner_access(const char *name)
 struct json_object *mcp_discovery_call(struct mcp_call *call, const char *name,
                                        struct json_object *args, struct mcp_err *err)
 {
-    long long t0 = mcp_now_ms();
+    long long t0 = mg_now_ms();
     if (strcmp(name, MCP_DISCOVERY_SEARCH) == 0)
         return search(call, args, err, t0);
     const char *inner = json_get_string(args, "name");

@@ -15,6 +15,7 @@
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #include "config.h"
 
@@ -37,13 +38,6 @@ static int fail(struct mcp_err *err, const char *message)
     err->code = JSONRPC_INVALID_PARAMS;
     snprintf(err->message, sizeof err->message, "%s", message);
     return -1;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void mcp_listen_resource_key(const char *uri, char *key, size_t n)
@@ -147,10 +141,10 @@ static void close_subscription(const struct mcp_env *env, struct listen_state *l
 
 static void follow(const struct mcp_env *env, struct listen_state *ls)
 {
-    long long deadline = now_ms() + (long long)env->cfg->sse_max_s * 1000;
+    long long deadline = mg_now_ms() + (long long)env->cfg->sse_max_s * 1000;
     for (;;) {
         store_conn_release(env->db); /* hold no connection while nothing happens */
-        long long left = deadline - now_ms();
+        long long left = deadline - mg_now_ms();
         if (left <= 0 || (env->stop_flag && *env->stop_flag)) {
             close_subscription(env, ls);
             return;
@@ -161,7 +155,8 @@ static void follow(const struct mcp_env *env, struct listen_state *ls)
         if (mcp_wake_wait(&ls->group, wait_ms)) {
             if (deliver(env, ls) < 0)
                 return;
-        } else if (now_ms() < deadline && env->sink->write(env->sink->ctx, ": ping\n\n", 8) < 0) {
+        } else if (mg_now_ms() < deadline &&
+                   env->sink->write(env->sink->ctx, ": ping\n\n", 8) < 0) {
             return;
         }
     }

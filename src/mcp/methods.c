@@ -20,6 +20,7 @@
 #include "tools/registry.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #include "config.h"
 
@@ -203,7 +204,7 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
         call->rate_limited_s = retry_after;
         char msg[128];
         snprintf(msg, sizeof msg, "Rate limit exceeded: retry after %d seconds", retry_after);
-        mcp_audit_call(call, name, args, "refused", "rate limited", mcp_now_ms());
+        mcp_audit_call(call, name, args, "refused", "rate limited", mg_now_ms());
         return fail(err, MCP_ERROR_RATE_LIMITED, msg);
     }
     default:
@@ -217,7 +218,7 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
 struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name,
                                          struct json_object *args, struct mcp_err *err)
 {
-    long long t0 = mcp_now_ms();
+    long long t0 = mg_now_ms();
     const struct tool_def *tool = tool_find_db(call->env->db, name);
     if (!tool) {
         char msg[200];

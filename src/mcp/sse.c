@@ -12,6 +12,7 @@
 #include "mcp/wake.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/time.h"
 
 int mcp_sse_begin(const struct mcp_env *env, const struct mcp_sink *sink, const char *extra_header)
 {
@@ -91,13 +92,6 @@ int mcp_sse_parse_event_id(const char *s, char stream_id[STORE_STREAM_ID_LEN + 1
     return 0;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Writes a batch of stored events; returns 0 or -1 (client gone). */
 static int write_batch(const struct mcp_sink *sink, const char *stream_id,
                        const struct store_event_batch *b, const char *default_event,
@@ -124,7 +118,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
     snprintf(key, sizeof key, "e:%s", stream_id);
     /* register before the first read, so no event can slip between them */
     mcp_wake_register(&w, key);
-    long long deadline = now_ms() + (long long)env->cfg->sse_max_s * 1000;
+    long long deadline = mg_now_ms() + (long long)env->cfg->sse_max_s * 1000;
     long long cursor = after;
     int rc = 0;
     int unpushed = 1; /* the stream's start (and what follows) has not been pushed */
@@ -158,7 +152,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
             continue;
         /* hold no database connection while nothing happens */
         store_conn_release(env->db);
-        long long left = deadline - now_ms();
+        long long left = deadline - mg_now_ms();
         if (left <= 0 || (env->stop_flag && *env->stop_flag))
             break;
         /* about to wait: push the events written through a buffering web
@@ -172,7 +166,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
         int wait_ms = env->cfg->sse_heartbeat_s * 1000;
         if (wait_ms > left)
             wait_ms = (int)left;
-        if (!mcp_wake_wait_db(&w, env->db, wait_ms) && now_ms() < deadline) {
+        if (!mcp_wake_wait_db(&w, env->db, wait_ms) && mg_now_ms() < deadline) {
             if (sink->write(sink->ctx, ": ping\n\n", 8) < 0) {
                 rc = -1;
                 break;

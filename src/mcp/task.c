@@ -22,6 +22,7 @@
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define TASK_ID_BYTES 18 /* 24 base64url characters */
 
@@ -213,9 +214,7 @@ static int run_round(struct mcp_env *env, struct task_job *j, struct mcp_waiter 
     struct tool_ctx ctx;
     mcp_call_tool_ctx(&call, &ctx);
     ctx.tool = tool;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    long long t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long t0 = mg_now_ms();
     struct json_object *r = tool->call(&ctx, j->args);
     int cancelled = call.cancelled || (wc && mcp_wake_fired(wc));
     int stopping = j->stop_flag && *j->stop_flag;

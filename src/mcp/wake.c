@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "store/listen.h"
+#include "util/time.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mcp_waiter *waiters;
@@ -117,14 +118,11 @@ int mcp_wake_wait_db(struct mcp_waiter *w, struct store_conn *db, int timeout_ms
 {
     if (!store_listen_is_shared())
         return mcp_wake_wait(w, timeout_ms);
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long t0 = mg_now_ms();
     for (;;) {
         if (mcp_wake_wait(w, 0))
             return 1;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left =
-            timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
+        long long left = timeout_ms - (mg_now_ms() - t0);
         if (left <= 0)
             return 0;
         int slice = left < SHARED_SLICE_MS ? (int)left : SHARED_SLICE_MS;

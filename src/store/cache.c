@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/time.h"
+
 #define KEY_MAX 72
 
 struct slot {
@@ -29,13 +31,6 @@ static pthread_cond_t noted = PTHREAD_COND_INITIALIZER; /* seq moved */
 static struct slot *tables[STORE_CACHE_KINDS];
 static int live;
 static unsigned long seq; /* invalidations so far */
-
-long long store_cache_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned hash(const char *s)
 {
@@ -105,7 +100,7 @@ long store_cache_get(enum store_cache_kind kind, const char *key, void *out, siz
     if (live && strlen(key) < KEY_MAX) {
         struct slot *s = slot_of(kind, key);
         if (s->val && strcmp(s->key, key) == 0) {
-            if (s->expires_ms <= store_cache_now_ms())
+            if (s->expires_ms <= mg_now_ms())
                 slot_clear(s);
             else if (s->len <= cap) {
                 memcpy(out, s->val, s->len);
@@ -122,7 +117,7 @@ void store_cache_put(enum store_cache_kind kind, const char *key, long long owne
 {
     if (strlen(key) >= KEY_MAX)
         return;
-    long long cap = store_cache_now_ms() + STORE_CACHE_MAX_LIFE_MS;
+    long long cap = mg_now_ms() + STORE_CACHE_MAX_LIFE_MS;
     void *copy = malloc(len ? len : 1);
     if (!copy)
         abort();

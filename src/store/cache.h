@@ -39,7 +39,8 @@ long store_cache_get(enum store_cache_kind kind, const char *key, void *out, siz
 
 /* Stores a value read after store_cache_begin(seq), unless an
  * invalidation arrived since (the value may predate it). Lives until
- * expires_ms (monotonic, capped at STORE_CACHE_MAX_LIFE_MS from now). */
+ * expires_ms (on mg_now_ms()'s clock, capped at STORE_CACHE_MAX_LIFE_MS from
+ * now). */
 void store_cache_put(enum store_cache_kind kind, const char *key, long long owner, const void *val,
                      size_t len, long long expires_ms, unsigned long seq);
 
@@ -62,8 +63,5 @@ int store_cache_note(const char *key);
 void store_cache_sync(unsigned long since, int timeout_ms);
 
 #define STORE_CACHE_SYNC_MS 250
-
-/* Monotonic milliseconds. */
-long long store_cache_now_ms(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "util/log.h"
+#include "util/time.h"
 
 struct store_conn *store_conn_new(const char *conninfo, int connect_timeout_s)
 {
@@ -195,13 +196,6 @@ int store_pg_read_only(PGconn *pg)
     return (standby && strcmp(standby, "on") == 0) || (ro && strcmp(ro, "on") == 0);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum store_rc store_connect_raw(struct store_conn *c)
 {
     if (!(c = physical(c)))
@@ -211,7 +205,7 @@ enum store_rc store_connect_raw(struct store_conn *c)
     conn_close(c);
     /* While the server is down, answer at once instead of every request
      * waiting for a connect attempt; try again after a short pause. */
-    if (c->down_since_ms && now_ms() - c->down_since_ms < STORE_RETRY_PAUSE_MS)
+    if (c->down_since_ms && mg_now_ms() - c->down_since_ms < STORE_RETRY_PAUSE_MS)
         return STORE_UNAVAILABLE;
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", c->connect_timeout_s);
@@ -224,7 +218,7 @@ enum store_rc store_connect_raw(struct store_conn *c)
     if (PQstatus(c->pg) != CONNECTION_OK) {
         log_pg_error("could not connect to PostgreSQL", PQerrorMessage(c->pg));
         conn_close(c);
-        c->down_since_ms = now_ms();
+        c->down_since_ms = mg_now_ms();
         return STORE_UNAVAILABLE;
     }
     c->down_since_ms = 0;

@@ -16,6 +16,7 @@
 #include "store/db_internal.h"
 #include "store/stream.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* How often the listener asks its server something: a server fenced or
  * demoted after a failover says so only in answer to a statement, and the
@@ -72,7 +73,7 @@ static int probe_writable(PGconn *pg)
  * writes, or we are stopped. */
 static void listen_loop(PGconn *pg)
 {
-    long long probe_at = store_cache_now_ms() + LISTEN_PROBE_MS;
+    long long probe_at = mg_now_ms() + LISTEN_PROBE_MS;
     while (!stop_requested) {
         struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
         int n = poll(&p, 1, 500);
@@ -80,10 +81,10 @@ static void listen_loop(PGconn *pg)
             continue;
         if (n > 0 && !PQconsumeInput(pg))
             return;
-        if (store_cache_now_ms() >= probe_at) {
+        if (mg_now_ms() >= probe_at) {
             if (!probe_writable(pg))
                 return;
-            probe_at = store_cache_now_ms() + LISTEN_PROBE_MS;
+            probe_at = mg_now_ms() + LISTEN_PROBE_MS;
         }
         PGnotify *note;
         while ((note = PQnotifies(pg)) != NULL) {
@@ -216,7 +217,7 @@ int store_listen_pump(struct store_conn *h, int timeout_ms)
         c->listening = 1;
         callback(NULL, callback_arg); /* we may have missed notifications */
     }
-    long long until = store_cache_now_ms() + timeout_ms;
+    long long until = mg_now_ms() + timeout_ms;
     for (;;) {
         if (!PQconsumeInput(c->pg)) {
             LOG_WARN("msg=\"the worker's connection was lost while it waited\"");
@@ -225,7 +226,7 @@ int store_listen_pump(struct store_conn *h, int timeout_ms)
             return -1;
         }
         int n = deliver(c->pg);
-        long long left = until - store_cache_now_ms();
+        long long left = until - mg_now_ms();
         if (n > 0 || left <= 0)
             return n;
         struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};

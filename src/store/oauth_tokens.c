@@ -12,6 +12,7 @@
 #include "store/cache.h"
 #include "store/db_internal.h"
 #include "util/crypto.h"
+#include "util/time.h"
 
 #define TS_TEXT(col)                                                                               \
     "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), '')"
@@ -364,7 +365,7 @@ void store_grant_keep(char prefix, const char *hash, const struct store_grant *g
     p = put_text(p, g->scope);
     p = put_text(p, g->audience);
     put_text(p, g->kind);
-    store_cache_put(STORE_CACHE_AUTH, key, g->user_id, v, len, store_cache_now_ms() + expires, seq);
+    store_cache_put(STORE_CACHE_AUTH, key, g->user_id, v, len, mg_now_ms() + expires, seq);
     free(v);
 }
 

@@ -10,6 +10,7 @@
 #include "store/cache.h"
 #include "store/db_internal.h"
 #include "util/buf.h"
+#include "util/time.h"
 
 static const struct store_stmt stmt_load = {
     "policy_load",
@@ -145,7 +146,7 @@ enum store_rc store_policy_load(struct store_conn *c, long long user_id, struct 
     p->loaded = 1;
     if (rc == STORE_OK && cache && packed.len <= CACHED_RULES_MAX)
         store_cache_put(STORE_CACHE_POLICY, uid, user_id, packed.len ? packed.data : "", packed.len,
-                        store_cache_now_ms() + STORE_CACHE_MAX_LIFE_MS, seq);
+                        mg_now_ms() + STORE_CACHE_MAX_LIFE_MS, seq);
     buf_free(&packed);
     return rc;
 }

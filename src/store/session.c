@@ -9,6 +9,7 @@
 
 #include "store/cache.h"
 #include "store/db_internal.h"
+#include "util/time.h"
 
 static const struct store_stmt stmt_create = {
     "session_create",
@@ -132,7 +133,7 @@ static void session_keep(const char *id_hash, int ttl_s, const struct store_sess
     v->user_id = s->user_id;
     memcpy(v->capabilities, s->capabilities, caps);
     store_cache_put(STORE_CACHE_SESSION, id_hash, s->user_id, v, len,
-                    store_cache_now_ms() + (long long)ttl_s * 250, seq);
+                    mg_now_ms() + (long long)ttl_s * 250, seq);
     free(v);
 }
 

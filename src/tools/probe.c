@@ -9,24 +9,19 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util/time.h"
+
 struct probe_state {
     struct tool_probe_res *res;
     struct timespec t0;
 };
-
-static double since_ms(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
     struct probe_state *st = arg;
     size_t len = size * n;
     if (len > 0 && st->res->first_body_ms < 0)
-        st->res->first_body_ms = since_ms(&st->t0);
+        st->res->first_body_ms = mg_since_ms(&st->t0);
     size_t room = TOOL_PROBE_BODY_MAX - st->res->body.len;
     if (buf_append(&st->res->body, p, len < room ? len : room) < 0)
         return 0;
@@ -83,7 +78,7 @@ int tool_probe_run(const struct tool_probe_req *req, struct tool_probe_res *res)
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &st);
     clock_gettime(CLOCK_MONOTONIC, &st.t0);
     CURLcode rc = curl_easy_perform(h);
-    res->total_ms = since_ms(&st.t0);
+    res->total_ms = mg_since_ms(&st.t0);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
     if (rc != CURLE_OK)
         snprintf(res->error, sizeof res->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));

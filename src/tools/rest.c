@@ -34,6 +34,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/net.h"
+#include "util/time.h"
 
 #include "config.h"
 
@@ -52,13 +53,6 @@ struct call {
     long long started_ms;
     long long progress_ms;
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
@@ -92,7 +86,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
         c->cancelled = 1;
         return 1;
     }
-    long long t = now_ms();
+    long long t = mg_now_ms();
     if (t - c->progress_ms >= PROGRESS_EVERY_MS) {
         c->progress_ms = t;
         char msg[96];
@@ -560,7 +554,7 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
         result = error_result("%s could not be called (out of resources)", be->name);
         goto out;
     }
-    struct call c = {.op = op, .ctx = ctx, .started_ms = now_ms()};
+    struct call c = {.op = op, .ctx = ctx, .started_ms = mg_now_ms()};
     c.progress_ms = c.started_ms;
     c.body.limit = op->max_bytes;
     curl_easy_setopt(h, CURLOPT_URL, url.data);
@@ -603,7 +597,7 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
     char *ct = NULL;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-    long long ms = now_ms() - c.started_ms;
+    long long ms = mg_now_ms() - c.started_ms;
     redact(be, vals, op->n_auth, &c.body);
     if (c.refused) {
         result = error_result("%s was not called: its address is loopback or private, and the "

@@ -41,6 +41,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/net.h"
+#include "util/time.h"
 
 #include "config.h"
 
@@ -81,13 +82,6 @@ struct xfer {
     int too_large, refused, cancelled, bad_json;
     long long progress_seen; /* notifications/progress passed on */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- redaction ------------------------------------------------------- */
 
@@ -648,7 +642,7 @@ static enum up_rc initialize_locked(struct upstream *u, long long deadline, char
     struct json_object *msg = rpc(id, "initialize", params);
     struct xfer x;
     enum up_rc rc =
-        post(be, msg, id, "", "", NULL, NULL, (long)(deadline - now_ms()), &x, why, whylen);
+        post(be, msg, id, "", "", NULL, NULL, (long)(deadline - mg_now_ms()), &x, why, whylen);
     json_object_put(msg);
     if (rc != UP_OK)
         return rc;
@@ -666,8 +660,8 @@ static enum up_rc initialize_locked(struct upstream *u, long long deadline, char
     json_object_put(x.response);
     msg = rpc(-1, "notifications/initialized", NULL);
     char nwhy[300];
-    rc = post(be, msg, -1, u->session_id, u->version, NULL, NULL, (long)(deadline - now_ms()), &x,
-              nwhy, sizeof nwhy);
+    rc = post(be, msg, -1, u->session_id, u->version, NULL, NULL, (long)(deadline - mg_now_ms()),
+              &x, nwhy, sizeof nwhy);
     json_object_put(msg);
     if (rc != UP_OK)
         LOG_WARN("msg=\"upstream did not accept notifications/initialized\" backend=%s why=\"%s\"",
@@ -712,7 +706,7 @@ static struct json_object *request(struct upstream *u, const char *method,
         struct xfer x;
         *sent_id = id;
         *rc = post(u->be, msg, id, session, version, ctx, ctx ? tok : NULL,
-                   (long)(deadline - now_ms()), &x, why, whylen);
+                   (long)(deadline - mg_now_ms()), &x, why, whylen);
         json_object_put(msg);
         if (*rc == UP_OK) {
             response = x.response;
@@ -756,7 +750,7 @@ static void send_cancel(struct upstream *u, long long id)
 struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, size_t whylen)
 {
     const struct backend *be = u->be;
-    long long deadline = now_ms() + be->timeout_ms;
+    long long deadline = mg_now_ms() + be->timeout_ms;
     struct json_object *all = json_object_new_array();
     char *cursor = NULL;
     for (int page = 0; page < MAX_PAGES; page++) {
@@ -831,7 +825,7 @@ struct json_object *tool_upstream_call(struct upstream *u, struct tool_ctx *ctx,
                                        struct json_object *args)
 {
     const struct backend *be = u->be;
-    long long started = now_ms();
+    long long started = mg_now_ms();
     struct json_object *params = json_object_new_object();
     json_add(params, "name", json_object_new_string(name));
     json_add(params, "arguments", json_object_get(args));
@@ -861,6 +855,6 @@ struct json_object *tool_upstream_call(struct upstream *u, struct tool_ctx *ctx,
     }
     json_object_put(resp);
     LOG_INFO("msg=\"upstream call\" backend=%s tool=%.128s result=%d ms=%lld", be->name, name,
-             (int)rc, now_ms() - started);
+             (int)rc, mg_now_ms() - started);
     return tool_upstream_redact(be, r);
 }

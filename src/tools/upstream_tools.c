@@ -47,6 +47,7 @@
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define CHECK_EVERY_MS    1000 /* a process looks at the stored row at most this often */
 #define FAIL_RETRY_S      10   /* after a failed fetch, ask the upstream again after this */
@@ -86,13 +87,6 @@ struct pins {
 static struct upstream *upstreams[TOOL_UPSTREAM_MAX];
 static int n_upstreams;
 static pthread_key_t pins_key;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *xstrdup(const char *s)
 {
@@ -446,7 +440,7 @@ static void refresh(struct upstream *u, struct store_conn *db)
     const struct backend *be = u->be;
     if (!db)
         return;
-    long long t = now_ms();
+    long long t = mg_now_ms();
     pthread_mutex_lock(&u->lock);
     int due = t - u->checked_ms >= CHECK_EVERY_MS || u->checked_ms == 0;
     if (due)
