@@ -39,7 +39,9 @@ store_stream_session(struct store_conn *c, const char *session_hash, enum store_
 
 /* Finds the session of a stream of the given kind (the 2024-11-05
  * transport names its session by its /sse stream). Writes the session's
- * hash (65 bytes). Returns STORE_OK, STORE_NOT_FOUND or a failure. */
+ * hash (65 bytes). Returns STORE_OK, STORE_NOT_FOUND or a failure. The
+ * stream id comes from a client and proves nothing: the caller checks
+ * that the session is the requester's before using it. */
 __attribute__((warn_unused_result)) enum store_rc
 store_stream_session_of(struct store_conn *c, const char *stream_id, enum store_stream_kind kind,
                         char session_hash[65]);
