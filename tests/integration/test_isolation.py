@@ -141,32 +141,52 @@ def legacy(t, fe, st, key_a, key_b, url_a, url_b):
         g.close()
         return
     post_a = dict(auth_a, **{"Content-Type": "application/json"})
+    conn = {"g": g, "last": ep.get("id")}
+
+    def read_until(stop):
+        """A's events until stop(event); when the server ends the stream (its bounded
+        life, which a slow responder can outlast) A reconnects with Last-Event-ID, as
+        EventSource does."""
+        out = []
+        for _ in range(20):
+            for ev in iter(conn["g"].next, None):
+                conn["last"] = ev.get("id") or conn["last"]
+                out.append(ev)
+                if stop(ev):
+                    return out
+            conn["g"].close()
+            conn["g"] = SSE("GET", url_a + "/sse", None, dict(
+                auth_a, Accept="text/event-stream", **{"Last-Event-ID": conn["last"]}))
+            conn["g"].next()  # the endpoint event again
+        return out
+
     request("POST", url_a + data, json_bytes(
         {"jsonrpc": "2.0", "id": 1, "method": "initialize",
          "params": {"protocolVersion": "2024-11-05", "capabilities": {},
                     "clientInfo": {"name": "legacy-a", "version": "1"}}}), post_a)
-    g.messages(lambda e: is_response(e, 1))
+    read_until(lambda e: is_response(e, 1))
     r = request("POST", url_a + data, json_bytes(
         {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
          "params": {"name": "echo", "arguments": {"message": secret}}}), post_a)
-    evs = g.messages(lambda e: is_response(e, 2))
-    g.messages()  # to the end of its bounded life (sse_max_s): no follower of A's is left
-    g.close()
+    evs = read_until(lambda e: is_response(e, 2))
+    conn["g"].messages()  # to the end of its bounded life: no follower of A's is left
+    conn["g"].close()
     got = [e for e in evs if secret in (e.get("data") or "")]
     t.ok(r.status == 202 and got, "%s: A's call result arrives on A's /sse stream" % fe,
          repr(evs))
     # a reply stored while A is away: A's next connection gets it, B must not move it
     seq_sql = "SELECT delivered_seq || '/' || last_seq FROM mcp_streams WHERE " \
         "stream_id = '%s'" % stream
+    newest = (psql1(st, seq_sql) or "0/0").split("/")[1]
     request("POST", url_a + data, json_bytes({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
             post_a)
 
-    def undelivered():
+    def stored():
         v = psql1(st, seq_sql) or "0/0"
-        delivered, newest = (int(x) for x in v.split("/"))
-        return delivered < newest, v
-    ok, before, _, _ = mcptest.retry_until(undelivered, 10)
-    t.ok(ok, "%s: A's reply to a ping waits on A's stream (delivered/last %s)" % (fe, before))
+        return int(v.split("/")[1]) > int(newest), v
+    ok, before, _, _ = mcptest.retry_until(stored, 20)
+    t.ok(ok and int(before.split("/")[0]) < int(before.split("/")[1]),
+         "%s: A's reply to a ping waits on A's stream (delivered/last %s)" % (fe, before))
 
     r = request("POST", url_b + "/messages?sessionId=" + stream, json_bytes(
         {"jsonrpc": "2.0", "id": 9, "method": "ping"}),
