@@ -36,7 +36,12 @@ static const char head[] =
     "table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;"
     "border-bottom:1px solid #ddd;vertical-align:top}small{color:#555}"
     "form.inline{display:inline}form.inline button{margin:0}"
-    "</style></head><body><main>\n";
+    /* pages with tables: wider, a date or a button never broken over lines, long
+     * ids broken anywhere, and a table scrolls sideways rather than overflow */
+    "main.wide{max-width:56rem}.table{overflow-x:auto}"
+    "th,td.date,td.status,td.actions{white-space:nowrap}td small{overflow-wrap:anywhere}"
+    "td code{word-break:normal;white-space:nowrap}"
+    "</style></head><body><main{{{main_class}}}>\n";
 
 static const char tail[] = "\n</main></body></html>\n";
 
@@ -95,13 +100,21 @@ int pages_escape(struct buf *out, const char *s)
     return 0;
 }
 
+/* A page in the shared layout; wide for pages with tables (the account
+ * page). Returns 0 or -1 (out of buffer space). */
+static int page_layout(struct buf *out, const char *title, const char *body, const struct var *vars,
+                       size_t n, int wide)
+{
+    struct var t[] = {{"title", title, 0}, {"main_class", wide ? " class=\"wide\"" : "", 1}};
+    if (render(out, head, t, 2) < 0 || render(out, body, vars, n) < 0)
+        return -1;
+    return buf_puts(out, tail);
+}
+
 static int page(struct buf *out, const char *title, const char *body, const struct var *vars,
                 size_t n)
 {
-    struct var t[] = {{"title", title, 0}};
-    if (render(out, head, t, 1) < 0 || render(out, body, vars, n) < 0)
-        return -1;
-    return buf_puts(out, tail);
+    return page_layout(out, title, body, vars, n, 0);
 }
 
 static const char login_body[] =
@@ -241,29 +254,29 @@ static int account_apps(struct buf *b, const struct pages_account *p)
 {
     if (p->n_apps == 0)
         return buf_puts(b, "<p id=\"no-apps\">No application is connected.</p>\n");
-    int rc = buf_puts(b, "<table id=\"apps\"><tr><th>Application</th><th>Access</th>"
-                         "<th>Last used</th><th></th></tr>\n");
+    int rc = buf_puts(b, "<div class=\"table\"><table id=\"apps\"><tr><th>Application</th>"
+                         "<th>Access</th><th>Last used</th><th></th></tr>\n");
     for (int i = 0; i < p->n_apps && rc == 0; i++) {
         const struct pages_app *a = &p->apps[i];
         rc = buf_puts(b, "<tr class=\"app\"><td>") || pages_escape(b, a->name) ||
              buf_puts(b, "<br><small>") || pages_escape(b, a->client_id) ||
              buf_puts(b, "</small></td><td>") || pages_escape(b, a->scope) ||
-             buf_puts(b, "</td><td>") ||
+             buf_puts(b, "</td><td class=\"date\">") ||
              pages_escape(b, a->last_used[0] ? a->last_used : "never") ||
-             buf_puts(b, "</td><td>") ||
+             buf_puts(b, "</td><td class=\"actions\">") ||
              button_form(b, p->base, "/account/revoke", p->csrf, "client_id", a->client_id,
                          "Disconnect", a->client_id) ||
              buf_puts(b, "</td></tr>\n");
     }
-    return rc || buf_puts(b, "</table>\n");
+    return rc || buf_puts(b, "</table></div>\n");
 }
 
 static int account_keys(struct buf *b, const struct pages_account *p)
 {
     if (p->n_keys == 0)
         return buf_puts(b, "<p id=\"no-keys\">You have no API keys.</p>\n");
-    int rc = buf_puts(b, "<table id=\"keys\"><tr><th>Name</th><th>Access</th><th>Created</th>"
-                         "<th>Last used</th><th></th></tr>\n");
+    int rc = buf_puts(b, "<div class=\"table\"><table id=\"keys\"><tr><th>Name</th>"
+                         "<th>Access</th><th>Created</th><th>Last used</th><th></th></tr>\n");
     for (int i = 0; i < p->n_keys && rc == 0; i++) {
         const struct pages_key *k = &p->keys[i];
         char id[24];
@@ -271,13 +284,14 @@ static int account_keys(struct buf *b, const struct pages_account *p)
         rc = buf_puts(b, "<tr class=\"key\"><td>") || pages_escape(b, k->name) ||
              buf_puts(b, "<br><small><code>") || pages_escape(b, k->prefix) ||
              buf_puts(b, "...</code></small></td><td>") || pages_escape(b, k->scope) ||
-             buf_puts(b, "</td><td>") || pages_escape(b, k->created) || buf_puts(b, "</td><td>") ||
+             buf_puts(b, "</td><td class=\"date\">") || pages_escape(b, k->created) ||
+             buf_puts(b, "</td><td class=\"date\">") ||
              pages_escape(b, k->last_used[0] ? k->last_used : "never") ||
-             buf_puts(b, "</td><td>") ||
+             buf_puts(b, "</td><td class=\"actions\">") ||
              button_form(b, p->base, "/account/keys/revoke", p->csrf, "key_id", id, "Revoke", id) ||
              buf_puts(b, "</td></tr>\n");
     }
-    return rc || buf_puts(b, "</table>\n");
+    return rc || buf_puts(b, "</table></div>\n");
 }
 
 /* The hidden fields that name one credential slot. */
@@ -304,8 +318,8 @@ static int account_creds(struct buf *b, const struct pages_account *p)
     if (rc == 0 && !p->creds_enabled)
         rc = buf_puts(b, "<p class=\"warn\" id=\"creds-off\">Linking is not available: the "
                          "operator has not configured a credential key.</p>\n");
-    rc = rc || buf_puts(b, "<table id=\"creds\"><tr><th>Service</th><th>Credential</th>"
-                           "<th>Status</th><th></th></tr>\n");
+    rc = rc || buf_puts(b, "<div class=\"table\"><table id=\"creds\"><tr><th>Service</th>"
+                           "<th>Credential</th><th>Status</th><th></th></tr>\n");
     for (int i = 0; i < p->n_creds && rc == 0; i++) {
         const struct pages_cred *c = &p->creds[i];
         struct buf id = {0};
@@ -340,7 +354,7 @@ static int account_creds(struct buf *b, const struct pages_account *p)
         rc = rc || buf_puts(b, "</td></tr>\n");
         buf_free(&id);
     }
-    return rc || buf_puts(b, "</table>\n");
+    return rc || buf_puts(b, "</table></div>\n");
 }
 
 int pages_account(struct buf *out, const struct pages_account *p)
@@ -361,7 +375,7 @@ int pages_account(struct buf *out, const struct pages_account *p)
         {"keys", buf_str(&keys), 1},   {"creds", buf_str(&creds), 1},
     };
     if (rc == 0)
-        rc = page(out, "Your account", account_body, v, sizeof v / sizeof v[0]);
+        rc = page_layout(out, "Your account", account_body, v, sizeof v / sizeof v[0], 1);
     buf_free(&apps);
     buf_free(&keys);
     buf_free(&creds);

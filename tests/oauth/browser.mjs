@@ -12,8 +12,9 @@
 // should. Cases: sign in; consent naming the client, its redirect host and the scopes;
 // allow -> the code arrives at the client's redirect URI with state and iss; the code
 // exchanged, the token works; a second client allowed read-only; both listed on the
-// account page with their access and last use; one disconnected there, after which its
-// token gets 401 and the other still works.
+// account page with their access and last use; an API key created there, and the
+// account tables fit at 1280 and 800 px wide (every date on one line); one application
+// disconnected there, after which its token gets 401 and the other still works.
 import { createServer } from 'node:http';
 import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -270,6 +271,49 @@ async function run(context, redirect) {
     const roRow = (await rows.filter({ hasText: roName }).innerText()).replace(/\s+/g, ' ');
     if (/never/.test(roRow)) problems.push(`last use not recorded: ${roRow}`);
     await screenshot(page, 'account');
+    return problems;
+  });
+
+  await runCase('chromium: account tables fit at 1280 and 800 px: a date is one line', async () => {
+    // an API key too, so the widest table (name, access, created, last used) is there
+    await page.fill('#key-name', `laptop ${prefix}`);
+    await Promise.all([
+      page.waitForURL((u) => new URL(u).pathname.endsWith('/account')),
+      page.click('#create-key')
+    ]);
+    await page.waitForLoadState();
+    const problems = [];
+    const newKey = await page.locator('#new-key').innerText().catch(() => '');
+    if (!newKey) problems.push('no new API key shown');
+    noteSecret(newKey);
+    for (const width of [1280, 800]) {
+      await page.setViewportSize({ width, height: 760 });
+      const found = await page.evaluate(() => {
+        const out = [];
+        const lines = (el) => {
+          const r = document.createRange();
+          r.selectNodeContents(el);
+          return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
+        };
+        // the date columns: last used (apps), created and last used (keys)
+        const cells = [...document.querySelectorAll('#apps tr.app td:nth-child(3)'),
+          ...document.querySelectorAll('#keys tr.key td:nth-child(3), #keys tr.key td:nth-child(4)')];
+        if (cells.length < 3) out.push(`only ${cells.length} date cells`);
+        for (const c of cells)
+          if (lines(c) !== 1) out.push(`"${c.innerText}" takes ${lines(c)} lines`);
+        // every table within the page's content box (not into its padding)
+        const main = document.querySelector('main');
+        const right = main.getBoundingClientRect().right -
+          parseFloat(getComputedStyle(main).paddingRight);
+        for (const t of document.querySelectorAll('table'))
+          if (t.getBoundingClientRect().right > right + 1)
+            out.push(`table #${t.id} is wider than the page`);
+        return out;
+      });
+      for (const f of found) problems.push(`${width} px: ${f}`);
+      await screenshot(page, `account-${width}`);
+    }
+    await page.setViewportSize({ width: 900, height: 760 });
     return problems;
   });
 
