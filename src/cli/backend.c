@@ -30,6 +30,7 @@
 #include "tools/credentials.h"
 #include "tools/openapi.h"
 #include "tools/upstream.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -115,9 +116,7 @@ static int list_files(const char *dir, char ***out)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            *out = realloc(*out, (size_t)cap * sizeof **out);
-            if (!*out)
-                abort();
+            *out = xrealloc(*out, (size_t)cap * sizeof **out);
         }
         struct buf path = {0};
         if (buf_printf(&path, "%s/%s", dir, e->d_name) < 0)
@@ -637,16 +636,12 @@ static void on_stored(void *arg, const struct store_cred *c)
     struct rotation *r = arg;
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 64;
-        r->rows = realloc(r->rows, (size_t)r->cap * sizeof *r->rows);
-        r->sealed = realloc(r->sealed, (size_t)r->cap * sizeof *r->sealed);
-        if (!r->rows || !r->sealed)
-            abort();
+        r->rows = xrealloc(r->rows, (size_t)r->cap * sizeof *r->rows);
+        r->sealed = xrealloc(r->sealed, (size_t)r->cap * sizeof *r->sealed);
     }
     r->rows[r->n] = *c;
     r->rows[r->n].sealed = NULL;
-    r->sealed[r->n] = strdup(c->sealed);
-    if (!r->sealed[r->n])
-        abort();
+    r->sealed[r->n] = xstrdup(c->sealed);
     r->n++;
 }
 

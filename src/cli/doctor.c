@@ -34,6 +34,7 @@
 #include "http/doctor.h"
 #include "tools/probe.h"
 #include "tools/registry.h"
+#include "util/alloc.h"
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/json.h"
@@ -327,9 +328,7 @@ static void check_request_length(struct doctor *d, const char *bearer_header)
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"p\":\"";
     static const char tail[] = "\"}}";
     size_t n = (size_t)max;
-    char *body = malloc(n + 1);
-    if (!body)
-        abort();
+    char *body = xmalloc(n + 1);
     memcpy(body, head, sizeof head - 1);
     memset(body + sizeof head - 1, 'x', n - (sizeof head - 1) - (sizeof tail - 1));
     memcpy(body + n - (sizeof tail - 1), tail, sizeof tail);

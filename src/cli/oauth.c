@@ -21,6 +21,7 @@
 #include "store/oauth_clients.h"
 #include "store/oauth_tokens.h"
 #include "store/users.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 
@@ -296,9 +297,7 @@ static int client_register(const struct cli_env *env, int argc, char **argv)
         {"scope", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
-    struct store_client *cl = calloc(1, sizeof *cl);
-    if (!cl)
-        abort();
+    struct store_client *cl = xcalloc(1, sizeof *cl);
     snprintf(cl->auth_method, sizeof cl->auth_method, "client_secret_basic");
     int opt, n_uris = 0, rc = EXIT_USAGE;
     size_t o = 0;
@@ -415,9 +414,7 @@ int cli_client(const struct cli_env *env, int argc, char **argv)
         return 0;
     }
     if ((strcmp(sub, "show") == 0 || strcmp(sub, "revoke") == 0) && argc == 3) {
-        struct store_client *cl = calloc(1, sizeof *cl);
-        if (!cl)
-            abort();
+        struct store_client *cl = xcalloc(1, sizeof *cl);
         enum store_rc rc = sub[0] == 's' ? store_client_find(env->db, argv[2], cl)
                                          : store_client_revoke(env->db, argv[2]);
         int status = 0;

@@ -35,6 +35,7 @@
 #include "tools/backend.h"
 #include "tools/credentials.h"
 #include "tools/upstream.h"
+#include "util/alloc.h"
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/log.h"
@@ -145,9 +146,7 @@ static void copy_params(struct worker *w, char **envp)
             abort();
     if (n + 1 > w->envp_cap) {
         w->envp_cap = n + 16;
-        w->envp = realloc(w->envp, w->envp_cap * sizeof *w->envp);
-        if (!w->envp)
-            abort();
+        w->envp = xrealloc(w->envp, w->envp_cap * sizeof *w->envp);
     }
     const char *p = w->params.data;
     for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
@@ -460,9 +459,7 @@ int fcgi_responder_main(int argc, char **argv)
     fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 
     int n = config.threads;
-    struct worker *workers = calloc((size_t)n, sizeof *workers);
-    if (!workers)
-        abort();
+    struct worker *workers = xcalloc((size_t)n, sizeof *workers);
     LOG_INFO("msg=\"responder started\" version=%s threads=%d listen=%s", PACKAGE_VERSION, n,
              listen_spec ? "own" : "inherited");
     struct store_pool *pool = store_pool_new(config.database, config.db_connect_timeout_s,

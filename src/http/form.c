@@ -4,6 +4,7 @@
  */
 #include "http/form.h"
 
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 
@@ -30,9 +31,7 @@ static int hexval(char c)
 static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *out_len,
                         const char **why)
 {
-    char *d = malloc(len + 1);
-    if (!d)
-        abort();
+    char *d = xmalloc(len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];

@@ -33,6 +33,7 @@
 #include "store/users.h"
 #include "tools/backend.h"
 #include "tools/credentials.h"
+#include "util/alloc.h"
 #include "util/log.h"
 
 #define USER_FREE_FAILURES 5
@@ -419,9 +420,7 @@ void oauth_handle_account(struct oauth_ctx *ctx)
     }
     if (!require_user(ctx, &u))
         return;
-    struct account_rows *rows = calloc(1, sizeof *rows);
-    if (!rows)
-        abort();
+    struct account_rows *rows = xcalloc(1, sizeof *rows);
     char csrf[64], new_key[OAUTH_SECRET_LEN + 8] = "";
     if (oauth_csrf_token(ctx, csrf, sizeof csrf) < 0 ||
         store_user_apps(ctx->db, u.id, on_app, rows) != STORE_OK ||

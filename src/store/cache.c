@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/alloc.h"
 #include "util/time.h"
 
 #define KEY_MAX 72
@@ -42,11 +43,8 @@ static unsigned hash(const char *s)
 
 static struct slot *slot_of(enum store_cache_kind kind, const char *key)
 {
-    if (!tables[kind]) {
-        tables[kind] = calloc((size_t)table_size[kind], sizeof(struct slot));
-        if (!tables[kind])
-            abort();
-    }
+    if (!tables[kind])
+        tables[kind] = xcalloc((size_t)table_size[kind], sizeof(struct slot));
     return &tables[kind][hash(key) % (unsigned)table_size[kind]];
 }
 
@@ -118,9 +116,7 @@ void store_cache_put(enum store_cache_kind kind, const char *key, long long owne
     if (strlen(key) >= KEY_MAX)
         return;
     long long cap = mg_now_ms() + STORE_CACHE_MAX_LIFE_MS;
-    void *copy = malloc(len ? len : 1);
-    if (!copy)
-        abort();
+    void *copy = xmalloc(len);
     memcpy(copy, val, len);
     pthread_mutex_lock(&lock);
     if (live && seq == since) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "util/alloc.h"
 
 static const struct store_stmt stmt_put = {
     "cred_put",
@@ -76,9 +77,7 @@ enum store_rc store_cred_get(struct store_conn *c, const char *backend, const ch
     if (rc != STORE_OK)
         return rc;
     if (PQntuples(r) == 1) {
-        *sealed = strdup(PQgetvalue(r, 0, 0));
-        if (!*sealed)
-            abort();
+        *sealed = xstrdup(PQgetvalue(r, 0, 0));
     } else {
         rc = STORE_NOT_FOUND;
     }

@@ -9,17 +9,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/alloc.h"
 #include "util/log.h"
 #include "util/time.h"
 
 struct store_conn *store_conn_new(const char *conninfo, int connect_timeout_s)
 {
-    struct store_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
-    c->conninfo = strdup(conninfo);
-    if (!c->conninfo)
-        abort();
+    struct store_conn *c = xcalloc(1, sizeof *c);
+    c->conninfo = xstrdup(conninfo);
     c->connect_timeout_s = connect_timeout_s;
     return c;
 }
@@ -45,14 +42,10 @@ struct store_pool {
 
 struct store_pool *store_pool_new(const char *conninfo, int connect_timeout_s, int max)
 {
-    struct store_pool *p = calloc(1, sizeof *p);
-    if (!p)
-        abort();
+    struct store_pool *p = xcalloc(1, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->freed, NULL);
-    p->conninfo = strdup(conninfo);
-    if (!p->conninfo)
-        abort();
+    p->conninfo = xstrdup(conninfo);
     p->connect_timeout_s = connect_timeout_s;
     p->max = max < 1 ? 1 : max;
     return p;
@@ -60,9 +53,7 @@ struct store_pool *store_pool_new(const char *conninfo, int connect_timeout_s, i
 
 struct store_conn *store_pool_handle(struct store_pool *pool)
 {
-    struct store_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    struct store_conn *c = xcalloc(1, sizeof *c);
     c->pool = pool;
     return c;
 }

@@ -15,6 +15,7 @@
 #include "store/cache.h"
 #include "store/db_internal.h"
 #include "store/stream.h"
+#include "util/alloc.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -130,9 +131,7 @@ static void *listener_main(void *unused)
 
 int store_listener_start(const char *conninfo, int connect_timeout_s, store_listen_fn fn, void *arg)
 {
-    listen_conninfo = strdup(conninfo);
-    if (!listen_conninfo)
-        abort();
+    listen_conninfo = xstrdup(conninfo);
     listen_timeout_s = connect_timeout_s;
     callback = fn;
     callback_arg = arg;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "util/alloc.h"
 
 #define CLIENT_COLUMNS                                                                             \
     "client_id, kind, coalesce(secret_hash, ''), auth_method, name,"                               \
@@ -119,9 +120,7 @@ enum store_rc store_client_list(struct store_conn *c,
     enum store_rc rc = store_exec(c, &stmt_list, NULL, &r);
     if (rc != STORE_OK)
         return rc;
-    struct store_client *cl = malloc(sizeof *cl);
-    if (!cl)
-        abort();
+    struct store_client *cl = xmalloc(sizeof *cl);
     for (int i = 0; i < PQntuples(r); i++) {
         fill(r, i, cl);
         fn(arg, cl);

@@ -11,6 +11,7 @@
 
 #include "store/cache.h"
 #include "store/db_internal.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/time.h"
 
@@ -353,9 +354,7 @@ void store_grant_keep(char prefix, const char *hash, const struct store_grant *g
         return;
     size_t len = sizeof(struct cached_grant) + strlen(g->username) + strlen(g->client_id) +
                  strlen(g->scope) + strlen(g->audience) + strlen(g->kind) + 5;
-    struct cached_grant *v = calloc(1, len);
-    if (!v)
-        abort();
+    struct cached_grant *v = xcalloc(1, len);
     v->user_id = g->user_id;
     v->expires_at = g->expires_at;
     v->issued_at = g->issued_at;

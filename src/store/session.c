@@ -9,6 +9,7 @@
 
 #include "store/cache.h"
 #include "store/db_internal.h"
+#include "util/alloc.h"
 #include "util/time.h"
 
 static const struct store_stmt stmt_create = {
@@ -108,9 +109,7 @@ static int session_cached(const char *id_hash, struct store_session *out)
     memcpy(out->log_level, v.s.log_level, sizeof out->log_level);
     memcpy(out->transport, v.s.transport, sizeof out->transport);
     out->user_id = v.s.user_id;
-    out->capabilities = strdup(v.s.capabilities);
-    if (!out->capabilities)
-        abort();
+    out->capabilities = xstrdup(v.s.capabilities);
     return 1;
 }
 
@@ -124,9 +123,7 @@ static void session_keep(const char *id_hash, int ttl_s, const struct store_sess
     size_t len = sizeof(struct cached_session) + caps;
     if (len > CACHED_SESSION_MAX)
         return;
-    struct cached_session *v = calloc(1, len);
-    if (!v)
-        abort();
+    struct cached_session *v = xcalloc(1, len);
     memcpy(v->protocol_version, s->protocol_version, sizeof v->protocol_version);
     memcpy(v->log_level, s->log_level, sizeof v->log_level);
     memcpy(v->transport, s->transport, sizeof v->transport);
@@ -159,10 +156,8 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
     snprintf(out->protocol_version, sizeof out->protocol_version, "%s", PQgetvalue(r, 0, 0));
     snprintf(out->log_level, sizeof out->log_level, "%s", PQgetvalue(r, 0, 2));
     snprintf(out->transport, sizeof out->transport, "%s", PQgetvalue(r, 0, 3));
-    out->capabilities = strdup(PQgetvalue(r, 0, 4));
+    out->capabilities = xstrdup(PQgetvalue(r, 0, 4));
     out->user_id = atoll(PQgetvalue(r, 0, 5));
-    if (!out->capabilities)
-        abort();
     PQclear(r);
     /* kept only when slid: someone else's lookup did not push the expiry */
     if (cache && (owner < 0 || out->user_id == owner))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 
 static const struct store_stmt stmt_create = {
@@ -190,9 +191,7 @@ static char *dup_or_null(const PGresult *r, int row, int col)
 {
     if (PQgetisnull(r, row, col))
         return NULL;
-    char *s = strdup(PQgetvalue(r, row, col));
-    if (!s)
-        abort();
+    char *s = xstrdup(PQgetvalue(r, row, col));
     return s;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "util/alloc.h"
 
 /* the columns every read returns, in this order */
 #define TASK_COLUMNS                                                                               \
@@ -91,9 +92,7 @@ static char *dup_or_null(PGresult *r, int col)
 {
     if (PQgetisnull(r, 0, col))
         return NULL;
-    char *s = strdup(PQgetvalue(r, 0, col));
-    if (!s)
-        abort();
+    char *s = xstrdup(PQgetvalue(r, 0, col));
     return s;
 }
 

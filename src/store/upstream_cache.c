@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "util/alloc.h"
 
 /* The text of the list only when the caller's generation is another. */
 static const struct store_stmt stmt_get = {
@@ -74,9 +75,7 @@ enum store_rc store_upstream_get(struct store_conn *c, const char *backend, cons
         out->fresh = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
         out->fetching = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
         if (!PQgetisnull(r, 0, 3)) {
-            out->tools = strdup(PQgetvalue(r, 0, 3));
-            if (!out->tools)
-                abort();
+            out->tools = xstrdup(PQgetvalue(r, 0, 3));
         }
     }
     PQclear(r);

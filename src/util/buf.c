@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 static size_t limit_of(const struct buf *b)
 {
     return b->limit ? b->limit : BUF_DEFAULT_LIMIT;
@@ -23,9 +25,7 @@ static int reserve(struct buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        abort();
+    char *p = xrealloc(b->data, cap);
     b->data = p;
     b->cap = cap;
     return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 
@@ -264,9 +265,7 @@ static const char *key_parse(struct json_object *k, struct jwk *out)
         size_t len = (size_t)json_object_get_string_len(kid);
         if (len == 0 || len > JWK_KID_MAX || strlen(json_object_get_string(kid)) != len)
             return "\"kid\" is empty, too long or holds U+0000";
-        out->kid = strdup(json_object_get_string(kid));
-        if (!out->kid)
-            abort();
+        out->kid = xstrdup(json_object_get_string(kid));
     }
     const char *kty = json_get_string(k, "kty");
     if (!kty)
@@ -306,9 +305,7 @@ struct jwk_set *jwk_set_parse(struct json_object *set, const char **why)
         *why = "JWK Set has more than 32 keys";
         return NULL;
     }
-    struct jwk_set *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    struct jwk_set *s = xcalloc(1, sizeof *s);
     for (size_t i = 0; i < n; i++) {
         struct jwk k = {0};
         const char *skip = key_parse(json_object_array_get_idx(keys, i), &k);

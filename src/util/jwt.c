@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 
@@ -123,9 +124,7 @@ static int part_object(const char *in, size_t n, size_t max, const char *what,
         say(detail, detail_len, "%s is empty or longer than %zu bytes", what, max);
         return -1;
     }
-    unsigned char *raw = malloc(n * 3 / 4 + 1);
-    if (!raw)
-        abort();
+    unsigned char *raw = xmalloc(n * 3 / 4 + 1);
     long raw_len = crypto_b64url_decode(in, n, raw);
     int rc = -1;
     const char *why = NULL;
@@ -205,9 +204,7 @@ enum jwt_rc jwt_decode(const char *token, size_t len, struct jwt **out, char *de
     size_t h_len = (size_t)(dot1 - token), p_len = (size_t)(dot2 - dot1 - 1);
     size_t s_len = len - (size_t)(dot2 + 1 - token);
 
-    struct jwt *t = calloc(1, sizeof *t);
-    if (!t)
-        abort();
+    struct jwt *t = xcalloc(1, sizeof *t);
     enum jwt_rc rc = JWT_MALFORMED;
     if (part_object(token, h_len, JWT_HEADER_MAX, "header", &t->header, detail, detail_len) != 0)
         goto fail;
@@ -225,9 +222,7 @@ enum jwt_rc jwt_decode(const char *token, size_t len, struct jwt **out, char *de
     }
     t->sig_len = (size_t)sig_len;
     t->input_len = h_len + 1 + p_len;
-    t->input = malloc(t->input_len + 1);
-    if (!t->input)
-        abort();
+    t->input = xmalloc(t->input_len + 1);
     memcpy(t->input, token, t->input_len);
     t->input[t->input_len] = '\0';
     *out = t;

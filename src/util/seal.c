@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/crypto.h"
 
 #define SEAL_PREFIX "v1:"
@@ -85,9 +86,7 @@ static unsigned char *full_aad(const char *key_id, size_t id_len, const void *aa
                                size_t *out_len)
 {
     size_t n = strlen(SEAL_PREFIX) + id_len + 1 + aad_len;
-    unsigned char *b = malloc(n);
-    if (!b)
-        abort();
+    unsigned char *b = xmalloc(n);
     memcpy(b, SEAL_PREFIX, strlen(SEAL_PREFIX));
     memcpy(b + strlen(SEAL_PREFIX), key_id, id_len);
     b[strlen(SEAL_PREFIX) + id_len] = '\0';
@@ -135,9 +134,7 @@ char *seal_encrypt(const struct seal_key *k, const void *plain, size_t n, const 
     unsigned char nonce[SEAL_NONCE_LEN];
     crypto_random(nonce, sizeof nonce);
     size_t ct_len = n + SEAL_TAG_LEN;
-    unsigned char *ct = malloc(ct_len);
-    if (!ct)
-        abort();
+    unsigned char *ct = xmalloc(ct_len);
     size_t a_len;
     unsigned char *a = full_aad(k->id, strlen(k->id), aad, aad_len, &a_len);
     gcm(1, k->key, nonce, a, a_len, plain, n, ct, ct + n);
@@ -145,9 +142,7 @@ char *seal_encrypt(const struct seal_key *k, const void *plain, size_t n, const 
     size_t id_len = strlen(k->id);
     size_t total = strlen(SEAL_PREFIX) + id_len + 1 + crypto_b64url_len(sizeof nonce) + 1 +
                    crypto_b64url_len(ct_len) + 1;
-    char *out = malloc(total);
-    if (!out)
-        abort();
+    char *out = xmalloc(total);
     char *p = out;
     memcpy(p, SEAL_PREFIX, strlen(SEAL_PREFIX));
     p += strlen(SEAL_PREFIX);
@@ -214,18 +209,14 @@ enum seal_rc seal_decrypt(const struct seal_key *keys, int n_keys, const char *s
     if (nonce_b64_len != crypto_b64url_len(SEAL_NONCE_LEN) ||
         crypto_b64url_decode(nonce_b64, nonce_b64_len, nonce) != SEAL_NONCE_LEN)
         return SEAL_FORMAT;
-    unsigned char *ct = malloc(ct_b64_len * 3 / 4 + 1);
-    if (!ct)
-        abort();
+    unsigned char *ct = xmalloc(ct_b64_len * 3 / 4 + 1);
     long ct_len = crypto_b64url_decode(ct_b64, ct_b64_len, ct);
     if (ct_len < SEAL_TAG_LEN) {
         free(ct);
         return SEAL_FORMAT;
     }
     size_t n = (size_t)ct_len - SEAL_TAG_LEN;
-    char *out = malloc(n + 1);
-    if (!out)
-        abort();
+    char *out = xmalloc(n + 1);
     size_t a_len;
     unsigned char *a = full_aad(id, id_len, aad, aad_len, &a_len);
     int rc = gcm(0, k->key, nonce, a, a_len, ct, n, (unsigned char *)out, ct + n);
