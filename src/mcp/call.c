@@ -16,6 +16,7 @@
 #include "oauth/scope.h"
 #include "store/listen.h"
 #include "store/stream.h"
+#include "util/alloc.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -371,9 +372,7 @@ void mcp_call_begin(struct mcp_call *call, const struct jsonrpc_msg *msg)
     int n = snprintf(key, sizeof key, "c:%s:%s", call->session_hash, json_text(msg->id, NULL));
     if (n < 0 || (size_t)n >= sizeof key)
         return; /* an id this long cannot be cancelled */
-    struct mcp_waiter *w = calloc(1, sizeof *w);
-    if (!w)
-        abort();
+    struct mcp_waiter *w = xcalloc(1, sizeof *w);
     mcp_wake_register(w, key);
     call->cancel_waiter = w;
 }

@@ -12,6 +12,7 @@
 #include "mcp/catalog.h"
 #include "tools/registry.h"
 #include "tools/search.h"
+#include "util/alloc.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -150,9 +151,7 @@ static void compact(struct json_object *tool)
     size_t cut = json_utf8_cut(desc, DESC_SHOWN);
     while (cut > DESC_SHOWN / 2 && !isspace((unsigned char)desc[cut]))
         cut--;
-    char *s = malloc(cut + 4);
-    if (!s)
-        abort();
+    char *s = xmalloc(cut + 4);
     memcpy(s, desc, cut);
     memcpy(s + cut, "...", 4);
     json_add(tool, "description", json_object_new_string(s));
@@ -168,9 +167,7 @@ static int rank(struct mcp_call *call, const char *query, int limit, struct json
     struct tool_query *q = tool_query_new(query);
     if (!q)
         return 0;
-    struct tool_search_hit *hits = calloc((size_t)limit + 1, sizeof *hits);
-    if (!hits)
-        abort();
+    struct tool_search_hit *hits = xcalloc((size_t)limit + 1, sizeof *hits);
     int total = 0;
     int n = tool_search_static(q, visible_to, call, hits, limit, &total);
     struct json_object *dynamic = NULL;

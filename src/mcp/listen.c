@@ -12,6 +12,7 @@
 #include "mcp/wake.h"
 #include "oauth/scope.h"
 #include "tools/catalog.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -180,9 +181,7 @@ int mcp_listen_serve(const struct mcp_env *env, struct json_object *id, struct j
         snprintf(key, sizeof key, "l:tools:%lld", env->principal ? env->principal->user_id : -1LL);
         mcp_wake_register_in(&ls.tools_user, key, &ls.group);
     }
-    ls.res = ls.n_res ? calloc((size_t)ls.n_res, sizeof *ls.res) : NULL;
-    if (ls.n_res && !ls.res)
-        abort();
+    ls.res = ls.n_res ? xcalloc((size_t)ls.n_res, sizeof *ls.res) : NULL;
     for (int i = 0; i < ls.n_res; i++) {
         mcp_listen_resource_key(json_object_get_string(json_object_array_get_idx(ls.uris, i)), key,
                                 sizeof key);

@@ -10,6 +10,7 @@
 
 #include "oauth/scope.h"
 #include "store/secret.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/json.h"
@@ -57,9 +58,7 @@ static int canonical(struct buf *b, struct json_object *v)
 {
     if (json_object_is_type(v, json_type_object)) {
         size_t n = (size_t)json_object_object_length(v), i = 0;
-        const char **keys = calloc(n ? n : 1, sizeof *keys);
-        if (!keys)
-            abort();
+        const char **keys = xcalloc(n, sizeof *keys);
         json_object_object_foreach(v, k, unused)
         {
             (void)unused;

@@ -19,6 +19,7 @@
 #include "oauth/scope.h"
 #include "store/stream.h"
 #include "store/task.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -308,9 +309,7 @@ struct json_object *mcp_task_start(struct mcp_call *call, const struct tool_def 
         return fail(err, MCP_ERROR_RATE_LIMITED,
                     "Too many tasks are running on this server: retry shortly");
     }
-    struct task_job *j = calloc(1, sizeof *j);
-    if (!j)
-        abort();
+    struct task_job *j = xcalloc(1, sizeof *j);
     j->cfg = env->cfg;
     j->stop_flag = env->stop_flag;
     if (env->principal) {
