@@ -17,7 +17,10 @@ learn, each kind where a client sends one:
     400 -32600, and A's own answer still reaches A's call;
   - the id of A's running call in notifications/cancelled from B's session: A's call is
     not cancelled;
-  - A's resource subscription, unsubscribed from B's session: A stays subscribed.
+  - A's resource subscription, unsubscribed from B's session: A stays subscribed;
+  - the id of A's task (tasks extension) in tasks/get, tasks/cancel and tasks/update
+    (B with a read and write key here): answered exactly as an unknown task id, and A's
+    task completes.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_isolation.py  (TAP)
 """
@@ -284,6 +287,50 @@ def subscription(t, fe, st, key_a, b, url_a):
     t.ok(n == "1", "%s: B unsubscribing the same URI leaves A subscribed (%s)" % (fe, n))
 
 
+MODERN = "2026-07-28"
+TASKS = {"elicitation": {}, "extensions": {"io.modelcontextprotocol/tasks": {}}}
+
+
+def modern(url, key, id, method, params):
+    """A stateless (2026-07-28) request that declares the tasks extension."""
+    params = dict(params, _meta={"io.modelcontextprotocol/protocolVersion": MODERN,
+                                 "io.modelcontextprotocol/clientCapabilities": TASKS})
+    h = {"Content-Type": "application/json", "Accept": ACCEPT, "MCP-Protocol-Version": MODERN,
+         "Mcp-Method": method, "Mcp-Name": params.get("name") or params.get("taskId"),
+         "Authorization": "Bearer " + key}
+    return request("POST", url + "/mcp", json_bytes({"jsonrpc": "2.0", "id": id,
+                                                     "method": method, "params": params}), h)
+
+
+def tasks(t, fe, key_a, key_b, url_a, url_b):
+    r = modern(url_a, key_a, 1, "tools/call", {"name": "slow_compute",
+                                               "arguments": {"seconds": 1, "label": "iso"}})
+    res = (r.json or {}).get("result") or {} if isinstance(r.json, dict) else {}
+    tid = res.get("taskId")
+    t.ok(r.status == 200 and tid, "%s: A's call becomes a task" % fe, r.describe())
+    if not tid:
+        return
+    unknown = "0" * len(tid) if len(tid) > 1 else "unknown"
+    for method, params in (("tasks/get", {}), ("tasks/cancel", {}),
+                           ("tasks/update", {"inputResponses": {}})):
+        r = modern(url_b, key_b, 2, method, dict(params, taskId=tid))
+        u = modern(url_b, key_b, 2, method, dict(params, taskId=unknown))
+        same = r.status == u.status and isinstance(r.json, dict) and isinstance(u.json, dict) \
+            and (r.json.get("error") or {}).get("code") == (u.json.get("error") or {}).get("code")
+        t.ok(same and ((r.json or {}).get("error") or {}).get("code") == -32602,
+             "%s: B's %s of A's task is answered as for an unknown task" % (fe, method),
+             r.describe(), u.describe())
+    end = time.monotonic() + 30
+    res = {}
+    while time.monotonic() < end and res.get("status") not in ("completed", "failed",
+                                                               "cancelled"):
+        r = modern(url_a, key_a, 3, "tasks/get", {"taskId": tid})
+        res = (r.json or {}).get("result") or {} if isinstance(r.json, dict) else {}
+        time.sleep(0.2)
+    t.ok(res.get("status") == "completed",
+         "%s: A's task completes, not cancelled by B (%s)" % (fe, res.get("status")), repr(res))
+
+
 def main():
     t = Tap()
     with Stack(t, responder=mcptest.test_responder(), config_extra=CONFIG,
@@ -293,6 +340,7 @@ def main():
             t.ok(r.returncode == 0, "user add %s" % user, r.stderr)
         key_a = api_key(t, st, "alice")
         key_b = api_key(t, st, "bob", "--read-only")
+        key_b_tasks = api_key(t, st, "bob")  # tasks/cancel and tasks/update need write
         fes = st.front_ends()
         for i, (fe, url_a) in enumerate(fes):
             url_b = fes[(i + 1) % len(fes)][1]
@@ -305,6 +353,7 @@ def main():
             pending(t, fe, key_a, b, url_a, url_b)
             cancel(t, fe, key_a, b, url_a, url_b)
             subscription(t, fe, st, key_a, b, url_a)
+            tasks(t, fe, key_a, key_b_tasks, url_a, url_b)
         mcptest.check_logs(t, st)
     return t.done()
 
