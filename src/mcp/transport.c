@@ -818,10 +818,20 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
             return;
         }
         store_event_batch_free(&probe);
-    } else if (store_stream_session(env->db, hash, STORE_STREAM_GET, env->cfg->session_ttl_s,
-                                    stream, &after) != STORE_OK) {
-        unavailable(out);
-        return;
+    } else {
+        switch (store_stream_session(env->db, hash, STORE_STREAM_GET, env->cfg->session_ttl_s,
+                                     stream, &after)) {
+        case STORE_OK:
+            break;
+        case STORE_NOT_FOUND: /* deleted since load_session: a DELETE won the race */
+            reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
+                   "Session not found: it was deleted; initialize a new one");
+            return;
+        case STORE_UNAVAILABLE:
+        case STORE_ERROR:
+            unavailable(out);
+            return;
+        }
     }
     if (mcp_sse_begin(env, env->sink, NULL) < 0) {
         out->streamed = 1;

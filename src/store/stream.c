@@ -18,10 +18,14 @@ static const struct store_stmt stmt_create = {
     4,
 };
 
+/* The session row is locked (KEY SHARE) before the stream is made: a
+ * DELETE of the session that commits meanwhile leaves no row to insert
+ * (no result, STORE_NOT_FOUND) instead of a foreign-key violation. */
 static const struct store_stmt stmt_session_stream = {
     "stream_session",
     "INSERT INTO mcp_streams (stream_id, session_hash, kind, expires_at)"
-    " VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))"
+    " SELECT $1, id_hash, $3, now() + make_interval(secs => $4::int)"
+    " FROM mcp_sessions WHERE id_hash = $2 FOR KEY SHARE"
     " ON CONFLICT (session_hash) WHERE kind IN ('get', 'sse')"
     " DO UPDATE SET expires_at = greatest(mcp_streams.expires_at, EXCLUDED.expires_at)"
     " RETURNING stream_id, delivered_seq",
@@ -143,7 +147,7 @@ enum store_rc store_stream_session(struct store_conn *c, const char *session_has
         return rc;
     if (PQntuples(r) != 1) {
         PQclear(r);
-        return STORE_ERROR;
+        return STORE_NOT_FOUND; /* the session is gone */
     }
     snprintf(id_out, STORE_STREAM_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
     *last_seq = atoll(PQgetvalue(r, 0, 1));

@@ -32,7 +32,9 @@ store_stream_create(struct store_conn *c, const char *session_hash, const char *
 /* Returns the session's long-lived stream (kind GET or SSE), creating it if
  * needed; its id goes to id_out, and to *last_seq the seq after which a new
  * connection starts: the last event written to an earlier connection
- * (store_stream_delivered), so nothing published meanwhile is lost. */
+ * (store_stream_delivered), so nothing published meanwhile is lost.
+ * STORE_NOT_FOUND when the session is gone, also when a DELETE of it
+ * commits while this runs (the session row is locked, not trusted). */
 __attribute__((warn_unused_result)) enum store_rc
 store_stream_session(struct store_conn *c, const char *session_hash, enum store_stream_kind kind,
                      int ttl_s, char id_out[STORE_STREAM_ID_LEN + 1], long long *last_seq);

@@ -581,6 +581,43 @@ def test_param_headers(t, fe, url):
                     expect_error(r, 400, -32020, 30), r)
 
 
+def test_get_delete_race(t, fe, url, st):
+    """A GET /mcp whose session is deleted while it opens the stream: 404, not 503.
+
+    A transaction deletes the session and holds it uncommitted while the GET runs, so the
+    GET has found the session but waits on its row; the DELETE then commits."""
+    import hashlib
+    import subprocess
+    from mcptest import Mcp
+    m = Mcp(url)
+    m.initialize()
+    sid_hash = hashlib.sha256((m.sid or "").encode()).hexdigest()
+    p = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"], env=st._pg_env(),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    got = {}
+
+    def get():
+        got["r"] = request("GET", url + "/mcp", None,
+                           m.headers({"Accept": "text/event-stream"}), timeout=15)
+    try:
+        p.stdin.write("BEGIN;\nDELETE FROM mcp_sessions WHERE id_hash = '%s';\n" % sid_hash)
+        p.stdin.flush()
+        time.sleep(0.5)
+        th = threading.Thread(target=get)
+        th.start()
+        time.sleep(1.0)  # the GET now waits on the deleted, uncommitted session row
+        p.stdin.write("COMMIT;\n")
+        p.stdin.flush()
+        th.join(15)
+    finally:
+        p.stdin.close()
+        p.wait(10)
+    r = got.get("r")
+    t.check("%s: GET /mcp racing the DELETE of its session -> 404, not 503" % fe,
+            expect_error(r, 404, -32001) if r else ["no response"], r)
+
+
 def test_host(t, fe, url):
     for path in ("/mcp", "/sse"):
         post = path == "/mcp"
@@ -611,6 +648,7 @@ def main():
             test_legacy(t, fe, url)
             test_modern(t, fe, url, st)
             test_param_headers(t, fe, url)
+            test_get_delete_race(t, fe, url, st)
             test_host(t, fe, url)
     return t.done()
 
