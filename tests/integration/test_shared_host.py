@@ -29,6 +29,7 @@ Sites (one virtual host each, same Apache):
   noauthcfg  AllowOverride FileInfo Options: tokens still work, the rest of the web
              space still serves
   prefix     installed under /mcpgate with the guide's prefix rules
+  fileinfo   AllowOverride FileInfo only: mcpgate's directory fails, the rest serves
 
 Needs root (users, suexec, Apache binding as root); skips otherwise.
 
@@ -777,6 +778,21 @@ def check_doctor_fixes(t, host, site):
          json.dumps(size))
 
 
+def check_fileinfo_only(t, site):
+    """A host that allows only FileInfo: the wrapper's `Options +ExecCGI` is refused, which
+    breaks mcpgate's own directory only, never the rest of the web space."""
+    r = request("GET", site["base"] + "/index.html")
+    t.ok(r.status == 200 and b"customer page" in r.body,
+         "fileinfo: with AllowOverride FileInfo only, the rest of the web space is still "
+         "served", r.describe())
+    r = request("POST", site["base"] + "/mcp", json_bytes({"jsonrpc": "2.0", "id": 1,
+                                                           "method": "ping"}),
+                {"Content-Type": "application/json", "Accept": ACCEPT})
+    t.ok(r.status == 500 and r.json is None,
+         "fileinfo: and mcpgate's paths get Apache's 500 (Options not allowed in its "
+         "directory), as the guide says", r.describe(300))
+
+
 def check_bodies(t, site, key):
     base = site["base"]
     c, r = session(base, key, "bodies")
@@ -885,7 +901,8 @@ def run(t, host, blocks):
     variants = [("main", True, "FileInfo AuthConfig Options", False),
                 ("nosuexec", False, "FileInfo AuthConfig Options", False),
                 ("noauthcfg", True, "FileInfo Options", False),
-                ("prefix", True, "FileInfo AuthConfig Options", True)]
+                ("prefix", True, "FileInfo AuthConfig Options", True),
+                ("fileinfo", True, "FileInfo", False)]
     for name, suexec, override, prefix in variants:
         home = host.new_home(name)
         port = free_port()
@@ -923,6 +940,7 @@ def run(t, host, blocks):
     for name in ("nosuexec", "noauthcfg", "prefix"):
         check_basics(t, host.sites[name], name)
     check_doctor_fixes(t, host, host.sites["nosuexec"])
+    check_fileinfo_only(t, host.sites["fileinfo"])
     check_log(t, host, main_site, [main_site["pw"], key or "",
                                    (tok or {}).get("access_token", "")])
     if figures:
