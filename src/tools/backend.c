@@ -23,6 +23,7 @@
 
 #include "tools/schema.h"
 #include "tools/upstream.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -104,22 +105,6 @@ __attribute__((format(printf, 2, 3))) static void *bad(struct parse *p, const ch
     va_end(ap);
     snprintf(p->err, p->errlen, "backend file %s: %s", p->path, msg);
     return NULL;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    return d;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort();
-    return p;
 }
 
 /* --- freeing ----------------------------------------------------------- */
@@ -285,9 +270,7 @@ static char *env_file_value(const char *path, const char *name, const char **why
             vlen -= 2;
         }
         free(value);
-        value = malloc(vlen + 1);
-        if (!value)
-            abort();
+        value = xmalloc(vlen + 1);
         memcpy(value, s, vlen);
         value[vlen] = '\0';
         *why = NULL;
@@ -318,9 +301,7 @@ static char *file_value(const char *path, const char **why)
     size_t n = text.len;
     while (n && (text.data[n - 1] == '\n' || text.data[n - 1] == '\r'))
         n--;
-    char *v = malloc(n + 1);
-    if (!v)
-        abort();
+    char *v = xmalloc(n + 1);
     if (n)
         memcpy(v, text.data, n);
     v[n] = '\0';
@@ -1202,9 +1183,7 @@ int tool_backends_load(const char *dir, char *err, size_t errlen)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            names = realloc(names, cap * sizeof *names);
-            if (!names)
-                abort();
+            names = xrealloc(names, cap * sizeof *names);
         }
         names[n++] = xstrdup(e->d_name);
     }

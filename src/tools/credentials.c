@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/credentials.h"
+#include "util/alloc.h"
 #include "util/log.h"
 
 #define MAX_VALUE_BYTES 8192
@@ -148,9 +149,7 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
             return found > 0 ? value : NULL;
     }
     if (c->value) {
-        value = strdup(c->value);
-        if (!value)
-            abort();
+        value = xstrdup(c->value);
         return value;
     }
     snprintf(why, whylen,

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 int tool_policy_allows(const struct tool_policy *p, const char *name)
 {
     if (p->failed)
@@ -27,9 +29,7 @@ int tool_policy_add(struct tool_policy *p, int deny, const char *pattern)
 {
     if (strlen(pattern) >= sizeof p->rules[0].pattern)
         return -1;
-    struct tool_policy_rule *r = realloc(p->rules, (size_t)(p->n + 1) * sizeof *r);
-    if (!r)
-        abort();
+    struct tool_policy_rule *r = xrealloc(p->rules, (size_t)(p->n + 1) * sizeof *r);
     p->rules = r;
     r[p->n].deny = deny;
     snprintf(r[p->n].pattern, sizeof r[p->n].pattern, "%s", pattern);

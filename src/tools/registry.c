@@ -9,6 +9,7 @@
 
 #include <json-c/printbuf.h>
 
+#include "util/alloc.h"
 #include "util/json.h"
 
 #define MAX_TABLES 300 /* builtin and fixture tables, one per REST backend */
@@ -66,9 +67,7 @@ static void index_names(void)
     while (slots < 2u * (unsigned)n_flat)
         slots *= 2;
     free(by_name);
-    by_name = malloc(slots * sizeof *by_name);
-    if (!by_name)
-        abort();
+    by_name = xmalloc(slots * sizeof *by_name);
     for (unsigned i = 0; i < slots; i++)
         by_name[i] = -1;
     name_slots = slots;
@@ -119,17 +118,13 @@ void tool_registry_add(const struct tool_def *defs, int n)
         json_object_put(schema);
         if (n_flat == flat_cap) {
             flat_cap = flat_cap ? 2 * flat_cap : 64;
-            flat = realloc(flat, (size_t)flat_cap * sizeof *flat);
-            flat_json = realloc(flat_json, (size_t)flat_cap * sizeof *flat_json);
-            if (!flat || !flat_json)
-                abort();
+            flat = xrealloc(flat, (size_t)flat_cap * sizeof *flat);
+            flat_json = xrealloc(flat_json, (size_t)flat_cap * sizeof *flat_json);
         }
         struct json_object *o = entry_json(&defs[i]);
         size_t len;
-        flat_json[n_flat] = strdup(json_text(o, &len));
+        flat_json[n_flat] = xstrdup(json_text(o, &len));
         json_object_put(o);
-        if (!flat_json[n_flat])
-            abort();
         flat[n_flat++] = &defs[i];
         /* index as we go, so a name repeated within defs is caught above */
         if (2u * (unsigned)n_flat > name_slots)

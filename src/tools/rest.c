@@ -30,6 +30,7 @@
 #include "tools/backend.h"
 #include "tools/credentials.h"
 #include "tools/schema.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -417,9 +418,7 @@ static struct json_object *build(const struct backend_op *op, char *const *vals,
             break;
         case CRED_BASIC:
             free(*userpwd);
-            *userpwd = strdup(value);
-            if (!*userpwd)
-                abort();
+            *userpwd = xstrdup(value);
             break;
         }
         if (rc < 0) {
@@ -495,9 +494,7 @@ struct json_object *tool_backend_build_for_tests(const struct backend_op *op,
                                                  struct json_object *args, struct buf *url,
                                                  struct buf *payload)
 {
-    char **vals = calloc(op->n_auth ? (size_t)op->n_auth : 1, sizeof *vals);
-    if (!vals)
-        abort();
+    char **vals = xcalloc(op->n_auth ? (size_t)op->n_auth : 1, sizeof *vals);
     static char fake[] = "x";
     for (int i = 0; i < op->n_auth; i++)
         vals[i] = fake;
@@ -530,9 +527,7 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
     int has_payload = 0;
     struct json_object *result = NULL;
     /* the slots' values: the user's, the stored or the configured one */
-    char **vals = calloc(op->n_auth ? (size_t)op->n_auth : 1, sizeof *vals);
-    if (!vals)
-        abort();
+    char **vals = xcalloc(op->n_auth ? (size_t)op->n_auth : 1, sizeof *vals);
     for (int i = 0; i < op->n_auth; i++) {
         char cwhy[1024];
         vals[i] = tool_cred_resolve(be, &be->creds[op->auth[i]], ctx, cwhy, sizeof cwhy);

@@ -18,6 +18,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8 /* UTF-8 */
 #include <pcre2.h>
 
+#include "util/alloc.h"
 #include "util/json.h"
 
 #define SCHEMA_MAX_DEPTH 64
@@ -370,9 +371,7 @@ static int check_unique(struct walk *w, struct json_object *inst, const char *pa
         return 0;
     if ((*w->steps += n) > SCHEMA_MAX_STEPS)
         return fail(w, path, "cannot be checked: the schema is too complex");
-    struct hashed_item *items = malloc(n * sizeof *items);
-    if (!items)
-        abort();
+    struct hashed_item *items = xmalloc(n * sizeof *items);
     for (size_t i = 0; i < n; i++)
         items[i] = (struct hashed_item){value_hash(json_object_array_get_idx(inst, i), 1, 0), i};
     qsort(items, n, sizeof *items, by_hash);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 #define W_NAME        3.0f
 #define W_TITLE       3.0f
 #define W_KEYWORDS    2.0f
@@ -95,22 +97,6 @@ static struct sb_stemmer *stemmer_new(void)
     return st;
 }
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
 static unsigned str_hash(const char *s)
 {
     unsigned h = 2166136261u; /* FNV-1a */
@@ -148,9 +134,7 @@ static struct term *term_slot(const char *stem, int create)
 {
     if (create && 2u * (unsigned)(ix.n_terms + 1) > ix.slots) {
         unsigned slots = ix.slots ? 2 * ix.slots : 1024;
-        struct term *t = calloc(slots, sizeof *t);
-        if (!t)
-            abort();
+        struct term *t = xcalloc(slots, sizeof *t);
         for (unsigned i = 0; i < ix.slots; i++) {
             if (!ix.terms[i].stem)
                 continue;
@@ -261,15 +245,11 @@ static void doc_read(struct doc_terms *d, struct sb_stemmer *st, const char *nam
 static void ix_build(void)
 {
     struct sb_stemmer *st = stemmer_new();
-    struct doc_terms *d = malloc(sizeof *d);
-    if (!d)
-        abort();
+    struct doc_terms *d = xmalloc(sizeof *d);
     int n = tool_static_count();
     ix.n_docs = n;
-    ix.name_words = calloc((size_t)n + 1, 1);
-    ix.deprecated = calloc((size_t)n + 1, 1);
-    if (!ix.name_words || !ix.deprecated)
-        abort();
+    ix.name_words = xcalloc((size_t)n + 1, 1);
+    ix.deprecated = xcalloc((size_t)n + 1, 1);
     for (int i = 0; i < n; i++) {
         const struct tool_def *def = tool_static_at(i);
         struct json_object *schema = json_tokener_parse(def->input_schema);
@@ -395,9 +375,7 @@ static void query_word(void *arg, const char *stem_buf)
 
 struct tool_query *tool_query_new(const char *text)
 {
-    struct tool_query *q = calloc(1, sizeof *q);
-    if (!q)
-        abort();
+    struct tool_query *q = xcalloc(1, sizeof *q);
     q->st = stemmer_new();
     each_word(q->st, text, strlen(text), query_word, q);
     q->n_asked = q->n_words;
@@ -493,13 +471,11 @@ int tool_search_static(const struct tool_query *q, tool_search_keep_fn keep, voi
     int n = ix.n_docs;
     if (n == 0)
         return 0;
-    double *score = calloc((size_t)n, sizeof *score);
-    double *best = malloc((size_t)n * sizeof *best);
-    uint32_t *seen = calloc((size_t)n, sizeof *seen);   /* query words matched, a bit each */
-    uint32_t *named = calloc((size_t)n, sizeof *named); /* of them, in the name */
-    int *touched = malloc((size_t)n * sizeof *touched);
-    if (!score || !best || !seen || !named || !touched)
-        abort();
+    double *score = xcalloc((size_t)n, sizeof *score);
+    double *best = xmalloc((size_t)n * sizeof *best);
+    uint32_t *seen = xcalloc((size_t)n, sizeof *seen);   /* query words matched, a bit each */
+    uint32_t *named = xcalloc((size_t)n, sizeof *named); /* of them, in the name */
+    int *touched = xmalloc((size_t)n * sizeof *touched);
     int n_touched = 0;
     for (int i = 0; i < q->n_words; i++) {
         uint32_t bit = 1u << i;
@@ -558,9 +534,7 @@ double tool_search_score(const struct tool_query *q, const char *name, const cha
 {
     pthread_once(&ix_once, ix_build);
     struct sb_stemmer *st = stemmer_new();
-    struct doc_terms *d = malloc(sizeof *d);
-    if (!d)
-        abort();
+    struct doc_terms *d = xmalloc(sizeof *d);
     doc_read(d, st, name, title, description, keywords, schema);
     sb_stemmer_delete(st);
     double sum = 0;

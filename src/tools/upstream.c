@@ -37,6 +37,7 @@
 
 #include <curl/curl.h>
 
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -426,9 +427,7 @@ static int with_credentials(const struct backend *be, struct buf *url, struct cu
             break;
         case CRED_BASIC:
             free(*userpwd);
-            *userpwd = strdup(c->value);
-            if (!*userpwd)
-                abort();
+            *userpwd = xstrdup(c->value);
             break;
         }
         if (rc < 0)
@@ -783,9 +782,7 @@ struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, siz
         }
         const char *next = json_get_string(result, "nextCursor");
         if (next && *next && json_object_array_length(all) < MAX_TOOLS) {
-            cursor = strdup(next);
-            if (!cursor)
-                abort();
+            cursor = xstrdup(next);
         }
         json_object_put(resp);
         if (!cursor)

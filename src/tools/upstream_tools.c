@@ -44,6 +44,7 @@
 
 #include "store/upstream_cache.h"
 #include "tools/upstream.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -88,14 +89,6 @@ static struct upstream *upstreams[TOOL_UPSTREAM_MAX];
 static int n_upstreams;
 static pthread_key_t pins_key;
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
 static void snapshot_free(struct up_snapshot *s)
 {
     if (!s)
@@ -135,8 +128,8 @@ static struct up_snapshot *pin_current(struct upstream *u)
 {
     struct pins *p = pthread_getspecific(pins_key);
     if (!p) {
-        p = calloc(1, sizeof *p);
-        if (!p || pthread_setspecific(pins_key, p) != 0)
+        p = xcalloc(1, sizeof *p);
+        if (pthread_setspecific(pins_key, p) != 0)
             abort();
     }
     pthread_mutex_lock(&u->lock);
@@ -309,13 +302,9 @@ static struct up_snapshot *snapshot_from(struct upstream *u, const char *text, l
         LOG_WARN("msg=\"stored upstream tool list is not a JSON array\" backend=%s", u->be->name);
         return NULL;
     }
-    struct up_snapshot *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    struct up_snapshot *s = xcalloc(1, sizeof *s);
     size_t n = json_object_array_length(arr);
-    s->tools = calloc(n ? n : 1, sizeof *s->tools);
-    if (!s->tools)
-        abort();
+    s->tools = xcalloc(n, sizeof *s->tools);
     s->generation = generation;
     s->refs = 1; /* the upstream's own reference (u->current) */
     for (size_t i = 0; i < n; i++)
@@ -558,9 +547,7 @@ int tool_upstream_add(struct backend *b)
             abort();
         tool_registry_add_source(&source);
     }
-    struct upstream *u = calloc(1, sizeof *u);
-    if (!u)
-        abort();
+    struct upstream *u = xcalloc(1, sizeof *u);
     u->be = b;
     u->index = n_upstreams;
     pthread_mutex_init(&u->lock, NULL);
