@@ -87,8 +87,6 @@ __attribute__((warn_unused_result)) int oauth_client_authenticate(struct oauth_c
 __attribute__((warn_unused_result)) int
 oauth_resource_check(const struct mg_config *cfg, const char *resource, char *out, size_t n);
 
-#endif
-
 /* --- the browser pages (web.c) --- */
 struct store_user;
 
@@ -120,3 +118,5 @@ void oauth_see_other(struct oauth_ctx *ctx, const char *location);
  * *why. Free f in both cases. */
 __attribute__((warn_unused_result)) int oauth_query(struct oauth_ctx *ctx, struct http_form *f,
                                                     const char **why);
+
+#endif
