@@ -17,8 +17,6 @@
  * the last failure, whatever process or host it reaches. Unknown accounts
  * cost the same scrypt time as known ones.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +32,7 @@
 #include "tools/backend.h"
 #include "tools/credentials.h"
 #include "util/alloc.h"
+#include "util/crypto.h"
 #include "util/log.h"
 
 #define USER_FREE_FAILURES 5
@@ -99,16 +98,12 @@ int oauth_web_user(struct oauth_ctx *ctx, struct store_user *out)
 /* base64url(HMAC-SHA256(key "csrf", value)) into out. */
 static int csrf_of(struct oauth_ctx *ctx, const char *value, char *out, size_t n)
 {
-    unsigned char key[STORE_SECRET_LEN], md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
+    unsigned char key[STORE_SECRET_LEN], md[CRYPTO_SHA256_LEN];
     if (n < 64 || store_secret_get(ctx->db, "csrf", key) != STORE_OK)
         return -2;
-    int ok = HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)value, strlen(value), md,
-                  &md_len) != NULL;
+    crypto_hmac_sha256(key, sizeof key, value, strlen(value), md);
     explicit_bzero(key, sizeof key);
-    if (!ok)
-        return -2;
-    crypto_b64url_encode(md, md_len, out);
+    crypto_b64url_encode(md, sizeof md, out);
     return 0;
 }
 
