@@ -414,14 +414,22 @@ void tool_query_free(struct tool_query *q)
 }
 
 /* The idf of a word's form f: a synonym's never above the word's own (a
- * rarer synonym, "destroy" for "delete", must not outweigh the word). */
+ * rarer synonym, "destroy" for "delete", must not outweigh the word), nor,
+ * when no tool has the word itself ("show"), above the commonest form's. */
 static double form_idf(const struct word *w, int f)
 {
     const struct term *t = term_slot(w->forms[f].stem, 0);
     double v = idf(t ? t->n : 0);
+    if (f == 0)
+        return v;
     const struct term *own = term_slot(w->forms[0].stem, 0);
-    if (f > 0 && own && idf(own->n) < v)
-        v = idf(own->n);
+    if (own)
+        return idf(own->n) < v ? idf(own->n) : v;
+    for (int g = 1; g < w->n_forms; g++) {
+        const struct term *o = term_slot(w->forms[g].stem, 0);
+        if (o && idf(o->n) < v)
+            v = idf(o->n);
+    }
     return v;
 }
 
