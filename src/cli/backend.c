@@ -6,7 +6,8 @@
  *   backend test NAME [TOOL [ARGS-JSON]]
  *   backend import-openapi FILE --name NAME [--base-url URL] [--tag T]...
  *       [--path GLOB]... [--method M]... [--env-file PATH] [--allow-private]
- *       [--include-deprecated] [--access NAME=CLASS]... [--output FILE|-] [--force]
+ *       [--include-deprecated] [--access NAME=CLASS]... [--credential-name SLOT=TEXT]...
+ *       [--output FILE|-] [--force]
  *   backend credential NAME SLOT [--delete]
  *   backend credential rotate
  *
@@ -42,7 +43,7 @@ static const char usage_text[] =
     "       mcpgate backend import-openapi FILE --name NAME [--base-url URL]\n"
     "               [--tag TAG]... [--path GLOB]... [--method METHOD]...\n"
     "               [--env-file PATH] [--allow-private] [--include-deprecated]\n"
-    "               [--access NAME=read|write|destructive]...\n"
+    "               [--access NAME=read|write|destructive]... [--credential-name SLOT=TEXT]...\n"
     "               [--output FILE|-] [--force]\n"
     "       mcpgate backend credential NAME SLOT [--delete]\n"
     "       mcpgate backend credential rotate\n"
@@ -58,7 +59,8 @@ static const char usage_text[] =
     "                   e.g. '/v2/droplets*') and --method select operations; deprecated\n"
     "                   operations are left out unless --include-deprecated; --access sets\n"
     "                   one operation's access class (by operationId or tool name); the\n"
-    "                   report lists renamed tools and access classes to check; --env-file\n"
+    "                   report lists renamed tools and access classes to check;\n"
+    "                   --credential-name names a credential slot for people; --env-file\n"
     "                   names the env file that holds the credentials\n"
     "                   (variables NAME_SLOT); the responders load it at their next start\n"
     "  credential       store the secret of NAME's slot SLOT in the database, sealed with\n"
@@ -423,20 +425,31 @@ static int write_out(const char *path, const char *text, int force)
 static int cmd_import(const struct cli_env *env, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"name", required_argument, NULL, 'n'},    {"base-url", required_argument, NULL, 'b'},
-        {"tag", required_argument, NULL, 't'},     {"path", required_argument, NULL, 'p'},
-        {"method", required_argument, NULL, 'm'},  {"env-file", required_argument, NULL, 'e'},
-        {"allow-private", no_argument, NULL, 'a'}, {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'f'},         {"include-deprecated", no_argument, NULL, 'd'},
-        {"access", required_argument, NULL, 'A'},  {NULL, 0, NULL, 0},
+        {"name", required_argument, NULL, 'n'},
+        {"base-url", required_argument, NULL, 'b'},
+        {"tag", required_argument, NULL, 't'},
+        {"path", required_argument, NULL, 'p'},
+        {"method", required_argument, NULL, 'm'},
+        {"env-file", required_argument, NULL, 'e'},
+        {"allow-private", no_argument, NULL, 'a'},
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
+        {"include-deprecated", no_argument, NULL, 'd'},
+        {"access", required_argument, NULL, 'A'},
+        {"credential-name", required_argument, NULL, 'C'},
+        {NULL, 0, NULL, 0},
     };
     const char *tags[MAX_SELECT], *paths[MAX_SELECT], *methods[MAX_SELECT], *access[MAX_SELECT];
     int access_used[MAX_SELECT] = {0};
+    const char *slot_names[MAX_SELECT];
+    int slot_names_used[MAX_SELECT] = {0};
     struct openapi_opts o = {.tags = tags,
                              .paths = paths,
                              .methods = methods,
                              .access = access,
                              .access_used = access_used,
+                             .slot_names = slot_names,
+                             .slot_names_used = slot_names_used,
                              .progress = import_progress};
     const char *output = NULL;
     int force = 0, opt;
@@ -493,6 +506,21 @@ static int cmd_import(const struct cli_env *env, int argc, char **argv)
                 return EXIT_USAGE;
             }
             access[o.n_access++] = optarg;
+            break;
+        }
+        case 'C': {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1] || strlen(eq + 1) > 120 ||
+                strcspn(eq + 1, "\r\n\t") != strlen(eq + 1)) {
+                fprintf(stderr, "mcpgate: --credential-name takes SLOT=TEXT (a security scheme "
+                                "and one line of at most 120 bytes)\n");
+                return EXIT_USAGE;
+            }
+            if (o.n_slot_names == MAX_SELECT) {
+                fprintf(stderr, "mcpgate: at most %d --credential-name options\n", MAX_SELECT);
+                return EXIT_USAGE;
+            }
+            slot_names[o.n_slot_names++] = optarg;
             break;
         }
         default:

@@ -559,9 +559,19 @@ static struct json_object *slots_of(struct json_object *schemes, const struct op
             if (strcmp(type, "http") != 0)
                 json_add(slot, "description", str("an access token for the API"));
         }
-        /* a name for people (the account page, messages): the scheme's own
-         * description, else what the value is and for which API */
+        /* a name for people (the account page, messages): the operator's,
+         * else the scheme's own description, else what the value is and for
+         * which API */
         const char *sd = json_get_string(s, "description");
+        for (int i = 0; i < o->n_slot_names; i++) {
+            const char *eq = strchr(o->slot_names[i], '=');
+            if (eq && (size_t)(eq - o->slot_names[i]) == strlen(name) &&
+                strncmp(o->slot_names[i], name, strlen(name)) == 0) {
+                sd = eq + 1;
+                if (o->slot_names_used)
+                    o->slot_names_used[i] = 1;
+            }
+        }
         char shown[160];
         if (sd && *sd) {
             size_t n = strcspn(sd, "\r\n");
@@ -1149,6 +1159,17 @@ struct json_object *tool_openapi_import(struct json_object *doc, const struct op
         json_object_put(tools);
         json_object_put(out);
         return NULL;
+    }
+    for (int i = 0; i < o->n_slot_names; i++) {
+        if (o->slot_names_used && !o->slot_names_used[i]) {
+            snprintf(err, errlen,
+                     "--credential-name %.200s: the document has no such security "
+                     "scheme",
+                     o->slot_names[i]);
+            json_object_put(tools);
+            json_object_put(out);
+            return NULL;
+        }
     }
     for (int i = 0; i < o->n_access; i++) {
         if (o->access_used && !o->access_used[i]) {

@@ -49,6 +49,11 @@ struct openapi_opts {
     const char *const *access;
     int n_access;
     int *access_used;
+    /* display names "SLOT=TEXT" for credential slots (SLOT a security
+     * scheme's name); slot_names_used[i] set to 1 when it matched */
+    const char *const *slot_names;
+    int n_slot_names;
+    int *slot_names_used;
     const char *env_file; /* credential source for every slot, or NULL (none) */
     /* selection: an operation is imported when it matches every list that
      * is not empty (any tag of tags; any fnmatch(3) pattern of paths; any

@@ -12,7 +12,7 @@ calls made against Stoplight Prism and the credentials stored in PostgreSQL:
     cancel, reset, restore, ...; POSTs that only seem to read are listed in the report, not
     downgraded; --access NAME=CLASS overrides one operation (an unknown NAME is an error);
   - credential slots only for the security schemes the selected operations use, each with a
-    display name;
+    display name (the scheme's, or --credential-name's);
   - a required JSON body whose fields are all optional is sent as {} (Prism refuses a request
     without it);
   - `mcpgate backend test` uses the credential stored with `mcpgate backend credential` (Prism
@@ -153,6 +153,18 @@ def main():
              "credential slot inference_bearer_auth left out" in r.stderr,
              "--tag Droplets: one credential slot (bearer_auth), with a display name",
              repr(creds), r.stderr[-400:])
+
+        r = admin("backend", "import-openapi", do_doc, "--name", "digitalocean",
+                  "--tag", "Droplets", "--output", out, "--force",
+                  "--credential-name", "bearer_auth=DigitalOcean personal access token")
+        creds = load(out).get("credentials", {}) if r.returncode == 0 else {}
+        t.ok(creds.get("bearer_auth", {}).get("description") ==
+             "DigitalOcean personal access token",
+             "--credential-name sets a slot's display name", repr(creds), r.stderr[-300:])
+        r = admin("backend", "import-openapi", do_doc, "--name", "digitalocean",
+                  "--output", out, "--force", "--credential-name", "nope=Nope")
+        t.ok(r.returncode == 1 and "--credential-name nope" in r.stderr,
+             "--credential-name of a scheme the document lacks is an error", r.stderr[-300:])
 
         # the small document: long, dotted and duplicate names; slot names
         small = os.path.join(work, "small.json")
