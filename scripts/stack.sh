@@ -822,6 +822,7 @@ EOF
 
 LoadModule proxy_module $APACHE_MODULES/mod_proxy.so
 LoadModule proxy_fcgi_module $APACHE_MODULES/mod_proxy_fcgi.so
+LoadModule reqtimeout_module $APACHE_MODULES/mod_reqtimeout.so
 LogLevel proxy_fcgi:info
 Listen 127.0.0.1:$PORT_PROXY
 <VirtualHost 127.0.0.1:$PORT_PROXY>

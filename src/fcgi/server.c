@@ -20,10 +20,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -47,9 +51,16 @@
 #else
 #define WORKER_STACK_BYTES (512 * 1024)
 #endif
-#define DRAIN_LIMIT ((long long)256 * 1024 * 1024)
 
-static volatile int stopping; /* set by the signal handler (an int is atomic here) */
+/* A request or body whose next bytes take longer than the grace to come is
+ * "slow": waiting for it takes a slot (body_wait_take). The grace is short
+ * when every slot is taken, so that slow clients beyond the slots cost a
+ * worker little. */
+#define BODY_GRACE_MS      50
+#define BODY_GRACE_BUSY_MS 5
+
+static atomic_int body_waiters; /* workers waiting for a slow body (at most half) */
+static volatile int stopping;   /* set by the signal handler (an int is atomic here) */
 static int wake_pipe[2] = {-1, -1};
 static int listen_fd;
 static struct mg_config config;
@@ -135,6 +146,105 @@ static void fcgi_finish(void *ctx)
     }
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connections answered before their body was read to its end (too large,
+ * too slow) are handed to one thread that drains and then closes them.
+ * Closed at once, a web server still sending the body fails its next write
+ * and answers 503 instead of the answer (mod_proxy_fcgi reads the answer only
+ * after that write); libfcgi's own close lingers in the worker until the
+ * web server stops sending (2 s after each byte, so a client trickling bytes
+ * would hold the worker for as long as it likes). Each connection lingers
+ * at most body_max_s; at most LINGER_MAX at once, more are closed at once. */
+#define LINGER_MAX 1024
+
+static struct {
+    pthread_mutex_t lock;
+    int ep; /* epoll set of the lingering connections, -1 until started */
+    int n;
+    struct {
+        int fd;
+        long long until_ms;
+    } items[LINGER_MAX];
+} linger = {.lock = PTHREAD_MUTEX_INITIALIZER, .ep = -1};
+static pthread_t linger_thread;
+
+/* Closes lingering connection i. The caller holds linger.lock. */
+static void linger_drop(int i)
+{
+    epoll_ctl(linger.ep, EPOLL_CTL_DEL, linger.items[i].fd, NULL);
+    close(linger.items[i].fd);
+    linger.items[i] = linger.items[--linger.n];
+}
+
+/* Reads what fd holds; closes it at its end. */
+static void linger_drain(int fd)
+{
+    char trash[4096];
+    ssize_t got = read(fd, trash, sizeof trash);
+    if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EINTR)))
+        return;
+    pthread_mutex_lock(&linger.lock);
+    for (int i = 0; i < linger.n; i++)
+        if (linger.items[i].fd == fd) {
+            linger_drop(i);
+            break;
+        }
+    pthread_mutex_unlock(&linger.lock);
+}
+
+static void *linger_main(void *arg)
+{
+    (void)arg;
+    while (!stopping) {
+        struct epoll_event ev[64];
+        int n = epoll_wait(linger.ep, ev, 64, 250);
+        for (int i = 0; i < n; i++)
+            linger_drain(ev[i].data.fd);
+        long long now = mono_ms();
+        pthread_mutex_lock(&linger.lock);
+        for (int i = linger.n - 1; i >= 0; i--)
+            if (linger.items[i].until_ms <= now)
+                linger_drop(i);
+        pthread_mutex_unlock(&linger.lock);
+    }
+    pthread_mutex_lock(&linger.lock);
+    while (linger.n > 0)
+        linger_drop(linger.n - 1);
+    pthread_mutex_unlock(&linger.lock);
+    return NULL;
+}
+
+/* Ends a request whose body was not read to its end (see linger above). */
+static void finish_unread(struct fcgi_out *o)
+{
+    if (o->finished)
+        return;
+    int fd = dup(o->fr->ipcFd);
+    o->fr->detached = 1; /* libfcgi closes its descriptor without lingering */
+    fcgi_finish(o);
+    if (fd < 0)
+        return;
+    shutdown(fd, SHUT_WR);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
+    pthread_mutex_lock(&linger.lock);
+    if (linger.ep >= 0 && linger.n < LINGER_MAX &&
+        epoll_ctl(linger.ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
+        linger.items[linger.n].fd = fd;
+        linger.items[linger.n++].until_ms = mono_ms() + (long long)config.body_max_s * 1000;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&linger.lock);
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Copies the FastCGI parameters into the worker, so the request stays
  * readable after FCGX_Finish_r() ends the response early. */
 static void copy_params(struct worker *w, char **envp)
@@ -154,40 +264,130 @@ static void copy_params(struct worker *w, char **envp)
     w->envp[n] = NULL;
 }
 
-/* Reads and discards what is left of the body, up to DRAIN_LIMIT bytes, so
- * the web server is not left blocked writing a body nobody reads. */
-static void drain_body(FCGX_Stream *in)
+/* Bounds each read(2) libfcgi makes on fd to ms (0: no bound). */
+static void set_read_timeout(int fd, long long ms)
 {
-    char scratch[16384];
-    long long total = 0;
-    int n;
-    while (total < DRAIN_LIMIT && (n = FCGX_GetStr(scratch, sizeof scratch, in)) > 0)
-        total += n;
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    if (ms > 0 && tv.tv_sec == 0 && tv.tv_usec == 0)
+        tv.tv_usec = 1000;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+        LOG_WARN("msg=\"could not bound a body read\" errno=%d", errno);
 }
 
-/* Reads the body into w->body. Returns 0, 1 when it is over the limit (then
- * drained), or -1 when it ended before CONTENT_LENGTH bytes. */
-static int read_body(struct worker *w, FCGX_Stream *in, long long content_length)
+/* The body's clock, as mod_reqtimeout's body=T-MAX,MinRate=R: the body must
+ * arrive by deadline_ms, which starts body_timeout_s away and moves 1 s
+ * further per body_min_rate bytes received, but never past hard_ms
+ * (body_max_s after the start). Under mod_proxy_fcgi the body comes as the
+ * client sends it, so a client trickling bytes would otherwise hold a
+ * worker for as long as it likes. */
+struct body_clock {
+    long long deadline_ms;
+    long long hard_ms;
+    long long credit_ms; /* fractions of the extension earned so far, in bytes*1000 */
+    int waiting;         /* holds a body_waiters slot */
+};
+
+/* How many workers of the process may wait for slow clients at once. */
+static int waiters_max(void)
+{
+    return config.threads > 1 ? config.threads / 2 : 1;
+}
+
+/* Takes one of the process's slots for a worker waiting on a slow body:
+ * at most half the workers (at least one) wait, so the others keep serving
+ * whatever slow bodies come in. Returns 1 (taken) or 0. */
+static int body_wait_take(void)
+{
+    if (atomic_fetch_add(&body_waiters, 1) < waiters_max())
+        return 1;
+    atomic_fetch_sub(&body_waiters, 1);
+    return 0;
+}
+
+/* How long a worker without a waiting slot waits for a client's next bytes. */
+static int grace_ms(void)
+{
+    return atomic_load(&body_waiters) < waiters_max() ? BODY_GRACE_MS : BODY_GRACE_BUSY_MS;
+}
+
+/* Reads into p (up to n bytes) what the stream holds already, or else
+ * waits for one more record until the deadline. Without a waiting slot
+ * (bc->waiting) a read(2) may wait the grace only (grace_ms()): a body that does
+ * not come that fast needs a slot. Returns the byte count, 0 at the end of
+ * the body, -1 when the deadline passed (or the connection failed), -2
+ * when the body was slow and no slot was free. */
+static int read_some(FCGX_Request *fr, char *p, int n, struct body_clock *bc)
+{
+    FCGX_Stream *in = fr->in;
+    for (;;) {
+        long long buffered = in->stop - in->rdNext;
+        if (buffered > 0)
+            return FCGX_GetStr(p, buffered < n ? (int)buffered : n, in);
+        if (in->isClosed)
+            return FCGX_GetError(in) ? -1 : 0;
+        long long left = bc->deadline_ms - mono_ms();
+        if (left <= 0)
+            return -1;
+        int grace = grace_ms();
+        set_read_timeout(fr->ipcFd, bc->waiting || left < grace ? left : grace);
+        if (FCGX_GetStr(p, 1, in) == 1)
+            return 1;
+        int err = FCGX_GetError(in);
+        if (err == 0)
+            return 0;
+        if (bc->waiting || (err != EAGAIN && err != EWOULDBLOCK))
+            return -1;
+        /* libfcgi's read(2) timed out with its buffer empty, so the stream
+         * may go on (a record header split across two writes of the web
+         * server would be lost here; the web servers write a header with
+         * its content) */
+        FCGX_ClearError(in);
+        in->isClosed = 0;
+        if (!body_wait_take())
+            return -2;
+        bc->waiting = 1;
+    }
+}
+
+/* Reads the body into w->body. Returns 0; 1 when it is over max_body_bytes
+ * (declared or found so; the rest is not read: the connection is closed
+ * after the answer); 2 when it did not arrive in time; 3 when it was slow
+ * to come and enough workers wait already; -1 when it ended before
+ * CONTENT_LENGTH bytes. */
+static int read_body(struct worker *w, FCGX_Request *fr, long long content_length)
 {
     buf_reset(&w->body);
     size_t max = config.max_body_bytes;
-    if (content_length > (long long)max) {
-        drain_body(in);
+    if (content_length > (long long)max)
         return 1;
-    }
+    long long start = mono_ms();
+    struct body_clock bc = {.deadline_ms = start + (long long)config.body_timeout_s * 1000,
+                            .hard_ms = start + (long long)config.body_max_s * 1000};
     char chunk[16384];
-    int n;
-    while ((n = FCGX_GetStr(chunk, sizeof chunk, in)) > 0) {
+    int n, rc = 0;
+    while ((n = read_some(fr, chunk, (int)sizeof chunk, &bc)) > 0) {
         if (w->body.len + (size_t)n > max) {
-            drain_body(in);
-            return 1;
+            rc = 1;
+            break;
         }
         if (buf_append(&w->body, chunk, (size_t)n) < 0)
             abort();
+        if (config.body_min_rate > 0) {
+            bc.credit_ms += (long long)n * 1000;
+            bc.deadline_ms += bc.credit_ms / config.body_min_rate;
+            bc.credit_ms %= config.body_min_rate;
+            if (bc.deadline_ms > bc.hard_ms)
+                bc.deadline_ms = bc.hard_ms;
+        }
     }
-    if (content_length >= 0 && (long long)w->body.len != content_length)
-        return -1;
-    return 0;
+    set_read_timeout(fr->ipcFd, 0);
+    if (bc.waiting)
+        atomic_fetch_sub(&body_waiters, 1);
+    if (rc == 0 && n < 0)
+        rc = n == -2 ? 3 : 2;
+    if (rc == 0 && content_length >= 0 && (long long)w->body.len != content_length)
+        rc = -1;
+    return rc;
 }
 
 static long long parse_length(const char *s)
@@ -227,10 +427,21 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
     struct http_ctx ctx = {
         .cfg = &config, .db = w->db, .req = &req, .res = &res, .out = &out, .stop_flag = &stopping};
 
-    int body = read_body(w, fr->in, req.content_length);
+    int body = read_body(w, fr, req.content_length);
     /* the rest of the request is served from our copies */
     if (body < 0) {
         http_serve_rejected(&ctx, 400, "invalid_request", "request body shorter than its length");
+    } else if (body == 3) {
+        LOG_INFO("msg=\"request body slow while other workers wait for theirs\"");
+        if (http_response_header(&res, "Retry-After", "1") < 0)
+            LOG_ERROR("msg=\"could not add a response header\"");
+        http_serve_rejected(&ctx, 503, "temporarily_unavailable",
+                            "Service Unavailable: too many slow request bodies at once, retry "
+                            "shortly");
+    } else if (body == 2) {
+        LOG_INFO("msg=\"request body too slow\" received=%zu", w->body.len);
+        http_serve_rejected(&ctx, 408, "invalid_request",
+                            "Request Timeout: the request body did not arrive in time");
     } else {
         /* an oversized body is reported by the endpoint, after the checks
          * that come first in its protocol (e.g. 415 before 413 on /mcp) */
@@ -240,7 +451,10 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
         http_serve(&ctx);
     }
     http_response_free(&res);
-    fcgi_finish(&o);
+    if (body == 0)
+        fcgi_finish(&o);
+    else
+        finish_unread(&o);
     /* do not keep a huge body's memory around between requests */
     if (w->body.cap > 4 * 1024 * 1024)
         buf_free(&w->body);
@@ -296,6 +510,38 @@ static int wait_for_connection(int ep)
     return 0;
 }
 
+/* Accepts a connection and waits until the web server sends on it: at
+ * once, or else within body_timeout_s holding a waiting slot (libfcgi would
+ * wait for the request's records for ever). Returns the connection, or -1
+ * (none waiting, no slot free, nothing sent in time, or stopping: then it
+ * is closed). */
+static int accept_ready(void)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    /* the request's records, like its body, must come in time */
+    set_read_timeout(fd, (long long)config.body_timeout_s * 1000);
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_pipe[0], .events = POLLIN}};
+    if (poll(p, 1, grace_ms()) > 0)
+        return fd;
+    if (!body_wait_take()) {
+        LOG_INFO("msg=\"connection closed: its request is slow while other workers wait\"");
+        close(fd);
+        return -1;
+    }
+    int rc;
+    do
+        rc = poll(p, 2, config.body_timeout_s * 1000);
+    while (rc < 0 && errno == EINTR);
+    atomic_fetch_sub(&body_waiters, 1);
+    if (rc > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !stopping)
+        return fd;
+    LOG_INFO("msg=\"connection closed: no request came in time\"");
+    close(fd);
+    return -1;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -307,12 +553,26 @@ static void *worker_main(void *arg)
             close(ep);
         return NULL;
     }
+    /* connections are accepted here (accept_ready), never by libfcgi: after
+     * a request whose records did not come, its accept fails (EBADF) */
+    fr.listen_sock = -1;
     while (!stopping) {
         if (!wait_for_connection(ep))
             break;
+        /* a connection the web server keeps open carries its next request;
+         * a new one is accepted here, so that waiting for its request is
+         * bounded, and handed to libfcgi (which then skips its accept) */
+        if (fr.ipcFd < 0) {
+            int fd = accept_ready();
+            if (fd < 0)
+                continue;
+            fr.ipcFd = fd;
+            fr.keepConnection = 1; /* FCGX_Accept_r must not close it first */
+        }
         int rc = FCGX_Accept_r(&fr);
         if (rc < 0) {
-            if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
+            if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED ||
+                rc == -EBADF)
                 continue;
             if (!stopping)
                 LOG_ERROR("msg=\"accept failed\" rc=%d", rc);
@@ -479,6 +739,14 @@ int fcgi_responder_main(int argc, char **argv)
         }
         started++;
     }
+    linger.ep = epoll_create1(EPOLL_CLOEXEC);
+    if (linger.ep < 0 || pthread_create(&linger_thread, &attr, linger_main, NULL) != 0) {
+        LOG_ERROR("msg=\"could not start the linger thread: unread bodies end in a plain "
+                  "close\"");
+        if (linger.ep >= 0)
+            close(linger.ep);
+        linger.ep = -1;
+    }
     if (n == 1 && config.db_connections == 1) /* one connection in all, LISTEN included */
         store_listen_shared(mcp_wake_dispatch, NULL);
     else if (store_listener_start(config.database, config.db_connect_timeout_s, mcp_wake_dispatch,
@@ -494,6 +762,10 @@ int fcgi_responder_main(int argc, char **argv)
     mcp_wake_all();
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);
+    if (linger.ep >= 0) {
+        pthread_join(linger_thread, NULL);
+        close(linger.ep);
+    }
     mcp_tasks_drain(config.database, config.db_connect_timeout_s); /* mcp/task.h */
     store_listener_stop();
     pthread_attr_destroy(&attr);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/lease.h"
 #include "store/migrate.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -122,6 +123,22 @@ static int write_stream(struct http_ctx *ctx)
     return rc;
 }
 
+/* Answers 429 (too many diagnostic streams) or 503 (the store is down). */
+static enum http_rc busy(struct http_ctx *ctx, int status)
+{
+    static const char many[] = "{\"error\":\"too_many_requests\","
+                               "\"error_description\":\"too many diagnostic streams are running\"}";
+    static const char down[] = "{\"error\":\"temporarily_unavailable\","
+                               "\"error_description\":\"service temporarily unavailable\"}";
+    if (status == 429)
+        http_response_set_body(ctx->res, 429, "application/json", many, sizeof many - 1);
+    else
+        http_response_set_body(ctx->res, 503, "application/json", down, sizeof down - 1);
+    if (http_response_header(ctx->res, "Retry-After", "3") < 0)
+        LOG_ERROR("msg=\"could not add a response header\"");
+    return HTTP_REPLY;
+}
+
 enum http_rc http_doctor_handle(struct http_ctx *ctx)
 {
     if (strcmp(ctx->req->method, "GET") != 0) {
@@ -132,17 +149,25 @@ enum http_rc http_doctor_handle(struct http_ctx *ctx)
     }
     if (atomic_fetch_add(&streams_running, 1) >= HTTP_DOCTOR_MAX_STREAMS) {
         atomic_fetch_sub(&streams_running, 1);
-        static const char body[] = "{\"error\":\"too_many_requests\","
-                                   "\"error_description\":\"a diagnostic stream is running\"}";
-        http_response_set_body(ctx->res, 429, "application/json", body, sizeof body - 1);
-        if (http_response_header(ctx->res, "Retry-After", "3") < 0)
-            LOG_ERROR("msg=\"could not add a response header\"");
-        return HTTP_REPLY;
+        return busy(ctx, 429);
+    }
+    /* the probe is unauthenticated and waits: it shares unauth_waiting_max,
+     * counted across every process, with client metadata fetches */
+    const char *keys[] = {"uw"};
+    const int caps[] = {ctx->cfg->unauth_waiting_max};
+    long long lease = 0;
+    enum store_rc src =
+        store_lease_acquire(ctx->db, keys, caps, 1, HTTP_DOCTOR_GAP_MS / 1000 + 30, &lease);
+    if (src != STORE_OK || lease == 0) {
+        atomic_fetch_sub(&streams_running, 1);
+        return busy(ctx, src == STORE_OK ? 429 : 503);
     }
     if (write_stream(ctx) < 0)
         LOG_INFO("msg=\"client left the diagnostic stream\"");
     if (ctx->out->finish)
         ctx->out->finish(ctx->out->ctx);
+    if (store_lease_release(ctx->db, lease) != STORE_OK)
+        LOG_WARN("msg=\"could not give back a doctor lease: it expires on its own\"");
     atomic_fetch_sub(&streams_running, 1);
     return HTTP_SENT;
 }

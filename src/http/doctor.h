@@ -35,8 +35,11 @@
 #define HTTP_DOCTOR_MAX_STREAMS 2 /* per process at once; more get 429 */
 
 /* Serves the diagnostic stream, or a 429 (ctx->res) when
- * HTTP_DOCTOR_MAX_STREAMS are already running in this process. Returns
- * HTTP_SENT after streaming, HTTP_REPLY when ctx->res holds the answer. */
+ * HTTP_DOCTOR_MAX_STREAMS are already running in this process or
+ * unauth_waiting_max unauthenticated waits (these streams and client
+ * metadata fetches, store/lease.h) in all processes together; 503 when the
+ * store cannot count them. Returns HTTP_SENT after streaming, HTTP_REPLY
+ * when ctx->res holds the answer. */
 enum http_rc http_doctor_handle(struct http_ctx *ctx);
 
 #endif

@@ -39,13 +39,28 @@ static int start_stream(struct mcp_call *c)
     const struct mcp_env *env = c->env;
     if (c->streaming)
         return 0;
-    if (!env->sink || c->no_stream)
+    if (!env->sink || c->no_stream || c->stream_refused)
         return -1;
+    /* a stream holds this worker until the call ends: it counts against the
+     * caller's held streams; over the cap the call goes on unstreamed */
+    int ttl_s = env->cfg->sse_max_s + env->cfg->request_timeout_s + 60;
+    switch (mcp_stream_lease_take(env, ttl_s, &c->stream_lease)) {
+    case 0:
+        break;
+    case 1:
+        c->stream_refused = 1;
+        return -1;
+    default:
+        return -1;
+    }
     if (!c->stateless) {
         const char *rid = c->request_id ? json_text(c->request_id, NULL) : NULL;
         if (store_stream_create(env->db, c->session_hash, rid, env->cfg->session_ttl_s,
-                                c->stream_id) != STORE_OK)
+                                c->stream_id) != STORE_OK) {
+            mcp_stream_lease_release(env, c->stream_lease);
+            c->stream_lease = 0;
             return -1;
+        }
     }
     c->streaming = 1;
     if (mcp_sse_begin(env, env->sink, NULL) < 0) {
@@ -293,7 +308,9 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     if (params)
         json_add(msg, "params", params);
     if (emit(c, msg, 0) < 0) {
-        *why = "the request could not be sent";
+        *why = c->stream_refused ? "the request could not be sent: too many open streams for "
+                                   "this user or token"
+                                 : "the request could not be sent";
         if (store_pending_drop(env->db, c->session_hash, id) != STORE_OK)
             LOG_WARN("msg=\"could not drop a pending request\"");
         return NULL;
@@ -390,6 +407,8 @@ void mcp_call_finish(struct mcp_call *call)
     call->input_answers = NULL;
     json_object_put(call->input_requests);
     call->input_requests = NULL;
+    mcp_stream_lease_release(call->env, call->stream_lease);
+    call->stream_lease = 0;
 }
 
 int mcp_call_respond(struct mcp_call *call, struct json_object *resp)

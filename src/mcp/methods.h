@@ -54,10 +54,12 @@ struct mcp_call {
     struct json_object *input_answers;  /* owned: the client's answers by input key */
     struct json_object *input_requests; /* owned: the input this round asks for, or NULL */
     int input_seq;                      /* numbers the keys of plain tool_request() calls */
-    int in_task;        /* runs as a task (mcp/task.h): no request to answer, input is parked */
-    int escalate;       /* a task_late tool asked to go on as a task (tool_become_task) */
-    int rate_limited_s; /* > 0: refused by a rate limit; retry after this long */
-    int events_sent;    /* notifications and requests sent (max_events_per_call) */
+    int in_task;            /* runs as a task (mcp/task.h): no request to answer, input is parked */
+    int escalate;           /* a task_late tool asked to go on as a task (tool_become_task) */
+    int rate_limited_s;     /* > 0: refused by a rate limit; retry after this long */
+    int events_sent;        /* notifications and requests sent (max_events_per_call) */
+    long long stream_lease; /* the held-stream lease while streaming (mcp/sse.h), or 0 */
+    int stream_refused;     /* the caller holds too many streams: this one cannot stream */
 
     char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
     int unavailable;                             /* set when the store could not be reached */

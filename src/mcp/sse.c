@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "mcp/wake.h"
+#include "oauth/scope.h"
+#include "store/lease.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -178,4 +180,38 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
     mcp_wake_unregister(&w);
     LOG_DEBUG("msg=\"stream delivery ended\" rc=%d last_seq=%lld", rc, cursor);
     return rc;
+}
+
+int mcp_stream_lease_take(const struct mcp_env *env, int ttl_s, long long *lease)
+{
+    *lease = 0;
+    const struct oauth_principal *p = env->principal;
+    if (!p)
+        return 0;
+    char user_key[40], token_key[80];
+    const char *keys[2];
+    int caps[2], n = 0;
+    snprintf(user_key, sizeof user_key, "su:%lld", p->user_id);
+    keys[n] = user_key;
+    caps[n++] = env->cfg->streams_per_user;
+    if (p->token_hash[0]) {
+        snprintf(token_key, sizeof token_key, "st:%s", p->token_hash);
+        keys[n] = token_key;
+        caps[n++] = env->cfg->streams_per_token;
+    }
+    long long id = 0;
+    if (store_lease_acquire(env->db, keys, caps, n, ttl_s, &id) != STORE_OK)
+        return -1;
+    if (id == 0) {
+        LOG_INFO("msg=\"stream refused: too many held streams\" user_id=%lld", p->user_id);
+        return 1;
+    }
+    *lease = id;
+    return 0;
+}
+
+void mcp_stream_lease_release(const struct mcp_env *env, long long lease)
+{
+    if (lease && store_lease_release(env->db, lease) != STORE_OK)
+        LOG_WARN("msg=\"could not give back a stream lease: it expires on its own\"");
 }

@@ -62,4 +62,21 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
                    const char *stream_id, long long after, const char *default_event,
                    int stop_when_done);
 
+/* How long a caller over its stream cap is told to wait (Retry-After). */
+#define MCP_STREAM_RETRY_S 5
+
+/* Takes a lease for one held stream of the caller (store/lease.h): under
+ * the caller's user (streams_per_user) and token (streams_per_token), across
+ * every process and host, for at most ttl_s seconds. Without a principal
+ * (auth = none) nothing is counted. Returns 0 with *lease set (0 when
+ * nothing was counted; give it back with mcp_stream_lease_release()), 1 when
+ * the caller already holds as many streams as allowed, -1 when the store
+ * cannot be reached. */
+__attribute__((warn_unused_result)) int mcp_stream_lease_take(const struct mcp_env *env, int ttl_s,
+                                                              long long *lease);
+
+/* Gives back a lease from mcp_stream_lease_take() (0 is ignored). Cannot
+ * fail: a lease not given back expires. */
+void mcp_stream_lease_release(const struct mcp_env *env, long long lease);
+
 #endif

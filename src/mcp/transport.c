@@ -777,6 +777,25 @@ static void handle_post(const struct mcp_env *env, const struct mcp_http_in *in,
 
 /* --- streams: GET /mcp ------------------------------------------------------- */
 
+/* Takes the lease a held stream needs (mcp_stream_lease_take). Returns 0
+ * with *lease, or -1 with out holding 429 (over the caller's cap) or 503. */
+static int stream_lease(const struct mcp_env *env, struct mcp_http_out *out, long long *lease)
+{
+    switch (mcp_stream_lease_take(env, env->cfg->sse_max_s + 60, lease)) {
+    case 0:
+        return 0;
+    case 1:
+        reject(out, 429, MCP_ERROR_TRANSPORT,
+               "Too Many Requests: too many open streams for this user or token; close one "
+               "or retry later");
+        out->retry_after_s = MCP_STREAM_RETRY_S;
+        return -1;
+    default:
+        unavailable(out);
+        return -1;
+    }
+}
+
 static void after_follow(int rc, struct mcp_http_out *out)
 {
     out->streamed = 1;
@@ -833,14 +852,20 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
             return;
         }
     }
-    if (mcp_sse_begin(env, env->sink, NULL) < 0) {
-        out->streamed = 1;
+    long long lease = 0;
+    if (stream_lease(env, out, &lease) < 0)
         return;
-    }
-    after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, NULL, 1), out);
+    if (mcp_sse_begin(env, env->sink, NULL) < 0)
+        out->streamed = 1;
+    else
+        after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, NULL, 1), out);
+    mcp_stream_lease_release(env, lease);
 }
 
 /* --- the 2024-11-05 HTTP+SSE transport ----------------------------------------- */
+
+static void legacy_stream(const struct mcp_env *env, const struct mcp_http_in *in,
+                          struct mcp_http_out *out);
 
 /* GET /sse: opens (or, with Last-Event-ID, resumes) a session whose
  * messages all travel on this stream. The client names the session by the
@@ -856,6 +881,17 @@ static void handle_legacy_open(const struct mcp_env *env, const struct mcp_http_
         reject(out, 406, MCP_ERROR_TRANSPORT, "Not Acceptable: /sse needs text/event-stream");
         return;
     }
+    long long lease = 0;
+    if (stream_lease(env, out, &lease) < 0)
+        return;
+    legacy_stream(env, in, out);
+    mcp_stream_lease_release(env, lease);
+}
+
+/* Serves GET /sse once the caller holds its stream lease. */
+static void legacy_stream(const struct mcp_env *env, const struct mcp_http_in *in,
+                          struct mcp_http_out *out)
+{
     char stream[STORE_STREAM_ID_LEN + 1];
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
     long long after = 0;

@@ -106,5 +106,6 @@ enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_princip
     if (oauth_scope_canonical(g.scope, out->scope, sizeof out->scope) < 0)
         out->scope[0] = '\0';
     out->api_key = api_key;
+    memcpy(out->token_hash, hash, sizeof out->token_hash);
     return OAUTH_BEARER_OK;
 }

@@ -30,12 +30,15 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/net.h"
+#include "store/lease.h"
 
 #define CIMD_MAX_BYTES   (64 * 1024)
 #define CIMD_TIMEOUT_MS  5000
 #define CIMD_DEFAULT_TTL 600
 #define CIMD_MIN_TTL     60
 #define CIMD_MAX_TTL     86400
+#define CIMD_FAIL_TTL_S  30 /* a failed fetch is not tried again this soon */
+#define CIMD_LEASE_TTL_S 30 /* a fetch's lease: the fetch's 5 s, with a wide margin */
 
 int oauth_cimd_is_url(const struct mg_config *cfg, const char *client_id)
 {
@@ -224,24 +227,27 @@ static int url_acceptable(const char *url)
     return 1;
 }
 
-int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url, struct store_client *out,
-                       const char **why)
+/* 1 when url's host[:port] is this server's (base_url's host or one of
+ * allowed_hosts): such a document would be fetched from ourselves, a worker
+ * waiting on another (a client_id nesting /authorize?client_id= URLs costs
+ * one worker per level). */
+static int url_is_ours(const struct mg_config *cfg, const char *url)
 {
-    if (!url_acceptable(url)) {
-        *why = "client_id is not a usable client metadata document URL";
-        return -1;
-    }
-    switch (store_client_find(ctx->db, url, out)) {
-    case STORE_OK:
-        if (!out->cimd_stale)
-            return 0;
-        break;
-    case STORE_NOT_FOUND:
-        break;
-    case STORE_UNAVAILABLE:
-    case STORE_ERROR:
-        return -2;
-    }
+    const char *rest = strstr(url, "://") + 3; /* url_acceptable() checked it */
+    size_t n = strcspn(rest, "/?");
+    char host[300];
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, rest, n);
+    host[n] = '\0';
+    return config_host_allowed(cfg, host);
+}
+
+/* Fetches url (holding the fetch's leases) and saves the client. Returns as
+ * oauth_cimd_resolve(). */
+static int fetch_and_save(struct oauth_ctx *ctx, const char *url, struct store_client *out,
+                          const char **why)
+{
     struct fetch f = {.max_age = -1, .allow_private = ctx->cfg->cimd_allow_private};
     int rc = fetch(ctx->cfg, url, &f, why);
     if (rc == 0)
@@ -255,5 +261,64 @@ int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url, struct store_clie
     if (rc == 0)
         LOG_INFO("msg=\"client metadata document fetched\" ttl_s=%ld", cache_ttl(&f));
     buf_free(&f.body);
+    return rc;
+}
+
+int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url, struct store_client *out,
+                       const char **why)
+{
+    if (!url_acceptable(url)) {
+        *why = "client_id is not a usable client metadata document URL";
+        return -1;
+    }
+    if (url_is_ours(ctx->cfg, url)) {
+        *why = "a client metadata document cannot come from this server";
+        return -1;
+    }
+    switch (store_client_find(ctx->db, url, out)) {
+    case STORE_OK:
+        if (!out->cimd_stale)
+            return 0;
+        break;
+    case STORE_NOT_FOUND:
+        break;
+    case STORE_UNAVAILABLE:
+    case STORE_ERROR:
+        return -2;
+    }
+    /* a recent failure is not fetched again; one fetch per URL at a time,
+     * and all unauthenticated waits together within unauth_waiting_max */
+    char url_hash[CRYPTO_SHA256_HEX_LEN + 1], fail_key[80], fetch_key[80];
+    crypto_sha256_hex(url, strlen(url), url_hash);
+    snprintf(fail_key, sizeof fail_key, "cx:%s", url_hash);
+    snprintf(fetch_key, sizeof fetch_key, "cf:%s", url_hash);
+    int failed = 0;
+    if (store_lease_count(ctx->db, fail_key, &failed) != STORE_OK)
+        return -2;
+    if (failed > 0) {
+        *why = "the client metadata document could not be fetched a moment ago: try again "
+               "later";
+        return -1;
+    }
+    const char *keys[] = {fetch_key, "uw"};
+    const int caps[] = {1, ctx->cfg->unauth_waiting_max};
+    long long lease = 0;
+    if (store_lease_acquire(ctx->db, keys, caps, 2, CIMD_LEASE_TTL_S, &lease) != STORE_OK)
+        return -2;
+    if (lease == 0) {
+        LOG_INFO("msg=\"client metadata fetch refused: one is running, or too many waits\"");
+        return -2;
+    }
+    store_conn_release(ctx->db); /* no connection is held while fetching */
+    int rc = fetch_and_save(ctx, url, out, why);
+    if (rc == -1) {
+        const char *fk[] = {fail_key};
+        const int fc[] = {1};
+        long long mark = 0;
+        if (store_lease_acquire(ctx->db, fk, fc, 1, CIMD_FAIL_TTL_S, &mark) != STORE_OK)
+            LOG_WARN("msg=\"could not remember a failed client metadata fetch\"");
+    }
+    if (store_lease_release(ctx->db, lease) != STORE_OK)
+        LOG_WARN("msg=\"could not give back a fetch lease: it expires on its own\"");
     return rc;
 }

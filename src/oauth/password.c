@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #define P        3
 #define SALT_LEN 16
 #define KEY_LEN  32
+
+static atomic_int slots_used; /* hashes running in this process */
 
 /* Derives KEY_LEN bytes. Returns 0 or -1. */
 static int derive(const char *password, const unsigned char *salt, size_t salt_len, int log_n,
@@ -119,4 +122,17 @@ int oauth_password_verify(const char *password, const char *stored)
     int ok = usable && rc == 0 && crypto_equal(got, want, KEY_LEN);
     OPENSSL_cleanse(got, sizeof got);
     return ok;
+}
+
+int oauth_password_slot_take(int max)
+{
+    if (atomic_fetch_add(&slots_used, 1) < max)
+        return 1;
+    atomic_fetch_sub(&slots_used, 1);
+    return 0;
+}
+
+void oauth_password_slot_release(void)
+{
+    atomic_fetch_sub(&slots_used, 1);
 }

@@ -30,4 +30,14 @@ __attribute__((warn_unused_result)) int oauth_password_hash(const char *password
  * so unknown accounts cannot be told apart by timing. */
 int oauth_password_verify(const char *password, const char *stored);
 
+/* Takes one of max password-hashing slots of this process, without waiting:
+ * a flood of sign-ins is answered at once instead of queueing behind
+ * scrypt (32 MiB and tens of milliseconds of CPU each) and starving other
+ * requests. Returns 1 (taken: give it back with
+ * oauth_password_slot_release()) or 0 (all max in use). Thread-safe. */
+int oauth_password_slot_take(int max);
+
+/* Gives back a slot oauth_password_slot_take() returned. */
+void oauth_password_slot_release(void);
+
 #endif

@@ -28,6 +28,7 @@ struct oauth_principal {
     char client_id[2049];        /* "" for an API key */
     char scope[OAUTH_SCOPE_MAX]; /* canonical */
     int api_key;                 /* 1: authenticated with a personal API key */
+    char token_hash[65];         /* SHA-256 hex of the bearer token (per-token limits) */
 };
 
 /* Returns 1 when p may act with scope (write implies read), else 0. p may

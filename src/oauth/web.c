@@ -14,8 +14,12 @@
  * Sign-in throttling: failures are counted in PostgreSQL per account and
  * per address; after 5 failures of an account (20 of an address) each
  * further attempt must wait 1, 2, 4 ... seconds (at most 15 minutes) after
- * the last failure, whatever process or host it reaches. Unknown accounts
- * cost the same scrypt time as known ones.
+ * the last failure, whatever process or host it reaches. Each attempt is
+ * counted (reserved) before its password is checked and given back when it
+ * was right, so concurrent guesses get no more tries than sequential ones.
+ * At most password_hash_max passwords are checked at once per process;
+ * more get 503 at once. Unknown accounts cost the same scrypt time as
+ * known ones.
  */
 #include <stdio.h>
 #include <string.h>
@@ -223,13 +227,24 @@ static void login_post(struct oauth_ctx *ctx)
     char ukey[80], akey[80];
     snprintf(ukey, sizeof ukey, "u:%s", user);
     snprintf(akey, sizeof akey, "a:%.64s", ctx->req->remote_addr ? ctx->req->remote_addr : "-");
+    /* a free hashing slot first (cheap, local), then the attempt is counted
+     * before the password is checked (store_login_reserve) */
+    if (!oauth_password_slot_take(ctx->cfg->password_hash_max)) {
+        LOG_WARN("msg=\"sign-in refused: every password hashing slot is busy\"");
+        render_login(ctx, 503, target, user, "Too many sign-ins at once. Try again in a moment.");
+        oauth_header(ctx->res, "Retry-After", "1");
+        goto out;
+    }
     int wait_s = 0;
-    if (store_login_wait(ctx->db, ukey, akey, USER_FREE_FAILURES, ADDR_FREE_FAILURES, &wait_s) !=
-        STORE_OK) {
+    enum store_rc rc =
+        store_login_reserve(ctx->db, ukey, akey, USER_FREE_FAILURES, ADDR_FREE_FAILURES, &wait_s);
+    if (rc != STORE_OK) {
+        oauth_password_slot_release();
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
     if (wait_s > 0) {
+        oauth_password_slot_release();
         char msg[160], ra[16];
         snprintf(msg, sizeof msg, "Too many failed sign-in attempts. Try again in %d second%s.",
                  wait_s, wait_s == 1 ? "" : "s");
@@ -240,20 +255,21 @@ static void login_post(struct oauth_ctx *ctx)
         goto out;
     }
     struct store_user u;
-    enum store_rc rc = store_user_find(ctx->db, user, &u);
+    rc = store_user_find(ctx->db, user, &u);
     if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+        oauth_password_slot_release();
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
     int ok = oauth_password_verify(password, rc == STORE_OK ? u.password_hash : NULL);
+    oauth_password_slot_release();
     if (!ok || u.disabled) {
-        if (store_login_failed(ctx->db, ukey, akey) != STORE_OK)
-            LOG_WARN("msg=\"could not count a failed sign-in\"");
+        /* the reservation already counted this failure */
         LOG_INFO("msg=\"sign-in failed\"");
         render_login(ctx, 401, target, user, "Wrong user name or password.");
         goto out;
     }
-    if (store_login_succeeded(ctx->db, ukey) != STORE_OK)
+    if (store_login_succeeded(ctx->db, ukey, akey) != STORE_OK)
         LOG_WARN("msg=\"could not clear failed sign-ins\"");
     char sid[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
     oauth_secret_new("", sid, sizeof sid, hash);

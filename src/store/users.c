@@ -70,6 +70,9 @@ static const struct store_stmt stmt_ws_delete = {
 
 /* The wait is last_failed + 2^(failures - free) seconds (at most 900)
  * minus now, for counters beyond their free failures and under an hour old. */
+/* The wait login_reserve would impose, read without taking its row locks:
+ * refusing a flood of throttled attempts must not queue them all on the
+ * same two rows. */
 static const struct store_stmt stmt_login_wait = {
     "login_wait",
     "SELECT coalesce(max(ceil(extract(epoch FROM last_failed"
@@ -80,19 +83,19 @@ static const struct store_stmt stmt_login_wait = {
     4,
 };
 
-static const struct store_stmt stmt_login_failed = {
-    "login_failed",
-    "INSERT INTO login_failures (key, failures, last_failed) VALUES ($1, 1, now()), ($2, 1, now())"
-    " ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN login_failures.last_failed"
-    " < now() - interval '1 hour' THEN 1 ELSE login_failures.failures + 1 END,"
-    " last_failed = now()",
-    2,
+static const struct store_stmt stmt_login_reserve = {
+    "login_reserve",
+    "SELECT login_reserve($1, $2, $3::int, $4::int)",
+    4,
 };
 
+/* A success gives the attempt's reservation back: the account starts over,
+ * the address has one failure less. */
 static const struct store_stmt stmt_login_ok = {
     "login_succeeded",
-    "DELETE FROM login_failures WHERE key = $1 OR last_failed < now() - interval '1 day'",
-    1,
+    "WITH a AS (UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $2)"
+    " DELETE FROM login_failures WHERE key = $1 OR last_failed < now() - interval '1 day'",
+    2,
 };
 
 static const struct store_stmt stmt_rate_hit = {
@@ -224,8 +227,8 @@ enum store_rc store_web_session_delete(struct store_conn *c, const char *id_hash
     return rc;
 }
 
-enum store_rc store_login_wait(struct store_conn *c, const char *user_key, const char *addr_key,
-                               int user_free, int addr_free, int *wait_s)
+enum store_rc store_login_reserve(struct store_conn *c, const char *user_key, const char *addr_key,
+                                  int user_free, int addr_free, int *wait_s)
 {
     char uf[16], af[16];
     snprintf(uf, sizeof uf, "%d", user_free);
@@ -236,23 +239,22 @@ enum store_rc store_login_wait(struct store_conn *c, const char *user_key, const
     if (rc != STORE_OK)
         return rc;
     int w = atoi(PQgetvalue(r, 0, 0));
-    *wait_s = w > 0 ? w : 0;
     PQclear(r);
+    if (w <= 0) {
+        rc = store_exec(c, &stmt_login_reserve, params, &r);
+        if (rc != STORE_OK)
+            return rc;
+        w = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    *wait_s = w > 0 ? w : 0;
     return STORE_OK;
 }
 
-enum store_rc store_login_failed(struct store_conn *c, const char *user_key, const char *addr_key)
+enum store_rc store_login_succeeded(struct store_conn *c, const char *user_key,
+                                    const char *addr_key)
 {
     const char *params[] = {user_key, addr_key};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_login_failed, params, &r);
-    PQclear(r);
-    return rc;
-}
-
-enum store_rc store_login_succeeded(struct store_conn *c, const char *user_key)
-{
-    const char *params[] = {user_key};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_login_ok, params, &r);
     PQclear(r);

@@ -59,22 +59,24 @@ store_web_session_find(struct store_conn *c, const char *id_hash, struct store_u
 __attribute__((warn_unused_result)) enum store_rc store_web_session_delete(struct store_conn *c,
                                                                            const char *id_hash);
 
-/* How many seconds sign-in must still wait because of earlier failures of
- * account key user_key (after user_free failures) or address key addr_key
- * (after addr_free failures): the delay doubles with each failure beyond
- * the free ones, up to 15 minutes; counters older than an hour start over.
- * Writes *wait_s (0: go ahead). STORE_OK or a failure. */
+/* Reserves a sign-in attempt for account key user_key and address key
+ * addr_key before the password is checked (sql/014_bounds.sql,
+ * login_reserve): unless earlier failures still impose a wait, the attempt
+ * is counted as a failure of both keys at once, in one transaction under
+ * their row locks, so concurrent guesses cannot all pass before any is
+ * counted. After user_free failures of the account (addr_free of the
+ * address) the delay doubles with each failure, up to 15 minutes; counters
+ * idle for an hour start over. A wait already due is read first without
+ * the locks. Writes *wait_s: 0 (reserved: go ahead) or the seconds to wait
+ * (nothing counted). STORE_OK or a failure. */
 __attribute__((warn_unused_result)) enum store_rc
-store_login_wait(struct store_conn *c, const char *user_key, const char *addr_key, int user_free,
-                 int addr_free, int *wait_s);
+store_login_reserve(struct store_conn *c, const char *user_key, const char *addr_key, int user_free,
+                    int addr_free, int *wait_s);
 
-/* Counts a failed sign-in against both keys. STORE_OK or a failure. */
+/* After a successful sign-in: clears the account counter and gives the
+ * address its reserved attempt back. STORE_OK or a failure. */
 __attribute__((warn_unused_result)) enum store_rc
-store_login_failed(struct store_conn *c, const char *user_key, const char *addr_key);
-
-/* Clears the account counter after a successful sign-in. */
-__attribute__((warn_unused_result)) enum store_rc store_login_succeeded(struct store_conn *c,
-                                                                        const char *user_key);
+store_login_succeeded(struct store_conn *c, const char *user_key, const char *addr_key);
 
 /* Counts one event for key in the current fixed window of window_s seconds
  * and writes the window's count so far (including this one) to *count.

@@ -43,6 +43,13 @@ void config_defaults(struct mg_config *cfg)
     cfg->web_session_ttl_s = 12 * 3600;
     cfg->register_per_hour = 20;
     cfg->cimd_allow_private = 0;
+    cfg->body_timeout_s = 10;
+    cfg->body_max_s = 30;
+    cfg->body_min_rate = 500;
+    cfg->streams_per_user = 6;
+    cfg->streams_per_token = 4;
+    cfg->unauth_waiting_max = 8;
+    cfg->password_hash_max = 2;
     snprintf(cfg->backends_dir, sizeof cfg->backends_dir, "%s", MG_DEFAULT_BACKENDS_DIR);
 }
 
@@ -121,6 +128,14 @@ static const struct {
     {"search_max_words", offsetof(struct mg_config, search_max_words), 1, 1000},
     {"upstream_tools_max_kib", offsetof(struct mg_config, upstream_tools_max_kib), 64,
      4L * 1024 * 1024},
+    /* what clients may hold across requests and processes */
+    {"body_timeout_s", offsetof(struct mg_config, body_timeout_s), 1, 3600},
+    {"body_max_s", offsetof(struct mg_config, body_max_s), 1, 3600},
+    {"body_min_rate", offsetof(struct mg_config, body_min_rate), 0, 1000000000},
+    {"streams_per_user", offsetof(struct mg_config, streams_per_user), 0, 100000},
+    {"streams_per_token", offsetof(struct mg_config, streams_per_token), 0, 100000},
+    {"unauth_waiting_max", offsetof(struct mg_config, unauth_waiting_max), 0, 100000},
+    {"password_hash_max", offsetof(struct mg_config, password_hash_max), 1, 1024},
 };
 
 /* Applies key when it is one of oauth_ints or limit_ints: returns 1 and sets

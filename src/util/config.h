@@ -68,7 +68,19 @@ struct mg_config {
     int register_per_hour;   /* dynamic client registrations per address per hour, 0: off */
     int cimd_allow_private;  /* 1: client metadata documents may be fetched from
                                 loopback/private addresses and over http (tests only) */
-    char backends_dir[512];  /* REST backend files (*.json), read at start (tools/backend.h) */
+    /* limits (doc/mcpgate.conf.5): a request body must arrive within
+       body_timeout_s, extended by 1 s per body_min_rate bytes received (0: not
+       extended), never beyond body_max_s; like mod_reqtimeout's
+       body=10-30,MinRate=500 */
+    int body_timeout_s;
+    int body_max_s;
+    int body_min_rate;
+    int streams_per_user;   /* held SSE streams per user, across all processes; 0: none */
+    int streams_per_token;  /* held SSE streams per access token or API key; 0: none */
+    int unauth_waiting_max; /* unauthenticated requests that wait (doctor, client
+                               metadata fetches) at once, across all processes */
+    int password_hash_max;  /* passwords checked at once per process; more get 503 */
+    char backends_dir[512]; /* REST backend files (*.json), read at start (tools/backend.h) */
     /* credential_key lines: [0] seals stored credentials, each opens them (util/seal.h);
        secret, never logged */
     struct seal_key credential_keys[SEAL_MAX_KEYS];
