@@ -27,7 +27,7 @@ MODERN = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": MODERN,
         "io.modelcontextprotocol/clientCapabilities": {}}
 SUB = "io.modelcontextprotocol/subscriptionId"
-LIFE_S = 4
+LIFE_S = 15  # the streams must outlive the calls that change things, even under valgrind
 CONFIG = "sse_max_s = %d\nsse_heartbeat_s = 1" % LIFE_S
 
 
@@ -125,7 +125,7 @@ def main():
              "notifications/resources/updated" not in methods(tools.msgs),
              "neither stream got what its filter did not ask for",
              repr(tools.msgs), repr(res.msgs))
-        ended = tools.wait(lambda m: bool(m) and m[-1].get("id") == "sub-tools", LIFE_S + 5)
+        ended = tools.wait(lambda m: bool(m) and m[-1].get("id") == "sub-tools", LIFE_S + 10)
         last = tools.msgs[-1] if tools.msgs else {}
         t.ok(ended and last.get("result", {}).get("resultType") == "complete" and
              last["result"]["_meta"][SUB] == "sub-tools",
