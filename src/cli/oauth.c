@@ -130,11 +130,17 @@ static void print_user(void *arg, const struct store_user *u)
         json_add(o, "username", json_object_new_string(u->username));
         json_add(o, "disabled", json_object_new_boolean(u->disabled));
         json_add(o, "created_at", json_object_new_string(u->created_at));
+        if (u->idp[0]) {
+            json_add(o, "idp", json_object_new_string(u->idp));
+            json_add(o, "subject", json_object_new_string(u->subject));
+            json_add(o, "email", json_object_new_string(u->email));
+        }
         if (json_object_array_add(arg, o) != 0)
             json_object_put(o);
         return;
     }
-    printf("%-32s %-8s %s\n", u->username, u->disabled ? "disabled" : "active", u->created_at);
+    printf("%-32s %-8s %-20s %-12s %s\n", u->username, u->disabled ? "disabled" : "active",
+           u->created_at, u->idp[0] ? u->idp : "local", u->idp[0] ? u->subject : "-");
 }
 
 static const char user_usage[] =
@@ -148,7 +154,8 @@ static const char user_usage[] =
     "            echo off) or as one line from standard input\n"
     "  passwd    set a user's password (read the same way)\n"
     "  disable   refuse the user's sign-ins, tokens and API keys; enable undoes it\n"
-    "  list      the users (--json: machine-readable)\n"
+    "  list      the users, with the identity provider and subject of those who\n"
+    "            sign in at one (--json: machine-readable)\n"
     "A user name has 1 to 64 of A-Z a-z 0-9 . _ @ -\n";
 
 static int set_password(const struct cli_env *env, const char *name, int create)
@@ -195,7 +202,8 @@ int cli_user(const struct cli_env *env, int argc, char **argv)
     if (strcmp(sub, "list") == 0 && argc == 2) {
         struct json_object *arr = json ? json_object_new_array() : NULL;
         if (!json)
-            printf("%-32s %-8s %s\n", "USER", "STATE", "CREATED");
+            printf("%-32s %-8s %-20s %-12s %s\n", "USER", "STATE", "CREATED", "PROVIDER",
+                   "SUBJECT");
         enum store_rc rc = store_user_list(env->db, print_user, arr);
         if (rc != STORE_OK) {
             json_object_put(arr);

@@ -203,6 +203,8 @@ static const struct route {
     {.path = "/revoke", .oauth = oauth_handle_revoke},
     {.path = "/introspect", .oauth = oauth_handle_introspect},
     {.path = "/login", .oauth = oauth_handle_login},
+    {.path = "/login/idp", .oauth = oauth_handle_idp_start},
+    {.path = "/login/callback", .oauth = oauth_handle_idp_callback},
     {.path = "/logout", .oauth = oauth_handle_logout},
     {.path = "/account", .oauth = oauth_handle_account},
     {.path = "/account/revoke", .oauth = oauth_handle_account_revoke},

@@ -300,8 +300,13 @@ void oauth_handle_authorize(struct oauth_ctx *ctx)
             goto out;
         }
         struct buf loc = {0};
-        int rc = buf_printf(&loc, "%s/login?return_to=", ctx->cfg->base_path) ||
+        int rc = 0;
+        if (!ctx->cfg->local_users && ctx->cfg->n_idps == 1) { /* nothing to choose */
+            rc = oauth_idp_start_url(ctx->cfg, &ctx->cfg->idps[0], ctx->req->uri, &loc);
+        } else {
+            rc = buf_printf(&loc, "%s/login?return_to=", ctx->cfg->base_path) ||
                  http_url_encode(&loc, ctx->req->uri);
+        }
         if (rc == 0)
             oauth_see_other(ctx, buf_str(&loc));
         else

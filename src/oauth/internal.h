@@ -119,4 +119,29 @@ void oauth_see_other(struct oauth_ctx *ctx, const char *location);
 __attribute__((warn_unused_result)) int oauth_query(struct oauth_ctx *ctx, struct http_form *f,
                                                     const char **why);
 
+/* Sets a cookie scoped to base_url's path + path_suffix (Secure, HttpOnly,
+ * SameSite=Lax); max_age_s 0 deletes it. */
+void oauth_set_cookie(struct oauth_ctx *ctx, const char *name, const char *value, int max_age_s,
+                      const char *path_suffix);
+
+/* The request's cookie name into out (n bytes). Returns 0, or -1 when it
+ * is absent or does not fit. */
+int oauth_cookie(struct oauth_ctx *ctx, const char *name, char *out, size_t n);
+
+/* A return_to target after sign-in: our /authorize?... or /account, as a
+ * path; anything else becomes /account. Into out (n bytes). */
+void oauth_safe_return(const struct mg_config *cfg, const char *want, char *out, size_t n);
+
+/* Starts a browser session for u and sends the browser to target (303);
+ * a 503 when the database is unreachable. */
+void oauth_web_session_start(struct oauth_ctx *ctx, const struct store_user *u, const char *target);
+
+/* --- sign-in at identity providers (idp.c) --- */
+
+/* Appends to out the path that starts a sign-in at p and then goes to
+ * return_to (may be NULL): base_path/login/idp?provider=NAME&return_to=...
+ * Returns 0, or -1 when out's limit is reached. */
+__attribute__((warn_unused_result)) int oauth_idp_start_url(const struct mg_config *cfg,
+                                                            const struct mg_idp *p,
+                                                            const char *return_to, struct buf *out);
 #endif

@@ -51,6 +51,10 @@ void oauth_handle_introspect(struct oauth_ctx *ctx);
 /* /login, /logout */
 void oauth_handle_login(struct oauth_ctx *ctx);
 void oauth_handle_logout(struct oauth_ctx *ctx);
+/* /login/idp (start a sign-in at an identity provider), /login/callback
+ * (its answer) */
+void oauth_handle_idp_start(struct oauth_ctx *ctx);
+void oauth_handle_idp_callback(struct oauth_ctx *ctx);
 /* /account, /account/revoke, /account/keys, /account/keys/revoke */
 void oauth_handle_account(struct oauth_ctx *ctx);
 void oauth_handle_account_revoke(struct oauth_ctx *ctx);

@@ -47,8 +47,8 @@ static void cookie_path(const struct mg_config *cfg, char *out, size_t n)
     snprintf(out, n, "%s/", cfg->base_path);
 }
 
-static void set_cookie(struct oauth_ctx *ctx, const char *name, const char *value, int max_age_s,
-                       const char *path_suffix)
+void oauth_set_cookie(struct oauth_ctx *ctx, const char *name, const char *value, int max_age_s,
+                      const char *path_suffix)
 {
     char path[300], line[512];
     cookie_path(ctx->cfg, path, sizeof path);
@@ -58,7 +58,7 @@ static void set_cookie(struct oauth_ctx *ctx, const char *name, const char *valu
     explicit_bzero(line, sizeof line);
 }
 
-static int cookie(struct oauth_ctx *ctx, const char *name, char *out, size_t n)
+int oauth_cookie(struct oauth_ctx *ctx, const char *name, char *out, size_t n)
 {
     return http_cookie_get(http_header(ctx->req, "Cookie"), name, out, n);
 }
@@ -82,7 +82,7 @@ int oauth_query(struct oauth_ctx *ctx, struct http_form *f, const char **why)
 int oauth_web_user(struct oauth_ctx *ctx, struct store_user *out)
 {
     char sid[OAUTH_SECRET_LEN + 1];
-    if (cookie(ctx, OAUTH_COOKIE_SESSION, sid, sizeof sid) < 0)
+    if (oauth_cookie(ctx, OAUTH_COOKIE_SESSION, sid, sizeof sid) < 0)
         return 0;
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
     crypto_sha256_hex(sid, strlen(sid), hash);
@@ -114,10 +114,10 @@ static int csrf_of(struct oauth_ctx *ctx, const char *value, char *out, size_t n
 int oauth_csrf_token(struct oauth_ctx *ctx, char *out, size_t n)
 {
     char value[OAUTH_SECRET_LEN + 1];
-    if (cookie(ctx, OAUTH_COOKIE_CSRF, value, sizeof value) < 0 ||
+    if (oauth_cookie(ctx, OAUTH_COOKIE_CSRF, value, sizeof value) < 0 ||
         strlen(value) != OAUTH_SECRET_LEN) {
         crypto_token(OAUTH_SECRET_BYTES, value);
-        set_cookie(ctx, OAUTH_COOKIE_CSRF, value, 30 * 24 * 3600, "");
+        oauth_set_cookie(ctx, OAUTH_COOKIE_CSRF, value, 30 * 24 * 3600, "");
     }
     return csrf_of(ctx, value, out, n);
 }
@@ -126,7 +126,7 @@ int oauth_csrf_ok(struct oauth_ctx *ctx, const struct http_form *f)
 {
     char value[OAUTH_SECRET_LEN + 1], want[64];
     const char *got = http_form_get(f, "csrf");
-    if (!got || cookie(ctx, OAUTH_COOKIE_CSRF, value, sizeof value) < 0 ||
+    if (!got || oauth_cookie(ctx, OAUTH_COOKIE_CSRF, value, sizeof value) < 0 ||
         csrf_of(ctx, value, want, sizeof want) < 0)
         return 0;
     return strlen(got) == strlen(want) && crypto_equal(got, want, strlen(want));
@@ -172,7 +172,7 @@ static int plain_url(const char *s)
 /* A return_to target after sign-in: our /authorize?... or /account,
  * given as a path; anything else (another host, //, \, a control or
  * non-ASCII character) becomes /account. */
-static void safe_return(const struct mg_config *cfg, const char *want, char *out, size_t n)
+void oauth_safe_return(const struct mg_config *cfg, const char *want, char *out, size_t n)
 {
     char authorize[300], account[300];
     snprintf(authorize, sizeof authorize, "%s/authorize?", cfg->base_path);
@@ -198,12 +198,39 @@ static void render_login(struct oauth_ctx *ctx, int status, const char *return_t
         .return_to = return_to,
         .username = username,
         .error = error,
+        .local = ctx->cfg->local_users,
     };
+    struct pages_field providers[MG_MAX_IDPS];
+    struct buf hrefs[MG_MAX_IDPS];
+    memset(hrefs, 0, sizeof hrefs);
+    int rc = 0;
+    for (int i = 0; i < ctx->cfg->n_idps && rc == 0; i++) {
+        rc = oauth_idp_start_url(ctx->cfg, &ctx->cfg->idps[i], return_to, &hrefs[i]);
+        providers[i] = (struct pages_field){ctx->cfg->idps[i].name, buf_str(&hrefs[i])};
+    }
+    p.providers = providers;
+    p.n_providers = ctx->cfg->n_idps;
     struct buf html = {0};
-    if (pages_login(&html, &p) < 0)
+    if (rc < 0 || pages_login(&html, &p) < 0)
         LOG_ERROR("msg=\"could not render a page\"");
     oauth_send_page(ctx, status, &html);
     buf_free(&html);
+    for (int i = 0; i < ctx->cfg->n_idps; i++)
+        buf_free(&hrefs[i]);
+}
+
+void oauth_web_session_start(struct oauth_ctx *ctx, const struct store_user *u, const char *target)
+{
+    char sid[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
+    oauth_secret_new("", sid, sizeof sid, hash);
+    if (store_web_session_create(ctx->db, hash, u->id, ctx->cfg->web_session_ttl_s) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        return;
+    }
+    LOG_INFO("msg=\"signed in\" user=%s", u->username);
+    oauth_see_other(ctx, target);
+    oauth_set_cookie(ctx, OAUTH_COOKIE_SESSION, sid, ctx->cfg->web_session_ttl_s, "");
+    explicit_bzero(sid, sizeof sid);
 }
 
 static void login_post(struct oauth_ctx *ctx)
@@ -212,9 +239,14 @@ static void login_post(struct oauth_ctx *ctx)
     if (oauth_read_form(ctx, &f) < 0)
         return;
     char target[4096];
-    safe_return(ctx->cfg, http_form_get(&f, "return_to"), target, sizeof target);
+    oauth_safe_return(ctx->cfg, http_form_get(&f, "return_to"), target, sizeof target);
     const char *user = http_form_get(&f, "username");
     const char *password = http_form_get(&f, "password");
+    if (!ctx->cfg->local_users) {
+        render_login(ctx, 403, target, NULL,
+                     "Sign-in with a user name and password is turned off here.");
+        goto out;
+    }
     if (!oauth_csrf_ok(ctx, &f)) {
         render_login(ctx, 403, target, NULL, "Your session expired: please sign in again.");
         goto out;
@@ -271,16 +303,7 @@ static void login_post(struct oauth_ctx *ctx)
     }
     if (store_login_succeeded(ctx->db, ukey, akey) != STORE_OK)
         LOG_WARN("msg=\"could not clear failed sign-ins\"");
-    char sid[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
-    oauth_secret_new("", sid, sizeof sid, hash);
-    if (store_web_session_create(ctx->db, hash, u.id, ctx->cfg->web_session_ttl_s) != STORE_OK) {
-        oauth_reply_unavailable(ctx->res);
-        goto out;
-    }
-    LOG_INFO("msg=\"signed in\" user=%s", u.username);
-    oauth_see_other(ctx, target);
-    set_cookie(ctx, OAUTH_COOKIE_SESSION, sid, ctx->cfg->web_session_ttl_s, "");
-    explicit_bzero(sid, sizeof sid);
+    oauth_web_session_start(ctx, &u, target);
 out:
     http_form_free(&f);
 }
@@ -304,7 +327,7 @@ void oauth_handle_login(struct oauth_ctx *ctx)
         http_form_free(&q);
         return;
     }
-    safe_return(ctx->cfg, http_form_get(&q, "return_to"), target, sizeof target);
+    oauth_safe_return(ctx->cfg, http_form_get(&q, "return_to"), target, sizeof target);
     render_login(ctx, 200, target, NULL, NULL);
     http_form_free(&q);
 }
@@ -321,7 +344,7 @@ void oauth_handle_logout(struct oauth_ctx *ctx)
         goto out;
     }
     char sid[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
-    if (cookie(ctx, OAUTH_COOKIE_SESSION, sid, sizeof sid) == 0) {
+    if (oauth_cookie(ctx, OAUTH_COOKIE_SESSION, sid, sizeof sid) == 0) {
         crypto_sha256_hex(sid, strlen(sid), hash);
         explicit_bzero(sid, sizeof sid);
         if (store_web_session_delete(ctx->db, hash) != STORE_OK) {
@@ -330,7 +353,7 @@ void oauth_handle_logout(struct oauth_ctx *ctx)
         }
     }
     oauth_see_other(ctx, login);
-    set_cookie(ctx, OAUTH_COOKIE_SESSION, "", 0, "");
+    oauth_set_cookie(ctx, OAUTH_COOKIE_SESSION, "", 0, "");
 out:
     http_form_free(&f);
 }
@@ -441,7 +464,7 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         goto out;
     }
     collect_creds(rows);
-    int has_key = cookie(ctx, OAUTH_COOKIE_FLASH, new_key, sizeof new_key) == 0 &&
+    int has_key = oauth_cookie(ctx, OAUTH_COOKIE_FLASH, new_key, sizeof new_key) == 0 &&
                   strncmp(new_key, OAUTH_APIKEY_PREFIX, strlen(OAUTH_APIKEY_PREFIX)) == 0;
     struct pages_account p = {
         .base = ctx->cfg->base_path,
@@ -464,7 +487,7 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         explicit_bzero(html.data, html.len);
     buf_free(&html);
     if (has_key)
-        set_cookie(ctx, OAUTH_COOKIE_FLASH, "", 0, "account");
+        oauth_set_cookie(ctx, OAUTH_COOKIE_FLASH, "", 0, "account");
 out:
     explicit_bzero(new_key, sizeof new_key);
     free(rows);
@@ -532,7 +555,7 @@ void oauth_handle_account_key_create(struct oauth_ctx *ctx)
                 LOG_INFO("msg=\"api key created\" user=%s key_id=%lld", u.username, id);
                 back_to_account(ctx);
                 /* shown once, on the page the 303 leads to */
-                set_cookie(ctx, OAUTH_COOKIE_FLASH, key, 120, "account");
+                oauth_set_cookie(ctx, OAUTH_COOKIE_FLASH, key, 120, "account");
             }
             explicit_bzero(key, sizeof key);
         }

@@ -117,9 +117,15 @@ static int page(struct buf *out, const char *title, const char *body, const stru
     return page_layout(out, title, body, vars, n, 0);
 }
 
-static const char login_body[] =
-    "<h1>Sign in to mcpgate</h1>\n"
-    "{{{error}}}"
+static const char login_body[] = "<h1>Sign in to mcpgate</h1>\n"
+                                 "{{{error}}}"
+                                 "{{{providers}}}"
+                                 "{{{form}}}";
+
+static const char login_provider[] = "<p><a class=\"idp\" id=\"idp-{{name}}\" href=\"{{href}}\">"
+                                     "Sign in with {{name}}</a></p>\n";
+
+static const char login_form[] =
     "<form method=\"post\" action=\"{{action}}\">\n"
     "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\n"
     "<input type=\"hidden\" name=\"return_to\" value=\"{{return_to}}\">\n"
@@ -139,13 +145,27 @@ int pages_login(struct buf *out, const struct pages_login *p)
     if (p->error)
         rc = buf_puts(&err, "<p class=\"error\" role=\"alert\">") || pages_escape(&err, p->error) ||
              buf_puts(&err, "</p>\n");
+    struct buf providers = {0}, form = {0};
+    for (int i = 0; i < p->n_providers && rc == 0; i++) {
+        struct var pv[] = {{"name", p->providers[i].name, 0}, {"href", p->providers[i].value, 0}};
+        rc = render(&providers, login_provider, pv, 2);
+    }
     struct var v[] = {
         {"error", buf_str(&err), 1},    {"action", p->action, 0},     {"csrf", p->csrf, 0},
         {"return_to", p->return_to, 0}, {"username", p->username, 0},
     };
+    if (rc == 0 && p->local)
+        rc = render(&form, login_form, v, sizeof v / sizeof v[0]);
+    struct var body[] = {
+        {"error", buf_str(&err), 1},
+        {"providers", buf_str(&providers), 1},
+        {"form", buf_str(&form), 1},
+    };
     if (rc == 0)
-        rc = page(out, "Sign in", login_body, v, sizeof v / sizeof v[0]);
+        rc = page(out, "Sign in", login_body, body, sizeof body / sizeof body[0]);
     buf_free(&err);
+    buf_free(&providers);
+    buf_free(&form);
     return rc ? -1 : 0;
 }
 

@@ -23,11 +23,14 @@ struct pages_field {
 };
 
 struct pages_login {
-    const char *action;    /* form target URL path */
-    const char *csrf;      /* the CSRF token */
-    const char *return_to; /* hidden field, may be NULL */
-    const char *username;  /* pre-filled, may be NULL */
-    const char *error;     /* message to show, may be NULL */
+    const char *action;                  /* form target URL path */
+    const char *csrf;                    /* the CSRF token */
+    const char *return_to;               /* hidden field, may be NULL */
+    const char *username;                /* pre-filled, may be NULL */
+    const char *error;                   /* message to show, may be NULL */
+    int local;                           /* 1: the user name and password form (local users) */
+    const struct pages_field *providers; /* {name, href of its sign-in}, may be NULL */
+    int n_providers;
 };
 
 struct pages_consent {

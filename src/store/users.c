@@ -26,9 +26,38 @@ static const struct store_stmt stmt_user_find = {
 static const struct store_stmt stmt_user_list = {
     "user_list",
     "SELECT id, username, '', disabled,"
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " coalesce(idp, ''), coalesce(subject, ''), coalesce(email, '')"
     " FROM users ORDER BY username",
     0,
+};
+
+/* Finds the user of (idp, subject) or creates it; the arbiter is the
+ * (idp, subject) constraint, so a name taken by another user is an error
+ * the caller answers with the fallback name. */
+static const struct store_stmt stmt_user_federated = {
+    "user_federated",
+    "INSERT INTO users (username, password_hash, idp, subject, email, display_name)"
+    " VALUES ($3, '!', $1, $2, nullif($4, ''), nullif($5, ''))"
+    " ON CONFLICT (idp, subject) DO UPDATE SET email = EXCLUDED.email,"
+    " display_name = EXCLUDED.display_name, updated_at = now()"
+    " RETURNING id, username, '', disabled,"
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    5,
+};
+
+static const struct store_stmt stmt_idp_login_create = {
+    "idp_login_create",
+    "WITH purge AS (DELETE FROM idp_logins WHERE expires_at < now())"
+    " INSERT INTO idp_logins (state_hash, idp, return_to, expires_at)"
+    " VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))",
+    4,
+};
+
+static const struct store_stmt stmt_idp_login_take = {
+    "idp_login_take",
+    "DELETE FROM idp_logins WHERE state_hash = $1 RETURNING idp, return_to, expires_at > now()",
+    1,
 };
 
 static const struct store_stmt stmt_user_password = {
@@ -192,6 +221,9 @@ enum store_rc store_user_list(struct store_conn *c,
         snprintf(u.username, sizeof u.username, "%s", PQgetvalue(r, i, 1));
         u.disabled = strcmp(PQgetvalue(r, i, 3), "t") == 0;
         snprintf(u.created_at, sizeof u.created_at, "%s", PQgetvalue(r, i, 4));
+        snprintf(u.idp, sizeof u.idp, "%s", PQgetvalue(r, i, 5));
+        snprintf(u.subject, sizeof u.subject, "%s", PQgetvalue(r, i, 6));
+        snprintf(u.email, sizeof u.email, "%s", PQgetvalue(r, i, 7));
         fn(arg, &u);
     }
     PQclear(r);
@@ -279,4 +311,49 @@ enum store_rc store_rate_add(struct store_conn *c, const char *key, int window_s
     *count = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
     return STORE_OK;
+}
+
+enum store_rc store_user_federated(struct store_conn *c, const char *idp, const char *subject,
+                                   const char *username, const char *fallback_username,
+                                   const char *email, const char *display_name,
+                                   struct store_user *out)
+{
+    const char *params[] = {idp, subject, username, email, display_name};
+    enum store_rc rc = find_one(c, &stmt_user_federated, params, out);
+    if (rc == STORE_ERROR) { /* the name is another user's */
+        params[2] = fallback_username;
+        rc = find_one(c, &stmt_user_federated, params, out);
+    }
+    return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+}
+
+enum store_rc store_idp_login_create(struct store_conn *c, const char *state_hash, const char *idp,
+                                     const char *return_to, int ttl_s)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    const char *params[] = {state_hash, idp, return_to, ttl};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_idp_login_create, params, &r);
+    if (rc == STORE_OK)
+        PQclear(r);
+    return rc;
+}
+
+enum store_rc store_idp_login_take(struct store_conn *c, const char *state_hash, char *idp,
+                                   size_t idp_len, char *return_to, size_t return_len)
+{
+    const char *params[] = {state_hash};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_idp_login_take, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+        snprintf(idp, idp_len, "%s", PQgetvalue(r, 0, 0));
+        snprintf(return_to, return_len, "%s", PQgetvalue(r, 0, 1));
+    } else {
+        rc = STORE_NOT_FOUND;
+    }
+    PQclear(r);
+    return rc;
 }

@@ -17,7 +17,34 @@ struct store_user {
     char password_hash[256];
     int disabled;
     char created_at[40]; /* ISO 8601, UTC */
+    char idp[33];        /* store_user_list() only: the provider it signs in at, "" for local */
+    char subject[256];   /* store_user_list() only: its subject there */
+    char email[321];     /* store_user_list() only: from the provider's claims, may be "" */
 };
+
+/* The user signed in at provider idp as subject, created on first sign-in
+ * (provisioning) with user name username (or, when another user has that
+ * name, fallback_username), and with email and display_name (either may be
+ * "") set from this sign-in's claims. STORE_OK with *out filled (disabled
+ * users too: the caller refuses them), or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_user_federated(struct store_conn *c, const char *idp, const char *subject,
+                     const char *username, const char *fallback_username, const char *email,
+                     const char *display_name, struct store_user *out);
+
+/* Records a sign-in started at provider idp: the SHA-256 hex of its state,
+ * where to go afterwards, alive ttl_s seconds. STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_idp_login_create(struct store_conn *c, const char *state_hash, const char *idp,
+                       const char *return_to, int ttl_s);
+
+/* Consumes the live sign-in whose state hashes to state_hash (once: a
+ * second call finds nothing): its provider into idp (idp_len bytes) and
+ * return_to (return_len bytes). STORE_OK, STORE_NOT_FOUND (unknown, used or
+ * expired) or a failure. Also deletes sign-ins that expired. */
+__attribute__((warn_unused_result)) enum store_rc
+store_idp_login_take(struct store_conn *c, const char *state_hash, char *idp, size_t idp_len,
+                     char *return_to, size_t return_len);
 
 /* Inserts a user; *id gets the new id. Returns STORE_OK, STORE_ERROR (also
  * when the name is taken: check with store_user_find first) or

@@ -50,6 +50,8 @@ void config_defaults(struct mg_config *cfg)
     cfg->streams_per_token = 4;
     cfg->unauth_waiting_max = 8;
     cfg->password_hash_max = 2;
+    cfg->idp_allow_private = 0;
+    cfg->local_users = 1;
     snprintf(cfg->backends_dir, sizeof cfg->backends_dir, "%s", MG_DEFAULT_BACKENDS_DIR);
 }
 
@@ -166,6 +168,151 @@ static int table_int_key(struct mg_config *cfg, const char *key, const char *val
     return 0;
 }
 
+const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *name)
+{
+    for (int i = 0; name && i < cfg->n_idps; i++)
+        if (strcmp(cfg->idps[i].name, name) == 0)
+            return &cfg->idps[i];
+    return NULL;
+}
+
+/* Reads the first line of the file at path (a client secret) into out.
+ * Returns 0, or -1 with a message in err. */
+static int read_secret_file(const char *path, char *out, size_t n, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "idp: could not open client_secret_file %.200s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    char line[512];
+    int ok = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (ok)
+        line[strcspn(line, "\r\n")] = '\0';
+    if (!ok || !line[0] || copy_str(out, n, line) < 0) {
+        snprintf(err, errlen,
+                 "idp: client_secret_file %.200s must hold the secret on its first "
+                 "line (at most 255 characters)",
+                 path);
+        explicit_bzero(line, sizeof line);
+        return -1;
+    }
+    explicit_bzero(line, sizeof line);
+    return 0;
+}
+
+/* Applies one "name=value" word of an idp line to p. Returns 0, or -1 with
+ * a message in err. */
+static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
+{
+    char *eq = strchr(word, '=');
+    if (!eq || eq == word || !eq[1]) {
+        snprintf(err, errlen, "idp: expected name=value, got \"%.64s\"", word);
+        return -1;
+    }
+    *eq = '\0';
+    const char *v = eq + 1;
+    if (strcmp(word, "issuer") == 0) {
+        if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strpbrk(v, "?#") ||
+            copy_str(p->issuer, sizeof p->issuer, v) < 0) {
+            snprintf(err, errlen, "idp: issuer must be an http(s) URL without query or fragment");
+            return -1;
+        }
+    } else if (strcmp(word, "client_id") == 0) {
+        if (copy_str(p->client_id, sizeof p->client_id, v) < 0) {
+            snprintf(err, errlen, "idp: client_id is too long");
+            return -1;
+        }
+    } else if (strcmp(word, "client_secret_file") == 0) {
+        return read_secret_file(v, p->client_secret, sizeof p->client_secret, err, errlen);
+    } else if (strcmp(word, "scopes") == 0) {
+        if (strlen(v) + 8 >= sizeof p->scopes ||
+            strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/,-") !=
+                strlen(v)) {
+            snprintf(err, errlen, "idp: scopes must be a comma-separated list of scope names");
+            return -1;
+        }
+        int has_openid = 0;
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, "%s", v);
+        p->scopes[0] = '\0';
+        size_t o = 0;
+        for (char *s = tmp, *c; s; s = c) {
+            c = strchr(s, ',');
+            if (c)
+                *c++ = '\0';
+            if (!*s)
+                continue;
+            has_openid |= strcmp(s, "openid") == 0;
+            o += (size_t)snprintf(p->scopes + o, sizeof p->scopes - o, "%s%s", o ? " " : "", s);
+        }
+        if (!has_openid)
+            snprintf(p->scopes + o, sizeof p->scopes - o, "%sopenid", o ? " " : "");
+    } else {
+        snprintf(err, errlen, "idp: unknown parameter \"%.64s\"", word);
+        return -1;
+    }
+    return 0;
+}
+
+/* An "idp" line: NAME then name=value words. Returns 0, or -1 with err. */
+static int set_idp(struct mg_config *cfg, const char *value, char *err, size_t errlen)
+{
+    if (cfg->n_idps == MG_MAX_IDPS) {
+        snprintf(err, errlen, "idp: at most %d identity providers", MG_MAX_IDPS);
+        return -1;
+    }
+    char line[2048];
+    if (copy_str(line, sizeof line, value) < 0) {
+        snprintf(err, errlen, "idp: the line is too long");
+        return -1;
+    }
+    struct mg_idp p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.scopes, sizeof p.scopes, "openid profile email");
+    int rc = -1;
+    char *save = NULL;
+    char *name = strtok_r(line, " \t", &save);
+    if (!name || strlen(name) > 32 ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name)) {
+        snprintf(err, errlen,
+                 "idp: the first word must be the provider's name ([a-z0-9_-], at "
+                 "most 32 characters)");
+        goto out;
+    }
+    snprintf(p.name, sizeof p.name, "%s", name);
+    if (config_idp_find(cfg, p.name)) {
+        snprintf(err, errlen, "idp: %s is configured twice", p.name);
+        goto out;
+    }
+    for (char *w; (w = strtok_r(NULL, " \t", &save));)
+        if (idp_word(&p, w, err, errlen) < 0)
+            goto out;
+    if (!p.issuer[0] || !p.client_id[0]) {
+        snprintf(err, errlen, "idp %s: issuer= and client_id= are required", p.name);
+        goto out;
+    }
+    cfg->idps[cfg->n_idps++] = p;
+    rc = 0;
+out:
+    explicit_bzero(&p, sizeof p);
+    explicit_bzero(line, sizeof line);
+    return rc;
+}
+
+/* yes/no into *out. Returns 0, or -1 with err naming key. */
+static int set_yes_no(const char *key, const char *value, int *out, char *err, size_t errlen)
+{
+    if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+        *out = value[0] == 'y';
+        return 0;
+    }
+    snprintf(err, errlen, "%s must be yes or no", key);
+    return -1;
+}
+
 int config_set(struct mg_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
     long v;
@@ -231,6 +378,12 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         }
         snprintf(err, errlen, "cimd_allow_private must be yes or no");
         return -1;
+    } else if (strcmp(key, "idp") == 0) {
+        return set_idp(cfg, value, err, errlen);
+    } else if (strcmp(key, "idp_allow_private") == 0) {
+        return set_yes_no(key, value, &cfg->idp_allow_private, err, errlen);
+    } else if (strcmp(key, "local_users") == 0) {
+        return set_yes_no(key, value, &cfg->local_users, err, errlen);
     } else if (strcmp(key, "backends_dir") == 0) {
         if (value[0] != '/') {
             snprintf(err, errlen, "backends_dir must be an absolute path");

@@ -22,6 +22,20 @@
 
 #define MG_DEFAULT_BACKENDS_DIR "/etc/mcpgate/backends.d"
 
+#define MG_MAX_IDPS 8
+
+/* An upstream identity provider people sign in at (OpenID Connect; one
+ * "idp = NAME issuer=URL client_id=ID [client_secret_file=PATH]
+ * [scopes=a,b,c]" line each, oauth/idp.c). */
+struct mg_idp {
+    char name[33];           /* [a-z0-9_-]{1,32}: in URLs, user names and the users table */
+    char issuer[512];        /* exact issuer identifier; discovery below it */
+    char client_id[256];     /* mcpgate's client id at the provider */
+    char client_secret[256]; /* read from client_secret_file; "" = public client (PKCE only);
+                                secret, never logged */
+    char scopes[256];        /* space-separated, "openid" always among them */
+};
+
 enum mg_auth_mode { MG_AUTH_NONE, MG_AUTH_OAUTH };
 
 struct mg_config {
@@ -80,6 +94,11 @@ struct mg_config {
     int unauth_waiting_max; /* unauthenticated requests that wait (doctor, client
                                metadata fetches) at once, across all processes */
     int password_hash_max;  /* passwords checked at once per process; more get 503 */
+    int idp_allow_private;  /* 1: identity providers may be on loopback/private
+                               addresses and use http (tests only) */
+    int local_users;        /* 1: the sign-in page has the password form */
+    int n_idps;
+    struct mg_idp idps[MG_MAX_IDPS]; /* configured identity providers, in file order */
     char backends_dir[512]; /* REST backend files (*.json), read at start (tools/backend.h) */
     /* credential_key lines: [0] seals stored credentials, each opens them (util/seal.h);
        secret, never logged */
@@ -109,6 +128,9 @@ __attribute__((warn_unused_result)) int config_finish(struct mg_config *cfg, cha
 /* Returns the path to read: explicit if not NULL, else $MCPGATE_CONFIG,
  * else MG_DEFAULT_CONFIG. Borrowed. */
 const char *config_path(const char *explicit_path);
+
+/* The identity provider called name, or NULL. Borrowed from cfg. */
+const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *name);
 
 /* Returns 1 when origin (an Origin header value) may call /mcp, else 0. */
 int config_origin_allowed(const struct mg_config *cfg, const char *origin);

@@ -58,12 +58,17 @@ void crypto_hex_encode(const void *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+void crypto_sha256(const void *s, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
+{
+    unsigned int mdlen = 0;
+    if (EVP_Digest(s, len, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != CRYPTO_SHA256_LEN)
+        abort();
+}
+
 void crypto_sha256_hex(const void *s, size_t len, char out[CRYPTO_SHA256_HEX_LEN + 1])
 {
     unsigned char md[CRYPTO_SHA256_LEN];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof md)
-        abort();
+    crypto_sha256(s, len, md);
     crypto_hex_encode(md, sizeof md, out);
 }
 

@@ -27,6 +27,9 @@ size_t crypto_b64url_len(size_t n);
 /* Encodes n bytes as lowercase hex into out (2n + 1 bytes). Cannot fail. */
 void crypto_hex_encode(const void *in, size_t n, char *out);
 
+/* SHA-256 of s (len bytes) into out. Cannot fail. */
+void crypto_sha256(const void *s, size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
+
 /* SHA-256 of s (len bytes) as 64 hex chars plus NUL in out. Cannot fail. */
 void crypto_sha256_hex(const void *s, size_t len, char out[CRYPTO_SHA256_HEX_LEN + 1]);
 

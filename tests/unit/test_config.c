@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -81,6 +82,25 @@ int main(void)
         {"base_url = ftp://x\ndatabase = d\n", "base_url must be an absolute"},
         {"base_url = https://x/?a=b\ndatabase = d\n", "base_url must be an absolute"},
         {"base_url = https://x\n", "database is not set"},
+        {"base_url = https://x\ndatabase = d\nidp = Corp issuer=https://i client_id=c\n",
+         "first word must be the provider's name"},
+        {"base_url = https://x\ndatabase = d\nidp = corp client_id=c\n",
+         "issuer= and client_id= are required"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=ftp://i client_id=c\n",
+         "issuer must be an http(s) URL"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "color=red\n",
+         "unknown parameter \"color\""},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c\n"
+         "idp = corp issuer=https://j client_id=d\n",
+         "corp is configured twice"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "client_secret_file=/nonexistent/secret\n",
+         "could not open client_secret_file /nonexistent/secret"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "scopes=openid email\n",
+         "expected name=value, got \"email\""},
+        {"base_url = https://x\ndatabase = d\nlocal_users = off\n", "local_users must be yes"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
@@ -116,6 +136,41 @@ int main(void)
                strstr(err, limits[i].key) && strstr(err, "whole number"),
            "%s = %s is refused: %s", limits[i].key, limits[i].bad, err);
     }
+
+    /* identity providers */
+    char secret_path[80];
+    snprintf(secret_path, sizeof secret_path, "/tmp/mcpgate-test-secret.%ld", (long)getpid());
+    FILE *sf = fopen(secret_path, "w");
+    fputs("s3cret value\nsecond line\n", sf);
+    fclose(sf);
+    char text[512];
+    snprintf(text, sizeof text,
+             "base_url = https://x\ndatabase = d\nlocal_users = no\n"
+             "idp = corp issuer=https://id.example/realm client_id=mcpgate\n"
+             "idp = other-2 issuer=https://o.example client_id=c2 client_secret_file=%s "
+             "scopes=email,openid,groups\n",
+             secret_path);
+    rc = load_text(&cfg, text, err, sizeof err);
+    ok(rc == 0 && cfg.n_idps == 2 && cfg.local_users == 0 && cfg.idp_allow_private == 0,
+       "two identity providers, local users off: %s", rc ? err : "ok");
+    const struct mg_idp *idp = config_idp_find(&cfg, "corp");
+    ok(idp && strcmp(idp->issuer, "https://id.example/realm") == 0 &&
+           strcmp(idp->client_id, "mcpgate") == 0 && idp->client_secret[0] == '\0' &&
+           strcmp(idp->scopes, "openid profile email") == 0,
+       "corp: a public client with the default scopes");
+    idp = config_idp_find(&cfg, "other-2");
+    ok(idp && strcmp(idp->client_secret, "s3cret value") == 0 &&
+           strcmp(idp->scopes, "email openid groups") == 0,
+       "other-2: the secret is the file's first line; scopes as listed");
+    ok(config_idp_find(&cfg, "nobody") == NULL && config_idp_find(&cfg, NULL) == NULL,
+       "an unknown provider is not found");
+    unlink(secret_path);
+    config_defaults(&cfg);
+    ok(cfg.local_users == 1 && cfg.n_idps == 0, "by default: local users, no providers");
+    ok(config_set(&cfg, "idp", "x issuer=https://i client_id=c scopes=email", err, sizeof err) ==
+               0 &&
+           strcmp(cfg.idps[0].scopes, "email openid") == 0,
+       "openid is added to the scopes when missing");
 
     err[0] = '\0';
     config_defaults(&cfg);

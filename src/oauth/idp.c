@@ -1,0 +1,684 @@
+/*
+ * oauth/idp.c - sign-in at an upstream OpenID provider (OpenID Connect
+ * Core 1.0 section 3.1, Discovery 1.0, RFC 7636 PKCE, RFC 9207 iss).
+ *
+ * mcpgate stays the authorization server its MCP clients see; only the
+ * person's sign-in happens at the provider:
+ *
+ *   /authorize (not signed in) -> /login (the providers, and the password
+ *   form when local_users = yes; with one provider and no local users
+ *   straight on) -> GET /login/idp?provider=P&return_to=/authorize?...
+ *   -> the provider's authorization endpoint (code, S256 challenge, state,
+ *   nonce) -> GET /login/callback?code&state&iss -> the code is exchanged
+ *   at the provider's token endpoint, its ID token checked (util/jwt.h
+ *   against the provider's JWKS: iss, aud, azp, exp, iat, nonce, RS256/
+ *   PS256/ES256/EdDSA only) -> the user (P, sub) is found or provisioned
+ *   -> a browser session, and on to return_to (consent, code) as for a
+ *   local user.
+ *
+ * State: 256 random bits; its SHA-256 is stored in idp_logins (consumed
+ * once, 10 minutes) and the browser carries it in the mcpgate_idp cookie,
+ * so a callback in another browser (a foreign state, login CSRF) is
+ * refused before anything is consumed. The PKCE verifier and the nonce are
+ * HMACs of the state under the installation secret "idp", never stored.
+ * The callback's iss must be the issuer the sign-in went to (mix-up
+ * between providers, RFC 9207); it is required when the provider's
+ * metadata says it sends it.
+ *
+ * Outbound requests (discovery, JWKS, token) use libcurl: https only, no
+ * redirects, no proxy, 5 s, at most 256 KiB, never to loopback or private
+ * addresses unless idp_allow_private is set (tests). Discovery documents
+ * and key sets are cached per process for their Cache-Control lifetime
+ * (util/jwk.h jwk_cache_lifetime(): 60 s to 1 day, 1 hour by default); a
+ * token with an unknown kid refetches the set at most once a minute
+ * (jwk_refetch_allowed()), which is how a rotated key is picked up.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "oauth/internal.h"
+#include "store/secret.h"
+#include "store/users.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/jwk.h"
+#include "util/jwt.h"
+#include "util/log.h"
+#include "util/net.h"
+#include "util/time.h"
+
+#define IDP_LOGIN_TTL_S   600
+#define IDP_MAX_BYTES     (256 * 1024)
+#define IDP_TIMEOUT_MS    5000
+#define IDP_CACHE_DEFAULT 3600
+#define IDP_CACHE_MIN     60
+#define IDP_CACHE_MAX     86400
+#define IDP_REFETCH_MIN_S 60
+#define IDP_SKEW_S        60
+#define IDP_COOKIE        "mcpgate_idp"
+#define IDP_URL_MAX       1024
+
+/* What discovery says about one provider, and its keys; per process. */
+struct idp_cache {
+    char authorization_endpoint[IDP_URL_MAX];
+    char token_endpoint[IDP_URL_MAX];
+    char jwks_uri[IDP_URL_MAX];
+    int iss_param;            /* authorization_response_iss_parameter_supported */
+    long long meta_until_s;   /* 0: not fetched */
+    struct jwk_set *keys;     /* NULL: not fetched */
+    long long keys_fetched_s; /* when keys were fetched */
+    long long keys_until_s;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct idp_cache caches[MG_MAX_IDPS]; /* by index in cfg->idps; under cache_lock */
+
+/* Seconds on the monotonic clock: cache lifetimes do not jump with the
+ * wall clock (util/time.h). */
+static long long now_s(void)
+{
+    return mg_now_ms() / 1000;
+}
+
+/* --- outbound HTTP --- */
+
+struct fetch {
+    struct buf body;
+    int allow_private;
+    int refused; /* the address was not public */
+    char cache_control[256];
+};
+
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct fetch *f = arg;
+    (void)purpose;
+    if (!f->allow_private && net_addr_private(&a->addr)) {
+        f->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct fetch *f = arg;
+    return buf_append(&f->body, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct fetch *f = arg;
+    size_t len = size * n;
+    if (len > 14 && strncasecmp(p, "Cache-Control:", 14) == 0) {
+        size_t v = len - 14;
+        if (v >= sizeof f->cache_control)
+            v = sizeof f->cache_control - 1;
+        memcpy(f->cache_control, p + 14, v);
+        f->cache_control[v] = '\0';
+        f->cache_control[strcspn(f->cache_control, "\r\n")] = '\0';
+    }
+    return len;
+}
+
+/* GET url, or POST form (application/x-www-form-urlencoded) with HTTP
+ * Basic client authentication when user is not NULL. Returns the HTTP
+ * status with the body in f->body, or -1 (not reached, refused address,
+ * too large) with a reason logged. */
+static long http_call(const struct mg_config *cfg, const char *url, const char *form,
+                      const char *user, const char *password, struct fetch *f)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -1;
+    f->allow_private = cfg->idp_allow_private;
+    f->body.limit = IDP_MAX_BYTES;
+    struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->idp_allow_private ? "http,https" : "https");
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)IDP_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)IDP_MAX_BYTES);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (OpenID Connect sign-in)");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    if (form)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+    if (user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, password);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    if (f->refused) {
+        LOG_WARN("msg=\"identity provider address is not public\" hint=\"idp_allow_private\"");
+        return -1;
+    }
+    if (rc != CURLE_OK) {
+        LOG_WARN("msg=\"identity provider request failed\" curl=%d", (int)rc);
+        return -1;
+    }
+    return status;
+}
+
+/* GET url as a JSON object. Returns it (the caller puts it), or NULL. */
+static struct json_object *get_json(const struct mg_config *cfg, const char *url, char *cc,
+                                    size_t cc_len)
+{
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    struct json_object *doc = NULL;
+    const char *why = NULL;
+    long status = http_call(cfg, url, NULL, NULL, NULL, &f);
+    if (status != 200) {
+        if (status > 0)
+            LOG_WARN("msg=\"identity provider answered\" status=%ld", status);
+    } else if (json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &why) < 0 ||
+               !json_object_is_type(doc, json_type_object)) {
+        LOG_WARN("msg=\"identity provider document is not a JSON object\"");
+        json_object_put(doc);
+        doc = NULL;
+    }
+    if (cc)
+        snprintf(cc, cc_len, "%s", f.cache_control);
+    buf_free(&f.body);
+    return doc;
+}
+
+/* Copies member name of doc, an http(s) URL, into out. Returns 0 or -1. */
+static int endpoint(const struct mg_config *cfg, struct json_object *doc, const char *name,
+                    char *out, size_t n)
+{
+    const char *v = json_get_string(doc, name);
+    if (!v || strlen(v) >= n ||
+        !(strncmp(v, "https://", 8) == 0 ||
+          (cfg->idp_allow_private && strncmp(v, "http://", 7) == 0))) {
+        LOG_WARN("msg=\"identity provider metadata lack an endpoint\" member=%s", name);
+        return -1;
+    }
+    snprintf(out, n, "%s", v);
+    return 0;
+}
+
+/* Makes caches[i] hold provider p's metadata. Under cache_lock. Returns 0
+ * or -1. */
+static int discover_locked(const struct mg_config *cfg, int i, const struct mg_idp *p)
+{
+    struct idp_cache *c = &caches[i];
+    if (c->meta_until_s > now_s())
+        return 0;
+    char url[IDP_URL_MAX + 64], cc[256];
+    size_t il = strlen(p->issuer);
+    snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration",
+             (int)(il && p->issuer[il - 1] == '/' ? il - 1 : il), p->issuer);
+    struct json_object *doc = get_json(cfg, url, cc, sizeof cc);
+    int rc = -1;
+    if (!doc)
+        goto out;
+    const char *iss = json_get_string(doc, "issuer");
+    if (!iss || strcmp(iss, p->issuer) != 0) { /* Discovery 1.0 section 4.3 */
+        LOG_WARN("msg=\"identity provider metadata name another issuer\" idp=%s", p->name);
+        goto out;
+    }
+    struct idp_cache n;
+    memset(&n, 0, sizeof n);
+    if (endpoint(cfg, doc, "authorization_endpoint", n.authorization_endpoint,
+                 sizeof n.authorization_endpoint) < 0 ||
+        endpoint(cfg, doc, "token_endpoint", n.token_endpoint, sizeof n.token_endpoint) < 0 ||
+        endpoint(cfg, doc, "jwks_uri", n.jwks_uri, sizeof n.jwks_uri) < 0)
+        goto out;
+    struct json_object *ip =
+        json_get(doc, "authorization_response_iss_parameter_supported", json_type_boolean);
+    n.iss_param = ip && json_object_get_boolean(ip);
+    int keys_same = strcmp(n.jwks_uri, c->jwks_uri) == 0;
+    memcpy(c->authorization_endpoint, n.authorization_endpoint, sizeof n.authorization_endpoint);
+    memcpy(c->token_endpoint, n.token_endpoint, sizeof n.token_endpoint);
+    memcpy(c->jwks_uri, n.jwks_uri, sizeof n.jwks_uri);
+    c->iss_param = n.iss_param;
+    if (!keys_same) {
+        jwk_set_free(c->keys);
+        c->keys = NULL;
+    }
+    c->meta_until_s = now_s() + jwk_cache_lifetime(cc[0] ? cc : NULL, IDP_CACHE_DEFAULT,
+                                                   IDP_CACHE_MIN, IDP_CACHE_MAX);
+    rc = 0;
+out:
+    json_object_put(doc);
+    return rc;
+}
+
+/* Fetches caches[i]'s key set. Under cache_lock. Returns 0 or -1. */
+static int fetch_keys_locked(const struct mg_config *cfg, int i, const struct mg_idp *p)
+{
+    struct idp_cache *c = &caches[i];
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    long status = http_call(cfg, c->jwks_uri, NULL, NULL, NULL, &f);
+    int rc = -1;
+    const char *why = NULL;
+    struct jwk_set *set = NULL;
+    if (status == 200)
+        set = jwk_set_parse_text(f.body.data ? f.body.data : "", f.body.len, &why);
+    if (!set) {
+        LOG_WARN("msg=\"identity provider key set unusable\" idp=%s status=%ld why=\"%s\"", p->name,
+                 status, why ? why : "-");
+        goto out;
+    }
+    for (int k = 0; k < jwk_set_skipped_count(set); k++)
+        LOG_DEBUG("msg=\"identity provider key skipped\" idp=%s why=\"%s\"", p->name,
+                  jwk_set_skipped(set, k, NULL));
+    jwk_set_free(c->keys);
+    c->keys = set;
+    c->keys_fetched_s = now_s();
+    c->keys_until_s =
+        c->keys_fetched_s + jwk_cache_lifetime(f.cache_control[0] ? f.cache_control : NULL,
+                                               IDP_CACHE_DEFAULT, IDP_CACHE_MIN, IDP_CACHE_MAX);
+    rc = 0;
+out:
+    buf_free(&f.body);
+    return rc;
+}
+
+static int idp_index(const struct mg_config *cfg, const struct mg_idp *p)
+{
+    return (int)(p - cfg->idps);
+}
+
+/* Copies provider p's endpoints out of the cache (discovering them when
+ * needed). Returns 0 or -1. */
+static int discover(const struct mg_config *cfg, const struct mg_idp *p, struct idp_cache *out)
+{
+    int i = idp_index(cfg, p);
+    pthread_mutex_lock(&cache_lock);
+    int rc = discover_locked(cfg, i, p);
+    if (rc == 0) {
+        *out = caches[i];
+        out->keys = NULL; /* the set stays under the lock */
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return rc;
+}
+
+/* Validates the ID token against p's keys (fetched, or fetched again for
+ * an unknown kid when allowed) and want. On JWT_OK *claims is the caller's. */
+static enum jwt_rc validate_id_token(const struct mg_config *cfg, const struct mg_idp *p,
+                                     const char *token, const struct jwt_expect *want,
+                                     struct json_object **claims, char *detail, size_t dlen)
+{
+    int i = idp_index(cfg, p);
+    enum jwt_rc rc = JWT_UNKNOWN_KID;
+    pthread_mutex_lock(&cache_lock);
+    struct idp_cache *c = &caches[i];
+    int fetched = 0;
+    if (!c->keys || c->keys_until_s <= now_s()) {
+        if (fetch_keys_locked(cfg, i, p) < 0 && !c->keys) {
+            snprintf(detail, dlen, "no key set");
+            goto out;
+        }
+        fetched = 1;
+    }
+    rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
+    if (rc == JWT_UNKNOWN_KID && !fetched &&
+        jwk_refetch_allowed(c->keys_fetched_s, now_s(), IDP_REFETCH_MIN_S) &&
+        fetch_keys_locked(cfg, i, p) == 0)
+        rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
+out:
+    pthread_mutex_unlock(&cache_lock);
+    return rc;
+}
+
+/* --- secrets derived from the state --- */
+
+/* base64url(HMAC-SHA256(installation secret "idp", label ":" state)) into
+ * out (44 bytes). Returns 0, or -2 when the database is unreachable. */
+static int derive(struct oauth_ctx *ctx, const char *label, const char *state,
+                  char out[OAUTH_SECRET_LEN + 1])
+{
+    unsigned char key[STORE_SECRET_LEN], md[32];
+    if (store_secret_get(ctx->db, "idp", key) != STORE_OK)
+        return -2;
+    char msg[128];
+    int n = snprintf(msg, sizeof msg, "%s:%s", label, state);
+    crypto_hmac_sha256(key, sizeof key, msg, (size_t)n, md);
+    explicit_bzero(key, sizeof key);
+    explicit_bzero(msg, sizeof msg);
+    crypto_b64url_encode(md, sizeof md, out);
+    explicit_bzero(md, sizeof md);
+    return 0;
+}
+
+/* --- the handlers --- */
+
+int oauth_idp_start_url(const struct mg_config *cfg, const struct mg_idp *p, const char *return_to,
+                        struct buf *out)
+{
+    int rc = buf_printf(out, "%s/login/idp?provider=%s", cfg->base_path, p->name);
+    if (rc == 0 && return_to)
+        rc = buf_puts(out, "&return_to=") || http_url_encode(out, return_to);
+    return rc ? -1 : 0;
+}
+
+static void fail_page(struct oauth_ctx *ctx, int status, const char *message)
+{
+    oauth_error_page(ctx, status, "Sign-in failed", message);
+}
+
+/* The redirect URI registered at every provider: base_url/login/callback. */
+static void callback_uri(const struct mg_config *cfg, char *out, size_t n)
+{
+    oauth_url(cfg, "/login/callback", out, n);
+}
+
+void oauth_handle_idp_start(struct oauth_ctx *ctx)
+{
+    if (strcmp(ctx->req->method, "GET") != 0) {
+        oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
+        oauth_header(ctx->res, "Allow", "GET");
+        return;
+    }
+    struct http_form q;
+    const char *why = NULL;
+    struct buf loc = {0};
+    char state[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
+    char verifier[OAUTH_SECRET_LEN + 1], nonce[OAUTH_SECRET_LEN + 1];
+    memset(verifier, 0, sizeof verifier);
+    if (oauth_query(ctx, &q, &why) < 0) {
+        oauth_error_page(ctx, 400, "Invalid request", why);
+        goto out;
+    }
+    const struct mg_idp *p = config_idp_find(ctx->cfg, http_form_get(&q, "provider"));
+    if (!p) {
+        oauth_error_page(ctx, 400, "Invalid request", "There is no such identity provider here.");
+        goto out;
+    }
+    char target[4096];
+    oauth_safe_return(ctx->cfg, http_form_get(&q, "return_to"), target, sizeof target);
+    struct idp_cache meta;
+    if (discover(ctx->cfg, p, &meta) < 0) {
+        LOG_WARN("msg=\"identity provider discovery failed\" idp=%s", p->name);
+        oauth_error_page(ctx, 502, "Identity provider unavailable",
+                         "The identity provider cannot be reached; try again later.");
+        goto out;
+    }
+    crypto_token(OAUTH_SECRET_BYTES, state);
+    crypto_sha256_hex(state, strlen(state), hash);
+    if (derive(ctx, "pkce", state, verifier) < 0 || derive(ctx, "nonce", state, nonce) < 0 ||
+        store_idp_login_create(ctx->db, hash, p->name, target, IDP_LOGIN_TTL_S) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    unsigned char md[CRYPTO_SHA256_LEN];
+    char challenge[OAUTH_SECRET_LEN + 1], redirect[600];
+    crypto_sha256(verifier, strlen(verifier), md);
+    crypto_b64url_encode(md, sizeof md, challenge);
+    callback_uri(ctx->cfg, redirect, sizeof redirect);
+    char sep = strchr(meta.authorization_endpoint, '?') ? '&' : '?';
+    int rc =
+        buf_printf(&loc, "%s%cresponse_type=code&client_id=", meta.authorization_endpoint, sep) ||
+        http_url_encode(&loc, p->client_id) || buf_puts(&loc, "&redirect_uri=") ||
+        http_url_encode(&loc, redirect) || buf_puts(&loc, "&scope=") ||
+        http_url_encode(&loc, p->scopes) ||
+        buf_printf(&loc, "&state=%s&nonce=%s&code_challenge=%s&code_challenge_method=S256", state,
+                   nonce, challenge);
+    if (rc != 0) {
+        oauth_error_page(ctx, 500, "Sign-in failed", "The sign-in request is too long.");
+        goto out;
+    }
+    LOG_INFO("msg=\"sign-in sent to identity provider\" idp=%s", p->name);
+    oauth_see_other(ctx, buf_str(&loc));
+    oauth_set_cookie(ctx, IDP_COOKIE, state, IDP_LOGIN_TTL_S, "login/");
+out:
+    explicit_bzero(state, sizeof state);
+    explicit_bzero(verifier, sizeof verifier);
+    buf_free(&loc);
+    http_form_free(&q);
+}
+
+/* A user name for a provisioned user: the preferred name (or email, or
+ * subject) reduced to [A-Za-z0-9._-], then "@" and the provider. */
+static void make_username(const struct mg_idp *p, const char *preferred, char *out, size_t n)
+{
+    char base[64];
+    size_t o = 0, max = 63 - strlen(p->name) - 1;
+    for (const char *s = preferred; s && *s && o < max && o + 1 < sizeof base; s++) {
+        char ch = *s;
+        if (ch == '@')
+            break;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '.' || ch == '_' || ch == '-')
+            base[o++] = ch;
+    }
+    base[o] = '\0';
+    snprintf(out, n, "%s@%s", o ? base : "user", p->name);
+}
+
+/* Exchanges code at the provider's token endpoint. Returns the ID token
+ * (the caller frees it), or NULL with *why set for the page. */
+static char *exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
+                           const struct idp_cache *meta, const char *code, const char *verifier,
+                           const char **why)
+{
+    char redirect[600];
+    callback_uri(ctx->cfg, redirect, sizeof redirect);
+    struct buf form = {0};
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    char *id_token = NULL;
+    char *user = NULL, *password = NULL;
+    int rc = buf_puts(&form, "grant_type=authorization_code&code=") ||
+             http_url_encode(&form, code) || buf_puts(&form, "&redirect_uri=") ||
+             http_url_encode(&form, redirect) || buf_printf(&form, "&code_verifier=%s", verifier);
+    if (rc == 0 && !p->client_secret[0])
+        rc = buf_puts(&form, "&client_id=") || http_url_encode(&form, p->client_id);
+    if (rc != 0) {
+        *why = "The provider's answer is too long.";
+        goto out;
+    }
+    if (p->client_secret[0]) { /* client_secret_basic: both form-urlencoded (RFC 6749 2.3.1) */
+        CURL *h = curl_easy_init();
+        if (h) {
+            user = curl_easy_escape(h, p->client_id, 0);
+            password = curl_easy_escape(h, p->client_secret, 0);
+            curl_easy_cleanup(h);
+        }
+    }
+    long status = http_call(ctx->cfg, meta->token_endpoint, buf_str(&form), user, password, &f);
+    struct json_object *doc = NULL;
+    const char *jwhy = NULL;
+    if (status != 200 ||
+        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &jwhy) < 0 ||
+        !json_object_is_type(doc, json_type_object)) {
+        LOG_WARN("msg=\"identity provider refused the code\" idp=%s status=%ld", p->name, status);
+        *why = "The identity provider did not accept the sign-in (the code was refused).";
+        json_object_put(doc);
+        goto out;
+    }
+    const char *t = json_get_string(doc, "id_token");
+    if (!t) {
+        *why = "The identity provider sent no ID token.";
+    } else {
+        id_token = xstrdup(t);
+    }
+    json_object_put(doc);
+out:
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        curl_free(password);
+    }
+    curl_free(user);
+    if (f.body.data)
+        explicit_bzero(f.body.data, f.body.len);
+    buf_free(&f.body);
+    buf_free(&form);
+    return id_token;
+}
+
+/* The part of the callback after state and iss are known good. */
+static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
+                           const struct idp_cache *meta, const char *state, const char *code,
+                           const char *target)
+{
+    char verifier[OAUTH_SECRET_LEN + 1], nonce[OAUTH_SECRET_LEN + 1];
+    const char *why = NULL;
+    char *id_token = NULL;
+    struct json_object *claims = NULL;
+    if (derive(ctx, "pkce", state, verifier) < 0 || derive(ctx, "nonce", state, nonce) < 0) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    id_token = exchange_code(ctx, p, meta, code, verifier, &why);
+    if (!id_token) {
+        fail_page(ctx, 502, why);
+        goto out;
+    }
+    const char *aud[] = {p->client_id};
+    struct jwt_expect want = {
+        .issuer = p->issuer,
+        .audiences = aud,
+        .n_audiences = 1,
+        .nonce = nonce,
+        .azp = p->client_id,
+        .required = JWT_REQUIRE_ID_TOKEN,
+        .now_s = mg_wall_ms() / 1000,
+        .skew_s = IDP_SKEW_S,
+    };
+    char detail[JWT_DETAIL_MAX], msg[200];
+    enum jwt_rc jrc =
+        validate_id_token(ctx->cfg, p, id_token, &want, &claims, detail, sizeof detail);
+    if (jrc != JWT_OK) {
+        LOG_WARN("msg=\"ID token refused\" idp=%s error=\"%s\" detail=\"%s\"", p->name,
+                 jwt_strerror(jrc), detail);
+        snprintf(msg, sizeof msg, "The identity provider's ID token was refused: %s.",
+                 jwt_strerror(jrc));
+        fail_page(ctx, 400, msg);
+        goto out;
+    }
+    const char *sub = json_get_string(claims, "sub");
+    const char *email = json_get_string(claims, "email");
+    const char *name = json_get_string(claims, "name");
+    const char *preferred = json_get_string(claims, "preferred_username");
+    if (!sub || strlen(sub) > 255 || (email && strlen(email) > 320) ||
+        (name && strlen(name) > 200)) {
+        fail_page(ctx, 400, "The identity provider's ID token has claims too long to keep.");
+        goto out;
+    }
+    char username[65], fallback[65], h[CRYPTO_SHA256_HEX_LEN + 1], key[300];
+    make_username(p, preferred ? preferred : email ? email : sub, username, sizeof username);
+    snprintf(key, sizeof key, "%s\n%s", p->name, sub);
+    crypto_sha256_hex(key, strlen(key), h);
+    snprintf(fallback, sizeof fallback, "%.16s@%s", h, p->name);
+    struct store_user u;
+    if (store_user_federated(ctx->db, p->name, sub, username, fallback, email ? email : "",
+                             name ? name : "", &u) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    if (u.disabled) {
+        LOG_INFO("msg=\"sign-in of a disabled user\" user=%s", u.username);
+        fail_page(ctx, 403, "This account is disabled here.");
+        goto out;
+    }
+    LOG_INFO("msg=\"signed in at identity provider\" idp=%s user=%s", p->name, u.username);
+    oauth_web_session_start(ctx, &u, target);
+out:
+    json_object_put(claims);
+    if (id_token) {
+        explicit_bzero(id_token, strlen(id_token));
+        free(id_token);
+    }
+    explicit_bzero(verifier, sizeof verifier);
+}
+
+void oauth_handle_idp_callback(struct oauth_ctx *ctx)
+{
+    if (strcmp(ctx->req->method, "GET") != 0) {
+        oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
+        oauth_header(ctx->res, "Allow", "GET");
+        return;
+    }
+    struct http_form q;
+    const char *why = NULL;
+    char cookie[OAUTH_SECRET_LEN + 1];
+    if (oauth_query(ctx, &q, &why) < 0) {
+        oauth_error_page(ctx, 400, "Invalid request", why);
+        goto out;
+    }
+    const char *state = http_form_get(&q, "state");
+    if (http_form_duplicate(&q) || !state || strlen(state) != OAUTH_SECRET_LEN ||
+        oauth_cookie(ctx, IDP_COOKIE, cookie, sizeof cookie) < 0 ||
+        strlen(cookie) != OAUTH_SECRET_LEN || !crypto_equal(cookie, state, OAUTH_SECRET_LEN)) {
+        LOG_WARN("msg=\"identity provider callback with a foreign state\"");
+        fail_page(ctx, 400,
+                  "This sign-in did not start in this browser, or it expired; start again from "
+                  "the application.");
+        goto out;
+    }
+    char hash[CRYPTO_SHA256_HEX_LEN + 1], name[40], target[4200];
+    crypto_sha256_hex(state, strlen(state), hash);
+    enum store_rc src =
+        store_idp_login_take(ctx->db, hash, name, sizeof name, target, sizeof target);
+    if (src == STORE_NOT_FOUND) {
+        fail_page(ctx, 400,
+                  "This sign-in expired or was used already; start again from the "
+                  "application.");
+        goto out;
+    }
+    if (src != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    const struct mg_idp *p = config_idp_find(ctx->cfg, name);
+    char safe[4096];
+    oauth_safe_return(ctx->cfg, target, safe, sizeof safe);
+    struct idp_cache meta;
+    if (!p || discover(ctx->cfg, p, &meta) < 0) {
+        oauth_error_page(ctx, 502, "Identity provider unavailable",
+                         "The identity provider cannot be reached; try again later.");
+        goto out;
+    }
+    const char *iss = http_form_get(&q, "iss");
+    if ((iss && strcmp(iss, p->issuer) != 0) || (!iss && meta.iss_param)) {
+        LOG_WARN("msg=\"identity provider callback from another issuer\" idp=%s", p->name);
+        fail_page(ctx, 400,
+                  iss ? "The answer came from another identity provider than the one this "
+                        "sign-in went to (iss does not match); nothing was signed in."
+                      : "The identity provider's answer lacks its issuer (iss).");
+        goto out;
+    }
+    const char *error = http_form_get(&q, "error");
+    if (error) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "The identity provider did not sign you in (%.64s).", error);
+        fail_page(ctx, 403, msg);
+        goto out;
+    }
+    const char *code = http_form_get(&q, "code");
+    if (!code || strlen(code) > 2048) {
+        fail_page(ctx, 400, "The identity provider's answer lacks the code.");
+        goto out;
+    }
+    finish_sign_in(ctx, p, &meta, state, code, safe);
+out:
+    /* the state is spent either way (or was not this browser's) */
+    oauth_set_cookie(ctx, IDP_COOKIE, "", 0, "login/");
+    explicit_bzero(cookie, sizeof cookie);
+    http_form_free(&q);
+}

@@ -1,0 +1,103 @@
+// provider.mjs - a real OpenID provider (oidc-provider) for tests/integration/test_idp.py.
+//
+// node provider.mjs CONFIG_JSON, where CONFIG_JSON is
+//   {"port": N, "clients": [oidc-provider client metadata, ...]}
+// Two accounts, alice (subject a-1001) and bob (b-2002); the devInteractions login form
+// takes the subject as the login, and any other is refused, PKCE required, 60 s ID and access tokens,
+// refresh tokens, the provider's own consent skipped (a grant for the requested scopes
+// is made on the spot). Prints "listening PORT" when ready.
+//
+// For the negative cases, GET /__test/tamper?mode=M makes every later token response
+// carry an ID token forged from the real one: iss (another issuer), aud (another
+// audience), nonce (another nonce), expired (exp an hour ago), none (alg none, no
+// signature), hs256 (HMAC with the provider's public key as the secret: key confusion),
+// signature (the signature of another payload), kid (signed by a key the provider never
+// published); mode= turns it off.
+import Provider from 'oidc-provider';
+import * as jose from 'jose';
+import crypto from 'node:crypto';
+
+const cfg = JSON.parse(process.argv[2]);
+const issuer = `http://127.0.0.1:${cfg.port}`;
+const accounts = { // by account id, the subject; the login form takes it as the login
+  'a-1001': { email: 'alice@example.org', name: 'Alice Example', preferred_username: 'alice' },
+  'b-2002': { email: 'bob@example.org', name: 'Bob Example', preferred_username: 'bob' },
+};
+
+const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
+const jwk = { ...(await jose.exportJWK(privateKey)), kid: 'k1', use: 'sig', alg: 'RS256' };
+const publicPem = await jose.exportSPKI(publicKey);
+let tamper = '';
+
+const provider = new Provider(issuer, {
+  clients: cfg.clients,
+  jwks: { keys: [jwk] },
+  findAccount: async (ctx, id) => {
+    const a = accounts[id];
+    if (!a) return undefined;
+    return { accountId: id, claims: async () => ({ sub: id, ...a }) };
+  },
+  claims: { openid: ['sub'], email: ['email'], profile: ['name', 'preferred_username'] },
+  conformIdTokenClaims: false, // name, email and preferred_username in the ID token
+  pkce: { required: () => true },
+  ttl: { AccessToken: 60, IdToken: 60, AuthorizationCode: 60, Interaction: 300, Session: 600, Grant: 600, RefreshToken: 600 },
+  issueRefreshToken: async () => true,
+  features: { devInteractions: { enabled: true } },
+  loadExistingGrant: async (ctx) => {
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope(ctx.oidc.params.scope || 'openid');
+    grant.addOIDCClaims(['sub', 'email', 'name', 'preferred_username']);
+    await grant.save();
+    return grant;
+  },
+});
+
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+async function forge(idToken) {
+  const claims = jose.decodeJwt(idToken);
+  const now = Math.floor(Date.now() / 1000);
+  const signed = (c, header = { alg: 'RS256', kid: 'k1' }) =>
+    new jose.SignJWT(c).setProtectedHeader(header).sign(privateKey);
+  switch (tamper) {
+    case 'iss': return signed({ ...claims, iss: 'http://127.0.0.1:9/other' });
+    case 'aud': return signed({ ...claims, aud: 'another-client' });
+    case 'nonce': return signed({ ...claims, nonce: 'not-the-nonce' });
+    case 'expired': return signed({ ...claims, iat: now - 7200, exp: now - 3600 });
+    case 'none': return `${b64({ alg: 'none' })}.${b64(claims)}.`;
+    case 'hs256': {
+      const input = `${b64({ alg: 'HS256', kid: 'k1' })}.${b64(claims)}`;
+      const mac = crypto.createHmac('sha256', publicPem).update(input).digest('base64url');
+      return `${input}.${mac}`;
+    }
+    case 'kid': { // a key the provider never published (what a rotation looks like)
+      const other = await jose.generateKeyPair('RS256');
+      return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k2' })
+        .sign(other.privateKey);
+    }
+    case 'signature': {
+      const other = (await signed({ ...claims, sub: 'someone-else' })).split('.')[2];
+      const parts = idToken.split('.');
+      return `${parts[0]}.${parts[1]}.${other}`;
+    }
+    default: return idToken;
+  }
+}
+
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/__test/tamper') {
+    tamper = ctx.query.mode || '';
+    ctx.body = { tamper };
+    return;
+  }
+  await next();
+  if (ctx.path === '/token' && tamper && ctx.body && ctx.body.id_token) {
+    ctx.body = { ...ctx.body, id_token: await forge(ctx.body.id_token) };
+  }
+});
+
+provider.listen(cfg.port, '127.0.0.1', () => {
+  console.log(`listening ${cfg.port}`);
+});
