@@ -14,6 +14,8 @@ What it gives a test script:
                can look for it.
   checks       expect_error / expect_result / expect_rpc_error / expect_empty return a list of
                problems (empty = pass), so one TAP line can report everything that was wrong.
+  helpers      admin (the admin command against a stack), free_port, result_of,
+               write_backend_files (backend documents into a backends.d).
 
 Environment (set by automake's AM_TESTS_ENVIRONMENT, all optional when run by hand):
   top_srcdir, top_builddir   default: the repository holding this file
@@ -33,6 +35,7 @@ import secrets
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -973,6 +976,54 @@ class Stack:
             return int(out)
         except ValueError:
             return None
+
+
+# ---------------------------------------------------------------------------
+# helpers many tests share
+
+
+def free_port():
+    """A loopback TCP port nothing listens on at the moment of asking."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def result_of(resp):
+    """The JSON-RPC result object of a response, or {} when there is none."""
+    res = resp.json.get("result") if isinstance(resp.json, dict) else None
+    return res if isinstance(res, dict) else {}
+
+
+def write_backend_files(d, docs, indent=None):
+    """Writes each backend document of docs ({name: document}) to d/NAME.json, readable
+    by the web server's user (test only: the files hold no secret)."""
+    for name, doc in docs.items():
+        p = os.path.join(d, name + ".json")
+        with open(p, "w") as f:
+            json.dump(doc, f, indent=indent)
+        os.chmod(p, 0o644)
+
+
+def admin_exe():
+    """The admin command: $MCPGATE_ADMIN (read at each call), else the build's src/mcpgate."""
+    return os.environ.get("MCPGATE_ADMIN") or os.path.join(TOP_BUILDDIR, "src", "mcpgate")
+
+
+def admin(stack, *args, stdin="", frontend=None, conf=None, timeout=30):
+    """Runs `mcpgate --config CONF ARGS...` for a stack and returns the CompletedProcess
+    (text, output captured). CONF is conf if given, else the configuration of frontend
+    ("lighttpd", "fcgid", "proxy"), else of the first of those the stack runs. stdin is
+    the command's input; MCPGATE_CONFIG from the caller's environment is not passed on."""
+    if conf is None and frontend:
+        conf = stack.env["CONFIG_" + frontend.upper()]
+    elif conf is None:
+        conf = next(stack.env[k] for k in ("CONFIG_LIGHTTPD", "CONFIG_FCGID", "CONFIG_PROXY")
+                    if k in stack.env)
+    env = dict(os.environ)
+    env.pop("MCPGATE_CONFIG", None)
+    return subprocess.run([admin_exe(), "--config", conf] + list(args), input=stdin,
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def _script_argv(path):

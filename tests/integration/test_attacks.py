@@ -46,13 +46,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mcptest  # noqa: E402
-from mcptest import Stack, Tap, expect_error, expect_rpc_error, request  # noqa: E402
+from mcptest import (Stack, Tap, admin, expect_error, expect_rpc_error, request,  # noqa: E402
+                     result_of, write_backend_files)
 from oauthlib import FORM, REDIRECT, Browser, OAuth, hidden_fields, mcp_with, pkce  # noqa: E402
 
 NETNS_MARK = "MCPGATE_ATTACKS_NETNS"  # "1": inside our namespace; "0": do not make one
@@ -265,11 +265,6 @@ def err_of(r):
     return (r.json or {}).get("error") if isinstance(r.json, dict) else None
 
 
-def result_of(r):
-    res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
-    return res if isinstance(res, dict) else {}
-
-
 def text_of(r):
     try:
         return result_of(r)["content"][0]["text"]
@@ -381,12 +376,6 @@ def raw_mcp_post(base, headers, body):
     return resp
 
 
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args), input=stdin,
-                          capture_output=True, text=True, timeout=30)
-
-
 class FrontEnd:
     """One front end with a signed-in browser, a token and an MCP session."""
 
@@ -470,11 +459,7 @@ def write_backends(d, port, hosts):
                       "tools": [{"name": "get", "method": "GET", "path": "/y"}]}
     docs["upriv"] = {"mcpgate_backend": 1, "kind": "mcp", "name": "upriv", "timeout_ms": 3000,
                      "url": "http://127.0.0.1:%d/mcp" % port}
-    for name, doc in docs.items():
-        p = os.path.join(d, name + ".json")
-        with open(p, "w") as f:
-            json.dump(doc, f)
-        os.chmod(p, 0o644)
+    write_backend_files(d, docs)
     os.chmod(env_file, 0o644)  # test only: the web server's user must read it
     return names
 

@@ -22,7 +22,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import BEARER_TOKEN, BUILDDIR, Mcp, Stack, Tap, check_logs  # noqa: E402
+from mcptest import (BEARER_TOKEN, BUILDDIR, Mcp, Stack, Tap, check_logs, result_of,  # noqa: E402
+                     write_backend_files)
 
 SECRET = "backend-secret-" + os.urandom(12).hex()
 TIMEOUT_MS = 1500
@@ -131,16 +131,7 @@ def write_backends(d, port):
               "tools": [{"name": "get", "method": "GET", "path": "/items/x"}]}
     web = {"mcpgate_backend": 1, "name": "web", "base_url": base, "allow_private": True,
            "tools": [{"name": "search", "method": "GET", "path": "/items/s"}]}
-    for name, doc in (("up", up), ("priv", private), ("byname", byname), ("web", web)):
-        p = os.path.join(d, name + ".json")
-        with open(p, "w") as f:
-            json.dump(doc, f, indent=1)
-        os.chmod(p, 0o644)
-
-
-def result_of(r):
-    res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
-    return res if isinstance(res, dict) else {}
+    write_backend_files(d, {"up": up, "priv": private, "byname": byname, "web": web}, indent=1)
 
 
 def text_of(res):

@@ -20,26 +20,19 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_cache.py   (
 """
 
 import os
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Stack, Tap  # noqa: E402
+from mcptest import Stack, Tap, admin  # noqa: E402
 from oauthlib import FORM, Browser, OAuth, form_body, mcp_with  # noqa: E402
 
 USER, PASSWORD = "cached", "a long enough password"
 LIMIT_S = mcptest.CHANGE_REACHES_ALL_S  # the bound for a change to reach every process
 GIVE_UP_S = 5.0    # how long to keep looking before calling it a failure
 CONFIRM = 16       # requests per client after the change took effect
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=30)
 
 
 def echo_status(c):

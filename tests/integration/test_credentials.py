@@ -26,8 +26,7 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mcptest  # noqa: E402
-from mcptest import Stack, Tap, check_logs  # noqa: E402
+from mcptest import Stack, Tap, admin, check_logs, result_of, write_backend_files  # noqa: E402
 from oauthlib import OAuth, Browser, hidden_fields, mcp_with  # noqa: E402
 
 SECRET_A = "alice-token-" + os.urandom(12).hex()
@@ -72,22 +71,7 @@ def write_backend(d, port):
             {"name": "shared", "method": "GET", "path": "/shared", "auth": ["shared"]},
         ],
     }
-    p = os.path.join(d, "svc.json")
-    with open(p, "w") as f:
-        json.dump(doc, f)
-    os.chmod(p, 0o644)
-
-
-def admin(st, *args, stdin="", conf=None):
-    conf = conf or st.env["CONFIG_LIGHTTPD"]
-    exe = os.environ.get("MCPGATE_ADMIN", os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate"))
-    return subprocess.run([exe, "--config", conf] + list(args), input=stdin,
-                          capture_output=True, text=True, timeout=30)
-
-
-def result_of(r):
-    res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
-    return res if isinstance(res, dict) else {}
+    write_backend_files(d, {"svc": doc})
 
 
 def text_of(res):

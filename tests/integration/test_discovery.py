@@ -15,19 +15,12 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_discovery.py
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Mcp, Stack, Tap  # noqa: E402
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=30)
+from mcptest import Mcp, Stack, Tap, admin  # noqa: E402
 
 
 def result(r):

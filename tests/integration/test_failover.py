@@ -37,7 +37,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Mcp, Stack, Tap, expect_result, tool_text  # noqa: E402
+from mcptest import Mcp, Stack, Tap, admin, expect_result, tool_text  # noqa: E402
 from oauthlib import FORM, Browser, OAuth, form_body, mcp_with, pkce  # noqa: E402
 
 USER, PASSWORD = "failover", "a long enough password"
@@ -61,12 +61,6 @@ KINDS = {"tools/call", "refresh", "authorize", "code grant"}
 
 def sha256(s):
     return hashlib.sha256(s.encode()).hexdigest()
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=30)
 
 
 def psql_at(st, which, sql):

@@ -66,7 +66,6 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_faults.py   
 import collections
 import http.client
 import http.server
-import json
 import os
 import random
 import re
@@ -84,8 +83,8 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 import oauthlib  # noqa: E402
-from mcptest import Stack, Tap, expect_error, expect_result, json_bytes, pgrep  # noqa: E402
-from test_upstream import free_port  # noqa: E402
+from mcptest import (Stack, Tap, admin, expect_error, expect_result, free_port,  # noqa: E402
+                     json_bytes, pgrep, write_backend_files)
 
 USER, PASSWORD = "loaded", "a long enough password for the load"
 SERVERS = "lighttpd fcgid"
@@ -478,13 +477,6 @@ def sign_in_all(t, urls, n, prefix):
     return out
 
 
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    fe = st.env.get("CONFIG_LIGHTTPD") or st.env.get("CONFIG_FCGID")
-    return subprocess.run([exe, "--config", fe] + list(args), input=stdin, capture_output=True,
-                          text=True, timeout=30)
-
-
 def add_user(t, st):
     r = admin(st, "user", "add", USER, stdin=PASSWORD + "\n")
     if r.returncode != 0:
@@ -664,11 +656,7 @@ def write_backends(d, port):
                  "timeout_ms": BACKEND_TIMEOUT_MS,
                  "tools": [{"name": "get", "method": "GET", "path": "/x"}]},
     }
-    for name, doc in docs.items():
-        p = os.path.join(d, name + ".json")
-        with open(p, "w") as f:
-            json.dump(doc, f)
-        os.chmod(p, 0o644)
+    write_backend_files(d, docs)
 
 
 BackendCall = collections.namedtuple("BackendCall", "fe tool elapsed problems text rid outcome resp")

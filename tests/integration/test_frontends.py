@@ -18,14 +18,14 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_frontends.py
 
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Mcp, Stack, Tap, expect_error, expect_result, test_responder  # noqa: E402
+from mcptest import (Mcp, Stack, Tap, admin, expect_error, expect_result,  # noqa: E402
+                     test_responder)
 from oauthlib import Browser, OAuth, mcp_with  # noqa: E402
 from test_streams import SSE, call_body, is_response, parse, seq_of  # noqa: E402
 
@@ -36,12 +36,6 @@ NOTIFY_WITHIN_S = 2.0
 CONFIG = ("sse_max_s = 20\nsse_heartbeat_s = 1\nrefresh_grace_s = %d\n"
           "rate_limit_user_per_min = 0\nrate_limit_client_per_min = 0" % GRACE_S)
 ACCEPT_SSE = {"Accept": "text/event-stream", "Content-Type": None}
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=30)
 
 
 def one_deployment(t, st, url_a, url_b):

@@ -28,26 +28,19 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_isolation.py
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Stack, Tap, expect_error, json_bytes, request  # noqa: E402
+from mcptest import Stack, Tap, admin, expect_error, json_bytes, request  # noqa: E402
 from oauthlib import mcp_with  # noqa: E402
 from test_streams import SSE, is_response, parse  # noqa: E402
 
 CONFIG = "sse_max_s = 2\nsse_heartbeat_s = 1\nsse_retry_ms = 500"
 ACCEPT = "application/json, text/event-stream"
 SSE_ONLY = {"Accept": "text/event-stream", "Content-Type": None}
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN", os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate"))
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=30)
 
 
 def api_key(t, st, user, *flags):

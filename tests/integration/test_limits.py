@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,8 +36,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import (Mcp, Stack, Tap, check_logs, expect_error, expect_result,  # noqa: E402
-                     expect_rpc_error, json_bytes, test_responder)
+from mcptest import (Mcp, Stack, Tap, admin, check_logs, expect_error, expect_result,  # noqa: E402
+                     expect_rpc_error, json_bytes, test_responder, write_backend_files)
 
 BATCH = 5
 TOKEN = 64
@@ -103,26 +102,18 @@ class Upstream(http.server.BaseHTTPRequestHandler):
 
 
 def write_backends(d, port):
-    for name, path in (("a", "/a/mcp"), ("a_b", "/ab/mcp"), ("test", "/test/mcp"),
-                       ("big", "/big/mcp"), ("mid1", "/mid1/mcp"), ("mid2", "/mid2/mcp")):
-        p = os.path.join(d, name + ".json")
-        with open(p, "w") as f:
-            json.dump({"mcpgate_backend": 1, "kind": "mcp", "name": name,
-                       "url": "http://127.0.0.1:%d%s" % (port, path), "allow_private": True,
-                       "timeout_ms": 5000, "cache_ttl_s": 300}, f)
-        os.chmod(p, 0o644)
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=60)
+    paths = {"a": "/a/mcp", "a_b": "/ab/mcp", "test": "/test/mcp", "big": "/big/mcp",
+             "mid1": "/mid1/mcp", "mid2": "/mid2/mcp"}
+    write_backend_files(d, {name: {"mcpgate_backend": 1, "kind": "mcp", "name": name,
+                                   "url": "http://127.0.0.1:%d%s" % (port, path),
+                                   "allow_private": True, "timeout_ms": 5000, "cache_ttl_s": 300}
+                            for name, path in paths.items()})
 
 
 def api_key(t, st, user):
-    r = admin(st, "user", "add", user, stdin=PASSWORD + "\n")
+    r = admin(st, "user", "add", user, stdin=PASSWORD + "\n", timeout=60)
     t.ok(r.returncode == 0, "mcpgate user add %s" % user, r.stdout, r.stderr)
-    r = admin(st, "key", "create", user, "--name", "limits test")
+    r = admin(st, "key", "create", user, "--name", "limits test", timeout=60)
     key = next((w for w in r.stdout.split() if w.startswith("mgk_")), "")
     t.ok(r.returncode == 0 and key, "mcpgate key create %s" % user, r.stderr)
     return key

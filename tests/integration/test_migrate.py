@@ -11,16 +11,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import TOP_BUILDDIR, Mcp, Stack, Tap, expect_error, ping_ok  # noqa: E402
+from mcptest import Mcp, Stack, TOP_BUILDDIR, Tap, admin, expect_error, ping_ok  # noqa: E402
 
 ADMIN = os.environ.get("MCPGATE_ADMIN") or os.path.join(TOP_BUILDDIR, "src", "mcpgate")
-
-
-def admin(st, *args):
-    env = dict(os.environ)
-    env.pop("MCPGATE_CONFIG", None)
-    return subprocess.run([ADMIN, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          capture_output=True, text=True, timeout=30, env=env)
 
 
 def sql(t, st, statement):

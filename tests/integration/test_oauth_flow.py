@@ -9,7 +9,6 @@ import http.client
 import http.server
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -17,19 +16,12 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Tap, Stack  # noqa: E402
+from mcptest import Stack, Tap, admin  # noqa: E402
 from oauthlib import OAuth, Browser, pkce, hidden_fields, mcp_with, REDIRECT  # noqa: E402
 
 USER, PASSWORD = "alice", "correct horse battery staple"
 CONFIG = "\n".join(["cimd_allow_private = yes", "refresh_grace_s = 3",
                     "register_per_hour = 60"])
-
-
-def admin(stack, fe, *args, stdin=""):
-    conf = stack.env["CONFIG_" + fe.upper()]
-    return subprocess.run([mcptest.os.environ.get("MCPGATE_ADMIN", os.path.join(
-        mcptest.TOP_BUILDDIR, "src", "mcpgate")), "--config", conf] + list(args),
-        input=stdin, capture_output=True, text=True, timeout=30)
 
 
 def err_of(r):
@@ -169,9 +161,9 @@ def main():
         with Stack(tap, servers="lighttpd fcgid proxy", responder=mcptest.test_responder(),
                    config_extra=CONFIG, auth="oauth") as st:
             fes = st.front_ends()
-            r = admin(st, fes[0][0], "user", "add", USER, stdin=PASSWORD + "\n")
+            r = admin(st, "user", "add", USER, stdin=PASSWORD + "\n", frontend=fes[0][0])
             tap.ok(r.returncode == 0, "mcpgate user add (password on stdin)", r.stdout, r.stderr)
-            r = admin(st, fes[0][0], "user", "add", "bob", stdin="bob password\n")
+            r = admin(st, "user", "add", "bob", stdin="bob password\n", frontend=fes[0][0])
             for fe, base in fes:
                 run_front_end(tap, st, fe, base, cimd)
             negative_common(tap, st, fes[0][1])

@@ -13,21 +13,14 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_policy.py   
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Mcp, Stack, Tap, expect_error  # noqa: E402
+from mcptest import Mcp, Stack, Tap, admin, expect_error  # noqa: E402
 from test_streams import SSE  # noqa: E402
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=30)
 
 
 def user_with_key(t, st, name):

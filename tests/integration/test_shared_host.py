@@ -57,7 +57,7 @@ os.environ.setdefault("MCPGATE_TEST_TIMEOUT", "300")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 import oauthlib  # noqa: E402
-from mcptest import (SLOW, TOP_SRCDIR, Mcp, Tap, json_bytes, request,  # noqa: E402
+from mcptest import (SLOW, TOP_SRCDIR, Mcp, Tap, free_port, json_bytes, request,  # noqa: E402
                      test_responder)
 from test_streams import SSE, is_response, parse  # noqa: E402
 
@@ -79,12 +79,6 @@ def sh(args, timeout=60, **kw):
         kw.pop("input", None)
         kw.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout * SLOW, **kw)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def guide_blocks():

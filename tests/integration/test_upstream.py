@@ -44,7 +44,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import BEARER_TOKEN, Mcp, Stack, Tap, check_logs  # noqa: E402
+from mcptest import (BEARER_TOKEN, Mcp, Stack, Tap, check_logs, free_port, result_of,  # noqa: E402
+                     write_backend_files)
 import npmci  # noqa: E402
 
 SECRET = "upstream-secret-" + os.urandom(12).hex()
@@ -249,14 +250,6 @@ class Fake(http.server.BaseHTTPRequestHandler):
 # set-up
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_node(t, d, workdir):
     port = free_port()
     main = os.path.join(d, "node_modules", "@modelcontextprotocol", "server-everything",
@@ -342,20 +335,11 @@ def write_backends(d, proxy_port, fake_port, closed_port):
         "priv": {"mcpgate_backend": 1, "kind": "mcp", "name": "priv", "url": fake + "/good/mcp",
                  "timeout_ms": FAKE_TIMEOUT_MS},
     }
-    for name, doc in docs.items():
-        p = os.path.join(d, name + ".json")
-        with open(p, "w") as f:
-            json.dump(doc, f, indent=1)
-        os.chmod(p, 0o644)
+    write_backend_files(d, docs, indent=1)
 
 
 # ---------------------------------------------------------------------------
 # helpers
-
-
-def result_of(r):
-    res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
-    return res if isinstance(res, dict) else {}
 
 
 def text_of(res):
