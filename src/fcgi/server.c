@@ -43,6 +43,7 @@
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* Stacks of worker threads: requests need little (buffers are on the heap),
  * and a process may hold hundreds of idle streams. Sanitizers need more. */
@@ -146,13 +147,6 @@ static void fcgi_finish(void *ctx)
     }
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Connections answered before their body was read to its end (too large,
  * too slow) are handed to one thread that drains and then closes them.
  * Closed at once, a web server still sending the body fails its next write
@@ -206,7 +200,7 @@ static void *linger_main(void *arg)
         int n = epoll_wait(linger.ep, ev, 64, 250);
         for (int i = 0; i < n; i++)
             linger_drain(ev[i].data.fd);
-        long long now = mono_ms();
+        long long now = mg_now_ms();
         pthread_mutex_lock(&linger.lock);
         for (int i = linger.n - 1; i >= 0; i--)
             if (linger.items[i].until_ms <= now)
@@ -237,7 +231,7 @@ static void finish_unread(struct fcgi_out *o)
     if (linger.ep >= 0 && linger.n < LINGER_MAX &&
         epoll_ctl(linger.ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
         linger.items[linger.n].fd = fd;
-        linger.items[linger.n++].until_ms = mono_ms() + (long long)config.body_max_s * 1000;
+        linger.items[linger.n++].until_ms = mg_now_ms() + (long long)config.body_max_s * 1000;
         fd = -1;
     }
     pthread_mutex_unlock(&linger.lock);
@@ -325,7 +319,7 @@ static int read_some(FCGX_Request *fr, char *p, int n, struct body_clock *bc)
             return FCGX_GetStr(p, buffered < n ? (int)buffered : n, in);
         if (in->isClosed)
             return FCGX_GetError(in) ? -1 : 0;
-        long long left = bc->deadline_ms - mono_ms();
+        long long left = bc->deadline_ms - mg_now_ms();
         if (left <= 0)
             return -1;
         int grace = grace_ms();
@@ -360,7 +354,7 @@ static int read_body(struct worker *w, FCGX_Request *fr, long long content_lengt
     size_t max = config.max_body_bytes;
     if (content_length > (long long)max)
         return 1;
-    long long start = mono_ms();
+    long long start = mg_now_ms();
     struct body_clock bc = {.deadline_ms = start + (long long)config.body_timeout_s * 1000,
                             .hard_ms = start + (long long)config.body_max_s * 1000};
     char chunk[16384];
