@@ -26,7 +26,6 @@ import http.server
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +33,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import SLOW, Mcp, Stack, Tap, request  # noqa: E402
+from mcptest import SLOW, Mcp, Stack, Tap, admin, request  # noqa: E402
 from oauthlib import FORM, Browser, OAuth, form_body, hidden_fields, pkce  # noqa: E402
 
 USER, PASSWORD = "bounded", "a long enough password"
@@ -53,14 +52,8 @@ CONFIG = "\n".join([
 ])
 
 
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=60 * SLOW)
-
-
 def new_key(st, name):
-    r = admin(st, "key", "create", USER, "--name", name)
+    r = admin(st, "key", "create", USER, "--name", name, timeout=60 * SLOW)
     return next((w for w in r.stdout.split() if w.startswith("mgk_")), "")
 
 
@@ -324,7 +317,7 @@ def login_form(base):
 
 
 def test_signin(t, st, fes):
-    admin(st, "user", "add", "victim", stdin="the right password\n")
+    admin(st, "user", "add", "victim", stdin="the right password\n", timeout=60 * SLOW)
     st.psql("DELETE FROM login_failures")
     b, fields = login_form(fes[0][1])
     out = []
@@ -379,7 +372,7 @@ def main():
     with Stack(t, servers="lighttpd fcgid proxy", config_extra=CONFIG, auth="oauth",
                responder=mcptest.test_responder()) as st:
         fes = st.front_ends()
-        r = admin(st, "user", "add", USER, stdin=PASSWORD + "\n")
+        r = admin(st, "user", "add", USER, stdin=PASSWORD + "\n", timeout=60 * SLOW)
         t.ok(r.returncode == 0, "mcpgate user add", r.stdout, r.stderr)
         proxy = dict(fes)["proxy"]
         test_body(t, st, proxy, new_key(st, "body"))

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,25 +27,10 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 import npmci  # noqa: E402
-from mcptest import Tap, Stack  # noqa: E402
+from mcptest import Stack, Tap, admin, free_port  # noqa: E402
 from oauthlib import OAuth, Browser, pkce, hidden_fields, mcp_with  # noqa: E402
 
 SECRET = "beta-client-secret-for-tests"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def admin(stack, fe, *args):
-    conf = stack.env["CONFIG_" + fe.upper()]
-    return subprocess.run([os.environ.get("MCPGATE_ADMIN", os.path.join(
-        mcptest.TOP_BUILDDIR, "src", "mcpgate")), "--config", conf] + list(args),
-        capture_output=True, text=True, timeout=60)
 
 
 class Provider:
@@ -190,7 +174,8 @@ def chatgpt_flow(tap, st, fe, o, provider_name, login, username):
     r = m.tool("test_whoami", {})
     tap.ok(r.status == 200 and mcptest.tool_text(r), "%s: MCP tool call with the token" % fe,
            r.describe())
-    a = admin(st, fe, "audit", "query", "--user", username, "--tool", "test_whoami", "--json")
+    a = admin(st, "audit", "query", "--user", username, "--tool", "test_whoami", "--json",
+              frontend=fe, timeout=60)
     rows = json.loads(a.stdout) if a.returncode == 0 and a.stdout.strip() else []
     tap.ok(len(rows) >= 1 and all(x.get("user") == username for x in rows),
            "%s: the call's audit row names the provisioned user %s" % (fe, username),
@@ -227,7 +212,7 @@ def negatives(tap, st, fe, o, alpha, beta):
         refused(tap, "%s: ID token with %s refused: \"%s\", no session" % (fe, mode, text), r,
                 text)
     alpha.tamper("")
-    u = admin(st, fe, "user", "list", "--json")
+    u = admin(st, "user", "list", "--json", frontend=fe, timeout=60)
     tap.ok(u.returncode == 0 and json.loads(u.stdout or "[]") == [],
            "%s: no user was provisioned by any refused ID token" % fe, u.stdout, u.stderr)
 
@@ -340,7 +325,7 @@ def main():
             for fe, base in fes:
                 chatgpt_flow(tap, st, fe, OAuth(base), "alpha", "a-1001", "alice@alpha")
             chatgpt_flow(tap, st, fe0, OAuth(base0), "beta", "b-2002", "bob@beta")
-            u = admin(st, fe0, "user", "list", "--json")
+            u = admin(st, "user", "list", "--json", frontend=fe0, timeout=60)
             users = {x["username"]: x for x in json.loads(u.stdout or "[]")} \
                 if u.returncode == 0 else {}
             tap.ok(set(users) == {"alice@alpha", "bob@beta"} and
@@ -351,7 +336,7 @@ def main():
                    users["bob@beta"].get("subject") == "b-2002",
                    "user list: alice once (three sign-ins) and bob, each with provider and "
                    "subject", u.stdout, u.stderr)
-            u = admin(st, fe0, "user", "list")
+            u = admin(st, "user", "list", frontend=fe0, timeout=60)
             tap.ok(u.returncode == 0 and re.search(r"alice@alpha\s+active\s+\S+\s+alpha\s+a-1001",
                                                    u.stdout),
                    "mcpgate user list shows provider and subject", u.stdout, u.stderr)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import Mcp, Stack, TOP_BUILDDIR, Tap, admin, expect_error, ping_ok  # noqa: E402
+from mcptest import TOP_BUILDDIR, Mcp, Stack, Tap, admin, expect_error, ping_ok  # noqa: E402
 
 ADMIN = os.environ.get("MCPGATE_ADMIN") or os.path.join(TOP_BUILDDIR, "src", "mcpgate")
 
