@@ -12,8 +12,8 @@
  *   nonce) -> GET /login/callback?code&state&iss -> the code is exchanged
  *   at the provider's token endpoint, its ID token checked (util/jwt.h
  *   against the provider's JWKS: iss, aud, azp, exp, iat, nonce, RS256/
- *   PS256/ES256/EdDSA only) -> the user (P, sub) is found or provisioned
- *   -> a browser session, and on to return_to (consent, code) as for a
+ *   PS256/ES256/EdDSA only) -> the user (P, sub) is found or provisioned,
+ *   its groups set from a "groups" claim -> a browser session, and on to return_to (consent, code) as for a
  *   local user.
  *
  * State: 256 random bits; its SHA-256 is stored in idp_logins (consumed
@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 
 #include "oauth/internal.h"
+#include "store/policy.h"
 #include "store/secret.h"
 #include "store/users.h"
 #include "util/alloc.h"
@@ -63,6 +64,7 @@
 #define IDP_SKEW_S        60
 #define IDP_COOKIE        "mcpgate_idp"
 #define IDP_URL_MAX       1024
+#define IDP_MAX_GROUPS    32 /* groups taken from one ID token */
 
 /* What discovery says about one provider, and its keys; per process. */
 struct idp_cache {
@@ -470,6 +472,46 @@ static void make_username(const struct mg_idp *p, const char *preferred, char *o
     snprintf(out, n, "%s@%s", o ? base : "user", p->name);
 }
 
+/* When the ID token has a "groups" claim (an array of strings), makes the
+ * user's groups exactly those of its entries that are valid group names
+ * (at most IDP_MAX_GROUPS; others are skipped and logged), and tells the
+ * user's sessions when that changed their groups (their policy). Without
+ * the claim the memberships stay as they are. Returns 0, or -1 when the
+ * database failed. */
+static int sync_groups(struct oauth_ctx *ctx, const struct mg_idp *p, const struct store_user *u,
+                       struct json_object *claims)
+{
+    struct json_object *arr = json_get(claims, "groups", json_type_array);
+    if (!arr)
+        return 0;
+    const char *names[IDP_MAX_GROUPS];
+    int n = 0, skipped = 0;
+    size_t len = json_object_array_length(arr);
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *g = json_object_array_get_idx(arr, i);
+        const char *name =
+            json_object_is_type(g, json_type_string) ? json_object_get_string(g) : NULL;
+        size_t nl = name ? strlen(name) : 0;
+        if (n == IDP_MAX_GROUPS || nl < 1 || nl > 64 ||
+            strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") !=
+                nl) {
+            skipped++;
+            continue;
+        }
+        names[n++] = name;
+    }
+    if (skipped)
+        LOG_WARN("msg=\"groups claim entries skipped\" idp=%s user=%s skipped=%d", p->name,
+                 u->username, skipped);
+    int changed = 0, sessions = 0;
+    if (store_group_sync(ctx->db, u->id, names, n, &changed) != STORE_OK)
+        return -1;
+    if (changed > 0 && store_tools_changed(ctx->db, u->username, &sessions) != STORE_OK)
+        LOG_WARN("msg=\"could not tell the sessions that the groups changed\" user=%s",
+                 u->username);
+    return 0;
+}
+
 /* Exchanges code at the provider's token endpoint. Returns the ID token
  * (the caller frees it), or NULL with *why set for the page. */
 static char *exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
@@ -594,6 +636,10 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
     if (u.disabled) {
         LOG_INFO("msg=\"sign-in of a disabled user\" user=%s", u.username);
         fail_page(ctx, 403, "This account is disabled here.");
+        goto out;
+    }
+    if (sync_groups(ctx, p, &u, claims) < 0) {
+        oauth_reply_unavailable(ctx->res);
         goto out;
     }
     LOG_INFO("msg=\"signed in at identity provider\" idp=%s user=%s", p->name, u.username);

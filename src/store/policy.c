@@ -73,6 +73,18 @@ static const struct store_stmt stmt_member_remove = {
     2,
 };
 
+static const struct store_stmt stmt_group_sync = {
+    "group_sync",
+    "WITH g AS (INSERT INTO user_groups (name) SELECT DISTINCT unnest($2::text[])"
+    " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id),"
+    " del AS (DELETE FROM group_members WHERE user_id = $1::bigint"
+    " AND group_id NOT IN (SELECT id FROM g) RETURNING 1),"
+    " ins AS (INSERT INTO group_members (group_id, user_id) SELECT id, $1::bigint FROM g"
+    " ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM ins)",
+    2,
+};
+
 static const struct store_stmt stmt_changed = {
     "tools_changed",
     "SELECT mcp_notify_tools_changed(coalesce((SELECT id FROM users WHERE username = $1), -1))",
@@ -225,6 +237,33 @@ enum store_rc store_group_member(struct store_conn *c, const char *group, const 
             return rc;
     }
     return rows > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_group_sync(struct store_conn *c, long long user_id, const char *const *groups,
+                               int n, int *changed)
+{
+    /* a PostgreSQL array literal; group names need no escaping ([A-Za-z0-9._@-]) */
+    struct buf arr = {0};
+    int bad = buf_puts(&arr, "{");
+    for (int i = 0; i < n && !bad; i++)
+        bad = buf_printf(&arr, "%s\"%s\"", i ? "," : "", groups[i]);
+    bad = bad || buf_puts(&arr, "}");
+    if (bad) {
+        buf_free(&arr);
+        return STORE_ERROR;
+    }
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid, buf_str(&arr)};
+    PGresult *r = NULL;
+    int rows = 0;
+    enum store_rc rc = run(c, &stmt_group_sync, params, &rows, &r);
+    buf_free(&arr);
+    if (rc != STORE_OK)
+        return rc;
+    *changed = rows == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return STORE_OK;
 }
 
 enum store_rc store_tools_changed(struct store_conn *c, const char *user, int *sessions)

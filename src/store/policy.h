@@ -46,6 +46,15 @@ store_policy_list(struct store_conn *c, const char *user,
 __attribute__((warn_unused_result)) enum store_rc
 store_group_member(struct store_conn *c, const char *group, const char *user, int add);
 
+/* Makes the groups of user_id exactly groups (n names, each a valid group
+ * name; groups are created when missing), as an identity provider's
+ * "groups" claim says at sign-in. Writes how many memberships were added or
+ * removed to *changed. STORE_OK or a failure; one statement. */
+__attribute__((warn_unused_result)) enum store_rc store_group_sync(struct store_conn *c,
+                                                                   long long user_id,
+                                                                   const char *const *groups, int n,
+                                                                   int *changed);
+
 /* Sends notifications/tools/list_changed to the live sessions of user
  * (by name; NULL: every session). Writes how many were told. */
 __attribute__((warn_unused_result)) enum store_rc

@@ -2,8 +2,9 @@
 //
 // node provider.mjs CONFIG_JSON, where CONFIG_JSON is
 //   {"port": N, "clients": [oidc-provider client metadata, ...]}
-// Two accounts, alice (subject a-1001) and bob (b-2002); the devInteractions login form
-// takes the subject as the login, and any other is refused, PKCE required, 60 s ID and access tokens,
+// Two accounts, alice (subject a-1001, groups staff and one that is no valid name) and bob
+// (b-2002, group contractors); the devInteractions login form takes the subject as the
+// login, and any other is refused, PKCE required, 60 s ID and access tokens,
 // refresh tokens, the provider's own consent skipped (a grant for the requested scopes
 // is made on the spot). Prints "listening PORT" when ready.
 //
@@ -20,8 +21,10 @@ import crypto from 'node:crypto';
 const cfg = JSON.parse(process.argv[2]);
 const issuer = `http://127.0.0.1:${cfg.port}`;
 const accounts = { // by account id, the subject; the login form takes it as the login
-  'a-1001': { email: 'alice@example.org', name: 'Alice Example', preferred_username: 'alice' },
-  'b-2002': { email: 'bob@example.org', name: 'Bob Example', preferred_username: 'bob' },
+  'a-1001': { email: 'alice@example.org', name: 'Alice Example', preferred_username: 'alice',
+    groups: ['staff', 'not a group name'] },
+  'b-2002': { email: 'bob@example.org', name: 'Bob Example', preferred_username: 'bob',
+    groups: ['contractors'] },
 };
 
 const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
@@ -37,7 +40,7 @@ const provider = new Provider(issuer, {
     if (!a) return undefined;
     return { accountId: id, claims: async () => ({ sub: id, ...a }) };
   },
-  claims: { openid: ['sub'], email: ['email'], profile: ['name', 'preferred_username'] },
+  claims: { openid: ['sub'], email: ['email'], profile: ['name', 'preferred_username', 'groups'] },
   conformIdTokenClaims: false, // name, email and preferred_username in the ID token
   pkce: { required: () => true },
   ttl: { AccessToken: 60, IdToken: 60, AuthorizationCode: 60, Interaction: 300, Session: 600, Grant: 600, RefreshToken: 600 },
@@ -48,7 +51,7 @@ const provider = new Provider(issuer, {
       clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId,
     });
     grant.addOIDCScope(ctx.oidc.params.scope || 'openid');
-    grant.addOIDCClaims(['sub', 'email', 'name', 'preferred_username']);
+    grant.addOIDCClaims(['sub', 'email', 'name', 'preferred_username', 'groups']);
     await grant.save();
     return grant;
   },

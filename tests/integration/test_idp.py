@@ -260,6 +260,35 @@ def negatives(tap, st, fe, o, alpha, beta):
            "%s: local_users = no: a password sign-in is refused" % fe, r.describe())
 
 
+def tool_names(base, token):
+    m = mcp_with(base, token["access_token"])
+    mcptest.expect_result(m.initialize(), None)
+    r = m.call("tools/list", {})
+    return {t["name"] for t in ((r.json or {}).get("result") or {}).get("tools", [])}, r
+
+
+def groups_policy(tap, st, fe, base, alice, bob):
+    """The groups claim: alice is in staff (her invalid group name skipped), bob in
+    contractors, and the policy of contractors applies to bob only."""
+    _, rows = st.psql("SELECT u.username || ':' || g.name FROM group_members m JOIN users u ON "
+                   "u.id = m.user_id JOIN user_groups g ON g.id = m.group_id ORDER BY 1")
+    tap.ok(rows.split() == ["alice@alpha:staff", "bob@beta:contractors"],
+           "the groups claim made the memberships (an invalid group name skipped)", rows)
+    r = admin(st, "policy", "deny", "--group", "contractors", "test_slow", frontend=fe,
+              timeout=60)
+    tap.ok(r.returncode == 0, "policy: the group contractors (from the claim) may not use "
+           "test_slow", r.stdout, r.stderr)
+    if not (alice and bob):
+        tap.ok(False, "%s: both users have tokens for the policy check" % fe)
+        return
+    a, ra = tool_names(base, alice)
+    b, rb = tool_names(base, bob)
+    tap.ok("test_slow" in a and "test_whoami" in a and "test_slow" not in b and
+           "test_whoami" in b,
+           "%s: the group policy applies: bob (contractors) has no test_slow, alice has" % fe,
+           ra.describe(), rb.describe())
+
+
 def one_provider(tap, port):
     """With one provider and no local users, /authorize goes straight to the provider."""
     config = "\n".join(["idp = solo issuer=http://127.0.0.1:%d client_id=mcpgate-a" % port,
@@ -322,9 +351,12 @@ def main():
                                                             "refresh_token"]}])
             fe0, base0 = fes[0]
             negatives(tap, st, fe0, OAuth(base0), alpha, beta)
+            tokens = {}
             for fe, base in fes:
-                chatgpt_flow(tap, st, fe, OAuth(base), "alpha", "a-1001", "alice@alpha")
-            chatgpt_flow(tap, st, fe0, OAuth(base0), "beta", "b-2002", "bob@beta")
+                tokens[fe] = chatgpt_flow(tap, st, fe, OAuth(base), "alpha", "a-1001",
+                                          "alice@alpha")
+            bob = chatgpt_flow(tap, st, fe0, OAuth(base0), "beta", "b-2002", "bob@beta")
+            groups_policy(tap, st, fe0, base0, tokens.get(fe0), bob)
             u = admin(st, "user", "list", "--json", frontend=fe0, timeout=60)
             users = {x["username"]: x for x in json.loads(u.stdout or "[]")} \
                 if u.returncode == 0 else {}
