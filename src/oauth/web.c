@@ -17,12 +17,14 @@
  * the last failure, whatever process or host it reaches. Each attempt is
  * counted (reserved) before its password is checked and given back when it
  * was right, so concurrent guesses get no more tries than sequential ones.
- * At most password_hash_max passwords are checked at once per process;
- * more get 503 at once. Unknown accounts cost the same scrypt time as
- * known ones.
+ * At most password_hash_max passwords are checked at once per process and
+ * per host (all its processes, counted in PostgreSQL); more get 503 at once. Unknown accounts cost
+ * the same scrypt time as known ones.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http/form.h"
 #include "oauth/internal.h"
@@ -30,6 +32,7 @@
 #include "pages/pages.h"
 #include "store/api_keys.h"
 #include "store/credentials.h"
+#include "store/lease.h"
 #include "store/oauth_tokens.h"
 #include "store/secret.h"
 #include "store/users.h"
@@ -233,6 +236,43 @@ void oauth_web_session_start(struct oauth_ctx *ctx, const struct store_user *u, 
     explicit_bzero(sid, sizeof sid);
 }
 
+/* Takes a password hashing slot: one of password_hash_max in this process,
+ * then one of password_hash_max on this host, counted in PostgreSQL
+ * (store/lease.h), since mod_fcgid runs many single-threaded processes.
+ * Returns 1 (taken: give it back with hash_slot_release()), 0 (every slot
+ * is busy) or -1 (the store is unavailable). */
+static int hash_slot_take(struct oauth_ctx *ctx, long long *lease)
+{
+    if (!oauth_password_slot_take(ctx->cfg->password_hash_max))
+        return 0;
+    char host[64] = "", key[80];
+    if (gethostname(host, sizeof host - 1) < 0)
+        host[0] = '\0';
+    for (char *p = host; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-')
+            *p = '_';
+    snprintf(key, sizeof key, "ph:%s", host[0] ? host : "-");
+    const char *keys[] = {key};
+    const int caps[] = {ctx->cfg->password_hash_max};
+    *lease = 0;
+    if (store_lease_acquire(ctx->db, keys, caps, 1, 60, lease) != STORE_OK) {
+        oauth_password_slot_release();
+        return -1;
+    }
+    if (*lease == 0) {
+        oauth_password_slot_release();
+        return 0;
+    }
+    return 1;
+}
+
+static void hash_slot_release(struct oauth_ctx *ctx, long long lease)
+{
+    oauth_password_slot_release();
+    if (store_lease_release(ctx->db, lease) != STORE_OK)
+        LOG_WARN("msg=\"could not give back a hashing lease: it expires on its own\"");
+}
+
 static void login_post(struct oauth_ctx *ctx)
 {
     struct http_form f;
@@ -259,24 +299,32 @@ static void login_post(struct oauth_ctx *ctx)
     char ukey[80], akey[80];
     snprintf(ukey, sizeof ukey, "u:%s", user);
     snprintf(akey, sizeof akey, "a:%.64s", ctx->req->remote_addr ? ctx->req->remote_addr : "-");
-    /* a free hashing slot first (cheap, local), then the attempt is counted
-     * before the password is checked (store_login_reserve) */
-    if (!oauth_password_slot_take(ctx->cfg->password_hash_max)) {
-        LOG_WARN("msg=\"sign-in refused: every password hashing slot is busy\"");
-        render_login(ctx, 503, target, user, "Too many sign-ins at once. Try again in a moment.");
-        oauth_header(ctx->res, "Retry-After", "1");
+    /* a free hashing slot first (in this process, then on this host), then
+     * the attempt is counted before the password is checked
+     * (store_login_reserve) */
+    long long lease = 0;
+    int slot = hash_slot_take(ctx, &lease);
+    if (slot <= 0) {
+        if (slot == 0) {
+            LOG_WARN("msg=\"sign-in refused: every password hashing slot is busy\"");
+            render_login(ctx, 503, target, user,
+                         "Too many sign-ins at once. Try again in a moment.");
+            oauth_header(ctx->res, "Retry-After", "1");
+        } else {
+            oauth_reply_unavailable(ctx->res);
+        }
         goto out;
     }
     int wait_s = 0;
     enum store_rc rc =
         store_login_reserve(ctx->db, ukey, akey, USER_FREE_FAILURES, ADDR_FREE_FAILURES, &wait_s);
     if (rc != STORE_OK) {
-        oauth_password_slot_release();
+        hash_slot_release(ctx, lease);
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
     if (wait_s > 0) {
-        oauth_password_slot_release();
+        hash_slot_release(ctx, lease);
         char msg[160], ra[16];
         snprintf(msg, sizeof msg, "Too many failed sign-in attempts. Try again in %d second%s.",
                  wait_s, wait_s == 1 ? "" : "s");
@@ -289,12 +337,12 @@ static void login_post(struct oauth_ctx *ctx)
     struct store_user u;
     rc = store_user_find(ctx->db, user, &u);
     if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
-        oauth_password_slot_release();
+        hash_slot_release(ctx, lease);
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
     int ok = oauth_password_verify(password, rc == STORE_OK ? u.password_hash : NULL);
-    oauth_password_slot_release();
+    hash_slot_release(ctx, lease);
     if (!ok || u.disabled) {
         /* the reservation already counted this failure */
         LOG_INFO("msg=\"sign-in failed\"");

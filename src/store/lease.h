@@ -5,7 +5,8 @@
  * Owns: taking a lease under one or more keys only while each key holds
  * fewer than its cap (atomically, under an advisory lock per key), giving
  * it back, and the expiry that reaps the leases of a process that died.
- * The keys' meaning belongs to the callers (sql/014_bounds.sql lists them).
+ * The keys' meaning belongs to the callers (sql/014_bounds.sql lists them;
+ * also ph:<host name>, the password hashes running on a host, oauth/web.c).
  * Must not touch: HTTP, JSON-RPC.
  */
 #ifndef MG_STORE_LEASE_H

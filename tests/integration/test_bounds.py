@@ -17,7 +17,8 @@ lighttpd, Apache mod_fcgid and Apache mod_proxy_fcgi on one PostgreSQL.
             time (the second gets 503 at once), a failure remembered briefly.
   signin    concurrent wrong passwords for one account are checked no more often than
             sequential ones (the attempt is counted before its password is checked);
-            more concurrent sign-ins than password_hash_max in a process get 503 at once.
+            more concurrent sign-ins than password_hash_max in a process, or on the host
+            (all its processes), get 503 at once.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_bounds.py   (TAP)
 """
@@ -25,6 +26,7 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_bounds.py   
 import http.server
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -39,13 +41,14 @@ from oauthlib import FORM, Browser, OAuth, form_body, hidden_fields, pkce  # noq
 USER, PASSWORD = "bounded", "a long enough password"
 TOKEN_CAP, USER_CAP, UNAUTH_CAP = 2, 3, 2
 BODY_TIMEOUT_S = 2
+HASH_MAX = 2  # password hashes at once per process and per host
 CONFIG = "\n".join([
     "streams_per_token = %d" % TOKEN_CAP,
     "streams_per_user = %d" % USER_CAP,
     "unauth_waiting_max = %d" % UNAUTH_CAP,
     "body_timeout_s = %d" % BODY_TIMEOUT_S,
     "body_max_s = %d" % (BODY_TIMEOUT_S * 2),
-    "password_hash_max = 1",
+    "password_hash_max = %d" % HASH_MAX,
     "sse_heartbeat_s = 1",
     "cimd_allow_private = yes",
     "rate_limit_user_per_min = 0",
@@ -360,9 +363,21 @@ def test_signin(t, st, fes):
         th.join()
     busy = [s for s in out if s[0] == 503]
     t.ok(busy and all(ra == "1" for _, ra in busy) and {s for s, _ in out} <= {401, 503},
-         "%s: 12 sign-ins at once with password_hash_max = 1: %d answered 503 Retry-After 1 "
-         "without hashing, the rest 401" % (name, len(busy)), repr(sorted(out)))
+         "%s: 12 sign-ins at once with password_hash_max = %d: %d answered 503 Retry-After 1 "
+         "without hashing, the rest 401" % (name, HASH_MAX, len(busy)), repr(sorted(out)))
     st.psql("DELETE FROM login_failures")
+    # the hashing slots of the host are counted across its processes (mod_fcgid's have
+    # one thread each): with the host's slots held, every front end answers 503
+    host = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname()[:63]) or "-"
+    for _ in range(HASH_MAX):
+        st.psql("INSERT INTO mcp_leases (holder, key, expires_at) VALUES (-1, 'ph:%s', "
+                "now() + interval '1 minute')" % host)
+    got = [(name, OAuth(url).login(Browser(), "victim", "the right password").status)
+           for name, url in fes]
+    t.ok(all(status == 503 for _, status in got),
+         "with the host's hashing slots held elsewhere, sign-in gets 503 on every front end "
+         "(%s)" % got)
+    st.psql("DELETE FROM mcp_leases WHERE holder = -1")
     r = OAuth(fes[1][1]).login(Browser(), "victim", "the right password")
     t.ok(r.status == 303, "%s: the owner still signs in afterwards (%s)" % (fes[1][0], r.status))
 
