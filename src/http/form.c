@@ -12,17 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes len bytes (plus_is_space: '+' means ' ') into a new string.
  * Returns it (caller frees), or NULL with *why when an escape is malformed,
  * the result holds a NUL, or it is not UTF-8: what fields become (user
@@ -36,8 +25,8 @@ static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *ou
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < len ? crypto_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < len ? crypto_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *why = "malformed percent-encoding";
                 goto fail;

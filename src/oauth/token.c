@@ -51,12 +51,7 @@ static int verifier_valid(const char *v)
 static void pkce_challenge(const char *verifier, char out[64])
 {
     unsigned char md[CRYPTO_SHA256_LEN];
-    char hex[CRYPTO_SHA256_HEX_LEN + 1];
-    crypto_sha256_hex(verifier, strlen(verifier), hex);
-    for (size_t i = 0; i < sizeof md; i++) {
-        char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
-        md[i] = (unsigned char)strtoul(b, NULL, 16);
-    }
+    crypto_sha256(verifier, strlen(verifier), md);
     crypto_b64url_encode(md, sizeof md, out);
 }
 

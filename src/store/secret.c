@@ -23,16 +23,7 @@ static const struct store_stmt stmt_get = {
 
 static int unhex(const char *hex, unsigned char *out, size_t n)
 {
-    if (strlen(hex) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
-        char *end;
-        out[i] = (unsigned char)strtoul(b, &end, 16);
-        if (*end)
-            return -1;
-    }
-    return 0;
+    return strlen(hex) == 2 * n ? crypto_hex_decode(hex, n, out) : -1;
 }
 
 enum store_rc store_secret_get(struct store_conn *c, const char *name,

@@ -58,6 +58,29 @@ void crypto_hex_encode(const void *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+int crypto_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int crypto_hex_decode(const char *hex, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = crypto_hex_digit(hex[2 * i]);
+        int lo = hi < 0 ? -1 : crypto_hex_digit(hex[2 * i + 1]);
+        if (lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
 void crypto_sha256(const void *s, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
 {
     unsigned int mdlen = 0;

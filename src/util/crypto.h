@@ -27,6 +27,14 @@ size_t crypto_b64url_len(size_t n);
 /* Encodes n bytes as lowercase hex into out (2n + 1 bytes). Cannot fail. */
 void crypto_hex_encode(const void *in, size_t n, char *out);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other char. */
+int crypto_hex_digit(char c);
+
+/* Decodes the 2n hex digits (either case) at hex into n bytes at out.
+ * Returns 0, or -1 when one of them is not a hex digit (a string shorter
+ * than 2n ends in a NUL, which is not one); out is then partly written. */
+int crypto_hex_decode(const char *hex, size_t n, unsigned char *out);
+
 /* SHA-256 of s (len bytes) into out. Cannot fail. */
 void crypto_sha256(const void *s, size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
 

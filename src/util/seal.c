@@ -28,17 +28,6 @@ static int key_id_ok(const char *s, size_t n)
     return 1;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int seal_key_parse(const char *spec, struct seal_key *out, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');
@@ -58,15 +47,11 @@ int seal_key_parse(const char *spec, struct seal_key *out, char *err, size_t err
         return -1;
     }
     struct seal_key k;
-    for (int i = 0; i < SEAL_KEY_LEN; i++) {
-        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            explicit_bzero(&k, sizeof k);
-            snprintf(err, errlen, "credential_key %.*s: the key must be hex digits only",
-                     (int)(colon - spec), spec);
-            return -1;
-        }
-        k.key[i] = (unsigned char)(hi << 4 | lo);
+    if (crypto_hex_decode(hex, SEAL_KEY_LEN, k.key) < 0) {
+        explicit_bzero(&k, sizeof k);
+        snprintf(err, errlen, "credential_key %.*s: the key must be hex digits only",
+                 (int)(colon - spec), spec);
+        return -1;
     }
     memcpy(k.id, spec, (size_t)(colon - spec));
     k.id[colon - spec] = '\0';

@@ -34,6 +34,17 @@ int main(void)
            "SHA-256 test vector");
     ok(crypto_equal("abcd", "abcd", 4) && !crypto_equal("abcd", "abce", 4), "constant-time equal");
 
+    unsigned char raw[4] = {0};
+    ok(crypto_hex_decode("00fFa9", 3, raw) == 0 && raw[0] == 0x00 && raw[1] == 0xff &&
+           raw[2] == 0xa9,
+       "hex decodes either case");
+    ok(crypto_hex_decode("0g", 1, raw) < 0 && crypto_hex_decode("+f", 1, raw) < 0 &&
+           crypto_hex_decode(" f", 1, raw) < 0,
+       "hex refuses a non-digit, a sign and a space");
+    ok(crypto_hex_decode("abc", 2, raw) < 0, "hex refuses a string shorter than 2n");
+    ok(crypto_hex_digit('9') == 9 && crypto_hex_digit('F') == 15 && crypto_hex_digit('G') == -1,
+       "hex digit values");
+
     char id[MCP_SESSION_ID_LEN + 1], id2[MCP_SESSION_ID_LEN + 1];
     mcp_session_id_new(id);
     mcp_session_id_new(id2);
