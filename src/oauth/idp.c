@@ -13,8 +13,8 @@
  *   at the provider's token endpoint, its ID token checked (util/jwt.h
  *   against the provider's JWKS: iss, aud, azp, exp, iat, nonce, RS256/
  *   PS256/ES256/EdDSA only) -> the user (P, sub) is found or provisioned,
- *   its groups set from a "groups" claim -> a browser session, and on to return_to (consent, code) as for a
- *   local user.
+ *   its groups set from a "groups" claim -> a browser session, and on to
+ *   return_to (consent, code) as for a local user.
  *
  * State: 256 random bits; its SHA-256 is stored in idp_logins (consumed
  * once, 10 minutes) and the browser carries it in the mcpgate_idp cookie,
