@@ -29,7 +29,6 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_pressure.py 
 import http.server
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -40,7 +39,7 @@ os.environ["MCPGATE_TEST_TIMEOUT"] = str(max(int(os.environ.get("MCPGATE_TEST_TI
                                              240))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Mcp, Stack, Tap, request  # noqa: E402
+from mcptest import Mcp, Stack, Tap, admin, request  # noqa: E402
 from oauthlib import FORM, Browser, OAuth, form_body, hidden_fields, pkce  # noqa: E402
 
 ATTACKERS = int(os.environ.get("PRESSURE_ATTACKERS", "64"))
@@ -61,12 +60,6 @@ CONFIG = "\n".join([
 ])
 GROWTH_TABLES = ("mcp_sessions", "mcp_streams", "mcp_events", "oauth_clients",
                  "login_failures", "mcp_leases", "rate_counters")
-
-
-def admin(st, *args, stdin=""):
-    exe = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src", "mcpgate")
-    return subprocess.run([exe, "--config", st.env["CONFIG_LIGHTTPD"]] + list(args),
-                          input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def new_key(st, user, name):
