@@ -31,7 +31,9 @@
  * and key sets are cached per process for their Cache-Control lifetime
  * (util/jwk.h jwk_cache_lifetime(): 60 s to 1 day, 1 hour by default); a
  * token with an unknown kid refetches the set at most once a minute
- * (jwk_refetch_allowed()), which is how a rotated key is picked up.
+ * (jwk_refetch_allowed()), which is how a rotated key is picked up. A
+ * failed discovery is remembered for 30 s: meanwhile sign-ins at that
+ * provider fail at once instead of each waiting for it.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -61,6 +63,7 @@
 #define IDP_CACHE_MIN     60
 #define IDP_CACHE_MAX     86400
 #define IDP_REFETCH_MIN_S 60
+#define IDP_DOWN_S        30 /* after a failed discovery, sign-ins fail at once this long */
 #define IDP_SKEW_S        60
 #define IDP_COOKIE        "mcpgate_idp"
 #define IDP_URL_MAX       1024
@@ -73,6 +76,7 @@ struct idp_cache {
     char jwks_uri[IDP_URL_MAX];
     int iss_param;            /* authorization_response_iss_parameter_supported */
     long long meta_until_s;   /* 0: not fetched */
+    long long down_until_s;   /* discovery failed: do not try again before this */
     struct jwk_set *keys;     /* NULL: not fetched */
     long long keys_fetched_s; /* when keys were fetched */
     long long keys_until_s;
@@ -227,6 +231,8 @@ static int discover_locked(const struct mg_config *cfg, int i, const struct mg_i
     struct idp_cache *c = &caches[i];
     if (c->meta_until_s > now_s())
         return 0;
+    if (c->down_until_s > now_s()) /* a provider that is down costs one wait per interval */
+        return -1;
     char url[IDP_URL_MAX + 64], cc[256];
     size_t il = strlen(p->issuer);
     snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration",
@@ -263,6 +269,8 @@ static int discover_locked(const struct mg_config *cfg, int i, const struct mg_i
                                                    IDP_CACHE_MIN, IDP_CACHE_MAX);
     rc = 0;
 out:
+    if (rc < 0)
+        c->down_until_s = now_s() + IDP_DOWN_S;
     json_object_put(doc);
     return rc;
 }

@@ -11,8 +11,9 @@ two mcpgate users keyed by (provider, subject), shown by `mcpgate user list`. Ne
 ID tokens with the wrong iss, aud or nonce, expired, unsigned (alg none), HMAC-signed
 with the provider's public key (key confusion) or with another token's signature; a
 callback in another browser (foreign state), a replayed callback, a mix-up between the
-two providers (iss), a password sign-in while local users are off: each refused with a
-clear page, no browser session and no user created. TAP output."""
+two providers (iss), a provider that is down, a password sign-in while local users are
+off: each refused with a clear page, no browser session and no user created. TAP
+output."""
 
 import json
 import os
@@ -250,6 +251,18 @@ def negatives(tap, st, fe, o, alpha, beta):
         refused(tap, "%s: mix-up (answer from beta for a sign-in at alpha) refused" % fe,
                 mg.get(cb), "another identity provider")
 
+    # a provider that does not answer
+    mg = Browser()
+    r = mg.get(o.url("/login/idp?provider=down&return_to=/account"))
+    _, rows = st.psql("SELECT count(*) FROM idp_logins WHERE idp = 'down'")
+    tap.ok(r.status == 502 and b"cannot be reached" in r.body and rows == "0" and
+           "mcpgate_idp" not in mg.cookies,
+           "%s: a provider that is down: a clear 502 page, no sign-in started" % fe,
+           r.describe(), rows)
+    r = mg.get(o.url("/login/idp?provider=nosuch"))
+    tap.ok(r.status == 400 and b"no such identity provider" in r.body,
+           "%s: an unknown provider name: 400 page" % fe, r.describe())
+
     # password sign-in is off
     mg = Browser()
     page = mg.get(o.url("/login?return_to=/account"))
@@ -328,8 +341,9 @@ def main():
     # the responders run as the web server's user (a test secret, nothing else is here)
     os.chmod(work, 0o755)
     os.chmod(secret_file, 0o644)
-    pa, pb = free_port(), free_port()
+    pa, pb, pdown = free_port(), free_port(), free_port()
     config = "\n".join([
+        "idp = down issuer=http://127.0.0.1:%d client_id=nobody" % pdown,
         "idp = alpha issuer=http://127.0.0.1:%d client_id=mcpgate-a" % pa,
         "idp = beta issuer=http://127.0.0.1:%d client_id=mcpgate-b client_secret_file=%s "
         "scopes=openid,email,profile" % (pb, secret_file),
