@@ -7,6 +7,7 @@
 #include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
+#include "util/url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -211,14 +212,5 @@ out:
 
 int http_url_encode(struct buf *b, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~';
-        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-        if (plain ? buf_append(b, s, 1) < 0 : buf_append(b, e, 3) < 0)
-            return -1;
-    }
-    return 0;
+    return url_pct_encode(b, s, strlen(s), 0);
 }

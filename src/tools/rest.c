@@ -36,6 +36,7 @@
 #include "util/log.h"
 #include "util/net.h"
 #include "util/time.h"
+#include "util/url.h"
 
 #include "config.h"
 
@@ -98,27 +99,6 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return 0;
 }
 
-/* Percent-encodes s (RFC 3986: everything but unreserved characters).
- * A path segment "." or ".." has its dots encoded too. */
-static int encode(struct buf *out, const char *s, size_t n, int path)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int dots = path && ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'));
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '~' || (c == '.' && !dots)) {
-            if (buf_append(out, &s[i], 1) < 0)
-                return -1;
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            if (buf_append(out, e, 3) < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
 /* The text form of a scalar argument into out. Returns 0, or -1 for arrays
  * and objects (their callers decide). */
 static int scalar_text(struct json_object *v, struct buf *out)
@@ -164,11 +144,11 @@ static int query_add(struct buf *q, const char *name, struct json_object *v)
     if (rc == 0)
         rc = buf_puts(q, q->len ? "&" : "");
     if (rc == 0)
-        rc = encode(q, name, strlen(name), 0);
+        rc = url_pct_encode(q, name, strlen(name), 0);
     if (rc == 0)
         rc = buf_puts(q, "=");
     if (rc == 0)
-        rc = encode(q, buf_str(&text), text.len, 0);
+        rc = url_pct_encode(q, buf_str(&text), text.len, 0);
     buf_free(&text);
     return rc;
 }
@@ -346,7 +326,7 @@ static struct json_object *build(const struct backend_op *op, char *const *vals,
                                a->arg);
             goto out;
         }
-        int rc = encode(url, text.data, text.len, 1);
+        int rc = url_pct_encode(url, text.data, text.len, 1);
         buf_free(&text);
         if (rc < 0)
             goto too_long;
@@ -410,11 +390,11 @@ static struct json_object *build(const struct backend_op *op, char *const *vals,
         case CRED_QUERY:
             rc = buf_puts(&query, query.len ? "&" : "");
             if (rc == 0)
-                rc = encode(&query, c->name, strlen(c->name), 0);
+                rc = url_pct_encode(&query, c->name, strlen(c->name), 0);
             if (rc == 0)
                 rc = buf_puts(&query, "=");
             if (rc == 0)
-                rc = encode(&query, value, strlen(value), 0);
+                rc = url_pct_encode(&query, value, strlen(value), 0);
             break;
         case CRED_BASIC:
             free(*userpwd);

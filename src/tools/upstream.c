@@ -43,6 +43,7 @@
 #include "util/log.h"
 #include "util/net.h"
 #include "util/time.h"
+#include "util/url.h"
 
 #include "config.h"
 
@@ -376,20 +377,6 @@ static void free_headers(struct curl_slist *h)
     curl_slist_free_all(h);
 }
 
-/* Percent-encodes s into out (RFC 3986 unreserved characters stay). */
-static int encode(struct buf *out, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        int plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-                    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.' || *c == '~';
-        char e[3] = {'%', hex[*c >> 4], hex[*c & 15]};
-        if (plain ? buf_append(out, c, 1) < 0 : buf_append(out, e, 3) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* The URL and headers with the backend's credentials. Returns 0, or -1
  * with a message in why (a slot without a value). *userpwd is a new
  * string for basic authentication, or NULL. */
@@ -419,11 +406,11 @@ static int with_credentials(const struct backend *be, struct buf *url, struct cu
         case CRED_QUERY:
             rc = buf_puts(url, strchr(url->data, '?') ? "&" : "?");
             if (rc == 0)
-                rc = encode(url, c->name);
+                rc = url_pct_encode(url, c->name, strlen(c->name), 0);
             if (rc == 0)
                 rc = buf_puts(url, "=");
             if (rc == 0)
-                rc = encode(url, c->value);
+                rc = url_pct_encode(url, c->value, strlen(c->value), 0);
             break;
         case CRED_BASIC:
             free(*userpwd);

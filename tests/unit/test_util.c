@@ -5,6 +5,7 @@
 #include "tap.h"
 #include "util/buf.h"
 #include "util/crypto.h"
+#include "util/url.h"
 
 int main(void)
 {
@@ -44,6 +45,17 @@ int main(void)
     ok(crypto_hex_decode("abc", 2, raw) < 0, "hex refuses a string shorter than 2n");
     ok(crypto_hex_digit('9') == 9 && crypto_hex_digit('F') == 15 && crypto_hex_digit('G') == -1,
        "hex digit values");
+
+    struct buf u = {0};
+    ok(url_pct_encode(&u, "a b/\xc3\xbc~-._?&=", 13, 0) == 0, "percent-encode");
+    is_str(buf_str(&u), "a%20b%2F%C3%BC~-._%3F%26%3D", "only unreserved characters stay");
+    buf_reset(&u);
+    ok(url_pct_encode(&u, "..", 2, 1) == 0 && url_pct_encode(&u, "/", 1, 1) == 0 &&
+           url_pct_encode(&u, ".", 1, 1) == 0 && url_pct_encode(&u, "..", 2, 0) == 0 &&
+           url_pct_encode(&u, "a.b", 3, 1) == 0,
+       "percent-encode path segments");
+    is_str(buf_str(&u), "%2E%2E%2F%2E..a.b", "a path segment . or .. has its dots encoded");
+    buf_free(&u);
 
     char id[MCP_SESSION_ID_LEN + 1], id2[MCP_SESSION_ID_LEN + 1];
     mcp_session_id_new(id);
