@@ -196,19 +196,11 @@ static void redact(const struct backend *be, char *const *vals, int n, struct bu
     }
 }
 
-static int utf8_ok(const unsigned char *p, size_t n)
+/* 1 when the n bytes at p are text: well-formed UTF-8 (util/json's rule:
+ * no overlong forms, no surrogates) without a NUL. */
+static int text_ok(const char *p, size_t n)
 {
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n || c == 0)
-            return 0;
-        for (size_t k = 1; k < len; k++)
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-        i += len;
-    }
-    return 1;
+    return !memchr(p, '\0', n) && json_utf8_valid(p, n);
 }
 
 /* The result of a 2xx response. */
@@ -264,7 +256,7 @@ static struct json_object *success_result(const struct backend_op *op, long stat
         json_object_put(doc);
         return r;
     }
-    if (!utf8_ok((const unsigned char *)body->data, body->len)) {
+    if (!text_ok(body->data, body->len)) {
         char text[200];
         snprintf(text, sizeof text, "HTTP %ld: %zu bytes of binary content (%.80s)", status,
                  body->len, ctype ? ctype : "no content type");
@@ -277,7 +269,7 @@ static struct json_object *success_result(const struct backend_op *op, long stat
 static void excerpt(const struct buf *body, char *out, size_t n)
 {
     size_t len = body->len < n - 1 ? body->len : n - 1;
-    while (len && !utf8_ok((const unsigned char *)body->data, len))
+    while (len && !text_ok(body->data, len))
         len--;
     if (len)
         memcpy(out, body->data, len);

@@ -9,7 +9,8 @@ against an upstream on 127.0.0.1 (a Python http.server in this script).
     backend's credential injected, the client's own Authorization header NOT forwarded,
     the JSON answer as structuredContent plus text;
   - an upstream that hangs, answers garbage, answers 500 or answers too much gives a bounded,
-    clean isError result (and the responder keeps serving);
+    clean isError result (and the responder keeps serving); a text answer that is not
+    UTF-8 (an overlong form, a surrogate) is reported as binary content;
   - an upstream that echoes the secret gets it redacted; a backend without allow_private is
     refused at connect time for 127.0.0.1 and for localhost (resolved by libcurl);
   - the secret appears in no response and in no web server log;
@@ -65,6 +66,8 @@ class Upstream(http.server.BaseHTTPRequestHandler):
             return self._send(200, b"{}")
         if p == "/garbage":
             return self._send(200, b"\x00\xff{{not json at all")
+        if p == "/not-utf8":  # an overlong "/" and half a surrogate pair: not UTF-8
+            return self._send(200, b"a \xc0\xaf and \xed\xa0\x80", "text/plain")
         if p == "/fail":
             return self._send(500, b"internal trouble")
         if p == "/echo-auth":
@@ -119,6 +122,7 @@ def write_backends(d, port):
                               "properties": {"id": {"type": "integer"}}}},
             {"name": "hang", "method": "GET", "path": "/hang"},
             {"name": "garbage", "method": "GET", "path": "/garbage"},
+            {"name": "not_utf8", "method": "GET", "path": "/not-utf8"},
             {"name": "fail", "method": "GET", "path": "/fail"},
             {"name": "echo_auth", "method": "GET", "path": "/echo-auth"},
             {"name": "big", "method": "GET", "path": "/big"},
@@ -270,6 +274,10 @@ def run(t, c):
     r, res, _ = call("up_garbage", {})
     t.ok(res.get("isError") is True and "not valid JSON" in text_of(res),
          "an upstream that answers garbage: isError", r.describe())
+    r, res, _ = call("up_not_utf8", {})
+    t.ok(res.get("isError") is False and "binary content (text/plain)" in text_of(res),
+         "a text answer with an overlong form and a surrogate is binary, not text",
+         r.describe())
     r, res, _ = call("up_fail", {})
     t.ok(res.get("isError") is True and "HTTP 500" in text_of(res),
          "an upstream that answers 500: isError with the status", r.describe())
