@@ -292,12 +292,14 @@ def post_json(url, body, headers=None, timeout=HTTP_TIMEOUT_S):
 
 class Mcp:
     """A client of one front end's /mcp. Every request carries an Authorization header
-    with BEARER_TOKEN (auth = none: the server ignores it; the logs must not show it)."""
+    with bearer: BEARER_TOKEN unless given (auth = none: the server ignores it; the logs
+    must not show it), or an API key or access token the test got."""
 
     _ids = 0
     _ids_lock = threading.Lock()
 
-    def __init__(self, base_url, version=LATEST, name="mcptest"):
+    def __init__(self, base_url, version=LATEST, name="mcptest", bearer=BEARER_TOKEN):
+        self.bearer = bearer
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + "/mcp"
         self.version = version
@@ -314,7 +316,7 @@ class Mcp:
 
     def headers(self, extra=None, session=True):
         h = dict(CLIENT_HEADERS)
-        h["Authorization"] = "Bearer " + BEARER_TOKEN
+        h["Authorization"] = "Bearer " + self.bearer
         if session and self.sid:
             h["Mcp-Session-Id"] = self.sid
         # Clients send MCP-Protocol-Version from 2025-06-18 on.

@@ -173,12 +173,4 @@ class OAuth:
 
 def mcp_with(base, token):
     """An mcptest.Mcp that sends token as its bearer."""
-    m = mcptest.Mcp(base)
-    orig = m.headers
-
-    def headers(extra=None, session=True):
-        h = orig(extra, session)
-        h["Authorization"] = "Bearer " + token
-        return h
-    m.headers = headers
-    return m
+    return mcptest.Mcp(base, bearer=token)

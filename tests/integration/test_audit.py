@@ -26,14 +26,7 @@ LIMIT = 4  # echo x3 and the unknown tool are counted: every tools/call is
 
 
 def keyed(url, key):
-    c = Mcp(url, name="audit")
-    base = c.headers
-
-    def headers(extra=None, session=True):
-        h = base(extra, session)
-        h["Authorization"] = "Bearer " + key
-        return h
-    c.headers = headers
+    c = Mcp(url, name="audit", bearer=key)
     return c
 
 

@@ -61,14 +61,7 @@ def new_key(st, name):
 
 
 def keyed(url, key, caps=None):
-    c = Mcp(url, name="bounds")
-    base = c.headers
-
-    def headers(extra=None, session=True):
-        h = base(extra, session)
-        h["Authorization"] = "Bearer " + key
-        return h
-    c.headers = headers
+    c = Mcp(url, name="bounds", bearer=key)
     params = {"protocolVersion": mcptest.LATEST, "capabilities": caps or {},
               "clientInfo": {"name": "bounds", "version": "0.1"}}
     c.initialize(params=params)

@@ -120,14 +120,7 @@ def api_key(t, st, user):
 
 
 def keyed(url, key, version=mcptest.LATEST):
-    c = Mcp(url, version=version, name="limits")
-    base = c.headers
-
-    def headers(extra=None, session=True):
-        h = base(extra, session)
-        h["Authorization"] = "Bearer " + key
-        return h
-    c.headers = headers
+    c = Mcp(url, version=version, name="limits", bearer=key)
     c.initialize()
     return c
 

@@ -32,14 +32,7 @@ def user_with_key(t, st, name):
 
 
 def client(url, key, name):
-    c = Mcp(url, name=name)
-    base = c.headers
-
-    def headers(extra=None, session=True):
-        h = base(extra, session)
-        h["Authorization"] = "Bearer " + key
-        return h
-    c.headers = headers
+    c = Mcp(url, name=name, bearer=key)
     c.initialize()
     return c
 
@@ -160,15 +153,8 @@ def main():
         t.ok(names(carol) == everything, "and carol sees every tool", repr(names(carol)))
 
         # sessions belong to their user
-        stolen = Mcp(url_a, name="thief")
+        stolen = Mcp(url_a, name="thief", bearer=kb)
         stolen.sid = alice.sid
-        base = stolen.headers
-
-        def bob_headers(extra=None, session=True):
-            h = base(extra, session)
-            h["Authorization"] = "Bearer " + kb
-            return h
-        stolen.headers = bob_headers
         r = stolen.call("ping")
         t.check("bob using alice's session id -> 404 as if it did not exist",
                 expect_error(r, 404, -32001), r)

@@ -68,14 +68,7 @@ def new_key(st, user, name):
 
 
 def keyed(url, key):
-    c = Mcp(url, name="pressure")
-    base = c.headers
-
-    def headers(extra=None, session=True):
-        h = base(extra, session)
-        h["Authorization"] = "Bearer " + key
-        return h
-    c.headers = headers
+    c = Mcp(url, name="pressure", bearer=key)
     c.initialize()
     return c
 
