@@ -765,6 +765,13 @@ static int cmd_credential(const struct cli_env *env, int argc, char **argv)
                 name, slot);
         goto out;
     }
+    if (cred->from_idp && !del) {
+        fprintf(stderr,
+                "mcpgate: %s slot %s is from_idp: each call carries the calling user's token "
+                "at %s; a backend-wide value is never used for it\n",
+                name, slot, cred->from_idp);
+        goto out;
+    }
     if (b->kind == BACKEND_MCP) {
         fprintf(stderr,
                 "mcpgate: backend %s is an mcp backend: in this version its secrets come "

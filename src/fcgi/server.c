@@ -38,6 +38,7 @@
 #include "store/db.h"
 #include "tools/backend.h"
 #include "tools/credentials.h"
+#include "tools/idp_token.h"
 #include "tools/upstream.h"
 #include "util/alloc.h"
 #include "util/config.h"
@@ -682,6 +683,7 @@ int fcgi_responder_main(int argc, char **argv)
         return 1;
     }
     tool_cred_setup(config.credential_keys, config.n_credential_keys, config.base_url);
+    tool_idp_setup(&config);
     malloc_trim(0); /* parsing the backend files left freed memory behind */
     if (check_only) {
         printf("mcpgate: configuration %s is valid\n", path);

@@ -47,6 +47,7 @@
 #include "store/policy.h"
 #include "store/secret.h"
 #include "store/users.h"
+#include "tools/idp_token.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -520,11 +521,30 @@ static int sync_groups(struct oauth_ctx *ctx, const struct mg_idp *p, const stru
     return 0;
 }
 
+/* The provider's tokens from the code exchange, kept for from_idp slots. */
+struct idp_grant {
+    char *access;  /* owned, or NULL */
+    char *refresh; /* owned, or NULL */
+    long long expires_in_s;
+};
+
+static void grant_clear(struct idp_grant *g)
+{
+    char *v[] = {g->access, g->refresh};
+    for (int i = 0; i < 2; i++)
+        if (v[i]) {
+            explicit_bzero(v[i], strlen(v[i]));
+            free(v[i]);
+        }
+    g->access = g->refresh = NULL;
+}
+
 /* Exchanges code at the provider's token endpoint. Returns the ID token
- * (the caller frees it), or NULL with *why set for the page. */
+ * (the caller frees it), with the access and refresh token in *grant, or
+ * NULL with *why set for the page. */
 static char *exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
                            const struct idp_cache *meta, const char *code, const char *verifier,
-                           const char **why)
+                           struct idp_grant *grant, const char **why)
 {
     char redirect[600];
     callback_uri(ctx->cfg, redirect, sizeof redirect);
@@ -566,6 +586,12 @@ static char *exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
         *why = "The identity provider sent no ID token.";
     } else {
         id_token = xstrdup(t);
+        const char *at = json_get_string(doc, "access_token");
+        const char *rt = json_get_string(doc, "refresh_token");
+        struct json_object *e = json_get(doc, "expires_in", json_type_int);
+        grant->access = at ? xstrdup(at) : NULL;
+        grant->refresh = rt ? xstrdup(rt) : NULL;
+        grant->expires_in_s = e ? json_object_get_int64(e) : 3600;
     }
     json_object_put(doc);
 out:
@@ -590,11 +616,12 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
     const char *why = NULL;
     char *id_token = NULL;
     struct json_object *claims = NULL;
+    struct idp_grant grant = {0};
     if (derive(ctx, "pkce", state, verifier) < 0 || derive(ctx, "nonce", state, nonce) < 0) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
-    id_token = exchange_code(ctx, p, meta, code, verifier, &why);
+    id_token = exchange_code(ctx, p, meta, code, verifier, &grant, &why);
     if (!id_token) {
         fail_page(ctx, 502, why);
         goto out;
@@ -650,9 +677,18 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
+    /* kept for backends that call the provider as this user (from_idp slots);
+       without a credential_key there is nowhere to keep them sealed. A failure
+       is logged there and does not stop the sign-in: those calls then say to
+       sign in again. */
+    if (ctx->cfg->n_credential_keys > 0 && grant.access &&
+        tool_idp_token_keep(ctx->db, u.id, p->name, meta->token_endpoint, grant.access,
+                            grant.refresh, grant.expires_in_s) < 0)
+        LOG_WARN("msg=\"the provider's tokens were not kept\" idp=%s user=%s", p->name, u.username);
     LOG_INFO("msg=\"signed in at identity provider\" idp=%s user=%s", p->name, u.username);
     oauth_web_session_start(ctx, &u, target);
 out:
+    grant_clear(&grant);
     json_object_put(claims);
     if (id_token) {
         explicit_bzero(id_token, strlen(id_token));

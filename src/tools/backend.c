@@ -148,6 +148,7 @@ void tool_backend_free(struct backend *b)
         free(b->creds[i].slot);
         free(b->creds[i].name);
         free(b->creds[i].prefix);
+        free(b->creds[i].from_idp);
         free(b->creds[i].description);
         clear_secret(b->creds[i].value);
     }
@@ -398,7 +399,7 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
                       struct backend_cred *c)
 {
     static const char *const keys[] = {"type", "name",        "prefix",   "env_file", "variable",
-                                       "file", "description", "per_user", NULL};
+                                       "file", "description", "per_user", "from_idp", NULL};
     char where[128];
     snprintf(where, sizeof where, "credentials.%.64s: ", slot);
     if (!json_object_is_type(o, json_type_object)) {
@@ -471,6 +472,25 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
     if (env_file && file) {
         bad(p, "%sgive either env_file and variable, or file", where);
         return -1;
+    }
+    const char *from_idp = NULL;
+    if (opt_string(p, o, where, "from_idp", &from_idp) < 0)
+        return -1;
+    if (from_idp) {
+        size_t n = strlen(from_idp);
+        if (n < 1 || n > 32 || strspn(from_idp, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+            bad(p, "%sfrom_idp must name an identity provider (an idp line of mcpgate.conf)",
+                where);
+            return -1;
+        }
+        if (c->per_user || env_file || file) {
+            bad(p,
+                "%sa from_idp slot takes the signed-in user's provider token only: no "
+                "per_user, env_file or file",
+                where);
+            return -1;
+        }
+        c->from_idp = xstrdup(from_idp);
     }
     if (c->per_user && (env_file || file)) {
         bad(p, "%sa per_user slot takes each user's own value only: no env_file or file", where);
@@ -1074,9 +1094,11 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
         goto fail;
     }
     for (int i = 0; mcp && i < b->n_creds; i++) {
-        if (b->creds[i].per_user) {
+        if (b->creds[i].per_user || b->creds[i].from_idp) {
             free(def_auth);
-            bad(&p, "credentials.%.64s: per_user slots are for REST backends only in this version",
+            bad(&p,
+                "credentials.%.64s: per_user and from_idp slots are for REST backends only in "
+                "this version",
                 b->creds[i].slot);
             goto fail;
         }

@@ -91,6 +91,8 @@ struct backend_cred {
                           returned; a value stored in the database may override it at call time
                           (tools/credentials.h) */
     int per_user;      /* 1: each user links their own value on the account page */
+    char *from_idp;    /* the identity provider whose access token for the calling user
+                          is the value (tools/idp_token.h), or NULL */
     char *description; /* for people (the account page), or NULL */
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/credentials.h"
+#include "tools/idp_token.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -130,6 +131,8 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
 {
     struct store_conn *db = ctx ? ctx->db : NULL;
     char *value = NULL;
+    if (c->from_idp) /* the caller's own provider token, nothing else */
+        return tool_idp_token(be, c, ctx, why, whylen);
     if (c->per_user) {
         /* only the caller's own value: never the backend's, never another's */
         int found =

@@ -4,7 +4,7 @@
 //   {"port": N, "clients": [oidc-provider client metadata, ...]}
 // Two accounts, alice (subject a-1001, groups staff and one that is no valid name) and bob
 // (b-2002, group contractors); the devInteractions login form takes the subject as the
-// login, and any other is refused, PKCE required, 60 s ID and access tokens,
+// login, and any other is refused, PKCE required, 60 s ID tokens, 10-minute access tokens,
 // refresh tokens, the provider's own consent skipped (a grant for the requested scopes
 // is made on the spot). Prints "listening PORT" when ready.
 //
@@ -13,7 +13,9 @@
 // audience), nonce (another nonce), expired (exp an hour ago), none (alg none, no
 // signature), hs256 (HMAC with the provider's public key as the secret: key confusion),
 // signature (the signature of another payload), kid (signed by a key the provider never
-// published); mode= turns it off.
+// published); mode= turns it off. GET /__test/refreshes counts the refresh grants answered;
+// GET /__test/refuse?on=1 makes every refresh grant fail with invalid_grant (a sign-in the
+// provider ended).
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
@@ -31,6 +33,8 @@ const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extracta
 const jwk = { ...(await jose.exportJWK(privateKey)), kid: 'k1', use: 'sig', alg: 'RS256' };
 const publicPem = await jose.exportSPKI(publicKey);
 let tamper = '';
+let refreshes = 0; // refresh grants answered 200
+let refuseRefresh = false;
 
 const provider = new Provider(issuer, {
   clients: cfg.clients,
@@ -43,7 +47,7 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], email: ['email'], profile: ['name', 'preferred_username', 'groups'] },
   conformIdTokenClaims: false, // name, email and preferred_username in the ID token
   pkce: { required: () => true },
-  ttl: { AccessToken: 60, IdToken: 60, AuthorizationCode: 60, Interaction: 300, Session: 600, Grant: 600, RefreshToken: 600 },
+  ttl: { AccessToken: 600, IdToken: 60, AuthorizationCode: 60, Interaction: 300, Session: 600, Grant: 600, RefreshToken: 600 },
   issueRefreshToken: async () => true,
   features: { devInteractions: { enabled: true } },
   loadExistingGrant: async (ctx) => {
@@ -95,7 +99,25 @@ provider.use(async (ctx, next) => {
     ctx.body = { tamper };
     return;
   }
+  if (ctx.path === '/__test/refreshes') {
+    ctx.body = { refreshes };
+    return;
+  }
+  if (ctx.path === '/__test/refuse') {
+    refuseRefresh = ctx.query.on === '1';
+    ctx.body = { refuseRefresh };
+    return;
+  }
   await next();
+  if (ctx.path === '/token' && ctx.oidc && ctx.oidc.params
+      && ctx.oidc.params.grant_type === 'refresh_token') {
+    if (refuseRefresh) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_grant', error_description: 'refused for the test' };
+    } else if (ctx.status === 200) {
+      refreshes += 1;
+    }
+  }
   if (ctx.path === '/token' && tamper && ctx.body && ctx.body.id_token) {
     ctx.body = { ...ctx.body, id_token: await forge(ctx.body.id_token) };
   }

@@ -15,8 +15,10 @@ two providers (iss), a provider that is down, a password sign-in while local use
 off: each refused with a clear page, no browser session and no user created. TAP
 output."""
 
+import http.server
 import json
 import os
+import threading
 import re
 import shutil
 import subprocess
@@ -53,6 +55,10 @@ class Provider:
     def stderr(self):
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-2000:]
+
+    def refuse(self, on):
+        r = mcptest.request("GET", self.issuer + "/__test/refuse?on=" + ("1" if on else "0"))
+        return r.status == 200
 
     def tamper(self, mode):
         r = mcptest.request("GET", self.issuer + "/__test/tamper?mode=" + mode)
@@ -302,6 +308,124 @@ def groups_policy(tap, st, fe, base, alice, bob):
            ra.describe(), rb.describe())
 
 
+PROJECTS = {"a-1001": ["alice-blog", "alice-shop"], "b-2002": ["bob-wiki"]}
+
+
+class Api(http.server.BaseHTTPRequestHandler):
+    """The provider's own API: accepts only the provider's access tokens (checked at its
+    userinfo endpoint) and lists the projects of the token's subject."""
+    userinfo = {}  # issuer -> userinfo URL
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        auth = self.headers.get("Authorization", "")
+        issuer = "http://127.0.0.1:%s" % self.path.split("/")[2] if \
+            self.path.startswith("/p/") else ""
+        r = mcptest.request("GET", issuer + "/me", None, {"Authorization": auth}) \
+            if issuer and auth.startswith("Bearer ") else None
+        sub = (r.json or {}).get("sub") if r is not None and r.status == 200 else None
+        body = json.dumps({"projects": PROJECTS.get(sub, [])} if sub else
+                          {"error": "invalid_token"}).encode()
+        self.send_response(200 if sub else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def write_backend(d, api_port, pa, pb):
+    """A REST backend per provider whose calls carry the user's provider token."""
+    for name, idp, port in (("hosting", "alpha", pa), ("other", "beta", pb)):
+        doc = {"mcpgate_backend": 1, "name": name,
+               "base_url": "http://127.0.0.1:%d/p/%d" % (api_port, port),
+               "allow_private": True, "timeout_ms": 5000,
+               "credentials": {"me": {"type": "bearer", "from_idp": idp}},
+               "auth": ["me"],
+               "tools": [{"name": "list_projects", "method": "GET", "path": "/projects"}]}
+        with open(os.path.join(d, name + ".json"), "w") as f:
+            json.dump(doc, f)
+        os.chmod(os.path.join(d, name + ".json"), 0o644)
+
+
+def call_projects(base, token, tool):
+    m = mcp_with(base, token["access_token"])
+    r = m.initialize()
+    if r.status != 200:
+        return None, r
+    r = m.tool(tool, {})
+    res = ((r.json or {}).get("result") or {})
+    return res, r
+
+
+def provider_tokens(tap, st, fes, tokens, bob, alpha, beta):
+    """The provider's tokens behind the tools: each user's calls carry their own provider
+    token; an expired one is refreshed exactly once for concurrent calls in several
+    processes; a refresh the provider refuses ends with a link to sign in again."""
+    fe0, base0 = fes[0]
+    alice = tokens.get(fe0)
+    if not (alice and bob):
+        tap.ok(False, "tokens for the provider-token checks")
+        return
+    _, rows = st.psql("SELECT count(*) FROM idp_tokens WHERE access_sealed LIKE 'v1:%' AND "
+                      "refresh_sealed LIKE 'v1:%'")
+    tap.ok(rows == "2", "the provider's access and refresh tokens are kept sealed for both "
+           "users", rows)
+    res, r = call_projects(base0, alice, "hosting_list_projects")
+    text = mcptest.tool_text(r) or ""
+    tap.ok(res is not None and not res.get("isError") and "alice-blog" in text and
+           "bob-wiki" not in text,
+           "%s: alice's call carries her provider token: her projects only" % fe0, r.describe())
+    res, r = call_projects(base0, bob, "other_list_projects")
+    text = mcptest.tool_text(r) or ""
+    tap.ok(res is not None and not res.get("isError") and "bob-wiki" in text and
+           "alice" not in text,
+           "%s: bob's call carries his provider token: his projects only" % fe0, r.describe())
+
+    # expire alice's provider token: concurrent calls through all front ends refresh once
+    before = mcptest.request("GET", alpha.issuer + "/__test/refreshes").json["refreshes"]
+    ok, _ = st.psql("UPDATE idp_tokens SET expires_at = now() WHERE user_id = (SELECT id "
+                    "FROM users WHERE username = 'alice@alpha')")
+    results = []
+
+    def one(base, tok):
+        res, r = call_projects(base, tok, "hosting_list_projects")
+        results.append((res, r))
+    threads = [threading.Thread(target=one, args=(base, tokens[fe]))
+               for fe, base in fes if tokens.get(fe) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    after = mcptest.request("GET", alpha.issuer + "/__test/refreshes").json["refreshes"]
+    good = [1 for res, r in results if res is not None and not res.get("isError") and
+            "alice-blog" in (mcptest.tool_text(r) or "")]
+    tap.ok(ok and len(threads) >= 6 and len(good) == len(threads),
+           "%d concurrent calls across the front ends after the token expired all succeed"
+           % len(threads), *[r.describe() for res, r in results if not res or
+                             res.get("isError")][:2])
+    _, n = st.psql("SELECT refreshes FROM idp_tokens WHERE user_id = (SELECT id FROM users "
+                   "WHERE username = 'alice@alpha')")
+    tap.ok(after - before == 1 and n == "1",
+           "...with exactly one refresh at the provider (counted there: %d; stored: %s)"
+           % (after - before, n))
+
+    # the provider ends bob's sign-in: the next call says to sign in again
+    beta.refuse(True)
+    st.psql("UPDATE idp_tokens SET expires_at = now() WHERE user_id = (SELECT id FROM users "
+            "WHERE username = 'bob@beta')")
+    res, r = call_projects(base0, bob, "other_list_projects")
+    text = mcptest.tool_text(r) or ""
+    _, n = st.psql("SELECT count(*) FROM idp_tokens WHERE user_id = (SELECT id FROM users "
+                   "WHERE username = 'bob@beta')")
+    tap.ok(res is not None and res.get("isError") and "sign in again" in text and
+           "/login/idp?provider=beta" in text and n == "0",
+           "%s: a refresh the provider refuses: the tool says to sign in again, with the "
+           "link, and the tokens are forgotten" % fe0, r.describe(), n)
+    beta.refuse(False)
+
+
 def one_provider(tap, port):
     """With one provider and no local users, /authorize goes straight to the provider."""
     config = "\n".join(["idp = solo issuer=http://127.0.0.1:%d client_id=mcpgate-a" % port,
@@ -347,7 +471,12 @@ def main():
         "idp = alpha issuer=http://127.0.0.1:%d client_id=mcpgate-a" % pa,
         "idp = beta issuer=http://127.0.0.1:%d client_id=mcpgate-b client_secret_file=%s "
         "scopes=openid,email,profile" % (pb, secret_file),
-        "idp_allow_private = yes", "local_users = no", "register_per_hour = 100"])
+        "idp_allow_private = yes", "local_users = no", "register_per_hour = 100",
+        "backends_dir = %s" % work, "credential_key = k1:" + os.urandom(32).hex()])
+    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    api.daemon_threads = True
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    write_backend(work, api.server_address[1], pa, pb)
     alpha = beta = None
     try:
         with Stack(tap, servers="lighttpd fcgid proxy", responder=mcptest.test_responder(),
@@ -371,6 +500,7 @@ def main():
                                           "alice@alpha")
             bob = chatgpt_flow(tap, st, fe0, OAuth(base0), "beta", "b-2002", "bob@beta")
             groups_policy(tap, st, fe0, base0, tokens.get(fe0), bob)
+            provider_tokens(tap, st, fes, tokens, bob, alpha, beta)
             u = admin(st, "user", "list", "--json", frontend=fe0, timeout=60)
             users = {x["username"]: x for x in json.loads(u.stdout or "[]")} \
                 if u.returncode == 0 else {}
@@ -389,6 +519,7 @@ def main():
             mcptest.check_logs(tap, st)
         one_provider(tap, pa)
     finally:
+        api.shutdown()
         shutil.rmtree(work, ignore_errors=True)
         for p in (alpha, beta):
             if p:

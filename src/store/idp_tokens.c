@@ -1,0 +1,150 @@
+/*
+ * store/idp_tokens.c - the tokens an identity provider issued to a
+ * signed-in user, and the refresh lease (store/idp_tokens.h).
+ */
+#include "store/idp_tokens.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+#include "util/alloc.h"
+
+#define ROW_COLUMNS                                                                                \
+    "idp, token_endpoint, access_sealed, refresh_sealed,"                                          \
+    " floor(extract(epoch FROM expires_at - now()))::bigint"
+
+static const struct store_stmt stmt_put = {
+    "idp_token_put",
+    "INSERT INTO idp_tokens (user_id, idp, token_endpoint, access_sealed, refresh_sealed,"
+    " expires_at) VALUES ($1::bigint, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint))"
+    " ON CONFLICT (user_id) DO UPDATE SET idp = EXCLUDED.idp,"
+    " token_endpoint = EXCLUDED.token_endpoint, access_sealed = EXCLUDED.access_sealed,"
+    " refresh_sealed = EXCLUDED.refresh_sealed, expires_at = EXCLUDED.expires_at,"
+    " refresh_lease = NULL, lease_until = NULL, updated_at = now()",
+    6,
+};
+
+static const struct store_stmt stmt_get = {
+    "idp_token_get",
+    "SELECT " ROW_COLUMNS " FROM idp_tokens WHERE user_id = $1::bigint",
+    1,
+};
+
+static const struct store_stmt stmt_lease = {
+    "idp_token_lease",
+    "UPDATE idp_tokens SET refresh_lease = $2, lease_until = now() + make_interval(secs =>"
+    " $3::int) WHERE user_id = $1::bigint AND expires_at < now() + make_interval(secs =>"
+    " $4::int) AND (lease_until IS NULL OR lease_until < now()) RETURNING " ROW_COLUMNS,
+    4,
+};
+
+static const struct store_stmt stmt_refreshed = {
+    "idp_token_refreshed",
+    "UPDATE idp_tokens SET access_sealed = $3, refresh_sealed = coalesce($4, refresh_sealed),"
+    " expires_at = now() + make_interval(secs => $5::bigint), refresh_lease = NULL,"
+    " lease_until = NULL, refreshes = refreshes + 1, updated_at = now()"
+    " WHERE user_id = $1::bigint AND refresh_lease = $2",
+    5,
+};
+
+static const struct store_stmt stmt_delete = {
+    "idp_token_delete",
+    "DELETE FROM idp_tokens WHERE user_id = $1::bigint",
+    1,
+};
+
+void store_idp_token_clear(struct store_idp_token *t)
+{
+    free(t->access_sealed);
+    free(t->refresh_sealed);
+    t->access_sealed = t->refresh_sealed = NULL;
+}
+
+/* Runs stmt expecting zero or one row of ROW_COLUMNS into out. */
+static enum store_rc one_row(struct store_conn *c, const struct store_stmt *stmt,
+                             const char *const *params, struct store_idp_token *out)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(r) == 1) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->idp, sizeof out->idp, "%s", PQgetvalue(r, 0, 0));
+        snprintf(out->token_endpoint, sizeof out->token_endpoint, "%s", PQgetvalue(r, 0, 1));
+        out->access_sealed = xstrdup(PQgetvalue(r, 0, 2));
+        out->refresh_sealed = PQgetisnull(r, 0, 3) ? NULL : xstrdup(PQgetvalue(r, 0, 3));
+        out->expires_in_s = atoll(PQgetvalue(r, 0, 4));
+    } else {
+        rc = STORE_NOT_FOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Runs stmt, which changes rows; STORE_NOT_FOUND when it changed none. */
+static enum store_rc changed(struct store_conn *c, const struct store_stmt *stmt,
+                             const char *const *params)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const char *idp,
+                                  const char *token_endpoint, const char *access_sealed,
+                                  const char *refresh_sealed, long long expires_in_s)
+{
+    char uid[24], exp[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    snprintf(exp, sizeof exp, "%lld", expires_in_s);
+    const char *params[] = {uid, idp, token_endpoint, access_sealed, refresh_sealed, exp};
+    enum store_rc rc = changed(c, &stmt_put, params);
+    return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+}
+
+enum store_rc store_idp_token_get(struct store_conn *c, long long user_id,
+                                  struct store_idp_token *out)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid};
+    return one_row(c, &stmt_get, params, out);
+}
+
+enum store_rc store_idp_token_lease(struct store_conn *c, long long user_id, const char *lease,
+                                    int lease_s, int margin_s, struct store_idp_token *out)
+{
+    char uid[24], ls[16], ms[16];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    snprintf(ls, sizeof ls, "%d", lease_s);
+    snprintf(ms, sizeof ms, "%d", margin_s);
+    const char *params[] = {uid, lease, ls, ms};
+    return one_row(c, &stmt_lease, params, out);
+}
+
+enum store_rc store_idp_token_refreshed(struct store_conn *c, long long user_id, const char *lease,
+                                        const char *access_sealed, const char *refresh_sealed,
+                                        long long expires_in_s)
+{
+    char uid[24], exp[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    snprintf(exp, sizeof exp, "%lld", expires_in_s);
+    const char *params[] = {uid, lease, access_sealed, refresh_sealed, exp};
+    return changed(c, &stmt_refreshed, params);
+}
+
+enum store_rc store_idp_token_delete(struct store_conn *c, long long user_id)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid};
+    enum store_rc rc = changed(c, &stmt_delete, params);
+    return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}

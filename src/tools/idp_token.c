@@ -1,0 +1,319 @@
+/*
+ * tools/idp_token.c - the signed-in user's provider token for a credential
+ * slot with "from_idp", refreshed once across processes
+ * (tools/idp_token.h).
+ */
+#include "tools/idp_token.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "store/idp_tokens.h"
+#include "tools/credentials.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/crypto.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/net.h"
+
+#define REFRESH_TIMEOUT_MS 5000
+#define REFRESH_MAX_BYTES  (64 * 1024)
+#define LEASE_S            15  /* a refresh that takes longer loses its lease */
+#define WAIT_STEP_MS       100 /* how often a waiting call looks at the row */
+#define WAIT_STEPS         150 /* 15 s in all */
+
+static const struct mg_config *cfg; /* set at start-up */
+
+void tool_idp_setup(const struct mg_config *config)
+{
+    cfg = config;
+}
+
+/* Seals value for user_id's token "which" (access, refresh) at idp. */
+static char *seal(const char *idp, const char *which, long long user_id, const char *value)
+{
+    char slot[64];
+    snprintf(slot, sizeof slot, "%s/%s", idp, which);
+    return tool_cred_seal(cfg->credential_keys, "@idp", slot, user_id, value);
+}
+
+static char *open_sealed(const char *idp, const char *which, long long user_id, const char *sealed)
+{
+    char slot[64], *value = NULL;
+    snprintf(slot, sizeof slot, "%s/%s", idp, which);
+    enum seal_rc rc = tool_cred_open(cfg->credential_keys, cfg->n_credential_keys, "@idp", slot,
+                                     user_id, sealed, &value);
+    if (rc != SEAL_OK) {
+        LOG_WARN("msg=\"a stored provider token could not be opened\" idp=%s user_id=%lld "
+                 "why=\"%s\"",
+                 idp, user_id, seal_strerror(rc));
+        return NULL;
+    }
+    return value;
+}
+
+int tool_idp_token_keep(struct store_conn *db, long long user_id, const char *idp,
+                        const char *token_endpoint, const char *access_token,
+                        const char *refresh_token, long long expires_in_s)
+{
+    if (!cfg || cfg->n_credential_keys == 0) {
+        LOG_WARN("msg=\"provider tokens not kept: no credential_key is configured\" idp=%s", idp);
+        return -1;
+    }
+    if (!tool_cred_value_ok(access_token) || (refresh_token && !tool_cred_value_ok(refresh_token)))
+        return -1;
+    char *a = seal(idp, "access", user_id, access_token);
+    char *r = refresh_token ? seal(idp, "refresh", user_id, refresh_token) : NULL;
+    int rc = -1;
+    if (a && (r || !refresh_token) &&
+        store_idp_token_put(db, user_id, idp, token_endpoint, a, r, expires_in_s) == STORE_OK)
+        rc = 0;
+    else
+        LOG_WARN("msg=\"provider tokens not kept\" idp=%s", idp);
+    free(a);
+    free(r);
+    return rc;
+}
+
+/* --- the refresh request --- */
+
+struct fetch {
+    struct buf body;
+    int refused;
+};
+
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct fetch *f = arg;
+    (void)purpose;
+    if (!cfg->idp_allow_private && net_addr_private(&a->addr)) {
+        f->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct fetch *f = arg;
+    return buf_append(&f->body, p, size * n) == 0 ? size * n : 0;
+}
+
+/* The new tokens of a refresh. */
+struct refreshed {
+    char *access;  /* new, owned */
+    char *refresh; /* new, owned, or NULL: not rotated */
+    long long expires_in_s;
+};
+
+/* Asks p's token endpoint for new tokens with refresh_token. Returns 1 with
+ * *out, 0 when the provider refused the grant (the sign-in is over), -1
+ * when it could not be asked or answered nonsense. */
+static int refresh_request(const struct mg_idp *p, const char *endpoint, const char *refresh_token,
+                           struct refreshed *out)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -1;
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    f.body.limit = REFRESH_MAX_BYTES;
+    char *rt = curl_easy_escape(h, refresh_token, 0);
+    char *id = curl_easy_escape(h, p->client_id, 0);
+    char *secret = p->client_secret[0] ? curl_easy_escape(h, p->client_secret, 0) : NULL;
+    struct buf form = {0};
+    int bad = buf_printf(&form, "grant_type=refresh_token&refresh_token=%s", rt ? rt : "");
+    if (!secret)
+        bad = bad || buf_printf(&form, "&client_id=%s", id ? id : "");
+    struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, endpoint);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->idp_allow_private ? "http,https" : "https");
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)REFRESH_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &f);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (token refresh)");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&form));
+    if (secret) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, id);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, secret);
+    }
+    CURLcode rc = bad ? CURLE_OUT_OF_MEMORY : curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    if (rt) {
+        explicit_bzero(rt, strlen(rt));
+        curl_free(rt);
+    }
+    if (secret) {
+        explicit_bzero(secret, strlen(secret));
+        curl_free(secret);
+    }
+    curl_free(id);
+    if (form.data)
+        explicit_bzero(form.data, form.len);
+    buf_free(&form);
+    int result = -1;
+    struct json_object *doc = NULL;
+    const char *why = NULL;
+    if (f.refused || rc != CURLE_OK) {
+        LOG_WARN("msg=\"token refresh failed\" idp=%s curl=%d refused=%d", p->name, (int)rc,
+                 f.refused);
+    } else if (status == 400 || status == 401) {
+        LOG_INFO("msg=\"provider refused the refresh\" idp=%s status=%ld", p->name, status);
+        result = 0;
+    } else if (status != 200 ||
+               json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &why) < 0 ||
+               !json_get_string(doc, "access_token") ||
+               !tool_cred_value_ok(json_get_string(doc, "access_token"))) {
+        LOG_WARN("msg=\"token refresh answered nonsense\" idp=%s status=%ld", p->name, status);
+    } else {
+        struct json_object *e = json_get(doc, "expires_in", json_type_int);
+        const char *newrt = json_get_string(doc, "refresh_token");
+        out->access = xstrdup(json_get_string(doc, "access_token"));
+        out->refresh = newrt && tool_cred_value_ok(newrt) ? xstrdup(newrt) : NULL;
+        out->expires_in_s = e ? json_object_get_int64(e) : 3600;
+        result = 1;
+    }
+    json_object_put(doc);
+    if (f.body.data)
+        explicit_bzero(f.body.data, f.body.len);
+    buf_free(&f.body);
+    return result;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* Refreshes the leased row t of user_id. Returns the new access token, or
+ * NULL with why (the row is deleted when the provider refused). */
+static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, const struct mg_idp *p,
+                            const char *lease, const struct store_idp_token *t, char *why,
+                            size_t whylen)
+{
+    char *rt =
+        t->refresh_sealed ? open_sealed(p->name, "refresh", ctx->user_id, t->refresh_sealed) : NULL;
+    struct refreshed n = {0};
+    int got = rt ? refresh_request(p, t->token_endpoint, rt, &n) : 0;
+    tool_cred_free(rt);
+    char *value = NULL;
+    if (got == 0) {
+        if (store_idp_token_delete(ctx->db, ctx->user_id) != STORE_OK)
+            LOG_WARN("msg=\"could not forget refused provider tokens\" idp=%s", p->name);
+        snprintf(why, whylen,
+                 "%s was not called: your sign-in at %s has ended (the provider no longer "
+                 "accepts it); sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+                 be->name, p->name, cfg->base_url, p->name);
+        return NULL;
+    }
+    if (got < 0) {
+        snprintf(why, whylen,
+                 "%s was not called: your token at %s could not be refreshed (the provider "
+                 "did not answer); try again later",
+                 be->name, p->name);
+        return NULL;
+    }
+    char *a = seal(p->name, "access", ctx->user_id, n.access);
+    char *r = n.refresh ? seal(p->name, "refresh", ctx->user_id, n.refresh) : NULL;
+    if (a && (r || !n.refresh) &&
+        store_idp_token_refreshed(ctx->db, ctx->user_id, lease, a, r, n.expires_in_s) == STORE_OK) {
+        LOG_INFO("msg=\"provider token refreshed\" idp=%s user_id=%lld rotated=%d", p->name,
+                 ctx->user_id, n.refresh != NULL);
+        value = n.access;
+        n.access = NULL;
+    } else {
+        snprintf(why, whylen,
+                 "%s was not called: your refreshed token at %s could not be stored; try "
+                 "again later",
+                 be->name, p->name);
+    }
+    free(a);
+    free(r);
+    tool_cred_free(n.access);
+    tool_cred_free(n.refresh);
+    return value;
+}
+
+/* Opens the stored access token of t (and clears t). Returns it, or NULL
+ * with why. */
+static char *use_stored(const struct backend *be, const struct mg_idp *p, struct tool_ctx *ctx,
+                        struct store_idp_token *t, char *why, size_t whylen)
+{
+    char *v = open_sealed(p->name, "access", ctx->user_id, t->access_sealed);
+    store_idp_token_clear(t);
+    if (!v)
+        snprintf(why, whylen,
+                 "%s was not called: your token at %s does not decrypt with the server's keys; "
+                 "sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+                 be->name, p->name, cfg->base_url, p->name);
+    return v;
+}
+
+char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
+                     char *why, size_t whylen)
+{
+    const struct mg_idp *p = cfg ? config_idp_find(cfg, c->from_idp) : NULL;
+    if (!p || !ctx || !ctx->db || ctx->user_id <= 0) {
+        snprintf(why, whylen,
+                 "%s needs you signed in at %s; sign in there: %s/login/idp?provider=%s"
+                 "&return_to=%%2Faccount",
+                 be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
+        return NULL;
+    }
+    char lease[32]; /* base64url of 16 bytes */
+    crypto_token(16, lease);
+    for (int step = 0; step < WAIT_STEPS; step++) {
+        struct store_idp_token t = {0};
+        enum store_rc rc = store_idp_token_get(ctx->db, ctx->user_id, &t);
+        if (rc == STORE_NOT_FOUND || (rc == STORE_OK && strcmp(t.idp, p->name) != 0)) {
+            store_idp_token_clear(&t);
+            snprintf(why, whylen,
+                     "%s needs your sign-in at %s, and there is none: sign in there: "
+                     "%s/login/idp?provider=%s&return_to=%%2Faccount",
+                     be->name, p->name, cfg->base_url, p->name);
+            return NULL;
+        }
+        if (rc != STORE_OK)
+            break;
+        if (t.expires_in_s > TOOL_IDP_REFRESH_MARGIN_S)
+            return use_stored(be, p, ctx, &t, why, whylen);
+        struct store_idp_token leased = {0};
+        rc = store_idp_token_lease(ctx->db, ctx->user_id, lease, LEASE_S, TOOL_IDP_REFRESH_MARGIN_S,
+                                   &leased);
+        if (rc == STORE_OK) {
+            store_idp_token_clear(&t);
+            char *v = refresh_leased(ctx, be, p, lease, &leased, why, whylen);
+            store_idp_token_clear(&leased);
+            return v;
+        }
+        /* another call is refreshing: its token is still good until it expires */
+        if (rc == STORE_NOT_FOUND && t.expires_in_s > 0)
+            return use_stored(be, p, ctx, &t, why, whylen);
+        store_idp_token_clear(&t);
+        if (rc != STORE_NOT_FOUND)
+            break;
+        sleep_ms(WAIT_STEP_MS); /* another process is refreshing: wait for its tokens */
+    }
+    snprintf(why, whylen,
+             "%s was not called: your token at %s could not be refreshed in time (or the "
+             "database is unavailable); try again later",
+             be->name, p->name);
+    return NULL;
+}

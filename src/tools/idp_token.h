@@ -1,0 +1,50 @@
+/*
+ * tools/idp_token.h - the signed-in user's access token at their identity
+ * provider, as the value of a credential slot with "from_idp"
+ * (docs/backends.md), refreshed before it expires.
+ *
+ * Owns: when to refresh (the access token expires within
+ * TOOL_IDP_REFRESH_MARGIN_S), that one process does it while the others
+ * wait for its result (the lease of store/idp_tokens.h), the refresh
+ * request (RFC 6749 section 6: grant_type refresh_token at the token
+ * endpoint the sign-in used, as the configured client), and storing a
+ * rotated refresh token together with the new access token. A refresh the
+ * provider refuses (revoked, user disabled there) deletes the stored
+ * tokens, and the call is answered with a link to sign in again.
+ * Secrets: no token appears in a message or a log line.
+ * Must not touch: SQL (store/idp_tokens.h), HTTP answers to clients.
+ */
+#ifndef MG_TOOLS_IDP_TOKEN_H
+#define MG_TOOLS_IDP_TOKEN_H
+
+#include <stddef.h>
+
+#include "tools/backend.h"
+#include "tools/registry.h"
+#include "util/config.h"
+
+#define TOOL_IDP_REFRESH_MARGIN_S 30 /* refresh when the access token expires this soon */
+
+/* The configuration (borrowed for the process's life: identity providers,
+ * credential keys, base_url, idp_allow_private). Called at start-up before
+ * threads exist. Cannot fail. */
+void tool_idp_setup(const struct mg_config *cfg);
+
+/* The calling user's access token at the provider slot c names, refreshed
+ * first when it expires soon. Returns a new string (free it with
+ * tool_cred_free()), or NULL with a message for the model and the user in
+ * why (not signed in at that provider, must sign in again, the provider or
+ * the database unreachable). */
+char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
+                     char *why, size_t whylen);
+
+/* Keeps the tokens of a sign-in at provider idp for user_id: access_token
+ * valid expires_in_s, refresh_token (may be NULL), sealed under the first
+ * credential key; token_endpoint is where they are refreshed. Returns 0, or
+ * -1 (no credential_key configured, or the database failed: logged). */
+__attribute__((warn_unused_result)) int
+tool_idp_token_keep(struct store_conn *db, long long user_id, const char *idp,
+                    const char *token_endpoint, const char *access_token, const char *refresh_token,
+                    long long expires_in_s);
+
+#endif
