@@ -91,6 +91,12 @@ static const struct store_stmt stmt_ws_find = {
     1,
 };
 
+static const struct store_stmt stmt_ws_end_user = {
+    "web_sessions_end",
+    "DELETE FROM web_sessions WHERE user_id = $1::bigint",
+    1,
+};
+
 static const struct store_stmt stmt_ws_delete = {
     "web_session_delete",
     "DELETE FROM web_sessions WHERE id_hash = $1 OR expires_at < now() - interval '1 day'",
@@ -355,5 +361,17 @@ enum store_rc store_idp_login_take(struct store_conn *c, const char *state_hash,
         rc = STORE_NOT_FOUND;
     }
     PQclear(r);
+    return rc;
+}
+
+enum store_rc store_web_sessions_end(struct store_conn *c, long long user_id)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_ws_end_user, params, &r);
+    if (rc == STORE_OK)
+        PQclear(r);
     return rc;
 }

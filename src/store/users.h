@@ -82,6 +82,10 @@ store_web_session_create(struct store_conn *c, const char *id_hash, long long us
 __attribute__((warn_unused_result)) enum store_rc
 store_web_session_find(struct store_conn *c, const char *id_hash, struct store_user *out);
 
+/* Ends every browser session of user_id. STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc store_web_sessions_end(struct store_conn *c,
+                                                                         long long user_id);
+
 /* Ends a browser session. STORE_OK (also when it did not exist) or a failure. */
 __attribute__((warn_unused_result)) enum store_rc store_web_session_delete(struct store_conn *c,
                                                                            const char *id_hash);

@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "store/idp_tokens.h"
+#include "store/oauth_tokens.h"
+#include "store/users.h"
 #include "tools/credentials.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -202,6 +204,23 @@ static void sleep_ms(long ms)
     }
 }
 
+/* The provider ended user_id's sign-in: forget its tokens there, and end
+ * what mcpgate issued on the strength of it (the user's OAuth tokens and
+ * consents, and browser sessions), so that the user must come back through
+ * the provider. Failures are logged. */
+static void end_sign_in(struct store_conn *db, long long user_id, const char *idp)
+{
+    int n = 0;
+    if (store_idp_token_delete(db, user_id) != STORE_OK ||
+        store_families_revoke(db, user_id, NULL, &n) != STORE_OK ||
+        store_web_sessions_end(db, user_id) != STORE_OK)
+        LOG_WARN("msg=\"could not end a sign-in the provider ended\" idp=%s user_id=%lld", idp,
+                 user_id);
+    else
+        LOG_INFO("msg=\"sign-in ended by the provider\" idp=%s user_id=%lld families=%d", idp,
+                 user_id, n);
+}
+
 /* Refreshes the leased row t of user_id. Returns the new access token, or
  * NULL with why (the row is deleted when the provider refused). */
 static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, const struct mg_idp *p,
@@ -215,8 +234,7 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
     tool_cred_free(rt);
     char *value = NULL;
     if (got == 0) {
-        if (store_idp_token_delete(ctx->db, ctx->user_id) != STORE_OK)
-            LOG_WARN("msg=\"could not forget refused provider tokens\" idp=%s", p->name);
+        end_sign_in(ctx->db, ctx->user_id, p->name);
         snprintf(why, whylen,
                  "%s was not called: your sign-in at %s has ended (the provider no longer "
                  "accepts it); sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",

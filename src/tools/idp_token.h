@@ -10,7 +10,9 @@
  * endpoint the sign-in used, as the configured client), and storing a
  * rotated refresh token together with the new access token. A refresh the
  * provider refuses (revoked, user disabled there) deletes the stored
- * tokens, and the call is answered with a link to sign in again.
+ * tokens and ends the user's mcpgate tokens, consents and browser sessions
+ * (they rested on that sign-in), and the call is answered with a link to
+ * sign in again.
  * Secrets: no token appears in a message or a log line.
  * Must not touch: SQL (store/idp_tokens.h), HTTP answers to clients.
  */

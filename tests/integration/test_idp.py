@@ -423,6 +423,16 @@ def provider_tokens(tap, st, fes, tokens, bob, alpha, beta):
            "/login/idp?provider=beta" in text and n == "0",
            "%s: a refresh the provider refuses: the tool says to sign in again, with the "
            "link, and the tokens are forgotten" % fe0, r.describe(), n)
+    m = mcp_with(base0, bob["access_token"])
+    r = m.initialize()
+    _, ws = st.psql("SELECT count(*) FROM web_sessions WHERE user_id = (SELECT id FROM users "
+                    "WHERE username = 'bob@beta')")
+    tap.ok(r.status == 401 and ws == "0",
+           "%s: ...and mcpgate's own token and browser session of that sign-in stop working"
+           % fe0, r.describe(), ws)
+    res, r = call_projects(base0, alice, "hosting_list_projects")
+    tap.ok(res is not None and not res.get("isError") and "alice-blog" in
+           (mcptest.tool_text(r) or ""), "%s: alice is not affected" % fe0, r.describe())
     beta.refuse(False)
 
 
