@@ -409,6 +409,8 @@ out:
     store_session_clear(&s);
 }
 
+static int stream_lease(const struct mcp_env *env, struct mcp_http_out *out, long long *lease);
+
 /* --- the stateless protocol (2026-07-28) --------------------------------- */
 
 /* The body's per-request protocol version, or NULL. */
@@ -687,11 +689,17 @@ static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *i
         return;
     }
     if (listen) {
+        /* a listen stream is held like a GET stream: it counts against the
+         * caller's streams */
+        long long lease = 0;
+        if (stream_lease(env, out, &lease) < 0)
+            return;
         struct mcp_err err = {0};
         if (mcp_listen_serve(env, msg.id, msg.params, &err) < 0)
             modern_reject(out, 200, msg.id, err.code, err.message);
         else
             out->streamed = 1;
+        mcp_stream_lease_release(env, lease);
         return;
     }
     struct mcp_call call = {.env = env, .version = MODERN_VERSION, .stateless = 1};

@@ -6,8 +6,9 @@ lighttpd, Apache mod_fcgid and Apache mod_proxy_fcgi on one PostgreSQL.
             body trickled a byte a second gets 408 once body_timeout_s has passed (it is
             not waited for), and a Content-Length over max_body_bytes gets 413 before any
             of the body is read; the responder serves the next request meanwhile.
-  streams   held SSE streams (GET /mcp, GET /sse) per token and per user, counted in
-            PostgreSQL whichever front end holds them: over the cap 429 with Retry-After;
+  streams   held SSE streams (GET /mcp, GET /sse, subscriptions/listen) per token and
+            per user, counted in PostgreSQL whichever front end holds them: over the cap
+            429 with Retry-After;
             a stream that ends gives its place back; a streaming POST over the cap is not
             held waiting for the client (its request to the client fails at once).
   unauth    unauthenticated requests that wait (/mcp/doctor here) share one cap across all
@@ -113,6 +114,39 @@ def sse_stream(url, key):
     return Held(url, "/sse", {"Accept": "text/event-stream", "Authorization": "Bearer " + key})
 
 
+class HeldPost(Held):
+    """A POST whose response is read up to its headers and then held open."""
+
+    def __init__(self, url, path, headers, body):
+        host, port = hostport(url)
+        self.sock = socket.create_connection((host, port), timeout=10 * SLOW)
+        lines = ["POST %s HTTP/1.1" % path, "Host: %s:%d" % (host, port),
+                 "Content-Length: %d" % len(body)]
+        lines += ["%s: %s" % kv for kv in headers.items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        self.head = b""
+        while b"\r\n\r\n" not in self.head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            self.head += chunk
+        first = self.head.split(b"\r\n", 1)[0].split()
+        self.status = int(first[1]) if len(first) > 1 and first[1].isdigit() else 0
+
+
+def listen_stream(url, key):
+    """A 2026-07-28 subscriptions/listen stream, held like a GET stream."""
+    modern = "2026-07-28"
+    body = {"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen",
+            "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": modern,
+                                 "io.modelcontextprotocol/clientCapabilities": {}},
+                       "notifications": {"toolsListChanged": True}}}
+    h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+         "MCP-Protocol-Version": modern, "Mcp-Method": "subscriptions/listen",
+         "Authorization": "Bearer " + key}
+    return HeldPost(url, "/mcp", h, json.dumps(body).encode())
+
+
 def raw_exchange(url, head, pieces, gap_s, timeout_s):
     """Sends head, then each of pieces gap_s apart until an answer arrives. Returns
     (status, seconds until the answer, pieces sent)."""
@@ -194,6 +228,11 @@ def test_streams(t, st, fes):
         held.append(s5)
         t.ok(s5.status == 429, "%s: a fourth stream of the user (token three) -> 429 "
              "(streams_per_user = %d; got %s)" % (n0, USER_CAP, s5.status))
+        s6 = listen_stream(u2, k1)
+        held.append(s6)
+        t.ok(s6.status == 429,
+             "%s: a subscriptions/listen stream of token one counts as held too -> 429 (%s)"
+             % (n2, s6.status), s6.head.decode("latin-1")[:400])
         # a streaming POST over the cap does not wait for the client's answer
         d = keyed(u2, k1, caps={"sampling": {}})
         t0 = time.monotonic()
