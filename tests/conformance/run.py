@@ -129,7 +129,7 @@ def runs(pkgdir):
     return out
 
 
-def warm_up(url, n=6):
+def warm_up(url, n=12):
     """Has the front end start n responders before a run: n stateless requests at once,
     each held for a second by test_stream. mod_fcgid starts a process per request it cannot
     place and keeps it idle afterwards; under valgrind a start takes seconds, longer than
