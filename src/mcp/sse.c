@@ -191,14 +191,19 @@ int mcp_stream_lease_take(const struct mcp_env *env, int ttl_s, long long *lease
     char user_key[40], token_key[80];
     const char *keys[2];
     int caps[2], n = 0;
-    snprintf(user_key, sizeof user_key, "su:%lld", p->user_id);
-    keys[n] = user_key;
-    caps[n++] = env->cfg->streams_per_user;
-    if (p->token_hash[0]) {
+    /* a cap of 0 is no cap: that key is not counted */
+    if (env->cfg->streams_per_user > 0) {
+        snprintf(user_key, sizeof user_key, "su:%lld", p->user_id);
+        keys[n] = user_key;
+        caps[n++] = env->cfg->streams_per_user;
+    }
+    if (p->token_hash[0] && env->cfg->streams_per_token > 0) {
         snprintf(token_key, sizeof token_key, "st:%s", p->token_hash);
         keys[n] = token_key;
         caps[n++] = env->cfg->streams_per_token;
     }
+    if (n == 0)
+        return 0;
     long long id = 0;
     if (store_lease_acquire(env->db, keys, caps, n, ttl_s, &id) != STORE_OK)
         return -1;

@@ -68,8 +68,9 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
 /* Takes a lease for one held stream of the caller (store/lease.h): under
  * the caller's user (streams_per_user) and token (streams_per_token), across
  * every process and host, for at most ttl_s seconds. Without a principal
- * (auth = none) nothing is counted. Returns 0 with *lease set (0 when
- * nothing was counted; give it back with mcp_stream_lease_release()), 1 when
+ * (auth = none) nothing is counted, nor under a cap of 0. Returns 0 with
+ * *lease set (0 when nothing was counted; give it back with
+ * mcp_stream_lease_release()), 1 when
  * the caller already holds as many streams as allowed, -1 when the store
  * cannot be reached. */
 __attribute__((warn_unused_result)) int mcp_stream_lease_take(const struct mcp_env *env, int ttl_s,

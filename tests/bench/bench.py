@@ -1304,7 +1304,10 @@ class Bench:
     def sse_stack(self):
         backends = os.path.join(self.tmp, "sse-backends")
         os.makedirs(backends, exist_ok=True)
-        extra = config_extra(SSE_THREADS, backends)
+        # one user and one token hold every stream here: the held-stream caps would
+        # refuse all but a few, so they are off (0: no cap; the smoke run checks it)
+        extra = config_extra(SSE_THREADS, backends) + \
+            "\nstreams_per_user = 0\nstreams_per_token = 0"
         self.sse = {"streams": SSE_STREAMS, "threads": SSE_THREADS, "hold_s": SSE_HOLD_S,
                     "problems": []}
         p = check_config(extra, "threads = %d" % SSE_THREADS)
