@@ -344,7 +344,10 @@ static void login_post(struct oauth_ctx *ctx)
     int ok = oauth_password_verify(password, rc == STORE_OK ? u.password_hash : NULL);
     hash_slot_release(ctx, lease);
     if (!ok || u.disabled) {
-        /* the reservation already counted this failure */
+        /* the reservation already counted this failure; the wait it
+         * imposes runs from now */
+        if (store_login_failed(ctx->db, ukey, akey) != STORE_OK)
+            LOG_WARN("msg=\"could not record the time of a failed sign-in\"");
         LOG_INFO("msg=\"sign-in failed\"");
         render_login(ctx, 401, target, user, "Wrong user name or password.");
         goto out;

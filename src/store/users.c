@@ -124,6 +124,12 @@ static const struct store_stmt stmt_login_reserve = {
     4,
 };
 
+static const struct store_stmt stmt_login_failed = {
+    "login_failed",
+    "UPDATE login_failures SET last_failed = greatest(last_failed, now()) WHERE key IN ($1, $2)",
+    2,
+};
+
 /* A success gives the attempt's reservation back: the account starts over,
  * the address has one failure less. */
 static const struct store_stmt stmt_login_ok = {
@@ -287,6 +293,15 @@ enum store_rc store_login_reserve(struct store_conn *c, const char *user_key, co
     }
     *wait_s = w > 0 ? w : 0;
     return STORE_OK;
+}
+
+enum store_rc store_login_failed(struct store_conn *c, const char *user_key, const char *addr_key)
+{
+    const char *params[] = {user_key, addr_key};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_login_failed, params, &r);
+    PQclear(r);
+    return rc;
 }
 
 enum store_rc store_login_succeeded(struct store_conn *c, const char *user_key,

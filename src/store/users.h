@@ -104,6 +104,13 @@ __attribute__((warn_unused_result)) enum store_rc
 store_login_reserve(struct store_conn *c, const char *user_key, const char *addr_key, int user_free,
                     int addr_free, int *wait_s);
 
+/* After a failed sign-in: its reservation already counted the failure;
+ * this moves both keys' last failure to now, so the wait that follows runs
+ * from when the guess was answered, not from when it was reserved (a slow
+ * password hash must not use the wait up). STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_login_failed(struct store_conn *c, const char *user_key, const char *addr_key);
+
 /* After a successful sign-in: clears the account counter and gives the
  * address its reserved attempt back. STORE_OK or a failure. */
 __attribute__((warn_unused_result)) enum store_rc
