@@ -5,9 +5,12 @@ $top_srcdir/tests/NAME/package.json and package-lock.json: it copies both there 
 `npm ci` (the lockfile's versions, nothing resolved at run time) unless a stamp left by
 the last install shows the same two files. The source tree stays clean; each build
 directory (build/, build-san/, distcheck's) has its own copy, from npm's cache after
-the first.
+the first. Test scripts sharing one directory (tests/openapi/) run at once under
+make -j: the check and the install are done under a lock on DIR.npm-lock, so one
+installs and the others wait for it and find its stamp.
 """
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -36,7 +39,15 @@ def ensure(tap, name):
 
 def install(tap, name, src, dst, files=("package.json", "package-lock.json")):
     """Copies files from src to dst and runs `npm ci` there, unless a stamp shows it was done
-    for the same files. Returns dst, or None after reporting why not (a failed TAP line)."""
+    for the same files. Returns dst, or None after reporting why not (a failed TAP line).
+    One install at a time per dst, across processes."""
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    with open(os.path.abspath(dst) + ".npm-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install_locked(tap, name, src, dst, files)
+
+
+def _install_locked(tap, name, src, dst, files):
     want = _digest(src, files)
     stamp = os.path.join(dst, "node_modules", STAMP)
     try:
