@@ -10,6 +10,10 @@ $BENCH_REF_DIR overrides the folder):
             environment changed); ref/tools-call.lua as the wrk script
   peer      ref/peer-ts-sdk/, the official TypeScript SDK (npm ci into $top_builddir/bench)
             with node server.mjs PORT; ref/tools-call.lua as the wrk script
+  peer-auth the same server and packages behind the SDK's bearer-auth middleware
+            (requireBearerAuth) with a token verifier (tests/bench/peer-auth.mjs, run from
+            the peer's npm ci directory): ref/tools-call.lua plus its bearer token; checked
+            first to refuse a call without a token and with an unknown one (401)
 
 mcpgate runs in a stack from tests/integration/mcptest.py (scripts/stack.sh: private
 PostgreSQL, lighttpd and Apache mod_fcgid on loopback), auth = oauth, threads = 8 behind
@@ -28,7 +32,8 @@ more). Workloads, each `wrk -t2 -c32 -dD` after a 1 s warm-up that is discarded:
   initialize   initialize with a bearer and no session (each makes a session)
   refresh      POST /token grant_type=refresh_token: every wrk thread starts with its own
                refresh tokens from separate sign-ins and uses each new one the server returns
-After each run the resident memory (VmRSS) of the responder processes is read from /proc.
+After each run the memory of the responder processes is read from /proc: VmRSS, and from
+smaps_rollup PSS and private (Private_Clean + Private_Dirty) memory.
 Then a second stack (lighttpd only, threads = 520) holds 1,000 idle GET /mcp streams and
 counts the PostgreSQL connections: at most one LISTEN connection ('mcpgate-listen') per
 responder process.
@@ -343,7 +348,7 @@ def vmrss_kb(pid):
 
 def smaps_kb(pid, field):
     """A field of /proc/PID/smaps_rollup in kB (Pss: shared pages divided among their
-    processes; Private_Dirty: the memory only this process uses), or None."""
+    processes; Private_Clean, Private_Dirty: pages only this process maps), or None."""
     try:
         with open("/proc/%d/smaps_rollup" % pid) as f:
             for line in f:
@@ -363,7 +368,11 @@ def rss_of(pids):
         return {"procs": 0, "max_mb": None, "sum_mb": None, "pss_max_mb": None,
                 "private_max_mb": None}
     pss = [k for k in (smaps_kb(p, "Pss") for p in pids) if k is not None]
-    priv = [k for k in (smaps_kb(p, "Private_Dirty") for p in pids) if k is not None]
+    priv = []
+    for p in pids:
+        clean, dirty = smaps_kb(p, "Private_Clean"), smaps_kb(p, "Private_Dirty")
+        if clean is not None and dirty is not None:
+            priv.append(clean + dirty)
     return {"procs": len(kbs), "max_mb": round(max(kbs) / 1024.0, 2),
             "sum_mb": round(sum(kbs) / 1024.0, 2),
             "pss_max_mb": round(max(pss) / 1024.0, 2) if pss else None,
@@ -933,33 +942,70 @@ class Bench:
     # -- the peer
 
     def peer(self):
+        """Both peer rows: the SDK server as it is (ref/peer-ts-sdk/server.mjs), then the same
+        server behind the SDK's bearer-auth middleware with a token verifier
+        (tests/bench/peer-auth.mjs), each with its own node process."""
+        rows = (("peer", "server.mjs"), ("peer-auth", "peer-auth.mjs"))
         if not shutil.which("node") or not shutil.which("npm"):
             msg = ("node and npm are needed for the TypeScript SDK peer (Debian: apt-get install "
                    "nodejs npm)")
-            if SMOKE:
-                self.log.skip("peer: tools_call", msg)
-                return
-            print("bench.py: " + msg, file=sys.stderr)
-            self.failed("peer", "node", "tools_call", [msg])
+            for target, _ in rows:
+                if SMOKE:
+                    self.log.skip("%s: tools_call" % target, msg)
+                else:
+                    self.failed(target, "node", "tools_call", [msg])
+            if not SMOKE:
+                print("bench.py: " + msg, file=sys.stderr)
             return
         pkgdir = prepare_peer(self.log)
         if not pkgdir:
-            self.failed("peer", "node", "tools_call", ["npm ci failed"])
+            for target, _ in rows:
+                self.failed(target, "node", "tools_call", ["npm ci failed"])
             return
+        shutil.copyfile(os.path.join(HERE, "peer-auth.mjs"), os.path.join(pkgdir, "peer-auth.mjs"))
+        self.run_peer("peer", pkgdir, "server.mjs")
+        self.run_peer("peer-auth", pkgdir, "peer-auth.mjs")
+
+    def run_peer(self, target, pkgdir, script):
         port = free_port()
-        node = Daemon("node server.mjs", ["node", "server.mjs", str(port)],
-                      os.path.join(self.tmp, "peer.log"), cwd=pkgdir)
+        argv = ["node", script, str(port)]
+        token_file = None
+        if target == "peer-auth":
+            token_file = os.path.join(self.tmp, "peer-auth.token")
+            argv.append(token_file)
+        node = Daemon("node " + script, argv, os.path.join(self.tmp, target + ".log"),
+                      cwd=pkgdir)
         try:
             url = "http://127.0.0.1:%d" % port
             p = wait_http(url, node)
+            headers = dict(MCP_HEADERS)
+            script_lua = lua_ref()
+            if not p and token_file:
+                try:
+                    with open(token_file) as f:
+                        token = f.read().strip()
+                except OSError as e:
+                    token, p = None, ["%s wrote no token: %s" % (script, e)]
+                if token:
+                    # the middleware must refuse a call without a token or with a wrong one
+                    for what, h in (("no token", {}),
+                                    ("an unknown token", {"Authorization": "Bearer x" + token})):
+                        r = mcptest.request("POST", url + "/mcp", CALL_BODY,
+                                            dict(MCP_HEADERS, **h))
+                        if r.status != 401 or not r.header("WWW-Authenticate"):
+                            p.append("tools/call with %s: expected 401 with WWW-Authenticate: %s"
+                                     % (what, r.describe(300)))
+                    headers["Authorization"] = "Bearer " + token
+                    script_lua += "wrk.headers[\"Authorization\"] = %s\n" % lua_str(
+                        "Bearer " + token)
             if not p:
-                p = self.preflight_call(url + "/mcp", dict(MCP_HEADERS))
+                p = self.preflight_call(url + "/mcp", headers)
             if p:
-                self.failed("peer", "node", "tools_call", p)
+                self.failed(target, "node", "tools_call", p)
                 return
-            res = self.wrk.run("peer tools_call", url + "/mcp", lua_ref(),
+            res = self.wrk.run("%s tools_call" % target, url + "/mcp", script_lua,
                                lambda: [node.proc.pid])
-            self.row("peer", "node", "tools_call", res, rss_of([node.proc.pid]))
+            self.row(target, "node", "tools_call", res, rss_of([node.proc.pid]))
         finally:
             node.stop()
 
@@ -1385,9 +1431,11 @@ class Bench:
         """Ratios, the targets, the table on stdout (diagnostics in the smoke test) and the
         JSON file. Returns the report dict."""
         peer = self.find("peer", "node", "tools_call")
+        peer_auth = self.find("peer-auth", "node", "tools_call")
         ceil = {fe: self.find("ceiling", fe, "tools_call") for fe in ("lighttpd", "fcgid")}
         for r in self.rows:
             r["ratio_peer"] = ratio(r["rps"], peer["rps"] if peer else None)
+            r["ratio_peer_auth"] = ratio(r["rps"], peer_auth["rps"] if peer_auth else None)
             c = ceil.get(r["front_end"])
             r["ratio_ceiling"] = ratio(r["rps"], c["rps"] if c else None)
         targets = self.targets(peer, ceil)
@@ -1522,7 +1570,7 @@ def fmt(v, spec):
 
 def table(rows):
     head = ("target", "front end", "workload", "req/s", "p50 ms", "p99 ms", "RSS max MB",
-            "PSS max MB", "RSS sum MB", "x peer", "x ceiling")
+            "PSS max MB", "private max MB", "RSS sum MB", "x peer", "x peer-auth", "x ceiling")
     body = []
     notes = []
     for r in rows:
@@ -1535,8 +1583,10 @@ def table(rows):
         body.append((r["target"], r["front_end"] or "", r["workload"] + mark,
                      fmt(r["rps"], "%.0f"), fmt(r["p50_ms"], "%.2f"), fmt(r["p99_ms"], "%.2f"),
                      fmt(rss["max_mb"], "%.1f"), fmt(rss.get("pss_max_mb"), "%.1f"),
+                     fmt(rss.get("private_max_mb"), "%.1f"),
                      "-" if rss["sum_mb"] is None else "%.1f (%d)" % (rss["sum_mb"], rss["procs"]),
-                     fmt(r.get("ratio_peer"), "%.1f"), fmt(r.get("ratio_ceiling"), "%.2f")))
+                     fmt(r.get("ratio_peer"), "%.1f"), fmt(r.get("ratio_peer_auth"), "%.1f"),
+                     fmt(r.get("ratio_ceiling"), "%.2f")))
     widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
     out = []
     for i, line in enumerate([head] + body):
@@ -1545,7 +1595,9 @@ def table(rows):
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     out.append("wrk -t%d -c%d -d%ds --timeout %ds%s; RSS: VmRSS of the responder processes "
-               "(sum, processes); PSS: their proportional set size; PostgreSQL crash-safe "
+               "(sum, processes); PSS: their proportional set size; private: Private_Clean + "
+               "Private_Dirty of /proc/PID/smaps_rollup, what one process alone uses; x peer-auth: "
+               "the peer behind the SDK's bearer-auth middleware; PostgreSQL crash-safe "
                "(fsync, synchronous_commit on)" % (WRK_THREADS, WRK_CONNECTIONS, DURATION_S, WRK_TIMEOUT_S,
                   " after a %d s warm-up" % WARMUP_S if WARMUP_S else ""))
     return out + notes
