@@ -70,7 +70,10 @@ fi
 
 if [ "${MCPGATE_SKIP_DISTCHECK:-0}" != 1 ]; then
     step "make distcheck"
-    run make -C build -j"$jobs" --no-print-directory distcheck-tarball
+    # its tree (and .trs files) are removed when it passes: the summary reads its output
+    make -C build -j"$jobs" --no-print-directory distcheck-tarball 2>&1 |
+        tee build/distcheck.log
+    [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 fi
 
 for log in build/test-suite.log build-san/test-suite.log build-vg/test-suite.log; do
@@ -80,5 +83,7 @@ for log in build/test-suite.log build-san/test-suite.log build-vg/test-suite.log
     fi
 done
 echo
-bash scripts/summary.sh "$rc" build/tests build-san/tests build-vg/tests
+dlog=()
+[ "${MCPGATE_SKIP_DISTCHECK:-0}" = 1 ] || dlog=(--log build/distcheck.log)
+bash scripts/summary.sh "$rc" "${dlog[@]}" build/tests build-san/tests build-vg/tests
 exit "$rc"
