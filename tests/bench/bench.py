@@ -120,6 +120,11 @@ TARGET_P99_MS = 5.0
 TARGET_RSS_MB = 8.0
 TARGET_FLAT = 0.20  # tools/list with 10x the tools or 1,000 more users: within 20%
 TARGET_SEARCH_P99_MS = 10.0  # one search_tools over 10,000 tools, one request at a time
+# the second round (issue 23): ratios to the lighttpd ceiling in the same run, p99 at 32
+# connections, private memory (Private_Clean + Private_Dirty) per lighttpd responder
+TARGETS_CEILING_2 = (("tools_call", 0.50), ("initialize", 0.35), ("refresh", 0.25),
+                     ("tools_list", 0.60))
+TARGET_PRIVATE_MB = 6.0
 # search_tools over the 10,000 bench tools: the first query matches every one of them (the
 # most work one query can cause), the others some or one
 SEARCH_QUERIES = ["read bench inventory item", "item 4242", "tool_00042", "list bench tools",
@@ -1546,6 +1551,27 @@ class Bench:
                            sq["echo_p50_ms"], srow.get("p99_ms"), srow.get("rps")))
         else:
             add(name, None, "not measured")
+        for w, want in TARGETS_CEILING_2:
+            name = "%s behind lighttpd >= %.2f x ceiling (lighttpd)%s" % (
+                w, want, " (1,000 tools)" if w == "tools_list" else "")
+            row = self.find("mcpgate", "lighttpd", w)
+            if row and c:
+                x = row["rps"] / c["rps"]
+                add(name, x >= want, "%.0f vs %.0f req/s: %.2fx; p99 %.2f ms"
+                    % (row["rps"], c["rps"], x, row["p99_ms"]))
+            else:
+                add(name, None, "not measured")
+        priv = [(r["rss"]["private_max_mb"], r["workload"]) for r in self.rows
+                if r["target"] == "mcpgate" and r["front_end"] == "lighttpd"
+                and r["rss"].get("private_max_mb") is not None
+                and r["workload"] in ("tools_call", "tools_list", "initialize", "refresh")]
+        name = ("private memory <= %g MB per lighttpd responder (1,000 tools; Private_Clean + "
+                "Private_Dirty of smaps_rollup)" % TARGET_PRIVATE_MB)
+        if priv:
+            top = max(priv)
+            add(name, top[0] <= TARGET_PRIVATE_MB, "largest %.2f MB (after %s)" % top)
+        else:
+            add(name, None, "not measured")
         s = self.sse or {}
         name = "%d SSE streams held, <= 1 LISTEN connection per process" % SSE_STREAMS
         if "held" in s:
@@ -1619,7 +1645,7 @@ def sse_lines(s):
 
 
 def target_lines(targets):
-    out = ["targets (issue 7):"]
+    out = ["targets (issues 7 and 23):"]
     for t in targets:
         word = {True: "MET", False: "MISSED", None: "NOT MEASURED"}[t["met"]]
         out.append("  %-12s %s: %s" % (word, t["target"], t["detail"]))
