@@ -29,6 +29,7 @@
 #include "store/credentials.h"
 #include "tools/backend.h"
 #include "tools/credentials.h"
+#include "tools/rest.h"
 #include "tools/openapi.h"
 #include "tools/upstream.h"
 #include "util/alloc.h"

@@ -36,7 +36,7 @@
 #include "mcp/wake.h"
 #include "store/listen.h"
 #include "store/db.h"
-#include "tools/backend.h"
+#include "tools/backends.h"
 #include "tools/credentials.h"
 #include "tools/idp_token.h"
 #include "tools/upstream.h"

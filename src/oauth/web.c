@@ -36,7 +36,7 @@
 #include "store/oauth_tokens.h"
 #include "store/secret.h"
 #include "store/users.h"
-#include "tools/backend.h"
+#include "tools/backends.h"
 #include "tools/credentials.h"
 #include "util/alloc.h"
 #include "util/crypto.h"

@@ -3,10 +3,12 @@
  * configuration directory (backends_dir), each tool one HTTP request.
  *
  * Owns: the backend file format (docs/backends.md has the full reference
- * and an example), loading every "*.json" file of the directory once at
- * start-up, the credentials of each backend (read from the sources the
- * file names; never shown to clients or logged), and registering one tool
- * per operation, named "<backend>_<tool>".
+ * and an example), parsed by tools/backend.c (each tool by
+ * tools/backend_op.c), the credentials of each backend (read from the
+ * sources the file names, tools/secret_source.h; never shown to clients or
+ * logged), one tool per operation, named "<backend>_<tool>". The table of
+ * loaded backends is tools/backends.h, a call tools/rest.h, names and
+ * validators shared with the importer tools/names.h.
  *
  *   {
  *     "mcpgate_backend": 1,
@@ -156,62 +158,9 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
 /* Frees b and clears its secrets. Accepts NULL. */
 void tool_backend_free(struct backend *b);
 
-/* Loads every "*.json" file of dir (sorted by name) and registers their
- * tools. A missing dir means no backends. Call once at start-up, before
- * threads exist (it initialises libcurl). Returns the number of backends,
- * or -1 with a message naming the file and the fault in err. */
-__attribute__((warn_unused_result)) int tool_backends_load(const char *dir, char *err,
-                                                           size_t errlen);
-
 /* Reads and parses one backend file. Returns a new backend or NULL with a
  * message in err (see tool_backend_parse). */
 struct backend *tool_backend_load_file(const char *path, int skip_secrets, char *err,
                                        size_t errlen);
-
-/* Returns the loaded backend called name, or NULL. */
-const struct backend *tool_backend_find(const char *name);
-
-/* The loaded backends: how many, and the i-th (NULL out of range), in the
- * order of their files' names. */
-int tool_backend_count(void);
-const struct backend *tool_backend_at(int i);
-
-struct buf;
-/* For tests only (tests/fuzz/fuzz_backend.c): builds the URL (into url) and
- * body (into payload) that tool_backend_call() would send for args, with
- * "x" for every credential, sending nothing. Returns NULL, or a new
- * CallToolResult with isError true when args do not fit the operation. */
-struct json_object *tool_backend_build_for_tests(const struct backend_op *op,
-                                                 struct json_object *args, struct buf *url,
-                                                 struct buf *payload);
-
-/* Calls op with args (an object, borrowed; checked against the schema
- * first). progress_ctx may be NULL (no cancellation, no progress). Returns
- * a new CallToolResult; failures are results with isError true. */
-struct json_object *tool_backend_call(const struct backend_op *op, struct tool_ctx *ctx,
-                                      struct json_object *args);
-
-/* Sanitizes s into a tool or argument name: characters outside
- * [A-Za-z0-9_.-] become '_', camelCase becomes snake_case when snake is
- * set, runs of '_' collapse, at most max bytes. Writes out (max + 1). */
-void tool_name_sanitize(const char *s, int snake, char *out, size_t max);
-
-/* Returns 1 when name clashes with a tool ChatGPT has built in
- * (web_search, code_interpreter, file_search, computer_use, ...). */
-int tool_name_reserved(const char *name);
-
-/* Returns 1 when s can be sent as an HTTP header name (an RFC 9110 token
- * of at most 128 characters), else 0. */
-int tool_header_name_ok(const char *s);
-
-/* Returns 1 when path can be a tool's request path: it starts with / and
- * has no white space, query or fragment (the loader's rule, which the
- * OpenAPI import applies too). */
-int tool_path_ok(const char *path);
-
-/* Returns 1 when url can be a backend's base URL (query_ok: an upstream MCP
- * endpoint, which may carry a query): http:// or https://, no white space
- * or fragment, at most 1024 bytes. */
-int tool_url_ok(const char *url, int query_ok);
 
 #endif

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "tools/backend.h"
+#include "tools/names.h"
 #include "tools/schema.h"
 #include "util/buf.h"
 #include "util/json.h"

@@ -27,7 +27,7 @@
 
 #include <curl/curl.h>
 
-#include "tools/backend.h"
+#include "tools/rest.h"
 #include "tools/credentials.h"
 #include "tools/schema.h"
 #include "util/alloc.h"

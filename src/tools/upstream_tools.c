@@ -43,6 +43,8 @@
 #include <unistd.h>
 
 #include "store/upstream_cache.h"
+#include "tools/backends.h"
+#include "tools/names.h"
 #include "tools/upstream.h"
 #include "util/alloc.h"
 #include "util/crypto.h"

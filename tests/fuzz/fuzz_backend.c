@@ -7,7 +7,7 @@
  * build it, without sending it: the path template, query, headers and body.
  */
 #include "fuzz.h"
-#include "tools/backend.h"
+#include "tools/rest.h"
 #include "tools/schema.h"
 #include "util/buf.h"
 #include "util/json.h"

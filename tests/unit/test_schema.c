@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 #include "tap.h"
-#include "tools/backend.h"
+#include "tools/names.h"
 #include "tools/schema.h"
 #include "util/net.h"
 
