@@ -1,6 +1,7 @@
 /*
  * oauth/idp.c - sign-in at an upstream OpenID provider (OpenID Connect
- * Core 1.0 section 3.1, Discovery 1.0, RFC 7636 PKCE, RFC 9207 iss).
+ * Core 1.0 section 3.1, Discovery 1.0, RFC 7636 PKCE, RFC 9207 iss), or at
+ * a plain OAuth 2.0 one (RFC 6749 section 4.1).
  *
  * mcpgate stays the authorization server its MCP clients see; only the
  * person's sign-in happens at the provider:
@@ -15,6 +16,13 @@
  *   PS256/ES256/EdDSA only) -> the user (P, sub) is found or provisioned,
  *   its groups set from a "groups" claim -> a browser session, and on to
  *   return_to (consent, code) as for a local user.
+ *
+ * Instead of the ID token, the identity may come from the userinfo
+ * endpoint (its "sub") or, for plain OAuth 2.0, from a "who am I" URL (the
+ * member subject_field), each called with the access token; explicit
+ * endpoints then replace discovery, and without "openid" among the scopes
+ * no nonce is sent. groups_allowed refuses anyone whose groups claim names
+ * none of its groups, before a user is provisioned.
  *
  * State: 256 random bits; its SHA-256 is stored in idp_logins (consumed
  * once, 10 minutes) and the browser carries it in the mcpgate_idp cookie,
@@ -97,6 +105,7 @@ static long long now_s(void)
 
 struct fetch {
     struct buf body;
+    const char *bearer; /* sent as "Authorization: Bearer" when not NULL; secret */
     int allow_private;
     int refused; /* the address was not public */
     char cache_control[256];
@@ -147,6 +156,9 @@ static long http_call(const struct mg_config *cfg, const char *url, const char *
     f->allow_private = cfg->idp_allow_private;
     f->body.limit = IDP_MAX_BYTES;
     struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+    struct buf auth = {0};
+    if (f->bearer && buf_printf(&auth, "Authorization: Bearer %s", f->bearer) == 0)
+        hdr = curl_slist_append(hdr, buf_str(&auth));
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->idp_allow_private ? "http,https" : "https");
     curl_easy_setopt(h, CURLOPT_PROXY, "");
@@ -175,6 +187,9 @@ static long http_call(const struct mg_config *cfg, const char *url, const char *
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
+    if (auth.data)
+        explicit_bzero(auth.data, auth.len);
+    buf_free(&auth);
     if (f->refused) {
         LOG_WARN("msg=\"identity provider address is not public\" hint=\"idp_allow_private\"");
         return -1;
@@ -317,6 +332,13 @@ static int idp_index(const struct mg_config *cfg, const struct mg_idp *p)
  * needed). Returns 0 or -1. */
 static int discover(const struct mg_config *cfg, const struct mg_idp *p, struct idp_cache *out)
 {
+    if (p->authorization_endpoint[0]) { /* explicit endpoints: nothing to discover */
+        memset(out, 0, sizeof *out);
+        snprintf(out->authorization_endpoint, sizeof out->authorization_endpoint, "%s",
+                 p->authorization_endpoint);
+        snprintf(out->token_endpoint, sizeof out->token_endpoint, "%s", p->token_endpoint);
+        return 0;
+    }
     int i = idp_index(cfg, p);
     pthread_mutex_lock(&cache_lock);
     int rc = discover_locked(cfg, i, p);
@@ -442,13 +464,15 @@ void oauth_handle_idp_start(struct oauth_ctx *ctx)
     crypto_b64url_encode(md, sizeof md, challenge);
     callback_uri(ctx->cfg, redirect, sizeof redirect);
     char sep = strchr(meta.authorization_endpoint, '?') ? '&' : '?';
+    /* a nonce only with openid: plain OAuth 2.0 servers may refuse unknown parameters */
     int rc =
         buf_printf(&loc, "%s%cresponse_type=code&client_id=", meta.authorization_endpoint, sep) ||
         http_url_encode(&loc, p->client_id) || buf_puts(&loc, "&redirect_uri=") ||
-        http_url_encode(&loc, redirect) || buf_puts(&loc, "&scope=") ||
-        http_url_encode(&loc, p->scopes) ||
-        buf_printf(&loc, "&state=%s&nonce=%s&code_challenge=%s&code_challenge_method=S256", state,
-                   nonce, challenge);
+        http_url_encode(&loc, redirect) ||
+        (p->scopes[0] && (buf_puts(&loc, "&scope=") || http_url_encode(&loc, p->scopes))) ||
+        buf_printf(&loc, "&state=%s&code_challenge=%s&code_challenge_method=S256", state,
+                   challenge) ||
+        (p->openid && buf_printf(&loc, "&nonce=%s", nonce));
     if (rc != 0) {
         oauth_error_page(ctx, 500, "Sign-in failed", "The sign-in request is too long.");
         goto out;
@@ -481,7 +505,7 @@ static void make_username(const struct mg_idp *p, const char *preferred, char *o
     snprintf(out, n, "%s@%s", o ? base : "user", p->name);
 }
 
-/* When the ID token has a "groups" claim (an array of strings), makes the
+/* When the claims have a "groups" claim (an array of strings), makes the
  * user's groups exactly those of its entries that are valid group names
  * (at most IDP_MAX_GROUPS; others are skipped and logged), and tells the
  * user's sessions when that changed their groups (their policy). Without
@@ -523,35 +547,36 @@ static int sync_groups(struct oauth_ctx *ctx, const struct mg_idp *p, const stru
 
 /* The provider's tokens from the code exchange, kept for from_idp slots. */
 struct idp_grant {
-    char *access;  /* owned, or NULL */
-    char *refresh; /* owned, or NULL */
+    char *id_token; /* owned, or NULL */
+    char *access;   /* owned, or NULL */
+    char *refresh;  /* owned, or NULL */
     long long expires_in_s;
 };
 
 static void grant_clear(struct idp_grant *g)
 {
-    char *v[] = {g->access, g->refresh};
-    for (int i = 0; i < 2; i++)
+    char *v[] = {g->id_token, g->access, g->refresh};
+    for (int i = 0; i < 3; i++)
         if (v[i]) {
             explicit_bzero(v[i], strlen(v[i]));
             free(v[i]);
         }
-    g->access = g->refresh = NULL;
+    g->id_token = g->access = g->refresh = NULL;
 }
 
-/* Exchanges code at the provider's token endpoint. Returns the ID token
- * (the caller frees it), with the access and refresh token in *grant, or
- * NULL with *why set for the page. */
-static char *exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
-                           const struct idp_cache *meta, const char *code, const char *verifier,
-                           struct idp_grant *grant, const char **why)
+/* Exchanges code at the provider's token endpoint. Returns 0 with the
+ * tokens in *grant (the ID token required when the identity comes from it,
+ * the access token otherwise), or -1 with *why set for the page. */
+static int exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
+                         const struct idp_cache *meta, const char *code, const char *verifier,
+                         struct idp_grant *grant, const char **why)
 {
     char redirect[600];
     callback_uri(ctx->cfg, redirect, sizeof redirect);
     struct buf form = {0};
     struct fetch f;
     memset(&f, 0, sizeof f);
-    char *id_token = NULL;
+    int result = -1;
     char *user = NULL, *password = NULL;
     int rc = buf_puts(&form, "grant_type=authorization_code&code=") ||
              http_url_encode(&form, code) || buf_puts(&form, "&redirect_uri=") ||
@@ -582,16 +607,19 @@ static char *exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
         goto out;
     }
     const char *t = json_get_string(doc, "id_token");
-    if (!t) {
+    const char *at = json_get_string(doc, "access_token");
+    if (!t && p->identity == MG_IDP_ID_TOKEN) {
         *why = "The identity provider sent no ID token.";
+    } else if (!at && p->identity != MG_IDP_ID_TOKEN) {
+        *why = "The identity provider sent no access token.";
     } else {
-        id_token = xstrdup(t);
-        const char *at = json_get_string(doc, "access_token");
         const char *rt = json_get_string(doc, "refresh_token");
         struct json_object *e = json_get(doc, "expires_in", json_type_int);
+        grant->id_token = t ? xstrdup(t) : NULL;
         grant->access = at ? xstrdup(at) : NULL;
         grant->refresh = rt ? xstrdup(rt) : NULL;
         grant->expires_in_s = e ? json_object_get_int64(e) : 3600;
+        result = 0;
     }
     json_object_put(doc);
 out:
@@ -604,28 +632,146 @@ out:
         explicit_bzero(f.body.data, f.body.len);
     buf_free(&f.body);
     buf_free(&form);
-    return id_token;
+    return result;
 }
 
-/* The part of the callback after state and iss are known good. */
-static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
-                           const struct idp_cache *meta, const char *state, const char *code,
-                           const char *target)
+/* The member at the dotted path of doc (borrowed), or NULL; *holder is the
+ * object that has it. */
+static struct json_object *member_at(struct json_object *doc, const char *path,
+                                     struct json_object **holder)
 {
-    char verifier[OAUTH_SECRET_LEN + 1], nonce[OAUTH_SECRET_LEN + 1];
-    const char *why = NULL;
-    char *id_token = NULL;
-    struct json_object *claims = NULL;
-    struct idp_grant grant = {0};
-    if (derive(ctx, "pkce", state, verifier) < 0 || derive(ctx, "nonce", state, nonce) < 0) {
-        oauth_reply_unavailable(ctx->res);
+    char part[128];
+    struct json_object *o = doc;
+    for (const char *s = path; o;) {
+        size_t n = strcspn(s, ".");
+        if (n >= sizeof part || !json_object_is_type(o, json_type_object))
+            return NULL;
+        memcpy(part, s, n);
+        part[n] = '\0';
+        struct json_object *v = NULL;
+        if (!json_object_object_get_ex(o, part, &v))
+            return NULL;
+        if (!s[n]) {
+            *holder = o;
+            return v;
+        }
+        o = v;
+        s += n + 1;
+    }
+    return NULL;
+}
+
+/* Copies member name of from, when it is a string (or an array, for
+ * groups), into claims as key. */
+static void copy_claim(struct json_object *claims, const char *key, struct json_object *from,
+                       const char *name)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(from, name, &v) || json_object_object_get_ex(claims, key, NULL))
+        return;
+    if (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_array))
+        json_add(claims, key, json_object_get(v));
+}
+
+/* The claims of a "who am I" answer: sub from subject_field (a string or
+ * an integer), and from the object holding it email, name, a user name
+ * (preferred_username, login or username) and groups. Returns them (the
+ * caller puts them) or NULL. */
+static struct json_object *whoami_claims(const struct mg_idp *p, struct json_object *doc)
+{
+    struct json_object *holder = NULL;
+    struct json_object *v = member_at(doc, p->subject_field, &holder);
+    char sub[64];
+    const char *s = NULL;
+    if (v && json_object_is_type(v, json_type_string)) {
+        s = json_object_get_string(v);
+    } else if (v && json_object_is_type(v, json_type_int)) {
+        snprintf(sub, sizeof sub, "%lld", (long long)json_object_get_int64(v));
+        s = sub;
+    }
+    if (!s || !s[0])
+        return NULL;
+    struct json_object *claims = json_object_new_object();
+    json_add(claims, "sub", json_object_new_string(s));
+    copy_claim(claims, "email", holder, "email");
+    copy_claim(claims, "name", holder, "name");
+    copy_claim(claims, "preferred_username", holder, "preferred_username");
+    copy_claim(claims, "preferred_username", holder, "login");
+    copy_claim(claims, "preferred_username", holder, "username");
+    copy_claim(claims, "groups", holder, "groups");
+    return claims;
+}
+
+/* Asks p's userinfo endpoint (OpenID Connect Core 5.3) or "who am I" URL,
+ * with the access token, whose it is. Returns the claims (sub, and maybe
+ * email, name, preferred_username, groups; the caller puts them), or NULL
+ * with *why for the page. */
+static struct json_object *fetch_identity(struct oauth_ctx *ctx, const struct mg_idp *p,
+                                          const char *access, const char **why)
+{
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    f.bearer = access;
+    int whoami = p->identity == MG_IDP_WHOAMI;
+    long status =
+        http_call(ctx->cfg, whoami ? p->whoami_url : p->userinfo_endpoint, NULL, NULL, NULL, &f);
+    struct json_object *doc = NULL, *claims = NULL;
+    const char *jwhy = NULL;
+    if (status != 200 ||
+        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &jwhy) < 0 ||
+        !json_object_is_type(doc, json_type_object)) {
+        LOG_WARN("msg=\"identity provider did not say who signed in\" idp=%s status=%ld "
+                 "source=%s",
+                 p->name, status, whoami ? "whoami_url" : "userinfo_endpoint");
+        *why = "The identity provider did not say who signed in (its user information "
+               "could not be read).";
         goto out;
     }
-    id_token = exchange_code(ctx, p, meta, code, verifier, &grant, &why);
-    if (!id_token) {
-        fail_page(ctx, 502, why);
-        goto out;
+    if (whoami) {
+        claims = whoami_claims(p, doc);
+    } else if (json_get_string(doc, "sub")) {
+        claims = json_object_get(doc);
     }
+    if (!claims) {
+        LOG_WARN("msg=\"identity provider's user information lacks the subject\" idp=%s "
+                 "field=%s",
+                 p->name, whoami ? p->subject_field : "sub");
+        *why = "The identity provider's user information lacks the subject.";
+    }
+out:
+    json_object_put(doc);
+    if (f.body.data)
+        explicit_bzero(f.body.data, f.body.len);
+    buf_free(&f.body);
+    return claims;
+}
+
+/* 1 when p lets anyone sign in, or the claims' groups (an array of
+ * strings) name one of groups_allowed; else 0. */
+static int group_allowed(const struct mg_idp *p, struct json_object *claims)
+{
+    if (!p->groups_allowed[0])
+        return 1;
+    struct json_object *arr = json_get(claims, "groups", json_type_array);
+    size_t len = arr ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *g = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(g, json_type_string))
+            continue;
+        const char *name = json_object_get_string(g);
+        size_t n = strlen(name);
+        for (const char *s = p->groups_allowed; n && (s = strstr(s, name)); s += n)
+            if ((s == p->groups_allowed || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\0'))
+                return 1;
+    }
+    return 0;
+}
+
+/* The verified claims of grant's ID token into *claims. Returns 0, or -1
+ * with the page sent. */
+static int id_token_claims(struct oauth_ctx *ctx, const struct mg_idp *p, const char *id_token,
+                           const char *nonce, struct json_object **claims)
+{
     const char *aud[] = {p->client_id};
     struct jwt_expect want = {
         .issuer = p->issuer,
@@ -639,22 +785,55 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
     };
     char detail[JWT_DETAIL_MAX], msg[200];
     enum jwt_rc jrc =
-        validate_id_token(ctx->cfg, p, id_token, &want, &claims, detail, sizeof detail);
-    if (jrc != JWT_OK) {
-        LOG_WARN("msg=\"ID token refused\" idp=%s error=\"%s\" detail=\"%s\"", p->name,
-                 jwt_strerror(jrc), detail);
-        snprintf(msg, sizeof msg, "The identity provider's ID token was refused: %s.",
-                 jwt_strerror(jrc));
-        fail_page(ctx, 400, msg);
+        validate_id_token(ctx->cfg, p, id_token, &want, claims, detail, sizeof detail);
+    if (jrc == JWT_OK)
+        return 0;
+    LOG_WARN("msg=\"ID token refused\" idp=%s error=\"%s\" detail=\"%s\"", p->name,
+             jwt_strerror(jrc), detail);
+    snprintf(msg, sizeof msg, "The identity provider's ID token was refused: %s.",
+             jwt_strerror(jrc));
+    fail_page(ctx, 400, msg);
+    return -1;
+}
+
+/* The part of the callback after state and iss are known good. */
+static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
+                           const struct idp_cache *meta, const char *state, const char *code,
+                           const char *target)
+{
+    char verifier[OAUTH_SECRET_LEN + 1], nonce[OAUTH_SECRET_LEN + 1];
+    const char *why = NULL;
+    struct json_object *claims = NULL;
+    struct idp_grant grant = {0};
+    if (derive(ctx, "pkce", state, verifier) < 0 || derive(ctx, "nonce", state, nonce) < 0) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    if (exchange_code(ctx, p, meta, code, verifier, &grant, &why) < 0) {
+        fail_page(ctx, 502, why);
+        goto out;
+    }
+    if (p->identity == MG_IDP_ID_TOKEN) {
+        if (id_token_claims(ctx, p, grant.id_token, nonce, &claims) < 0)
+            goto out;
+    } else if (!(claims = fetch_identity(ctx, p, grant.access, &why))) {
+        fail_page(ctx, 502, why);
         goto out;
     }
     const char *sub = json_get_string(claims, "sub");
     const char *email = json_get_string(claims, "email");
     const char *name = json_get_string(claims, "name");
     const char *preferred = json_get_string(claims, "preferred_username");
-    if (!sub || strlen(sub) > 255 || (email && strlen(email) > 320) ||
+    if (!sub || !sub[0] || strlen(sub) > 255 || (email && strlen(email) > 320) ||
         (name && strlen(name) > 200)) {
-        fail_page(ctx, 400, "The identity provider's ID token has claims too long to keep.");
+        fail_page(ctx, 400, "The identity provider's claims are missing or too long to keep.");
+        goto out;
+    }
+    if (!group_allowed(p, claims)) {
+        LOG_INFO("msg=\"sign-in refused: in none of the groups allowed\" idp=%s", p->name);
+        fail_page(ctx, 403,
+                  "Your account at the identity provider is not in a group allowed to sign in "
+                  "here; nothing was signed in. Ask the operator of this service for access.");
         goto out;
     }
     char username[65], fallback[65], h[CRYPTO_SHA256_HEX_LEN + 1], key[300];
@@ -690,10 +869,6 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
 out:
     grant_clear(&grant);
     json_object_put(claims);
-    if (id_token) {
-        explicit_bzero(id_token, strlen(id_token));
-        free(id_token);
-    }
     explicit_bzero(verifier, sizeof verifier);
 }
 

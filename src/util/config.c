@@ -203,6 +203,50 @@ static int read_secret_file(const char *path, char *out, size_t n, char *err, si
     return 0;
 }
 
+/* Copies v, an http(s) URL, into out (n bytes) for idp key word. Returns 0,
+ * or -1 with err. */
+static int idp_url(const char *word, const char *v, char *out, size_t n, char *err, size_t errlen)
+{
+    if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strchr(v, '#') ||
+        copy_str(out, n, v) < 0) {
+        snprintf(err, errlen, "idp: %s must be an http(s) URL without fragment", word);
+        return -1;
+    }
+    return 0;
+}
+
+/* The comma-separated list v into out as a space-separated one. Returns 0,
+ * or -1 when it has characters no scope or group name has, or is too long. */
+static int idp_list(const char *v, char *out, size_t n)
+{
+    if (strlen(v) + 8 >= n ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/,@-") !=
+            strlen(v))
+        return -1;
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", v);
+    out[0] = '\0';
+    size_t o = 0;
+    for (char *s = tmp, *c; s; s = c) {
+        c = strchr(s, ',');
+        if (c)
+            *c++ = '\0';
+        if (*s)
+            o += (size_t)snprintf(out + o, n - o, "%s%s", o ? " " : "", s);
+    }
+    return 0;
+}
+
+/* 1 when the space-separated list has word. */
+static int list_has(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *s = list; (s = strstr(s, word)); s += n)
+        if ((s == list || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 /* Applies one "name=value" word of an idp line to p. Returns 0, or -1 with
  * a message in err. */
 static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
@@ -228,32 +272,83 @@ static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
     } else if (strcmp(word, "client_secret_file") == 0) {
         return read_secret_file(v, p->client_secret, sizeof p->client_secret, err, errlen);
     } else if (strcmp(word, "scopes") == 0) {
-        if (strlen(v) + 8 >= sizeof p->scopes ||
-            strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/,-") !=
-                strlen(v)) {
+        if (idp_list(v, p->scopes, sizeof p->scopes) < 0) {
             snprintf(err, errlen, "idp: scopes must be a comma-separated list of scope names");
             return -1;
         }
-        int has_openid = 0;
-        char tmp[256];
-        snprintf(tmp, sizeof tmp, "%s", v);
-        p->scopes[0] = '\0';
-        size_t o = 0;
-        for (char *s = tmp, *c; s; s = c) {
-            c = strchr(s, ',');
-            if (c)
-                *c++ = '\0';
-            if (!*s)
-                continue;
-            has_openid |= strcmp(s, "openid") == 0;
-            o += (size_t)snprintf(p->scopes + o, sizeof p->scopes - o, "%s%s", o ? " " : "", s);
+    } else if (strcmp(word, "groups_allowed") == 0) {
+        if (idp_list(v, p->groups_allowed, sizeof p->groups_allowed) < 0 || !p->groups_allowed[0]) {
+            snprintf(err, errlen,
+                     "idp: groups_allowed must be a comma-separated list of group "
+                     "names");
+            return -1;
         }
-        if (!has_openid)
-            snprintf(p->scopes + o, sizeof p->scopes - o, "%sopenid", o ? " " : "");
+    } else if (strcmp(word, "authorization_endpoint") == 0) {
+        return idp_url(word, v, p->authorization_endpoint, sizeof p->authorization_endpoint, err,
+                       errlen);
+    } else if (strcmp(word, "token_endpoint") == 0) {
+        return idp_url(word, v, p->token_endpoint, sizeof p->token_endpoint, err, errlen);
+    } else if (strcmp(word, "userinfo_endpoint") == 0) {
+        return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err, errlen);
+    } else if (strcmp(word, "whoami_url") == 0) {
+        return idp_url(word, v, p->whoami_url, sizeof p->whoami_url, err, errlen);
+    } else if (strcmp(word, "subject_field") == 0) {
+        size_t n = strlen(v);
+        if (n >= sizeof p->subject_field || v[0] == '.' || v[n - 1] == '.' || strstr(v, "..") ||
+            strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
+            snprintf(err, errlen,
+                     "idp: subject_field must be a member name, dotted for nested "
+                     "objects (account.id)");
+            return -1;
+        }
+        snprintf(p->subject_field, sizeof p->subject_field, "%s", v);
     } else {
         snprintf(err, errlen, "idp: unknown parameter \"%.64s\"", word);
         return -1;
     }
+    return 0;
+}
+
+/* Checks that p's words go together and settles its identity source and
+ * scopes. Returns 0, or -1 with err. */
+static int idp_settle(struct mg_idp *p, int scopes_given, char *err, size_t errlen)
+{
+    int explicit = p->authorization_endpoint[0] || p->token_endpoint[0];
+    if (explicit && !(p->authorization_endpoint[0] && p->token_endpoint[0])) {
+        snprintf(err, errlen, "idp %s: authorization_endpoint= and token_endpoint= go together",
+                 p->name);
+        return -1;
+    }
+    if (p->whoami_url[0] && p->userinfo_endpoint[0]) {
+        snprintf(err, errlen, "idp %s: userinfo_endpoint= or whoami_url=, not both", p->name);
+        return -1;
+    }
+    if (!p->whoami_url[0] != !p->subject_field[0]) {
+        snprintf(err, errlen, "idp %s: whoami_url= and subject_field= go together", p->name);
+        return -1;
+    }
+    p->identity = p->whoami_url[0]          ? MG_IDP_WHOAMI
+                  : p->userinfo_endpoint[0] ? MG_IDP_USERINFO
+                                            : MG_IDP_ID_TOKEN;
+    if (p->identity == MG_IDP_ID_TOKEN && (explicit || !p->issuer[0])) {
+        snprintf(err, errlen, "idp %s: %s", p->name,
+                 explicit ? "with explicit endpoints the identity comes from userinfo_endpoint= "
+                            "or whoami_url= (an ID token needs discovery, issuer=)"
+                          : "issuer= is required (or explicit endpoints)");
+        return -1;
+    }
+    if (!explicit && !p->issuer[0]) {
+        snprintf(err, errlen, "idp %s: issuer= is required (or explicit endpoints)", p->name);
+        return -1;
+    }
+    if (!scopes_given)
+        snprintf(p->scopes, sizeof p->scopes, "%s",
+                 p->identity == MG_IDP_WHOAMI ? "" : "openid profile email");
+    if (p->identity != MG_IDP_WHOAMI && !list_has(p->scopes, "openid")) {
+        size_t o = strlen(p->scopes);
+        snprintf(p->scopes + o, sizeof p->scopes - o, "%sopenid", o ? " " : "");
+    }
+    p->openid = list_has(p->scopes, "openid");
     return 0;
 }
 
@@ -264,15 +359,14 @@ static int set_idp(struct mg_config *cfg, const char *value, char *err, size_t e
         snprintf(err, errlen, "idp: at most %d identity providers", MG_MAX_IDPS);
         return -1;
     }
-    char line[2048];
+    char line[4096];
     if (copy_str(line, sizeof line, value) < 0) {
         snprintf(err, errlen, "idp: the line is too long");
         return -1;
     }
     struct mg_idp p;
     memset(&p, 0, sizeof p);
-    snprintf(p.scopes, sizeof p.scopes, "openid profile email");
-    int rc = -1;
+    int rc = -1, scopes_given = 0;
     char *save = NULL;
     char *name = strtok_r(line, " \t", &save);
     if (!name || strlen(name) > 32 ||
@@ -287,13 +381,17 @@ static int set_idp(struct mg_config *cfg, const char *value, char *err, size_t e
         snprintf(err, errlen, "idp: %s is configured twice", p.name);
         goto out;
     }
-    for (char *w; (w = strtok_r(NULL, " \t", &save));)
+    for (char *w; (w = strtok_r(NULL, " \t", &save));) {
+        scopes_given |= strncmp(w, "scopes=", 7) == 0;
         if (idp_word(&p, w, err, errlen) < 0)
             goto out;
-    if (!p.issuer[0] || !p.client_id[0]) {
-        snprintf(err, errlen, "idp %s: issuer= and client_id= are required", p.name);
+    }
+    if (!p.client_id[0]) {
+        snprintf(err, errlen, "idp %s: client_id= is required", p.name);
         goto out;
     }
+    if (idp_settle(&p, scopes_given, err, errlen) < 0)
+        goto out;
     cfg->idps[cfg->n_idps++] = p;
     rc = 0;
 out:

@@ -24,16 +24,34 @@
 
 #define MG_MAX_IDPS 8
 
-/* An upstream identity provider people sign in at (OpenID Connect; one
- * "idp = NAME issuer=URL client_id=ID [client_secret_file=PATH]
- * [scopes=a,b,c]" line each, oauth/idp.c). */
+/* How the person signed in at a provider is known (oauth/idp.c). */
+enum mg_idp_identity {
+    MG_IDP_ID_TOKEN, /* the verified ID token's claims (OpenID Connect) */
+    MG_IDP_USERINFO, /* the userinfo endpoint's answer, called with the access token */
+    MG_IDP_WHOAMI,   /* a "who am I" API URL's answer; the subject in subject_field */
+};
+
+/* An upstream identity provider people sign in at (OpenID Connect or plain
+ * OAuth 2.0; one "idp = NAME issuer=URL client_id=ID [...]" line each, see
+ * mcpgate.conf(5), oauth/idp.c). */
 struct mg_idp {
     char name[33];           /* [a-z0-9_-]{1,32}: in URLs, user names and the users table */
-    char issuer[512];        /* exact issuer identifier; discovery below it */
+    char issuer[512];        /* exact issuer identifier; discovery below it; "" only with
+                                explicit endpoints (no iss to check then) */
     char client_id[256];     /* mcpgate's client id at the provider */
     char client_secret[256]; /* read from client_secret_file; "" = public client (PKCE only);
                                 secret, never logged */
-    char scopes[256];        /* space-separated, "openid" always among them */
+    char scopes[256];        /* space-separated; "openid" among them unless identity is whoami;
+                                "" = no scope parameter */
+    int openid;              /* 1: "openid" is among the scopes (a nonce is sent) */
+    enum mg_idp_identity identity;
+    char authorization_endpoint[512]; /* explicit endpoints ("" = from discovery); */
+    char token_endpoint[512];         /* both or neither */
+    char userinfo_endpoint[512];      /* identity from here when set */
+    char whoami_url[512];             /* identity from here when set (plain OAuth 2.0) */
+    char subject_field[128];          /* the subject's member in the whoami answer, dotted
+                                         for nested objects ("account.id") */
+    char groups_allowed[512];         /* space-separated; "" = anyone may sign in */
 };
 
 enum mg_auth_mode { MG_AUTH_NONE, MG_AUTH_OAUTH };

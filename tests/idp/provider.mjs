@@ -16,6 +16,11 @@
 // published); mode= turns it off. GET /__test/refreshes counts the refresh grants answered;
 // GET /__test/refuse?on=1 makes every refresh grant fail with invalid_grant (a sign-in the
 // provider ended).
+//
+// GET /api/whoami is the provider's own API in the way of a plain OAuth 2.0 service: with a
+// valid access token (any scopes) it answers {"account": {"id", "login", "email", "name",
+// "groups"}} of the token's user, else 401. Token revocation (RFC 7009) is on; GET
+// /__test/revocations counts the revocation requests answered.
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
@@ -35,6 +40,7 @@ const publicPem = await jose.exportSPKI(publicKey);
 let tamper = '';
 let refreshes = 0; // refresh grants answered 200
 let refuseRefresh = false;
+let revocations = 0; // revocation requests answered 200
 
 const provider = new Provider(issuer, {
   clients: cfg.clients,
@@ -49,7 +55,7 @@ const provider = new Provider(issuer, {
   pkce: { required: () => true },
   ttl: { AccessToken: 600, IdToken: 60, AuthorizationCode: 60, Interaction: 300, Session: 600, Grant: 600, RefreshToken: 600 },
   issueRefreshToken: async () => true,
-  features: { devInteractions: { enabled: true } },
+  features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
   loadExistingGrant: async (ctx) => {
     const grant = new ctx.oidc.provider.Grant({
       clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId,
@@ -103,6 +109,23 @@ provider.use(async (ctx, next) => {
     ctx.body = { refreshes };
     return;
   }
+  if (ctx.path === '/__test/revocations') {
+    ctx.body = { revocations };
+    return;
+  }
+  if (ctx.path === '/api/whoami') {
+    const m = /^Bearer (.+)$/.exec(ctx.get('authorization') || '');
+    const at = m ? await provider.AccessToken.find(m[1]) : undefined;
+    const a = at && accounts[at.accountId];
+    if (!a) {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_token' };
+      return;
+    }
+    ctx.body = { account: { id: at.accountId, login: a.preferred_username, email: a.email,
+      name: a.name, groups: a.groups } };
+    return;
+  }
   if (ctx.path === '/__test/refuse') {
     refuseRefresh = ctx.query.on === '1';
     ctx.body = { refuseRefresh };
@@ -117,6 +140,9 @@ provider.use(async (ctx, next) => {
     } else if (ctx.status === 200) {
       refreshes += 1;
     }
+  }
+  if (ctx.path === '/token/revocation' && ctx.status === 200) {
+    revocations += 1;
   }
   if (ctx.path === '/token' && tamper && ctx.body && ctx.body.id_token) {
     ctx.body = { ...ctx.body, id_token: await forge(ctx.body.id_token) };

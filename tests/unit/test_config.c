@@ -84,8 +84,30 @@ int main(void)
         {"base_url = https://x\n", "database is not set"},
         {"base_url = https://x\ndatabase = d\nidp = Corp issuer=https://i client_id=c\n",
          "first word must be the provider's name"},
-        {"base_url = https://x\ndatabase = d\nidp = corp client_id=c\n",
-         "issuer= and client_id= are required"},
+        {"base_url = https://x\ndatabase = d\nidp = corp client_id=c\n", "issuer= is required"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i\n",
+         "client_id= is required"},
+        {"base_url = https://x\ndatabase = d\nidp = corp client_id=c "
+         "authorization_endpoint=https://i/a\n",
+         "authorization_endpoint= and token_endpoint= go together"},
+        {"base_url = https://x\ndatabase = d\nidp = corp client_id=c "
+         "authorization_endpoint=https://i/a token_endpoint=https://i/t\n",
+         "the identity comes from userinfo_endpoint= or whoami_url="},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "whoami_url=https://i/me\n",
+         "whoami_url= and subject_field= go together"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "whoami_url=https://i/me subject_field=a..b\n",
+         "subject_field must be a member name"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "whoami_url=https://i/me subject_field=id userinfo_endpoint=https://i/u\n",
+         "userinfo_endpoint= or whoami_url=, not both"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "token_endpoint=ftp://i/t\n",
+         "token_endpoint must be an http(s) URL"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "groups_allowed=a;b\n",
+         "groups_allowed must be a comma-separated list"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=ftp://i client_id=c\n",
          "issuer must be an http(s) URL"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
@@ -171,6 +193,25 @@ int main(void)
                0 &&
            strcmp(cfg.idps[0].scopes, "email openid") == 0,
        "openid is added to the scopes when missing");
+    ok(cfg.idps[0].identity == MG_IDP_ID_TOKEN && cfg.idps[0].openid == 1 &&
+           cfg.idps[0].groups_allowed[0] == '\0',
+       "by default the identity is the ID token's, and anyone may sign in");
+    ok(config_set(&cfg, "idp",
+                  "plain client_id=c authorization_endpoint=https://p/authorize "
+                  "token_endpoint=https://p/token whoami_url=https://api.p/v1/me "
+                  "subject_field=account.id groups_allowed=staff,ops@corp",
+                  err, sizeof err) == 0 &&
+           cfg.idps[1].identity == MG_IDP_WHOAMI && cfg.idps[1].scopes[0] == '\0' &&
+           cfg.idps[1].openid == 0 && cfg.idps[1].issuer[0] == '\0' &&
+           strcmp(cfg.idps[1].subject_field, "account.id") == 0 &&
+           strcmp(cfg.idps[1].groups_allowed, "staff ops@corp") == 0,
+       "plain OAuth 2.0: explicit endpoints, a who-am-I URL, no scopes, no openid: %s", err);
+    ok(config_set(&cfg, "idp",
+                  "ui issuer=https://u client_id=c userinfo_endpoint=https://u/me scopes=profile",
+                  err, sizeof err) == 0 &&
+           cfg.idps[2].identity == MG_IDP_USERINFO &&
+           strcmp(cfg.idps[2].scopes, "profile openid") == 0 && cfg.idps[2].openid == 1,
+       "identity from the userinfo endpoint, openid added: %s", err);
 
     err[0] = '\0';
     config_defaults(&cfg);

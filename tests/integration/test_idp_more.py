@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""test_idp_more.py - more ways to sign in at an upstream provider, through lighttpd on a
+private PostgreSQL, against a real OpenID provider (oidc-provider, tests/idp/provider.mjs)
+that also plays a plain OAuth 2.0 service:
+
+- groups_allowed: only members of the listed groups sign in; another gets a clear page
+  and nothing is made (no user, no browser session, no provider tokens kept);
+- identity from the userinfo endpoint (userinfo_endpoint=) instead of the ID token;
+- plain OAuth 2.0: explicit authorization and token endpoints, no openid scope and no
+  nonce, identity from a "who am I" API URL and the JSON member of the subject
+  (whoami_url= subject_field=account.id); an answer without that member is refused.
+
+TAP output."""
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mcptest  # noqa: E402
+import npmci  # noqa: E402
+from mcptest import Stack, Tap, free_port  # noqa: E402
+from oauthlib import OAuth, Browser, pkce, mcp_with  # noqa: E402
+from test_idp import Provider, provider_login, start_sign_in, location, refused  # noqa: E402
+
+
+def user_row(st, username):
+    _, row = st.psql("SELECT idp || ' ' || subject || ' ' || coalesce(email, '') FROM users "
+                     "WHERE username = '%s'" % username)
+    return row
+
+
+def groups_of(st, username):
+    _, rows = st.psql("SELECT g.name FROM group_members m JOIN users u ON u.id = m.user_id "
+                      "JOIN user_groups g ON g.id = m.group_id WHERE u.username = '%s' "
+                      "ORDER BY 1" % username)
+    return rows.split()
+
+
+def flow(tap, st, o, idp, login, username, what):
+    """Registration, sign-in at idp as login, mcpgate's consent, code, token, a tool call.
+    Returns (mcpgate's token response or None, the provider's authorization URL)."""
+    client = o.register_public(name="client for " + idp)
+    verifier, challenge = pkce()
+    params = o.auth_params(client["client_id"], challenge)
+    mg = Browser()
+    authz, _, start = start_sign_in(o, mg, idp, params)
+    cb, r = provider_login(tap, Browser(), authz, login) if authz else (None, start)
+    if not tap.ok(bool(cb), "%s: %s signs in at the provider" % (what, login), r.describe()):
+        return None, authz
+    r = mg.get(cb)
+    back = location(r, o.base)
+    if not tap.ok(r.status == 303 and "/authorize?" in back and "mcpgate_session" in mg.cookies,
+                  "%s: the callback signs the browser in as %s" % (what, username),
+                  r.describe()):
+        return None, authz
+    r = o.consent(mg, mg.get(back))
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location") or "").query)
+    t = o.code_grant(client["client_id"], q.get("code", ["x"])[0], verifier)
+    m = mcp_with(o.base, (t.json or {}).get("access_token", "x"))
+    r = m.initialize()
+    r = m.tool("test_whoami", {}) if r.status == 200 else r
+    _, n = st.psql("SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.user_id WHERE "
+                   "u.username = '%s' AND a.tool = 'test_whoami' AND a.outcome = 'ok'" % username)
+    tap.ok(t.status == 200 and r.status == 200 and n == "1",
+           "%s: mcpgate's token works; the call's audit row names %s" % (what, username),
+           t.describe(), r.describe())
+    return t.json, authz
+
+
+def groups_allowed(tap, st, o):
+    """idp staff: groups_allowed=staff. Bob (contractors) is refused, alice (staff) not."""
+    client = o.register_public(name="groups")
+    _, challenge = pkce()
+    params = o.auth_params(client["client_id"], challenge)
+    mg = Browser()
+    authz, _, start = start_sign_in(o, mg, "staff", params)
+    cb, r = provider_login(tap, Browser(), authz, "b-2002") if authz else (None, start)
+    if tap.ok(bool(cb), "groups_allowed: bob signs in at the provider", r.describe()):
+        r = mg.get(cb)
+        refused(tap, "groups_allowed: bob (contractors) is refused with a clear 403 page", r,
+                "not in a group allowed to sign in")
+        _, n = st.psql("SELECT (SELECT count(*) FROM users WHERE idp = 'staff') || ' ' || "
+                       "(SELECT count(*) FROM web_sessions) || ' ' || "
+                       "(SELECT count(*) FROM idp_tokens)")
+        tap.ok(r.status == 403 and n == "0 0 0" and "mcpgate_session" not in mg.cookies,
+               "groups_allowed: ...and nothing is made: no user, no browser session, no "
+               "provider tokens", n)
+    tok, _ = flow(tap, st, o, "staff", "a-1001", "alice@staff", "groups_allowed")
+    tap.ok(tok is not None and user_row(st, "alice@staff") == "staff a-1001 alice@example.org",
+           "groups_allowed: alice (staff) signs in", user_row(st, "alice@staff"))
+
+
+def userinfo(tap, st, o, pv):
+    """idp ui: the identity from the userinfo endpoint."""
+    r0 = mcptest.request("GET", pv.issuer + "/.well-known/openid-configuration")
+    tok, authz = flow(tap, st, o, "ui", "b-2002", "bob@ui", "userinfo")
+    tap.ok(tok is not None and user_row(st, "bob@ui") == "ui b-2002 bob@example.org" and
+           groups_of(st, "bob@ui") == ["contractors"],
+           "userinfo: bob is provisioned from the userinfo answer (subject, email, groups)",
+           user_row(st, "bob@ui"), groups_of(st, "bob@ui"))
+    ui = (r0.json or {}).get("userinfo_endpoint")
+    tap.ok(bool(ui) and ui.endswith("/me"), "userinfo: the provider's userinfo endpoint is "
+           "the one configured (%s)" % ui)
+
+
+def plain_oauth(tap, st, o, pv):
+    """idp plain: explicit endpoints, no openid, a who-am-I URL."""
+    tok, authz = flow(tap, st, o, "plain", "a-1001", "alice@plain", "plain OAuth 2.0")
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(authz or "").query)
+    tap.ok(bool(authz) and authz.startswith(pv.issuer + "/auth?") and
+           q.get("scope") == ["profile"] and "nonce" not in q and
+           len(q.get("code_challenge", [""])[0]) == 43,
+           "plain OAuth 2.0: the configured authorization endpoint, scope profile only (no "
+           "openid), PKCE, no nonce", authz)
+    tap.ok(user_row(st, "alice@plain") == "plain a-1001 alice@example.org" and
+           groups_of(st, "alice@plain") == ["staff"],
+           "plain OAuth 2.0: alice is provisioned from the who-am-I answer's account.id, "
+           "email and groups", user_row(st, "alice@plain"), groups_of(st, "alice@plain"))
+
+    # a who-am-I answer without the subject's member: refused, nothing made
+    client = o.register_public(name="nosub")
+    _, challenge = pkce()
+    mg = Browser()
+    authz, _, start = start_sign_in(o, mg, "nosub", o.auth_params(client["client_id"],
+                                                                   challenge))
+    cb, r = provider_login(tap, Browser(), authz, "a-1001") if authz else (None, start)
+    if tap.ok(bool(cb), "who-am-I without the subject: alice signs in at the provider",
+              r.describe()):
+        r = mg.get(cb)
+        _, n = st.psql("SELECT count(*) FROM users WHERE idp = 'nosub'")
+        tap.check("who-am-I without the subject: a clear 502 page, no user, no session",
+                  [] if r.status == 502 and b"lacks the subject" in r.body and n == "0" and
+                  "mcpgate_session" not in mg.cookies else ["not refused"], r)
+
+
+def main():
+    tap = Tap()
+    d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
+                      os.path.join(mcptest.TOP_BUILDDIR, "tests", "idp"),
+                      ("package.json", "package-lock.json", "provider.mjs"))
+    if not d:
+        return tap.done()
+    work = tempfile.mkdtemp(prefix="mcpgate-idp-more-")
+    os.chmod(work, 0o755)
+    port = free_port()
+    iss = "http://127.0.0.1:%d" % port
+    config = "\n".join([
+        "idp = staff issuer=%s client_id=mcpgate-s groups_allowed=staff,admins" % iss,
+        "idp = ui issuer=%s client_id=mcpgate-u userinfo_endpoint=%s/me" % (iss, iss),
+        "idp = plain issuer=%s client_id=mcpgate-p authorization_endpoint=%s/auth "
+        "token_endpoint=%s/token whoami_url=%s/api/whoami subject_field=account.id "
+        "scopes=profile" % (iss, iss, iss, iss),
+        "idp = nosub issuer=%s client_id=mcpgate-p authorization_endpoint=%s/auth "
+        "token_endpoint=%s/token whoami_url=%s/api/whoami subject_field=account.uuid "
+        "scopes=profile" % (iss, iss, iss, iss),
+        "idp_allow_private = yes", "local_users = no", "register_per_hour = 100",
+        "backends_dir = %s" % work, "credential_key = k1:" + os.urandom(32).hex()])
+    pv = None
+    try:
+        with Stack(tap, servers="lighttpd", responder=mcptest.test_responder(),
+                   config_extra=config, auth="oauth") as st:
+            (fe, base), = st.front_ends()
+            cb = [base + "/login/callback"]
+            grants = ["authorization_code", "refresh_token"]
+            pv = Provider(tap, d, port, [
+                {"client_id": c, "token_endpoint_auth_method": "none", "redirect_uris": cb,
+                 "grant_types": grants} for c in ("mcpgate-s", "mcpgate-u", "mcpgate-p")])
+            o = OAuth(base)
+            groups_allowed(tap, st, o)
+            userinfo(tap, st, o, pv)
+            plain_oauth(tap, st, o, pv)
+            mcptest.check_logs(tap, st)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if pv:
+            pv.stop()
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
