@@ -25,9 +25,10 @@
 
 #define REFRESH_TIMEOUT_MS 5000
 #define REFRESH_MAX_BYTES  (64 * 1024)
-#define LEASE_S            15  /* a refresh that takes longer loses its lease */
-#define WAIT_STEP_MS       100 /* how often a waiting call looks at the row */
-#define WAIT_STEPS         150 /* 15 s in all */
+#define LEASE_S            15         /* a refresh that takes longer loses its lease */
+#define WAIT_STEP_MS       100        /* how often a waiting call looks at the row */
+#define WAIT_STEPS         150        /* 15 s in all */
+#define STALE_MARGIN_S     1000000000 /* a token a backend refused is refreshed whatever it says */
 
 static const struct mg_config *cfg; /* set at start-up */
 
@@ -284,8 +285,39 @@ static char *use_stored(const struct backend *be, const struct mg_idp *p, struct
     return v;
 }
 
-char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
-                     char *why, size_t whylen)
+/* The message when user's token at p cannot be had and the user must sign
+ * in again. */
+static void sign_in_again(const struct backend *be, const struct mg_idp *p, const char *what,
+                          char *why, size_t whylen)
+{
+    snprintf(why, whylen,
+             "%s was not called: %s; sign in again: %s/login/idp?provider=%s"
+             "&return_to=%%2Faccount",
+             be->name, what, cfg->base_url, p->name);
+}
+
+/* 1 when stale is not NULL and the stored access token of t is another one
+ * (another call refreshed it meanwhile): that one is then in *fresh. */
+static int refreshed_meanwhile(const struct mg_idp *p, struct tool_ctx *ctx,
+                               const struct store_idp_token *t, const char *stale, char **fresh)
+{
+    if (!stale || t->expires_in_s <= 0)
+        return 0;
+    char *v = open_sealed(p->name, "access", ctx->user_id, t->access_sealed);
+    if (v && (strlen(v) != strlen(stale) || !crypto_equal(v, stale, strlen(v)))) {
+        *fresh = v;
+        return 1;
+    }
+    tool_cred_free(v);
+    return 0;
+}
+
+/* The user's token at the provider c names: the stored one while it is
+ * good, else refreshed under the lease. With stale (the token a backend
+ * just refused), a token other than stale, refreshed now when no other
+ * call has done so. Returns it (tool_cred_free()) or NULL with why. */
+static char *get_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
+                       const char *stale, char *why, size_t whylen)
 {
     const struct mg_idp *p = cfg ? config_idp_find(cfg, c->from_idp) : NULL;
     if (!p || !ctx || !ctx->db || ctx->user_id <= 0) {
@@ -297,8 +329,10 @@ char *tool_idp_token(const struct backend *be, const struct backend_cred *c, str
     }
     char lease[32]; /* base64url of 16 bytes */
     crypto_token(16, lease);
+    int margin = stale ? STALE_MARGIN_S : TOOL_IDP_REFRESH_MARGIN_S;
     for (int step = 0; step < WAIT_STEPS; step++) {
         struct store_idp_token t = {0};
+        char *fresh = NULL;
         enum store_rc rc = store_idp_token_get(ctx->db, ctx->user_id, &t);
         if (rc == STORE_NOT_FOUND || (rc == STORE_OK && strcmp(t.idp, p->name) != 0)) {
             store_idp_token_clear(&t);
@@ -310,11 +344,22 @@ char *tool_idp_token(const struct backend *be, const struct backend_cred *c, str
         }
         if (rc != STORE_OK)
             break;
-        if (t.expires_in_s > TOOL_IDP_REFRESH_MARGIN_S)
+        if (refreshed_meanwhile(p, ctx, &t, stale, &fresh)) {
+            store_idp_token_clear(&t);
+            return fresh;
+        }
+        if (!stale && t.expires_in_s > TOOL_IDP_REFRESH_MARGIN_S)
             return use_stored(be, p, ctx, &t, why, whylen);
+        if (stale && !t.refresh_sealed) {
+            store_idp_token_clear(&t);
+            sign_in_again(be, p,
+                          "the backend refused your token and the provider gave none to "
+                          "refresh it with",
+                          why, whylen);
+            return NULL;
+        }
         struct store_idp_token leased = {0};
-        rc = store_idp_token_lease(ctx->db, ctx->user_id, lease, LEASE_S, TOOL_IDP_REFRESH_MARGIN_S,
-                                   &leased);
+        rc = store_idp_token_lease(ctx->db, ctx->user_id, lease, LEASE_S, margin, &leased);
         if (rc == STORE_OK) {
             store_idp_token_clear(&t);
             char *v = refresh_leased(ctx, be, p, lease, &leased, why, whylen);
@@ -322,7 +367,7 @@ char *tool_idp_token(const struct backend *be, const struct backend_cred *c, str
             return v;
         }
         /* another call is refreshing: its token is still good until it expires */
-        if (rc == STORE_NOT_FOUND && t.expires_in_s > 0)
+        if (rc == STORE_NOT_FOUND && !stale && t.expires_in_s > 0)
             return use_stored(be, p, ctx, &t, why, whylen);
         store_idp_token_clear(&t);
         if (rc != STORE_NOT_FOUND)
@@ -334,4 +379,25 @@ char *tool_idp_token(const struct backend *be, const struct backend_cred *c, str
              "database is unavailable); try again later",
              be->name, p->name);
     return NULL;
+}
+
+char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
+                     char *why, size_t whylen)
+{
+    return get_token(be, c, ctx, NULL, why, whylen);
+}
+
+char *tool_idp_token_renew(const struct backend *be, const struct backend_cred *c,
+                           struct tool_ctx *ctx, const char *stale, char *why, size_t whylen)
+{
+    return get_token(be, c, ctx, stale, why, whylen);
+}
+
+void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c, char *why,
+                                  size_t whylen)
+{
+    snprintf(why, whylen,
+             "%s refused your token at %s even after it was refreshed (HTTP 401); sign in "
+             "again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+             be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
 }

@@ -4,11 +4,10 @@
  * (docs/backends.md), refreshed before it expires.
  *
  * Owns: when to refresh (the access token expires within
- * TOOL_IDP_REFRESH_MARGIN_S), that one process does it while the others
- * wait for its result (the lease of store/idp_tokens.h), the refresh
- * request (RFC 6749 section 6: grant_type refresh_token at the token
- * endpoint the sign-in used, as the configured client), and storing a
- * rotated refresh token together with the new access token. A refresh the
+ * TOOL_IDP_REFRESH_MARGIN_S, or a backend refused it with HTTP 401), that one process does it while
+ * the others wait for its result (the lease of store/idp_tokens.h), the refresh request (RFC 6749
+ * section 6: grant_type refresh_token at the token endpoint the sign-in used, as the configured
+ * client), and storing a rotated refresh token together with the new access token. A refresh the
  * provider refuses (revoked, user disabled there) deletes the stored
  * tokens and ends the user's mcpgate tokens, consents and browser sessions
  * (they rested on that sign-in), and the call is answered with a link to
@@ -39,6 +38,20 @@ void tool_idp_setup(const struct mg_config *cfg);
  * the database unreachable). */
 char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
                      char *why, size_t whylen);
+
+/* After the backend answered HTTP 401 to stale (the token tool_idp_token()
+ * gave): a new token, from another call that refreshed meanwhile, or
+ * refreshed now (once across processes, as above) whatever its expiry
+ * says. Returns a new string (tool_cred_free()), or NULL with a message in
+ * why (sign in again: no refresh token, or the provider refused it, which
+ * ends the sign-in as above). */
+char *tool_idp_token_renew(const struct backend *be, const struct backend_cred *c,
+                           struct tool_ctx *ctx, const char *stale, char *why, size_t whylen);
+
+/* The message when the backend refused even the renewed token: sign in
+ * again, with the link. Cannot fail. */
+void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c, char *why,
+                                  size_t whylen);
 
 /* Keeps the tokens of a sign-in at provider idp for user_id: access_token
  * valid expires_in_s, refresh_token (may be NULL), sealed under the first

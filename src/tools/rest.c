@@ -14,6 +14,10 @@
  * size cap, and ends early when the client cancels it. Credentials appear
  * in no message, result or log line; a response that echoes one has it
  * replaced by "[redacted]". URLs are not logged (a query may carry a key).
+ *
+ * A 401 to a call that carried the user's provider token (a from_idp slot)
+ * gets that token renewed (tools/idp_token.h) and the call made once more;
+ * a second 401 ends with the message to sign in again.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,6 +33,7 @@
 
 #include "tools/rest.h"
 #include "tools/credentials.h"
+#include "tools/idp_token.h"
 #include "tools/schema.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -481,6 +486,51 @@ struct json_object *tool_backend_build_for_tests(const struct backend_op *op,
     return result;
 }
 
+static struct json_object *call_with(const struct backend_op *op, struct tool_ctx *ctx,
+                                     struct json_object *args, char *const *vals, long *status_out);
+
+/* The backend answered 401: replaces each from_idp slot's value in vals by
+ * a renewed token (tools/idp_token.h: once across processes). Returns the
+ * number renewed (0: op has no such slot; the answer stands), or -1 with
+ * *result replaced by the message (sign in again, or try later). */
+static int renew_idp_tokens(const struct backend_op *op, struct tool_ctx *ctx, char **vals,
+                            struct json_object **result)
+{
+    int n = 0;
+    for (int i = 0; i < op->n_auth; i++) {
+        const struct backend_cred *c = &op->be->creds[op->auth[i]];
+        if (!c->from_idp)
+            continue;
+        char why[1024];
+        char *v = tool_idp_token_renew(op->be, c, ctx, vals[i], why, sizeof why);
+        if (!v) {
+            json_object_put(*result);
+            *result = tool_result_text(why, 1);
+            return -1;
+        }
+        tool_cred_free(vals[i]);
+        vals[i] = v;
+        n++;
+    }
+    return n;
+}
+
+/* The backend refused even the renewed token: *result becomes the message
+ * to sign in again. */
+static void still_refused(const struct backend_op *op, struct json_object **result)
+{
+    for (int i = 0; i < op->n_auth; i++) {
+        const struct backend_cred *c = &op->be->creds[op->auth[i]];
+        if (!c->from_idp)
+            continue;
+        char why[1024];
+        tool_idp_token_still_refused(op->be, c, why, sizeof why);
+        json_object_put(*result);
+        *result = tool_result_text(why, 1);
+        return;
+    }
+}
+
 struct json_object *tool_backend_call(const struct backend_op *op, struct tool_ctx *ctx,
                                       struct json_object *args)
 {
@@ -493,10 +543,6 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
     if (valid < 0)
         return error_result("invalid arguments: %s", why);
     const struct backend *be = op->be;
-    struct buf url = {.limit = 64 * 1024}, payload = {.limit = 16 * 1024 * 1024};
-    struct curl_slist *headers = NULL;
-    char *userpwd = NULL;
-    int has_payload = 0;
     struct json_object *result = NULL;
     /* the slots' values: the user's, the stored or the configured one */
     char **vals = xcalloc(op->n_auth ? (size_t)op->n_auth : 1, sizeof *vals);
@@ -508,6 +554,33 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
             goto out;
         }
     }
+    long status = 0;
+    result = call_with(op, ctx, args, vals, &status);
+    if (status == 401 && renew_idp_tokens(op, ctx, vals, &result) > 0) {
+        json_object_put(result);
+        result = call_with(op, ctx, args, vals, &status);
+        if (status == 401)
+            still_refused(op, &result);
+    }
+out:
+    for (int i = 0; i < op->n_auth; i++)
+        tool_cred_free(vals[i]);
+    free(vals);
+    return result;
+}
+
+/* One request of op with the slots' values vals: its tool result, and the
+ * HTTP status in *status (0 when there was no answer). */
+static struct json_object *call_with(const struct backend_op *op, struct tool_ctx *ctx,
+                                     struct json_object *args, char *const *vals, long *status_out)
+{
+    const struct backend *be = op->be;
+    struct buf url = {.limit = 64 * 1024}, payload = {.limit = 16 * 1024 * 1024};
+    struct curl_slist *headers = NULL;
+    char *userpwd = NULL;
+    int has_payload = 0;
+    struct json_object *result = NULL;
+    *status_out = 0;
     result = build(op, vals, args, &url, &headers, &payload, &has_payload, &userpwd);
     if (result)
         goto out;
@@ -566,6 +639,7 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
     long long ms = mg_now_ms() - c.started_ms;
     redact(be, vals, op->n_auth, &c.body);
+    *status_out = rc == CURLE_OK ? status : 0;
     if (c.refused) {
         result = error_result("%s was not called: its address is loopback or private, and the "
                               "backend does not allow that (allow_private)",
@@ -598,9 +672,6 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
         explicit_bzero(c.body.data, c.body.len);
     buf_free(&c.body);
 out:
-    for (int i = 0; i < op->n_auth; i++)
-        tool_cred_free(vals[i]);
-    free(vals);
     free_headers(headers);
     if (userpwd) {
         explicit_bzero(userpwd, strlen(userpwd));

@@ -8,12 +8,18 @@ that also plays a plain OAuth 2.0 service:
 - identity from the userinfo endpoint (userinfo_endpoint=) instead of the ID token;
 - plain OAuth 2.0: explicit authorization and token endpoints, no openid scope and no
   nonce, identity from a "who am I" API URL and the JSON member of the subject
-  (whoami_url= subject_field=account.id); an answer without that member is refused.
+  (whoami_url= subject_field=account.id); an answer without that member is refused;
+- a backend that answers 401 to the user's provider token (a from_idp slot): the token is
+  refreshed once and the call made again; a second 401 ends with the message to sign in
+  again, after exactly one more refresh; when the provider refuses that refresh, the
+  user's mcpgate token stops working too.
 
 TAP output."""
 
+import http.server
 import json
 import os
+import threading
 import re
 import shutil
 import sys
@@ -136,6 +142,114 @@ def plain_oauth(tap, st, o, pv):
         tap.check("who-am-I without the subject: a clear 502 page, no user, no session",
                   [] if r.status == 502 and b"lacks the subject" in r.body and n == "0" and
                   "mcpgate_session" not in mg.cookies else ["not refused"], r)
+    return tok
+
+
+PROJECTS = {"a-1001": ["alice-blog", "alice-shop"], "b-2002": ["bob-wiki"]}
+
+
+class Api(http.server.BaseHTTPRequestHandler):
+    """The provider's API: accepts the provider's access tokens (asked at its /api/whoami)
+    and lists the projects of the token's user. poison: the next token seen is refused
+    from then on (what a backend does with a token revoked early); refuse_all: every
+    token is refused. Counts the 401s it answered."""
+    issuer = ""
+    poison = False
+    refuse_all = False
+    refused = set()
+    n401 = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        auth = self.headers.get("Authorization", "")
+        tok = auth[7:] if auth.startswith("Bearer ") else ""
+        if Api.poison and tok:
+            Api.refused.add(tok)
+            Api.poison = False
+        sub = None
+        if tok and tok not in Api.refused and not Api.refuse_all:
+            r = mcptest.request("GET", Api.issuer + "/api/whoami", None, {"Authorization": auth})
+            sub = ((r.json or {}).get("account") or {}).get("id") if r.status == 200 else None
+        if not sub:
+            Api.n401 += 1
+        body = json.dumps({"projects": PROJECTS.get(sub, [])} if sub else
+                          {"error": "invalid_token"}).encode()
+        self.send_response(200 if sub else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def refreshes(pv):
+    return mcptest.request("GET", pv.issuer + "/__test/refreshes").json["refreshes"]
+
+
+def call_projects(base, token):
+    m = mcp_with(base, token["access_token"])
+    r = m.initialize()
+    if r.status != 200:
+        return None, r, ""
+    r = m.tool("hosting_list_projects", {})
+    return ((r.json or {}).get("result") or {}), r, mcptest.tool_text(r) or ""
+
+
+def on_401(tap, st, base, pv, tok):
+    """alice@plain's calls to the hosting backend carry her token at the plain provider."""
+    if not tap.ok(bool(tok), "401: alice@plain has mcpgate's token"):
+        return
+    res, r, text = call_projects(base, tok)
+    tap.ok(res and not res.get("isError") and "alice-blog" in text and "bob" not in text,
+           "401: alice's call carries her provider token: her projects", r.describe())
+
+    before, n401 = refreshes(pv), Api.n401
+    Api.poison = True
+    res, r, text = call_projects(base, tok)
+    _, stored = st.psql("SELECT refreshes FROM idp_tokens WHERE user_id = (SELECT id FROM "
+                        "users WHERE username = 'alice@plain')")
+    tap.ok(res and not res.get("isError") and "alice-blog" in text and
+           Api.n401 - n401 == 1 and refreshes(pv) - before == 1 and stored == "1",
+           "401: the backend refuses the (unexpired) token: refreshed once at the provider "
+           "(%d), the call made again succeeds" % (refreshes(pv) - before), r.describe(),
+           "401s: %d, stored refreshes: %s" % (Api.n401 - n401, stored))
+
+    before, n401 = refreshes(pv), Api.n401
+    Api.refuse_all = True
+    res, r, text = call_projects(base, tok)
+    Api.refuse_all = False
+    tap.ok(res and res.get("isError") and "sign in again" in text and
+           "/login/idp?provider=plain" in text and Api.n401 - n401 == 2 and
+           refreshes(pv) - before == 1,
+           "401: refused again after the refresh: one refresh (%d), two tries (%d), then the "
+           "message to sign in again with the link" % (refreshes(pv) - before,
+                                                        Api.n401 - n401), r.describe())
+
+    pv.refuse(True)
+    Api.poison = True
+    res, r, text = call_projects(base, tok)
+    _, n = st.psql("SELECT count(*) FROM idp_tokens WHERE user_id = (SELECT id FROM users "
+                   "WHERE username = 'alice@plain')")
+    tap.ok(res and res.get("isError") and "sign in again" in text and n == "0",
+           "401: the provider refuses the refresh: sign in again, the provider tokens are "
+           "forgotten", r.describe(), n)
+    r = mcp_with(base, tok["access_token"]).initialize()
+    tap.ok(r.status == 401, "401: ...and mcpgate's own token of that sign-in stops working",
+           r.describe())
+    pv.refuse(False)
+
+
+def write_backend(d, api_port):
+    doc = {"mcpgate_backend": 1, "name": "hosting",
+           "base_url": "http://127.0.0.1:%d" % api_port,
+           "allow_private": True, "timeout_ms": 5000,
+           "credentials": {"me": {"type": "bearer", "from_idp": "plain"}},
+           "auth": ["me"],
+           "tools": [{"name": "list_projects", "method": "GET", "path": "/projects"}]}
+    with open(os.path.join(d, "hosting.json"), "w") as f:
+        json.dump(doc, f)
+    os.chmod(os.path.join(d, "hosting.json"), 0o644)
 
 
 def main():
@@ -149,6 +263,11 @@ def main():
     os.chmod(work, 0o755)
     port = free_port()
     iss = "http://127.0.0.1:%d" % port
+    Api.issuer = iss
+    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    api.daemon_threads = True
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    write_backend(work, api.server_address[1])
     config = "\n".join([
         "idp = staff issuer=%s client_id=mcpgate-s groups_allowed=staff,admins" % iss,
         "idp = ui issuer=%s client_id=mcpgate-u userinfo_endpoint=%s/me" % (iss, iss),
@@ -173,9 +292,11 @@ def main():
             o = OAuth(base)
             groups_allowed(tap, st, o)
             userinfo(tap, st, o, pv)
-            plain_oauth(tap, st, o, pv)
+            tok = plain_oauth(tap, st, o, pv)
+            on_401(tap, st, base, pv, tok)
             mcptest.check_logs(tap, st)
     finally:
+        api.shutdown()
         shutil.rmtree(work, ignore_errors=True)
         if pv:
             pv.stop()
