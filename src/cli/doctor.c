@@ -17,8 +17,10 @@
  * the tool surface the MCP endpoint offers instead or as well: the REST
  * backends of backends_dir and the builtin tools, as a client will see them
  * (tool count against discovery_threshold, names, descriptions, access
- * classes, deprecated tools). The tools of upstream MCP backends are known
- * only at run time and are not counted.
+ * classes, deprecated tools), and for each connector (/mcp/NAME,
+ * util/config.h) the tools its filters select against the threshold. The
+ * tools of upstream MCP backends are known only at run time and are not
+ * counted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,9 +34,11 @@
 
 #include "cli/cli.h"
 #include "http/doctor.h"
+#include "tools/policy.h"
 #include "tools/probe.h"
 #include "tools/registry.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/json.h"
@@ -49,7 +53,9 @@ static const char *const status_names[] = {"PASS", "WARN", "FAIL", "SKIP"};
 /* Which web server the Server header names; the fixes shown follow it. */
 enum front_end { FE_UNKNOWN, FE_APACHE, FE_LIGHTTPD };
 
-#define MAX_CHECKS 18 /* the live checks and the tool surface's */
+#define MAX_CHECKS                                                                                 \
+    (18 + MG_MAX_CONNECTORS) /* the live checks, the tool surface's and one                        \
+                                 per connector */
 
 /* mod_fcgid's defaults, which shared hosts keep */
 #define FCGID_OUTPUT_BUFFER_DEFAULT 65536
@@ -71,6 +77,7 @@ struct check {
      * .htaccess or mcpgate.conf), and what to ask the host for */
     const char *fix_customer, *ask_host;
     char fix_any_buf[600];
+    char name_buf[64]; /* the name, when made at run time */
 };
 
 struct doctor {
@@ -529,7 +536,10 @@ static void check_diag(struct doctor *d)
 /* --- the tool surface (--tools) ----------------------------------------- */
 
 struct surface {
+    const struct mg_config *cfg;
     int tools, upstreams;
+    int in_connector[MG_MAX_CONNECTORS];                   /* tools of each connector */
+    int class_of[MG_MAX_CONNECTORS][TOOL_DESTRUCTIVE + 1]; /* by access class */
     int long_names, bad_names, no_desc, write_as_read, deprecated;
     char long_ex[200], bad_ex[200], no_desc_ex[200], write_ex[200], dep_ex[200];
 };
@@ -542,11 +552,18 @@ static void example(char *buf, size_t len, int *count, const char *name)
     }
 }
 
-/* One tool as a client will see it. */
-static void surface_tool(struct surface *s, const char *name, const char *method,
+/* One tool as a client will see it: def for its name, backend, tags and
+ * access class; method and access as its backend file says (or NULL). */
+static void surface_tool(struct surface *s, const struct tool_def *def, const char *method,
                          const char *access, const char *desc, int deprecated)
 {
+    const char *name = def->name;
     s->tools++;
+    for (int i = 0; i < s->cfg->n_connectors; i++)
+        if (tool_connector_has(&s->cfg->connectors[i], def)) {
+            s->in_connector[i]++;
+            s->class_of[i][def->access]++;
+        }
     size_t n = strlen(name);
     if (n == 0 ||
         strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
@@ -561,6 +578,22 @@ static void surface_tool(struct surface *s, const char *name, const char *method
         example(s->write_ex, sizeof s->write_ex, &s->write_as_read, name);
     if (deprecated)
         example(s->dep_ex, sizeof s->dep_ex, &s->deprecated, name);
+}
+
+/* The access class the loader gives a tool of a backend file (tools/backend.h):
+ * its "access", else by its method. */
+static enum tool_access file_access(const char *method, const char *access)
+{
+    if (access && strcmp(access, "read") == 0)
+        return TOOL_READ;
+    if (access && strcmp(access, "write") == 0)
+        return TOOL_WRITE;
+    if (access && strcmp(access, "destructive") == 0)
+        return TOOL_DESTRUCTIVE;
+    if (!method || strcasecmp(method, "GET") == 0 || strcasecmp(method, "HEAD") == 0 ||
+        strcasecmp(method, "OPTIONS") == 0)
+        return TOOL_READ;
+    return strcasecmp(method, "DELETE") == 0 ? TOOL_DESTRUCTIVE : TOOL_WRITE;
 }
 
 /* Reads the backend files of dir as the responder's loader finds them.
@@ -594,8 +627,20 @@ static int surface_backends(struct surface *s, const char *dir, char *why, size_
             const char *access = json_get_string(t, "access");
             char full[300];
             snprintf(full, sizeof full, "%.64s_%.200s", bname, tname ? tname : "");
-            surface_tool(s, full, method, access, json_get_string(t, "description"),
+            struct buf tags = {0};
+            struct json_object *tl = json_get(t, "tags", json_type_array);
+            for (size_t k = 0; tl && k < json_object_array_length(tl); k++) {
+                const char *tag = json_object_get_string(json_object_array_get_idx(tl, k));
+                if (tag && (buf_puts(&tags, tag) < 0 || buf_puts(&tags, "\n") < 0))
+                    break;
+            }
+            struct tool_def def = {.name = full,
+                                   .backend = bname,
+                                   .tags = tags.len ? buf_str(&tags) : NULL,
+                                   .access = file_access(method, access)};
+            surface_tool(s, &def, method, access, json_get_string(t, "description"),
                          json_object_get_boolean(json_get(t, "deprecated", json_type_boolean)));
+            buf_free(&tags);
         }
         json_object_put(b);
     }
@@ -603,15 +648,49 @@ static int surface_backends(struct surface *s, const char *dir, char *why, size_
     return 0;
 }
 
+/* The tool count of connector i's endpoint (/mcp/NAME) against the
+ * threshold, as tool-count does for /mcp. */
+static void check_connector(struct doctor *d, const struct surface *s, int i, const char *more)
+{
+    const struct mg_connector *cn = &s->cfg->connectors[i];
+    int n = s->in_connector[i], threshold = s->cfg->discovery_threshold;
+    char seen[200];
+    snprintf(seen, sizeof seen, "/mcp/%s (%s): %d tools%s (%d read, %d write, %d destructive)",
+             cn->name, cn->title, n, more, s->class_of[i][TOOL_READ], s->class_of[i][TOOL_WRITE],
+             s->class_of[i][TOOL_DESTRUCTIVE]);
+    struct check *c;
+    if (n == 0 && !s->upstreams) {
+        c = add_check(d, "", CHECK_FAIL, "%s: its filters match no tool", seen);
+        c->fix_any = "check the connector's backends=, tags=, names= and access= in "
+                     "mcpgate.conf against the backend files (tags are the operations' tags)";
+    } else if (threshold > 0 && n > threshold) {
+        c = add_check(d, "", CHECK_WARN,
+                      "%s, over discovery_threshold %d: clients see search_tools and a runner "
+                      "per access class",
+                      seen, threshold);
+        c->fix_any = "narrow the connector (tags=, names=) or split it in two, so clients list "
+                     "its tools directly";
+    } else if (n > TOOLS_ADVISED) {
+        c = add_check(d, "", CHECK_WARN, "%s listed at once: clients pick worse from more than %d",
+                      seen, TOOLS_ADVISED);
+        c->fix_any = "narrow the connector (tags=, names=) or split it in two";
+    } else {
+        c = add_check(d, "", CHECK_PASS, "%s (discovery_threshold %d)", seen, threshold);
+    }
+    snprintf(c->name_buf, sizeof c->name_buf, "connector-%s", cn->name);
+    c->name = c->name_buf;
+}
+
 static void check_tools(struct doctor *d, const struct mg_config *cfg)
 {
     struct surface s;
     memset(&s, 0, sizeof s);
+    s.cfg = cfg;
     char why[300];
     tool_builtin_register();
     for (int i = 0; i < tool_static_count(); i++) {
         const struct tool_def *t = tool_static_at(i);
-        surface_tool(&s, t->name, NULL, NULL, t->description, t->deprecated);
+        surface_tool(&s, t, NULL, NULL, t->description, t->deprecated);
     }
     if (surface_backends(&s, cfg->backends_dir, why, sizeof why) < 0) {
         add_check(d, "tool-count", CHECK_FAIL, "%s", why);
@@ -674,6 +753,8 @@ static void check_tools(struct doctor *d, const struct mg_config *cfg)
         c->fix_any = "import again without --include-deprecated, or remove them";
     } else
         add_check(d, "tool-deprecated", CHECK_PASS, "no deprecated tool exposed");
+    for (int i = 0; i < cfg->n_connectors; i++)
+        check_connector(d, &s, i, more);
 }
 
 static void print_fix(const char *label, const char *fix)
@@ -783,6 +864,8 @@ static void usage(FILE *f)
             "  tool-descriptions     WARN: tools without a description\n"
             "  tool-access           FAIL: a POST, PUT, PATCH or DELETE marked read\n"
             "  tool-deprecated       WARN: deprecated tools exposed\n"
+            "  connector-NAME        each connector's endpoint /mcp/NAME: its tools against\n"
+            "                        discovery_threshold (FAIL: its filters match no tool)\n"
             "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
             "mod_proxy_fcgi or lighttpd (only the web server the Server header names), and\n"
             "under Apache what a shared host's customer can set in .htaccess or mcpgate.conf\n"

@@ -105,6 +105,7 @@ static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
     struct mcp_env env = {
         .cfg = ctx->cfg, .db = ctx->db, .sink = &sink, .stop_flag = ctx->stop_flag};
     env.principal = ctx->principal;
+    env.connector = ctx->connector;
     struct tool_policy policy = {0};
     env.policy = &policy;
     char legacy[64];
@@ -151,7 +152,8 @@ static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
         rc |= http_response_header(res, "Retry-After", v);
     }
     if (out.insufficient_scope)
-        rc |= oauth_insufficient_scope_header(ctx->cfg, res, out.insufficient_scope);
+        rc |=
+            oauth_insufficient_scope_header(ctx->cfg, ctx->connector, res, out.insufficient_scope);
     if (rc)
         LOG_ERROR("msg=\"could not add a response header\"");
     mcp_http_out_free(&out);
@@ -173,10 +175,20 @@ static enum http_rc handle_messages(struct http_ctx *ctx)
     return serve_mcp(ctx, MCP_EP_MESSAGES);
 }
 
+/* A connector's endpoint, /mcp/NAME (ctx->connector set by the router). */
+static enum http_rc handle_connector(struct http_ctx *ctx)
+{
+    return serve_mcp(ctx, MCP_EP_MCP);
+}
+
 /* An oauth/ endpoint: the handler fills the response and cannot fail. */
 static enum http_rc run_oauth(struct http_ctx *ctx, oauth_handler fn)
 {
-    struct oauth_ctx oc = {.cfg = ctx->cfg, .db = ctx->db, .req = ctx->req, .res = ctx->res};
+    struct oauth_ctx oc = {.cfg = ctx->cfg,
+                           .db = ctx->db,
+                           .req = ctx->req,
+                           .res = ctx->res,
+                           .connector = ctx->connector};
     fn(&oc);
     return HTTP_REPLY;
 }
@@ -214,6 +226,54 @@ static const struct route {
     {.path = "/account/credentials/unlink", .oauth = oauth_handle_account_cred_unlink},
 };
 
+/* Strips the base path ("/gw" of https://h/gw) from path. Returns the route
+ * part, borrowed from path, or NULL when path is outside the base. */
+static const char *route_path(const struct mg_config *cfg, const char *path)
+{
+    size_t n = strlen(cfg->base_path);
+    if (n == 0)
+        return path;
+    if (strncmp(path, cfg->base_path, n) != 0 || path[n] != '/')
+        return NULL;
+    return path + n;
+}
+
+/* The routes of the connectors (util/config.h): the MCP endpoint
+ * /mcp/NAME and its resource metadata, each for the connector NAME. */
+static const struct route connector_mcp = {
+    .path = "/mcp/", .handler = handle_connector, .bearer = 1};
+static const struct route connector_prm = {.path = "/.well-known/oauth-protected-resource/mcp/",
+                                           .oauth = oauth_handle_resource_metadata};
+
+/* The connector route a request is for: "/mcp/NAME" (route, base_url's
+ * path stripped), or its metadata "/.well-known/oauth-protected-resource
+ * /mcp/NAME" (route, or path with base_url's path inserted after the
+ * well-known prefix, RFC 9728 section 3.1). Returns the route with *c set,
+ * or NULL when no configured connector is named. route may be NULL. */
+static const struct route *connector_route(const struct mg_config *cfg, const char *route,
+                                           const char *path, const struct mg_connector **c)
+{
+    static const char prm[] = "/.well-known/oauth-protected-resource";
+    const struct route *r = &connector_mcp;
+    const char *rest = route;
+    const char *wk = route && strncmp(route, prm, sizeof prm - 1) == 0   ? route
+                     : !route && strncmp(path, prm, sizeof prm - 1) == 0 ? path
+                                                                         : NULL;
+    if (wk) {
+        rest = wk + sizeof prm - 1;
+        size_t bp = strlen(cfg->base_path);
+        if (wk == path && bp && strncmp(rest, cfg->base_path, bp) == 0 && rest[bp] == '/')
+            rest += bp;
+        else if (wk == path && bp)
+            return NULL;
+        r = &connector_prm;
+    }
+    if (!rest || strncmp(rest, "/mcp/", 5) != 0)
+        return NULL;
+    *c = config_connector_find(cfg, rest + 5);
+    return *c ? r : NULL;
+}
+
 /* The metadata documents with base_url's path inserted after the well-
  * known prefix (RFC 8414 / RFC 9728 section 3.1), e.g. for base_url
  * https://h/gw: /.well-known/oauth-authorization-server/gw and
@@ -248,7 +308,11 @@ static int bearer_ok(struct http_ctx *ctx, struct oauth_principal *p)
 {
     if (ctx->cfg->auth != MG_AUTH_OAUTH)
         return 1;
-    struct oauth_ctx oc = {.cfg = ctx->cfg, .db = ctx->db, .req = ctx->req, .res = ctx->res};
+    struct oauth_ctx oc = {.cfg = ctx->cfg,
+                           .db = ctx->db,
+                           .req = ctx->req,
+                           .res = ctx->res,
+                           .connector = ctx->connector};
     switch (oauth_bearer_check(&oc, p)) {
     case OAUTH_BEARER_OK:
         ctx->principal = p;
@@ -275,18 +339,6 @@ static void json_error_body(struct http_response *res, int status, const char *c
         json_add(o, "error_description", json_object_new_string(description));
     set_json_body(res, status, o);
     json_object_put(o);
-}
-
-/* Strips the base path ("/gw" of https://h/gw) from path. Returns the route
- * part, borrowed from path, or NULL when path is outside the base. */
-static const char *route_path(const struct mg_config *cfg, const char *path)
-{
-    size_t n = strlen(cfg->base_path);
-    if (n == 0)
-        return path;
-    if (strncmp(path, cfg->base_path, n) != 0 || path[n] != '/')
-        return NULL;
-    return path + n;
 }
 
 /* Copies at most n-1 printable ASCII characters of s for a log line. */
@@ -336,11 +388,13 @@ int http_serve(struct http_ctx *ctx)
     for (size_t i = 0; route && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(route, routes[i].path) == 0)
             found = &routes[i];
+    if (!found && path[0])
+        found = connector_route(ctx->cfg, route, path, &ctx->connector);
     struct oauth_principal principal;
 
     int rc = 0;
     if (found && found->handler != handle_mcp && found->handler != handle_messages &&
-        ctx->req->body_too_large) {
+        found->handler != handle_connector && ctx->req->body_too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
                  ctx->cfg->max_body_bytes);
@@ -369,7 +423,9 @@ int http_serve_rejected(struct http_ctx *ctx, int status, const char *code, cons
     if (http_request_path(ctx->req, path, sizeof path) < 0)
         path[0] = '\0';
     const char *route = route_path(ctx->cfg, path);
-    if (route && strcmp(route, "/mcp") == 0) {
+    const struct mg_connector *c = NULL;
+    if (route && (strcmp(route, "/mcp") == 0 ||
+                  connector_route(ctx->cfg, route, path, &c) == &connector_mcp)) {
         struct json_object *o = jsonrpc_error(NULL, MCP_ERROR_TRANSPORT, description);
         set_json_body(ctx->res, status, o);
         json_object_put(o);

@@ -25,6 +25,7 @@ struct http_ctx {
     const struct http_out *out;    /* for handlers that stream */
     const volatile int *stop_flag; /* non-zero once the process is stopping (may be NULL) */
     const struct oauth_principal *principal; /* set by the router's bearer check (auth = oauth) */
+    const struct mg_connector *connector;    /* set by the router for /mcp/NAME and its metadata */
 };
 
 enum http_rc {

@@ -212,7 +212,7 @@ void mcp_catalog_capabilities(struct json_object *capabilities)
 struct json_object *mcp_visible_tools(const struct mcp_call *call)
 {
     struct json_object *all = tool_list_json_db(call->env->db);
-    if (!call->env->principal)
+    if (!call->env->principal && !call->env->connector)
         return all;
     struct json_object *some = json_object_new_array();
     for (size_t i = 0; i < json_object_array_length(all); i++) {

@@ -298,7 +298,7 @@ struct json_object *mcp_discovery_call(struct mcp_call *call, const char *name,
     /* A tool runs only through the runner of its own access class, so the
      * client's confirmation (asked or not for that runner) fits the tool.
      * Tools the caller cannot use get the direct call's own refusal. */
-    const struct tool_def *tool = tool_find_db(call->env->db, inner);
+    const struct tool_def *tool = mcp_tool_find(call->env, inner);
     if (tool && tool->access != runner_access(name) && mcp_tool_permitted(call->env, tool) &&
         mcp_tool_allowed(call->env, tool)) {
         char msg[300];

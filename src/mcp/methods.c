@@ -210,7 +210,7 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
     default:
         return unavailable(call, err);
     }
-    if (mcp_discovery_is_meta(name) && !tool_find_db(call->env->db, name))
+    if (mcp_discovery_is_meta(name) && !mcp_tool_find(call->env, name))
         return mcp_discovery_call(call, name, args ? args : NULL, err);
     return mcp_tools_call_named(call, name, args, err);
 }
@@ -219,7 +219,7 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
                                          struct json_object *args, struct mcp_err *err)
 {
     long long t0 = mg_now_ms();
-    const struct tool_def *tool = tool_find_db(call->env->db, name);
+    const struct tool_def *tool = mcp_tool_find(call->env, name);
     if (!tool) {
         char msg[200];
         snprintf(msg, sizeof msg, "Unknown tool: %.128s", name);
@@ -334,8 +334,16 @@ int mcp_policy_load(const struct mcp_env *env)
     return 0;
 }
 
+const struct tool_def *mcp_tool_find(const struct mcp_env *env, const char *name)
+{
+    const struct tool_def *tool = tool_find_db(env->db, name);
+    return tool && tool_connector_has(env->connector, tool) ? tool : NULL;
+}
+
 int mcp_tool_permitted(const struct mcp_env *env, const struct tool_def *tool)
 {
+    if (!tool_connector_has(env->connector, tool))
+        return 0;
     if (!env->principal || !env->policy)
         return 1;
     (void)mcp_policy_load(env); /* a failed load permits nothing */
@@ -353,7 +361,7 @@ const char *mcp_scope_missing(const struct mcp_env *env, const struct jsonrpc_ms
     if (!env->principal || msg->kind != JSONRPC_REQUEST || strcmp(msg->method, "tools/call") != 0)
         return NULL;
     const char *name = json_get_string(msg->params, "name");
-    const struct tool_def *tool = name ? tool_find(name) : NULL;
+    const struct tool_def *tool = name ? mcp_tool_find(env, name) : NULL;
     return tool && !mcp_tool_allowed(env, tool) ? OAUTH_SCOPES_ALL : NULL;
 }
 

@@ -28,6 +28,7 @@ struct mcp_env {
     const volatile int *stop_flag;           /* non-zero once the process is stopping */
     const struct oauth_principal *principal; /* who is calling (oauth/scope.h); NULL: auth = none */
     struct tool_policy *policy; /* the caller's tool policy, loaded on first use; may be NULL */
+    const struct mg_connector *connector; /* the endpoint's tool set (/mcp/NAME); NULL: all */
 };
 
 /* One request's dispatch state: who asked, and how its messages travel. */
@@ -106,8 +107,14 @@ int mcp_policy_load(const struct mcp_env *env);
 
 /* Returns 1 when the caller's tool policy lets them see and call tool:
  * always without authentication. Loads the policy on first use; if it
- * cannot be loaded, nothing is permitted (mcp_policy_load says so first). */
+ * cannot be loaded, nothing is permitted (mcp_policy_load says so first).
+ * A tool outside the endpoint's connector is never permitted. */
 int mcp_tool_permitted(const struct mcp_env *env, const struct tool_def *tool);
+
+/* The tool called name as the endpoint serves it: tool_find_db(), or NULL
+ * when there is none or it is outside env's connector (to the client, a
+ * tool of another connector does not exist). */
+const struct tool_def *mcp_tool_find(const struct mcp_env *env, const char *name);
 
 /* Returns 1 when env's caller may see and call tool: always with auth = none
  * (no principal); with OAuth, TOOL_READ tools need mcp:tools:read and the

@@ -516,7 +516,7 @@ static int check_param_headers(const struct mcp_env *env, const struct mcp_http_
     if (strcmp(msg->method, "tools/call") != 0 || !in->header)
         return 0;
     const char *name = json_get_string(msg->params, "name");
-    const struct tool_def *tool = name ? tool_find_db(env->db, name) : NULL;
+    const struct tool_def *tool = name ? mcp_tool_find(env, name) : NULL;
     if (!tool || !tool->input_schema || !strstr(tool->input_schema, "x-mcp-header"))
         return 0;
     struct json_object *schema = json_tokener_parse(tool->input_schema);

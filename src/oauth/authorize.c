@@ -239,7 +239,12 @@ static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const
         if (v)
             hidden[n++] = (struct pages_field){carried[i], v};
     }
+    const struct mg_connector *c = oauth_resource_connector(ctx->cfg, a->resource);
+    char path[64];
+    snprintf(path, sizeof path, "/mcp/%s", c ? c->name : "");
     struct pages_consent p = {
+        .connector_title = c ? c->title : NULL,
+        .connector_path = c ? path : NULL,
         .action = action,
         .csrf = csrf,
         .username = u->username,

@@ -5,8 +5,9 @@
  * No or an unusable Authorization header: 401 with
  *     WWW-Authenticate: Bearer resource_metadata="<PRM URL>", scope="<all scopes>"
  * plus error="invalid_token" when a token was sent. A token is accepted
- * when it is a live access token whose audience is this server's resource
- * (RFC 8707), or a live personal API key ("mgk_..."). Tokens are looked up
+ * when it is a live access token whose audience is the endpoint's resource
+ * (RFC 8707: base_url/mcp, or base_url/mcp/NAME at a connector's endpoint),
+ * or a live personal API key ("mgk_..."). Tokens are looked up
  * by their SHA-256 and the stored hash compared in constant time.
  */
 #include <stdio.h>
@@ -19,19 +20,20 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-/* The resource metadata URL with base_url's path inserted after the
- * well-known prefix (RFC 9728 section 3.1). */
-static void prm_url(const struct mg_config *cfg, char *out, size_t n)
+/* The resource metadata URL of the endpoint (connector c, or /mcp for
+ * NULL) with base_url's path inserted after the well-known prefix (RFC
+ * 9728 section 3.1). */
+static void prm_url(const struct mg_config *cfg, const struct mg_connector *c, char *out, size_t n)
 {
-    snprintf(out, n, "%s/.well-known/oauth-protected-resource%s/mcp", cfg->base_origin,
-             cfg->base_path);
+    snprintf(out, n, "%s/.well-known/oauth-protected-resource%s/mcp%s%s", cfg->base_origin,
+             cfg->base_path, c ? "/" : "", c ? c->name : "");
 }
 
 static void challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why,
                       const char *scope)
 {
     char prm[1024];
-    prm_url(ctx->cfg, prm, sizeof prm);
+    prm_url(ctx->cfg, ctx->connector, prm, sizeof prm);
     struct buf h = {0};
     int rc = buf_printf(&h, "Bearer resource_metadata=\"%s\", scope=\"%s\"", prm, scope);
     if (rc == 0 && error)
@@ -42,11 +44,12 @@ static void challenge(struct oauth_ctx *ctx, int status, const char *error, cons
     oauth_reply_error(ctx->res, status, error ? error : "invalid_request", why);
 }
 
-int oauth_insufficient_scope_header(const struct mg_config *cfg, struct http_response *res,
+int oauth_insufficient_scope_header(const struct mg_config *cfg,
+                                    const struct mg_connector *connector, struct http_response *res,
                                     const char *scopes)
 {
     char prm[1024];
-    prm_url(cfg, prm, sizeof prm);
+    prm_url(cfg, connector, prm, sizeof prm);
     struct buf h = {0};
     int rc = buf_printf(&h,
                         "Bearer error=\"insufficient_scope\", scope=\"%s\", "
@@ -86,14 +89,18 @@ enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_princip
         oauth_reply_unavailable(ctx->res);
         return OAUTH_BEARER_UNAVAIL;
     }
-    char resource[1024];
-    oauth_resource_uri(ctx->cfg, resource, sizeof resource);
+    char resource[1024], main[1024];
+    oauth_endpoint_resource_uri(ctx->cfg, ctx->connector, resource, sizeof resource);
+    oauth_resource_uri(ctx->cfg, main, sizeof main);
     if (rc == STORE_NOT_FOUND) {
         challenge(ctx, 401, "invalid_token", "the token is invalid, expired or revoked",
                   OAUTH_SCOPES_ALL);
         return OAUTH_BEARER_DENIED;
     }
-    if (!api_key && strcmp(g.audience, resource) != 0) {
+    /* a connector's token is for its tools alone: never accepted at /mcp
+     * or another connector; /mcp's at a connector only when configured */
+    int main_ok = ctx->connector && ctx->connector->main_tokens && strcmp(g.audience, main) == 0;
+    if (!api_key && strcmp(g.audience, resource) != 0 && !main_ok) {
         LOG_INFO("msg=\"token refused: issued for another resource\"");
         challenge(ctx, 401, "invalid_token", "the token was issued for another resource",
                   OAUTH_SCOPES_ALL);

@@ -62,15 +62,46 @@ void oauth_resource_uri(const struct mg_config *cfg, char *out, size_t n)
     oauth_url(cfg, "/mcp", out, n);
 }
 
+void oauth_endpoint_resource_uri(const struct mg_config *cfg, const struct mg_connector *c,
+                                 char *out, size_t n)
+{
+    if (c)
+        snprintf(out, n, "%s/mcp/%s", cfg->base_url, c->name);
+    else
+        oauth_resource_uri(cfg, out, n);
+}
+
+/* Returns 1 when resource is uri, with or without a trailing slash. */
+static int same_resource(const char *resource, const char *uri)
+{
+    size_t len = strlen(uri);
+    return strcmp(resource, uri) == 0 ||
+           (strncmp(resource, uri, len) == 0 && strcmp(resource + len, "/") == 0);
+}
+
+const struct mg_connector *oauth_resource_connector(const struct mg_config *cfg,
+                                                    const char *resource)
+{
+    char uri[1024];
+    for (int i = 0; resource && i < cfg->n_connectors; i++) {
+        oauth_endpoint_resource_uri(cfg, &cfg->connectors[i], uri, sizeof uri);
+        if (strcmp(resource, uri) == 0)
+            return &cfg->connectors[i];
+    }
+    return NULL;
+}
+
 int oauth_resource_check(const struct mg_config *cfg, const char *resource, char *out, size_t n)
 {
     oauth_resource_uri(cfg, out, n);
-    if (!resource)
+    if (!resource || same_resource(resource, out))
         return 0;
-    size_t len = strlen(out);
-    if (strcmp(resource, out) == 0 ||
-        (strncmp(resource, out, len) == 0 && strcmp(resource + len, "/") == 0))
-        return 0;
+    for (int i = 0; i < cfg->n_connectors; i++) {
+        oauth_endpoint_resource_uri(cfg, &cfg->connectors[i], out, n);
+        if (same_resource(resource, out))
+            return 0;
+    }
+    oauth_resource_uri(cfg, out, n);
     return -1;
 }
 

@@ -83,7 +83,8 @@ __attribute__((warn_unused_result)) int oauth_client_authenticate(struct oauth_c
 
 /* The canonical resource for a request's "resource" parameter: NULL or
  * our resource URI (with or without a trailing slash) give ours in out
- * and return 0; anything else returns -1. */
+ * and return 0, as does a connector's (base_url/mcp/NAME, RFC 8707: it
+ * selects the connector the token is for); anything else returns -1. */
 __attribute__((warn_unused_result)) int
 oauth_resource_check(const struct mg_config *cfg, const char *resource, char *out, size_t n);
 

@@ -2,7 +2,8 @@
  * oauth/metadata.c - RFC 9728 protected resource metadata and RFC 8414
  * authorization server metadata.
  *
- * The resource is base_url + "/mcp"; the issuer is base_url. Both documents
+ * The resource is base_url + "/mcp", or base_url + "/mcp/NAME" for a
+ * connector (its own document, named by its title); the issuer is base_url. Both documents
  * are answered at the root well-known paths and with the path of base_url
  * inserted (RFC 9728 section 3.1, RFC 8414 section 3.1); the router maps
  * those paths here.
@@ -34,7 +35,7 @@ void oauth_handle_resource_metadata(struct oauth_ctx *ctx)
 {
     const struct mg_config *cfg = ctx->cfg;
     char resource[1024];
-    oauth_resource_uri(cfg, resource, sizeof resource);
+    oauth_endpoint_resource_uri(cfg, ctx->connector, resource, sizeof resource);
     struct json_object *o = json_object_new_object();
     json_add(o, "resource", json_object_new_string(resource));
     const char *issuer[] = {cfg->base_url, NULL};
@@ -42,7 +43,8 @@ void oauth_handle_resource_metadata(struct oauth_ctx *ctx)
     json_add(o, "scopes_supported", strings(scopes));
     const char *methods[] = {"header", NULL};
     json_add(o, "bearer_methods_supported", strings(methods));
-    json_add(o, "resource_name", json_object_new_string("mcpgate"));
+    json_add(o, "resource_name",
+             json_object_new_string(ctx->connector ? ctx->connector->title : "mcpgate"));
     oauth_reply_json(ctx->res, 200, o);
     oauth_header(ctx->res, "Access-Control-Allow-Origin", "*");
 }

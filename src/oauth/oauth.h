@@ -28,11 +28,15 @@ struct oauth_ctx {
     struct store_conn *db;       /* this thread's connection */
     const struct http_request *req;
     struct http_response *res; /* filled by the handler */
+    /* the connector whose endpoint or metadata the request is for
+     * (/mcp/NAME, /.well-known/oauth-protected-resource/mcp/NAME); NULL: /mcp */
+    const struct mg_connector *connector;
 };
 
 typedef void (*oauth_handler)(struct oauth_ctx *ctx);
 
-/* /.well-known/oauth-protected-resource[/mcp] (RFC 9728) */
+/* /.well-known/oauth-protected-resource[/mcp[/NAME]] (RFC 9728): the
+ * metadata of ctx->connector's resource */
 void oauth_handle_resource_metadata(struct oauth_ctx *ctx);
 /* /.well-known/oauth-authorization-server (RFC 8414) */
 void oauth_handle_as_metadata(struct oauth_ctx *ctx);
@@ -72,17 +76,20 @@ enum oauth_bearer {
 };
 
 /* Checks the Authorization header of a request to an MCP endpoint: an
- * access token of this resource (audience), live, or a personal API key.
- * Never logs the header. */
+ * access token of this endpoint's resource (audience: base_url/mcp, or
+ * base_url/mcp/NAME for ctx->connector, which may also take base_url/mcp's
+ * tokens when configured so), live, or a personal API key. Never logs the
+ * header. */
 __attribute__((warn_unused_result)) enum oauth_bearer
 oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out);
 
 /* Adds the WWW-Authenticate header of a 403 insufficient_scope answer
- * naming every scope the operation needs (scopes, space-separated).
- * Returns 0, or -1 when the header could not be added. */
-__attribute__((warn_unused_result)) int oauth_insufficient_scope_header(const struct mg_config *cfg,
-                                                                        struct http_response *res,
-                                                                        const char *scopes);
+ * naming every scope the operation needs (scopes, space-separated) and the
+ * metadata of the endpoint's resource (connector NULL: /mcp). Returns 0, or
+ * -1 when the header could not be added. */
+__attribute__((warn_unused_result)) int
+oauth_insufficient_scope_header(const struct mg_config *cfg, const struct mg_connector *connector,
+                                struct http_response *res, const char *scopes);
 
 /* Checks a redirect URI for registration: absolute https, or http on a
  * loopback host (127.0.0.1, [::1], localhost); no fragment, no user info,
@@ -98,5 +105,16 @@ int oauth_redirect_uri_loopback(const char *uri);
 /* The canonical resource identifier of the MCP endpoint (base_url + "/mcp")
  * into out (n bytes). */
 void oauth_resource_uri(const struct mg_config *cfg, char *out, size_t n);
+
+/* The same for connector c's endpoint (base_url + "/mcp/" + name); c NULL:
+ * oauth_resource_uri(). */
+void oauth_endpoint_resource_uri(const struct mg_config *cfg, const struct mg_connector *c,
+                                 char *out, size_t n);
+
+/* The connector whose resource identifier is resource (canonical, as
+ * oauth_endpoint_resource_uri() writes it), or NULL (base_url/mcp, or not
+ * ours). Borrowed from cfg. */
+const struct mg_connector *oauth_resource_connector(const struct mg_config *cfg,
+                                                    const char *resource);
 
 #endif

@@ -171,7 +171,7 @@ int pages_login(struct buf *out, const struct pages_login *p)
 
 static const char consent_body[] =
     "<h1>Allow access?</h1>\n"
-    "<p><strong id=\"client-name\">{{client_name}}</strong> wants to use mcpgate's tools "
+    "<p><strong id=\"client-name\">{{client_name}}</strong> wants to use {{{connector}}} "
     "as <strong>{{username}}</strong>.</p>\n"
     "<p><small>Client: <code>{{client_id}}</code>{{{cimd}}}</small></p>\n"
     "<p>After you decide, your browser goes to <strong id=\"redirect-host\">{{redirect_host}}"
@@ -208,7 +208,17 @@ int pages_consent(struct buf *out, const struct pages_consent *p)
              pages_escape(&hidden, p->hidden[i].name) || buf_puts(&hidden, "\" value=\"") ||
              pages_escape(&hidden, p->hidden[i].value) || buf_puts(&hidden, "\">\n");
     int has_write = strstr(p->scope, OAUTH_SCOPE_WRITE) != NULL;
+    struct buf connector = {0};
+    if (rc == 0 && p->connector_title)
+        rc = buf_puts(&connector, "the tools of the connector <strong id=\"connector\">") ||
+             pages_escape(&connector, p->connector_title) ||
+             buf_puts(&connector, "</strong> (<code id=\"connector-path\">") ||
+             pages_escape(&connector, p->connector_path ? p->connector_path : "") ||
+             buf_puts(&connector, "</code>) of mcpgate");
+    else if (rc == 0)
+        rc = buf_puts(&connector, "mcpgate's tools");
     struct var v[] = {
+        {"connector", buf_str(&connector), 1},
         {"client_name", p->client_name, 0},
         {"username", p->username, 0},
         {"client_id", p->client_id, 0},
@@ -231,6 +241,7 @@ int pages_consent(struct buf *out, const struct pages_consent *p)
     };
     if (rc == 0)
         rc = page(out, "Allow access", consent_body, v, sizeof v / sizeof v[0]);
+    buf_free(&connector);
     buf_free(&scopes);
     buf_free(&hidden);
     return rc ? -1 : 0;

@@ -43,6 +43,8 @@ struct pages_consent {
     int localhost_only;               /* the client only redirects to this computer */
     int cimd;                         /* client_id is a metadata document URL */
     const char *scope;                /* canonical requested scope */
+    const char *connector_title;      /* the connector the token is for, or NULL: every tool */
+    const char *connector_path;       /* its endpoint ("/mcp/projects"), or NULL */
     const struct pages_field *hidden; /* the authorization request, re-sent with the form */
     int n_hidden;
 };

@@ -68,6 +68,7 @@ void tool_backend_free(struct backend *b)
             free((char *)b->defs[i].description);
             free((char *)b->defs[i].input_schema);
             free((char *)b->defs[i].keywords);
+            free((char *)b->defs[i].tags);
         }
     }
     free(b->ops);

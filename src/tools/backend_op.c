@@ -359,11 +359,12 @@ static int op_access(struct parse *p, const char *access, const char *where,
 }
 
 /* What search_tools finds the tool by besides its name, title,
- * description and arguments: its tags and its path; and "deprecated". */
+ * description and arguments: its tags and its path; and "deprecated".
+ * The tags also go to def->tags, for connectors (util/config.h). */
 static int op_keywords(struct parse *p, struct json_object *t, const char *where,
                        const struct backend_op *op, struct tool_def *def)
 {
-    struct buf kw = {0};
+    struct buf kw = {0}, tagged = {0};
     struct json_object *tags = NULL;
     if (json_object_object_get_ex(t, "tags", &tags)) {
         size_t nt = json_object_is_type(tags, json_type_array) ? json_object_array_length(tags) : 0;
@@ -372,13 +373,19 @@ static int op_keywords(struct parse *p, struct json_object *t, const char *where
             struct json_object *tag = json_object_array_get_idx(tags, i);
             ok = json_object_is_type(tag, json_type_string) &&
                  json_object_get_string_len(tag) <= MAX_TAG_LEN;
-            if (ok && (buf_puts(&kw, json_object_get_string(tag)) < 0 || buf_puts(&kw, " ") < 0))
+            ok = ok && !strchr(json_object_get_string(tag), '\n');
+            if (ok &&
+                (buf_puts(&kw, json_object_get_string(tag)) < 0 || buf_puts(&kw, " ") < 0 ||
+                 buf_puts(&tagged, json_object_get_string(tag)) < 0 || buf_puts(&tagged, "\n") < 0))
                 abort();
         }
         if (!ok) {
-            bk_bad(p, "%stags must be an array of at most %d strings of at most %d bytes", where,
-                   MAX_TAGS, MAX_TAG_LEN);
+            bk_bad(p,
+                   "%stags must be an array of at most %d strings of at most %d bytes, each on "
+                   "one line",
+                   where, MAX_TAGS, MAX_TAG_LEN);
             buf_free(&kw);
+            buf_free(&tagged);
             return -1;
         }
     }
@@ -386,10 +393,14 @@ static int op_keywords(struct parse *p, struct json_object *t, const char *where
         abort();
     if (bk_opt_bool(p, t, where, "deprecated", &def->deprecated) < 0) {
         buf_free(&kw);
+        buf_free(&tagged);
         return -1;
     }
     def->keywords = xstrdup(buf_str(&kw));
     buf_free(&kw);
+    def->tags = tagged.len ? xstrdup(buf_str(&tagged)) : NULL;
+    buf_free(&tagged);
+    def->backend = op->be->name;
     return 0;
 }
 

@@ -4,9 +4,13 @@
  * Owns: the decision rule. Rules name tools by shell glob ("echo",
  * "petstore_*"); a matching deny beats any allow; with no matching rule
  * the default decides. Pure: the rules are loaded by store/policy.h.
+ * Also which tools a connector (util/config.h) serves.
  */
 #ifndef MG_TOOLS_POLICY_H
 #define MG_TOOLS_POLICY_H
+
+#include "tools/registry.h"
+#include "util/config.h"
 
 struct tool_policy_rule {
     int deny;          /* 1: deny, 0: allow */
@@ -27,6 +31,11 @@ int tool_policy_allows(const struct tool_policy *p, const char *name);
 /* Appends a rule. Returns 0, or -1 for a pattern that is too long. */
 __attribute__((warn_unused_result)) int tool_policy_add(struct tool_policy *p, int deny,
                                                         const char *pattern);
+
+/* Returns 1 when the tool d is in connector c's set: it passes every
+ * filter c gives (backend, tag, name pattern, access class; within one,
+ * any listed value will do). c NULL stands for the whole server: 1. */
+int tool_connector_has(const struct mg_connector *c, const struct tool_def *d);
 
 /* Frees the rules; p may be reused. */
 void tool_policy_free(struct tool_policy *p);

@@ -153,6 +153,8 @@ struct tool_def {
     const char *keywords; /* more words search_tools finds it by (a REST tool's tags and
                              path), or NULL */
     int deprecated;       /* 1: the API marks it deprecated (search ranks it last) */
+    const char *backend;  /* the backend it comes from, or NULL (a builtin) */
+    const char *tags;     /* its tags, each followed by '\n' ("Projects\nApps\n"), or NULL */
     enum tool_task task_support;
     int task_late; /* 1: runs in the request first, and asks for a task itself
                       (tool_become_task) once it has gathered its input */

@@ -248,6 +248,7 @@ static int add_tool(struct upstream *u, struct up_snapshot *s, struct json_objec
     ut->def.open_world = 1;
     ut->def.call = upstream_tool_call;
     ut->def.data = ut;
+    ut->def.backend = be->name;
     ut->upstream_name = xstrdup(name);
     ut->listing = xstrdup(json_text(l, NULL));
     ut->up = u;

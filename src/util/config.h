@@ -54,6 +54,31 @@ struct mg_idp {
     char groups_allowed[512];         /* space-separated; "" = anyone may sign in */
 };
 
+#define MG_MAX_CONNECTORS 16
+
+/* Access classes a connector serves (bits of mg_connector.access). */
+#define MG_ACCESS_READ        1
+#define MG_ACCESS_WRITE       2
+#define MG_ACCESS_DESTRUCTIVE 4
+
+/* A connector: a named set of tools served at its own MCP endpoint,
+ * base_url + "/mcp/" + name, with its own resource indicator (RFC 8707)
+ * and protected resource metadata (RFC 9728). One "connector = NAME
+ * [backends=a,b] [tags=T,U] [names=p*,q*] [access=read,write]
+ * [title="..."] [main_tokens=yes]" line each. A tool is in the set when it
+ * passes every filter given (within one filter, any listed value will do);
+ * the lists are comma-separated, kept as written and matched by
+ * tools/policy.h. */
+struct mg_connector {
+    char name[33];      /* [a-z0-9_-]{1,32}, not "doctor": the path /mcp/NAME */
+    char title[129];    /* for people: consent page, metadata; default the name */
+    char backends[512]; /* backend names; "" = any tool, builtins too */
+    char tags[512];     /* tags (case-insensitive); "" = any */
+    char names[512];    /* fnmatch(3) patterns over tool names; "" = any */
+    int access;         /* MG_ACCESS_* bits; 0 = every class */
+    int main_tokens;    /* 1: tokens issued for base_url/mcp are accepted here too */
+};
+
 enum mg_auth_mode { MG_AUTH_NONE, MG_AUTH_OAUTH };
 
 struct mg_config {
@@ -117,6 +142,8 @@ struct mg_config {
     int local_users;        /* 1: the sign-in page has the password form */
     int n_idps;
     struct mg_idp idps[MG_MAX_IDPS]; /* configured identity providers, in file order */
+    int n_connectors;
+    struct mg_connector connectors[MG_MAX_CONNECTORS]; /* in file order */
     char backends_dir[512]; /* REST backend files (*.json), read at start (tools/backend.h) */
     /* credential_key lines: [0] seals stored credentials, each opens them (util/seal.h);
        secret, never logged */
@@ -149,6 +176,9 @@ const char *config_path(const char *explicit_path);
 
 /* The identity provider called name, or NULL. Borrowed from cfg. */
 const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *name);
+
+/* The connector called name, or NULL. Borrowed from cfg. */
+const struct mg_connector *config_connector_find(const struct mg_config *cfg, const char *name);
 
 /* Returns 1 when origin (an Origin header value) may call /mcp, else 0. */
 int config_origin_allowed(const struct mg_config *cfg, const char *origin);
