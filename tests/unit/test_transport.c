@@ -5,6 +5,7 @@
  * that an outage gives 503 with Retry-After.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "http/router.h"
 #include "mcp/session.h"
@@ -212,6 +213,38 @@ int main(void)
     ok(has_header("Retry-After: 1\r\n"), "the bearer check's 503 carries Retry-After");
     expect("auth = oauth, no bearer token", serve("POST", "/mcp", json, PING, no_env), 401, 0);
     ok(has_header("WWW-Authenticate: Bearer"), "the 401 stays an OAuth challenge");
+    cfg = base;
+
+    /* connectors under a base path: /gw/mcp/NAME and its metadata, with the
+     * base path inserted after the well-known prefix or not */
+    if (config_set(&cfg, "base_url", "https://mcp.example.org/gw", err, sizeof err) ||
+        config_set(&cfg, "auth", "oauth", err, sizeof err) ||
+        config_set(&cfg, "connector", "projects tags=Projects title=\"DO Projects\"", err,
+                   sizeof err) ||
+        config_finish(&cfg, err, sizeof err))
+        printf("# %s\n", err);
+    expect("connector, no bearer token", serve("POST", "/gw/mcp/projects", json, PING, no_env), 401,
+           0);
+    ok(has_header("resource_metadata=\"https://mcp.example.org/.well-known/"
+                  "oauth-protected-resource/gw/mcp/projects\""),
+       "the connector's 401 names its own metadata");
+    expect("unknown connector", serve("POST", "/gw/mcp/nosuch", json, PING, no_env), 404, 0);
+    expect("connector outside the base path", serve("POST", "/mcp/projects", json, PING, no_env),
+           404, 0);
+    static const char *const prm[] = {"/.well-known/oauth-protected-resource/gw/mcp/projects",
+                                      "/gw/.well-known/oauth-protected-resource/mcp/projects"};
+    for (size_t i = 0; i < sizeof prm / sizeof prm[0]; i++) {
+        int st = serve("GET", prm[i], NULL, NULL, no_env);
+        struct json_object *o = json_tokener_parse(wire_body());
+        const char *r = json_get_string(o, "resource"), *n = json_get_string(o, "resource_name");
+        ok(st == 200 && r && strcmp(r, "https://mcp.example.org/gw/mcp/projects") == 0 && n &&
+               strcmp(n, "DO Projects") == 0,
+           "%s: the connector's resource and title", prm[i]);
+        json_object_put(o);
+    }
+    ok(serve("GET", "/.well-known/oauth-protected-resource/gw/mcp/nosuch", NULL, NULL, no_env) ==
+           404,
+       "an unknown connector's metadata: 404");
     cfg = base;
 
     struct http_response res;
