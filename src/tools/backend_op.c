@@ -67,16 +67,6 @@ static int arg_in(const char *s, enum backend_arg_in *out)
     return -1;
 }
 
-/* 1 when the path template holds "{name}". */
-static int path_has(const char *path, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *q = strchr(path, '{'); q; q = strchr(q + 1, '{'))
-        if (strncmp(q + 1, name, n) == 0 && q[1 + n] == '}')
-            return 1;
-    return 0;
-}
-
 /* Fills op->args: one entry per property of the schema, from "args" or by
  * default (a "{name}" in the path, the query for GET/HEAD/DELETE, else a
  * body field). */
@@ -124,9 +114,9 @@ static int parse_args(struct parse *p, struct backend_op *op, struct json_object
                 }
             }
             if (!in)
-                in = path_has(op->path, wire ? wire : name) ? "path"
-                     : reads                                ? "query"
-                                                            : "body_field";
+                in = tool_path_has(op->path, wire ? wire : name) ? "path"
+                     : reads                                     ? "query"
+                                                                 : "body_field";
             if (arg_in(in, &a->in) < 0) {
                 bk_bad(p, "%s\"in\" must be path, query, header, body or body_field", w);
                 return -1;
@@ -136,7 +126,7 @@ static int parse_args(struct parse *p, struct backend_op *op, struct json_object
                 bk_bad(p, "%s\"%.64s\" is not a valid header name", w, a->wire);
                 return -1;
             }
-            if (a->in == ARG_PATH && !path_has(op->path, a->wire)) {
+            if (a->in == ARG_PATH && !tool_path_has(op->path, a->wire)) {
                 bk_bad(p, "%sthe path %.200s has no {%.64s}", w, op->path, a->wire);
                 return -1;
             }

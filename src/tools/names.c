@@ -89,3 +89,12 @@ int tool_backend_name_ok(const char *s)
     return n >= 1 && n <= TOOL_BACKEND_NAME_MAX && isalnum((unsigned char)s[0]) &&
            strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
+
+int tool_path_has(const char *path, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *q = strchr(path, '{'); q; q = strchr(q + 1, '{'))
+        if (strncmp(q + 1, name, n) == 0 && q[1 + n] == '}')
+            return 1;
+    return 0;
+}

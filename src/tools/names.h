@@ -37,6 +37,9 @@ int tool_header_value_ok(const char *s);
  * OpenAPI import applies too). */
 int tool_path_ok(const char *path);
 
+/* Returns 1 when the path template holds "{name}". */
+int tool_path_has(const char *path, const char *name);
+
 /* Returns 1 when url can be a backend's base URL (query_ok: an upstream MCP
  * endpoint, which may carry a query): http:// or https://, no white space
  * or fragment, at most 1024 bytes. */
