@@ -21,6 +21,12 @@
  * util/config.h) the tools its filters select against the threshold. The
  * tools of upstream MCP backends are known only at run time and are not
  * counted.
+ *
+ * With --idp (which reads the configuration) it checks each identity
+ * provider: its discovery document answers and names its issuer (with
+ * explicit endpoints, that the authorization endpoint answers), the
+ * redirect URI to register there, and its clock against ours by the Date
+ * header (ID tokens more than 60 s off are refused, oauth/idp.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -54,8 +60,10 @@ static const char *const status_names[] = {"PASS", "WARN", "FAIL", "SKIP"};
 enum front_end { FE_UNKNOWN, FE_APACHE, FE_LIGHTTPD };
 
 #define MAX_CHECKS                                                                                 \
-    (18 + MG_MAX_CONNECTORS) /* the live checks, the tool surface's and one                        \
-                                 per connector */
+    (18 + MG_MAX_CONNECTORS + 3 * MG_MAX_IDPS) /* the live checks, the tool surface's, one per     \
+                                                  connector and three per identity provider */
+#define IDP_SKEW_FAIL_S 60                     /* oauth/idp.c refuses ID tokens further off */
+#define IDP_SKEW_WARN_S 5
 
 /* mod_fcgid's defaults, which shared hosts keep */
 #define FCGID_OUTPUT_BUFFER_DEFAULT 65536
@@ -533,6 +541,131 @@ static void check_diag(struct doctor *d)
                      : "the responder cannot reach PostgreSQL: check database in mcpgate.conf";
 }
 
+/* --- the identity providers (--idp) ------------------------------------ */
+
+/* A check named PREFIX-NAME for provider p. */
+static struct check *idp_check(struct doctor *d, const char *prefix, const struct mg_idp *p,
+                               enum check_status status, const char *seen)
+{
+    struct check *c = add_check(d, "", status, "%s", seen);
+    snprintf(c->name_buf, sizeof c->name_buf, "%s-%s", prefix, p->name);
+    c->name = c->name_buf;
+    return c;
+}
+
+/* Seconds since the epoch of an HTTP Date header (RFC 9110 IMF-fixdate),
+ * or -1. */
+static long long http_date(const char *v)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end)
+        return -1;
+    return (long long)timegm(&tm);
+}
+
+/* The clock check of p from the Date header of res, fetched between t0_s
+ * and t1_s. */
+static void idp_clock(struct doctor *d, const struct mg_idp *p, const struct tool_probe_res *res,
+                      long long t0_s, long long t1_s)
+{
+    char v[128], seen[200];
+    long long at = tool_probe_header(res, "Date", v, sizeof v) ? http_date(v) : -1;
+    if (at < 0) {
+        idp_check(d, "idp-clock", p, CHECK_SKIP, "the provider sent no Date header");
+        return;
+    }
+    /* the stamp should fall between our send and receipt (whole seconds) */
+    long long skew = at < t0_s ? at - t0_s : at > t1_s + 1 ? at - t1_s - 1 : 0;
+    long long mag = skew < 0 ? -skew : skew;
+    snprintf(seen, sizeof seen, "the provider's clock %+lld s from ours", skew);
+    enum check_status st = mag > IDP_SKEW_FAIL_S   ? CHECK_FAIL
+                           : mag > IDP_SKEW_WARN_S ? CHECK_WARN
+                                                   : CHECK_PASS;
+    struct check *c = idp_check(d, "idp-clock", p, st, seen);
+    if (st != CHECK_PASS)
+        c->fix_any = "synchronize this host's clock (systemd-timesyncd or chrony): ID tokens "
+                     "more than 60 s off are refused";
+}
+
+/* Discovery (or the explicit endpoints), the redirect URI to register and
+ * the clock of provider p. */
+static void check_idp(struct doctor *d, const struct mg_config *cfg, const struct mg_idp *p)
+{
+    char url[700], seen[512];
+    size_t il = strlen(p->issuer);
+    int explicit = p->authorization_endpoint[0] != '\0';
+    if (explicit)
+        snprintf(url, sizeof url, "%s", p->authorization_endpoint);
+    else
+        snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration",
+                 (int)(il && p->issuer[il - 1] == '/' ? il - 1 : il), p->issuer);
+    struct tool_probe_req req = {.url = url, .timeout_ms = d->timeout_ms, .insecure = d->insecure};
+    struct tool_probe_res res;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    int rc = tool_probe_run(&req, &res);
+    clock_gettime(CLOCK_REALTIME, &t1);
+    struct json_object *doc = NULL;
+    struct check *c;
+    if (rc < 0) {
+        snprintf(seen, sizeof seen, "%.300s: %.150s", url, res.error);
+        c = idp_check(d, "idp-discovery", p, CHECK_FAIL, seen);
+        c->fix_any = "check issuer= (or the endpoints) on the idp line, and that this host "
+                     "reaches the provider (DNS, firewall, proxy)";
+    } else if (explicit) {
+        snprintf(seen, sizeof seen, "explicit endpoints (no discovery); %.300s answers HTTP %ld",
+                 url, res.status);
+        idp_check(d, "idp-discovery", p, res.status < 500 ? CHECK_PASS : CHECK_FAIL, seen);
+    } else {
+        const char *why = NULL;
+        if (res.status == 200)
+            doc = json_tokener_parse(buf_str(&res.body));
+        const char *iss = doc ? json_get_string(doc, "issuer") : NULL;
+        if (!doc || !json_object_is_type(doc, json_type_object))
+            why = "no JSON object";
+        else if (!iss || strcmp(iss, p->issuer) != 0)
+            why = "it names another issuer";
+        else if (!json_get_string(doc, "authorization_endpoint") ||
+                 !json_get_string(doc, "token_endpoint") ||
+                 (p->identity == MG_IDP_ID_TOKEN && !json_get_string(doc, "jwks_uri")))
+            why = "it lacks authorization_endpoint, token_endpoint or jwks_uri";
+        if (why) {
+            snprintf(seen, sizeof seen, "%.300s: HTTP %ld, %s", url, res.status, why);
+            c = idp_check(d, "idp-discovery", p, CHECK_FAIL, seen);
+            c->fix_any = "issuer= must be the provider's issuer identifier exactly (its "
+                         "discovery document's \"issuer\")";
+        } else {
+            snprintf(
+                seen, sizeof seen, "%.300s: issuer matches%s", url,
+                json_get(doc, "authorization_response_iss_parameter_supported", json_type_boolean)
+                    ? ", sends iss (RFC 9207)"
+                    : "");
+            idp_check(d, "idp-discovery", p, CHECK_PASS, seen);
+        }
+    }
+    char cb[600];
+    snprintf(cb, sizeof cb, "%s/login/callback", cfg->base_url);
+    snprintf(seen, sizeof seen, "register %.250s at the provider for client_id %.150s%s", cb,
+             p->client_id, p->client_secret[0] ? "" : " (a public client: PKCE, no secret)");
+    idp_check(d, "idp-redirect", p, CHECK_PASS, seen);
+    if (rc < 0)
+        idp_check(d, "idp-clock", p, CHECK_SKIP, "the provider did not answer");
+    else
+        idp_clock(d, p, &res, (long long)t0.tv_sec, (long long)t1.tv_sec);
+    json_object_put(doc);
+    tool_probe_res_free(&res);
+}
+
+static void check_idps(struct doctor *d, const struct mg_config *cfg)
+{
+    if (cfg->n_idps == 0)
+        add_check(d, "idp", CHECK_SKIP, "no idp line in the configuration");
+    for (int i = 0; i < cfg->n_idps; i++)
+        check_idp(d, cfg, &cfg->idps[i]);
+}
+
 /* --- the tool surface (--tools) ----------------------------------------- */
 
 struct surface {
@@ -828,74 +961,79 @@ static void print_json(const struct doctor *d, int ok)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: mcpgate doctor --url URL [--json] [--timeout S] [--insecure] [--tools]\n"
-            "       mcpgate [--config FILE] doctor --tools [--json]\n"
-            "Checks a live deployment the way an MCP client sees it, from any host; needs\n"
-            "no configuration and no database. URL is the MCP endpoint clients are given\n"
-            "(https://host/mcp; a URL without /mcp is taken as base_url).\n"
-            "\n"
-            "checks:\n"
-            "  https                 the URL is https (plain http: WARN on loopback, else FAIL)\n"
-            "  sse-streaming         GET {base}/mcp/doctor sends an event, waits %d ms and a\n"
-            "                        second: the first must arrive well before the end, or\n"
-            "                        the web server buffers server-sent events; with\n"
-            "                        sse_pad_bytes set, also unpadded (?pad=0): whether the\n"
-            "                        padding is needed (WARN when not)\n"
-            "  clock                 the responder's clock within %d s of ours (WARN over %d s)\n"
-            "  authorization         POST URL with a made-up bearer token must get 401 with\n"
-            "                        error=\"invalid_token\": else the web server strips the\n"
-            "                        Authorization header\n"
-            "  request-length        a POST of max_body_bytes reaches the responder (else the\n"
-            "                        web server's limit, FcgidMaxRequestLen, is lower)\n"
-            "  stream-timeouts       under Apache: sse_max_s and sse_heartbeat_s well under\n"
-            "                        mod_fcgid's default FcgidBusyTimeout and FcgidIOTimeout\n"
-            "  wellknown-resource    /.well-known/oauth-protected-resource{path}/mcp: 200 JSON,\n"
-            "                        resource = URL\n"
-            "  wellknown-resource-root  /.well-known/oauth-protected-resource{path}: 200 JSON\n"
-            "  wellknown-as          /.well-known/oauth-authorization-server{path}: 200 JSON,\n"
-            "                        issuer = base_url (the three are skipped with auth = none)\n"
-            "  base-url              the responder's base_url is the URL used\n"
-            "  schema                the database schema is the one the responder needs\n"
-            "With --tools (reads the configuration, not the database), the tool surface:\n"
-            "  tool-count            the tools clients are offered against discovery_threshold\n"
-            "                        (WARN: more than %d listed at once)\n"
-            "  tool-names            FAIL: characters outside A-Z a-z 0-9 _ -; WARN: over %d\n"
-            "  tool-descriptions     WARN: tools without a description\n"
-            "  tool-access           FAIL: a POST, PUT, PATCH or DELETE marked read\n"
-            "  tool-deprecated       WARN: deprecated tools exposed\n"
-            "  connector-NAME        each connector's endpoint /mcp/NAME: its tools against\n"
-            "                        discovery_threshold (FAIL: its filters match no tool)\n"
-            "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
-            "mod_proxy_fcgi or lighttpd (only the web server the Server header names), and\n"
-            "under Apache what a shared host's customer can set in .htaccess or mcpgate.conf\n"
-            "and what to ask the host for.\n"
-            "\n"
-            "options:\n"
-            "  --url URL       the MCP endpoint to check (required)\n"
-            "  --json          print the results as one JSON object\n"
-            "  --timeout S     longest wait for each request, in seconds (default 10)\n"
-            "  --insecure      do not verify the TLS certificate (self-signed test servers)\n"
-            "  --tools         check the tool surface too (alone without --url)\n"
-            "\n"
-            "exit status: 0 no check failed (WARN and SKIP allowed), 1 a check failed,\n"
-            "2 usage\n",
-            HTTP_DOCTOR_GAP_MS, CLOCK_FAIL_MS / 1000, CLOCK_WARN_MS / 1000, TOOLS_ADVISED,
-            TOOL_NAME_SHORT);
+    fprintf(
+        f,
+        "usage: mcpgate doctor --url URL [--json] [--timeout S] [--insecure] [--tools] [--idp]\n"
+        "       mcpgate [--config FILE] doctor [--tools] [--idp] [--json]\n"
+        "Checks a live deployment the way an MCP client sees it, from any host; needs\n"
+        "no configuration and no database. URL is the MCP endpoint clients are given\n"
+        "(https://host/mcp; a URL without /mcp is taken as base_url).\n"
+        "\n"
+        "checks:\n"
+        "  https                 the URL is https (plain http: WARN on loopback, else FAIL)\n"
+        "  sse-streaming         GET {base}/mcp/doctor sends an event, waits %d ms and a\n"
+        "                        second: the first must arrive well before the end, or\n"
+        "                        the web server buffers server-sent events; with\n"
+        "                        sse_pad_bytes set, also unpadded (?pad=0): whether the\n"
+        "                        padding is needed (WARN when not)\n"
+        "  clock                 the responder's clock within %d s of ours (WARN over %d s)\n"
+        "  authorization         POST URL with a made-up bearer token must get 401 with\n"
+        "                        error=\"invalid_token\": else the web server strips the\n"
+        "                        Authorization header\n"
+        "  request-length        a POST of max_body_bytes reaches the responder (else the\n"
+        "                        web server's limit, FcgidMaxRequestLen, is lower)\n"
+        "  stream-timeouts       under Apache: sse_max_s and sse_heartbeat_s well under\n"
+        "                        mod_fcgid's default FcgidBusyTimeout and FcgidIOTimeout\n"
+        "  wellknown-resource    /.well-known/oauth-protected-resource{path}/mcp: 200 JSON,\n"
+        "                        resource = URL\n"
+        "  wellknown-resource-root  /.well-known/oauth-protected-resource{path}: 200 JSON\n"
+        "  wellknown-as          /.well-known/oauth-authorization-server{path}: 200 JSON,\n"
+        "                        issuer = base_url (the three are skipped with auth = none)\n"
+        "  base-url              the responder's base_url is the URL used\n"
+        "  schema                the database schema is the one the responder needs\n"
+        "With --tools (reads the configuration, not the database), the tool surface:\n"
+        "  tool-count            the tools clients are offered against discovery_threshold\n"
+        "                        (WARN: more than %d listed at once)\n"
+        "  tool-names            FAIL: characters outside A-Z a-z 0-9 _ -; WARN: over %d\n"
+        "  tool-descriptions     WARN: tools without a description\n"
+        "  tool-access           FAIL: a POST, PUT, PATCH or DELETE marked read\n"
+        "  tool-deprecated       WARN: deprecated tools exposed\n"
+        "  connector-NAME        each connector's endpoint /mcp/NAME: its tools against\n"
+        "                        discovery_threshold (FAIL: its filters match no tool)\n"
+        "With --idp (reads the configuration), for each identity provider NAME:\n"
+        "  idp-discovery-NAME    its discovery document answers and names its issuer\n"
+        "                        (explicit endpoints: the authorization endpoint answers)\n"
+        "  idp-redirect-NAME     the redirect URI to register there (base_url/login/callback)\n"
+        "  idp-clock-NAME        its Date header within %d s of our clock (WARN over %d s):\n"
+        "                        ID tokens are refused beyond that\n"
+        "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
+        "mod_proxy_fcgi or lighttpd (only the web server the Server header names), and\n"
+        "under Apache what a shared host's customer can set in .htaccess or mcpgate.conf\n"
+        "and what to ask the host for.\n"
+        "\n"
+        "options:\n"
+        "  --url URL       the MCP endpoint to check (required)\n"
+        "  --json          print the results as one JSON object\n"
+        "  --timeout S     longest wait for each request, in seconds (default 10)\n"
+        "  --insecure      do not verify the TLS certificate (self-signed test servers)\n"
+        "  --tools         check the tool surface too (alone without --url)\n"
+        "  --idp           check the identity providers too (alone without --url)\n"
+        "\n"
+        "exit status: 0 no check failed (WARN and SKIP allowed), 1 a check failed,\n"
+        "2 usage\n",
+        HTTP_DOCTOR_GAP_MS, CLOCK_FAIL_MS / 1000, CLOCK_WARN_MS / 1000, TOOLS_ADVISED,
+        TOOL_NAME_SHORT, IDP_SKEW_FAIL_S, IDP_SKEW_WARN_S);
 }
 
 int cli_doctor(const struct cli_env *env, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},
-        {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {"insecure", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {"tools", no_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0},
+        {"url", required_argument, NULL, 'u'},     {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'}, {"insecure", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},          {"tools", no_argument, NULL, 'T'},
+        {"idp", no_argument, NULL, 'I'},           {NULL, 0, NULL, 0},
     };
-    int tools = 0;
+    int tools = 0, idps = 0;
     static struct doctor d;
     memset(&d, 0, sizeof d);
     d.timeout_ms = 10000;
@@ -926,6 +1064,9 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
         case 'T':
             tools = 1;
             break;
+        case 'I':
+            idps = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -934,14 +1075,17 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if ((!url && !tools) || optind < argc || (tools && (!env || !env->cfg))) {
+    if ((!url && !tools && !idps) || optind < argc || ((tools || idps) && (!env || !env->cfg))) {
         usage(stderr);
         return EXIT_USAGE;
     }
     if (!url) {
         /* the tool surface alone */
         snprintf(d.url, sizeof d.url, "(configuration)");
-        check_tools(&d, env->cfg);
+        if (tools)
+            check_tools(&d, env->cfg);
+        if (idps)
+            check_idps(&d, env->cfg);
         int tok = 1;
         for (int i = 0; i < d.n_checks; i++)
             tok &= d.checks[i].status != CHECK_FAIL;
@@ -968,6 +1112,8 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
     check_diag(&d);
     if (tools)
         check_tools(&d, env->cfg);
+    if (idps)
+        check_idps(&d, env->cfg);
     int ok = 1;
     for (int i = 0; i < d.n_checks; i++)
         ok &= d.checks[i].status != CHECK_FAIL;

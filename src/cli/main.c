@@ -112,12 +112,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcpgate: unknown command \"%s\" (try mcpgate --help)\n", argv[optind]);
         return EXIT_USAGE;
     }
-    /* doctor talks HTTP: no configuration, no database; only --tools reads
-     * the configuration (its backends and discovery_threshold) */
+    /* doctor talks HTTP: no configuration, no database; only --tools and
+     * --idp read the configuration (its backends and discovery_threshold,
+     * its identity providers) */
     if (cmd->run == cli_doctor) {
         int tools = 0;
         for (int i = optind + 1; i < argc; i++)
-            tools |= strcmp(argv[i], "--tools") == 0;
+            tools |= strcmp(argv[i], "--tools") == 0 || strcmp(argv[i], "--idp") == 0;
         if (!tools)
             return cli_doctor(NULL, argc - optind, argv + optind);
         static struct mg_config dcfg;

@@ -20,7 +20,8 @@
 // GET /api/whoami is the provider's own API in the way of a plain OAuth 2.0 service: with a
 // valid access token (any scopes) it answers {"account": {"id", "login", "email", "name",
 // "groups"}} of the token's user, else 401. Token revocation (RFC 7009) is on; GET
-// /__test/revocations counts the revocation requests answered.
+// /__test/revocations counts the revocation requests answered. GET /__test/skew?s=N makes
+// the Date header of the provider's own answers N seconds off (a clock that is wrong).
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
@@ -41,6 +42,7 @@ let tamper = '';
 let refreshes = 0; // refresh grants answered 200
 let refuseRefresh = false;
 let revocations = 0; // revocation requests answered 200
+let skewS = 0; // seconds added to the Date header
 
 const provider = new Provider(issuer, {
   clients: cfg.clients,
@@ -109,6 +111,11 @@ provider.use(async (ctx, next) => {
     ctx.body = { refreshes };
     return;
   }
+  if (ctx.path === '/__test/skew') {
+    skewS = Number(ctx.query.s || 0);
+    ctx.body = { skewS };
+    return;
+  }
   if (ctx.path === '/__test/revocations') {
     ctx.body = { revocations };
     return;
@@ -140,6 +147,9 @@ provider.use(async (ctx, next) => {
     } else if (ctx.status === 200) {
       refreshes += 1;
     }
+  }
+  if (skewS) {
+    ctx.set('Date', new Date(Date.now() + skewS * 1000).toUTCString());
   }
   if (ctx.path === '/token/revocation' && ctx.status === 200) {
     revocations += 1;

@@ -12,7 +12,10 @@ that also plays a plain OAuth 2.0 service:
 - a backend that answers 401 to the user's provider token (a from_idp slot): the token is
   refreshed once and the call made again; a second 401 ends with the message to sign in
   again, after exactly one more refresh; when the provider refuses that refresh, the
-  user's mcpgate token stops working too.
+  user's mcpgate token stops working too;
+- `mcpgate doctor --idp`: each provider's discovery (a provider that is down fails), the
+  redirect URI to register, and its clock by the Date header (a provider 5 minutes off
+  fails).
 
 TAP output."""
 
@@ -29,7 +32,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 import npmci  # noqa: E402
-from mcptest import Stack, Tap, free_port  # noqa: E402
+from mcptest import Stack, Tap, admin, free_port  # noqa: E402
 from oauthlib import OAuth, Browser, pkce, mcp_with  # noqa: E402
 from test_idp import Provider, provider_login, start_sign_in, location, refused  # noqa: E402
 
@@ -240,6 +243,40 @@ def on_401(tap, st, base, pv, tok):
     pv.refuse(False)
 
 
+def doctor(tap, st, base, pv):
+    def run():
+        r = admin(st, "doctor", "--idp", "--json", timeout=60)
+        try:
+            return r, {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+        except (ValueError, KeyError):
+            return r, {}
+    r, c = run()
+    get = lambda n: c.get(n, {})  # noqa: E731
+    tap.ok(r.returncode == 1 and get("idp-discovery-staff").get("status") == "PASS" and
+           "issuer matches" in get("idp-discovery-staff").get("seen", "") and
+           get("idp-discovery-plain").get("status") == "PASS" and
+           "explicit endpoints" in get("idp-discovery-plain").get("seen", "") and
+           get("idp-discovery-down").get("status") == "FAIL" and
+           get("idp-discovery-down").get("fix", {}).get("any"),
+           "doctor --idp: discovery of each provider (the one that is down fails, with a fix; "
+           "explicit endpoints said)", r.stdout[-1500:], r.stderr)
+    tap.ok(("register %s/login/callback" % base) in get("idp-redirect-staff").get("seen", "") and
+           "mcpgate-s" in get("idp-redirect-staff").get("seen", "") and
+           get("idp-clock-staff").get("status") == "PASS" and
+           get("idp-clock-down").get("status") == "SKIP",
+           "doctor --idp: the redirect URI to register, and the provider's clock agrees",
+           json.dumps([get("idp-redirect-staff"), get("idp-clock-staff")]))
+    mcptest.request("GET", pv.issuer + "/__test/skew?s=300")
+    r, c = run()
+    mcptest.request("GET", pv.issuer + "/__test/skew?s=0")
+    m = re.search(r"clock ([+-]\d+) s", get("idp-clock-staff").get("seen", ""))
+    tap.ok(get("idp-clock-staff").get("status") == "FAIL" and m and
+           290 <= int(m.group(1)) <= 310 and
+           get("idp-clock-staff").get("fix", {}).get("any"),
+           "doctor --idp: a provider whose clock is 300 s off fails the clock check",
+           json.dumps(get("idp-clock-staff")))
+
+
 def write_backend(d, api_port):
     doc = {"mcpgate_backend": 1, "name": "hosting",
            "base_url": "http://127.0.0.1:%d" % api_port,
@@ -261,7 +298,7 @@ def main():
         return tap.done()
     work = tempfile.mkdtemp(prefix="mcpgate-idp-more-")
     os.chmod(work, 0o755)
-    port = free_port()
+    port, pdown = free_port(), free_port()
     iss = "http://127.0.0.1:%d" % port
     Api.issuer = iss
     api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
@@ -277,6 +314,7 @@ def main():
         "idp = nosub issuer=%s client_id=mcpgate-p authorization_endpoint=%s/auth "
         "token_endpoint=%s/token whoami_url=%s/api/whoami subject_field=account.uuid "
         "scopes=profile" % (iss, iss, iss, iss),
+        "idp = down issuer=http://127.0.0.1:%d client_id=nobody" % pdown,
         "idp_allow_private = yes", "local_users = no", "register_per_hour = 100",
         "backends_dir = %s" % work, "credential_key = k1:" + os.urandom(32).hex()])
     pv = None
@@ -294,6 +332,7 @@ def main():
             userinfo(tap, st, o, pv)
             tok = plain_oauth(tap, st, o, pv)
             on_401(tap, st, base, pv, tok)
+            doctor(tap, st, base, pv)
             mcptest.check_logs(tap, st)
     finally:
         api.shutdown()
