@@ -30,7 +30,7 @@
 #                       (default: $MCPGATE_BUILDDIR/src/mcpgate)
 #   STACK_SERVERS       subset of "lighttpd fcgid proxy", separated by spaces or
 #                       commas (default: all three)
-#   STACK_AUTH          the configs' auth setting: oauth or none (default: what
+#   STACK_AUTH          the configs' auth setting: oauth, resource or none (default: what
 #                       conf/mcpgate.conf says, i.e. oauth)
 #   STACK_CONFIG_EXTRA  lines appended to each generated mcpgate.conf
 #   MCPGATE_VALGRIND    1: run every responder under valgrind memcheck (definite
@@ -691,8 +691,8 @@ write_mcpgate_conf() {
     local keys="base_url database threads log_level"
     case ${STACK_AUTH:-} in
     '') ;;
-    oauth | none) keys+=" auth" ;;
-    *) die "STACK_AUTH must be oauth or none (got: $STACK_AUTH)" ;;
+    oauth | none | resource) keys+=" auth" ;;
+    *) die "STACK_AUTH must be oauth, resource or none (got: $STACK_AUTH)" ;;
     esac
     V_base_url=$1 V_threads=$2 V_database=$MCPGATE_DB V_log_level=debug \
         V_auth=${STACK_AUTH:-} KEYS=$keys awk '

@@ -93,7 +93,10 @@ static int write_stream(struct http_ctx *ctx)
 
     struct json_object *o = json_object_new_object();
     json_add(o, "base_url", json_object_new_string(ctx->cfg->base_url));
-    json_add(o, "auth", json_object_new_string(ctx->cfg->auth == MG_AUTH_OAUTH ? "oauth" : "none"));
+    json_add(o, "auth",
+             json_object_new_string(ctx->cfg->auth == MG_AUTH_OAUTH      ? "oauth"
+                                    : ctx->cfg->auth == MG_AUTH_RESOURCE ? "resource"
+                                                                         : "none"));
     json_add(o, "time_ms", json_object_new_int64(mg_wall_ms()));
     json_add(o, "schema", json_object_new_string(schema_state(src, current, known)));
     json_add(o, "schema_version", json_object_new_int(src == STORE_OK ? current : -1));

@@ -306,7 +306,7 @@ static const char *wellknown_route(const struct mg_config *cfg, const char *path
  * OAuth challenge (RFC 6750). */
 static int bearer_ok(struct http_ctx *ctx, struct oauth_principal *p)
 {
-    if (ctx->cfg->auth != MG_AUTH_OAUTH)
+    if (ctx->cfg->auth == MG_AUTH_NONE)
         return 1;
     struct oauth_ctx oc = {.cfg = ctx->cfg,
                            .db = ctx->db,
@@ -404,6 +404,13 @@ int http_serve(struct http_ctx *ctx)
         json_error_body(ctx->res, 404, "not_found", "no such endpoint");
         rc = send_reply(ctx);
     } else if (found->bearer && !bearer_ok(ctx, &principal)) {
+        rc = send_reply(ctx);
+    } else if (found->oauth && ctx->cfg->auth == MG_AUTH_RESOURCE &&
+               found->oauth != oauth_handle_resource_metadata) {
+        /* a resource server only: tokens come from rs_issuer, not from here */
+        json_error_body(ctx->res, 404, "not_found",
+                        "this server is a resource server only: get tokens at the authorization "
+                        "server its protected resource metadata name");
         rc = send_reply(ctx);
     } else if (found->oauth) {
         run_oauth(ctx, found->oauth);

@@ -29,11 +29,27 @@ static void prm_url(const struct mg_config *cfg, const struct mg_connector *c, c
              cfg->base_path, c ? "/" : "", c ? c->name : "");
 }
 
-static void challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why,
-                      const char *scope)
+/* The scopes a caller needs for want (mcpgate's canonical scopes), as this
+ * server's clients ask for them: in auth = resource the external scopes
+ * that grant them (the first of rs_scopes_read / rs_scopes_write each). */
+static void client_scopes(const struct mg_config *cfg, const char *want, char *out, size_t n)
 {
-    char prm[1024];
+    if (cfg->auth != MG_AUTH_RESOURCE) {
+        snprintf(out, n, "%s", want);
+        return;
+    }
+    int read = strstr(want, OAUTH_SCOPE_READ) != NULL;
+    int write = strstr(want, OAUTH_SCOPE_WRITE) != NULL;
+    size_t r = strcspn(cfg->rs.scopes_read, " "), w = strcspn(cfg->rs.scopes_write, " ");
+    snprintf(out, n, "%.*s%s%.*s", read ? (int)r : 0, cfg->rs.scopes_read, read && write ? " " : "",
+             write ? (int)w : 0, cfg->rs.scopes_write);
+}
+
+void oauth_challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why)
+{
+    char prm[1024], scope[600];
     prm_url(ctx->cfg, ctx->connector, prm, sizeof prm);
+    client_scopes(ctx->cfg, OAUTH_SCOPES_ALL, scope, sizeof scope);
     struct buf h = {0};
     int rc = buf_printf(&h, "Bearer resource_metadata=\"%s\", scope=\"%s\"", prm, scope);
     if (rc == 0 && error)
@@ -46,10 +62,11 @@ static void challenge(struct oauth_ctx *ctx, int status, const char *error, cons
 
 int oauth_insufficient_scope_header(const struct mg_config *cfg,
                                     const struct mg_connector *connector, struct http_response *res,
-                                    const char *scopes)
+                                    const char *want)
 {
-    char prm[1024];
+    char prm[1024], scopes[600];
     prm_url(cfg, connector, prm, sizeof prm);
+    client_scopes(cfg, want, scopes, sizeof scopes);
     struct buf h = {0};
     int rc = buf_printf(&h,
                         "Bearer error=\"insufficient_scope\", scope=\"%s\", "
@@ -64,10 +81,12 @@ int oauth_insufficient_scope_header(const struct mg_config *cfg,
 
 enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out)
 {
+    if (ctx->cfg->auth == MG_AUTH_RESOURCE)
+        return oauth_rs_bearer_check(ctx, out);
     const char *auth = http_header(ctx->req, "Authorization");
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-        challenge(ctx, 401, NULL, "authorization required: sign in with OAuth or send an API key",
-                  OAUTH_SCOPES_ALL);
+        oauth_challenge(ctx, 401, NULL,
+                        "authorization required: sign in with OAuth or send an API key");
         return OAUTH_BEARER_DENIED;
     }
     const char *token = auth + 7;
@@ -76,7 +95,7 @@ enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_princip
     if (len == 0 || len > 256 ||
         strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                       "0123456789-._~+/=") != len) {
-        challenge(ctx, 401, "invalid_token", "malformed bearer token", OAUTH_SCOPES_ALL);
+        oauth_challenge(ctx, 401, "invalid_token", "malformed bearer token");
         return OAUTH_BEARER_DENIED;
     }
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
@@ -93,8 +112,7 @@ enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_princip
     oauth_endpoint_resource_uri(ctx->cfg, ctx->connector, resource, sizeof resource);
     oauth_resource_uri(ctx->cfg, main, sizeof main);
     if (rc == STORE_NOT_FOUND) {
-        challenge(ctx, 401, "invalid_token", "the token is invalid, expired or revoked",
-                  OAUTH_SCOPES_ALL);
+        oauth_challenge(ctx, 401, "invalid_token", "the token is invalid, expired or revoked");
         return OAUTH_BEARER_DENIED;
     }
     /* a connector's token is for its tools alone: never accepted at /mcp
@@ -102,8 +120,7 @@ enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_princip
     int main_ok = ctx->connector && ctx->connector->main_tokens && strcmp(g.audience, main) == 0;
     if (!api_key && strcmp(g.audience, resource) != 0 && !main_ok) {
         LOG_INFO("msg=\"token refused: issued for another resource\"");
-        challenge(ctx, 401, "invalid_token", "the token was issued for another resource",
-                  OAUTH_SCOPES_ALL);
+        oauth_challenge(ctx, 401, "invalid_token", "the token was issued for another resource");
         return OAUTH_BEARER_DENIED;
     }
     memset(out, 0, sizeof *out);

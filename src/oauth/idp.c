@@ -83,16 +83,56 @@ struct idp_cache {
     char authorization_endpoint[IDP_URL_MAX];
     char token_endpoint[IDP_URL_MAX];
     char jwks_uri[IDP_URL_MAX];
-    int iss_param;            /* authorization_response_iss_parameter_supported */
-    long long meta_until_s;   /* 0: not fetched */
-    long long down_until_s;   /* discovery failed: do not try again before this */
-    struct jwk_set *keys;     /* NULL: not fetched */
-    long long keys_fetched_s; /* when keys were fetched */
+    char introspection_endpoint[IDP_URL_MAX]; /* "" when the metadata name none */
+    int iss_param;                            /* authorization_response_iss_parameter_supported */
+    long long meta_until_s;                   /* 0: not fetched */
+    long long down_until_s;                   /* discovery failed: do not try again before this */
+    struct jwk_set *keys;                     /* NULL: not fetched */
+    long long keys_fetched_s;                 /* when keys were fetched */
     long long keys_until_s;
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct idp_cache caches[MG_MAX_IDPS]; /* by index in cfg->idps; under cache_lock */
+/* by index in cfg->idps, and RS_SLOT for auth = resource's issuer; under cache_lock */
+static struct idp_cache caches[MG_MAX_IDPS + 1];
+#define RS_SLOT MG_MAX_IDPS
+
+/* Whom a cache slot is for: the issuer, a name for the log, and the
+ * intervals of its refetch and failure memo. */
+struct issuer {
+    int slot;
+    const char *issuer;
+    const char *name;
+    int rs;              /* 1: auth = resource's issuer: authorization endpoints not needed */
+    int introspect;      /* 1: its introspection endpoint is needed */
+    int jwks;            /* 1: its jwks_uri is needed */
+    long long down_s;    /* a failed discovery is remembered this long */
+    long long refetch_s; /* least time between key fetches for an unknown kid */
+};
+
+static struct issuer issuer_of_idp(const struct mg_config *cfg, const struct mg_idp *p)
+{
+    struct issuer is = {.slot = (int)(p - cfg->idps),
+                        .issuer = p->issuer,
+                        .name = p->name,
+                        .jwks = 1,
+                        .down_s = IDP_DOWN_S,
+                        .refetch_s = IDP_REFETCH_MIN_S};
+    return is;
+}
+
+static struct issuer issuer_of_rs(const struct mg_config *cfg)
+{
+    struct issuer is = {.slot = RS_SLOT,
+                        .issuer = cfg->rs.issuer,
+                        .name = cfg->rs.name,
+                        .rs = 1,
+                        .introspect = cfg->rs.introspect != 0,
+                        .jwks = cfg->rs.introspect != 1,
+                        .down_s = cfg->rs.refetch_s,
+                        .refetch_s = cfg->rs.refetch_s};
+    return is;
+}
 
 /* Seconds on the monotonic clock: cache lifetimes do not jump with the
  * wall clock (util/time.h). */
@@ -240,34 +280,37 @@ static int endpoint(const struct mg_config *cfg, struct json_object *doc, const 
     return 0;
 }
 
-/* Makes caches[i] hold provider p's metadata. Under cache_lock. Returns 0
- * or -1. */
-static int discover_locked(const struct mg_config *cfg, int i, const struct mg_idp *p)
+/* Makes caches[is->slot] hold the issuer's metadata. Under cache_lock.
+ * Returns 0 or -1. */
+static int discover_locked(const struct mg_config *cfg, const struct issuer *is)
 {
-    struct idp_cache *c = &caches[i];
+    struct idp_cache *c = &caches[is->slot];
     if (c->meta_until_s > now_s())
         return 0;
     if (c->down_until_s > now_s()) /* a provider that is down costs one wait per interval */
         return -1;
     char url[IDP_URL_MAX + 64], cc[256];
-    size_t il = strlen(p->issuer);
+    size_t il = strlen(is->issuer);
     snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration",
-             (int)(il && p->issuer[il - 1] == '/' ? il - 1 : il), p->issuer);
+             (int)(il && is->issuer[il - 1] == '/' ? il - 1 : il), is->issuer);
     struct json_object *doc = get_json(cfg, url, cc, sizeof cc);
     int rc = -1;
     if (!doc)
         goto out;
     const char *iss = json_get_string(doc, "issuer");
-    if (!iss || strcmp(iss, p->issuer) != 0) { /* Discovery 1.0 section 4.3 */
-        LOG_WARN("msg=\"identity provider metadata name another issuer\" idp=%s", p->name);
+    if (!iss || strcmp(iss, is->issuer) != 0) { /* Discovery 1.0 section 4.3 */
+        LOG_WARN("msg=\"identity provider metadata name another issuer\" idp=%s", is->name);
         goto out;
     }
     struct idp_cache n;
     memset(&n, 0, sizeof n);
-    if (endpoint(cfg, doc, "authorization_endpoint", n.authorization_endpoint,
-                 sizeof n.authorization_endpoint) < 0 ||
-        endpoint(cfg, doc, "token_endpoint", n.token_endpoint, sizeof n.token_endpoint) < 0 ||
-        endpoint(cfg, doc, "jwks_uri", n.jwks_uri, sizeof n.jwks_uri) < 0)
+    if ((!is->rs &&
+         (endpoint(cfg, doc, "authorization_endpoint", n.authorization_endpoint,
+                   sizeof n.authorization_endpoint) < 0 ||
+          endpoint(cfg, doc, "token_endpoint", n.token_endpoint, sizeof n.token_endpoint) < 0)) ||
+        (is->jwks && endpoint(cfg, doc, "jwks_uri", n.jwks_uri, sizeof n.jwks_uri) < 0) ||
+        (is->introspect && endpoint(cfg, doc, "introspection_endpoint", n.introspection_endpoint,
+                                    sizeof n.introspection_endpoint) < 0))
         goto out;
     struct json_object *ip =
         json_get(doc, "authorization_response_iss_parameter_supported", json_type_boolean);
@@ -276,6 +319,7 @@ static int discover_locked(const struct mg_config *cfg, int i, const struct mg_i
     memcpy(c->authorization_endpoint, n.authorization_endpoint, sizeof n.authorization_endpoint);
     memcpy(c->token_endpoint, n.token_endpoint, sizeof n.token_endpoint);
     memcpy(c->jwks_uri, n.jwks_uri, sizeof n.jwks_uri);
+    memcpy(c->introspection_endpoint, n.introspection_endpoint, sizeof n.introspection_endpoint);
     c->iss_param = n.iss_param;
     if (!keys_same) {
         jwk_set_free(c->keys);
@@ -286,15 +330,15 @@ static int discover_locked(const struct mg_config *cfg, int i, const struct mg_i
     rc = 0;
 out:
     if (rc < 0)
-        c->down_until_s = now_s() + IDP_DOWN_S;
+        c->down_until_s = now_s() + is->down_s;
     json_object_put(doc);
     return rc;
 }
 
-/* Fetches caches[i]'s key set. Under cache_lock. Returns 0 or -1. */
-static int fetch_keys_locked(const struct mg_config *cfg, int i, const struct mg_idp *p)
+/* Fetches caches[is->slot]'s key set. Under cache_lock. Returns 0 or -1. */
+static int fetch_keys_locked(const struct mg_config *cfg, const struct issuer *is)
 {
-    struct idp_cache *c = &caches[i];
+    struct idp_cache *c = &caches[is->slot];
     struct fetch f;
     memset(&f, 0, sizeof f);
     long status = http_call(cfg, c->jwks_uri, NULL, NULL, NULL, &f);
@@ -304,12 +348,12 @@ static int fetch_keys_locked(const struct mg_config *cfg, int i, const struct mg
     if (status == 200)
         set = jwk_set_parse_text(f.body.data ? f.body.data : "", f.body.len, &why);
     if (!set) {
-        LOG_WARN("msg=\"identity provider key set unusable\" idp=%s status=%ld why=\"%s\"", p->name,
-                 status, why ? why : "-");
+        LOG_WARN("msg=\"identity provider key set unusable\" idp=%s status=%ld why=\"%s\"",
+                 is->name, status, why ? why : "-");
         goto out;
     }
     for (int k = 0; k < jwk_set_skipped_count(set); k++)
-        LOG_DEBUG("msg=\"identity provider key skipped\" idp=%s why=\"%s\"", p->name,
+        LOG_DEBUG("msg=\"identity provider key skipped\" idp=%s why=\"%s\"", is->name,
                   jwk_set_skipped(set, k, NULL));
     jwk_set_free(c->keys);
     c->keys = set;
@@ -323,11 +367,6 @@ out:
     return rc;
 }
 
-static int idp_index(const struct mg_config *cfg, const struct mg_idp *p)
-{
-    return (int)(p - cfg->idps);
-}
-
 /* Copies provider p's endpoints out of the cache (discovering them when
  * needed). Returns 0 or -1. */
 static int discover(const struct mg_config *cfg, const struct mg_idp *p, struct idp_cache *out)
@@ -339,41 +378,165 @@ static int discover(const struct mg_config *cfg, const struct mg_idp *p, struct 
         snprintf(out->token_endpoint, sizeof out->token_endpoint, "%s", p->token_endpoint);
         return 0;
     }
-    int i = idp_index(cfg, p);
+    struct issuer is = issuer_of_idp(cfg, p);
     pthread_mutex_lock(&cache_lock);
-    int rc = discover_locked(cfg, i, p);
+    int rc = discover_locked(cfg, &is);
     if (rc == 0) {
-        *out = caches[i];
+        *out = caches[is.slot];
         out->keys = NULL; /* the set stays under the lock */
     }
     pthread_mutex_unlock(&cache_lock);
     return rc;
 }
 
-/* Validates the ID token against p's keys (fetched, or fetched again for
- * an unknown kid when allowed) and want. On JWT_OK *claims is the caller's. */
+/* Validates token against the issuer's keys (fetched, or fetched again
+ * for an unknown kid when allowed) and want. On JWT_OK *claims is the
+ * caller's. *no_keys is set to 1 when the issuer's keys could not be had
+ * at all (discovery or the key set failed and none is cached); the result
+ * is then JWT_UNKNOWN_KID. */
+static enum jwt_rc validate_locked(const struct mg_config *cfg, const struct issuer *is,
+                                   const char *token, const struct jwt_expect *want,
+                                   struct json_object **claims, int *no_keys, char *detail,
+                                   size_t dlen)
+{
+    enum jwt_rc rc = JWT_UNKNOWN_KID;
+    struct idp_cache *c = &caches[is->slot];
+    int fetched = 0;
+    *no_keys = 0;
+    if (!c->keys || c->keys_until_s <= now_s()) {
+        if ((!c->jwks_uri[0] || c->meta_until_s <= now_s()) && discover_locked(cfg, is) < 0 &&
+            !c->keys) {
+            snprintf(detail, dlen, "no metadata");
+            *no_keys = 1;
+            return rc;
+        }
+        if (c->jwks_uri[0] && fetch_keys_locked(cfg, is) < 0 && !c->keys) {
+            snprintf(detail, dlen, "no key set");
+            c->down_until_s = now_s() + is->down_s;
+            *no_keys = 1;
+            return rc;
+        }
+        fetched = 1;
+    }
+    if (!c->keys) {
+        snprintf(detail, dlen, "no key set");
+        *no_keys = 1;
+        return rc;
+    }
+    rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
+    if (rc == JWT_UNKNOWN_KID && !fetched &&
+        jwk_refetch_allowed(c->keys_fetched_s, now_s(), is->refetch_s) &&
+        fetch_keys_locked(cfg, is) == 0)
+        rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
+    return rc;
+}
+
+/* Validates the ID token against p's keys and want. On JWT_OK *claims is
+ * the caller's. */
 static enum jwt_rc validate_id_token(const struct mg_config *cfg, const struct mg_idp *p,
                                      const char *token, const struct jwt_expect *want,
                                      struct json_object **claims, char *detail, size_t dlen)
 {
-    int i = idp_index(cfg, p);
-    enum jwt_rc rc = JWT_UNKNOWN_KID;
+    struct issuer is = issuer_of_idp(cfg, p);
+    int no_keys;
     pthread_mutex_lock(&cache_lock);
-    struct idp_cache *c = &caches[i];
-    int fetched = 0;
-    if (!c->keys || c->keys_until_s <= now_s()) {
-        if (fetch_keys_locked(cfg, i, p) < 0 && !c->keys) {
-            snprintf(detail, dlen, "no key set");
-            goto out;
-        }
-        fetched = 1;
+    enum jwt_rc rc = validate_locked(cfg, &is, token, want, claims, &no_keys, detail, dlen);
+    pthread_mutex_unlock(&cache_lock);
+    return rc;
+}
+
+/* --- the external authorization server of auth = resource --- */
+
+enum oauth_rs oauth_rs_jwt_validate(const struct mg_config *cfg, const char *token,
+                                    const struct jwt_expect *want, struct json_object **claims,
+                                    enum jwt_rc *jrc, char *detail, size_t dlen)
+{
+    struct issuer is = issuer_of_rs(cfg);
+    int no_keys;
+    pthread_mutex_lock(&cache_lock);
+    *jrc = validate_locked(cfg, &is, token, want, claims, &no_keys, detail, dlen);
+    pthread_mutex_unlock(&cache_lock);
+    if (no_keys)
+        return OAUTH_RS_UNREACHABLE;
+    return *jrc == JWT_OK ? OAUTH_RS_OK : OAUTH_RS_REFUSED;
+}
+
+enum oauth_rs oauth_rs_introspect(const struct mg_config *cfg, const char *token,
+                                  struct json_object **out)
+{
+    struct issuer is = issuer_of_rs(cfg);
+    char endpoint_url[IDP_URL_MAX];
+    pthread_mutex_lock(&cache_lock);
+    int drc = discover_locked(cfg, &is);
+    snprintf(endpoint_url, sizeof endpoint_url, "%s", caches[RS_SLOT].introspection_endpoint);
+    pthread_mutex_unlock(&cache_lock);
+    if (drc < 0 || !endpoint_url[0])
+        return OAUTH_RS_UNREACHABLE;
+    enum oauth_rs rc = OAUTH_RS_UNREACHABLE;
+    struct buf form = {0};
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    char *user = NULL, *password = NULL;
+    CURL *h = curl_easy_init();
+    if (h) { /* client_secret_basic: both form-urlencoded (RFC 6749 2.3.1) */
+        user = curl_easy_escape(h, cfg->rs.client_id, 0);
+        password = curl_easy_escape(h, cfg->rs.client_secret, 0);
+        curl_easy_cleanup(h);
     }
-    rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
-    if (rc == JWT_UNKNOWN_KID && !fetched &&
-        jwk_refetch_allowed(c->keys_fetched_s, now_s(), IDP_REFETCH_MIN_S) &&
-        fetch_keys_locked(cfg, i, p) == 0)
-        rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
+    if (!user || !password || buf_puts(&form, "token_type_hint=access_token&token=") ||
+        http_url_encode(&form, token))
+        goto out;
+    long status = http_call(cfg, endpoint_url, buf_str(&form), user, password, &f);
+    struct json_object *doc = NULL;
+    const char *why = NULL;
+    if (status != 200 ||
+        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &why) < 0 ||
+        !json_object_is_type(doc, json_type_object)) {
+        LOG_WARN("msg=\"introspection failed\" idp=%s status=%ld", is.name, status);
+        json_object_put(doc);
+        goto out;
+    }
+    *out = doc;
+    rc = OAUTH_RS_OK;
 out:
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        curl_free(password);
+    }
+    curl_free(user);
+    if (form.data)
+        explicit_bzero(form.data, form.len);
+    buf_free(&form);
+    buf_free(&f.body);
+    return rc;
+}
+
+int oauth_rs_probe(const struct mg_config *cfg, char *msg, size_t n)
+{
+    struct issuer is = issuer_of_rs(cfg);
+    pthread_mutex_lock(&cache_lock);
+    struct idp_cache *c = &caches[RS_SLOT];
+    int rc = -1;
+    c->meta_until_s = 0; /* a fresh look, as doctor asks */
+    c->down_until_s = 0;
+    if (discover_locked(cfg, &is) < 0) {
+        snprintf(msg, n,
+                 "the issuer's metadata (%s/.well-known/openid-configuration) could not "
+                 "be fetched or name another issuer or lack an endpoint",
+                 is.issuer);
+    } else if (!is.jwks) {
+        snprintf(msg, n, "metadata ok, introspection at %s", c->introspection_endpoint);
+        rc = 0;
+    } else if (fetch_keys_locked(cfg, &is) < 0) {
+        snprintf(msg, n, "the issuer's key set (%s) could not be fetched or is not a JWK set",
+                 c->jwks_uri);
+    } else if (jwk_set_count(c->keys) == 0) {
+        snprintf(msg, n, "the issuer's key set (%s) holds no usable signing key", c->jwks_uri);
+    } else {
+        snprintf(msg, n, "metadata ok, %d signing key(s) at %s", jwk_set_count(c->keys),
+                 c->jwks_uri);
+        rc = 0;
+    }
     pthread_mutex_unlock(&cache_lock);
     return rc;
 }
@@ -489,10 +652,10 @@ out:
 
 /* A user name for a provisioned user: the preferred name (or email, or
  * subject) reduced to [A-Za-z0-9._-], then "@" and the provider. */
-static void make_username(const struct mg_idp *p, const char *preferred, char *out, size_t n)
+static void make_username(const char *source, const char *preferred, char *out, size_t n)
 {
     char base[64];
-    size_t o = 0, max = 63 - strlen(p->name) - 1;
+    size_t o = 0, max = 63 - strlen(source) - 1;
     for (const char *s = preferred; s && *s && o < max && o + 1 < sizeof base; s++) {
         char ch = *s;
         if (ch == '@')
@@ -502,19 +665,36 @@ static void make_username(const struct mg_idp *p, const char *preferred, char *o
             base[o++] = ch;
     }
     base[o] = '\0';
-    snprintf(out, n, "%s@%s", o ? base : "user", p->name);
+    snprintf(out, n, "%s@%s", o ? base : "user", source);
 }
 
-/* When the claims have a "groups" claim (an array of strings), makes the
- * user's groups exactly those of its entries that are valid group names
- * (at most IDP_MAX_GROUPS; others are skipped and logged), and tells the
- * user's sessions when that changed their groups (their policy). Without
- * the claim the memberships stay as they are. Returns 0, or -1 when the
- * database failed. */
-static int sync_groups(struct oauth_ctx *ctx, const struct mg_idp *p, const struct store_user *u,
-                       struct json_object *claims)
+int oauth_user_provision(struct oauth_ctx *ctx, const char *source, struct json_object *claims,
+                         struct store_user *u, const char **why)
 {
-    struct json_object *arr = json_get(claims, "groups", json_type_array);
+    const char *sub = json_get_string(claims, "sub");
+    const char *email = json_get_string(claims, "email");
+    const char *name = json_get_string(claims, "name");
+    const char *preferred = json_get_string(claims, "preferred_username");
+    if (!sub || !*sub || strlen(sub) > 255 || (email && strlen(email) > 320) ||
+        (name && strlen(name) > 200)) {
+        *why = "claims too long to keep, or no subject";
+        return -1;
+    }
+    char username[65], fallback[65], h[CRYPTO_SHA256_HEX_LEN + 1], key[300];
+    make_username(source, preferred ? preferred : email ? email : sub, username, sizeof username);
+    snprintf(key, sizeof key, "%s\n%s", source, sub);
+    crypto_sha256_hex(key, strlen(key), h);
+    snprintf(fallback, sizeof fallback, "%.16s@%s", h, source);
+    if (store_user_federated(ctx->db, source, sub, username, fallback, email ? email : "",
+                             name ? name : "", u) != STORE_OK)
+        return -2;
+    return 0;
+}
+
+int oauth_groups_sync(struct oauth_ctx *ctx, const char *source, const char *claim,
+                      const struct store_user *u, struct json_object *claims)
+{
+    struct json_object *arr = claim[0] ? json_get(claims, claim, json_type_array) : NULL;
     if (!arr)
         return 0;
     const char *names[IDP_MAX_GROUPS];
@@ -534,7 +714,7 @@ static int sync_groups(struct oauth_ctx *ctx, const struct mg_idp *p, const stru
         names[n++] = name;
     }
     if (skipped)
-        LOG_WARN("msg=\"groups claim entries skipped\" idp=%s user=%s skipped=%d", p->name,
+        LOG_WARN("msg=\"groups claim entries skipped\" idp=%s user=%s skipped=%d", source,
                  u->username, skipped);
     int changed = 0, sessions = 0;
     if (store_group_sync(ctx->db, u->id, names, n, &changed) != STORE_OK)
@@ -823,7 +1003,6 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
     const char *sub = json_get_string(claims, "sub");
     const char *email = json_get_string(claims, "email");
     const char *name = json_get_string(claims, "name");
-    const char *preferred = json_get_string(claims, "preferred_username");
     if (!sub || !sub[0] || strlen(sub) > 255 || (email && strlen(email) > 320) ||
         (name && strlen(name) > 200)) {
         fail_page(ctx, 400, "The identity provider's claims are missing or too long to keep.");
@@ -836,14 +1015,8 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
                   "here; nothing was signed in. Ask the operator of this service for access.");
         goto out;
     }
-    char username[65], fallback[65], h[CRYPTO_SHA256_HEX_LEN + 1], key[300];
-    make_username(p, preferred ? preferred : email ? email : sub, username, sizeof username);
-    snprintf(key, sizeof key, "%s\n%s", p->name, sub);
-    crypto_sha256_hex(key, strlen(key), h);
-    snprintf(fallback, sizeof fallback, "%.16s@%s", h, p->name);
     struct store_user u;
-    if (store_user_federated(ctx->db, p->name, sub, username, fallback, email ? email : "",
-                             name ? name : "", &u) != STORE_OK) {
+    if (oauth_user_provision(ctx, p->name, claims, &u, &why) < 0) { /* the claims were checked */
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
@@ -852,7 +1025,7 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
         fail_page(ctx, 403, "This account is disabled here.");
         goto out;
     }
-    if (sync_groups(ctx, p, &u, claims) < 0) {
+    if (oauth_groups_sync(ctx, p->name, "groups", &u, claims) < 0) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }

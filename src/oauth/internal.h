@@ -11,6 +11,7 @@
 #include "oauth/oauth.h"
 #include "store/oauth_clients.h"
 #include "util/crypto.h"
+#include "util/jwt.h"
 
 #define OAUTH_CODE_TTL_S     120 /* authorization codes: single use, at most 10 minutes */
 #define OAUTH_SECRET_BYTES   32  /* tokens, codes, client secrets, keys: 256 bits */
@@ -145,4 +146,59 @@ void oauth_web_session_start(struct oauth_ctx *ctx, const struct store_user *u, 
 __attribute__((warn_unused_result)) int oauth_idp_start_url(const struct mg_config *cfg,
                                                             const struct mg_idp *p,
                                                             const char *return_to, struct buf *out);
+
+/* Finds or provisions the user keyed by (source, the claims' "sub"), with
+ * name and email from the claims ("preferred_username", "email", "name").
+ * Returns 0 with *u set (which may be disabled); -1 when the claims lack a
+ * subject or are too long to keep (*why set); -2 when the database failed. */
+__attribute__((warn_unused_result)) int
+oauth_user_provision(struct oauth_ctx *ctx, const char *source, struct json_object *claims,
+                     struct store_user *u, const char **why);
+
+/* When claims have the claim named claim (an array of strings; "" names
+ * none), makes u's groups exactly its entries that are valid group names
+ * (at most 32; others are skipped and logged) and tells u's sessions when
+ * that changed them. Without the claim the memberships stay. Returns 0, or
+ * -1 when the database failed. */
+__attribute__((warn_unused_result)) int oauth_groups_sync(struct oauth_ctx *ctx, const char *source,
+                                                          const char *claim,
+                                                          const struct store_user *u,
+                                                          struct json_object *claims);
+
+/* --- the external authorization server of auth = resource (idp.c) --- */
+
+enum oauth_rs {
+    OAUTH_RS_OK,          /* the token was checked and is good (or the answer is in *out) */
+    OAUTH_RS_REFUSED,     /* the token is not good */
+    OAUTH_RS_UNREACHABLE, /* the issuer's metadata, keys or introspection could not be had */
+};
+
+/* Validates the JWT token against want with the issuer's key set, fetched
+ * from its metadata and cached for its Cache-Control lifetime, fetched
+ * again for an unknown kid at most once per rs_jwks_refetch_s. OAUTH_RS_OK
+ * with *claims the caller's; OAUTH_RS_REFUSED with *jrc and a log-only
+ * detail; OAUTH_RS_UNREACHABLE when no key set could be had (neither
+ * cached nor fetched). */
+__attribute__((warn_unused_result)) enum oauth_rs
+oauth_rs_jwt_validate(const struct mg_config *cfg, const char *token, const struct jwt_expect *want,
+                      struct json_object **claims, enum jwt_rc *jrc, char *detail, size_t dlen);
+
+/* Asks the issuer's introspection endpoint (RFC 7662) about token with the
+ * configured client credentials (client_secret_basic). OAUTH_RS_OK with
+ * *out the answer (a JSON object the caller puts; "active" still to be
+ * checked); OAUTH_RS_UNREACHABLE when there is no answer. */
+__attribute__((warn_unused_result)) enum oauth_rs
+oauth_rs_introspect(const struct mg_config *cfg, const char *token, struct json_object **out);
+
+/* Fetches the issuer's metadata and key set afresh (for doctor). Returns 0
+ * or -1, with a sentence in msg either way. */
+int oauth_rs_probe(const struct mg_config *cfg, char *msg, size_t n);
+
+/* The bearer check of auth = resource (resource.c); see oauth_bearer_check(). */
+__attribute__((warn_unused_result)) enum oauth_bearer
+oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out);
+
+/* The WWW-Authenticate challenge of a 401 (error NULL: no token was sent)
+ * and the error body, with the scopes of this server's mode. */
+void oauth_challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why);
 #endif

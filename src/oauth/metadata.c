@@ -6,7 +6,10 @@
  * connector (its own document, named by its title); the issuer is base_url. Both documents
  * are answered at the root well-known paths and with the path of base_url
  * inserted (RFC 9728 section 3.1, RFC 8414 section 3.1); the router maps
- * those paths here.
+ * those paths here. With auth = resource the protected resource metadata
+ * name the external authorization server (rs_issuer) and its scopes
+ * (rs_scopes_read, rs_scopes_write), and mcpgate publishes no authorization
+ * server metadata (the router answers 404).
  */
 #include <string.h>
 
@@ -38,9 +41,24 @@ void oauth_handle_resource_metadata(struct oauth_ctx *ctx)
     oauth_endpoint_resource_uri(cfg, ctx->connector, resource, sizeof resource);
     struct json_object *o = json_object_new_object();
     json_add(o, "resource", json_object_new_string(resource));
-    const char *issuer[] = {cfg->base_url, NULL};
-    json_add(o, "authorization_servers", strings(issuer));
-    json_add(o, "scopes_supported", strings(scopes));
+    if (cfg->auth == MG_AUTH_RESOURCE) {
+        const char *issuer[] = {cfg->rs.issuer, NULL};
+        json_add(o, "authorization_servers", strings(issuer));
+        struct json_object *a = json_object_new_array();
+        const char *lists[] = {cfg->rs.scopes_read, cfg->rs.scopes_write};
+        for (int k = 0; k < 2; k++)
+            for (const char *s = lists[k]; *s;) {
+                size_t w = strcspn(s, " ");
+                json_object_array_add(a, json_object_new_string_len(s, (int)w));
+                s += w;
+                s += strspn(s, " ");
+            }
+        json_add(o, "scopes_supported", a);
+    } else {
+        const char *issuer[] = {cfg->base_url, NULL};
+        json_add(o, "authorization_servers", strings(issuer));
+        json_add(o, "scopes_supported", strings(scopes));
+    }
     const char *methods[] = {"header", NULL};
     json_add(o, "bearer_methods_supported", strings(methods));
     json_add(o, "resource_name",

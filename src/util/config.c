@@ -52,6 +52,12 @@ void config_defaults(struct mg_config *cfg)
     cfg->password_hash_max = 2;
     cfg->idp_allow_private = 0;
     cfg->local_users = 1;
+    snprintf(cfg->rs.name, sizeof cfg->rs.name, "rs");
+    snprintf(cfg->rs.scopes_read, sizeof cfg->rs.scopes_read, "mcp:tools:read");
+    snprintf(cfg->rs.scopes_write, sizeof cfg->rs.scopes_write, "mcp:tools:write");
+    snprintf(cfg->rs.groups_claim, sizeof cfg->rs.groups_claim, "groups");
+    cfg->rs.cache_max_s = 300;
+    cfg->rs.refetch_s = 60;
     snprintf(cfg->backends_dir, sizeof cfg->backends_dir, "%s", MG_DEFAULT_BACKENDS_DIR);
 }
 
@@ -176,14 +182,15 @@ const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *na
     return NULL;
 }
 
-/* Reads the first line of the file at path (a client secret) into out.
- * Returns 0, or -1 with a message in err. */
-static int read_secret_file(const char *path, char *out, size_t n, char *err, size_t errlen)
+/* Reads the first line of the file at path (a client secret) into out;
+ * what names the setting in a message. Returns 0, or -1 with a message in
+ * err. */
+static int read_secret_file(const char *what, const char *path, char *out, size_t n, char *err,
+                            size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "idp: could not open client_secret_file %.200s: %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "%s: could not open %.200s: %s", what, path, strerror(errno));
         return -1;
     }
     char line[512];
@@ -193,9 +200,9 @@ static int read_secret_file(const char *path, char *out, size_t n, char *err, si
         line[strcspn(line, "\r\n")] = '\0';
     if (!ok || !line[0] || copy_str(out, n, line) < 0) {
         snprintf(err, errlen,
-                 "idp: client_secret_file %.200s must hold the secret on its first "
-                 "line (at most 255 characters)",
-                 path);
+                 "%s %.200s must hold the secret on its first line (at most 255 "
+                 "characters)",
+                 what, path);
         explicit_bzero(line, sizeof line);
         return -1;
     }
@@ -270,7 +277,8 @@ static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
             return -1;
         }
     } else if (strcmp(word, "client_secret_file") == 0) {
-        return read_secret_file(v, p->client_secret, sizeof p->client_secret, err, errlen);
+        return read_secret_file("idp: client_secret_file", v, p->client_secret,
+                                sizeof p->client_secret, err, errlen);
     } else if (strcmp(word, "scopes") == 0) {
         if (idp_list(v, p->scopes, sizeof p->scopes) < 0) {
             snprintf(err, errlen, "idp: scopes must be a comma-separated list of scope names");
@@ -573,6 +581,8 @@ static int set_connector(struct mg_config *cfg, const char *value, char *err, si
     cfg->connectors[cfg->n_connectors++] = c;
     return 0;
 }
+static int set_rs(struct mg_config *cfg, const char *key, const char *value, char *err,
+                  size_t errlen);
 
 int config_set(struct mg_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
@@ -596,12 +606,17 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         snprintf(err, errlen, "log_level must be error, warn, info or debug");
         return -1;
     } else if (strcmp(key, "auth") == 0) {
-        if (strcmp(value, "none") == 0 || strcmp(value, "oauth") == 0) {
-            cfg->auth = value[0] == 'n' ? MG_AUTH_NONE : MG_AUTH_OAUTH;
+        if (strcmp(value, "none") == 0 || strcmp(value, "oauth") == 0 ||
+            strcmp(value, "resource") == 0) {
+            cfg->auth = value[0] == 'n'   ? MG_AUTH_NONE
+                        : value[0] == 'o' ? MG_AUTH_OAUTH
+                                          : MG_AUTH_RESOURCE;
             return 0;
         }
-        snprintf(err, errlen, "auth must be oauth or none");
+        snprintf(err, errlen, "auth must be oauth, resource or none");
         return -1;
+    } else if (strncmp(key, "rs_", 3) == 0) {
+        return set_rs(cfg, key, value, err, errlen);
     } else if (strcmp(key, "max_body_bytes") == 0) {
         if (parse_int(value, 1024, 64L * 1024 * 1024, &v) == 0) {
             cfg->max_body_bytes = (size_t)v;
@@ -766,6 +781,123 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
     return -1;
 }
 
+/* A list of scope names separated by commas or spaces into out as one
+ * space-separated list. Returns 0, or -1 when a name has other characters,
+ * the list is empty or does not fit. */
+static int scope_list(const char *v, char *out, size_t n)
+{
+    size_t o = 0, len = strlen(v);
+    if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/, -") != len)
+        return -1;
+    out[0] = '\0';
+    for (size_t i = 0; i < len;) {
+        size_t w = strcspn(v + i, ", ");
+        if (w > 0) {
+            if (o + w + 2 > n)
+                return -1;
+            if (o)
+                out[o++] = ' ';
+            memcpy(out + o, v + i, w);
+            o += w;
+            out[o] = '\0';
+        }
+        i += w + (v[i + w] ? 1 : 0);
+    }
+    return o ? 0 : -1;
+}
+
+/* The rs_* keys of auth = resource. Returns 0, or -1 with err. */
+static int set_rs(struct mg_config *cfg, const char *key, const char *value, char *err,
+                  size_t errlen)
+{
+    struct mg_rs *rs = &cfg->rs;
+    long v;
+    if (strcmp(key, "rs_issuer") == 0) {
+        if ((strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0) &&
+            !strpbrk(value, " \t?#") && copy_str(rs->issuer, sizeof rs->issuer, value) == 0)
+            return 0;
+        snprintf(err, errlen, "rs_issuer must be the authorization server's issuer URL");
+        return -1;
+    } else if (strcmp(key, "rs_name") == 0) {
+        if (strlen(value) >= 1 && strlen(value) <= 32 &&
+            strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(value)) {
+            snprintf(rs->name, sizeof rs->name, "%s", value);
+            return 0;
+        }
+        snprintf(err, errlen, "rs_name must be 1 to 32 characters of [a-z0-9_-]");
+        return -1;
+    } else if (strcmp(key, "rs_audience") == 0) {
+        char tmp[2048];
+        if (copy_str(tmp, sizeof tmp, value) < 0) {
+            snprintf(err, errlen, "rs_audience is too long");
+            return -1;
+        }
+        rs->n_audiences = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(tmp, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+            if (rs->n_audiences == MG_RS_MAX_AUDIENCES ||
+                copy_str(rs->audiences[rs->n_audiences], sizeof rs->audiences[0], w) < 0) {
+                snprintf(err, errlen, "rs_audience: at most %d audiences of up to 511 bytes",
+                         MG_RS_MAX_AUDIENCES);
+                return -1;
+            }
+            rs->n_audiences++;
+        }
+        if (rs->n_audiences > 0)
+            return 0;
+        snprintf(err, errlen, "rs_audience must name at least one audience");
+        return -1;
+    } else if (strcmp(key, "rs_scopes_read") == 0 || strcmp(key, "rs_scopes_write") == 0) {
+        char *out = key[10] == 'r' ? rs->scopes_read : rs->scopes_write;
+        if (scope_list(value, out, sizeof rs->scopes_read) == 0)
+            return 0;
+        snprintf(err, errlen, "%s must be a list of scope names separated by commas", key);
+        return -1;
+    } else if (strcmp(key, "rs_groups_claim") == 0) {
+        if (strlen(value) < sizeof rs->groups_claim &&
+            strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-") ==
+                strlen(value)) {
+            snprintf(rs->groups_claim, sizeof rs->groups_claim, "%s", value);
+            return 0;
+        }
+        snprintf(err, errlen, "rs_groups_claim must be a claim name, or empty for none");
+        return -1;
+    } else if (strcmp(key, "rs_validation") == 0) {
+        if (strcmp(value, "jwt") == 0 || strcmp(value, "introspection") == 0 ||
+            strcmp(value, "auto") == 0) {
+            rs->introspect = value[0] == 'j' ? 0 : value[0] == 'i' ? 1 : 2;
+            return 0;
+        }
+        snprintf(err, errlen, "rs_validation must be jwt, introspection or auto");
+        return -1;
+    } else if (strcmp(key, "rs_introspection_client_id") == 0) {
+        if (copy_str(rs->client_id, sizeof rs->client_id, value) == 0)
+            return 0;
+    } else if (strcmp(key, "rs_introspection_client_secret_file") == 0) {
+        return read_secret_file(key, value, rs->client_secret, sizeof rs->client_secret, err,
+                                errlen);
+    } else if (strcmp(key, "rs_cache_max_s") == 0) {
+        if (parse_int(value, 0, 86400, &v) == 0) {
+            rs->cache_max_s = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "rs_cache_max_s must be from 0 to 86400 seconds");
+        return -1;
+    } else if (strcmp(key, "rs_jwks_refetch_s") == 0) {
+        if (parse_int(value, 1, 3600, &v) == 0) {
+            rs->refetch_s = (int)v;
+            return 0;
+        }
+        snprintf(err, errlen, "rs_jwks_refetch_s must be from 1 to 3600 seconds");
+        return -1;
+    } else {
+        snprintf(err, errlen, "unknown setting \"%.64s\"", key);
+        return -1;
+    }
+    snprintf(err, errlen, "%s is too long", key);
+    return -1;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s))
@@ -880,6 +1012,28 @@ int config_finish(struct mg_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen,
                  "database is not set: give a libpq conninfo, e.g. database = dbname=mcpgate");
         return -1;
+    }
+    if (cfg->auth == MG_AUTH_RESOURCE) {
+        struct mg_rs *rs = &cfg->rs;
+        if (!rs->issuer[0]) {
+            snprintf(err, errlen,
+                     "auth = resource needs rs_issuer, the authorization server's issuer URL");
+            return -1;
+        }
+        if (strncmp(rs->issuer, "https://", 8) != 0 && !cfg->idp_allow_private) {
+            snprintf(err, errlen, "rs_issuer must be an https URL");
+            return -1;
+        }
+        if (rs->introspect && (!rs->client_id[0] || !rs->client_secret[0])) {
+            snprintf(err, errlen,
+                     "rs_validation = introspection or auto needs rs_introspection_client_id "
+                     "and rs_introspection_client_secret_file");
+            return -1;
+        }
+        if (rs->n_audiences == 0) {
+            rs->n_audiences = 1;
+            snprintf(rs->audiences[0], sizeof rs->audiences[0], "%s/mcp", cfg->base_url);
+        }
     }
     return 0;
 }

@@ -79,7 +79,31 @@ struct mg_connector {
     int main_tokens;    /* 1: tokens issued for base_url/mcp are accepted here too */
 };
 
-enum mg_auth_mode { MG_AUTH_NONE, MG_AUTH_OAUTH };
+enum mg_auth_mode {
+    MG_AUTH_NONE,     /* no authentication */
+    MG_AUTH_OAUTH,    /* mcpgate is the authorization server */
+    MG_AUTH_RESOURCE, /* an external authorization server issues the tokens (rs_* below) */
+};
+
+#define MG_RS_MAX_AUDIENCES 4
+
+/* The external authorization server of auth = resource (oauth/resource.c). */
+struct mg_rs {
+    char issuer[512]; /* rs_issuer: exact issuer identifier; discovery below it */
+    char name[33];    /* rs_name: [a-z0-9_-]{1,32}, keys its users as (name, subject) */
+    int n_audiences;  /* rs_audience: "aud" must name one; default base_url/mcp */
+    char audiences[MG_RS_MAX_AUDIENCES][512];
+    char scopes_read[256];   /* rs_scopes_read: external scopes granting mcp:tools:read */
+    char scopes_write[256];  /* rs_scopes_write: external scopes granting mcp:tools:write */
+    char groups_claim[64];   /* rs_groups_claim: "" = groups are not taken from tokens */
+    int introspect;          /* rs_validation: jwt (0), introspection (1), or auto (2): JWTs
+                                checked here, other tokens by introspection */
+    char client_id[256];     /* rs_introspection_client_id */
+    char client_secret[256]; /* from rs_introspection_client_secret_file; secret, never logged */
+    int cache_max_s;         /* rs_cache_max_s: an accepted token is reused at most this long */
+    int refetch_s;           /* rs_jwks_refetch_s: least time between key set fetches for an
+                                unknown kid, and after a failed discovery */
+};
 
 struct mg_config {
     char base_url[512];    /* public URL without trailing slash, e.g. https://h/mcp-gw */
@@ -144,6 +168,7 @@ struct mg_config {
     struct mg_idp idps[MG_MAX_IDPS]; /* configured identity providers, in file order */
     int n_connectors;
     struct mg_connector connectors[MG_MAX_CONNECTORS]; /* in file order */
+    struct mg_rs rs;                                   /* auth = resource */
     char backends_dir[512]; /* REST backend files (*.json), read at start (tools/backend.h) */
     /* credential_key lines: [0] seals stored credentials, each opens them (util/seal.h);
        secret, never logged */

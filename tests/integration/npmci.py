@@ -19,6 +19,9 @@ import subprocess
 from mcptest import TOP_BUILDDIR, TOP_SRCDIR
 
 NPM_TIMEOUT_S = 600
+# tests/idp/'s files, the same for every test that uses them (test_idp.py,
+# test_resource_server.py): another set would make each test's install undo the other's
+IDP_FILES = ("package.json", "package-lock.json", "provider.mjs", "resource_server.mjs")
 STAMP = ".mcpgate-npm-ci"
 
 

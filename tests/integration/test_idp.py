@@ -462,10 +462,11 @@ def one_provider(tap, port):
 
 def main():
     tap = Tap()
-    # the provider script goes next to its node_modules (ESM resolves from the script)
+    # the provider script goes next to its node_modules (ESM resolves from the script);
+    # test_resource_server.py installs the same files (one stamp for both)
     d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
                       os.path.join(mcptest.TOP_BUILDDIR, "tests", "idp"),
-                      ("package.json", "package-lock.json", "provider.mjs"))
+                      npmci.IDP_FILES)
     if not d:
         return tap.done()
     work = tempfile.mkdtemp(prefix="mcpgate-idp-")

@@ -293,7 +293,7 @@ def main():
     tap = Tap()
     d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
                       os.path.join(mcptest.TOP_BUILDDIR, "tests", "idp"),
-                      ("package.json", "package-lock.json", "provider.mjs"))
+                      npmci.IDP_FILES)
     if not d:
         return tap.done()
     work = tempfile.mkdtemp(prefix="mcpgate-idp-more-")

@@ -65,6 +65,25 @@ int main(void)
     is_str(cfg.base_origin, "http://127.0.0.1:8080", "non-default port kept");
     is_str(cfg.base_path, "", "root base path is empty");
 
+    rc = load_text(&cfg,
+                   "base_url = https://mcp.example.org/gw\ndatabase = d\nauth = resource\n"
+                   "rs_issuer = https://id.example.org/realms/corp\n"
+                   "rs_scopes_read = corp.read, corp.list\nrs_scopes_write = corp.write\n",
+                   err, sizeof err);
+    ok(rc == 0 && cfg.auth == MG_AUTH_RESOURCE && cfg.rs.n_audiences == 1 &&
+           cfg.rs.introspect == 0 && cfg.rs.cache_max_s == 300 && cfg.rs.refetch_s == 60,
+       "auth = resource with its defaults");
+    is_str(cfg.rs.audiences[0], "https://mcp.example.org/gw/mcp",
+           "rs_audience defaults to base_url/mcp");
+    is_str(cfg.rs.scopes_read, "corp.read corp.list", "rs_scopes_read: a space-separated list");
+    is_str(cfg.rs.name, "rs", "rs_name defaults to rs");
+    rc = load_text(&cfg,
+                   "base_url = https://x\ndatabase = d\nauth = resource\nrs_issuer = https://i\n"
+                   "rs_audience = https://x/mcp, api://mcp\n",
+                   err, sizeof err);
+    ok(rc == 0 && cfg.rs.n_audiences == 2 && strcmp(cfg.rs.audiences[1], "api://mcp") == 0,
+       "rs_audience: a list");
+
     struct {
         const char *text, *want;
     } bad[] = {
@@ -72,7 +91,25 @@ int main(void)
         {"base_url = https://x\ndatabase = d\nthreads = 0\n", "threads must be"},
         {"base_url = https://x\ndatabase = d\nthreads = 4x\n", "threads must be"},
         {"base_url = https://x\ndatabase = d\nlog_level = loud\n", "log_level must be"},
-        {"base_url = https://x\ndatabase = d\nauth = basic\n", "auth must be oauth or none"},
+        {"base_url = https://x\ndatabase = d\nauth = basic\n",
+         "auth must be oauth, resource or none"},
+        {"base_url = https://x\ndatabase = d\nauth = resource\n",
+         "auth = resource needs rs_issuer"},
+        {"base_url = https://x\ndatabase = d\nauth = resource\nrs_issuer = http://i\n",
+         "rs_issuer must be an https URL"},
+        {"base_url = https://x\ndatabase = d\nrs_issuer = ftp://i\n", "rs_issuer must be"},
+        {"base_url = https://x\ndatabase = d\nrs_name = Corp\n", "rs_name must be"},
+        {"base_url = https://x\ndatabase = d\nrs_scopes_read = a;b\n", "rs_scopes_read must be"},
+        {"base_url = https://x\ndatabase = d\nrs_validation = maybe\n", "rs_validation must be"},
+        {"base_url = https://x\ndatabase = d\nrs_colour = red\n", "unknown setting \"rs_colour\""},
+        {"base_url = https://x\ndatabase = d\nrs_jwks_refetch_s = 0\n",
+         "rs_jwks_refetch_s must be"},
+        {"base_url = https://x\ndatabase = d\nauth = resource\nrs_issuer = https://i\n"
+         "rs_validation = introspection\n",
+         "needs rs_introspection_client_id"},
+        {"base_url = https://x\ndatabase = d\nrs_introspection_client_secret_file = "
+         "/nonexistent/s\n",
+         "rs_introspection_client_secret_file: could not open /nonexistent/s"},
         {"base_url = https://x\ndatabase = d\nrefresh_grace_s = 61\n", "refresh_grace_s must be"},
         {"base_url = https://x\ndatabase = d\ncimd_allow_private = 1\n",
          "cimd_allow_private must be"},
@@ -118,7 +155,7 @@ int main(void)
          "corp is configured twice"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
          "client_secret_file=/nonexistent/secret\n",
-         "could not open client_secret_file /nonexistent/secret"},
+         "client_secret_file: could not open /nonexistent/secret"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
          "scopes=openid email\n",
          "expected name=value, got \"email\""},
