@@ -224,6 +224,7 @@ static const struct route {
     {.path = "/account/keys/revoke", .oauth = oauth_handle_account_key_revoke},
     {.path = "/account/credentials", .oauth = oauth_handle_account_cred_link},
     {.path = "/account/credentials/unlink", .oauth = oauth_handle_account_cred_unlink},
+    {.path = "/account/linked/disconnect", .oauth = oauth_handle_account_linked_disconnect},
 };
 
 /* Strips the base path ("/gw" of https://h/gw) from path. Returns the route

@@ -84,6 +84,7 @@ struct idp_cache {
     char token_endpoint[IDP_URL_MAX];
     char jwks_uri[IDP_URL_MAX];
     char introspection_endpoint[IDP_URL_MAX]; /* "" when the metadata name none */
+    char revocation_endpoint[IDP_URL_MAX];    /* "" when the provider offers none */
     int iss_param;                            /* authorization_response_iss_parameter_supported */
     long long meta_until_s;                   /* 0: not fetched */
     long long down_until_s;                   /* discovery failed: do not try again before this */
@@ -312,6 +313,11 @@ static int discover_locked(const struct mg_config *cfg, const struct issuer *is)
         (is->introspect && endpoint(cfg, doc, "introspection_endpoint", n.introspection_endpoint,
                                     sizeof n.introspection_endpoint) < 0))
         goto out;
+    const char *rev = json_get_string(doc, "revocation_endpoint"); /* optional (RFC 8414) */
+    if (rev && strlen(rev) < sizeof n.revocation_endpoint &&
+        (strncmp(rev, "https://", 8) == 0 ||
+         (cfg->idp_allow_private && strncmp(rev, "http://", 7) == 0)))
+        snprintf(n.revocation_endpoint, sizeof n.revocation_endpoint, "%s", rev);
     struct json_object *ip =
         json_get(doc, "authorization_response_iss_parameter_supported", json_type_boolean);
     n.iss_param = ip && json_object_get_boolean(ip);
@@ -320,6 +326,7 @@ static int discover_locked(const struct mg_config *cfg, const struct issuer *is)
     memcpy(c->token_endpoint, n.token_endpoint, sizeof n.token_endpoint);
     memcpy(c->jwks_uri, n.jwks_uri, sizeof n.jwks_uri);
     memcpy(c->introspection_endpoint, n.introspection_endpoint, sizeof n.introspection_endpoint);
+    memcpy(c->revocation_endpoint, n.revocation_endpoint, sizeof n.revocation_endpoint);
     c->iss_param = n.iss_param;
     if (!keys_same) {
         jwk_set_free(c->keys);
@@ -1043,6 +1050,16 @@ out:
     grant_clear(&grant);
     json_object_put(claims);
     explicit_bzero(verifier, sizeof verifier);
+}
+
+int oauth_idp_disconnect(struct oauth_ctx *ctx, long long user_id, const struct mg_idp *p,
+                         int *revoked)
+{
+    struct idp_cache meta;
+    const char *rev = p->revocation_endpoint;
+    if (!rev[0] && !p->authorization_endpoint[0] && discover(ctx->cfg, p, &meta) == 0)
+        rev = meta.revocation_endpoint;
+    return tool_idp_token_disconnect(ctx->db, user_id, p, rev, revoked);
 }
 
 void oauth_handle_idp_callback(struct oauth_ctx *ctx)

@@ -201,4 +201,11 @@ oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out);
 /* The WWW-Authenticate challenge of a 401 (error NULL: no token was sent)
  * and the error body, with the scopes of this server's mode. */
 void oauth_challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why);
+/* Disconnects user_id's account at p: its tokens there are revoked when p
+ * offers revocation (revocation_endpoint=, else discovery's; *revoked
+ * counts those the provider took) and forgotten either way. Returns 1, 0
+ * (none were kept) or -1 (the database failed). */
+__attribute__((warn_unused_result)) int oauth_idp_disconnect(struct oauth_ctx *ctx,
+                                                             long long user_id,
+                                                             const struct mg_idp *p, int *revoked);
 #endif

@@ -68,6 +68,9 @@ void oauth_handle_account_key_revoke(struct oauth_ctx *ctx);
  * of per_user backend credential slots (tools/credentials.h) */
 void oauth_handle_account_cred_link(struct oauth_ctx *ctx);
 void oauth_handle_account_cred_unlink(struct oauth_ctx *ctx);
+/* /account/linked/disconnect: forget (and revoke) the user's tokens at an
+ * identity provider */
+void oauth_handle_account_linked_disconnect(struct oauth_ctx *ctx);
 
 enum oauth_bearer {
     OAUTH_BEARER_OK,      /* *out holds the caller */

@@ -32,6 +32,7 @@
 #include "pages/pages.h"
 #include "store/api_keys.h"
 #include "store/credentials.h"
+#include "store/idp_tokens.h"
 #include "store/lease.h"
 #include "store/oauth_tokens.h"
 #include "store/secret.h"
@@ -515,6 +516,16 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         goto out;
     }
     collect_creds(rows);
+    struct store_idp_token t = {0};
+    struct pages_linked linked = {NULL, NULL};
+    enum store_rc lrc = store_idp_token_get(ctx->db, u.id, &t);
+    if (lrc != STORE_OK && lrc != STORE_NOT_FOUND) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    if (lrc == STORE_OK)
+        linked = (struct pages_linked){t.idp, t.updated_at};
+    store_idp_token_clear(&t); /* the sealed tokens; name and date stay */
     int has_key = oauth_cookie(ctx, OAUTH_COOKIE_FLASH, new_key, sizeof new_key) == 0 &&
                   strncmp(new_key, OAUTH_APIKEY_PREFIX, strlen(OAUTH_APIKEY_PREFIX)) == 0;
     struct pages_account p = {
@@ -529,6 +540,8 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         .creds = rows->creds,
         .n_creds = rows->n_creds,
         .creds_enabled = ctx->cfg->n_credential_keys > 0,
+        .linked = &linked,
+        .n_linked = lrc == STORE_OK,
     };
     struct buf html = {0};
     if (pages_account(&html, &p) < 0)
@@ -682,6 +695,23 @@ void oauth_handle_account_cred_link(struct oauth_ctx *ctx)
         free(sealed);
     }
     http_form_free(&f); /* clears the value */
+}
+
+void oauth_handle_account_linked_disconnect(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (account_post(ctx, &f, &u)) {
+        const struct mg_idp *p = config_idp_find(ctx->cfg, http_form_get(&f, "provider"));
+        int revoked = 0;
+        if (!p)
+            oauth_error_page(ctx, 400, "Bad request", "No identity provider here was named.");
+        else if (oauth_idp_disconnect(ctx, u.id, p, &revoked) < 0)
+            oauth_reply_unavailable(ctx->res);
+        else
+            back_to_account(ctx);
+    }
+    http_form_free(&f);
 }
 
 void oauth_handle_account_cred_unlink(struct oauth_ctx *ctx)

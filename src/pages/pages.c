@@ -254,7 +254,7 @@ static const char account_body[] =
     "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
     "<button type=\"submit\" id=\"logout\">Sign out</button></form>\n"
     "{{{notice}}}{{{new_key}}}"
-    "<h2>Connected applications</h2>\n{{{apps}}}{{{creds}}}"
+    "<h2>Connected applications</h2>\n{{{apps}}}{{{linked}}}{{{creds}}}"
     "<h2>API keys</h2>\n"
     "<p><small>For clients that send a fixed header, e.g. <code>Authorization: Bearer "
     "&lt;key&gt;</code> (Claude Code, scripts, mcp-remote --header).</small></p>\n"
@@ -325,6 +325,34 @@ static int account_keys(struct buf *b, const struct pages_account *p)
     return rc || buf_puts(b, "</table></div>\n");
 }
 
+/* Linked accounts at identity providers, each with Disconnect. */
+static int account_linked(struct buf *b, const struct pages_account *p)
+{
+    if (p->n_linked == 0)
+        return 0;
+    int rc = buf_puts(b, "<h2>Linked accounts</h2>\n"
+                         "<p><small>Tools act as you at these services with the tokens of "
+                         "your sign-in there. Disconnect revokes them at the service (where it "
+                         "offers that) and forgets them here; sign in there again to "
+                         "reconnect.</small></p>\n"
+                         "<div class=\"table\"><table id=\"linked\"><tr><th>Service</th>"
+                         "<th>Signed in or renewed</th><th></th></tr>\n");
+    for (int i = 0; i < p->n_linked && rc == 0; i++) {
+        const struct pages_linked *l = &p->linked[i];
+        struct buf id = {0};
+        rc = buf_puts(&id, "disconnect:") || buf_puts(&id, l->provider);
+        rc = rc || buf_puts(b, "<tr class=\"linked\" id=\"linked-") ||
+             pages_escape(b, l->provider) || buf_puts(b, "\"><td>") ||
+             pages_escape(b, l->provider) || buf_puts(b, "</td><td class=\"date\">") ||
+             pages_escape(b, l->since) || buf_puts(b, "</td><td class=\"actions\">") ||
+             button_form(b, p->base, "/account/linked/disconnect", p->csrf, "provider", l->provider,
+                         "Disconnect", buf_str(&id)) ||
+             buf_puts(b, "</td></tr>\n");
+        buf_free(&id);
+    }
+    return rc || buf_puts(b, "</table></div>\n");
+}
+
 /* The hidden fields that name one credential slot. */
 static int cred_fields(struct buf *b, const struct pages_account *p, const struct pages_cred *c)
 {
@@ -390,8 +418,9 @@ static int account_creds(struct buf *b, const struct pages_account *p)
 
 int pages_account(struct buf *out, const struct pages_account *p)
 {
-    struct buf apps = {0}, keys = {0}, notice = {0}, key = {0}, creds = {0};
-    int rc = account_apps(&apps, p) || account_keys(&keys, p) || account_creds(&creds, p);
+    struct buf apps = {0}, keys = {0}, notice = {0}, key = {0}, creds = {0}, linked = {0};
+    int rc = account_apps(&apps, p) || account_keys(&keys, p) || account_creds(&creds, p) ||
+             account_linked(&linked, p);
     if (rc == 0 && p->notice)
         rc = buf_puts(&notice, "<p class=\"notice\" id=\"notice\">") ||
              pages_escape(&notice, p->notice) || buf_puts(&notice, "</p>\n");
@@ -400,16 +429,22 @@ int pages_account(struct buf *out, const struct pages_account *p)
                             "again:<br><code id=\"new-key\">") ||
              pages_escape(&key, p->new_key) || buf_puts(&key, "</code></p>\n");
     struct var v[] = {
-        {"base", p->base, 0},          {"csrf", p->csrf, 0},
-        {"username", p->username, 0},  {"notice", buf_str(&notice), 1},
-        {"new_key", buf_str(&key), 1}, {"apps", buf_str(&apps), 1},
-        {"keys", buf_str(&keys), 1},   {"creds", buf_str(&creds), 1},
+        {"base", p->base, 0},
+        {"csrf", p->csrf, 0},
+        {"username", p->username, 0},
+        {"notice", buf_str(&notice), 1},
+        {"new_key", buf_str(&key), 1},
+        {"apps", buf_str(&apps), 1},
+        {"keys", buf_str(&keys), 1},
+        {"creds", buf_str(&creds), 1},
+        {"linked", buf_str(&linked), 1},
     };
     if (rc == 0)
         rc = page_layout(out, "Your account", account_body, v, sizeof v / sizeof v[0], 1);
     buf_free(&apps);
     buf_free(&keys);
     buf_free(&creds);
+    buf_free(&linked);
     buf_free(&notice);
     if (key.data)
         explicit_bzero(key.data, key.len);

@@ -65,6 +65,12 @@ struct pages_cred {
     const char *linked_at;   /* when the user linked a value, NULL when not linked */
 };
 
+/* An account at an identity provider whose tokens are kept for the user. */
+struct pages_linked {
+    const char *provider; /* the idp name */
+    const char *since;    /* when signed in or last renewed */
+};
+
 struct pages_account {
     const char *base; /* base path for form actions ("" at the root) */
     const char *csrf;
@@ -77,7 +83,9 @@ struct pages_account {
     int n_keys;
     const struct pages_cred *creds; /* none: the section is left out */
     int n_creds;
-    int creds_enabled; /* 0: no credential_key is configured, linking is off */
+    int creds_enabled;                 /* 0: no credential_key is configured, linking is off */
+    const struct pages_linked *linked; /* none: the section is left out */
+    int n_linked;
 };
 
 /* Each appends a whole HTML document to out. Returns 0, or -1 when out's

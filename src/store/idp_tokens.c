@@ -13,7 +13,8 @@
 
 #define ROW_COLUMNS                                                                                \
     "idp, token_endpoint, access_sealed, refresh_sealed,"                                          \
-    " floor(extract(epoch FROM expires_at - now()))::bigint"
+    " floor(extract(epoch FROM expires_at - now()))::bigint,"                                      \
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')"
 
 static const struct store_stmt stmt_put = {
     "idp_token_put",
@@ -77,6 +78,7 @@ static enum store_rc one_row(struct store_conn *c, const struct store_stmt *stmt
         out->access_sealed = xstrdup(PQgetvalue(r, 0, 2));
         out->refresh_sealed = PQgetisnull(r, 0, 3) ? NULL : xstrdup(PQgetvalue(r, 0, 3));
         out->expires_in_s = atoll(PQgetvalue(r, 0, 4));
+        snprintf(out->updated_at, sizeof out->updated_at, "%s", PQgetvalue(r, 0, 5));
     } else {
         rc = STORE_NOT_FOUND;
     }

@@ -17,6 +17,7 @@ struct store_idp_token {
     char *access_sealed;    /* owned; free with store_idp_token_clear() */
     char *refresh_sealed;   /* owned, or NULL when the provider gave none */
     long long expires_in_s; /* seconds until the access token expires (< 0: expired) */
+    char updated_at[32];    /* when signed in or last refreshed, "YYYY-MM-DD HH:MM UTC" */
 };
 
 /* Frees the sealed strings of t. Accepts a zeroed t. */

@@ -114,25 +114,23 @@ struct refreshed {
     long long expires_in_s;
 };
 
-/* Asks p's token endpoint for new tokens with refresh_token. Returns 1 with
- * *out, 0 when the provider refused the grant (the sign-in is over), -1
- * when it could not be asked or answered nonsense. */
-static int refresh_request(const struct mg_idp *p, const char *endpoint, const char *refresh_token,
-                           struct refreshed *out)
+/* POSTs form (the grant or the token to revoke, form-urlencoded) to
+ * endpoint as p's client: HTTP Basic with a client secret, else client_id
+ * in the form. Returns the HTTP status with the answer in f->body, or -1
+ * (not reached, refused address, too large; logged as what). */
+static long client_post(const struct mg_idp *p, const char *endpoint, const char *form,
+                        const char *what, struct fetch *f)
 {
     CURL *h = curl_easy_init();
     if (!h)
         return -1;
-    struct fetch f;
-    memset(&f, 0, sizeof f);
-    f.body.limit = REFRESH_MAX_BYTES;
-    char *rt = curl_easy_escape(h, refresh_token, 0);
+    f->body.limit = REFRESH_MAX_BYTES;
     char *id = curl_easy_escape(h, p->client_id, 0);
     char *secret = p->client_secret[0] ? curl_easy_escape(h, p->client_secret, 0) : NULL;
-    struct buf form = {0};
-    int bad = buf_printf(&form, "grant_type=refresh_token&refresh_token=%s", rt ? rt : "");
+    struct buf body = {0};
+    int bad = buf_puts(&body, form);
     if (!secret)
-        bad = bad || buf_printf(&form, "&client_id=%s", id ? id : "");
+        bad = bad || buf_printf(&body, "&client_id=%s", id ? id : "");
     struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
     curl_easy_setopt(h, CURLOPT_URL, endpoint);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->idp_allow_private ? "http,https" : "https");
@@ -141,12 +139,12 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)REFRESH_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &f);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (token refresh)");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&form));
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (provider token)");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&body));
     if (secret) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, id);
@@ -157,24 +155,46 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdr);
-    if (rt) {
-        explicit_bzero(rt, strlen(rt));
-        curl_free(rt);
-    }
     if (secret) {
         explicit_bzero(secret, strlen(secret));
         curl_free(secret);
     }
     curl_free(id);
+    if (body.data)
+        explicit_bzero(body.data, body.len);
+    buf_free(&body);
+    if (f->refused || rc != CURLE_OK) {
+        LOG_WARN("msg=\"%s failed\" idp=%s curl=%d refused=%d", what, p->name, (int)rc, f->refused);
+        return -1;
+    }
+    return status;
+}
+
+/* Asks p's token endpoint for new tokens with refresh_token. Returns 1 with
+ * *out, 0 when the provider refused the grant (the sign-in is over), -1
+ * when it could not be asked or answered nonsense. */
+static int refresh_request(const struct mg_idp *p, const char *endpoint, const char *refresh_token,
+                           struct refreshed *out)
+{
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    struct buf form = {0};
+    char *rt = curl_easy_escape(NULL, refresh_token, 0);
+    long status = -1;
+    if (rt && buf_printf(&form, "grant_type=refresh_token&refresh_token=%s", rt) == 0)
+        status = client_post(p, endpoint, buf_str(&form), "token refresh", &f);
+    if (rt) {
+        explicit_bzero(rt, strlen(rt));
+        curl_free(rt);
+    }
     if (form.data)
         explicit_bzero(form.data, form.len);
     buf_free(&form);
     int result = -1;
     struct json_object *doc = NULL;
     const char *why = NULL;
-    if (f.refused || rc != CURLE_OK) {
-        LOG_WARN("msg=\"token refresh failed\" idp=%s curl=%d refused=%d", p->name, (int)rc,
-                 f.refused);
+    if (status < 0) {
+        /* logged */
     } else if (status == 400 || status == 401) {
         LOG_INFO("msg=\"provider refused the refresh\" idp=%s status=%ld", p->name, status);
         result = 0;
@@ -196,6 +216,32 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
         explicit_bzero(f.body.data, f.body.len);
     buf_free(&f.body);
     return result;
+}
+
+/* Revokes token (of kind hint) at endpoint (RFC 7009 section 2.1). Returns
+ * 1 when the provider answered 200, else 0 (logged). */
+static int revoke_request(const struct mg_idp *p, const char *endpoint, const char *token,
+                          const char *hint)
+{
+    struct fetch f;
+    memset(&f, 0, sizeof f);
+    struct buf form = {0};
+    char *t = curl_easy_escape(NULL, token, 0);
+    long status = -1;
+    if (t && buf_printf(&form, "token=%s&token_type_hint=%s", t, hint) == 0)
+        status = client_post(p, endpoint, buf_str(&form), "token revocation", &f);
+    if (t) {
+        explicit_bzero(t, strlen(t));
+        curl_free(t);
+    }
+    if (form.data)
+        explicit_bzero(form.data, form.len);
+    buf_free(&form);
+    buf_free(&f.body);
+    if (status != 200 && status >= 0)
+        LOG_WARN("msg=\"provider did not revoke\" idp=%s status=%ld hint=%s", p->name, status,
+                 hint);
+    return status == 200;
 }
 
 static void sleep_ms(long ms)
@@ -400,4 +446,36 @@ void tool_idp_token_still_refused(const struct backend *be, const struct backend
              "%s refused your token at %s even after it was refreshed (HTTP 401); sign in "
              "again: %s/login/idp?provider=%s&return_to=%%2Faccount",
              be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
+}
+
+int tool_idp_token_disconnect(struct store_conn *db, long long user_id, const struct mg_idp *p,
+                              const char *revocation_endpoint, int *revoked)
+{
+    *revoked = 0;
+    struct store_idp_token t = {0};
+    enum store_rc rc = store_idp_token_get(db, user_id, &t);
+    if (rc == STORE_NOT_FOUND || (rc == STORE_OK && strcmp(t.idp, p->name) != 0)) {
+        store_idp_token_clear(&t);
+        return 0;
+    }
+    if (rc != STORE_OK)
+        return -1;
+    if (revocation_endpoint && revocation_endpoint[0]) {
+        /* the refresh token first: revoking it ends the grant at most providers */
+        const char *kinds[] = {"refresh_token", "access_token"};
+        const char *sealed[] = {t.refresh_sealed, t.access_sealed};
+        const char *which[] = {"refresh", "access"};
+        for (int i = 0; i < 2; i++) {
+            char *v = sealed[i] ? open_sealed(p->name, which[i], user_id, sealed[i]) : NULL;
+            if (v)
+                *revoked += revoke_request(p, revocation_endpoint, v, kinds[i]);
+            tool_cred_free(v);
+        }
+    }
+    store_idp_token_clear(&t);
+    if (store_idp_token_delete(db, user_id) != STORE_OK)
+        return -1;
+    LOG_INFO("msg=\"provider account disconnected\" idp=%s user_id=%lld revoked=%d", p->name,
+             user_id, *revoked);
+    return 1;
 }

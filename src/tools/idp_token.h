@@ -62,4 +62,14 @@ tool_idp_token_keep(struct store_conn *db, long long user_id, const char *idp,
                     const char *token_endpoint, const char *access_token, const char *refresh_token,
                     long long expires_in_s);
 
+/* Disconnects user_id's account at provider p: revokes its refresh and
+ * access token at revocation_endpoint (RFC 7009) when that is not NULL or
+ * "", then forgets them, whether or not the provider revoked them.
+ * *revoked is the number of tokens the provider said it revoked. Returns
+ * 1 (disconnected), 0 (no tokens of p were kept) or -1 (the database
+ * failed; nothing forgotten). */
+__attribute__((warn_unused_result)) int
+tool_idp_token_disconnect(struct store_conn *db, long long user_id, const struct mg_idp *p,
+                          const char *revocation_endpoint, int *revoked);
+
 #endif

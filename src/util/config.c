@@ -298,6 +298,8 @@ static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
         return idp_url(word, v, p->token_endpoint, sizeof p->token_endpoint, err, errlen);
     } else if (strcmp(word, "userinfo_endpoint") == 0) {
         return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err, errlen);
+    } else if (strcmp(word, "revocation_endpoint") == 0) {
+        return idp_url(word, v, p->revocation_endpoint, sizeof p->revocation_endpoint, err, errlen);
     } else if (strcmp(word, "whoami_url") == 0) {
         return idp_url(word, v, p->whoami_url, sizeof p->whoami_url, err, errlen);
     } else if (strcmp(word, "subject_field") == 0) {

@@ -48,6 +48,7 @@ struct mg_idp {
     char authorization_endpoint[512]; /* explicit endpoints ("" = from discovery); */
     char token_endpoint[512];         /* both or neither */
     char userinfo_endpoint[512];      /* identity from here when set */
+    char revocation_endpoint[512];    /* RFC 7009, for Disconnect; "" = discovery's, if any */
     char whoami_url[512];             /* identity from here when set (plain OAuth 2.0) */
     char subject_field[128];          /* the subject's member in the whoami answer, dotted
                                          for nested objects ("account.id") */

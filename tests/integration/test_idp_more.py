@@ -13,6 +13,8 @@ that also plays a plain OAuth 2.0 service:
   refreshed once and the call made again; a second 401 ends with the message to sign in
   again, after exactly one more refresh; when the provider refuses that refresh, the
   user's mcpgate token stops working too;
+- the account page lists the linked account with Disconnect: CSRF-checked, it revokes
+  the refresh and access token at the provider (counted there) and forgets them;
 - `mcpgate doctor --idp`: each provider's discovery (a provider that is down fails), the
   redirect URI to register, and its clock by the Date header (a provider 5 minutes off
   fails).
@@ -33,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 import npmci  # noqa: E402
 from mcptest import Stack, Tap, admin, free_port  # noqa: E402
-from oauthlib import OAuth, Browser, pkce, mcp_with  # noqa: E402
+from oauthlib import OAuth, Browser, pkce, mcp_with, hidden_fields  # noqa: E402
 from test_idp import Provider, provider_login, start_sign_in, location, refused  # noqa: E402
 
 
@@ -52,7 +54,8 @@ def groups_of(st, username):
 
 def flow(tap, st, o, idp, login, username, what):
     """Registration, sign-in at idp as login, mcpgate's consent, code, token, a tool call.
-    Returns (mcpgate's token response or None, the provider's authorization URL)."""
+    Returns (mcpgate's token response or None, the provider's authorization URL, the
+    signed-in browser)."""
     client = o.register_public(name="client for " + idp)
     verifier, challenge = pkce()
     params = o.auth_params(client["client_id"], challenge)
@@ -60,13 +63,13 @@ def flow(tap, st, o, idp, login, username, what):
     authz, _, start = start_sign_in(o, mg, idp, params)
     cb, r = provider_login(tap, Browser(), authz, login) if authz else (None, start)
     if not tap.ok(bool(cb), "%s: %s signs in at the provider" % (what, login), r.describe()):
-        return None, authz
+        return None, authz, mg
     r = mg.get(cb)
     back = location(r, o.base)
     if not tap.ok(r.status == 303 and "/authorize?" in back and "mcpgate_session" in mg.cookies,
                   "%s: the callback signs the browser in as %s" % (what, username),
                   r.describe()):
-        return None, authz
+        return None, authz, mg
     r = o.consent(mg, mg.get(back))
     q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location") or "").query)
     t = o.code_grant(client["client_id"], q.get("code", ["x"])[0], verifier)
@@ -78,7 +81,7 @@ def flow(tap, st, o, idp, login, username, what):
     tap.ok(t.status == 200 and r.status == 200 and n == "1",
            "%s: mcpgate's token works; the call's audit row names %s" % (what, username),
            t.describe(), r.describe())
-    return t.json, authz
+    return t.json, authz, mg
 
 
 def groups_allowed(tap, st, o):
@@ -99,7 +102,7 @@ def groups_allowed(tap, st, o):
         tap.ok(r.status == 403 and n == "0 0 0" and "mcpgate_session" not in mg.cookies,
                "groups_allowed: ...and nothing is made: no user, no browser session, no "
                "provider tokens", n)
-    tok, _ = flow(tap, st, o, "staff", "a-1001", "alice@staff", "groups_allowed")
+    tok, _, _ = flow(tap, st, o, "staff", "a-1001", "alice@staff", "groups_allowed")
     tap.ok(tok is not None and user_row(st, "alice@staff") == "staff a-1001 alice@example.org",
            "groups_allowed: alice (staff) signs in", user_row(st, "alice@staff"))
 
@@ -107,7 +110,7 @@ def groups_allowed(tap, st, o):
 def userinfo(tap, st, o, pv):
     """idp ui: the identity from the userinfo endpoint."""
     r0 = mcptest.request("GET", pv.issuer + "/.well-known/openid-configuration")
-    tok, authz = flow(tap, st, o, "ui", "b-2002", "bob@ui", "userinfo")
+    tok, authz, mg = flow(tap, st, o, "ui", "b-2002", "bob@ui", "userinfo")
     tap.ok(tok is not None and user_row(st, "bob@ui") == "ui b-2002 bob@example.org" and
            groups_of(st, "bob@ui") == ["contractors"],
            "userinfo: bob is provisioned from the userinfo answer (subject, email, groups)",
@@ -115,11 +118,45 @@ def userinfo(tap, st, o, pv):
     ui = (r0.json or {}).get("userinfo_endpoint")
     tap.ok(bool(ui) and ui.endswith("/me"), "userinfo: the provider's userinfo endpoint is "
            "the one configured (%s)" % ui)
+    return mg
+
+
+def revocations(pv):
+    return mcptest.request("GET", pv.issuer + "/__test/revocations").json["revocations"]
+
+
+def disconnect(tap, st, o, pv, mg):
+    """bob@ui's account page lists his account at ui; Disconnect (CSRF-checked) revokes
+    his tokens at the provider and forgets them."""
+    page = mg.get(o.url("/account"))
+    m = re.search(rb'<tr class="linked" id="linked-ui">.*?</tr>', page.body, re.S)
+    tap.ok(page.status == 200 and m and b'data-id="disconnect:ui"' in m.group(0),
+           "disconnect: the account page lists the linked account at ui with Disconnect",
+           page.describe())
+    fields = hidden_fields(m.group(0) if m else b"")
+    bad = dict(fields, csrf="x" * 43)
+    r = mg.post(o.url("/account/linked/disconnect"), bad)
+    _, n = st.psql("SELECT count(*) FROM idp_tokens t JOIN users u ON u.id = t.user_id "
+                   "WHERE u.username = 'bob@ui'")
+    tap.ok(r.status == 403 and n == "1",
+           "disconnect: a POST without the page's CSRF token is refused, nothing changes",
+           r.describe(), n)
+    before = revocations(pv)
+    r = mg.post(o.url("/account/linked/disconnect"), fields)
+    _, n = st.psql("SELECT count(*) FROM idp_tokens t JOIN users u ON u.id = t.user_id "
+                   "WHERE u.username = 'bob@ui'")
+    tap.ok(r.status == 303 and (r.header("Location") or "").endswith("/account") and
+           n == "0" and revocations(pv) - before == 2,
+           "disconnect: revoked at the provider (refresh and access token: %d) and forgotten"
+           % (revocations(pv) - before), r.describe(), n)
+    page = mg.get(o.url("/account"))
+    tap.ok(page.status == 200 and b'id="linked-ui"' not in page.body,
+           "disconnect: the account page no longer lists it", page.describe())
 
 
 def plain_oauth(tap, st, o, pv):
     """idp plain: explicit endpoints, no openid, a who-am-I URL."""
-    tok, authz = flow(tap, st, o, "plain", "a-1001", "alice@plain", "plain OAuth 2.0")
+    tok, authz, _ = flow(tap, st, o, "plain", "a-1001", "alice@plain", "plain OAuth 2.0")
     q = urllib.parse.parse_qs(urllib.parse.urlsplit(authz or "").query)
     tap.ok(bool(authz) and authz.startswith(pv.issuer + "/auth?") and
            q.get("scope") == ["profile"] and "nonce" not in q and
@@ -329,7 +366,8 @@ def main():
                  "grant_types": grants} for c in ("mcpgate-s", "mcpgate-u", "mcpgate-p")])
             o = OAuth(base)
             groups_allowed(tap, st, o)
-            userinfo(tap, st, o, pv)
+            mg = userinfo(tap, st, o, pv)
+            disconnect(tap, st, o, pv, mg)
             tok = plain_oauth(tap, st, o, pv)
             on_401(tap, st, base, pv, tok)
             doctor(tap, st, base, pv)

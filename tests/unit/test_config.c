@@ -236,12 +236,14 @@ int main(void)
     ok(config_set(&cfg, "idp",
                   "plain client_id=c authorization_endpoint=https://p/authorize "
                   "token_endpoint=https://p/token whoami_url=https://api.p/v1/me "
-                  "subject_field=account.id groups_allowed=staff,ops@corp",
+                  "subject_field=account.id groups_allowed=staff,ops@corp "
+                  "revocation_endpoint=https://p/revoke",
                   err, sizeof err) == 0 &&
            cfg.idps[1].identity == MG_IDP_WHOAMI && cfg.idps[1].scopes[0] == '\0' &&
            cfg.idps[1].openid == 0 && cfg.idps[1].issuer[0] == '\0' &&
            strcmp(cfg.idps[1].subject_field, "account.id") == 0 &&
-           strcmp(cfg.idps[1].groups_allowed, "staff ops@corp") == 0,
+           strcmp(cfg.idps[1].groups_allowed, "staff ops@corp") == 0 &&
+           strcmp(cfg.idps[1].revocation_endpoint, "https://p/revoke") == 0,
        "plain OAuth 2.0: explicit endpoints, a who-am-I URL, no scopes, no openid: %s", err);
     ok(config_set(&cfg, "idp",
                   "ui issuer=https://u client_id=c userinfo_endpoint=https://u/me scopes=profile",
