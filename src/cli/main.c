@@ -21,6 +21,7 @@ static const struct cli_command commands[] = {
      "  user add NAME           add a local user (password from the terminal or stdin)\n"
      "  user passwd NAME        set a user's password\n"
      "  user disable|enable NAME\n"
+     "  user admin|unadmin NAME   grant or take back the admin role (/metrics, console)\n"
      "  user list\n",
      cli_user},
     {"client",

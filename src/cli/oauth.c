@@ -18,6 +18,7 @@
 #include "oauth/oauth.h"
 #include "oauth/password.h"
 #include "store/api_keys.h"
+#include "store/metrics.h"
 #include "store/oauth_clients.h"
 #include "store/oauth_tokens.h"
 #include "store/users.h"
@@ -147,6 +148,7 @@ static const char user_usage[] =
     "usage: mcpgate user add NAME\n"
     "       mcpgate user passwd NAME\n"
     "       mcpgate user disable|enable NAME\n"
+    "       mcpgate user admin|unadmin NAME\n"
     "       mcpgate user list [--json]\n"
     "\n"
     "Local users sign in on the login page of mcpgate's OAuth server.\n"
@@ -154,6 +156,8 @@ static const char user_usage[] =
     "            echo off) or as one line from standard input\n"
     "  passwd    set a user's password (read the same way)\n"
     "  disable   refuse the user's sign-ins, tokens and API keys; enable undoes it\n"
+    "  admin     grant the admin role: the user's API keys may read /metrics;\n"
+    "            unadmin takes it back\n"
     "  list      the users, with the identity provider and subject of those who\n"
     "            sign in at one (--json: machine-readable)\n"
     "A user name has 1 to 64 of A-Z a-z 0-9 . _ @ -\n";
@@ -213,8 +217,9 @@ int cli_user(const struct cli_env *env, int argc, char **argv)
             print_json_array(arr);
         return 0;
     }
-    if (argc != 3 || (strcmp(sub, "add") != 0 && strcmp(sub, "passwd") != 0 &&
-                      strcmp(sub, "disable") != 0 && strcmp(sub, "enable") != 0)) {
+    if (argc != 3 ||
+        (strcmp(sub, "add") != 0 && strcmp(sub, "passwd") != 0 && strcmp(sub, "disable") != 0 &&
+         strcmp(sub, "enable") != 0 && strcmp(sub, "admin") != 0 && strcmp(sub, "unadmin") != 0)) {
         fputs(user_usage, stderr);
         return EXIT_USAGE;
     }
@@ -240,6 +245,14 @@ int cli_user(const struct cli_env *env, int argc, char **argv)
     }
     if (strcmp(sub, "passwd") == 0)
         return set_password(env, name, 0);
+    if (strcmp(sub, "admin") == 0 || strcmp(sub, "unadmin") == 0) {
+        int on = strcmp(sub, "admin") == 0;
+        rc = store_user_set_admin(env->db, name, on);
+        if (rc != STORE_OK)
+            return cli_store_failed(rc);
+        printf("user %s %s\n", name, on ? "is an admin" : "is no longer an admin");
+        return 0;
+    }
     int disable = strcmp(sub, "disable") == 0;
     rc = store_user_set_disabled(env->db, name, disable);
     if (rc != STORE_OK)

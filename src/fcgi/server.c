@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http/metrics.h"
 #include "http/router.h"
 #include "mcp/task.h"
 #include "mcp/wake.h"
@@ -749,11 +750,20 @@ int fcgi_responder_main(int argc, char **argv)
                                   NULL) < 0)
         LOG_ERROR("msg=\"could not start the listener thread: streams will only see their own "
                   "events\"");
-    /* wait for a stop signal, then wake every held stream so it ends now */
+    /* wait for a stop signal, flushing the metrics meanwhile (on a
+     * connection of their own, held only while there is something to add),
+     * then wake every held stream so it ends now */
+    struct store_conn *metrics_db = store_conn_new(config.database, config.db_connect_timeout_s);
+    long long flushed_ms = mg_now_ms();
     while (!stopping) {
         struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
         if (poll(&p, 1, 1000) > 0)
             break;
+        if (mg_now_ms() - flushed_ms >= HTTP_METRICS_FLUSH_MS) {
+            flushed_ms = mg_now_ms();
+            if (http_metrics_flush(metrics_db) == 0)
+                store_conn_release(metrics_db);
+        }
     }
     mcp_wake_all();
     for (int i = 0; i < started; i++)
@@ -763,6 +773,8 @@ int fcgi_responder_main(int argc, char **argv)
         close(linger.ep);
     }
     mcp_tasks_drain(config.database, config.db_connect_timeout_s); /* mcp/task.h */
+    (void)http_metrics_flush(metrics_db); /* what this process counted last */
+    store_conn_free(metrics_db);
     store_listener_stop();
     pthread_attr_destroy(&attr);
     for (int i = 0; i < n; i++) {

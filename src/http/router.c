@@ -9,6 +9,7 @@
 
 #include "http/doctor.h"
 #include "http/health.h"
+#include "http/metrics.h"
 #include "mcp/sse.h"
 #include "mcp/transport.h"
 #include "oauth/oauth.h"
@@ -203,6 +204,7 @@ static const struct route {
     {.path = "/mcp/doctor", .handler = http_doctor_handle}, /* mcpgate doctor, no token */
     {.path = "/health/live", .handler = http_health_live},  /* load balancers, no token */
     {.path = "/health/ready", .handler = http_health_ready},
+    {.path = "/metrics", .handler = http_metrics_handle}, /* scrape token or admin key */
     {.path = "/sse", .handler = handle_sse, .bearer = 1},
     {.path = "/messages", .handler = handle_messages, .bearer = 1},
     {.path = "/.well-known/oauth-protected-resource", .oauth = oauth_handle_resource_metadata},
@@ -415,6 +417,7 @@ int http_serve(struct http_ctx *ctx)
         rc = send_reply(ctx);
     } else if (found->oauth) {
         run_oauth(ctx, found->oauth);
+        http_metrics_oauth(found->path, ctx->req->method, ctx->res->status);
         rc = send_reply(ctx);
     } else if (found->handler(ctx) == HTTP_REPLY) {
         rc = send_reply(ctx);

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mcp/metrics.h"
 #include "oauth/scope.h"
 #include "store/audit.h"
 #include "store/users.h"
@@ -89,7 +90,9 @@ int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_ob
                                           : (int)dur,
         .request_id = log_request_id(),
     };
-    if (store_audit_append(call->env->db, &e) != STORE_OK) {
+    int stored = store_audit_append(call->env->db, &e) == STORE_OK;
+    mcp_metrics_call(call, name, outcome, detail, e.duration_ms, stored);
+    if (!stored) {
         LOG_ERROR("msg=\"could not write the audit row of a tool call\" tool=%s outcome=%s", name,
                   outcome);
         return -1;

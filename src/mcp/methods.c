@@ -226,6 +226,7 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
         mcp_audit_call(call, name, args, "refused", "unknown tool", t0);
         return fail(err, JSONRPC_INVALID_PARAMS, msg);
     }
+    call->tool = tool;
     if (!mcp_tool_permitted(call->env, tool)) {
         char msg[200];
         snprintf(msg, sizeof msg, "Tool not permitted for your account: %.128s", tool->name);

@@ -65,6 +65,7 @@ struct mcp_call {
     char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
     int unavailable;                             /* set when the store could not be reached */
     const char *insufficient_scope; /* static: the scopes a refused call needs (HTTP 403) */
+    const struct tool_def *tool;    /* tools/call: the tool once found (metrics), else NULL */
 };
 
 /* A method's failure: code and a message safe to show the client, and

@@ -14,6 +14,7 @@
 #include "store/lease.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 int mcp_sse_begin(const struct mcp_env *env, const struct mcp_sink *sink, const char *extra_header)
@@ -22,6 +23,7 @@ int mcp_sse_begin(const struct mcp_env *env, const struct mcp_sink *sink, const 
                              extra_header, NULL};
     if (sink->begin(sink->ctx, 200, "text/event-stream", headers) < 0)
         return -1;
+    metrics_add("mcpgate_sse_streams_total", 1, NULL);
     char retry[32];
     snprintf(retry, sizeof retry, "retry: %d\n\n", env->cfg->sse_retry_ms);
     return sink->write(sink->ctx, retry, strlen(retry));
@@ -123,7 +125,9 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
     long long deadline = mg_now_ms() + (long long)env->cfg->sse_max_s * 1000;
     long long cursor = after;
     int rc = 0;
-    int unpushed = 1; /* the stream's start (and what follows) has not been pushed */
+    int unpushed = 1;          /* the stream's start (and what follows) has not been pushed */
+    int replaying = after > 0; /* resumed with Last-Event-ID: what is stored is sent again */
+    metrics_add("mcpgate_sse_streams_open", 1, NULL);
     for (;;) {
         struct store_event_batch b;
         enum store_rc src = store_events_after(env->db, stream_id, session_hash, cursor, &b);
@@ -137,6 +141,8 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
         }
         long long before = cursor;
         int wrc = write_batch(sink, stream_id, &b, default_event, &cursor);
+        if (replaying && cursor > before)
+            metrics_add("mcpgate_sse_events_replayed_total", (double)(cursor - before), NULL);
         unpushed |= cursor > before;
         /* a later connection without Last-Event-ID starts after this */
         if (cursor > before && store_stream_delivered(env->db, stream_id, cursor) != STORE_OK)
@@ -165,6 +171,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
             break;
         }
         unpushed = 0;
+        replaying = 0;
         int wait_ms = env->cfg->sse_heartbeat_s * 1000;
         if (wait_ms > left)
             wait_ms = (int)left;
@@ -178,6 +185,7 @@ int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const
             break;
     }
     mcp_wake_unregister(&w);
+    metrics_add("mcpgate_sse_streams_open", -1, NULL);
     LOG_DEBUG("msg=\"stream delivery ended\" rc=%d last_seq=%lld", rc, cursor);
     return rc;
 }

@@ -212,6 +212,7 @@ static int run_round(struct mcp_env *env, struct task_job *j, struct mcp_waiter 
         mcp_call_finish(&call);
         return 0;
     }
+    call.tool = tool;
     struct tool_ctx ctx;
     mcp_call_tool_ctx(&call, &ctx);
     ctx.tool = tool;

@@ -24,6 +24,7 @@
 #include "store/oauth_tokens.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 static void token_reply(struct oauth_ctx *ctx, const char *access, const char *refresh,
                         const char *scope)
@@ -93,6 +94,7 @@ static void grant_code(struct oauth_ctx *ctx, const struct http_form *f,
     case STORE_CODE_REPLAYED:
         LOG_WARN("msg=\"authorization code replayed: its tokens are revoked\" family=%lld",
                  sc.family_id);
+        metrics_add("mcpgate_oauth_replays_total", 1, "kind", "authorization_code", NULL);
         why = "authorization code was already used";
         break;
     case STORE_CODE_INVALID:
@@ -188,6 +190,7 @@ static void grant_refresh(struct oauth_ctx *ctx, const struct http_form *f,
     case STORE_ROTATE_REUSED:
         LOG_WARN("msg=\"refresh token reused: its family is revoked\" client_id=%.200s",
                  cl->client_id);
+        metrics_add("mcpgate_oauth_replays_total", 1, "kind", "refresh_token", NULL);
         oauth_reply_error(ctx->res, 400, "invalid_grant", "refresh token was already used");
         break;
     case STORE_ROTATE_SCOPE:

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "util/alloc.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 #define KEY_MAX 72
@@ -91,6 +92,9 @@ int store_cache_begin(unsigned long *out)
     return on;
 }
 
+/* The cache label of mcpgate_cache_lookups_total and _invalidations_total. */
+static const char *const kind_names[STORE_CACHE_KINDS] = {"auth", "session", "policy"};
+
 long store_cache_get(enum store_cache_kind kind, const char *key, void *out, size_t cap)
 {
     long n = -1;
@@ -106,7 +110,11 @@ long store_cache_get(enum store_cache_kind kind, const char *key, void *out, siz
             }
         }
     }
+    int counted = live;
     pthread_mutex_unlock(&lock);
+    if (counted)
+        metrics_add("mcpgate_cache_lookups_total", 1, "cache", kind_names[kind], "result",
+                    n >= 0 ? "hit" : "miss", NULL);
     return n;
 }
 
@@ -168,6 +176,12 @@ int store_cache_note(const char *key)
     }
     pthread_cond_broadcast(&noted);
     pthread_mutex_unlock(&lock);
+    metrics_add("mcpgate_cache_invalidations_total", 1, "cache",
+                key[1] == 'a'   ? "auth"
+                : key[1] == 's' ? "session"
+                : key[1] == 'p' ? "policy"
+                                : "all",
+                NULL);
     return 1;
 }
 

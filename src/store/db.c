@@ -11,6 +11,7 @@
 
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 struct store_conn *store_conn_new(const char *conninfo, int connect_timeout_s)
@@ -69,6 +70,7 @@ static int pool_lend(struct store_conn *h)
     until.tv_sec += p->connect_timeout_s;
     int make = 0;
     pthread_mutex_lock(&p->lock);
+    int waited = !p->free && p->made >= p->max;
     while (!p->free && p->made >= p->max)
         if (pthread_cond_timedwait(&p->freed, &p->lock, &until) != 0)
             break;
@@ -82,6 +84,9 @@ static int pool_lend(struct store_conn *h)
     pthread_mutex_unlock(&p->lock);
     if (make)
         h->lent = store_conn_new(p->conninfo, p->connect_timeout_s);
+    if (waited)
+        metrics_add("mcpgate_db_pool_waits_total", 1, "result", h->lent ? "got" : "timed_out",
+                    NULL);
     if (!h->lent)
         LOG_WARN("msg=\"every PostgreSQL connection of this process is busy\" max=%d", p->max);
     return h->lent ? 0 : -1;
@@ -367,8 +372,9 @@ enum store_rc store_conn_ensure(struct store_conn *c)
     return STORE_OK;
 }
 
-enum store_rc store_exec(struct store_conn *c, const struct store_stmt *stmt,
-                         const char *const *params, PGresult **res)
+/* store_exec() but for the count of failures. */
+static enum store_rc exec_retrying(struct store_conn *c, const struct store_stmt *stmt,
+                                   const char *const *params, PGresult **res)
 {
     *res = NULL;
     if (!(c = physical(c)))
@@ -404,6 +410,16 @@ enum store_rc store_exec(struct store_conn *c, const struct store_stmt *stmt,
             return rc;
         LOG_INFO("msg=\"reconnecting to PostgreSQL and retrying once\" statement=%s", stmt->name);
     }
+}
+
+enum store_rc store_exec(struct store_conn *c, const struct store_stmt *stmt,
+                         const char *const *params, PGresult **res)
+{
+    enum store_rc rc = exec_retrying(c, stmt, params, res);
+    if (rc == STORE_UNAVAILABLE || rc == STORE_ERROR)
+        metrics_add("mcpgate_db_errors_total", 1, "kind",
+                    rc == STORE_ERROR ? "statement" : "unavailable", NULL);
+    return rc;
 }
 
 enum store_rc store_exec_plain(struct store_conn *c, const char *sql)

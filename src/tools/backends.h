@@ -30,4 +30,9 @@ const struct backend *tool_backend_find(const char *name);
 int tool_backend_count(void);
 const struct backend *tool_backend_at(int i);
 
+/* The name of the backend whose tool t is (REST or upstream MCP), "mcpgate"
+ * for a builtin tool, NULL for NULL. Borrowed for as long as t is. Cannot
+ * fail. */
+const char *tool_backend_name(const struct tool_def *t);
+
 #endif

@@ -21,6 +21,7 @@
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/net.h"
 
 #define REFRESH_TIMEOUT_MS 5000
@@ -211,6 +212,11 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
         out->expires_in_s = e ? json_object_get_int64(e) : 3600;
         result = 1;
     }
+    metrics_add("mcpgate_upstream_token_refreshes_total", 1, "idp", p->name, "outcome",
+                result == 1   ? "ok"
+                : result == 0 ? "refused"
+                              : "failed",
+                NULL);
     json_object_put(doc);
     if (f.body.data)
         explicit_bzero(f.body.data, f.body.len);

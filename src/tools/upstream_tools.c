@@ -259,6 +259,21 @@ static int add_tool(struct upstream *u, struct up_snapshot *s, struct json_objec
     return 0;
 }
 
+const char *tool_backend_name(const struct tool_def *t)
+{
+    if (!t)
+        return NULL;
+    if (t->call == upstream_tool_call)
+        return ((const struct up_tool *)t->data)->up->be->name;
+    for (int i = 0; i < tool_backend_count(); i++) {
+        const struct backend *b = tool_backend_at(i);
+        for (int k = 0; b->kind == BACKEND_REST && k < b->n_ops; k++)
+            if (&b->defs[k] == t)
+                return b->name;
+    }
+    return "mcpgate";
+}
+
 /* The backend that gave the static tool name ("mcpgate" for a builtin). */
 static const char *static_owner(const char *name)
 {

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/crypto.h"
+
 void config_defaults(struct mg_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -586,6 +588,30 @@ static int set_connector(struct mg_config *cfg, const char *value, char *err, si
 static int set_rs(struct mg_config *cfg, const char *key, const char *value, char *err,
                   size_t errlen);
 
+/* metrics_token_file: the scrape credential of /metrics (http/metrics.h),
+ * kept only as its SHA-256. At least METRICS_TOKEN_MIN characters. */
+static int read_metrics_token(struct mg_config *cfg, const char *path, char *err, size_t errlen)
+{
+    if (!path[0]) {
+        cfg->metrics_token_sha256[0] = '\0';
+        return 0;
+    }
+    char token[256];
+    if (read_secret_file("metrics_token_file", path, token, sizeof token, err, errlen) < 0)
+        return -1;
+    size_t len = strlen(token);
+    if (len < MG_METRICS_TOKEN_MIN) {
+        snprintf(err, errlen,
+                 "metrics_token_file %.200s: the token must have at least %d characters", path,
+                 MG_METRICS_TOKEN_MIN);
+        explicit_bzero(token, sizeof token);
+        return -1;
+    }
+    crypto_sha256_hex(token, len, cfg->metrics_token_sha256);
+    explicit_bzero(token, sizeof token);
+    return 0;
+}
+
 int config_set(struct mg_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
     long v;
@@ -730,6 +756,8 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         }
         snprintf(err, errlen, "sse_pad_bytes must be 0 (off) or from 64 to 1048576 bytes");
         return -1;
+    } else if (strcmp(key, "metrics_token_file") == 0) {
+        return read_metrics_token(cfg, value, err, errlen);
     } else if (strcmp(key, "log_file") == 0) {
         if (value[0] != '\0' && value[0] != '/') {
             snprintf(err, errlen, "log_file must be an absolute path (or empty: stderr)");

@@ -106,6 +106,8 @@ struct mg_rs {
                                 unknown kid, and after a failed discovery */
 };
 
+#define MG_METRICS_TOKEN_MIN 16 /* characters of a metrics_token_file token */
+
 struct mg_config {
     char base_url[512];    /* public URL without trailing slash, e.g. https://h/mcp-gw */
     char base_origin[512]; /* scheme://host[:port] of base_url, derived */
@@ -171,6 +173,7 @@ struct mg_config {
     struct mg_connector connectors[MG_MAX_CONNECTORS]; /* in file order */
     struct mg_rs rs;                                   /* auth = resource */
     char backends_dir[512]; /* REST backend files (*.json), read at start (tools/backend.h) */
+    char metrics_token_sha256[65]; /* SHA-256 hex of metrics_token_file's token, "" = none */
     /* credential_key lines: [0] seals stored credentials, each opens them (util/seal.h);
        secret, never logged */
     struct seal_key credential_keys[SEAL_MAX_KEYS];

@@ -1,0 +1,33 @@
+/*
+ * mcp/metrics.h - what the counters (util/metrics.h) see of a tool call.
+ *
+ * Owns: the labels of mcpgate_tool_calls_total (tool, backend, outcome,
+ * client) and the observation of mcpgate_tool_call_duration_seconds, taken
+ * where the call's audit row is written (mcp/audit.h), so the counts and
+ * the audit trail see the same calls:
+ *
+ *   audit outcome          metrics outcome
+ *   ok                     ok
+ *   error                  tool_error
+ *   refused, rate limited  rate_limited
+ *   refused, otherwise     policy_refused (policy, scope, unknown tool, ...)
+ *   cancelled              cancelled
+ *   input_required         input_required
+ *   (row not written)      unavailable
+ *
+ * A name the client made up never becomes a label: a call refused before
+ * its tool was found (unknown tool, rate limit) counts as tool="(unknown)",
+ * backend="none". client is the OAuth client id, "api_key" for a personal
+ * API key, "none" without authentication.
+ */
+#ifndef MG_MCP_METRICS_H
+#define MG_MCP_METRICS_H
+
+#include "mcp/methods.h"
+
+/* Counts one audited tool call (stored: 1 when its audit row was written).
+ * Cannot fail. */
+void mcp_metrics_call(const struct mcp_call *call, const char *tool, const char *outcome,
+                      const char *detail, int duration_ms, int stored);
+
+#endif
