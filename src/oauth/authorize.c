@@ -321,6 +321,13 @@ void oauth_handle_authorize(struct oauth_ctx *ctx)
     }
     int remembered = consent == STORE_OK && oauth_scope_covers(granted, a.scope) &&
                      !(a.prompt && strstr(a.prompt, "consent"));
+    /* consent to an application is remembered per resource: allowing it one
+     * connector's tools is no consent to /mcp's or another connector's */
+    if (remembered && store_consent_resource_used(ctx->db, u.id, a.client.client_id, a.resource,
+                                                  &remembered) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
     if (remembered)
         issue_code(ctx, &a, &u, a.scope);
     else if (a.prompt && strcmp(a.prompt, "none") == 0)

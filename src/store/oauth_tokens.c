@@ -130,6 +130,13 @@ static const struct store_stmt stmt_consent_find = {
     2,
 };
 
+static const struct store_stmt stmt_consent_resource = {
+    "consent_resource",
+    "SELECT EXISTS (SELECT 1 FROM oauth_families WHERE user_id = $1::bigint AND client_id = $2"
+    " AND resource = $3 AND issued)",
+    3,
+};
+
 static const struct store_stmt stmt_consent_save = {
     "consent_save",
     "INSERT INTO oauth_consents (user_id, client_id, scope) VALUES ($1::bigint, $2, $3)"
@@ -464,6 +471,21 @@ enum store_rc store_consent_find(struct store_conn *c, long long user_id, const 
         rc = STORE_NOT_FOUND;
     PQclear(r);
     return rc;
+}
+
+enum store_rc store_consent_resource_used(struct store_conn *c, long long user_id,
+                                          const char *client_id, const char *resource, int *used)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid, client_id, resource};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_consent_resource, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *used = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return STORE_OK;
 }
 
 enum store_rc store_consent_save(struct store_conn *c, long long user_id, const char *client_id,

@@ -140,6 +140,14 @@ __attribute__((warn_unused_result)) enum store_rc
 store_user_apps(struct store_conn *c, long long user_id,
                 void (*fn)(void *arg, const struct store_app *app), void *arg);
 
+/* Whether user_id's consent to client_id was ever used for resource (a
+ * token family for it was issued): a remembered consent stands for the
+ * resources it was given for, not for another connector's. Writes *used.
+ * STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_consent_resource_used(struct store_conn *c, long long user_id, const char *client_id,
+                            const char *resource, int *used);
+
 /* The scope user_id granted client_id before, into scope (n bytes).
  * STORE_OK, STORE_NOT_FOUND or a failure. */
 __attribute__((warn_unused_result)) enum store_rc store_consent_find(struct store_conn *c,

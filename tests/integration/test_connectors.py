@@ -14,7 +14,8 @@ Checked at each front end:
   - the 401 at /mcp/NAME points to that connector's metadata;
   - the OAuth flow (DCR, PKCE, resource=base_url/mcp/projects): the consent page names the
     connector, the token works at /mcp/projects and is refused with 401 at /mcp/databases and
-    at /mcp; a databases token the other way round;
+    at /mcp; a databases token the other way round; the consent is remembered for
+    /mcp/projects only, the same client is asked again for another connector or /mcp;
   - tools/list shows exactly the connector's tools (computed here from the backend file),
     minus what the user's policy denies; a tool of the other connector, or a denied one, is
     refused as unknown or not permitted; a projects tool reaches the API;
@@ -138,7 +139,16 @@ def flow(o, fe, name, tap):
     tok = t.json if t.status == 200 else None
     if tok:
         tok["client_id"] = reg["client_id"]
+        tok["browser"] = b
     return page, tok
+
+
+def again(o, tok, name):
+    """The same client and browser authorize again for resource base/mcp/NAME (or /mcp for
+    None): the Response (303 with a code when the consent is remembered, else the page)."""
+    o.resource = o.base + "/mcp" + ("/" + name if name else "")
+    verifier, challenge = pkce()
+    return tok["browser"].get(o.authorize_url(o.auth_params(tok["client_id"], challenge)))
 
 
 def run_front_end(t, st, fe, base, proj, dbs):
@@ -182,6 +192,19 @@ def run_front_end(t, st, fe, base, proj, dbs):
     if not ptok or not dtok:
         return
     pt, dt = ptok["access_token"], dtok["access_token"]
+
+    # consent is remembered per resource: not for another connector, nor for /mcp
+    r = again(o, ptok, "projects")
+    t.ok(r.status == 303 and "code=" in (r.header("Location") or ""),
+         "%s: the same client for /mcp/projects again: consent remembered, a code" % fe,
+         r.describe(300))
+    r = again(o, ptok, "databases")
+    t.ok(r.status == 200 and b'id="connector">Databases (read)<' in r.body,
+         "%s: the same client for /mcp/databases: asked again, naming Databases" % fe,
+         r.describe(300))
+    r = again(o, ptok, None)
+    t.ok(r.status == 200 and b"mcpgate's tools" in r.body and b'id="connector"' not in r.body,
+         "%s: the same client for /mcp: asked again, for every tool" % fe, r.describe(300))
 
     # bound to one endpoint: 401 elsewhere, either way round
     for tok, where, what in ((pt, "/mcp/databases", "projects"), (pt, "/mcp", "projects"),
