@@ -462,6 +462,13 @@ static void check_metadata(struct doctor *d)
     check_document(d, "wellknown-resource", url, "resource", d->url);
     snprintf(url, sizeof url, "%s/.well-known/oauth-protected-resource%s", d->origin, d->path);
     check_document(d, "wellknown-resource-root", url, NULL, NULL);
+    if (auth && strcmp(auth, "resource") == 0) {
+        /* the authorization server is the one the resource metadata name */
+        doctor_add_check(d, "wellknown-as", CHECK_SKIP,
+                         "auth = resource: the authorization server is external");
+        doctor_check_external_as(d, url);
+        return;
+    }
     snprintf(url, sizeof url, "%s/.well-known/oauth-authorization-server%s", d->origin, d->path);
     check_document(d, "wellknown-as", url, "issuer", d->base);
 }
@@ -619,6 +626,12 @@ static void usage(FILE *f)
         "  idp-redirect-NAME     the redirect URI to register there (base_url/login/callback)\n"
         "  idp-clock-NAME        its Date header within %d s of our clock (WARN over %d s):\n"
         "                        ID tokens are refused beyond that\n"
+        "With auth = resource (under --url, from the resource metadata; under --idp,\n"
+        "from rs_issuer):\n"
+        "  rs-issuer             the authorization server's discovery document names it\n"
+        "  rs-keys               its jwks_uri holds usable signing keys\n"
+        "  rs-audience           (--idp) rs_audience lists base_url/mcp, the resource\n"
+        "                        the metadata publish\n"
         "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
         "mod_proxy_fcgi or lighttpd (only the web server the Server header names), and\n"
         "under Apache what a shared host's customer can set in .htaccess or mcpgate.conf\n"
@@ -630,7 +643,8 @@ static void usage(FILE *f)
         "  --timeout S     longest wait for each request, in seconds (default 10)\n"
         "  --insecure      do not verify the TLS certificate (self-signed test servers)\n"
         "  --tools         check the tool surface too (alone without --url)\n"
-        "  --idp           check the identity providers too (alone without --url)\n"
+        "  --idp           check the identity providers (and with auth = resource the\n"
+        "                  authorization server) too (alone without --url)\n"
         "\n"
         "exit status: 0 no check failed (WARN and SKIP allowed), 1 a check failed,\n"
         "2 usage\n",

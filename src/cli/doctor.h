@@ -15,9 +15,10 @@ enum check_status { CHECK_PASS, CHECK_WARN, CHECK_FAIL, CHECK_SKIP };
 enum front_end { FE_UNKNOWN, FE_APACHE, FE_LIGHTTPD };
 
 #define MAX_CHECKS                                                                                 \
-    (18 + MG_MAX_CONNECTORS + 3 * MG_MAX_IDPS) /* the live checks, the tool surface's, one per     \
-                                                  connector and three per identity provider */
-#define IDP_SKEW_FAIL_S 60                     /* oauth/idp.c refuses ID tokens further off */
+    (18 + MG_MAX_CONNECTORS + 3 * MG_MAX_IDPS +                                                    \
+     5) /* the live checks, the tool surface's, one per connector, three per identity provider     \
+           and the external authorization server's (auth = resource) */
+#define IDP_SKEW_FAIL_S 60 /* oauth/idp.c refuses ID tokens further off */
 #define IDP_SKEW_WARN_S 5
 #define TOOLS_ADVISED   40 /* clients degrade with more tools listed at once */
 #define TOOL_NAME_SHORT 64 /* longest tool name every client takes whole */
@@ -62,5 +63,14 @@ void doctor_check_tools(struct doctor *d, const struct mg_config *cfg);
 /* --idp: each identity provider of cfg (discovery, the redirect URI to
  * register, its clock). */
 void doctor_check_idps(struct doctor *d, const struct mg_config *cfg);
+
+/* With auth = resource, under --idp: the authorization server of
+ * cfg->rs (rs-issuer, rs-keys) and the audiences tokens must carry
+ * (rs-audience). */
+void doctor_check_rs(struct doctor *d, const struct mg_config *cfg);
+
+/* With auth = resource, under --url: the authorization server the
+ * protected resource metadata at prm name (rs-issuer, rs-keys). */
+void doctor_check_external_as(struct doctor *d, const char *prm);
 
 #endif

@@ -134,6 +134,8 @@ static void check_idp(struct doctor *d, const struct mg_config *cfg, const struc
 
 void doctor_check_idps(struct doctor *d, const struct mg_config *cfg)
 {
+    if (cfg->auth == MG_AUTH_RESOURCE)
+        doctor_check_rs(d, cfg);
     if (cfg->n_idps == 0)
         doctor_add_check(d, "idp", CHECK_SKIP, "no idp line in the configuration");
     for (int i = 0; i < cfg->n_idps; i++)

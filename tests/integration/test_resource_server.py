@@ -31,7 +31,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 import npmci  # noqa: E402
-from mcptest import Stack, Tap, free_port  # noqa: E402
+from mcptest import Stack, Tap, admin, free_port  # noqa: E402
 from oauthlib import mcp_with  # noqa: E402
 
 SECRET = "rs-client-secret-for-tests"
@@ -292,6 +292,32 @@ def connector(tap, fe, base, pv, issuer):
     tap.ok(refused_401(r), "%s: ...and is refused at /mcp" % fe, r.describe())
 
 
+def doctor(st, *args):
+    r = admin(st, "doctor", *args, "--json", timeout=60)
+    try:
+        return r, {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    except (ValueError, KeyError):
+        return r, {}
+
+
+def doctor_up(tap, st, base, issuer):
+    r, c = doctor(st, "--idp")
+    get = lambda n: c.get(n, {})  # noqa: E731
+    tap.ok(r.returncode == 0 and get("rs-issuer").get("status") == "PASS" and
+           "introspection at %s/" % issuer in get("rs-issuer").get("seen", "") and
+           get("rs-keys").get("status") == "PASS" and
+           "1 signing key" in get("rs-keys").get("seen", "") and
+           get("rs-audience").get("status") == "PASS",
+           "doctor --idp: the issuer's metadata, its key set and the audience pass",
+           r.stdout[-1500:], r.stderr)
+    r, c = doctor(st, "--url", base + "/mcp")
+    tap.ok(get("wellknown-resource").get("status") == "PASS" and
+           get("wellknown-as").get("status") == "SKIP" and
+           get("rs-issuer").get("status") == "PASS" and get("rs-keys").get("status") == "PASS",
+           "doctor --url: the resource metadata, then the issuer they name and its keys; "
+           "no authorization server metadata of mcpgate expected", r.stdout[-1500:], r.stderr)
+
+
 def main():
     tap = Tap()
     d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
@@ -321,6 +347,11 @@ def main():
             fes = st.front_ends()
             FLOOD_PATHS.extend({st.responder_path(fe) for fe, _ in fes})
             provider_down(tap, fes, issuer)
+            r, c = doctor(st, "--idp")
+            tap.ok(r.returncode == 1 and c.get("rs-issuer", {}).get("status") == "FAIL" and
+                   c.get("rs-issuer", {}).get("fix", {}).get("any"),
+                   "doctor --idp: an issuer that does not answer fails, with a fix",
+                   r.stdout[-1500:], r.stderr)
             time.sleep(REFETCH_S)  # the failure is remembered this long
             pv = Provider(tap, d, port, "k1", CLIENTS)
             tokens = {}
@@ -328,6 +359,7 @@ def main():
                 surface(tap, fe, base, issuer)
                 tokens[fe] = jwt_calls(tap, st, fe, base, pv)
             connector(tap, fes[0][0], fes[0][1], pv, issuer)
+            doctor_up(tap, st, fes[0][1], issuer)
             _, rows = st.psql("SELECT username || ':' || idp || ':' || subject FROM users")
             tap.ok(rows.split() == ["agent@corp:corp:agent"],
                    "the token's subject is one user keyed by (rs_name, sub)", rows)
