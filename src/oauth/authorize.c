@@ -264,6 +264,33 @@ static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const
     buf_free(&html);
 }
 
+/* The browser comes from consenting at the provider (consent=provider) to
+ * this request: the consent is remembered as if given on mcpgate's page,
+ * and the code issued. */
+static void consented_at_provider(struct oauth_ctx *ctx, const struct authz *a,
+                                  const struct store_user *u)
+{
+    if (store_consent_save(ctx->db, u->id, a->client.client_id, a->scope) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        return;
+    }
+    LOG_INFO("msg=\"consent given at the identity provider\" user=%s client_id=%.200s", u->username,
+             a->client.client_id);
+    issue_code(ctx, a, u, a->scope);
+}
+
+/* Sends the browser to provider p to consent there (prompt=consent), and
+ * back to this request. */
+static void consent_at_provider(struct oauth_ctx *ctx, const struct mg_idp *p)
+{
+    struct buf loc = {0};
+    if (oauth_idp_start_url(ctx->cfg, p, ctx->req->uri, &loc) == 0)
+        oauth_see_other(ctx, buf_str(&loc));
+    else
+        oauth_error_page(ctx, 400, "Invalid request", "the request is too long");
+    buf_free(&loc);
+}
+
 void oauth_handle_authorize(struct oauth_ctx *ctx)
 {
     if (strcmp(ctx->req->method, "GET") != 0) {
@@ -328,10 +355,17 @@ void oauth_handle_authorize(struct oauth_ctx *ctx)
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
+    /* consent=provider: the provider's consent page, asked for each time
+       mcpgate would show its own, stands instead of it */
+    const struct mg_idp *cp = oauth_idp_consent_at(ctx->cfg, &u);
     if (remembered)
         issue_code(ctx, &a, &u, a.scope);
     else if (a.prompt && strcmp(a.prompt, "none") == 0)
         redirect_error(ctx, &a, "consent_required", "the user has not allowed this application");
+    else if (cp && oauth_idp_consent_given(ctx, &u))
+        consented_at_provider(ctx, &a, &u);
+    else if (cp)
+        consent_at_provider(ctx, cp);
     else
         show_consent(ctx, &q, &a, &u);
 out:

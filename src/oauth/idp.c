@@ -65,18 +65,20 @@
 #include "util/net.h"
 #include "util/time.h"
 
-#define IDP_LOGIN_TTL_S   600
-#define IDP_MAX_BYTES     (256 * 1024)
-#define IDP_TIMEOUT_MS    5000
-#define IDP_CACHE_DEFAULT 3600
-#define IDP_CACHE_MIN     60
-#define IDP_CACHE_MAX     86400
-#define IDP_REFETCH_MIN_S 60
-#define IDP_DOWN_S        30 /* after a failed discovery, sign-ins fail at once this long */
-#define IDP_SKEW_S        60
-#define IDP_COOKIE        "mcpgate_idp"
-#define IDP_URL_MAX       1024
-#define IDP_MAX_GROUPS    32 /* groups taken from one ID token */
+#define IDP_LOGIN_TTL_S    600
+#define IDP_MAX_BYTES      (256 * 1024)
+#define IDP_TIMEOUT_MS     5000
+#define IDP_CACHE_DEFAULT  3600
+#define IDP_CACHE_MIN      60
+#define IDP_CACHE_MAX      86400
+#define IDP_REFETCH_MIN_S  60
+#define IDP_DOWN_S         30 /* after a failed discovery, sign-ins fail at once this long */
+#define IDP_SKEW_S         60
+#define IDP_COOKIE         "mcpgate_idp"
+#define IDP_CONSENT_COOKIE "mcpgate_idp_consent" /* consent=provider: consent given there */
+#define IDP_CONSENT_TTL_S  120
+#define IDP_URL_MAX        1024
+#define IDP_MAX_GROUPS     32 /* groups taken from one ID token */
 
 /* What discovery says about one provider, and its keys; per process. */
 struct idp_cache {
@@ -568,6 +570,28 @@ static int derive(struct oauth_ctx *ctx, const char *label, const char *state,
     return 0;
 }
 
+/* The mark of a consent given at the provider for user_id's authorization
+ * request target (a path with query): base64url(HMAC(installation secret
+ * "idp", "consent:" user_id ":" target)) into out. Returns 0, or -2 when the
+ * database is unreachable. */
+static int consent_mark(struct oauth_ctx *ctx, long long user_id, const char *target,
+                        char out[OAUTH_SECRET_LEN + 1])
+{
+    unsigned char key[STORE_SECRET_LEN], md[32];
+    if (store_secret_get(ctx->db, "idp", key) != STORE_OK)
+        return -2;
+    struct buf msg = {0};
+    int rc = buf_printf(&msg, "consent:%lld:%s", user_id, target) ? -2 : 0;
+    if (rc == 0) {
+        crypto_hmac_sha256(key, sizeof key, msg.data, msg.len, md);
+        crypto_b64url_encode(md, sizeof md, out);
+    }
+    explicit_bzero(key, sizeof key);
+    explicit_bzero(md, sizeof md);
+    buf_free(&msg);
+    return rc;
+}
+
 /* --- the handlers --- */
 
 int oauth_idp_start_url(const struct mg_config *cfg, const struct mg_idp *p, const char *return_to,
@@ -642,7 +666,8 @@ void oauth_handle_idp_start(struct oauth_ctx *ctx)
         (p->scopes[0] && (buf_puts(&loc, "&scope=") || http_url_encode(&loc, p->scopes))) ||
         buf_printf(&loc, "&state=%s&code_challenge=%s&code_challenge_method=S256", state,
                    challenge) ||
-        (p->openid && buf_printf(&loc, "&nonce=%s", nonce));
+        (p->openid && buf_printf(&loc, "&nonce=%s", nonce)) ||
+        (p->consent_provider && buf_puts(&loc, "&prompt=consent"));
     if (rc != 0) {
         oauth_error_page(ctx, 500, "Sign-in failed", "The sign-in request is too long.");
         goto out;
@@ -1046,10 +1071,33 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
         LOG_WARN("msg=\"the provider's tokens were not kept\" idp=%s user=%s", p->name, u.username);
     LOG_INFO("msg=\"signed in at identity provider\" idp=%s user=%s", p->name, u.username);
     oauth_web_session_start(ctx, &u, target);
+    char mark[OAUTH_SECRET_LEN + 1];
+    if (p->consent_provider && consent_mark(ctx, u.id, target, mark) == 0)
+        oauth_set_cookie(ctx, IDP_CONSENT_COOKIE, mark, IDP_CONSENT_TTL_S, "authorize");
 out:
     grant_clear(&grant);
     json_object_put(claims);
     explicit_bzero(verifier, sizeof verifier);
+}
+
+const struct mg_idp *oauth_idp_consent_at(const struct mg_config *cfg, const struct store_user *u)
+{
+    const struct mg_idp *p = u->idp[0] ? config_idp_find(cfg, u->idp) : NULL;
+    return p && p->consent_provider ? p : NULL;
+}
+
+int oauth_idp_consent_given(struct oauth_ctx *ctx, const struct store_user *u)
+{
+    char have[OAUTH_SECRET_LEN + 1], want[OAUTH_SECRET_LEN + 1];
+    int ok = oauth_cookie(ctx, IDP_CONSENT_COOKIE, have, sizeof have) == 0 &&
+             strlen(have) == OAUTH_SECRET_LEN &&
+             consent_mark(ctx, u->id, ctx->req->uri ? ctx->req->uri : "", want) == 0 &&
+             crypto_equal(have, want, OAUTH_SECRET_LEN);
+    if (ok) /* spent */
+        oauth_set_cookie(ctx, IDP_CONSENT_COOKIE, "", 0, "authorize");
+    explicit_bzero(have, sizeof have);
+    explicit_bzero(want, sizeof want);
+    return ok;
 }
 
 int oauth_idp_disconnect(struct oauth_ctx *ctx, long long user_id, const struct mg_idp *p,

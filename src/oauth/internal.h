@@ -201,6 +201,15 @@ oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out);
 /* The WWW-Authenticate challenge of a 401 (error NULL: no token was sent)
  * and the error body, with the scopes of this server's mode. */
 void oauth_challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why);
+/* The provider whose consent stands alone for u (consent=provider on its
+ * idp line, and u signs in there), or NULL: mcpgate's consent page. */
+const struct mg_idp *oauth_idp_consent_at(const struct mg_config *cfg, const struct store_user *u);
+
+/* 1 when the browser comes straight from consenting at the provider to
+ * this very authorization request of u (a mark set by the callback, bound
+ * to u and the request URI, 2 minutes, spent now), else 0. */
+int oauth_idp_consent_given(struct oauth_ctx *ctx, const struct store_user *u);
+
 /* Disconnects user_id's account at p: its tokens there are revoked when p
  * offers revocation (revocation_endpoint=, else discovery's; *revoked
  * counts those the provider took) and forgotten either way. Returns 1, 0

@@ -85,7 +85,8 @@ static const struct store_stmt stmt_ws_create = {
 static const struct store_stmt stmt_ws_find = {
     "web_session_find",
     "SELECT u.id, u.username, '', u.disabled,"
-    " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " coalesce(u.idp, '')"
     " FROM web_sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.id_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
     1,
@@ -157,6 +158,8 @@ static void fill_user(PGresult *r, struct store_user *out)
     snprintf(out->password_hash, sizeof out->password_hash, "%s", PQgetvalue(r, 0, 2));
     out->disabled = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
     snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, 0, 4));
+    if (PQnfields(r) > 5) /* the sign-in's provider, where the statement has it */
+        snprintf(out->idp, sizeof out->idp, "%s", PQgetvalue(r, 0, 5));
 }
 
 /* Runs stmt expecting zero or one row of the user columns. */

@@ -17,7 +17,8 @@ struct store_user {
     char password_hash[256];
     int disabled;
     char created_at[40]; /* ISO 8601, UTC */
-    char idp[33];        /* store_user_list() only: the provider it signs in at, "" for local */
+    char idp[33];        /* store_user_list() and store_web_session_find() only: the provider
+                            it signs in at, "" for local */
     char subject[256];   /* store_user_list() only: its subject there */
     char email[321];     /* store_user_list() only: from the provider's claims, may be "" */
 };

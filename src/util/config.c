@@ -300,6 +300,12 @@ static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
         return idp_url(word, v, p->token_endpoint, sizeof p->token_endpoint, err, errlen);
     } else if (strcmp(word, "userinfo_endpoint") == 0) {
         return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err, errlen);
+    } else if (strcmp(word, "consent") == 0) {
+        if (strcmp(v, "provider") != 0 && strcmp(v, "mcpgate") != 0) {
+            snprintf(err, errlen, "idp: consent must be mcpgate or provider");
+            return -1;
+        }
+        p->consent_provider = v[0] == 'p';
     } else if (strcmp(word, "revocation_endpoint") == 0) {
         return idp_url(word, v, p->revocation_endpoint, sizeof p->revocation_endpoint, err, errlen);
     } else if (strcmp(word, "whoami_url") == 0) {

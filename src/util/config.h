@@ -53,6 +53,8 @@ struct mg_idp {
     char subject_field[128];          /* the subject's member in the whoami answer, dotted
                                          for nested objects ("account.id") */
     char groups_allowed[512];         /* space-separated; "" = anyone may sign in */
+    int consent_provider;             /* 1 (consent=provider): the provider's consent
+                                         (prompt=consent) replaces mcpgate's page */
 };
 
 #define MG_MAX_CONNECTORS 16

@@ -15,6 +15,9 @@ that also plays a plain OAuth 2.0 service:
   user's mcpgate token stops working too;
 - the account page lists the linked account with Disconnect: CSRF-checked, it revokes
   the refresh and access token at the provider (counted there) and forgets them;
+- consent=provider: the provider's consent page (prompt=consent) stands instead of
+  mcpgate's: the callback leads straight to the code; a second application of the same
+  signed-in user goes to the provider again, and a forged consent mark gets no code;
 - `mcpgate doctor --idp`: each provider's discovery (a provider that is down fails), the
   redirect URI to register, and its clock by the Date header (a provider 5 minutes off
   fails).
@@ -119,6 +122,61 @@ def userinfo(tap, st, o, pv):
     tap.ok(bool(ui) and ui.endswith("/me"), "userinfo: the provider's userinfo endpoint is "
            "the one configured (%s)" % ui)
     return mg
+
+
+def code_of(r):
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location") or "").query)
+    return q.get("code", [None])[0]
+
+
+def provider_consent(tap, st, o, pv):
+    """idp pc: consent=provider."""
+    client = o.register_public(name="consent at the provider")
+    verifier, challenge = pkce()
+    params = o.auth_params(client["client_id"], challenge)
+    mg = Browser()
+    authz, _, start = start_sign_in(o, mg, "pc", params)
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(authz or "").query)
+    tap.ok(q.get("prompt") == ["consent"],
+           "consent=provider: the provider is asked for its consent (prompt=consent)", authz)
+    cb, r = provider_login(tap, Browser(), authz, "a-1001") if authz else (None, start)
+    if not tap.ok(bool(cb), "consent=provider: alice signs in and consents at the provider",
+                  r.describe()):
+        return
+    r = mg.get(cb)
+    r = mg.get(location(r, o.base))
+    code = code_of(r)
+    t = o.code_grant(client["client_id"], code or "x", verifier)
+    tap.ok(r.status == 303 and code and t.status == 200,
+           "consent=provider: back from the provider, /authorize answers with the code: no "
+           "consent page of mcpgate", r.describe(), t.describe())
+
+    # another application of the signed-in user: to the provider again, not mcpgate's page
+    client2 = o.register_public(name="second application")
+    verifier2, challenge2 = pkce()
+    url2 = o.authorize_url(o.auth_params(client2["client_id"], challenge2))
+    r = mg.get(url2)
+    loc = r.header("Location") or ""
+    tap.ok(r.status == 303 and "/login/idp?provider=pc" in loc,
+           "consent=provider: a new application of a signed-in user goes to the provider for "
+           "consent", r.describe())
+    mg.cookies["mcpgate_idp_consent"] = "A" * 43
+    r = mg.get(url2)
+    tap.ok(r.status == 303 and "/login/idp?provider=pc" in (r.header("Location") or "") and
+           not code_of(r),
+           "consent=provider: a forged consent mark gets no code", r.describe())
+    del mg.cookies["mcpgate_idp_consent"]
+    start = mg.get(location(r, o.base))
+    cb, r = provider_login(tap, Browser(), start.header("Location") or "", "a-1001")
+    r = mg.get(cb) if cb else r
+    r = mg.get(location(r, o.base)) if cb else r
+    code = code_of(r)
+    t = o.code_grant(client2["client_id"], code or "x", verifier2)
+    _, n = st.psql("SELECT count(*) FROM oauth_consents c JOIN users u ON u.id = c.user_id "
+                   "WHERE u.username = 'alice@pc'")
+    tap.ok(code and t.status == 200 and n == "2",
+           "consent=provider: ...and after consenting there, its code; both consents kept",
+           r.describe(), n)
 
 
 def revocations(pv):
@@ -345,6 +403,7 @@ def main():
     config = "\n".join([
         "idp = staff issuer=%s client_id=mcpgate-s groups_allowed=staff,admins" % iss,
         "idp = ui issuer=%s client_id=mcpgate-u userinfo_endpoint=%s/me" % (iss, iss),
+        "idp = pc issuer=%s client_id=mcpgate-c consent=provider" % iss,
         "idp = plain issuer=%s client_id=mcpgate-p authorization_endpoint=%s/auth "
         "token_endpoint=%s/token whoami_url=%s/api/whoami subject_field=account.id "
         "scopes=profile" % (iss, iss, iss, iss),
@@ -363,9 +422,11 @@ def main():
             grants = ["authorization_code", "refresh_token"]
             pv = Provider(tap, d, port, [
                 {"client_id": c, "token_endpoint_auth_method": "none", "redirect_uris": cb,
-                 "grant_types": grants} for c in ("mcpgate-s", "mcpgate-u", "mcpgate-p")])
+                 "grant_types": grants} for c in ("mcpgate-s", "mcpgate-u", "mcpgate-p",
+                                                  "mcpgate-c")])
             o = OAuth(base)
             groups_allowed(tap, st, o)
+            provider_consent(tap, st, o, pv)
             mg = userinfo(tap, st, o, pv)
             disconnect(tap, st, o, pv, mg)
             tok = plain_oauth(tap, st, o, pv)

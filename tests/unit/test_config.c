@@ -143,6 +143,9 @@ int main(void)
          "token_endpoint=ftp://i/t\n",
          "token_endpoint must be an http(s) URL"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "consent=nobody\n",
+         "consent must be mcpgate or provider"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
          "groups_allowed=a;b\n",
          "groups_allowed must be a comma-separated list"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=ftp://i client_id=c\n",
@@ -246,10 +249,12 @@ int main(void)
            strcmp(cfg.idps[1].revocation_endpoint, "https://p/revoke") == 0,
        "plain OAuth 2.0: explicit endpoints, a who-am-I URL, no scopes, no openid: %s", err);
     ok(config_set(&cfg, "idp",
-                  "ui issuer=https://u client_id=c userinfo_endpoint=https://u/me scopes=profile",
+                  "ui issuer=https://u client_id=c userinfo_endpoint=https://u/me scopes=profile "
+                  "consent=provider",
                   err, sizeof err) == 0 &&
            cfg.idps[2].identity == MG_IDP_USERINFO &&
-           strcmp(cfg.idps[2].scopes, "profile openid") == 0 && cfg.idps[2].openid == 1,
+           strcmp(cfg.idps[2].scopes, "profile openid") == 0 && cfg.idps[2].openid == 1 &&
+           cfg.idps[2].consent_provider == 1 && cfg.idps[0].consent_provider == 0,
        "identity from the userinfo endpoint, openid added: %s", err);
 
     err[0] = '\0';
