@@ -12,7 +12,9 @@ ory-kratos and digitalocean-v2:
     (parameters, body, credentials): a tool that builds a wrong request gets a 4xx and
     fails. The number of tools called successfully is reported per document and must reach
     the document's floor (MIN_OK);
-  - the credentials (from an env file) reach Prism but appear in no response and no log.
+  - the credentials (from an env file) reach Prism but appear in no response and no log;
+  - the connector projects (the DigitalOcean Projects tag) at /mcp/projects lists those
+    tools alone, calls one against Prism and refuses another backend tool as unknown.
 Everything is bounded (Prism start 90 s, each call 30 s, the whole script
 MCPGATE_TEST_TIMEOUT) and stopped at the end.
 
@@ -255,6 +257,30 @@ def call_all(client, tools):
     return ok, failed, leaks
 
 
+def connector_checks(t, url, backend_file):
+    """The connector projects (DigitalOcean's Projects tag) at /mcp/projects, against Prism:
+    its tools alone are listed, one runs, another backend tool is unknown there."""
+    with open(backend_file) as f:
+        want = sorted("digitalocean_" + x["name"] for x in json.load(f)["tools"]
+                      if "Projects" in (x.get("tags") or []))
+    c = Mcp(url, name="connector")
+    c.url = url + "/mcp/projects"
+    r = c.initialize()
+    names = sorted(x["name"] for x in list_tools(c)) if r.status == 200 else []
+    t.ok(want and names == want, "digitalocean: /mcp/projects lists the %d Projects tools alone"
+         % len(want), "got %r" % names, "want %r" % want)
+    r = c.tool("digitalocean_projects_list", {}, timeout=CALL_TIMEOUT_S)
+    res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
+    t.ok(isinstance(res, dict) and res.get("isError") is False and "projects" in
+         json.dumps(res), "digitalocean: digitalocean_projects_list through /mcp/projects "
+         "reaches Prism", r.describe(400))
+    r = c.tool("digitalocean_droplets_list", {}, timeout=CALL_TIMEOUT_S)
+    err = (r.json or {}).get("error") if isinstance(r.json, dict) else None
+    t.ok(isinstance(err, dict) and "Unknown tool" in err.get("message", ""),
+         "digitalocean: digitalocean_droplets_list at /mcp/projects is an unknown tool",
+         r.describe(300))
+
+
 def main():
     t = Tap()
     if not os.path.isdir(DOC_DIR):
@@ -301,8 +327,10 @@ def main():
         r = admin(conf, "backend", "test", name)
         t.ok(r.returncode == 0, "%s: mcpgate backend test loads it" % doc, r.stdout, r.stderr)
     results = {}
-    # every tool is listed and called, so discovery mode stays off here
-    extra = "backends_dir = %s\ndiscovery_threshold = 0" % bdir
+    # every tool is listed and called, so discovery mode stays off here; the connector
+    # serves the DigitalOcean Projects tools alone at /mcp/projects
+    extra = ("backends_dir = %s\ndiscovery_threshold = 0\n"
+             'connector = projects backends=digitalocean tags=Projects title="Projects"' % bdir)
     with Stack(t, servers="lighttpd", config_extra=extra) as st:
         url = dict(st.front_ends()).get("lighttpd")
         client = Mcp(url, name="openapi")
@@ -332,6 +360,8 @@ def main():
                     t.diag("  failed %s: %s" % (n, failed[n]))
                 t.ok(len(ok) >= floor, "%s: at least %d of %d tools succeed against Prism (%d)"
                      % (doc, floor, len(mine), len(ok)))
+                if name == "digitalocean":
+                    connector_checks(t, url, os.path.join(bdir, name + ".json"))
             finally:
                 prism.stop()
         st.stop(remove=False)
