@@ -1,11 +1,63 @@
 /*
- * tests/unit/test_policy.c - the tool policy decision rule.
+ * tests/unit/test_policy.c - the tool policy decision rule, and which tools
+ * a connector serves.
  */
 #include "tap.h"
 #include "tools/policy.h"
 
+/* A connector made from one config line after "connector = ". */
+static struct mg_connector connector(const char *line)
+{
+    struct mg_config cfg;
+    config_defaults(&cfg);
+    char err[256];
+    if (config_set(&cfg, "connector", line, err, sizeof err) < 0)
+        printf("# %s\n", err);
+    return cfg.connectors[0];
+}
+
+static void connectors(void)
+{
+    const struct tool_def list = {.name = "do_projects_list",
+                                  .backend = "do",
+                                  .tags = "Projects\nApps\n",
+                                  .access = TOOL_READ};
+    const struct tool_def del = {.name = "do_projects_delete",
+                                 .backend = "do",
+                                 .tags = "Projects\n",
+                                 .access = TOOL_DESTRUCTIVE};
+    const struct tool_def db = {
+        .name = "do_databases_list", .backend = "do", .tags = "Databases\n", .access = TOOL_READ};
+    const struct tool_def echo = {.name = "echo", .access = TOOL_READ};
+    ok(tool_connector_has(NULL, &echo) && tool_connector_has(NULL, &del),
+       "no connector (/mcp): every tool");
+    struct mg_connector c = connector("all");
+    ok(tool_connector_has(&c, &echo) && tool_connector_has(&c, &db) && !strcmp(c.title, "all"),
+       "a connector without filters: every tool, titled by its name");
+    c = connector("p backends=do tags=projects");
+    ok(tool_connector_has(&c, &list) && tool_connector_has(&c, &del) &&
+           !tool_connector_has(&c, &db) && !tool_connector_has(&c, &echo),
+       "backends=do tags=projects: the tagged tools (any case), no builtin");
+    c = connector("p tags=Databases,Apps");
+    ok(tool_connector_has(&c, &list) && tool_connector_has(&c, &db) &&
+           !tool_connector_has(&c, &del),
+       "tags=Databases,Apps: any listed tag will do");
+    c = connector("p tags=Projects access=read,write");
+    ok(tool_connector_has(&c, &list) && !tool_connector_has(&c, &del),
+       "access=read,write leaves the destructive tool out");
+    c = connector("p names=do_*_list,ech?");
+    ok(tool_connector_has(&c, &list) && tool_connector_has(&c, &db) &&
+           tool_connector_has(&c, &echo) && !tool_connector_has(&c, &del),
+       "names= patterns match the whole name");
+    c = connector("p backends=other names=do_*");
+    ok(!tool_connector_has(&c, &list), "every filter must pass: backends= and names=");
+    c = connector("p title=\"Two words\" main_tokens=yes");
+    ok(!strcmp(c.title, "Two words") && c.main_tokens == 1, "a quoted title, main_tokens=yes");
+}
+
 int main(void)
 {
+    connectors();
     struct tool_policy p = {.default_allow = 1};
     ok(tool_policy_allows(&p, "anything"), "no rules, default allow: allowed");
     p.default_allow = 0;
