@@ -12,7 +12,7 @@
 
 #include <json-c/json.h>
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 
 /* Writes the SHA-256 (hex) of args' JSON after replacing the values of
  * fields whose names look secret (password, secret, token, key,

@@ -5,13 +5,30 @@
  * notification; storing every event before it is written (so a client that
  * lost the stream resumes it elsewhere); server-to-client requests and the
  * wait for their answer through PostgreSQL; cancellation; logging levels.
- * Declarations live in mcp/methods.h (struct mcp_call); this header adds
- * what the transports need.
+ * struct mcp_call is declared in mcp/types.h.
  */
 #ifndef MG_MCP_CALL_H
 #define MG_MCP_CALL_H
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
+
+struct jsonrpc_msg;
+struct store_conn;
+struct tool_ctx;
+
+/* Builds the tool context of a call (mcp/call.c). */
+void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx);
+
+/* Prepares call for msg (request id, progress token) and registers its
+ * cancellation key; mcp_call_finish() undoes it. */
+void mcp_call_begin(struct mcp_call *call, const struct jsonrpc_msg *msg);
+void mcp_call_finish(struct mcp_call *call);
+
+/* Delivers the call's final response. When the call is streaming it is
+ * stored and written as the stream's last event, the response ends, and 1
+ * is returned (the caller sends nothing more); otherwise 0 and the caller
+ * sends resp as JSON. Takes resp in the first case only. */
+int mcp_call_respond(struct mcp_call *call, struct json_object *resp);
 
 /* RFC 5424 severity of an MCP logging level (0 = emergency .. 7 = debug),
  * or -1 for an unknown name. */

@@ -3,6 +3,7 @@
  * notifications/resources/updated.
  */
 #include "mcp/catalog.h"
+#include "mcp/access.h"
 #include "mcp/discovery.h"
 
 #include <pthread.h>

@@ -24,7 +24,7 @@
 
 #include <json-c/json.h>
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 #include "store/db.h"
 #include "store/secret.h"
 

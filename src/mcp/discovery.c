@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcp/access.h"
 #include "mcp/audit.h"
-#include "mcp/catalog.h"
+#include "mcp/methods.h"
 #include "tools/registry.h"
 #include "tools/search.h"
 #include "util/alloc.h"

@@ -27,7 +27,7 @@
 
 #include <json-c/json.h>
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 #include "tools/registry.h"
 
 #define MCP_DISCOVERY_SEARCH           "search_tools"

@@ -27,7 +27,7 @@
 #ifndef MG_MCP_LISTEN_H
 #define MG_MCP_LISTEN_H
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 
 #define MCP_LISTEN_URIS_MAX 100 /* resourceSubscriptions per stream */
 

@@ -36,7 +36,7 @@
 #ifndef MG_MCP_MRTR_H
 #define MG_MCP_MRTR_H
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 
 #define MRTR_STATE_TTL_S 3600
 

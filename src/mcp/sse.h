@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 #include "store/stream.h"
 
 /* Where an MCP handler writes a streamed response. The HTTP layer

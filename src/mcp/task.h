@@ -31,7 +31,7 @@
 #ifndef MG_MCP_TASK_H
 #define MG_MCP_TASK_H
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 
 #define MCP_TASKS_EXTENSION      "io.modelcontextprotocol/tasks"
 #define MCP_TASK_TTL_MS          3600000 /* a task is kept an hour after it was created */

@@ -8,8 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mcp/access.h"
 #include "mcp/call.h"
 #include "mcp/listen.h"
+#include "mcp/methods.h"
 #include "mcp/sse.h"
 #include "mcp/version.h"
 #include "oauth/scope.h"

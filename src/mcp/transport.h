@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 
 /* Which of the MCP endpoints a request reached. */
 enum mcp_endpoint {

@@ -1,0 +1,80 @@
+/*
+ * mcp/types.h - the types every MCP module shares: what the layer needs
+ * from its caller for one HTTP request (struct mcp_env), one request's
+ * dispatch state (struct mcp_call) and a method's failure (struct
+ * mcp_err). Declarations only; the functions are in mcp/methods.h
+ * (dispatch), mcp/call.h (a running call), mcp/access.h (who may use which
+ * tool).
+ */
+#ifndef MG_MCP_TYPES_H
+#define MG_MCP_TYPES_H
+
+#include <json-c/json.h>
+
+#include "mcp/jsonrpc.h"
+#include "mcp/session.h"
+#include "store/db.h"
+#include "tools/policy.h"
+#include "tools/registry.h"
+#include "util/config.h"
+
+struct mcp_sink;
+struct oauth_principal;
+
+/* What the MCP layer needs from its caller for one HTTP request. */
+struct mcp_env {
+    const struct mg_config *cfg;             /* read-only, shared */
+    struct store_conn *db;                   /* this thread's connection */
+    const struct mcp_sink *sink;             /* for streamed (SSE) responses; NULL: none */
+    const volatile int *stop_flag;           /* non-zero once the process is stopping */
+    const struct oauth_principal *principal; /* who is calling (oauth/scope.h); NULL: auth = none */
+    struct tool_policy *policy; /* the caller's tool policy, loaded on first use; may be NULL */
+    const struct mg_connector *connector; /* the endpoint's tool set (/mcp/NAME); NULL: all */
+};
+
+/* One request's dispatch state: who asked, and how its messages travel. */
+struct mcp_call {
+    const struct mcp_env *env;
+    const char *version;            /* the session's version, "2026-07-28", NULL at initialize */
+    const char *session_hash;       /* NULL without a session (initialize, stateless) */
+    struct json_object *request_id; /* borrowed JSON-RPC id; NULL for notifications */
+    struct json_object *progress_token; /* borrowed params._meta.progressToken, or NULL */
+    char log_level[16];                 /* notifications/message threshold, "" = not set */
+    struct json_object *client_caps;    /* owned: the client's capabilities, or NULL */
+    int stateless;                      /* 2026-07-28: messages are written, never stored */
+    int no_stream;                      /* in a batch: notifications cannot be streamed */
+    const char *publish_stream;         /* 2024-11-05: every message goes to this stored stream */
+
+    int streaming;                  /* the HTTP response has become an SSE stream */
+    int ended;                      /* the HTTP response is over (client gone, or closed) */
+    int cancelled;                  /* the client cancelled (or, stateless, hung up) */
+    long long started_ms;           /* monotonic start, for the stream's bounded life */
+    char stream_id[24];             /* the POST stream once streaming ("" before) */
+    void *cancel_waiter;            /* struct mcp_waiter while the call runs */
+    const char *missing_capability; /* stateless: a client capability the call needed */
+    int mrtr;                       /* stateless, and input is asked for by result (mcp/mrtr.h) */
+    struct json_object *input_answers;  /* owned: the client's answers by input key */
+    struct json_object *input_requests; /* owned: the input this round asks for, or NULL */
+    int input_seq;                      /* numbers the keys of plain tool_request() calls */
+    int in_task;            /* runs as a task (mcp/task.h): no request to answer, input is parked */
+    int escalate;           /* a task_late tool asked to go on as a task (tool_become_task) */
+    int rate_limited_s;     /* > 0: refused by a rate limit; retry after this long */
+    int events_sent;        /* notifications and requests sent (max_events_per_call) */
+    long long stream_lease; /* the held-stream lease while streaming (mcp/sse.h), or 0 */
+    int stream_refused;     /* the caller holds too many streams: this one cannot stream */
+
+    char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
+    int unavailable;                             /* set when the store could not be reached */
+    const char *insufficient_scope; /* static: the scopes a refused call needs (HTTP 403) */
+    const struct tool_def *tool;    /* tools/call: the tool once found (metrics), else NULL */
+};
+
+/* A method's failure: code and a message safe to show the client, and
+ * optionally the error's data member (owned; mcp_dispatch sends it). */
+struct mcp_err {
+    int code;
+    char message[256];
+    struct json_object *data;
+};
+
+#endif
