@@ -160,19 +160,27 @@ static void push(struct json_object *arr, struct json_object *item)
         abort();
 }
 
+/* A resource or template as resources/list and resources/templates/list
+ * show it: key ("uri" or "uriTemplate") holding id, its name and texts. */
+static struct json_object *listed(const char *key, const char *id, const char *name,
+                                  const char *title, const char *description, const char *mime_type)
+{
+    struct json_object *o = json_object_new_object();
+    json_add(o, key, json_object_new_string(id));
+    json_add(o, "name", json_object_new_string(name));
+    add_opt(o, "title", title);
+    add_opt(o, "description", description);
+    add_opt(o, "mimeType", mime_type);
+    return o;
+}
+
 struct json_object *tool_resource_list_json(void)
 {
     struct json_object *arr = json_object_new_array();
     for (int t = 0; t < n_res_tables; t++) {
         for (int i = 0; i < res_len[t]; i++) {
             const struct tool_resource_def *d = &res_tables[t][i];
-            struct json_object *o = json_object_new_object();
-            json_add(o, "uri", json_object_new_string(d->uri));
-            json_add(o, "name", json_object_new_string(d->name));
-            add_opt(o, "title", d->title);
-            add_opt(o, "description", d->description);
-            add_opt(o, "mimeType", d->mime_type);
-            push(arr, o);
+            push(arr, listed("uri", d->uri, d->name, d->title, d->description, d->mime_type));
         }
     }
     return arr;
@@ -184,13 +192,8 @@ struct json_object *tool_template_list_json(void)
     for (int t = 0; t < n_tmpl_tables; t++) {
         for (int i = 0; i < tmpl_len[t]; i++) {
             const struct tool_template_def *d = &tmpl_tables[t][i];
-            struct json_object *o = json_object_new_object();
-            json_add(o, "uriTemplate", json_object_new_string(d->uri_template));
-            json_add(o, "name", json_object_new_string(d->name));
-            add_opt(o, "title", d->title);
-            add_opt(o, "description", d->description);
-            add_opt(o, "mimeType", d->mime_type);
-            push(arr, o);
+            push(arr, listed("uriTemplate", d->uri_template, d->name, d->title, d->description,
+                             d->mime_type));
         }
     }
     return arr;
