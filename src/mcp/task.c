@@ -377,9 +377,36 @@ static const char *task_param(struct mcp_call *call, struct json_object *params,
     return id;
 }
 
-static struct json_object *unknown_task(struct mcp_err *err)
+/* 1 when rc (of a store call on the caller's task) failed: err says "no
+ * such task" or "unavailable"; 0 when it went through. */
+static int task_failed(struct mcp_call *call, enum store_rc rc, struct mcp_err *err)
 {
-    return fail(err, JSONRPC_INVALID_PARAMS, "Invalid params: no such task (or it expired)");
+    switch (rc) {
+    case STORE_OK:
+        return 0;
+    case STORE_NOT_FOUND:
+        fail(err, JSONRPC_INVALID_PARAMS, "Invalid params: no such task (or it expired)");
+        return 1;
+    case STORE_UNAVAILABLE:
+    case STORE_ERROR:
+        break;
+    }
+    unavailable(call, err);
+    return 1;
+}
+
+/* The answer to a change of task id: {} after telling its runner (the
+ * wake key prefix:id; what to log when that fails), or NULL with err. */
+static struct json_object *changed(struct mcp_call *call, const char *id, enum store_rc rc,
+                                   const char *prefix, const char *no_wake, struct mcp_err *err)
+{
+    if (task_failed(call, rc, err))
+        return NULL;
+    char key[MCP_WAKE_KEY_MAX];
+    snprintf(key, sizeof key, "%s:%s", prefix, id);
+    if (store_notify(call->env->db, key) != STORE_OK)
+        LOG_WARN("msg=\"%s\"", no_wake);
+    return json_object_new_object();
 }
 
 struct json_object *mcp_tasks_get(struct mcp_call *call, struct json_object *params,
@@ -389,15 +416,8 @@ struct json_object *mcp_tasks_get(struct mcp_call *call, struct json_object *par
     if (!id)
         return NULL;
     struct store_task t;
-    switch (store_task_get(call->env->db, id, user_of(call->env), &t)) {
-    case STORE_OK:
-        break;
-    case STORE_NOT_FOUND:
-        return unknown_task(err);
-    case STORE_UNAVAILABLE:
-    case STORE_ERROR:
-        return unavailable(call, err);
-    }
+    if (task_failed(call, store_task_get(call->env->db, id, user_of(call->env), &t), err))
+        return NULL;
     struct json_object *r = json_object_new_object();
     task_fields(r, &t);
     if (strcmp(t.status, "completed") == 0 && t.result)
@@ -420,20 +440,10 @@ struct json_object *mcp_tasks_update(struct mcp_call *call, struct json_object *
     if (!responses)
         return fail(err, JSONRPC_INVALID_PARAMS,
                     "Invalid params: params.inputResponses (an object) is required");
-    switch (store_task_answer(call->env->db, id, user_of(call->env), json_text(responses, NULL))) {
-    case STORE_OK:
-        break;
-    case STORE_NOT_FOUND:
-        return unknown_task(err);
-    case STORE_UNAVAILABLE:
-    case STORE_ERROR:
-        return unavailable(call, err);
-    }
-    char key[MCP_WAKE_KEY_MAX];
-    snprintf(key, sizeof key, "tu:%s", id);
-    if (store_notify(call->env->db, key) != STORE_OK)
-        LOG_WARN("msg=\"could not wake a task's runner\"");
-    return json_object_new_object();
+    return changed(
+        call, id,
+        store_task_answer(call->env->db, id, user_of(call->env), json_text(responses, NULL)), "tu",
+        "could not wake a task's runner", err);
 }
 
 struct json_object *mcp_tasks_cancel(struct mcp_call *call, struct json_object *params,
@@ -442,21 +452,12 @@ struct json_object *mcp_tasks_cancel(struct mcp_call *call, struct json_object *
     const char *id = task_param(call, params, err);
     if (!id)
         return NULL;
-    switch (store_task_cancel(call->env->db, id, user_of(call->env))) {
-    case STORE_OK:
-        break;
-    case STORE_NOT_FOUND:
-        return unknown_task(err);
-    case STORE_UNAVAILABLE:
-    case STORE_ERROR:
-        return unavailable(call, err);
-    }
-    char key[MCP_WAKE_KEY_MAX];
-    snprintf(key, sizeof key, "tc:%s", id);
-    if (store_notify(call->env->db, key) != STORE_OK)
-        LOG_WARN("msg=\"could not tell a task's runner it was cancelled\"");
-    LOG_INFO("msg=\"task cancelled by the client\"");
-    return json_object_new_object();
+    struct json_object *r =
+        changed(call, id, store_task_cancel(call->env->db, id, user_of(call->env)), "tc",
+                "could not tell a task's runner it was cancelled", err);
+    if (r)
+        LOG_INFO("msg=\"task cancelled by the client\"");
+    return r;
 }
 
 void mcp_tasks_drain(const char *conninfo, int connect_timeout_s)
