@@ -23,7 +23,7 @@
 #ifndef MG_MCP_METRICS_H
 #define MG_MCP_METRICS_H
 
-#include "mcp/methods.h"
+#include "mcp/types.h"
 
 /* Counts one audited tool call (stored: 1 when its audit row was written).
  * Cannot fail. */
