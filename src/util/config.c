@@ -110,68 +110,107 @@ static int set_origins(struct mg_config *cfg, const char *value)
     return set_list(cfg->origins, &cfg->n_origins, value);
 }
 
-/* The OAuth settings that are whole numbers in a range. */
-static const struct {
+/* A setting that is a whole number in a range, an int of struct mg_config;
+ * msg: what a bad value is told, or NULL for "KEY must be a whole number
+ * from LO to HI". */
+struct int_key {
     const char *key;
     size_t offset;
     long lo, hi;
-} oauth_ints[] = {
-    {"access_token_ttl_s", offsetof(struct mg_config, access_token_ttl_s), 60, 86400},
-    {"refresh_token_ttl_s", offsetof(struct mg_config, refresh_token_ttl_s), 3600,
-     365L * 24 * 3600},
-    {"refresh_grace_s", offsetof(struct mg_config, refresh_grace_s), 0, 60},
-    {"web_session_ttl_s", offsetof(struct mg_config, web_session_ttl_s), 300, 30L * 24 * 3600},
-    {"register_per_hour", offsetof(struct mg_config, register_per_hour), 0, 100000},
+    const char *msg;
+};
+
+/* The server's settings that are whole numbers in a range. */
+static const struct int_key server_ints[] = {
+    {"threads", offsetof(struct mg_config, threads), 1, 1024,
+     "threads must be a whole number from 1 to 1024"},
+    {"session_ttl_s", offsetof(struct mg_config, session_ttl_s), 1, 30L * 24 * 3600,
+     "session_ttl_s must be from 1 to 2592000 seconds"},
+    {"db_connections", offsetof(struct mg_config, db_connections), 1, 256,
+     "db_connections must be a whole number from 1 to 256"},
+    {"db_connect_timeout_s", offsetof(struct mg_config, db_connect_timeout_s), 1, 60,
+     "db_connect_timeout_s must be from 1 to 60 seconds"},
+    {"page_size", offsetof(struct mg_config, page_size), 1, 1000,
+     "page_size must be a whole number from 1 to 1000"},
+    {"sse_heartbeat_s", offsetof(struct mg_config, sse_heartbeat_s), 1, 300,
+     "sse_heartbeat_s must be from 1 to 300 seconds"},
+    {"sse_max_s", offsetof(struct mg_config, sse_max_s), 1, 3600,
+     "sse_max_s must be from 1 to 3600 seconds"},
+    {"sse_retry_ms", offsetof(struct mg_config, sse_retry_ms), 0, 600000,
+     "sse_retry_ms must be from 0 to 600000"},
+    {"discovery_threshold", offsetof(struct mg_config, discovery_threshold), 0, 100000,
+     "discovery_threshold must be from 0 (never) to 100000"},
+    {"rate_limit_user_per_min", offsetof(struct mg_config, rate_limit_user_per_min), 0, 1000000,
+     "rate_limit_user_per_min must be from 0 (no limit) to 1000000"},
+    {"rate_limit_client_per_min", offsetof(struct mg_config, rate_limit_client_per_min), 0, 1000000,
+     "rate_limit_client_per_min must be from 0 (no limit) to 1000000"},
+    {"request_timeout_s", offsetof(struct mg_config, request_timeout_s), 1, 3600,
+     "request_timeout_s must be from 1 to 3600 seconds"},
+};
+
+/* The OAuth settings that are whole numbers in a range. */
+static const struct int_key oauth_ints[] = {
+    {"access_token_ttl_s", offsetof(struct mg_config, access_token_ttl_s), 60, 86400, NULL},
+    {"refresh_token_ttl_s", offsetof(struct mg_config, refresh_token_ttl_s), 3600, 365L * 24 * 3600,
+     NULL},
+    {"refresh_grace_s", offsetof(struct mg_config, refresh_grace_s), 0, 60, NULL},
+    {"web_session_ttl_s", offsetof(struct mg_config, web_session_ttl_s), 300, 30L * 24 * 3600,
+     NULL},
+    {"register_per_hour", offsetof(struct mg_config, register_per_hour), 0, 100000, NULL},
 };
 
 /* The limits on what one request may make the server hold or do (SECURITY.md,
  * "Limits"), whole numbers in a range. */
-static const struct {
-    const char *key;
-    size_t offset;
-    long lo, hi;
-} limit_ints[] = {
-    {"max_batch_messages", offsetof(struct mg_config, max_batch_messages), 1, 10000},
-    {"max_progress_token_bytes", offsetof(struct mg_config, max_progress_token_bytes), 16, 65536},
-    {"max_events_per_call", offsetof(struct mg_config, max_events_per_call), 10, 1000000},
-    {"search_max_query_bytes", offsetof(struct mg_config, search_max_query_bytes), 16, 65536},
-    {"search_max_words", offsetof(struct mg_config, search_max_words), 1, 1000},
+static const struct int_key limit_ints[] = {
+    {"max_batch_messages", offsetof(struct mg_config, max_batch_messages), 1, 10000, NULL},
+    {"max_progress_token_bytes", offsetof(struct mg_config, max_progress_token_bytes), 16, 65536,
+     NULL},
+    {"max_events_per_call", offsetof(struct mg_config, max_events_per_call), 10, 1000000, NULL},
+    {"search_max_query_bytes", offsetof(struct mg_config, search_max_query_bytes), 16, 65536, NULL},
+    {"search_max_words", offsetof(struct mg_config, search_max_words), 1, 1000, NULL},
     {"upstream_tools_max_kib", offsetof(struct mg_config, upstream_tools_max_kib), 64,
-     4L * 1024 * 1024},
+     4L * 1024 * 1024, NULL},
     /* what clients may hold across requests and processes */
-    {"body_timeout_s", offsetof(struct mg_config, body_timeout_s), 1, 3600},
-    {"body_max_s", offsetof(struct mg_config, body_max_s), 1, 3600},
-    {"body_min_rate", offsetof(struct mg_config, body_min_rate), 0, 1000000000},
-    {"streams_per_user", offsetof(struct mg_config, streams_per_user), 0, 100000},
-    {"streams_per_token", offsetof(struct mg_config, streams_per_token), 0, 100000},
-    {"unauth_waiting_max", offsetof(struct mg_config, unauth_waiting_max), 0, 100000},
-    {"password_hash_max", offsetof(struct mg_config, password_hash_max), 1, 1024},
+    {"body_timeout_s", offsetof(struct mg_config, body_timeout_s), 1, 3600, NULL},
+    {"body_max_s", offsetof(struct mg_config, body_max_s), 1, 3600, NULL},
+    {"body_min_rate", offsetof(struct mg_config, body_min_rate), 0, 1000000000, NULL},
+    {"streams_per_user", offsetof(struct mg_config, streams_per_user), 0, 100000, NULL},
+    {"streams_per_token", offsetof(struct mg_config, streams_per_token), 0, 100000, NULL},
+    {"unauth_waiting_max", offsetof(struct mg_config, unauth_waiting_max), 0, 100000, NULL},
+    {"password_hash_max", offsetof(struct mg_config, password_hash_max), 1, 1024, NULL},
 };
 
-/* Applies key when it is one of oauth_ints or limit_ints: returns 1 and sets
- * *rc to 0 (applied) or -1 (bad value, message in err); returns 0 for other
- * keys. */
+/* Applies key when it is one of server_ints, oauth_ints or limit_ints:
+ * returns 1 and sets *rc to 0 (applied) or -1 (bad value, message in err);
+ * returns 0 for other keys. */
 static int table_int_key(struct mg_config *cfg, const char *key, const char *value, long *rc,
                          char *err, size_t errlen)
 {
-    size_t n_oauth = sizeof oauth_ints / sizeof oauth_ints[0];
-    size_t n_limit = sizeof limit_ints / sizeof limit_ints[0];
-    for (size_t i = 0; i < n_oauth + n_limit; i++) {
-        const char *name = i < n_oauth ? oauth_ints[i].key : limit_ints[i - n_oauth].key;
-        if (strcmp(key, name) != 0)
-            continue;
-        size_t offset = i < n_oauth ? oauth_ints[i].offset : limit_ints[i - n_oauth].offset;
-        long lo = i < n_oauth ? oauth_ints[i].lo : limit_ints[i - n_oauth].lo;
-        long hi = i < n_oauth ? oauth_ints[i].hi : limit_ints[i - n_oauth].hi;
-        long v;
-        if (parse_int(value, lo, hi, &v) == 0) {
-            *(int *)(void *)((char *)cfg + offset) = (int)v;
-            *rc = 0;
-        } else {
-            snprintf(err, errlen, "%s must be a whole number from %ld to %ld", key, lo, hi);
-            *rc = -1;
+    static const struct {
+        const struct int_key *keys;
+        size_t n;
+    } tables[] = {{server_ints, sizeof server_ints / sizeof server_ints[0]},
+                  {oauth_ints, sizeof oauth_ints / sizeof oauth_ints[0]},
+                  {limit_ints, sizeof limit_ints / sizeof limit_ints[0]}};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        for (size_t i = 0; i < tables[t].n; i++) {
+            const struct int_key *k = &tables[t].keys[i];
+            if (strcmp(key, k->key) != 0)
+                continue;
+            long v;
+            if (parse_int(value, k->lo, k->hi, &v) == 0) {
+                *(int *)(void *)((char *)cfg + k->offset) = (int)v;
+                *rc = 0;
+            } else if (k->msg) {
+                snprintf(err, errlen, "%s", k->msg);
+                *rc = -1;
+            } else {
+                snprintf(err, errlen, "%s must be a whole number from %ld to %ld", key, k->lo,
+                         k->hi);
+                *rc = -1;
+            }
+            return 1;
         }
-        return 1;
     }
     return 0;
 }
@@ -627,13 +666,6 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
     } else if (strcmp(key, "database") == 0) {
         if (copy_str(cfg->database, sizeof cfg->database, value) == 0)
             return 0;
-    } else if (strcmp(key, "threads") == 0) {
-        if (parse_int(value, 1, 1024, &v) == 0) {
-            cfg->threads = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "threads must be a whole number from 1 to 1024");
-        return -1;
     } else if (strcmp(key, "log_level") == 0) {
         if (log_level_parse(value, &cfg->log_level) == 0)
             return 0;
@@ -657,27 +689,6 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
             return 0;
         }
         snprintf(err, errlen, "max_body_bytes must be from 1024 to 67108864");
-        return -1;
-    } else if (strcmp(key, "session_ttl_s") == 0) {
-        if (parse_int(value, 1, 30L * 24 * 3600, &v) == 0) {
-            cfg->session_ttl_s = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "session_ttl_s must be from 1 to 2592000 seconds");
-        return -1;
-    } else if (strcmp(key, "db_connections") == 0) {
-        if (parse_int(value, 1, 256, &v) == 0) {
-            cfg->db_connections = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "db_connections must be a whole number from 1 to 256");
-        return -1;
-    } else if (strcmp(key, "db_connect_timeout_s") == 0) {
-        if (parse_int(value, 1, 60, &v) == 0) {
-            cfg->db_connect_timeout_s = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "db_connect_timeout_s must be from 1 to 60 seconds");
         return -1;
     } else if (table_int_key(cfg, key, value, &v, err, errlen)) {
         return (int)v;
@@ -721,39 +732,11 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         cfg->credential_keys[cfg->n_credential_keys++] = k;
         seal_key_clear(&k);
         return 0;
-    } else if (strcmp(key, "page_size") == 0) {
-        if (parse_int(value, 1, 1000, &v) == 0) {
-            cfg->page_size = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "page_size must be a whole number from 1 to 1000");
-        return -1;
     } else if (strcmp(key, "allowed_hosts") == 0) {
         if (set_list(cfg->hosts, &cfg->n_hosts, value) == 0)
             return 0;
         snprintf(err, errlen, "allowed_hosts: at most %d hosts of under 256 characters",
                  MG_MAX_ORIGINS);
-        return -1;
-    } else if (strcmp(key, "sse_heartbeat_s") == 0) {
-        if (parse_int(value, 1, 300, &v) == 0) {
-            cfg->sse_heartbeat_s = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "sse_heartbeat_s must be from 1 to 300 seconds");
-        return -1;
-    } else if (strcmp(key, "sse_max_s") == 0) {
-        if (parse_int(value, 1, 3600, &v) == 0) {
-            cfg->sse_max_s = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "sse_max_s must be from 1 to 3600 seconds");
-        return -1;
-    } else if (strcmp(key, "sse_retry_ms") == 0) {
-        if (parse_int(value, 0, 600000, &v) == 0) {
-            cfg->sse_retry_ms = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "sse_retry_ms must be from 0 to 600000");
         return -1;
     } else if (strcmp(key, "sse_pad_bytes") == 0) {
         if (parse_int(value, 0, 1048576, &v) == 0 && (v == 0 || v >= 64)) {
@@ -771,37 +754,12 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
         }
         if (copy_str(cfg->log_file, sizeof cfg->log_file, value) == 0)
             return 0;
-    } else if (strcmp(key, "discovery_threshold") == 0) {
-        if (parse_int(value, 0, 100000, &v) == 0) {
-            cfg->discovery_threshold = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "discovery_threshold must be from 0 (never) to 100000");
-        return -1;
     } else if (strcmp(key, "policy_default") == 0) {
         if (strcmp(value, "allow") == 0 || strcmp(value, "deny") == 0) {
             cfg->policy_default_allow = value[0] == 'a';
             return 0;
         }
         snprintf(err, errlen, "policy_default must be allow or deny");
-        return -1;
-    } else if (strcmp(key, "rate_limit_user_per_min") == 0 ||
-               strcmp(key, "rate_limit_client_per_min") == 0) {
-        if (parse_int(value, 0, 1000000, &v) == 0) {
-            if (key[11] == 'u')
-                cfg->rate_limit_user_per_min = (int)v;
-            else
-                cfg->rate_limit_client_per_min = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "%s must be from 0 (no limit) to 1000000", key);
-        return -1;
-    } else if (strcmp(key, "request_timeout_s") == 0) {
-        if (parse_int(value, 1, 3600, &v) == 0) {
-            cfg->request_timeout_s = (int)v;
-            return 0;
-        }
-        snprintf(err, errlen, "request_timeout_s must be from 1 to 3600 seconds");
         return -1;
     } else if (strcmp(key, "allowed_origins") == 0) {
         if (set_origins(cfg, value) == 0)

@@ -23,7 +23,6 @@ ALLOW = {
     "fcgi/server.c:fcgi_responder_main",
     "tools/rest.c:build",
     "tools/upstream.c:post",
-    "util/config.c:config_set",
 }
 
 top = os.environ.get("top_srcdir", ".")
