@@ -116,7 +116,7 @@ int http_metrics_flush(struct store_conn *db)
 void http_metrics_oauth(const char *route, const char *method, int status)
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (strncmp(route, "/.well-known/", 13) == 0)
+    if (strncmp(route, "/.well-known/", 13) == 0 || strncmp(route, "/admin", 6) == 0)
         return;
     if (get && strcmp(route, "/authorize") != 0 && strcmp(route, "/login/idp") != 0 &&
         strcmp(route, "/login/callback") != 0)

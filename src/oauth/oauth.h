@@ -72,6 +72,14 @@ void oauth_handle_account_cred_unlink(struct oauth_ctx *ctx);
  * identity provider */
 void oauth_handle_account_linked_disconnect(struct oauth_ctx *ctx);
 
+/* /admin, /admin/users, /admin/users/state, /admin/users/groups, /admin/audit:
+ * the admin console (oauth/admin.c), for users with the admin role */
+void oauth_handle_admin(struct oauth_ctx *ctx);
+void oauth_handle_admin_users(struct oauth_ctx *ctx);
+void oauth_handle_admin_user_state(struct oauth_ctx *ctx);
+void oauth_handle_admin_user_groups(struct oauth_ctx *ctx);
+void oauth_handle_admin_audit(struct oauth_ctx *ctx);
+
 enum oauth_bearer {
     OAUTH_BEARER_OK,      /* *out holds the caller */
     OAUTH_BEARER_DENIED,  /* ctx->res holds the 401 with WWW-Authenticate */

@@ -173,16 +173,22 @@ static int plain_url(const char *s)
     return 1;
 }
 
-/* A return_to target after sign-in: our /authorize?... or /account,
- * given as a path; anything else (another host, //, \, a control or
- * non-ASCII character) becomes /account. */
+/* A return_to target after sign-in: our /authorize?..., /account or a page
+ * of the admin console, given as a path; anything else (another host, //,
+ * \, a control or non-ASCII character) becomes /account. */
 void oauth_safe_return(const struct mg_config *cfg, const char *want, char *out, size_t n)
 {
-    char authorize[300], account[300];
+    char authorize[300], account[300], admin[300];
     snprintf(authorize, sizeof authorize, "%s/authorize?", cfg->base_path);
     snprintf(account, sizeof account, "%s/account", cfg->base_path);
+    snprintf(admin, sizeof admin, "%s/admin", cfg->base_path);
+    size_t al = strlen(admin);
+    int console =
+        want && strncmp(want, admin, al) == 0 &&
+        (want[al] == '\0' || strcmp(want + al, "/users") == 0 || strcmp(want + al, "/audit") == 0);
     int ok = want && strlen(want) < n &&
-             (strncmp(want, authorize, strlen(authorize)) == 0 || strcmp(want, account) == 0) &&
+             (strncmp(want, authorize, strlen(authorize)) == 0 || strcmp(want, account) == 0 ||
+              console) &&
              plain_url(want) && !strstr(want, "//");
     snprintf(out, n, "%s", ok ? want : account);
 }

@@ -41,6 +41,11 @@ static const char head[] =
     "main.wide{max-width:56rem}.table{overflow-x:auto}"
     "th,td.date,td.status,td.actions{white-space:nowrap}td small{overflow-wrap:anywhere}"
     "td code{word-break:normal;white-space:nowrap}"
+    /* the admin console: a change's fields on one line; the audit filters in a row */
+    "form.admin-action{display:block;margin:.2rem 0;white-space:nowrap}"
+    "form.admin-action label{display:inline;margin:0 .3rem}form.admin-action button{margin:0}"
+    "form.admin-action input[type=text],#audit-filter input[type=text]{width:8rem}"
+    "#audit-filter label{display:inline-block;margin:0 .6rem .4rem 0}"
     "</style></head><body><main{{{main_class}}}>\n";
 
 static const char tail[] = "\n</main></body></html>\n";
@@ -109,6 +114,12 @@ static int page_layout(struct buf *out, const char *title, const char *body, con
     if (render(out, head, t, 2) < 0 || render(out, body, vars, n) < 0)
         return -1;
     return buf_puts(out, tail);
+}
+
+int pages_layout(struct buf *out, const char *title, const char *body_html)
+{
+    struct var v[] = {{"body", body_html, 1}};
+    return page_layout(out, title, "{{{body}}}", v, 1, 1);
 }
 
 static int page(struct buf *out, const char *title, const char *body, const struct var *vars,

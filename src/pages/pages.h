@@ -98,6 +98,12 @@ __attribute__((warn_unused_result)) int pages_account(struct buf *out,
 __attribute__((warn_unused_result)) int pages_error(struct buf *out, const char *title,
                                                     const char *message);
 
+/* Appends a whole HTML document in the shared (wide) layout around
+ * body_html, markup the caller built with every value escaped. Returns 0 or
+ * -1. */
+__attribute__((warn_unused_result)) int pages_layout(struct buf *out, const char *title,
+                                                     const char *body_html);
+
 /* Appends s with & < > " ' escaped. Returns 0 or -1. */
 __attribute__((warn_unused_result)) int pages_escape(struct buf *out, const char *s);
 

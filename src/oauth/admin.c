@@ -1,0 +1,453 @@
+/*
+ * oauth/admin.c - the admin console: {base}/admin (overview and charts),
+ * {base}/admin/users (disable, enable, groups) and {base}/admin/audit (the
+ * audit trail with filters).
+ *
+ * Who may see it: a browser signed in (the account pages' session) as an
+ * enabled user with the admin role (`mcpgate user admin NAME`); signed out:
+ * 303 to the sign-in page and back; signed in as anyone else: 403. Every
+ * change is a POST with the CSRF token and confirm=yes (the page's Confirm
+ * box), and writes an audit row naming the admin: tool "admin/user_disable",
+ * "admin/user_enable", "admin/group_add" or "admin/group_remove", outcome ok,
+ * detail saying what changed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/form.h"
+#include "oauth/internal.h"
+#include "pages/admin.h"
+#include "store/admin.h"
+#include "store/audit.h"
+#include "store/metrics.h"
+#include "store/policy.h"
+#include "store/users.h"
+#include "util/alloc.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+#define ADMIN_TOP_TOOLS  10
+#define ADMIN_AUDIT_ROWS 100
+#define ADMIN_BACKENDS   32
+
+/* The signed-in admin into *u. Returns 1, or 0 with the answer (303 to the
+ * sign-in page, 403, 503) in ctx->res. */
+static int require_admin(struct oauth_ctx *ctx, struct store_user *u, const char *page)
+{
+    int s = oauth_web_user(ctx, u);
+    if (s == -2) {
+        oauth_reply_unavailable(ctx->res);
+        return 0;
+    }
+    if (s == 0) {
+        char login[700];
+        snprintf(login, sizeof login, "%s/login?return_to=%s%s", ctx->cfg->base_path,
+                 ctx->cfg->base_path, page);
+        oauth_see_other(ctx, login);
+        return 0;
+    }
+    int admin = 0;
+    if (store_user_is_admin(ctx->db, u->id, &admin) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        return 0;
+    }
+    if (!admin) {
+        LOG_INFO("msg=\"admin console refused: not an admin\" user=%s", u->username);
+        oauth_error_page(ctx, 403, "Forbidden",
+                         "The admin console is for users with the admin "
+                         "role.");
+        return 0;
+    }
+    return 1;
+}
+
+static int get_only(struct oauth_ctx *ctx)
+{
+    if (strcmp(ctx->req->method, "GET") == 0 || strcmp(ctx->req->method, "HEAD") == 0)
+        return 1;
+    oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
+    oauth_header(ctx->res, "Allow", "GET, HEAD");
+    return 0;
+}
+
+/* --- overview ------------------------------------------------------------ */
+
+struct overview {
+    struct pages_admin_overview p;
+    char hour_keys[PAGES_ADMIN_HOURS][20]; /* "YYYY-MM-DD HH:00" of each slot */
+    struct pages_admin_bar tools[ADMIN_TOP_TOOLS];
+    char *tool_names[ADMIN_TOP_TOOLS];
+    /* the duration histogram per backend, from the deployment's counters */
+    struct {
+        char backend[64];
+        double le[16], count[16];
+        int n;
+    } hist[ADMIN_BACKENDS];
+    int n_hist;
+    struct pages_admin_latency latency[ADMIN_BACKENDS];
+};
+
+static void on_hour(void *arg, const char *hour, long long calls, long long errors)
+{
+    struct overview *o = arg;
+    for (int i = 0; i < PAGES_ADMIN_HOURS; i++)
+        if (strcmp(o->hour_keys[i], hour) == 0) {
+            o->p.hours[i].calls = calls;
+            o->p.hours[i].errors = errors;
+        }
+}
+
+static void on_tool(void *arg, const char *tool, long long calls)
+{
+    struct overview *o = arg;
+    if (o->p.n_tools >= ADMIN_TOP_TOOLS)
+        return;
+    o->tool_names[o->p.n_tools] = xstrdup(tool);
+    o->tools[o->p.n_tools] = (struct pages_admin_bar){o->tool_names[o->p.n_tools], (double)calls};
+    o->p.n_tools++;
+}
+
+/* A bucket of mcpgate_tool_call_duration_seconds: its backend and le. */
+static void on_series(const char *name, const char *labels, double value, void *arg)
+{
+    struct overview *o = arg;
+    if (strcmp(name, "mcpgate_tool_call_duration_seconds_bucket") != 0)
+        return;
+    const char *b = strstr(labels, "backend=\""), *le = strstr(labels, "le=\"");
+    if (!b || !le)
+        return;
+    b += 9;
+    size_t blen = strcspn(b, "\"");
+    char backend[64];
+    snprintf(backend, sizeof backend, "%.*s", (int)(blen < 63 ? blen : 63), b);
+    int k = 0;
+    while (k < o->n_hist && strcmp(o->hist[k].backend, backend) != 0)
+        k++;
+    if (k == o->n_hist) {
+        if (o->n_hist == ADMIN_BACKENDS)
+            return;
+        snprintf(o->hist[o->n_hist++].backend, sizeof o->hist[0].backend, "%s", backend);
+    }
+    if (o->hist[k].n == 16)
+        return;
+    o->hist[k].le[o->hist[k].n] = strncmp(le + 4, "+Inf", 4) == 0 ? 1e300 : strtod(le + 4, NULL);
+    o->hist[k].count[o->hist[k].n++] = value;
+}
+
+/* The upper bound of the bucket holding quantile q, in ms (the largest
+ * finite bound when it is in +Inf). */
+static double quantile_ms(const double *le, const double *count, int n, double q)
+{
+    double total = 0, finite = 0;
+    for (int i = 0; i < n; i++) {
+        total = count[i] > total ? count[i] : total;
+        finite = le[i] < 1e300 && le[i] > finite ? le[i] : finite;
+    }
+    double best = 1e300;
+    for (int i = 0; i < n; i++)
+        if (count[i] >= q * total && le[i] < best)
+            best = le[i];
+    return (best >= 1e300 ? finite : best) * 1000.0;
+}
+
+static void fill_hours(struct overview *o)
+{
+    time_t now = time(NULL);
+    for (int i = 0; i < PAGES_ADMIN_HOURS; i++) {
+        time_t t = now - (time_t)(PAGES_ADMIN_HOURS - 1 - i) * 3600;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(o->hour_keys[i], sizeof o->hour_keys[i], "%Y-%m-%d %H:00", &tm);
+        strftime(o->p.hours[i].label, sizeof o->p.hours[i].label, "%H:00", &tm);
+    }
+}
+
+void oauth_handle_admin(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (!get_only(ctx) || !require_admin(ctx, &u, "/admin"))
+        return;
+    struct overview *o = xcalloc(1, sizeof *o);
+    fill_hours(o);
+    if (store_admin_hourly(ctx->db, on_hour, o) != STORE_OK ||
+        store_admin_top_tools(ctx->db, ADMIN_TOP_TOOLS, on_tool, o) != STORE_OK ||
+        store_metrics_sum(ctx->db, on_series, o) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    for (int k = 0; k < o->n_hist; k++)
+        o->latency[k] = (struct pages_admin_latency){
+            o->hist[k].backend, quantile_ms(o->hist[k].le, o->hist[k].count, o->hist[k].n, 0.5),
+            quantile_ms(o->hist[k].le, o->hist[k].count, o->hist[k].n, 0.99)};
+    o->p.base = ctx->cfg->base_path;
+    o->p.username = u.username;
+    o->p.tools = o->tools;
+    o->p.latency = o->latency;
+    o->p.n_latency = o->n_hist;
+    struct buf html = {0};
+    if (pages_admin_overview(&html, &o->p) < 0)
+        LOG_ERROR("msg=\"could not render a page\"");
+    oauth_send_page(ctx, 200, &html);
+    buf_free(&html);
+out:
+    for (int i = 0; i < o->p.n_tools; i++)
+        free(o->tool_names[i]);
+    free(o);
+}
+
+/* --- users --------------------------------------------------------------- */
+
+struct user_rows {
+    struct pages_admin_user *v;
+    char **strings;
+    int n, cap;
+};
+
+static char *keep(struct user_rows *r, int i, int k, const char *s)
+{
+    return r->strings[i * 3 + k] = xstrdup(s);
+}
+
+static void on_user(void *arg, const struct store_admin_user *u)
+{
+    struct user_rows *r = arg;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 32;
+        r->v = xrealloc(r->v, (size_t)r->cap * sizeof *r->v);
+        r->strings = xrealloc(r->strings, (size_t)r->cap * 3 * sizeof *r->strings);
+    }
+    int i = r->n++;
+    r->v[i] = (struct pages_admin_user){keep(r, i, 0, u->username), keep(r, i, 1, u->created),
+                                        keep(r, i, 2, u->groups), u->disabled, u->admin};
+}
+
+static void users_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice)
+{
+    struct user_rows r = {0};
+    char csrf[64];
+    if (oauth_csrf_token(ctx, csrf, sizeof csrf) < 0 ||
+        store_admin_users(ctx->db, on_user, &r) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+    } else {
+        struct pages_admin_users p = {.base = ctx->cfg->base_path,
+                                      .csrf = csrf,
+                                      .username = u->username,
+                                      .notice = notice,
+                                      .users = r.v,
+                                      .n_users = r.n};
+        struct buf html = {0};
+        if (pages_admin_users(&html, &p) < 0)
+            LOG_ERROR("msg=\"could not render a page\"");
+        oauth_send_page(ctx, 200, &html);
+        buf_free(&html);
+    }
+    for (int i = 0; i < r.n * 3; i++)
+        free(r.strings[i]);
+    free(r.strings);
+    free(r.v);
+}
+
+void oauth_handle_admin_users(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (get_only(ctx) && require_admin(ctx, &u, "/admin/users"))
+        users_page(ctx, &u, NULL);
+}
+
+/* Reads a console POST: form, CSRF, the admin, confirm=yes. Returns 1 when
+ * the change may go ahead; otherwise the answer is in ctx->res. */
+static int admin_post(struct oauth_ctx *ctx, struct http_form *f, struct store_user *u)
+{
+    if (oauth_read_form(ctx, f) < 0)
+        return 0;
+    if (!oauth_csrf_ok(ctx, f)) {
+        oauth_error_page(ctx, 403, "Forbidden", "The form expired; reload the page.");
+        return 0;
+    }
+    if (!require_admin(ctx, u, "/admin/users"))
+        return 0;
+    const char *confirm = http_form_get(f, "confirm");
+    if (!confirm || strcmp(confirm, "yes") != 0) {
+        oauth_error_page(ctx, 400, "Not confirmed",
+                         "Tick the Confirm box next to the change to make it.");
+        return 0;
+    }
+    return 1;
+}
+
+/* The admin action's audit row. Returns 0, or -1 when it could not be
+ * written (logged). */
+static int audit_action(struct oauth_ctx *ctx, const struct store_user *admin, const char *tool,
+                        const char *detail)
+{
+    char digest[65];
+    crypto_sha256_hex(detail, strlen(detail), digest);
+    struct store_audit_entry e = {.user_id = admin->id,
+                                  .client_id = NULL,
+                                  .tool = tool,
+                                  .args_digest = digest,
+                                  .outcome = "ok",
+                                  .detail = detail,
+                                  .duration_ms = 0,
+                                  .request_id = ctx->req->request_id};
+    if (store_audit_append(ctx->db, &e) != STORE_OK) {
+        LOG_ERROR("msg=\"could not write the audit row of an admin action\" action=%s", tool);
+        return -1;
+    }
+    return 0;
+}
+
+static int valid_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n >= 1 && n <= 64 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
+}
+
+/* Answers a change's outcome: the users page with a notice, or an error. */
+static void after_change(struct oauth_ctx *ctx, const struct store_user *admin, enum store_rc rc,
+                         const char *tool, const char *detail, const char *missing)
+{
+    if (rc == STORE_NOT_FOUND) {
+        oauth_error_page(ctx, 404, "Not found", missing);
+    } else if (rc != STORE_OK || audit_action(ctx, admin, tool, detail) < 0) {
+        oauth_reply_unavailable(ctx->res);
+    } else {
+        LOG_INFO("msg=\"admin action\" admin=%s action=%s", admin->username, tool);
+        users_page(ctx, admin, detail);
+    }
+}
+
+void oauth_handle_admin_user_state(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (admin_post(ctx, &f, &u)) {
+        const char *user = http_form_get(&f, "user"), *action = http_form_get(&f, "action");
+        int disable = action && strcmp(action, "disable") == 0;
+        char detail[160];
+        if (!valid_name(user) || !action || (!disable && strcmp(action, "enable") != 0)) {
+            oauth_error_page(ctx, 400, "Bad request",
+                             "Name a user and the action: disable or enable.");
+        } else if (disable && strcmp(user, u.username) == 0) {
+            oauth_error_page(ctx, 400, "Bad request", "You cannot disable yourself here.");
+        } else {
+            snprintf(detail, sizeof detail, "user %s %s", user, disable ? "disabled" : "enabled");
+            after_change(ctx, &u, store_user_set_disabled(ctx->db, user, disable),
+                         disable ? "admin/user_disable" : "admin/user_enable", detail,
+                         "There is no such user.");
+        }
+    }
+    http_form_free(&f);
+}
+
+void oauth_handle_admin_user_groups(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (admin_post(ctx, &f, &u)) {
+        const char *user = http_form_get(&f, "user"), *group = http_form_get(&f, "group");
+        const char *op = http_form_get(&f, "op");
+        int add = op && strcmp(op, "add") == 0;
+        char detail[200];
+        if (!valid_name(user) || !valid_name(group) || !op || (!add && strcmp(op, "remove") != 0)) {
+            oauth_error_page(ctx, 400, "Bad request",
+                             "Name a user, a group (1 to 64 of A-Z a-z 0-9 . _ @ -) and the "
+                             "change: add or remove.");
+        } else {
+            snprintf(detail, sizeof detail, "user %s %s group %s", user,
+                     add ? "added to" : "removed from", group);
+            after_change(ctx, &u, store_group_member(ctx->db, group, user, add),
+                         add ? "admin/group_add" : "admin/group_remove", detail,
+                         add ? "There is no such user." : "The user is not in that group.");
+        }
+    }
+    http_form_free(&f);
+}
+
+/* --- audit trail --------------------------------------------------------- */
+
+struct audit_rows {
+    struct pages_admin_audit_row v[ADMIN_AUDIT_ROWS];
+    char *strings[ADMIN_AUDIT_ROWS * 7];
+    int n;
+};
+
+static void on_audit(const struct store_audit_row *row, void *arg)
+{
+    struct audit_rows *r = arg;
+    if (r->n >= ADMIN_AUDIT_ROWS)
+        return;
+    char **s = &r->strings[r->n * 7];
+    const char *src[7] = {row->at,      row->user,   row->client_id,  row->tool,
+                          row->outcome, row->detail, row->duration_ms};
+    for (int k = 0; k < 7; k++)
+        s[k] = xstrdup(src[k]);
+    r->v[r->n++] = (struct pages_admin_audit_row){s[0], s[1], s[2], s[3], s[4], s[5], s[6]};
+}
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+void oauth_handle_admin_audit(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (!get_only(ctx) || !require_admin(ctx, &u, "/admin/audit"))
+        return;
+    struct http_form q;
+    const char *why = NULL;
+    if (oauth_query(ctx, &q, &why) < 0) {
+        oauth_error_page(ctx, 400, "Bad request", why);
+        return;
+    }
+    struct pages_admin_audit p = {
+        .base = ctx->cfg->base_path,
+        .username = u.username,
+        .f_user = nonempty(http_form_get(&q, "user")),
+        .f_tool = nonempty(http_form_get(&q, "tool")),
+        .f_outcome = nonempty(http_form_get(&q, "outcome")),
+        .f_since = nonempty(http_form_get(&q, "since")),
+    };
+    static const char *const outcomes[] = {"ok", "error", "refused", "cancelled"};
+    int outcome_ok = !p.f_outcome;
+    for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
+        outcome_ok |= p.f_outcome && strcmp(p.f_outcome, outcomes[i]) == 0;
+    struct audit_rows *rows = xcalloc(1, sizeof *rows);
+    int status = 200;
+    if (!outcome_ok || (p.f_user && !valid_name(p.f_user)) ||
+        (p.f_tool && strlen(p.f_tool) > 128) || (p.f_since && strlen(p.f_since) > 64)) {
+        status = 400;
+        p.error = "A filter is not valid: a user name, a tool name (at most 128 characters), "
+                  "one of the outcomes, a time.";
+    } else {
+        struct store_audit_filter f = {.username = p.f_user,
+                                       .tool = p.f_tool,
+                                       .outcome = p.f_outcome,
+                                       .since = p.f_since,
+                                       .limit = ADMIN_AUDIT_ROWS};
+        enum store_rc rc = store_audit_query(ctx->db, &f, on_audit, rows);
+        if (rc == STORE_ERROR && p.f_since) {
+            status = 400;
+            p.error = "Since is not a time PostgreSQL understands (e.g. 2026-12-06 18:00).";
+        } else if (rc != STORE_OK) {
+            oauth_reply_unavailable(ctx->res);
+            goto out;
+        }
+    }
+    p.rows = rows->v;
+    p.n_rows = rows->n;
+    struct buf html = {0};
+    if (pages_admin_audit(&html, &p) < 0)
+        LOG_ERROR("msg=\"could not render a page\"");
+    oauth_send_page(ctx, status, &html);
+    buf_free(&html);
+out:
+    for (int i = 0; i < rows->n * 7; i++)
+        free(rows->strings[i]);
+    free(rows);
+    http_form_free(&q);
+}

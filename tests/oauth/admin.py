@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""admin.py - the admin console in headless Chromium through lighttpd, Apache mod_fcgid and
+Apache mod_proxy_fcgi (tests/oauth/admin.mjs, playwright-core from tests/oauth/'s pinned
+packages, Debian's /usr/bin/chromium; screenshots in $top_builddir/tests/artifacts/).
+
+Starts a stack with auth = oauth, adds an admin (`mcpgate user admin`), a user without the
+role and a user the console changes, makes tool calls with an API key so the charts have
+data, waits until the deployment's counters hold them, then runs admin.mjs once per front
+end. Afterwards: the audit trail holds exactly the admin actions the script made (four per
+front end, none for the refused attempts), the changed user ends enabled in no group, and
+no password reached a log.
+
+Run: top_srcdir=. top_builddir=build python3 tests/oauth/admin.py   (TAP on stdout)
+Environment: MCPGATE_CHROMIUM (default /usr/bin/chromium).
+"""
+
+import os
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+os.environ.setdefault("MCPGATE_TEST_TIMEOUT", "600")
+
+import mcptest  # noqa: E402
+import npmci  # noqa: E402
+from mcptest import Mcp, Stack, Tap, admin, check_logs  # noqa: E402
+from run import check_no_secrets_logged, run_script  # noqa: E402
+
+ADMIN, ADMIN_PW = "root-admin", "admin console password 1"
+PLAIN, PLAIN_PW = "plain-user", "plain user password 1"
+TARGET = "target-user"
+SCRIPTS = ("lib.mjs", "admin.mjs")
+
+
+def add_user(t, st, name, password, role=False):
+    r = admin(st, "user", "add", name, stdin=password + "\n")
+    ok = t.ok(r.returncode == 0, "mcpgate user add %s" % name, r.stdout, r.stderr)
+    if role:
+        r = admin(st, "user", "admin", name)
+        ok = t.ok(r.returncode == 0, "mcpgate user admin %s" % name, r.stdout, r.stderr) and ok
+    return ok
+
+
+def main():
+    t = Tap()
+    chromium = os.environ.get("MCPGATE_CHROMIUM", "/usr/bin/chromium")
+    if not t.ok(shutil.which("node") is not None, "node is installed"):
+        return t.done()
+    if not os.access(chromium, os.X_OK):
+        t.skip("the admin console in Chromium", "%s not found (apt-get install chromium)"
+               % chromium)
+        return t.done()
+    pkgdir = npmci.ensure(t, "oauth")
+    if pkgdir is None:
+        return t.done()
+    for s in SCRIPTS:
+        shutil.copyfile(os.path.join(HERE, s), os.path.join(pkgdir, s))
+    artifacts = os.path.join(mcptest.TOP_BUILDDIR, "tests", "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    with Stack(t, servers="lighttpd fcgid proxy", auth="oauth") as st:
+        fes = st.front_ends()
+        ok = add_user(t, st, ADMIN, ADMIN_PW, role=True) and add_user(t, st, PLAIN, PLAIN_PW) \
+            and add_user(t, st, TARGET, "target password 123")
+        r = admin(st, "key", "create", PLAIN, "--name", "console data")
+        key = next((w for w in r.stdout.split() if w.startswith("mgk_")), "")
+        if ok and t.ok(key, "an API key for the calls the charts show", r.stderr):
+            c = Mcp(fes[0][1], name="admin-data", bearer=key)
+            c.initialize()
+            for i in range(5):
+                c.tool("echo", {"message": "chart %d" % i})
+            c.tool("echo", {})
+
+            def flushed():
+                ok_, n = st.psql("SELECT count(*) FROM metrics WHERE name ="
+                                 " 'mcpgate_tool_call_duration_seconds_count'")
+                return ok_ and n not in ("", "0"), n
+            t.ok(mcptest.retry_until(flushed, 30, 0.5)[0],
+                 "the calls reached the deployment's counters")
+            secrets = set()
+            for fe, url in fes:
+                run_script(t, pkgdir, fe, ["admin.mjs", url, ADMIN, ADMIN_PW, PLAIN, PLAIN_PW,
+                                           TARGET, artifacts, "admin-" + fe], secrets)
+            ok_, out = st.psql("SELECT tool, count(*) FROM audit_log WHERE tool LIKE 'admin/%'"
+                               " GROUP BY tool ORDER BY tool")
+            want = "\n".join("%s|%d" % (a, len(fes)) for a in (
+                "admin/group_add", "admin/group_remove", "admin/user_disable",
+                "admin/user_enable"))
+            t.ok(ok_ and out == want, "the audit trail holds each confirmed admin action once "
+                 "per front end, and nothing for the refused ones", out, "want:\n" + want)
+            ok_, out = st.psql("SELECT u.disabled, count(m.group_id) FROM users u LEFT JOIN"
+                               " group_members m ON m.user_id = u.id WHERE u.username = '%s'"
+                               " GROUP BY u.id" % TARGET)
+            t.ok(ok_ and out == "f|0", "the changed user ends enabled and in no group", out)
+            shots = sorted(f for f in os.listdir(artifacts) if f.startswith("admin-"))
+            t.diag("screenshots in %s: %s" % (artifacts, ", ".join(shots)))
+            check_no_secrets_logged(t, st, secrets | {ADMIN_PW, PLAIN_PW})
+        check_logs(t, st)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
