@@ -20,7 +20,8 @@ Checked at each front end:
     minus what the user's policy denies; a tool of the other connector, or a denied one, is
     refused as unknown or not permitted; a projects tool reaches the API;
   - at /mcp/databases (discovery mode) search_tools and call_read_tool see only its tools;
-  - a refresh keeps the token bound to its connector.
+  - a refresh keeps the token bound to its connector;
+  - main_tokens=yes (connector everything): /mcp's tokens work there, a connector's do not.
 Once: `mcpgate doctor --tools` reports each endpoint's tool count against the threshold, and a
 bad connector line stops the configuration with a message naming it.
 
@@ -75,6 +76,7 @@ def connector_config(bdir):
         "backends_dir = %s" % bdir,
         'connector = projects backends=do tags=Projects title="DO Projects"',
         'connector = databases backends=do tags=Databases access=read title="Databases (read)"',
+        'connector = everything main_tokens=yes',
     ])
 
 
@@ -115,8 +117,9 @@ def client(base, token, name):
 
 
 def flow(o, fe, name, tap):
-    """DCR + PKCE + consent for resource base/mcp/NAME. Returns (consent page, token json)."""
-    o.resource = o.base + "/mcp/" + name
+    """DCR + PKCE + consent for resource base/mcp/NAME (base/mcp for None). Returns (consent
+    page, token json)."""
+    o.resource = o.base + "/mcp" + ("/" + name if name else "")
     b = Browser()
     reg = o.register_public(name="connector test")
     if not reg:
@@ -192,6 +195,21 @@ def run_front_end(t, st, fe, base, proj, dbs):
     if not ptok or not dtok:
         return
     pt, dt = ptok["access_token"], dtok["access_token"]
+
+    # main_tokens=yes: /mcp's tokens work at that connector too, a connector's do not
+    page, mtok = flow(o, fe, None, t)
+    ok = False
+    if mtok:
+        ok = True
+        for tok, where, want in ((mtok["access_token"], "/mcp", 200),
+                                 (mtok["access_token"], "/mcp/everything", 200),
+                                 (mtok["access_token"], "/mcp/projects", 401),
+                                 (pt, "/mcp/everything", 401)):
+            m = Mcp(base, bearer=tok)
+            m.url = base + where
+            ok = ok and m.post(m.initialize_body()).status == want
+    t.ok(ok, "%s: main_tokens=yes: a /mcp token works at /mcp/everything (not at "
+         "/mcp/projects), a projects token does not" % fe)
 
     # consent is remembered per resource: not for another connector, nor for /mcp
     r = again(o, ptok, "projects")
