@@ -292,6 +292,30 @@ def connector(tap, fe, base, pv, issuer):
     tap.ok(refused_401(r), "%s: ...and is refused at /mcp" % fe, r.describe())
 
 
+def tool_names(base, token):
+    m = mcp_with(base, token)
+    m.initialize()
+    r = m.call("tools/list", {})
+    return {t["name"] for t in ((r.json or {}).get("result") or {}).get("tools", [])}, r
+
+
+def group_policy(tap, st, fe_base, tok):
+    """The group from the token's claim carries a policy."""
+    fe, base = fe_base
+    before, r0 = tool_names(base, tok or "")
+    r = admin(st, "policy", "deny", "--group", "staff", "test_slow", frontend=fe, timeout=60)
+
+    def attempt():
+        names, resp = tool_names(base, tok or "")
+        return "test_slow" not in names, (names, resp)
+
+    _, (after, r1), _, _ = mcptest.retry_until(attempt, 10)
+    tap.ok(r.returncode == 0 and "test_slow" in before and "test_slow" not in after and
+           "echo" in after,
+           "%s: a policy for the group of the token's claim applies (test_slow denied to staff)"
+           % fe, r.stdout, r.stderr, r1.describe())
+
+
 def doctor(st, *args):
     r = admin(st, "doctor", *args, "--json", timeout=60)
     try:
@@ -367,6 +391,7 @@ def main():
                               "g.id = m.group_id JOIN users u ON u.id = m.user_id "
                               "WHERE u.username = 'agent@corp'")
             tap.ok(rows.split() == ["staff"], "the groups claim made the membership", rows)
+            group_policy(tap, st, fes[0], tokens.get(fes[0][0]))
             _, rows = st.psql("SELECT DISTINCT u.username || ':' || a.client_id FROM audit_log "
                               "a JOIN users u ON u.id = a.user_id WHERE a.tool = 'echo'")
             tap.ok(rows.split() == ["agent@corp:agent"],
