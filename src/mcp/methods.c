@@ -61,11 +61,13 @@ static struct json_object *server_capabilities(void)
     return capabilities;
 }
 
-static struct json_object *server_info(void)
+/* serverInfo: at a connector's endpoint its title is the connector's, which
+ * clients show for the server. */
+static struct json_object *server_info(const struct mg_connector *connector)
 {
     struct json_object *info = json_object_new_object();
     json_add(info, "name", json_object_new_string("mcpgate"));
-    json_add(info, "title", json_object_new_string("mcpgate"));
+    json_add(info, "title", json_object_new_string(connector ? connector->title : "mcpgate"));
     json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
     return info;
 }
@@ -118,7 +120,7 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
     struct json_object *r = json_object_new_object();
     json_add(r, "protocolVersion", json_object_new_string(version));
     json_add(r, "capabilities", server_capabilities());
-    json_add(r, "serverInfo", server_info());
+    json_add(r, "serverInfo", server_info(call->env->connector));
     json_add(r, "instructions", json_object_new_string(instructions));
     return r;
 }
@@ -279,13 +281,12 @@ static struct json_object *m_logging_set_level(struct mcp_call *call, struct jso
 static struct json_object *m_server_discover(struct mcp_call *call, struct json_object *params,
                                              struct mcp_err *err)
 {
-    (void)call;
     (void)params;
     (void)err;
     struct json_object *r = json_object_new_object();
     json_add(r, "supportedVersions", mcp_versions_json());
     json_add(r, "capabilities", server_capabilities());
-    json_add(r, "serverInfo", server_info());
+    json_add(r, "serverInfo", server_info(call->env->connector));
     json_add(r, "instructions", json_object_new_string(instructions));
     return r;
 }

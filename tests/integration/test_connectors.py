@@ -237,7 +237,10 @@ def run_front_end(t, st, fe, base, proj, dbs):
     # tools/list: exactly the connector's tools, minus what policy denies
     m = client(base, pt, "projects")
     r = m.initialize()
-    t.ok(r.status == 200, "%s: initialize at /mcp/projects with its token" % fe, r.describe(300))
+    info = ((r.json or {}).get("result") or {}).get("serverInfo") or {}
+    t.ok(r.status == 200 and info.get("title") == "DO Projects",
+         "%s: initialize at /mcp/projects with its token: serverInfo.title is the connector's"
+         % fe, r.describe(300))
     names = list_all(m)
     t.ok(set(names) == proj - {DENIED} and len(names) == len(proj) - 1,
          "%s: tools/list at /mcp/projects: its %d tools but the one policy denies" %
