@@ -17,6 +17,7 @@
 #include "store/listen.h"
 #include "store/stream.h"
 #include "util/alloc.h"
+#include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -203,6 +204,25 @@ static int ctx_client_has(void *impl, const char *name)
     return json_get(c->client_caps, name, json_type_object) != NULL;
 }
 
+static int ctx_url_required(void *impl, const char *url, const char *message)
+{
+    struct mcp_call *c = impl;
+    struct json_object *el = json_get(c->client_caps, "elicitation", json_type_object);
+    if (!el || !json_get(el, "url", json_type_object) || c->stateless || c->in_task)
+        return 0;
+    if (!c->url_elicitation) { /* the first link the call needs is the one asked for */
+        char id[32];
+        crypto_token(16, id);
+        struct json_object *e = json_object_new_object();
+        json_add(e, "mode", json_object_new_string("url"));
+        json_add(e, "elicitationId", json_object_new_string(id));
+        json_add(e, "url", json_object_new_string(url));
+        json_add(e, "message", json_object_new_string(message));
+        c->url_elicitation = e;
+    }
+    return 1;
+}
+
 static int ctx_cancelled(void *impl)
 {
     struct mcp_call *c = impl;
@@ -370,6 +390,7 @@ void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx)
     ctx->become_task = ctx_become_task;
     ctx->cancelled = ctx_cancelled;
     ctx->client_has = ctx_client_has;
+    ctx->url_required = ctx_url_required;
     ctx->close_stream = ctx_close_stream;
     ctx->resource_updated = mcp_catalog_ctx_resource_updated; /* mcp/catalog.c */
 }
@@ -403,6 +424,8 @@ void mcp_call_finish(struct mcp_call *call)
     }
     json_object_put(call->client_caps);
     call->client_caps = NULL;
+    json_object_put(call->url_elicitation);
+    call->url_elicitation = NULL;
     json_object_put(call->input_answers);
     call->input_answers = NULL;
     json_object_put(call->input_requests);

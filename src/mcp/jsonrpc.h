@@ -25,6 +25,7 @@
 #define MCP_ERROR_HEADER_MISMATCH     (-32020) /* 2026-07-28: headers disagree with the body */
 #define MCP_ERROR_MISSING_CAPABILITY  (-32021) /* 2026-07-28: client capability missing */
 #define MCP_ERROR_UNSUPPORTED_VERSION (-32022) /* 2026-07-28: protocol version unsupported */
+#define MCP_ERROR_URL_ELICITATION     (-32042) /* 2025-11-25: the user must visit a URL first */
 
 enum jsonrpc_kind {
     JSONRPC_REQUEST,

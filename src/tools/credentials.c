@@ -139,11 +139,13 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
             db && ctx->user_id > 0 ? stored(be, c, db, ctx->user_id, &value, why, whylen) : 0;
         if (found > 0)
             return value;
-        if (found == 0)
+        if (found == 0) {
             snprintf(why, whylen,
                      "%s needs your own credential \"%s\", and you have not linked one: link it "
                      "on your account page, %s, then call the tool again",
                      be->name, c->slot, account_url);
+            (void)tool_url_required(ctx, account_url, why); /* URL-mode elicitation */
+        }
         return NULL;
     }
     if (db) {

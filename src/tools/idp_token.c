@@ -278,7 +278,7 @@ static void end_sign_in(struct store_conn *db, long long user_id, const char *id
  * NULL with why (the row is deleted when the provider refused). */
 static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, const struct mg_idp *p,
                             const char *lease, const struct store_idp_token *t, char *why,
-                            size_t whylen)
+                            size_t whylen, int *relink)
 {
     char *rt =
         t->refresh_sealed ? open_sealed(p->name, "refresh", ctx->user_id, t->refresh_sealed) : NULL;
@@ -288,6 +288,7 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
     char *value = NULL;
     if (got == 0) {
         end_sign_in(ctx->db, ctx->user_id, p->name);
+        *relink = 1;
         snprintf(why, whylen,
                  "%s was not called: your sign-in at %s has ended (the provider no longer "
                  "accepts it); sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",
@@ -325,10 +326,11 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
 /* Opens the stored access token of t (and clears t). Returns it, or NULL
  * with why. */
 static char *use_stored(const struct backend *be, const struct mg_idp *p, struct tool_ctx *ctx,
-                        struct store_idp_token *t, char *why, size_t whylen)
+                        struct store_idp_token *t, char *why, size_t whylen, int *relink)
 {
     char *v = open_sealed(p->name, "access", ctx->user_id, t->access_sealed);
     store_idp_token_clear(t);
+    *relink = v == NULL;
     if (!v)
         snprintf(why, whylen,
                  "%s was not called: your token at %s does not decrypt with the server's keys; "
@@ -369,7 +371,7 @@ static int refreshed_meanwhile(const struct mg_idp *p, struct tool_ctx *ctx,
  * just refused), a token other than stale, refreshed now when no other
  * call has done so. Returns it (tool_cred_free()) or NULL with why. */
 static char *get_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
-                       const char *stale, char *why, size_t whylen)
+                       const char *stale, char *why, size_t whylen, int *relink)
 {
     const struct mg_idp *p = cfg ? config_idp_find(cfg, c->from_idp) : NULL;
     if (!p || !ctx || !ctx->db || ctx->user_id <= 0) {
@@ -392,6 +394,7 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
                      "%s needs your sign-in at %s, and there is none: sign in there: "
                      "%s/login/idp?provider=%s&return_to=%%2Faccount",
                      be->name, p->name, cfg->base_url, p->name);
+            *relink = 1;
             return NULL;
         }
         if (rc != STORE_OK)
@@ -401,26 +404,27 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
             return fresh;
         }
         if (!stale && t.expires_in_s > TOOL_IDP_REFRESH_MARGIN_S)
-            return use_stored(be, p, ctx, &t, why, whylen);
+            return use_stored(be, p, ctx, &t, why, whylen, relink);
         if (stale && !t.refresh_sealed) {
             store_idp_token_clear(&t);
             sign_in_again(be, p,
                           "the backend refused your token and the provider gave none to "
                           "refresh it with",
                           why, whylen);
+            *relink = 1;
             return NULL;
         }
         struct store_idp_token leased = {0};
         rc = store_idp_token_lease(ctx->db, ctx->user_id, lease, LEASE_S, margin, &leased);
         if (rc == STORE_OK) {
             store_idp_token_clear(&t);
-            char *v = refresh_leased(ctx, be, p, lease, &leased, why, whylen);
+            char *v = refresh_leased(ctx, be, p, lease, &leased, why, whylen, relink);
             store_idp_token_clear(&leased);
             return v;
         }
         /* another call is refreshing: its token is still good until it expires */
         if (rc == STORE_NOT_FOUND && !stale && t.expires_in_s > 0)
-            return use_stored(be, p, ctx, &t, why, whylen);
+            return use_stored(be, p, ctx, &t, why, whylen, relink);
         store_idp_token_clear(&t);
         if (rc != STORE_NOT_FOUND)
             break;
@@ -433,25 +437,45 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
     return NULL;
 }
 
+/* The user must sign in at provider name (again): a client that declared
+ * URL-mode elicitation is asked to open the sign-in page (tools/registry.h
+ * tool_url_required()); why is the message for the others. */
+static void elicit_sign_in(struct tool_ctx *ctx, const char *name, const char *why)
+{
+    char url[700];
+    snprintf(url, sizeof url, "%s/login/idp?provider=%s&return_to=%%2Faccount",
+             cfg ? cfg->base_url : "", name);
+    (void)tool_url_required(ctx, url, why);
+}
+
 char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
                      char *why, size_t whylen)
 {
-    return get_token(be, c, ctx, NULL, why, whylen);
+    int relink = 0;
+    char *v = get_token(be, c, ctx, NULL, why, whylen, &relink);
+    if (!v && relink)
+        elicit_sign_in(ctx, c->from_idp, why);
+    return v;
 }
 
 char *tool_idp_token_renew(const struct backend *be, const struct backend_cred *c,
                            struct tool_ctx *ctx, const char *stale, char *why, size_t whylen)
 {
-    return get_token(be, c, ctx, stale, why, whylen);
+    int relink = 0;
+    char *v = get_token(be, c, ctx, stale, why, whylen, &relink);
+    if (!v && relink)
+        elicit_sign_in(ctx, c->from_idp, why);
+    return v;
 }
 
-void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c, char *why,
-                                  size_t whylen)
+void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c,
+                                  struct tool_ctx *ctx, char *why, size_t whylen)
 {
     snprintf(why, whylen,
              "%s refused your token at %s even after it was refreshed (HTTP 401); sign in "
              "again: %s/login/idp?provider=%s&return_to=%%2Faccount",
              be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
+    elicit_sign_in(ctx, c->from_idp, why);
 }
 
 int tool_idp_token_disconnect(struct store_conn *db, long long user_id, const struct mg_idp *p,

@@ -12,6 +12,10 @@
  * tokens and ends the user's mcpgate tokens, consents and browser sessions
  * (they rested on that sign-in), and the call is answered with a link to
  * sign in again.
+ * When the user must sign in at the provider (again), a client that
+ * declared URL-mode elicitation gets the sign-in page as a URL elicitation
+ * (tools/registry.h tool_url_required()), the others the link in the
+ * message.
  * Secrets: no token appears in a message or a log line.
  * Must not touch: SQL (store/idp_tokens.h), HTTP answers to clients.
  */
@@ -49,9 +53,10 @@ char *tool_idp_token_renew(const struct backend *be, const struct backend_cred *
                            struct tool_ctx *ctx, const char *stale, char *why, size_t whylen);
 
 /* The message when the backend refused even the renewed token: sign in
- * again, with the link. Cannot fail. */
-void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c, char *why,
-                                  size_t whylen);
+ * again, with the link (and the URL elicitation of tool_url_required()).
+ * Cannot fail. */
+void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c,
+                                  struct tool_ctx *ctx, char *why, size_t whylen);
 
 /* Keeps the tokens of a sign-in at provider idp for user_id: access_token
  * valid expires_in_s, refresh_token (may be NULL), sealed under the first

@@ -63,6 +63,13 @@ struct tool_ctx {
     /* Returns 1 when the client declared capability name ("sampling",
      * "elicitation", "roots") at initialize. */
     int (*client_has)(void *impl, const char *name);
+    /* The call cannot go on until the user visits url (to sign in or link
+     * an account there; message says why, for the user). When the client
+     * declared URL-mode elicitation (2025-11-25), the call is answered
+     * with the URL elicitation error (-32042) instead of the tool's result
+     * and 1 is returned; else 0 (the tool's result, with the link in its
+     * text, is the answer). May be NULL (no MCP client: 0). */
+    int (*url_required)(void *impl, const char *url, const char *message);
     /* Ends the HTTP response early with a retry hint (SSE polling,
      * SEP-1699): the client reconnects with Last-Event-ID and receives the
      * rest, the call goes on meanwhile. */
@@ -114,6 +121,10 @@ static inline int tool_cancelled(struct tool_ctx *c)
 static inline int tool_client_has(struct tool_ctx *c, const char *name)
 {
     return c->client_has(c->impl, name);
+}
+static inline int tool_url_required(struct tool_ctx *c, const char *url, const char *message)
+{
+    return c && c->url_required ? c->url_required(c->impl, url, message) : 0;
 }
 static inline void tool_close_stream(struct tool_ctx *c)
 {

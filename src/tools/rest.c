@@ -517,14 +517,15 @@ static int renew_idp_tokens(const struct backend_op *op, struct tool_ctx *ctx, c
 
 /* The backend refused even the renewed token: *result becomes the message
  * to sign in again. */
-static void still_refused(const struct backend_op *op, struct json_object **result)
+static void still_refused(const struct backend_op *op, struct tool_ctx *ctx,
+                          struct json_object **result)
 {
     for (int i = 0; i < op->n_auth; i++) {
         const struct backend_cred *c = &op->be->creds[op->auth[i]];
         if (!c->from_idp)
             continue;
         char why[1024];
-        tool_idp_token_still_refused(op->be, c, why, sizeof why);
+        tool_idp_token_still_refused(op->be, c, ctx, why, sizeof why);
         json_object_put(*result);
         *result = tool_result_text(why, 1);
         return;
@@ -560,7 +561,7 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
         json_object_put(result);
         result = call_with(op, ctx, args, vals, &status);
         if (status == 401)
-            still_refused(op, &result);
+            still_refused(op, ctx, &result);
     }
 out:
     for (int i = 0; i < op->n_auth; i++)

@@ -18,6 +18,10 @@ that also plays a plain OAuth 2.0 service:
 - consent=provider: the provider's consent page (prompt=consent) stands instead of
   mcpgate's: the callback leads straight to the code; a second application of the same
   signed-in user goes to the provider again, and a forged consent mark gets no code;
+- URL elicitation (2025-11-25): a call that needs the user's sign-in at a provider, from a
+  client that declared URL-mode elicitation, is answered with -32042 pointing at the
+  sign-in page; another client gets the link in the tool's error; after the user signs
+  in there, the same call succeeds;
 - `mcpgate doctor --idp`: each provider's discovery (a provider that is down fails), the
   redirect URI to register, and its clock by the Date header (a provider 5 minutes off
   fails).
@@ -121,7 +125,45 @@ def userinfo(tap, st, o, pv):
     ui = (r0.json or {}).get("userinfo_endpoint")
     tap.ok(bool(ui) and ui.endswith("/me"), "userinfo: the provider's userinfo endpoint is "
            "the one configured (%s)" % ui)
-    return mg
+    return mg, tok
+
+
+def url_elicitation(tap, st, o, pv, mg, tok):
+    """bob@ui has no tokens at ui (disconnected): ui_list_projects needs his sign-in."""
+    if not tap.ok(bool(tok), "URL elicitation: bob@ui has mcpgate's token"):
+        return
+    m = mcp_with(o.base, tok["access_token"])
+    caps = {"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"url": {}}},
+            "clientInfo": {"name": "elicits", "version": "1"}}
+    r = m.initialize(params=caps)
+    r = m.tool("ui_list_projects", {}) if r.status == 200 else r
+    e = (r.json or {}).get("error") or {}
+    els = (e.get("data") or {}).get("elicitations") or [{}]
+    want = o.base + "/login/idp?provider=ui&return_to=%2Faccount"
+    _, audit = st.psql("SELECT outcome FROM audit_log WHERE tool = 'ui_list_projects' "
+                       "ORDER BY id DESC LIMIT 1")
+    tap.ok(e.get("code") == -32042 and els[0].get("mode") == "url" and
+           els[0].get("url") == want and len(els[0].get("elicitationId", "")) >= 16 and
+           "sign in" in els[0].get("message", "") and audit == "refused",
+           "URL elicitation: a client that declared it gets -32042 with the sign-in page",
+           r.describe(), audit)
+    res, r, text = call_tool(o.base, tok, "ui_list_projects")
+    tap.ok(res and res.get("isError") and want in text,
+           "URL elicitation: a client without it gets the tool's error with the link",
+           r.describe())
+    # the user opens the URL (signed in at mcpgate already) and signs in at ui
+    start = mg.get(want)
+    cb, r = provider_login(tap, Browser(), start.header("Location") or "", "b-2002") \
+        if start.status == 303 else (None, start)
+    r = mg.get(cb) if cb else r
+    tap.ok(bool(cb) and r.status == 303 and (r.header("Location") or "").endswith("/account"),
+           "URL elicitation: the user signs in at the provider and comes back to the account "
+           "page", r.describe())
+    r = m.tool("ui_list_projects", {})
+    text = mcptest.tool_text(r) or ""
+    tap.ok(r.status == 200 and not ((r.json or {}).get("result") or {}).get("isError") and
+           "bob-wiki" in text and "alice" not in text,
+           "URL elicitation: the retried call succeeds with bob's projects", r.describe())
 
 
 def code_of(r):
@@ -285,13 +327,17 @@ def refreshes(pv):
     return mcptest.request("GET", pv.issuer + "/__test/refreshes").json["refreshes"]
 
 
-def call_projects(base, token):
+def call_tool(base, token, tool):
     m = mcp_with(base, token["access_token"])
     r = m.initialize()
     if r.status != 200:
         return None, r, ""
-    r = m.tool("hosting_list_projects", {})
+    r = m.tool(tool, {})
     return ((r.json or {}).get("result") or {}), r, mcptest.tool_text(r) or ""
+
+
+def call_projects(base, token):
+    return call_tool(base, token, "hosting_list_projects")
 
 
 def on_401(tap, st, base, pv, tok):
@@ -373,15 +419,18 @@ def doctor(tap, st, base, pv):
 
 
 def write_backend(d, api_port):
-    doc = {"mcpgate_backend": 1, "name": "hosting",
-           "base_url": "http://127.0.0.1:%d" % api_port,
-           "allow_private": True, "timeout_ms": 5000,
-           "credentials": {"me": {"type": "bearer", "from_idp": "plain"}},
-           "auth": ["me"],
-           "tools": [{"name": "list_projects", "method": "GET", "path": "/projects"}]}
-    with open(os.path.join(d, "hosting.json"), "w") as f:
-        json.dump(doc, f)
-    os.chmod(os.path.join(d, "hosting.json"), 0o644)
+    """hosting: the API as alice@plain (plain OAuth 2.0); ui: the same API as the user of
+    the ui provider."""
+    for name, idp in (("hosting", "plain"), ("ui", "ui")):
+        doc = {"mcpgate_backend": 1, "name": name,
+               "base_url": "http://127.0.0.1:%d" % api_port,
+               "allow_private": True, "timeout_ms": 5000,
+               "credentials": {"me": {"type": "bearer", "from_idp": idp}},
+               "auth": ["me"],
+               "tools": [{"name": "list_projects", "method": "GET", "path": "/projects"}]}
+        with open(os.path.join(d, name + ".json"), "w") as f:
+            json.dump(doc, f)
+        os.chmod(os.path.join(d, name + ".json"), 0o644)
 
 
 def main():
@@ -427,8 +476,9 @@ def main():
             o = OAuth(base)
             groups_allowed(tap, st, o)
             provider_consent(tap, st, o, pv)
-            mg = userinfo(tap, st, o, pv)
+            mg, bob = userinfo(tap, st, o, pv)
             disconnect(tap, st, o, pv, mg)
+            url_elicitation(tap, st, o, pv, mg, bob)
             tok = plain_oauth(tap, st, o, pv)
             on_401(tap, st, base, pv, tok)
             doctor(tap, st, base, pv)
