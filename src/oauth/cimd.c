@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "oauth/internal.h"
+#include "tools/fetch.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -46,32 +47,14 @@ int oauth_cimd_is_url(const struct mg_config *cfg, const char *client_id)
            (cfg->cimd_allow_private && strncmp(client_id, "http://", 7) == 0);
 }
 
-/* 1 when the address is one a metadata document may come from. */
+/* A fetch of a client metadata document and its caching headers. */
 struct fetch {
     struct buf body;
-    int allow_private;
     int refused;  /* the address was not public */
     long max_age; /* -1 unknown */
     int no_store;
     time_t expires;
 };
-
-static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct fetch *f = arg;
-    (void)purpose;
-    if (!f->allow_private && net_addr_private(&a->addr)) {
-        f->refused = 1;
-        return CURL_SOCKET_BAD;
-    }
-    return socket(a->family, a->socktype, a->protocol);
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct fetch *f = arg;
-    return buf_append(&f->body, p, size * n) == 0 ? size * n : 0;
-}
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
@@ -112,32 +95,17 @@ static long cache_ttl(const struct fetch *f)
 /* Fetches url into f. Returns 0, or -1 with *why. */
 static int fetch(const struct mg_config *cfg, const char *url, struct fetch *f, const char **why)
 {
-    CURL *h = curl_easy_init();
-    if (!h) {
-        *why = "could not fetch the client metadata document";
-        return -1;
-    }
     f->body.limit = CIMD_MAX_BYTES;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->cimd_allow_private ? "http,https" : "https");
-    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CIMD_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)CIMD_MAX_BYTES);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (client metadata fetch)");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    CURLcode rc = curl_easy_perform(h);
+    struct tool_fetch_req req = {.url = url,
+                                 .user_agent = "mcpgate (client metadata fetch)",
+                                 .allow_private = cfg->cimd_allow_private,
+                                 .timeout_ms = CIMD_TIMEOUT_MS,
+                                 .connect_timeout_ms = 3000,
+                                 .max_file_size = CIMD_MAX_BYTES,
+                                 .on_header = on_header,
+                                 .header_arg = f};
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
+    int rc = tool_fetch(&req, &f->body, &status, &f->refused);
     if (f->refused) {
         *why = "the client metadata document's address is not public";
         return -1;
@@ -248,7 +216,7 @@ static int url_is_ours(const struct mg_config *cfg, const char *url)
 static int fetch_and_save(struct oauth_ctx *ctx, const char *url, struct store_client *out,
                           const char **why)
 {
-    struct fetch f = {.max_age = -1, .allow_private = ctx->cfg->cimd_allow_private};
+    struct fetch f = {.max_age = -1};
     int rc = fetch(ctx->cfg, url, &f, why);
     if (rc == 0)
         rc = parse_document(url, &f.body, out, why);

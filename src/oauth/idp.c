@@ -55,6 +55,7 @@
 #include "store/policy.h"
 #include "store/secret.h"
 #include "store/users.h"
+#include "tools/fetch.h"
 #include "tools/idp_token.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -149,27 +150,9 @@ static long long now_s(void)
 struct fetch {
     struct buf body;
     const char *bearer; /* sent as "Authorization: Bearer" when not NULL; secret */
-    int allow_private;
-    int refused; /* the address was not public */
+    int refused;        /* the address was not public */
     char cache_control[256];
 };
-
-static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct fetch *f = arg;
-    (void)purpose;
-    if (!f->allow_private && net_addr_private(&a->addr)) {
-        f->refused = 1;
-        return CURL_SOCKET_BAD;
-    }
-    return socket(a->family, a->socktype, a->protocol);
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct fetch *f = arg;
-    return buf_append(&f->body, p, size * n) == 0 ? size * n : 0;
-}
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
@@ -193,43 +176,25 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 static long http_call(const struct mg_config *cfg, const char *url, const char *form,
                       const char *user, const char *password, struct fetch *f)
 {
-    CURL *h = curl_easy_init();
-    if (!h)
-        return -1;
-    f->allow_private = cfg->idp_allow_private;
     f->body.limit = IDP_MAX_BYTES;
-    struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
     struct buf auth = {0};
+    const char *headers[3] = {"Accept: application/json", NULL, NULL};
     if (f->bearer && buf_printf(&auth, "Authorization: Bearer %s", f->bearer) == 0)
-        hdr = curl_slist_append(hdr, buf_str(&auth));
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->idp_allow_private ? "http,https" : "https");
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)IDP_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)IDP_MAX_BYTES);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (OpenID Connect sign-in)");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    if (form)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
-    if (user) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, user);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, password);
-    }
-    CURLcode rc = curl_easy_perform(h);
+        headers[1] = buf_str(&auth);
+    struct tool_fetch_req req = {.url = url,
+                                 .form = form,
+                                 .user = user,
+                                 .password = password,
+                                 .headers = headers,
+                                 .user_agent = "mcpgate (OpenID Connect sign-in)",
+                                 .allow_private = cfg->idp_allow_private,
+                                 .timeout_ms = IDP_TIMEOUT_MS,
+                                 .connect_timeout_ms = 3000,
+                                 .max_file_size = IDP_MAX_BYTES,
+                                 .on_header = on_header,
+                                 .header_arg = f};
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdr);
+    int rc = tool_fetch(&req, &f->body, &status, &f->refused);
     if (auth.data)
         explicit_bzero(auth.data, auth.len);
     buf_free(&auth);

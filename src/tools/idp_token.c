@@ -16,6 +16,7 @@
 #include "store/oauth_tokens.h"
 #include "store/users.h"
 #include "tools/credentials.h"
+#include "tools/fetch.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/crypto.h"
@@ -91,23 +92,6 @@ struct fetch {
     int refused;
 };
 
-static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct fetch *f = arg;
-    (void)purpose;
-    if (!cfg->idp_allow_private && net_addr_private(&a->addr)) {
-        f->refused = 1;
-        return CURL_SOCKET_BAD;
-    }
-    return socket(a->family, a->socktype, a->protocol);
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct fetch *f = arg;
-    return buf_append(&f->body, p, size * n) == 0 ? size * n : 0;
-}
-
 /* The new tokens of a refresh. */
 struct refreshed {
     char *access;  /* new, owned */
@@ -122,40 +106,24 @@ struct refreshed {
 static long client_post(const struct mg_idp *p, const char *endpoint, const char *form,
                         const char *what, struct fetch *f)
 {
-    CURL *h = curl_easy_init();
-    if (!h)
-        return -1;
     f->body.limit = REFRESH_MAX_BYTES;
-    char *id = curl_easy_escape(h, p->client_id, 0);
-    char *secret = p->client_secret[0] ? curl_easy_escape(h, p->client_secret, 0) : NULL;
+    char *id = curl_easy_escape(NULL, p->client_id, 0);
+    char *secret = p->client_secret[0] ? curl_easy_escape(NULL, p->client_secret, 0) : NULL;
     struct buf body = {0};
     int bad = buf_puts(&body, form);
     if (!secret)
         bad = bad || buf_printf(&body, "&client_id=%s", id ? id : "");
-    struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, endpoint);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, cfg->idp_allow_private ? "http,https" : "https");
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)REFRESH_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate (provider token)");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&body));
-    if (secret) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, id);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, secret);
-    }
-    CURLcode rc = bad ? CURLE_OUT_OF_MEMORY : curl_easy_perform(h);
+    static const char *const headers[] = {"Accept: application/json", NULL};
+    struct tool_fetch_req req = {.url = endpoint,
+                                 .form = buf_str(&body),
+                                 .user = secret ? id : NULL,
+                                 .password = secret,
+                                 .headers = headers,
+                                 .user_agent = "mcpgate (provider token)",
+                                 .allow_private = cfg->idp_allow_private,
+                                 .timeout_ms = REFRESH_TIMEOUT_MS};
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdr);
+    int rc = bad ? CURLE_OUT_OF_MEMORY : tool_fetch(&req, &f->body, &status, &f->refused);
     if (secret) {
         explicit_bzero(secret, strlen(secret));
         curl_free(secret);
