@@ -3,6 +3,11 @@
  * {base}/admin/users (disable, enable, groups) and {base}/admin/audit (the
  * audit trail with filters).
  *
+ * Also {base}/admin/keys, /admin/clients and /admin/policy: every API key,
+ * OAuth client and policy rule, each revoked or removed with a confirmed
+ * button, and a form that adds a rule (admin/key_revoke,
+ * admin/client_revoke, admin/policy_add, admin/policy_remove).
+ *
  * Who may see it: a browser signed in (the account pages' session) as an
  * enabled user with the admin role (`mcpgate user admin NAME`); signed out:
  * 303 to the sign-in page and back; signed in as anyone else: 403. Every
@@ -20,6 +25,7 @@
 #include "oauth/internal.h"
 #include "pages/admin.h"
 #include "store/admin.h"
+#include "store/api_keys.h"
 #include "store/audit.h"
 #include "store/metrics.h"
 #include "store/policy.h"
@@ -258,7 +264,8 @@ void oauth_handle_admin_users(struct oauth_ctx *ctx)
 
 /* Reads a console POST: form, CSRF, the admin, confirm=yes. Returns 1 when
  * the change may go ahead; otherwise the answer is in ctx->res. */
-static int admin_post(struct oauth_ctx *ctx, struct http_form *f, struct store_user *u)
+static int admin_post(struct oauth_ctx *ctx, struct http_form *f, struct store_user *u,
+                      const char *page)
 {
     if (oauth_read_form(ctx, f) < 0)
         return 0;
@@ -266,7 +273,7 @@ static int admin_post(struct oauth_ctx *ctx, struct http_form *f, struct store_u
         oauth_error_page(ctx, 403, "Forbidden", "The form expired; reload the page.");
         return 0;
     }
-    if (!require_admin(ctx, u, "/admin/users"))
+    if (!require_admin(ctx, u, page))
         return 0;
     const char *confirm = http_form_get(f, "confirm");
     if (!confirm || strcmp(confirm, "yes") != 0) {
@@ -306,9 +313,11 @@ static int valid_name(const char *s)
            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
 }
 
-/* Answers a change's outcome: the users page with a notice, or an error. */
-static void after_change(struct oauth_ctx *ctx, const struct store_user *admin, enum store_rc rc,
-                         const char *tool, const char *detail, const char *missing)
+typedef void (*page_fn)(struct oauth_ctx *ctx, const struct store_user *u, const char *notice);
+
+/* Answers a change's outcome: its page (show) with a notice, or an error. */
+static void after_change_on(struct oauth_ctx *ctx, const struct store_user *admin, enum store_rc rc,
+                            const char *tool, const char *detail, const char *missing, page_fn show)
 {
     if (rc == STORE_NOT_FOUND) {
         oauth_error_page(ctx, 404, "Not found", missing);
@@ -316,15 +325,21 @@ static void after_change(struct oauth_ctx *ctx, const struct store_user *admin, 
         oauth_reply_unavailable(ctx->res);
     } else {
         LOG_INFO("msg=\"admin action\" admin=%s action=%s", admin->username, tool);
-        users_page(ctx, admin, detail);
+        show(ctx, admin, detail);
     }
+}
+
+static void after_change(struct oauth_ctx *ctx, const struct store_user *admin, enum store_rc rc,
+                         const char *tool, const char *detail, const char *missing)
+{
+    after_change_on(ctx, admin, rc, tool, detail, missing, users_page);
 }
 
 void oauth_handle_admin_user_state(struct oauth_ctx *ctx)
 {
     struct http_form f;
     struct store_user u;
-    if (admin_post(ctx, &f, &u)) {
+    if (admin_post(ctx, &f, &u, "/admin/users")) {
         const char *user = http_form_get(&f, "user"), *action = http_form_get(&f, "action");
         int disable = action && strcmp(action, "disable") == 0;
         char detail[160];
@@ -347,7 +362,7 @@ void oauth_handle_admin_user_groups(struct oauth_ctx *ctx)
 {
     struct http_form f;
     struct store_user u;
-    if (admin_post(ctx, &f, &u)) {
+    if (admin_post(ctx, &f, &u, "/admin/users")) {
         const char *user = http_form_get(&f, "user"), *group = http_form_get(&f, "group");
         const char *op = http_form_get(&f, "op");
         int add = op && strcmp(op, "add") == 0;
@@ -450,4 +465,261 @@ out:
         free(rows->strings[i]);
     free(rows);
     http_form_free(&q);
+}
+
+/* --- API keys, OAuth clients, policy rules -------------------------------- */
+
+struct table_rows {
+    int n_cols, n, cap;
+    char **cells;  /* n * n_cols */
+    char **values; /* n */
+};
+
+static void rows_add(struct table_rows *t, const char *value, const char *const *cells)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 32;
+        t->cells = xrealloc(t->cells, (size_t)(t->cap * t->n_cols) * sizeof *t->cells);
+        t->values = xrealloc(t->values, (size_t)t->cap * sizeof *t->values);
+    }
+    for (int c = 0; c < t->n_cols; c++)
+        t->cells[t->n * t->n_cols + c] = xstrdup(cells[c]);
+    t->values[t->n++] = xstrdup(value);
+}
+
+static void rows_free(struct table_rows *t)
+{
+    for (int i = 0; i < t->n * t->n_cols; i++)
+        free(t->cells[i]);
+    for (int i = 0; i < t->n; i++)
+        free(t->values[i]);
+    free(t->cells);
+    free(t->values);
+}
+
+static void on_key_row(void *arg, const struct store_api_key *k)
+{
+    char id[24], prefix[32];
+    snprintf(id, sizeof id, "%lld", k->id);
+    snprintf(prefix, sizeof prefix, "%s...", k->prefix);
+    const char *cells[] = {id,
+                           k->username,
+                           k->name,
+                           prefix,
+                           k->scope,
+                           k->created_at,
+                           k->last_used[0] ? k->last_used : "never"};
+    rows_add(arg, id, cells);
+}
+
+static void on_client_row(void *arg, const struct store_client *cl)
+{
+    const char *cells[] = {cl->client_id, cl->kind, cl->name, cl->auth_method, cl->created_at};
+    rows_add(arg, cl->client_id, cells);
+}
+
+static void on_rule_row(const struct store_policy_row *r, void *arg)
+{
+    const char *cells[] = {r->id, r->subject, r->effect, r->pattern, r->created_at};
+    rows_add(arg, r->id, cells);
+}
+
+/* One of the three list pages (what: 'k', 'c' or 'p'), with notice. */
+static void table_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice,
+                       char what)
+{
+    static const char *const key_cols[] = {"ID",     "User",    "Name",     "Key",
+                                           "Access", "Created", "Last used"};
+    static const char *const client_cols[] = {"Client", "Kind", "Name", "Authentication",
+                                              "Registered"};
+    static const char *const rule_cols[] = {"ID", "Applies to", "Effect", "Pattern", "Added"};
+    struct pages_admin_table p = {
+        .base = ctx->cfg->base_path, .username = u->username, .notice = notice};
+    struct table_rows t = {0};
+    enum store_rc rc;
+    if (what == 'k') {
+        p.path = "/admin/keys", p.title = "API keys", p.id = "keys", p.columns = key_cols;
+        p.n_cols = 7, p.action = "/admin/keys/revoke", p.action_field = "key_id";
+        p.action_label = "Revoke", p.intro = "Every live personal API key.";
+        t.n_cols = 7;
+        rc = store_apikey_list(ctx->db, 0, on_key_row, &t);
+    } else if (what == 'c') {
+        p.path = "/admin/clients", p.title = "OAuth clients", p.id = "clients";
+        p.columns = client_cols, p.n_cols = 5, p.action = "/admin/clients/revoke";
+        p.action_field = "client_id", p.action_label = "Revoke";
+        p.intro = "Revoking a client ends every token it holds, for every user.";
+        t.n_cols = 5;
+        rc = store_client_list(ctx->db, on_client_row, &t);
+    } else {
+        p.path = "/admin/policy", p.title = "Policy", p.id = "rules", p.columns = rule_cols;
+        p.n_cols = 5, p.action = "/admin/policy/remove", p.action_field = "rule_id";
+        p.action_label = "Remove", p.policy_form = 1;
+        t.n_cols = 5;
+        rc = store_policy_list(ctx->db, NULL, on_rule_row, &t);
+    }
+    char csrf[64];
+    if (rc != STORE_OK || oauth_csrf_token(ctx, csrf, sizeof csrf) < 0) {
+        oauth_reply_unavailable(ctx->res);
+    } else {
+        p.csrf = csrf;
+        p.cells = (const char *const *)t.cells;
+        p.values = (const char *const *)t.values;
+        p.n_rows = t.n;
+        struct buf html = {0};
+        if (pages_admin_table(&html, &p) < 0)
+            LOG_ERROR("msg=\"could not render a page\"");
+        oauth_send_page(ctx, 200, &html);
+        buf_free(&html);
+    }
+    rows_free(&t);
+}
+
+static void keys_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice)
+{
+    table_page(ctx, u, notice, 'k');
+}
+
+static void clients_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice)
+{
+    table_page(ctx, u, notice, 'c');
+}
+
+static void policy_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice)
+{
+    table_page(ctx, u, notice, 'p');
+}
+
+void oauth_handle_admin_keys(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (get_only(ctx) && require_admin(ctx, &u, "/admin/keys"))
+        keys_page(ctx, &u, NULL);
+}
+
+void oauth_handle_admin_clients(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (get_only(ctx) && require_admin(ctx, &u, "/admin/clients"))
+        clients_page(ctx, &u, NULL);
+}
+
+void oauth_handle_admin_policy(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (get_only(ctx) && require_admin(ctx, &u, "/admin/policy"))
+        policy_page(ctx, &u, NULL);
+}
+
+/* A positive decimal id from field, or 0. */
+static long long form_id(const struct http_form *f, const char *field)
+{
+    const char *s = http_form_get(f, field);
+    if (!s || !*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
+        return 0;
+    return atoll(s);
+}
+
+void oauth_handle_admin_key_revoke(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (admin_post(ctx, &f, &u, "/admin/keys")) {
+        long long id = form_id(&f, "key_id");
+        char detail[80];
+        snprintf(detail, sizeof detail, "API key %lld revoked", id);
+        if (id <= 0)
+            oauth_error_page(ctx, 400, "Bad request", "Name the key by its id.");
+        else
+            after_change_on(ctx, &u, store_apikey_revoke(ctx->db, id, 0), "admin/key_revoke",
+                            detail, "There is no such live key.", keys_page);
+    }
+    http_form_free(&f);
+}
+
+void oauth_handle_admin_client_revoke(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (admin_post(ctx, &f, &u, "/admin/clients")) {
+        const char *id = http_form_get(&f, "client_id");
+        char detail[300];
+        if (!id || !*id || strlen(id) > 2048) {
+            oauth_error_page(ctx, 400, "Bad request", "Name the client by its client_id.");
+        } else {
+            snprintf(detail, sizeof detail, "client %.200s revoked", id);
+            after_change_on(ctx, &u, store_client_revoke(ctx->db, id), "admin/client_revoke",
+                            detail, "There is no such client.", clients_page);
+        }
+    }
+    http_form_free(&f);
+}
+
+/* Tells the live sessions of user (NULL: every one) that their tools
+ * changed; a failure only delays what they see (logged). */
+static void tools_changed(struct oauth_ctx *ctx, const char *user)
+{
+    int n = 0;
+    if (store_tools_changed(ctx->db, user, &n) != STORE_OK)
+        LOG_WARN("msg=\"could not tell sessions that their tools changed\"");
+}
+
+void oauth_handle_admin_policy_remove(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (admin_post(ctx, &f, &u, "/admin/policy")) {
+        long long id = form_id(&f, "rule_id"), uid = 0;
+        char detail[80];
+        snprintf(detail, sizeof detail, "policy rule %lld removed", id);
+        enum store_rc rc = id > 0 ? store_policy_remove(ctx->db, id, &uid) : STORE_ERROR;
+        if (id <= 0) {
+            oauth_error_page(ctx, 400, "Bad request", "Name the rule by its id.");
+        } else {
+            if (rc == STORE_OK)
+                tools_changed(ctx, NULL);
+            after_change_on(ctx, &u, rc, "admin/policy_remove", detail, "There is no such rule.",
+                            policy_page);
+        }
+    }
+    http_form_free(&f);
+}
+
+static int valid_pattern(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n >= 1 && n <= 128 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-*?") == n;
+}
+
+void oauth_handle_admin_policy_add(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (admin_post(ctx, &f, &u, "/admin/policy")) {
+        const char *effect = http_form_get(&f, "effect"), *kind = http_form_get(&f, "kind");
+        const char *name = http_form_get(&f, "name"), *pattern = http_form_get(&f, "pattern");
+        int everyone = kind && strcmp(kind, "everyone") == 0;
+        int user = kind && strcmp(kind, "user") == 0, group = kind && strcmp(kind, "group") == 0;
+        if (!effect || (strcmp(effect, "allow") != 0 && strcmp(effect, "deny") != 0) ||
+            !(everyone || user || group) || (!everyone && !valid_name(name)) ||
+            !valid_pattern(pattern)) {
+            oauth_error_page(ctx, 400, "Bad request",
+                             "A rule needs grant or deny, a user, a group or everyone, and a "
+                             "pattern: a tool name with * and ? wildcards (letters, digits, _ . "
+                             "-), at most 128 characters.");
+        } else {
+            long long id = 0;
+            char detail[300];
+            enum store_rc rc = store_policy_add(ctx->db, user ? name : NULL, group ? name : NULL,
+                                                effect, pattern, &id);
+            snprintf(detail, sizeof detail, "policy rule %lld added: %s %s%s%s %s", id,
+                     effect[0] == 'a' ? "grant" : "deny", kind, everyone ? "" : " ",
+                     everyone ? "" : name, pattern);
+            if (rc == STORE_OK)
+                tools_changed(ctx, user ? name : NULL);
+            after_change_on(ctx, &u, rc, "admin/policy_add", detail,
+                            "There is no such user or group.", policy_page);
+        }
+    }
+    http_form_free(&f);
 }

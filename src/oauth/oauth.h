@@ -79,6 +79,14 @@ void oauth_handle_admin_users(struct oauth_ctx *ctx);
 void oauth_handle_admin_user_state(struct oauth_ctx *ctx);
 void oauth_handle_admin_user_groups(struct oauth_ctx *ctx);
 void oauth_handle_admin_audit(struct oauth_ctx *ctx);
+/* /admin/keys[/revoke], /admin/clients[/revoke], /admin/policy[/add|/remove] */
+void oauth_handle_admin_keys(struct oauth_ctx *ctx);
+void oauth_handle_admin_key_revoke(struct oauth_ctx *ctx);
+void oauth_handle_admin_clients(struct oauth_ctx *ctx);
+void oauth_handle_admin_client_revoke(struct oauth_ctx *ctx);
+void oauth_handle_admin_policy(struct oauth_ctx *ctx);
+void oauth_handle_admin_policy_add(struct oauth_ctx *ctx);
+void oauth_handle_admin_policy_remove(struct oauth_ctx *ctx);
 
 enum oauth_bearer {
     OAUTH_BEARER_OK,      /* *out holds the caller */

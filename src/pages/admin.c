@@ -16,7 +16,9 @@
 static int nav(struct buf *b, const char *base, const char *current, const char *username)
 {
     static const char *const links[][2] = {
-        {"/admin", "Overview"}, {"/admin/users", "Users"}, {"/admin/audit", "Audit trail"}};
+        {"/admin", "Overview"},      {"/admin/users", "Users"},
+        {"/admin/keys", "API keys"}, {"/admin/clients", "OAuth clients"},
+        {"/admin/policy", "Policy"}, {"/admin/audit", "Audit trail"}};
     int rc = buf_puts(b, "<nav id=\"admin-nav\"><p>");
     for (size_t i = 0; i < sizeof links / sizeof links[0] && rc == 0; i++) {
         if (strcmp(links[i][0], current) == 0)
@@ -261,6 +263,87 @@ int pages_admin_audit(struct buf *out, const struct pages_admin_audit *p)
              buf_puts(&b, "</td></tr>\n");
     }
     rc = rc || buf_puts(&b, "</table></div>\n") || pages_layout(out, "Audit trail", buf_str(&b));
+    buf_free(&b);
+    return rc ? -1 : 0;
+}
+
+static const char policy_form[] =
+    "<h2>Add a rule</h2>\n<form method=\"post\" class=\"admin-action\" id=\"policy-add\" "
+    "action=\"{{base}}/admin/policy/add\"><input type=\"hidden\" name=\"csrf\" "
+    "value=\"{{csrf}}\"><select name=\"effect\" id=\"policy-effect\">"
+    "<option value=\"allow\">Grant</option><option value=\"deny\">Deny</option></select> "
+    "<select name=\"kind\" id=\"policy-kind\"><option value=\"user\">user</option>"
+    "<option value=\"group\">group</option><option value=\"everyone\">everyone</option>"
+    "</select> <input type=\"text\" name=\"name\" id=\"policy-name\" maxlength=\"64\" "
+    "placeholder=\"name\"> <input type=\"text\" name=\"pattern\" id=\"policy-pattern\" "
+    "required maxlength=\"128\" placeholder=\"tool pattern\"> <label class=\"confirm\">"
+    "<input type=\"checkbox\" name=\"confirm\" value=\"yes\" required "
+    "id=\"policy-confirm\"> Confirm</label> <button type=\"submit\" id=\"policy-submit\">"
+    "Apply</button></form>\n<p><small>A pattern is a tool name with * and ? wildcards; a "
+    "deny wins over a grant.</small></p>\n";
+
+/* The form of policy_form with base and csrf escaped in. */
+static int render_policy_form(struct buf *b, const char *base, const char *csrf)
+{
+    const char *p = policy_form;
+    int rc = 0;
+    while (rc == 0 && *p) {
+        const char *open = strstr(p, "{{");
+        if (!open)
+            return buf_puts(b, p);
+        rc = buf_append(b, p, (size_t)(open - p));
+        int is_base = strncmp(open, "{{base}}", 8) == 0;
+        rc = rc || pages_escape(b, is_base ? base : csrf);
+        p = open + 8; /* "{{base}}" and "{{csrf}}" are both 8 long */
+    }
+    return rc;
+}
+
+int pages_admin_table(struct buf *out, const struct pages_admin_table *p)
+{
+    struct buf b = {0};
+    int rc = buf_puts(&b, "<h1>") || pages_escape(&b, p->title) || buf_puts(&b, "</h1>\n") ||
+             nav(&b, p->base, p->path, p->username);
+    if (rc == 0 && p->notice)
+        rc = buf_puts(&b, "<p class=\"notice\" id=\"notice\">") || pages_escape(&b, p->notice) ||
+             buf_puts(&b, "</p>\n");
+    if (rc == 0 && p->intro)
+        rc = buf_puts(&b, "<p><small>") || pages_escape(&b, p->intro) ||
+             buf_puts(&b, "</small></p>\n");
+    if (rc == 0 && p->policy_form)
+        rc = render_policy_form(&b, p->base, p->csrf);
+    if (rc == 0 && p->n_rows == 0)
+        rc = buf_printf(&b, "<p id=\"%s-none\">None.</p>\n", p->id);
+    else if (rc == 0) {
+        rc = buf_printf(&b, "<div class=\"table\"><table id=\"%s\"><tr>", p->id);
+        for (int c = 0; c < p->n_cols && rc == 0; c++)
+            rc = buf_puts(&b, "<th>") || pages_escape(&b, p->columns[c]) || buf_puts(&b, "</th>");
+        rc = rc || buf_puts(&b, "<th></th></tr>\n");
+        for (int r = 0; r < p->n_rows && rc == 0; r++) {
+            rc = buf_puts(&b, "<tr class=\"row\">");
+            for (int c = 0; c < p->n_cols && rc == 0; c++)
+                rc = buf_printf(&b, "<td class=\"c%d\">", c) ||
+                     pages_escape(&b, p->cells[r * p->n_cols + c]) || buf_puts(&b, "</td>");
+            rc = rc ||
+                 buf_puts(&b, "<td class=\"actions\"><form method=\"post\" "
+                              "class=\"inline admin-action\" action=\"") ||
+                 pages_escape(&b, p->base) || buf_puts(&b, p->action) ||
+                 buf_puts(&b, "\"><input type=\"hidden\" name=\"csrf\" value=\"") ||
+                 pages_escape(&b, p->csrf) ||
+                 buf_printf(&b,
+                            "\"><input type=\"hidden\" "
+                            "name=\"%s\" value=\"",
+                            p->action_field) ||
+                 pages_escape(&b, p->values[r]) ||
+                 buf_puts(&b, "\"><label class=\"confirm\"><input type=\"checkbox\" "
+                              "name=\"confirm\" value=\"yes\" required> Confirm</label> "
+                              "<button type=\"submit\" data-id=\"") ||
+                 pages_escape(&b, p->values[r]) || buf_puts(&b, "\">") ||
+                 pages_escape(&b, p->action_label) || buf_puts(&b, "</button></form></td></tr>\n");
+        }
+        rc = rc || buf_puts(&b, "</table></div>\n");
+    }
+    rc = rc || pages_layout(out, p->title, buf_str(&b));
     buf_free(&b);
     return rc ? -1 : 0;
 }

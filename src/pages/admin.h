@@ -1,6 +1,7 @@
 /*
  * pages/admin.h - the HTML of the admin console: the overview with its
- * charts, the users and the audit trail.
+ * charts, the users, API keys, OAuth clients, policy rules and the audit
+ * trail.
  *
  * Owns: markup, wording and the charts, drawn as inline SVG on the server
  * (no script: the console runs under the same Content-Security-Policy as
@@ -63,6 +64,26 @@ struct pages_admin_audit {
     int n_rows;
 };
 
+/* A console page that lists rows, each with a confirmed one-button action
+ * (revoke, remove), and optionally the form that adds a policy rule. */
+struct pages_admin_table {
+    const char *base, *csrf, *username;
+    const char *path;   /* the page's own path, e.g. "/admin/keys" (the nav marks it) */
+    const char *title;  /* the h1 */
+    const char *intro;  /* a sentence under it, may be NULL */
+    const char *notice; /* one line, may be NULL */
+    const char *id;     /* the table's id */
+    const char *const *columns;
+    int n_cols;
+    const char *const *cells; /* n_rows * n_cols, row by row */
+    int n_rows;
+    const char *action;        /* the action's path, e.g. "/admin/keys/revoke" */
+    const char *action_field;  /* the form field naming the row */
+    const char *const *values; /* n_rows: each row's value of action_field */
+    const char *action_label;  /* e.g. "Revoke" */
+    int policy_form;           /* 1: the form adding a rule (POST /admin/policy/add) */
+};
+
 /* Each appends a whole HTML document to out. Returns 0, or -1 when out's
  * limit was reached. */
 __attribute__((warn_unused_result)) int pages_admin_overview(struct buf *out,
@@ -71,5 +92,7 @@ __attribute__((warn_unused_result)) int pages_admin_users(struct buf *out,
                                                           const struct pages_admin_users *p);
 __attribute__((warn_unused_result)) int pages_admin_audit(struct buf *out,
                                                           const struct pages_admin_audit *p);
+__attribute__((warn_unused_result)) int pages_admin_table(struct buf *out,
+                                                          const struct pages_admin_table *p);
 
 #endif

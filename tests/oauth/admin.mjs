@@ -10,8 +10,9 @@
 // its SVG charts (24 hourly bars, the top tools with echo, p50/p99 of the builtin
 // backend); a change without the Confirm box or with a wrong CSRF token is refused and
 // changes nothing; with it, TARGET is disabled and enabled again, added to a group and
-// removed, each shown on the users page; the audit trail lists those actions under the
-// admin's name, filters by tool and outcome, and explains a bad time.
+// removed, each shown on the users page; an API key and an OAuth client revoked and a
+// policy rule added and removed, each from its page; the audit trail lists those actions
+// under the admin's name, filters by tool and outcome, and explains a bad time.
 import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,6 +196,67 @@ async function run(browser) {
       if (op === 'remove' && groups.split(',').includes(group)) p.push(`groups ${groups} after remove`);
       if (op === 'add') await screenshot(page, 'user-group');
     }
+    return p;
+  });
+
+  // A row of a table page (by the text of one of its cells) and its confirmed button.
+  async function confirmRow(path, tableId, text) {
+    await page.goto(`${base}${path}`);
+    const rows = page.locator(`#${tableId} tr.row`);
+    for (let i = 0; i < (await rows.count()); i++) {
+      const row = rows.nth(i);
+      if ((await row.locator('td').allInnerTexts()).includes(text)) {
+        await row.locator('input[name=confirm]').check();
+        await Promise.all([page.waitForLoadState('load'), row.locator('button').click()]);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  async function cellsOf(tableId) {
+    return (await page.locator(`#${tableId} td`).allInnerTexts()).join('|');
+  }
+
+  await runCase('chromium: an API key listed and revoked, confirmed', async () => {
+    const p = [];
+    const name = `console-key-${prefix}`;
+    if (!(await confirmRow('/admin/keys', 'keys', name))) p.push(`${name} not listed`);
+    const notice = await page.locator('#notice').innerText();
+    if (!/^API key \d+ revoked$/.test(notice)) p.push(`notice ${notice}`);
+    if ((await cellsOf('keys')).includes(name)) p.push('still listed');
+    await screenshot(page, 'keys');
+    return p;
+  });
+
+  await runCase('chromium: an OAuth client listed and revoked, confirmed', async () => {
+    const p = [];
+    const name = `console-client-${prefix}`;
+    if (!(await confirmRow('/admin/clients', 'clients', name))) p.push(`${name} not listed`);
+    const notice = await page.locator('#notice').innerText();
+    if (!notice.endsWith('revoked')) p.push(`notice ${notice}`);
+    if ((await cellsOf('clients')).includes(name)) p.push('still listed');
+    await screenshot(page, 'clients');
+    return p;
+  });
+
+  await runCase('chromium: a policy rule added and removed, confirmed', async () => {
+    const p = [];
+    const pattern = `danger_${prefix.replace(/[^a-z]/g, '')}_*`;
+    await page.goto(`${base}/admin/policy`);
+    await page.selectOption('#policy-effect', 'deny');
+    await page.selectOption('#policy-kind', 'user');
+    await page.fill('#policy-name', target);
+    await page.fill('#policy-pattern', pattern);
+    await page.check('#policy-confirm');
+    await Promise.all([page.waitForLoadState('load'), page.click('#policy-submit')]);
+    const notice = await page.locator('#notice').innerText();
+    if (!notice.includes(`deny user ${target} ${pattern}`)) p.push(`notice ${notice}`);
+    const cells = await cellsOf('rules');
+    if (!cells.includes(pattern) || !cells.includes('deny')) p.push(`rules ${cells}`);
+    await screenshot(page, 'policy');
+    if (!(await confirmRow('/admin/policy', 'rules', pattern))) p.push('no row to remove');
+    if ((await cellsOf('rules').catch(() => '')).includes(pattern)) p.push('still listed');
     return p;
   });
 

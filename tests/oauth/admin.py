@@ -6,9 +6,11 @@ packages, Debian's /usr/bin/chromium; screenshots in $top_builddir/tests/artifac
 Starts a stack with auth = oauth, adds an admin (`mcpgate user admin`), a user without the
 role and a user the console changes, makes tool calls with an API key so the charts have
 data, waits until the deployment's counters hold them, then runs admin.mjs once per front
-end. Afterwards: the audit trail holds exactly the admin actions the script made (four per
-front end, none for the refused attempts), the changed user ends enabled in no group, and
-no password reached a log.
+end (with an API key and an OAuth client per front end for the console to revoke).
+Afterwards: the audit trail holds exactly the admin actions the script made (eight per
+front end, none for the refused attempts), the revoked keys get 401, the revoked clients
+are revoked, the rules are gone, the changed user ends enabled in no group, and no
+password or key reached a log.
 
 Run: top_srcdir=. top_builddir=build python3 tests/oauth/admin.py   (TAP on stdout)
 Environment: MCPGATE_CHROMIUM (default /usr/bin/chromium).
@@ -78,16 +80,39 @@ def main():
             t.ok(mcptest.retry_until(flushed, 30, 0.5)[0],
                  "the calls reached the deployment's counters")
             secrets = set()
+            console_keys = {}
+            for fe, url in fes:
+                r = admin(st, "key", "create", TARGET, "--name", "console-key-admin-" + fe)
+                console_keys[fe] = next((w for w in r.stdout.split() if w.startswith("mgk_")),
+                                        "")
+                secrets.add(console_keys[fe])
+                r = mcptest.post_json(url + "/register", {
+                    "redirect_uris": ["http://127.0.0.1:9/cb"],
+                    "client_name": "console-client-admin-" + fe,
+                    "token_endpoint_auth_method": "none"})
+                t.ok(console_keys[fe] and r.status == 201,
+                     "%s: a key and a client for the console to revoke" % fe, r.describe())
             for fe, url in fes:
                 run_script(t, pkgdir, fe, ["admin.mjs", url, ADMIN, ADMIN_PW, PLAIN, PLAIN_PW,
                                            TARGET, artifacts, "admin-" + fe], secrets)
             ok_, out = st.psql("SELECT tool, count(*) FROM audit_log WHERE tool LIKE 'admin/%'"
                                " GROUP BY tool ORDER BY tool")
             want = "\n".join("%s|%d" % (a, len(fes)) for a in (
-                "admin/group_add", "admin/group_remove", "admin/user_disable",
-                "admin/user_enable"))
+                "admin/client_revoke", "admin/group_add", "admin/group_remove",
+                "admin/key_revoke", "admin/policy_add", "admin/policy_remove",
+                "admin/user_disable", "admin/user_enable"))
             t.ok(ok_ and out == want, "the audit trail holds each confirmed admin action once "
                  "per front end, and nothing for the refused ones", out, "want:\n" + want)
+            for fe, url in fes:
+                c = Mcp(url, name="revoked", bearer=console_keys[fe])
+                r = c.post(c.initialize_body(), session=False)
+                t.ok(r.status == 401, "%s: the key revoked in the console gets 401" % fe,
+                     r.describe())
+            ok_, out = st.psql("SELECT count(*) FROM oauth_clients WHERE name LIKE"
+                               " 'console-client-%' AND revoked_at IS NULL")
+            t.ok(ok_ and out == "0", "the clients revoked in the console are revoked", out)
+            ok_, out = st.psql("SELECT count(*) FROM tool_policies")
+            t.ok(ok_ and out == "0", "the rules added in the console are removed again", out)
             ok_, out = st.psql("SELECT u.disabled, count(m.group_id) FROM users u LEFT JOIN"
                                " group_members m ON m.user_id = u.id WHERE u.username = '%s'"
                                " GROUP BY u.id" % TARGET)
