@@ -3,16 +3,22 @@
 //
 // node resource_server.mjs CONFIG_JSON, where CONFIG_JSON is
 //   {"port": N, "kid": "k1", "clients": [oidc-provider client metadata, ...]}
-// Client credentials grants with resource indicators (RFC 8707): any http://127.0.0.1 resource
-// ending in /mcp or /mcp/NAME gets scopes mcp.read and mcp.write, an access token of 10 minutes that is a
-// JWT (RFC 9068, RS256, signed by key KID) unless the client's id ends in "-opaque", and the
-// client's "groups" (client metadata) as a claim. Introspection (RFC 7662) for confidential
-// clients. Prints "listening PORT" when ready.
+// Client credentials grants with resource indicators (RFC 8707): any http://127.0.0.1
+// resource ending in /mcp or /mcp/NAME gets scopes mcp.read and mcp.write, an access token
+// of 10 minutes that is a JWT (RFC 9068, RS256, signed by key KID) unless the client's id
+// ends in "-opaque", and the client's "groups" (client metadata) as a claim. Introspection
+// (RFC 7662) for confidential clients. Dynamic registration (RFC 7591) and the
+// authorization code flow with PKCE for one person, alice (subject a-1001, group staff):
+// the devInteractions login form takes the subject as the login, the provider's own consent
+// is skipped (a grant for the requested scopes and resource is made on the spot), and her
+// access tokens carry preferred_username, email and groups. Prints "listening PORT" when
+// ready.
 //
 // GET /__test/forge?mode=M&token=T answers a token forged from the JWT T: none (alg none, no
 // signature), hs256 (HMAC with the provider's public key as the secret: key confusion),
 // tampered (another sub, the original signature), expired (signed, exp an hour ago), iss
-// (signed, another issuer), typ (signed, header typ logout+jwt: another kind of token), kid (signed by a key never published, a fresh kid each time).
+// (signed, another issuer), typ (signed, header typ logout+jwt: another kind of token), kid
+// (signed by a key never published, a fresh kid each time).
 // GET /__test/jwks counts the key set fetches answered.
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
@@ -25,15 +31,31 @@ const jwk = { ...(await jose.exportJWK(privateKey)), kid: cfg.kid, use: 'sig', a
 const publicPem = await jose.exportSPKI(publicKey);
 const unpublished = await jose.generateKeyPair('RS256'); // signs the made-up kids' tokens
 let jwksFetches = 0;
+const accounts = {
+  'a-1001': { preferred_username: 'alice', email: 'alice@example.org', groups: ['staff'] },
+};
 
 const provider = new Provider(issuer, {
   clients: cfg.clients,
   jwks: { keys: [jwk] },
-  scopes: ['mcp.read', 'mcp.write'],
+  scopes: ['openid', 'mcp.read', 'mcp.write'],
+  findAccount: async (ctx, id) => (accounts[id]
+    ? { accountId: id, claims: async () => ({ sub: id }) } : undefined),
+  loadExistingGrant: async (ctx) => {
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope(ctx.oidc.params.scope || 'openid');
+    const { resource } = ctx.oidc.params;
+    if (resource) grant.addResourceScope(resource, 'mcp.read mcp.write');
+    await grant.save();
+    return grant;
+  },
   features: {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
-    devInteractions: { enabled: false },
+    registration: { enabled: true },
+    devInteractions: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => undefined,
@@ -54,6 +76,7 @@ const provider = new Provider(issuer, {
   },
   extraClientMetadata: { properties: ['groups'] },
   extraTokenClaims: async (ctx, token) => {
+    if (token.accountId && accounts[token.accountId]) return accounts[token.accountId];
     const client = await ctx.oidc.provider.Client.find(token.clientId);
     return client && client.groups ? { groups: client.groups } : undefined;
   },

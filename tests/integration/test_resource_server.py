@@ -10,8 +10,13 @@ the external issuer and its scopes, mcpgate's own /authorize, /token and /regist
 404, a request without a token gets 401 with WWW-Authenticate naming the metadata; a
 JWT access token (RFC 9068, client credentials, resource = base_url/mcp) calls tools,
 its person is provisioned as (rs_name, sub) with the groups of its claim, the audit row
-names that user; an opaque token checked by introspection (rs_validation = auto) calls
-tools too. Negative: alg none, HS256 signed with the public key (key confusion), a
+names that user; a policy for that group applies; an opaque token checked by
+introspection (rs_validation = auto) calls tools too. As an MCP client that never saw
+mcpgate's own authorization server: from mcpgate's 401 to its resource metadata, to the
+issuer they name, dynamic registration there, a person's sign-in (authorization code with
+PKCE and resource = base_url/mcp), tool calls as that person, provisioned as (rs_name, sub)
+with her groups. A connector's endpoint takes tokens for its own resource only. mcpgate
+doctor checks the issuer's metadata, keys and the audience. Negative: alg none, HS256 signed with the public key (key confusion), a
 tampered payload, an expired token, another issuer, another token type, a token for
 another resource, a
 read-only token calling a write tool (403 naming the external write scope), an unknown
@@ -21,6 +26,7 @@ Key rotation at the provider is followed. TAP output."""
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +38,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 import npmci  # noqa: E402
 from mcptest import Stack, Tap, admin, free_port  # noqa: E402
-from oauthlib import mcp_with  # noqa: E402
+from oauthlib import Browser, mcp_with, pkce  # noqa: E402
+from test_idp import provider_login  # noqa: E402
 
 SECRET = "rs-client-secret-for-tests"
 INTROSPECT_SECRET = "mcpgate-introspection-secret"
@@ -342,6 +349,56 @@ def doctor_up(tap, st, base, issuer):
            "no authorization server metadata of mcpgate expected", r.stdout[-1500:], r.stderr)
 
 
+def person(tap, st, fe, base):
+    """What an MCP client that never saw mcpgate's own authorization server does: from the
+    401 to the resource metadata, to the issuer they name, dynamic registration there, the
+    person's sign-in (authorization code, PKCE, resource = base_url/mcp), then tool calls as
+    that person, provisioned as (rs_name, sub) with the groups of her token."""
+    m = mcptest.Mcp(base)
+    r = mcptest.request("POST", m.url, mcptest.json_bytes(m.initialize_body()),
+                        dict(mcptest.CLIENT_HEADERS))
+    prm_url = re.search(r'resource_metadata="([^"]+)"', www_auth(r))
+    prm = mcptest.request("GET", prm_url.group(1)).json if prm_url else {}
+    issuer = ((prm or {}).get("authorization_servers") or [""])[0]
+    meta = mcptest.request("GET", issuer + "/.well-known/openid-configuration").json or {}
+    redirect = "http://127.0.0.1:9/callback"
+    reg = mcptest.request("POST", meta.get("registration_endpoint", issuer + "/reg"),
+                          mcptest.json_bytes({
+                              "redirect_uris": [redirect], "client_name": "an MCP client",
+                              "grant_types": ["authorization_code"], "response_types": ["code"],
+                              "token_endpoint_auth_method": "none"}),
+                          {"Content-Type": "application/json"})
+    client_id = (reg.json or {}).get("client_id")
+    if not tap.ok(r.status == 401 and prm_url and issuer and client_id,
+                  "%s: a client finds the issuer from mcpgate's 401 and registers there" % fe,
+                  r.describe(), reg.describe()):
+        return
+    verifier, challenge = pkce()
+    url = meta["authorization_endpoint"] + "?" + urllib.parse.urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": redirect,
+        "scope": "openid mcp.read mcp.write", "resource": prm["resource"], "state": "s1",
+        "code_challenge": challenge, "code_challenge_method": "S256"})
+    cb, r = provider_login(tap, Browser(), url, "a-1001")
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(cb or "").query).get("code", [""])[0]
+    t = mcptest.request("POST", meta["token_endpoint"], urllib.parse.urlencode({
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+        "code_verifier": verifier, "client_id": client_id,
+        "resource": prm["resource"]}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"})
+    tok = (t.json or {}).get("access_token") or ""
+    if not tap.ok(tok.count(".") == 2, "%s: alice signs in at the issuer and gets a JWT access "
+                  "token for %s" % (fe, prm.get("resource")), r.describe(), t.describe()):
+        return
+    r = call_echo(base, tok, "alice")
+    tap.ok(echoed(r, "alice"), "%s: ...and calls tools with it" % fe, r.describe())
+    _, rows = st.psql("SELECT u.username || ':' || u.idp || ':' || u.subject || ':' || "
+                      "(SELECT string_agg(g.name, ',') FROM group_members m JOIN user_groups g "
+                      "ON g.id = m.group_id WHERE m.user_id = u.id) FROM users u "
+                      "WHERE u.subject = 'a-1001'")
+    tap.ok(rows.strip() == "alice@corp:corp:a-1001:staff",
+           "alice is provisioned as (rs_name, sub) with the groups of her token", rows)
+
+
 def main():
     tap = Tap()
     d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
@@ -396,6 +453,8 @@ def main():
                               "a JOIN users u ON u.id = a.user_id WHERE a.tool = 'echo'")
             tap.ok(rows.split() == ["agent@corp:agent"],
                    "audit rows name the provisioned user and the client", rows)
+            for fe, base in fes:
+                person(tap, st, fe, base)
             fe0, base0 = fes[0]
             tok = tokens.get(fe0)
             if tok:
