@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "http/form.h"
+#include "oauth/admin.h"
 #include "oauth/internal.h"
 #include "pages/admin.h"
 #include "store/admin.h"
@@ -36,11 +37,8 @@
 
 #define ADMIN_TOP_TOOLS  10
 #define ADMIN_AUDIT_ROWS 100
-#define ADMIN_BACKENDS   32
 
-/* The signed-in admin into *u. Returns 1, or 0 with the answer (303 to the
- * sign-in page, 403, 503) in ctx->res. */
-static int require_admin(struct oauth_ctx *ctx, struct store_user *u, const char *page)
+int oauth_admin_require(struct oauth_ctx *ctx, struct store_user *u, const char *page)
 {
     int s = oauth_web_user(ctx, u);
     if (s == -2) {
@@ -69,7 +67,7 @@ static int require_admin(struct oauth_ctx *ctx, struct store_user *u, const char
     return 1;
 }
 
-static int get_only(struct oauth_ctx *ctx)
+int oauth_admin_get_only(struct oauth_ctx *ctx)
 {
     if (strcmp(ctx->req->method, "GET") == 0 || strcmp(ctx->req->method, "HEAD") == 0)
         return 1;
@@ -85,14 +83,8 @@ struct overview {
     char hour_keys[PAGES_ADMIN_HOURS][20]; /* "YYYY-MM-DD HH:00" of each slot */
     struct pages_admin_bar tools[ADMIN_TOP_TOOLS];
     char *tool_names[ADMIN_TOP_TOOLS];
-    /* the duration histogram per backend, from the deployment's counters */
-    struct {
-        char backend[64];
-        double le[16], count[16];
-        int n;
-    } hist[ADMIN_BACKENDS];
-    int n_hist;
-    struct pages_admin_latency latency[ADMIN_BACKENDS];
+    struct oauth_admin_stats stats; /* per backend, from the deployment's counters */
+    struct pages_admin_latency latency[OAUTH_ADMIN_BACKENDS];
 };
 
 static void on_hour(void *arg, const char *hour, long long calls, long long errors)
@@ -115,49 +107,6 @@ static void on_tool(void *arg, const char *tool, long long calls)
     o->p.n_tools++;
 }
 
-/* A bucket of mcpgate_tool_call_duration_seconds: its backend and le. */
-static void on_series(const char *name, const char *labels, double value, void *arg)
-{
-    struct overview *o = arg;
-    if (strcmp(name, "mcpgate_tool_call_duration_seconds_bucket") != 0)
-        return;
-    const char *b = strstr(labels, "backend=\""), *le = strstr(labels, "le=\"");
-    if (!b || !le)
-        return;
-    b += 9;
-    size_t blen = strcspn(b, "\"");
-    char backend[64];
-    snprintf(backend, sizeof backend, "%.*s", (int)(blen < 63 ? blen : 63), b);
-    int k = 0;
-    while (k < o->n_hist && strcmp(o->hist[k].backend, backend) != 0)
-        k++;
-    if (k == o->n_hist) {
-        if (o->n_hist == ADMIN_BACKENDS)
-            return;
-        snprintf(o->hist[o->n_hist++].backend, sizeof o->hist[0].backend, "%s", backend);
-    }
-    if (o->hist[k].n == 16)
-        return;
-    o->hist[k].le[o->hist[k].n] = strncmp(le + 4, "+Inf", 4) == 0 ? 1e300 : strtod(le + 4, NULL);
-    o->hist[k].count[o->hist[k].n++] = value;
-}
-
-/* The upper bound of the bucket holding quantile q, in ms (the largest
- * finite bound when it is in +Inf). */
-static double quantile_ms(const double *le, const double *count, int n, double q)
-{
-    double total = 0, finite = 0;
-    for (int i = 0; i < n; i++) {
-        total = count[i] > total ? count[i] : total;
-        finite = le[i] < 1e300 && le[i] > finite ? le[i] : finite;
-    }
-    double best = 1e300;
-    for (int i = 0; i < n; i++)
-        if (count[i] >= q * total && le[i] < best)
-            best = le[i];
-    return (best >= 1e300 ? finite : best) * 1000.0;
-}
-
 static void fill_hours(struct overview *o)
 {
     time_t now = time(NULL);
@@ -173,25 +122,25 @@ static void fill_hours(struct overview *o)
 void oauth_handle_admin(struct oauth_ctx *ctx)
 {
     struct store_user u;
-    if (!get_only(ctx) || !require_admin(ctx, &u, "/admin"))
+    if (!oauth_admin_get_only(ctx) || !oauth_admin_require(ctx, &u, "/admin"))
         return;
     struct overview *o = xcalloc(1, sizeof *o);
     fill_hours(o);
     if (store_admin_hourly(ctx->db, on_hour, o) != STORE_OK ||
         store_admin_top_tools(ctx->db, ADMIN_TOP_TOOLS, on_tool, o) != STORE_OK ||
-        store_metrics_sum(ctx->db, on_series, o) != STORE_OK) {
+        store_metrics_sum(ctx->db, oauth_admin_stats_series, &o->stats) != STORE_OK) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
-    for (int k = 0; k < o->n_hist; k++)
-        o->latency[k] = (struct pages_admin_latency){
-            o->hist[k].backend, quantile_ms(o->hist[k].le, o->hist[k].count, o->hist[k].n, 0.5),
-            quantile_ms(o->hist[k].le, o->hist[k].count, o->hist[k].n, 0.99)};
+    for (int k = 0; k < o->stats.n; k++)
+        o->latency[k] = (struct pages_admin_latency){o->stats.b[k].backend,
+                                                     oauth_admin_quantile_ms(&o->stats.b[k], 0.5),
+                                                     oauth_admin_quantile_ms(&o->stats.b[k], 0.99)};
     o->p.base = ctx->cfg->base_path;
     o->p.username = u.username;
     o->p.tools = o->tools;
     o->p.latency = o->latency;
-    o->p.n_latency = o->n_hist;
+    o->p.n_latency = o->stats.n;
     struct buf html = {0};
     if (pages_admin_overview(&html, &o->p) < 0)
         LOG_ERROR("msg=\"could not render a page\"");
@@ -258,7 +207,7 @@ static void users_page(struct oauth_ctx *ctx, const struct store_user *u, const 
 void oauth_handle_admin_users(struct oauth_ctx *ctx)
 {
     struct store_user u;
-    if (get_only(ctx) && require_admin(ctx, &u, "/admin/users"))
+    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/users"))
         users_page(ctx, &u, NULL);
 }
 
@@ -273,7 +222,7 @@ static int admin_post(struct oauth_ctx *ctx, struct http_form *f, struct store_u
         oauth_error_page(ctx, 403, "Forbidden", "The form expired; reload the page.");
         return 0;
     }
-    if (!require_admin(ctx, u, page))
+    if (!oauth_admin_require(ctx, u, page))
         return 0;
     const char *confirm = http_form_get(f, "confirm");
     if (!confirm || strcmp(confirm, "yes") != 0) {
@@ -411,7 +360,7 @@ static const char *nonempty(const char *s)
 void oauth_handle_admin_audit(struct oauth_ctx *ctx)
 {
     struct store_user u;
-    if (!get_only(ctx) || !require_admin(ctx, &u, "/admin/audit"))
+    if (!oauth_admin_get_only(ctx) || !oauth_admin_require(ctx, &u, "/admin/audit"))
         return;
     struct http_form q;
     const char *why = NULL;
@@ -592,21 +541,21 @@ static void policy_page(struct oauth_ctx *ctx, const struct store_user *u, const
 void oauth_handle_admin_keys(struct oauth_ctx *ctx)
 {
     struct store_user u;
-    if (get_only(ctx) && require_admin(ctx, &u, "/admin/keys"))
+    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/keys"))
         keys_page(ctx, &u, NULL);
 }
 
 void oauth_handle_admin_clients(struct oauth_ctx *ctx)
 {
     struct store_user u;
-    if (get_only(ctx) && require_admin(ctx, &u, "/admin/clients"))
+    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/clients"))
         clients_page(ctx, &u, NULL);
 }
 
 void oauth_handle_admin_policy(struct oauth_ctx *ctx)
 {
     struct store_user u;
-    if (get_only(ctx) && require_admin(ctx, &u, "/admin/policy"))
+    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/policy"))
         policy_page(ctx, &u, NULL);
 }
 

@@ -87,6 +87,8 @@ void oauth_handle_admin_client_revoke(struct oauth_ctx *ctx);
 void oauth_handle_admin_policy(struct oauth_ctx *ctx);
 void oauth_handle_admin_policy_add(struct oauth_ctx *ctx);
 void oauth_handle_admin_policy_remove(struct oauth_ctx *ctx);
+/* /admin/backends: each backend with its tools and health (oauth/admin_backends.c) */
+void oauth_handle_admin_backends(struct oauth_ctx *ctx);
 
 enum oauth_bearer {
     OAUTH_BEARER_OK,      /* *out holds the caller */

@@ -16,9 +16,10 @@
 static int nav(struct buf *b, const char *base, const char *current, const char *username)
 {
     static const char *const links[][2] = {
-        {"/admin", "Overview"},      {"/admin/users", "Users"},
-        {"/admin/keys", "API keys"}, {"/admin/clients", "OAuth clients"},
-        {"/admin/policy", "Policy"}, {"/admin/audit", "Audit trail"}};
+        {"/admin", "Overview"},         {"/admin/users", "Users"},
+        {"/admin/keys", "API keys"},    {"/admin/clients", "OAuth clients"},
+        {"/admin/policy", "Policy"},    {"/admin/backends", "Backends"},
+        {"/admin/audit", "Audit trail"}};
     int rc = buf_puts(b, "<nav id=\"admin-nav\"><p>");
     for (size_t i = 0; i < sizeof links / sizeof links[0] && rc == 0; i++) {
         if (strcmp(links[i][0], current) == 0)
@@ -299,6 +300,26 @@ static int render_policy_form(struct buf *b, const char *base, const char *csrf)
     return rc;
 }
 
+/* Row r's confirmed one-button form, in its own cell; nothing without an
+ * action. */
+static int row_action(struct buf *b, const struct pages_admin_table *p, int r)
+{
+    if (!p->action)
+        return 0;
+    return buf_puts(b, "<td class=\"actions\"><form method=\"post\" "
+                       "class=\"inline admin-action\" action=\"") ||
+           pages_escape(b, p->base) || buf_puts(b, p->action) ||
+           buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"") ||
+           pages_escape(b, p->csrf) ||
+           buf_printf(b, "\"><input type=\"hidden\" name=\"%s\" value=\"", p->action_field) ||
+           pages_escape(b, p->values[r]) ||
+           buf_puts(b, "\"><label class=\"confirm\"><input type=\"checkbox\" name=\"confirm\" "
+                       "value=\"yes\" required> Confirm</label> <button type=\"submit\" "
+                       "data-id=\"") ||
+           pages_escape(b, p->values[r]) || buf_puts(b, "\">") ||
+           pages_escape(b, p->action_label) || buf_puts(b, "</button></form></td>");
+}
+
 int pages_admin_table(struct buf *out, const struct pages_admin_table *p)
 {
     struct buf b = {0};
@@ -318,28 +339,13 @@ int pages_admin_table(struct buf *out, const struct pages_admin_table *p)
         rc = buf_printf(&b, "<div class=\"table\"><table id=\"%s\"><tr>", p->id);
         for (int c = 0; c < p->n_cols && rc == 0; c++)
             rc = buf_puts(&b, "<th>") || pages_escape(&b, p->columns[c]) || buf_puts(&b, "</th>");
-        rc = rc || buf_puts(&b, "<th></th></tr>\n");
+        rc = rc || buf_puts(&b, p->action ? "<th></th></tr>\n" : "</tr>\n");
         for (int r = 0; r < p->n_rows && rc == 0; r++) {
             rc = buf_puts(&b, "<tr class=\"row\">");
             for (int c = 0; c < p->n_cols && rc == 0; c++)
                 rc = buf_printf(&b, "<td class=\"c%d\">", c) ||
                      pages_escape(&b, p->cells[r * p->n_cols + c]) || buf_puts(&b, "</td>");
-            rc = rc ||
-                 buf_puts(&b, "<td class=\"actions\"><form method=\"post\" "
-                              "class=\"inline admin-action\" action=\"") ||
-                 pages_escape(&b, p->base) || buf_puts(&b, p->action) ||
-                 buf_puts(&b, "\"><input type=\"hidden\" name=\"csrf\" value=\"") ||
-                 pages_escape(&b, p->csrf) ||
-                 buf_printf(&b,
-                            "\"><input type=\"hidden\" "
-                            "name=\"%s\" value=\"",
-                            p->action_field) ||
-                 pages_escape(&b, p->values[r]) ||
-                 buf_puts(&b, "\"><label class=\"confirm\"><input type=\"checkbox\" "
-                              "name=\"confirm\" value=\"yes\" required> Confirm</label> "
-                              "<button type=\"submit\" data-id=\"") ||
-                 pages_escape(&b, p->values[r]) || buf_puts(&b, "\">") ||
-                 pages_escape(&b, p->action_label) || buf_puts(&b, "</button></form></td></tr>\n");
+            rc = rc || row_action(&b, p, r) || buf_puts(&b, "</tr>\n");
         }
         rc = rc || buf_puts(&b, "</table></div>\n");
     }

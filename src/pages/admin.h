@@ -77,7 +77,7 @@ struct pages_admin_table {
     int n_cols;
     const char *const *cells; /* n_rows * n_cols, row by row */
     int n_rows;
-    const char *action;        /* the action's path, e.g. "/admin/keys/revoke" */
+    const char *action;        /* the action's path, e.g. "/admin/keys/revoke"; NULL: none */
     const char *action_field;  /* the form field naming the row */
     const char *const *values; /* n_rows: each row's value of action_field */
     const char *action_label;  /* e.g. "Revoke" */

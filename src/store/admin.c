@@ -36,6 +36,28 @@ static const struct store_stmt stmt_top = {
     1,
 };
 
+static const struct store_stmt stmt_last_errors = {
+    "admin_last_errors",
+    "SELECT tool, to_char(max(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM audit_log"
+    " WHERE outcome = 'error' AND at > now() - interval '7 days' AND tool NOT LIKE 'admin/%'"
+    " GROUP BY tool ORDER BY max(at) DESC LIMIT 500",
+    0,
+};
+
+enum store_rc store_admin_last_errors(struct store_conn *c,
+                                      void (*fn)(void *arg, const char *tool, const char *at),
+                                      void *arg)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_last_errors, NULL, &r);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        fn(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    PQclear(r);
+    return STORE_OK;
+}
+
 enum store_rc store_admin_users(struct store_conn *c,
                                 void (*fn)(void *arg, const struct store_admin_user *u), void *arg)
 {

@@ -38,4 +38,11 @@ __attribute__((warn_unused_result)) enum store_rc
 store_admin_top_tools(struct store_conn *c, int limit,
                       void (*fn)(void *arg, const char *tool, long long calls), void *arg);
 
+/* Calls fn for each tool with a failed call (outcome error) in the last 7
+ * days, the newest failure first: the tool and when (UTC, "YYYY-MM-DD
+ * HH:MI"). At most 500 tools. Returns STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_admin_last_errors(struct store_conn *c,
+                        void (*fn)(void *arg, const char *tool, const char *at), void *arg);
+
 #endif

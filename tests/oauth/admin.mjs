@@ -11,7 +11,8 @@
 // backend); a change without the Confirm box or with a wrong CSRF token is refused and
 // changes nothing; with it, TARGET is disabled and enabled again, added to a group and
 // removed, each shown on the users page; an API key and an OAuth client revoked and a
-// policy rule added and removed, each from its page; the audit trail lists those actions
+// policy rule added and removed, each from its page; the backends page shows the builtin
+// tools with their calls, failures, p50/p99 and last failure; the audit trail lists those actions
 // under the admin's name, filters by tool and outcome, and explains a bad time.
 import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -257,6 +258,26 @@ async function run(browser) {
     await screenshot(page, 'policy');
     if (!(await confirmRow('/admin/policy', 'rules', pattern))) p.push('no row to remove');
     if ((await cellsOf('rules').catch(() => '')).includes(pattern)) p.push('still listed');
+    return p;
+  });
+
+  await runCase('chromium: backends with their tools and health', async () => {
+    const p = [];
+    await page.goto(`${base}/admin/backends`);
+    const rows = page.locator('#backends tr.row');
+    let found = null;
+    for (let i = 0; i < (await rows.count()); i++) {
+      const cells = await rows.nth(i).locator('td').allInnerTexts();
+      if (cells[0] === 'mcpgate') found = cells;
+    }
+    if (!found) return ['no row for the builtin tools'];
+    const [, kind, tools, ok, failed, p50, p99, last] = found;
+    if (kind !== 'builtin') p.push(`kind ${kind}`);
+    if (!tools.split(/[:,] /).includes('echo')) p.push(`tools ${tools}`);
+    if (!(Number(ok) >= 5) || !(Number(failed) >= 1)) p.push(`calls ok ${ok}, failed ${failed}`);
+    if (!(Number(p99) >= Number(p50) && Number(p50) > 0)) p.push(`p50 ${p50}, p99 ${p99}`);
+    if (!last.endsWith(' echo')) p.push(`last failure ${last}`);
+    await screenshot(page, 'backends');
     return p;
   });
 
