@@ -21,7 +21,8 @@ that also plays a plain OAuth 2.0 service:
 - URL elicitation (2025-11-25): a call that needs the user's sign-in at a provider, from a
   client that declared URL-mode elicitation, is answered with -32042 pointing at the
   sign-in page; another client gets the link in the tool's error; after the user signs
-  in there, the same call succeeds;
+  in there, the same call succeeds; an unlinked per_user credential points at the account
+  page, and after linking there the call succeeds;
 - `mcpgate doctor --idp`: each provider's discovery (a provider that is down fails), the
   redirect URI to register, and its clock by the Date header (a provider 5 minutes off
   fails).
@@ -165,6 +166,25 @@ def url_elicitation(tap, st, o, pv, mg, tok):
            "bob-wiki" in text and "alice" not in text,
            "URL elicitation: the retried call succeeds with bob's projects", r.describe())
 
+    # a per_user slot bob has not linked: the account page is the URL
+    r = m.tool("pasted_list_projects", {})
+    e = (r.json or {}).get("error") or {}
+    els = (e.get("data") or {}).get("elicitations") or [{}]
+    tap.ok(e.get("code") == -32042 and els[0].get("url") == o.base + "/account",
+           "URL elicitation: an unlinked per_user credential: -32042 with the account page",
+           r.describe())
+    page = mg.get(els[0].get("url") or o.url("/account"))
+    m2 = re.search(rb'<form[^>]*action="[^"]*/account/credentials"[^>]*>.*?</form>', page.body,
+                   re.S)
+    fields = hidden_fields(m2.group(0) if m2 else b"")
+    fields["value"] = Api.PASTED
+    r = mg.post(o.url("/account/credentials"), fields)
+    r2 = m.tool("pasted_list_projects", {})
+    text = mcptest.tool_text(r2) or ""
+    tap.ok(r.status == 303 and "bob-wiki" in text,
+           "URL elicitation: after linking the value on the account page the call succeeds",
+           r.describe(), r2.describe())
+
 
 def code_of(r):
     q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location") or "").query)
@@ -294,6 +314,7 @@ class Api(http.server.BaseHTTPRequestHandler):
     from then on (what a backend does with a token revoked early); refuse_all: every
     token is refused. Counts the 401s it answered."""
     issuer = ""
+    PASTED = "pasted-token-of-bob"  # a token bob pastes on the account page
     poison = False
     refuse_all = False
     refused = set()
@@ -308,8 +329,8 @@ class Api(http.server.BaseHTTPRequestHandler):
         if Api.poison and tok:
             Api.refused.add(tok)
             Api.poison = False
-        sub = None
-        if tok and tok not in Api.refused and not Api.refuse_all:
+        sub = "b-2002" if tok == Api.PASTED else None
+        if not sub and tok and tok not in Api.refused and not Api.refuse_all:
             r = mcptest.request("GET", Api.issuer + "/api/whoami", None, {"Authorization": auth})
             sub = ((r.json or {}).get("account") or {}).get("id") if r.status == 200 else None
         if not sub:
@@ -421,11 +442,12 @@ def doctor(tap, st, base, pv):
 def write_backend(d, api_port):
     """hosting: the API as alice@plain (plain OAuth 2.0); ui: the same API as the user of
     the ui provider."""
-    for name, idp in (("hosting", "plain"), ("ui", "ui")):
+    for name, slot in (("hosting", {"from_idp": "plain"}), ("ui", {"from_idp": "ui"}),
+                       ("pasted", {"per_user": True})):
         doc = {"mcpgate_backend": 1, "name": name,
                "base_url": "http://127.0.0.1:%d" % api_port,
                "allow_private": True, "timeout_ms": 5000,
-               "credentials": {"me": {"type": "bearer", "from_idp": idp}},
+               "credentials": {"me": dict({"type": "bearer"}, **slot)},
                "auth": ["me"],
                "tools": [{"name": "list_projects", "method": "GET", "path": "/projects"}]}
         with open(os.path.join(d, name + ".json"), "w") as f:
