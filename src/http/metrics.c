@@ -23,34 +23,41 @@
 
 /* The families this build exports: their type and help text. A series
  * whose name is not here is shown as untyped. */
+static const double duration_bounds[] = {METRICS_DURATION_BUCKETS};
+static const double batch_bounds[] = {METRICS_BATCH_BUCKETS};
+
 static const struct family {
     const char *name;
     const char *type;
     const char *help;
+    const double *bounds; /* a histogram's bucket bounds, ascending */
+    int n_bounds;
 } families[] = {
-    {"mcpgate_tool_calls_total", "counter",
-     "Tool calls by tool, backend, outcome and OAuth client"},
-    {"mcpgate_tool_call_duration_seconds", "histogram", "Tool call duration per backend"},
+    {"mcpgate_tool_calls_total", "counter", "Tool calls by tool, backend, outcome and OAuth client",
+     NULL, 0},
+    {"mcpgate_tool_call_duration_seconds", "histogram", "Tool call duration per backend",
+     duration_bounds, (int)(sizeof duration_bounds / sizeof duration_bounds[0])},
     {"mcpgate_oauth_requests_total", "counter",
-     "Requests to the OAuth endpoints and pages that act, by endpoint and outcome"},
+     "Requests to the OAuth endpoints and pages that act, by endpoint and outcome", NULL, 0},
     {"mcpgate_oauth_replays_total", "counter",
-     "Authorization codes or refresh tokens presented again: their family was revoked"},
-    {"mcpgate_sse_streams_total", "counter", "SSE streams opened"},
-    {"mcpgate_sse_streams_open", "gauge", "SSE streams open now"},
+     "Authorization codes or refresh tokens presented again: their family was revoked", NULL, 0},
+    {"mcpgate_sse_streams_total", "counter", "SSE streams opened", NULL, 0},
+    {"mcpgate_sse_streams_open", "gauge", "SSE streams open now", NULL, 0},
     {"mcpgate_sse_events_replayed_total", "counter",
-     "Stored events sent again to a client resuming with Last-Event-ID"},
+     "Stored events sent again to a client resuming with Last-Event-ID", NULL, 0},
     {"mcpgate_db_pool_waits_total", "counter",
-     "Times a thread waited for a pooled PostgreSQL connection, by result"},
-    {"mcpgate_db_errors_total", "counter", "PostgreSQL statements that failed, by kind"},
+     "Times a thread waited for a pooled PostgreSQL connection, by result", NULL, 0},
+    {"mcpgate_db_errors_total", "counter", "PostgreSQL statements that failed, by kind", NULL, 0},
     {"mcpgate_cache_lookups_total", "counter",
-     "Lookups in the per-process cache, by table and result"},
+     "Lookups in the per-process cache, by table and result", NULL, 0},
     {"mcpgate_cache_invalidations_total", "counter",
-     "Cache entries dropped on a notification from PostgreSQL, by table"},
-    {"mcpgate_audit_batch_rows", "histogram", "Audit rows written per group commit"},
+     "Cache entries dropped on a notification from PostgreSQL, by table", NULL, 0},
+    {"mcpgate_audit_batch_rows", "histogram", "Audit rows written per group commit", batch_bounds,
+     (int)(sizeof batch_bounds / sizeof batch_bounds[0])},
     {"mcpgate_upstream_token_refreshes_total", "counter",
-     "Refreshes of identity provider tokens for upstream calls, by provider and outcome"},
+     "Refreshes of identity provider tokens for upstream calls, by provider and outcome", NULL, 0},
     {"mcpgate_metrics_dropped_total", "counter",
-     "Counts lost because a process's table of series was full"},
+     "Counts lost because a process's table of series was full", NULL, 0},
 };
 
 static const struct family *family_of(const char *name, const char **suffix)
@@ -290,21 +297,53 @@ static int series_cmp(const void *a, const void *b)
     return c;
 }
 
+/* The buckets of one histogram's label set, from l->v[i] on (its stored
+ * buckets are per bucket, util/metrics.h): every bound of the family,
+ * cumulative, then le="+Inf". Writes the index after its last bucket to
+ * *next. Returns 0 or -1. */
+static int render_buckets(struct buf *out, const struct family *f, const struct series_list *l,
+                          int i, int *next)
+{
+    const struct series *first = &l->v[i];
+    int end = i;
+    while (end < l->n && strcmp(l->v[end].name, first->name) == 0 &&
+           strcmp(l->v[end].labels, first->labels) == 0)
+        end++;
+    *next = end;
+    const char *sep = first->labels[0] ? "," : "";
+    double cum = 0;
+    int k = i, rc = 0;
+    for (int b = 0; b < f->n_bounds && rc == 0; b++) {
+        for (; k < end && l->v[k].le <= f->bounds[b]; k++)
+            cum += l->v[k].value;
+        rc = buf_printf(out, "%s{%s%sle=\"%g\"} %.17g\n", first->name, first->labels, sep,
+                        f->bounds[b], cum);
+    }
+    for (; k < end; k++)
+        cum += l->v[k].value;
+    return rc ||
+           buf_printf(out, "%s{%s%sle=\"+Inf\"} %.17g\n", first->name, first->labels, sep, cum);
+}
+
 static int render(struct buf *out, const struct series_list *l)
 {
     int rc = 0;
     char last[METRICS_NAME_MAX] = "";
-    for (int i = 0; i < l->n && rc == 0; i++) {
+    for (int i = 0; i < l->n && rc == 0;) {
         const struct series *s = &l->v[i];
         char fam[METRICS_NAME_MAX];
         family_name(s->name, fam, sizeof fam);
+        const char *suffix;
+        const struct family *f = family_of(s->name, &suffix);
         if (strcmp(fam, last) != 0) {
-            const char *suffix;
-            const struct family *f = family_of(s->name, &suffix);
             if (f)
                 rc |= buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
                                  f->type);
             snprintf(last, sizeof last, "%s", fam);
+        }
+        if (f && f->n_bounds && strcmp(suffix, "_bucket") == 0) {
+            rc |= render_buckets(out, f, l, i, &i);
+            continue;
         }
         char labels[METRICS_LABELS_MAX + 32];
         if (s->le_text[0])
@@ -314,6 +353,7 @@ static int render(struct buf *out, const struct series_list *l)
             snprintf(labels, sizeof labels, "%s", s->labels);
         rc |= buf_printf(out, "%s%s%s%s %.17g\n", s->name, labels[0] ? "{" : "", labels,
                          labels[0] ? "}" : "", s->value);
+        i++;
     }
     return rc;
 }

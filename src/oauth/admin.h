@@ -16,7 +16,7 @@
 /* One backend's counters: its call duration histogram and its calls. */
 struct oauth_admin_backend_stats {
     char backend[64];
-    double le[OAUTH_ADMIN_BUCKETS], count[OAUTH_ADMIN_BUCKETS]; /* buckets (le +Inf: 1e300) */
+    double le[OAUTH_ADMIN_BUCKETS], count[OAUTH_ADMIN_BUCKETS]; /* per bucket (le +Inf: 1e300) */
     int n;
     double ok, errors; /* mcpgate_tool_calls_total: ok; tool_error or unavailable */
 };

@@ -81,18 +81,33 @@ void oauth_admin_stats_series(const char *name, const char *labels, double value
 
 double oauth_admin_quantile_ms(const struct oauth_admin_backend_stats *s, double q)
 {
+    /* the buckets are kept per bucket (util/metrics.h) and arrive in any
+     * order: the quantile's bucket is the first, by bound, whose running
+     * total reaches q of all */
+    int order[OAUTH_ADMIN_BUCKETS];
     double total = 0, finite = 0;
     for (int i = 0; i < s->n; i++) {
-        total = s->count[i] > total ? s->count[i] : total;
+        order[i] = i;
+        total += s->count[i];
         finite = s->le[i] < 1e300 && s->le[i] > finite ? s->le[i] : finite;
     }
+    for (int i = 1; i < s->n; i++)
+        for (int j = i; j > 0 && s->le[order[j - 1]] > s->le[order[j]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
     if (total <= 0)
         return 0;
-    double best = 1e300;
-    for (int i = 0; i < s->n; i++)
-        if (s->count[i] >= q * total && s->le[i] < best)
-            best = s->le[i];
-    return (best >= 1e300 ? finite : best) * 1000.0;
+    double cum = 0;
+    for (int i = 0; i < s->n; i++) {
+        cum += s->count[order[i]];
+        if (cum >= q * total) {
+            double le = s->le[order[i]];
+            return (le >= 1e300 ? finite : le) * 1000.0;
+        }
+    }
+    return finite * 1000.0;
 }
 
 /* What the page shows of one backend. */

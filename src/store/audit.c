@@ -54,7 +54,7 @@ static void array_add(struct buf *b, const char *s)
         abort();
 }
 
-static const double batch_bounds[] = {1, 2, 4, 8, 16, 64, 256}; /* up to BATCH_MAX */
+static const double batch_bounds[] = {METRICS_BATCH_BUCKETS}; /* up to BATCH_MAX */
 
 /* Inserts n rows in one statement (one transaction). */
 static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_entry *const *e,
@@ -81,7 +81,8 @@ static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_append, params, &r);
     PQclear(r);
-    metrics_observe("mcpgate_audit_batch_rows", n, batch_bounds, 7, NULL);
+    metrics_observe("mcpgate_audit_batch_rows", n, batch_bounds,
+                    (int)(sizeof batch_bounds / sizeof batch_bounds[0]), NULL);
     for (int k = 0; k < 8; k++)
         buf_free(&cols[k]);
     return rc;

@@ -44,14 +44,15 @@ void metrics_label_value(char *out, size_t n, const char *value)
     size_t o = 0, kept = 0;
     for (const char *p = value ? value : ""; *p && kept < METRICS_VALUE_MAX; p++, kept++) {
         unsigned char ch = (unsigned char)*p;
-        const char *esc = ch == '\\' ? "\\\\" : ch == '"' ? "\\\"" : ch == '\n' ? "\\n" : NULL;
-        char plain[2] = {(ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch, '\0'};
-        const char *s = esc ? esc : plain;
-        size_t len = strlen(s);
-        if (o + len + 1 > n)
+        char esc = ch == '\\' ? '\\' : ch == '"' ? '"' : ch == '\n' ? 'n' : 0;
+        if (o + (esc ? 2 : 1) + 1 > n)
             break;
-        memcpy(out + o, s, len);
-        o += len;
+        if (esc) {
+            out[o++] = '\\';
+            out[o++] = esc;
+        } else {
+            out[o++] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+        }
     }
     if (n)
         out[o < n ? o : n - 1] = '\0';
@@ -118,23 +119,22 @@ void metrics_observe(const char *name, double value, const double *bounds, int n
     va_start(ap, n);
     int rc = format_labels(labels, sizeof labels - 24, ap); /* room for ,le="..." */
     va_end(ap);
+    int i = 0;
+    while (i < n && value > bounds[i])
+        i++;
+    const char *sep = labels[0] ? "," : "";
+    if (i < n)
+        snprintf(with_le, sizeof with_le, "%s%sle=\"%g\"", labels, sep, bounds[i]);
+    else
+        snprintf(with_le, sizeof with_le, "%s%sle=\"+Inf\"", labels, sep);
     pthread_mutex_lock(&lock);
     if (rc < 0 || strlen(name) + sizeof "_bucket" > METRICS_NAME_MAX) {
         dropped += 1;
         pthread_mutex_unlock(&lock);
         return;
     }
-    const char *sep = labels[0] ? "," : "";
     snprintf(series, sizeof series, "%s_bucket", name);
-    for (int i = 0; i <= n; i++) {
-        if (i < n && value > bounds[i])
-            continue;
-        if (i < n)
-            snprintf(with_le, sizeof with_le, "%s%sle=\"%g\"", labels, sep, bounds[i]);
-        else
-            snprintf(with_le, sizeof with_le, "%s%sle=\"+Inf\"", labels, sep);
-        add_locked(series, with_le, 1);
-    }
+    add_locked(series, with_le, 1);
     snprintf(series, sizeof series, "%s_sum", name);
     add_locked(series, labels, value);
     snprintf(series, sizeof series, "%s_count", name);

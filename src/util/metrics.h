@@ -30,6 +30,8 @@
 
 /* The call duration buckets, in seconds (mcpgate_tool_call_duration_seconds). */
 #define METRICS_DURATION_BUCKETS 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+/* The audit rows per group commit (mcpgate_audit_batch_rows), up to its 256. */
+#define METRICS_BATCH_BUCKETS 1, 2, 4, 8, 16, 64, 256
 
 /* One series' change since the last drain. */
 struct metrics_delta {
@@ -43,9 +45,12 @@ struct metrics_delta {
  * NULL value is written as "". Cannot fail. */
 __attribute__((sentinel)) void metrics_add(const char *name, double delta, ...);
 
-/* Observes value in histogram name: name_bucket{...,le="B"} for each of the
- * n bounds (ascending) at or above value and le="+Inf", name_sum and
- * name_count. Labels as metrics_add(). Cannot fail. */
+/* Observes value in histogram name: adds 1 to name_bucket{...,le="B"} for
+ * the first of the n bounds (ascending) at or above value (le="+Inf" past
+ * the last), value to name_sum and 1 to name_count. Buckets are kept per
+ * bucket here, not cumulative (three series change, not n + 3): /metrics
+ * renders the cumulative buckets the text format wants. Labels as
+ * metrics_add(). Cannot fail. */
 __attribute__((sentinel)) void metrics_observe(const char *name, double value, const double *bounds,
                                                int n, ...);
 
