@@ -140,14 +140,7 @@ static int fcgi_flush(void *ctx)
     return FCGX_FFlush(o->fr->out) < 0 ? -1 : 0;
 }
 
-static void fcgi_finish(void *ctx)
-{
-    struct fcgi_out *o = ctx;
-    if (!o->finished) {
-        FCGX_Finish_r(o->fr);
-        o->finished = 1;
-    }
-}
+static void fcgi_finish(void *ctx);
 
 /* Connections answered before their body was read to its end (too large,
  * too slow) are handed to one thread that drains and then closes them.
@@ -216,14 +209,16 @@ static void *linger_main(void *arg)
     return NULL;
 }
 
-/* Ends a request whose body was not read to its end (see linger above). */
-static void finish_unread(struct fcgi_out *o)
+/* Ends the request and hands its connection to the linger thread, which
+ * closes it once the web server has closed its end (or body_max_s later). */
+static void finish_detached(struct fcgi_out *o)
 {
     if (o->finished)
         return;
     int fd = dup(o->fr->ipcFd);
     o->fr->detached = 1; /* libfcgi closes its descriptor without lingering */
-    fcgi_finish(o);
+    FCGX_Finish_r(o->fr);
+    o->finished = 1;
     if (fd < 0)
         return;
     shutdown(fd, SHUT_WR);
@@ -239,6 +234,30 @@ static void finish_unread(struct fcgi_out *o)
     pthread_mutex_unlock(&linger.lock);
     if (fd >= 0)
         close(fd);
+}
+
+/* Ends a request whose body was not read to its end (see linger above). */
+static void finish_unread(struct fcgi_out *o)
+{
+    finish_detached(o);
+}
+
+/* Ends a request. A connection the web server keeps for its next request
+ * stays with libfcgi. Any other is closed by the linger thread: libfcgi's
+ * own close waits in the worker, after the answer, until the web server
+ * has read it and closed its end (a turn of the web server's event loop
+ * per request, during which the worker serves nobody). */
+static void fcgi_finish(void *ctx)
+{
+    struct fcgi_out *o = ctx;
+    if (o->finished)
+        return;
+    if (o->fr->keepConnection || linger.ep < 0) {
+        FCGX_Finish_r(o->fr);
+        o->finished = 1;
+        return;
+    }
+    finish_detached(o);
 }
 
 /* Copies the FastCGI parameters into the worker, so the request stays
@@ -725,6 +744,15 @@ int fcgi_responder_main(int argc, char **argv)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
+    /* before the workers, which hand it their connections to close */
+    linger.ep = epoll_create1(EPOLL_CLOEXEC);
+    if (linger.ep < 0 || pthread_create(&linger_thread, &attr, linger_main, NULL) != 0) {
+        LOG_ERROR("msg=\"could not start the linger thread: connections end in "
+                  "libfcgi's own close\"");
+        if (linger.ep >= 0)
+            close(linger.ep);
+        linger.ep = -1;
+    }
     int started = 0;
     for (int i = 0; i < n; i++) {
         workers[i].index = i;
@@ -735,14 +763,6 @@ int fcgi_responder_main(int argc, char **argv)
             break;
         }
         started++;
-    }
-    linger.ep = epoll_create1(EPOLL_CLOEXEC);
-    if (linger.ep < 0 || pthread_create(&linger_thread, &attr, linger_main, NULL) != 0) {
-        LOG_ERROR("msg=\"could not start the linger thread: unread bodies end in a plain "
-                  "close\"");
-        if (linger.ep >= 0)
-            close(linger.ep);
-        linger.ep = -1;
     }
     if (n == 1 && config.db_connections == 1) /* one connection in all, LISTEN included */
         store_listen_shared(mcp_wake_dispatch, NULL);
