@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 void crypto_random(void *out, size_t n)
@@ -81,10 +82,24 @@ int crypto_hex_decode(const char *hex, size_t n, unsigned char *out)
     return 0;
 }
 
+/* SHA-256 fetched from the default provider once: EVP_sha256() makes
+ * EVP_Digest fetch it again (a provider lookup under a lock) on every call,
+ * and a tool call hashes four times (token, session, arguments, client).
+ * Kept for the life of the process. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
 void crypto_sha256(const void *s, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
 {
+    pthread_once(&sha256_once, sha256_fetch);
     unsigned int mdlen = 0;
-    if (EVP_Digest(s, len, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != CRYPTO_SHA256_LEN)
+    if (EVP_Digest(s, len, out, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL) != 1 ||
+        mdlen != CRYPTO_SHA256_LEN)
         abort();
 }
 
