@@ -281,25 +281,33 @@ static void excerpt(const struct buf *body, char *out, size_t n)
     out[len] = '\0';
 }
 
-/* Builds URL, headers and body; vals are the values of op's auth slots
- * (tools/credentials.h). Returns NULL when ready, else an error result. */
-static struct json_object *build(const struct backend_op *op, char *const *vals,
-                                 struct json_object *args, struct buf *url,
-                                 struct curl_slist **headers, struct buf *payload, int *has_payload,
-                                 char **userpwd)
+/* What build() makes of a call, piece by piece. */
+struct request {
+    struct buf *url, *payload;
+    struct curl_slist **headers;
+    int *has_payload;
+    char **userpwd;
+    struct buf query;           /* the query string, without "?" */
+    struct json_object *fields; /* body_field arguments, owned */
+    struct json_object *whole;  /* the body argument, borrowed */
+};
+
+static struct json_object *too_long(void)
 {
-    const struct backend *be = op->be;
-    struct buf query = {0};
-    struct json_object *fields = NULL, *whole = NULL;
-    struct json_object *err = NULL;
-    if (buf_puts(url, op->base_url ? op->base_url : be->base_url) < 0)
-        goto too_long;
-    /* the path, with {name} replaced */
+    return error_result("invalid arguments: the request would be too large");
+}
+
+/* The base URL and the path, each {name} replaced by its argument. */
+static struct json_object *build_path(const struct backend_op *op, struct json_object *args,
+                                      struct buf *url)
+{
+    if (buf_puts(url, op->base_url ? op->base_url : op->be->base_url) < 0)
+        return too_long();
     for (const char *p = op->path; *p;) {
         if (*p != '{') {
             size_t lit = strcspn(p, "{");
             if (buf_append(url, p, lit) < 0)
-                goto too_long;
+                return too_long();
             p += lit;
             continue;
         }
@@ -310,70 +318,85 @@ static struct json_object *build(const struct backend_op *op, char *const *vals,
                 strncmp(op->args[i].wire, p + 1, len) == 0)
                 a = &op->args[i];
         struct json_object *v = NULL;
-        if (!a || !json_object_object_get_ex(args, a->arg, &v) || !v) {
-            err = error_result("invalid arguments: %s is required (it is part of the URL)",
-                               a ? a->arg : "a path parameter");
-            goto out;
-        }
+        if (!a || !json_object_object_get_ex(args, a->arg, &v) || !v)
+            return error_result("invalid arguments: %s is required (it is part of the URL)",
+                                a ? a->arg : "a path parameter");
         struct buf text = {0};
         if (scalar_text(v, &text) < 0 || text.len == 0) {
             buf_free(&text);
-            err = error_result("invalid arguments: %s must be a non-empty string or number "
-                               "(it is part of the URL)",
-                               a->arg);
-            goto out;
+            return error_result("invalid arguments: %s must be a non-empty string or number "
+                                "(it is part of the URL)",
+                                a->arg);
         }
         int rc = url_pct_encode(url, text.data, text.len, 1);
         buf_free(&text);
         if (rc < 0)
-            goto too_long;
+            return too_long();
         p += len + 2;
     }
+    return NULL;
+}
+
+/* An argument sent as a header. */
+static struct json_object *arg_header(struct request *rq, const struct backend_arg *a,
+                                      struct json_object *v)
+{
+    struct buf h = {0};
+    int rc = buf_printf(&h, "%s: ", a->wire);
+    if (rc == 0 && scalar_text(v, &h) < 0)
+        rc = buf_puts(&h, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    if (rc < 0 || strpbrk(h.data, "\r\n") || h.len > 8192) {
+        buf_free(&h);
+        return error_result("invalid arguments: %s must be one line of text (it is an "
+                            "HTTP header)",
+                            a->arg);
+    }
+    *rq->headers = curl_slist_append(*rq->headers, h.data);
+    buf_free(&h);
+    return NULL;
+}
+
+/* The other arguments: query, headers, the body or its fields. */
+static struct json_object *build_args(const struct backend_op *op, struct json_object *args,
+                                      struct request *rq)
+{
     for (int i = 0; i < op->n_args; i++) {
         const struct backend_arg *a = &op->args[i];
-        struct json_object *v = NULL;
+        struct json_object *v = NULL, *err = NULL;
         if (!json_object_object_get_ex(args, a->arg, &v))
             continue;
         switch (a->in) {
         case ARG_PATH:
             break;
         case ARG_QUERY:
-            if (v && query_add(&query, a->wire, v) < 0)
-                goto too_long;
+            if (v && query_add(&rq->query, a->wire, v) < 0)
+                return too_long();
             break;
-        case ARG_HEADER: {
-            if (!v)
-                break;
-            struct buf h = {0};
-            int rc = buf_printf(&h, "%s: ", a->wire);
-            if (rc == 0 && scalar_text(v, &h) < 0)
-                rc = buf_puts(&h, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-            if (rc < 0 || strpbrk(h.data, "\r\n") || h.len > 8192) {
-                buf_free(&h);
-                err = error_result("invalid arguments: %s must be one line of text (it is an "
-                                   "HTTP header)",
-                                   a->arg);
-                goto out;
-            }
-            *headers = curl_slist_append(*headers, h.data);
-            buf_free(&h);
+        case ARG_HEADER:
+            if (v && (err = arg_header(rq, a, v)) != NULL)
+                return err;
             break;
-        }
         case ARG_BODY:
-            whole = v;
-            *has_payload = 1;
+            rq->whole = v;
+            *rq->has_payload = 1;
             break;
         case ARG_BODY_FIELD:
-            if (!fields)
-                fields = json_object_new_object();
-            json_add(fields, a->wire, json_object_get(v));
-            *has_payload = 1;
+            if (!rq->fields)
+                rq->fields = json_object_new_object();
+            json_add(rq->fields, a->wire, json_object_get(v));
+            *rq->has_payload = 1;
             break;
         }
     }
-    /* credentials */
+    return NULL;
+}
+
+/* The credentials (vals[i] for op->auth[i]): headers, query or userpwd. */
+static struct json_object *build_creds(const struct backend_op *op, char *const *vals,
+                                       struct request *rq)
+{
     for (int i = 0; i < op->n_auth; i++) {
-        const struct backend_cred *c = &be->creds[op->auth[i]];
+        const struct backend_cred *c = &op->be->creds[op->auth[i]];
         const char *value = vals[i];
         struct buf h = {0};
         int rc = 0;
@@ -385,66 +408,89 @@ static struct json_object *build(const struct backend_op *op, char *const *vals,
             rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", value);
             break;
         case CRED_QUERY:
-            rc = buf_puts(&query, query.len ? "&" : "");
+            rc = buf_puts(&rq->query, rq->query.len ? "&" : "");
             if (rc == 0)
-                rc = url_pct_encode(&query, c->name, strlen(c->name), 0);
+                rc = url_pct_encode(&rq->query, c->name, strlen(c->name), 0);
             if (rc == 0)
-                rc = buf_puts(&query, "=");
+                rc = buf_puts(&rq->query, "=");
             if (rc == 0)
-                rc = url_pct_encode(&query, value, strlen(value), 0);
+                rc = url_pct_encode(&rq->query, value, strlen(value), 0);
             break;
         case CRED_BASIC:
-            free(*userpwd);
-            *userpwd = xstrdup(value);
+            free(*rq->userpwd);
+            *rq->userpwd = xstrdup(value);
             break;
         }
         if (rc < 0) {
             buf_free(&h);
-            goto too_long;
+            return too_long();
         }
         if (h.len)
-            *headers = curl_slist_append(*headers, h.data);
+            *rq->headers = curl_slist_append(*rq->headers, h.data);
         if (h.data)
             explicit_bzero(h.data, h.len);
         buf_free(&h);
     }
-    if (query.len && (buf_puts(url, "?") < 0 || buf_append(url, query.data, query.len) < 0))
-        goto too_long;
-    /* the body; a JSON body the API requires is sent even when every field
-     * was left out: {} (an empty body would go out as an empty form) */
-    if (!*has_payload && op->body_required && !op->form_body) {
-        fields = json_object_new_object();
-        *has_payload = 1;
+    return NULL;
+}
+
+/* The body; a JSON body the API requires is sent even when every field
+ * was left out: {} (an empty body would go out as an empty form). */
+static struct json_object *build_body(const struct backend_op *op, struct request *rq)
+{
+    if (!*rq->has_payload && op->body_required && !op->form_body) {
+        rq->fields = json_object_new_object();
+        *rq->has_payload = 1;
     }
-    struct json_object *body = whole ? whole : fields;
-    if (*has_payload && op->form_body) {
-        if (body && !json_object_is_type(body, json_type_object)) {
-            err = error_result("invalid arguments: the form body must be an object");
-            goto out;
-        }
+    struct json_object *body = rq->whole ? rq->whole : rq->fields;
+    if (*rq->has_payload && op->form_body) {
+        if (body && !json_object_is_type(body, json_type_object))
+            return error_result("invalid arguments: the form body must be an object");
         if (body) {
             json_object_object_foreach(body, k, v)
             {
-                if (v && query_add(payload, k, v) < 0)
-                    goto too_long;
+                if (v && query_add(rq->payload, k, v) < 0)
+                    return too_long();
             }
         }
-        *headers = curl_slist_append(*headers, "Content-Type: application/x-www-form-urlencoded");
-    } else if (*has_payload) {
-        if (buf_puts(payload,
+        *rq->headers =
+            curl_slist_append(*rq->headers, "Content-Type: application/x-www-form-urlencoded");
+    } else if (*rq->has_payload) {
+        if (buf_puts(rq->payload,
                      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
                                                               JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
-            goto too_long;
-        *headers = curl_slist_append(*headers, "Content-Type: application/json");
+            return too_long();
+        *rq->headers = curl_slist_append(*rq->headers, "Content-Type: application/json");
     }
-    goto out;
-too_long:
-    err = error_result("invalid arguments: the request would be too large");
-out:
-    if (query.data)
-        explicit_bzero(query.data, query.len);
-    buf_free(&query);
-    json_object_put(fields);
+    return NULL;
+}
+
+/* Builds URL, headers and body; vals are the values of op's auth slots
+ * (tools/credentials.h). Returns NULL when ready, else an error result. */
+static struct json_object *build(const struct backend_op *op, char *const *vals,
+                                 struct json_object *args, struct buf *url,
+                                 struct curl_slist **headers, struct buf *payload, int *has_payload,
+                                 char **userpwd)
+{
+    struct request rq = {.url = url,
+                         .payload = payload,
+                         .headers = headers,
+                         .has_payload = has_payload,
+                         .userpwd = userpwd};
+    struct json_object *err = build_path(op, args, url);
+    if (!err)
+        err = build_args(op, args, &rq);
+    if (!err)
+        err = build_creds(op, vals, &rq);
+    if (!err && rq.query.len &&
+        (buf_puts(url, "?") < 0 || buf_append(url, rq.query.data, rq.query.len) < 0))
+        err = too_long();
+    if (!err)
+        err = build_body(op, &rq);
+    if (rq.query.data)
+        explicit_bzero(rq.query.data, rq.query.len);
+    buf_free(&rq.query);
+    json_object_put(rq.fields);
     return err;
 }
 

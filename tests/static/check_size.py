@@ -21,7 +21,6 @@ ALLOW = {
     "tools/upstream.c",
     "cli/backend.c:cmd_import",
     "fcgi/server.c:fcgi_responder_main",
-    "tools/rest.c:build",
     "tools/upstream.c:post",
 }
 
