@@ -37,6 +37,7 @@
 
 #include <curl/curl.h>
 
+#include "tools/upstream_internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -63,26 +64,6 @@ enum up_rc {
     UP_REFUSED, /* the address is private and allow_private is not set */
     UP_CANCELLED,
     UP_UNREACHABLE, /* connect failed, not HTTP, ... */
-};
-
-/* One POST and what came back. */
-struct xfer {
-    const struct backend *be;
-    struct tool_ctx *ctx;         /* the client's call (progress, cancellation), or NULL */
-    long long want_id;            /* our request's id; -1 for a notification */
-    const char *progress_tok;     /* our progressToken upstream, or NULL */
-    char ctype[128];              /* the response's Content-Type */
-    char session_id[256];         /* the response's Mcp-Session-Id */
-    size_t received;              /* body bytes so far (capped at be->max_bytes) */
-    int sse;                      /* -1 undecided, 0 JSON, 1 SSE */
-    struct buf body;              /* the JSON body, or the excerpt of an error body */
-    struct buf line;              /* SSE: the line being read */
-    struct buf data;              /* SSE: the event's data lines */
-    char event[32];               /* SSE: the event's type */
-    int cr;                       /* SSE: the last byte was CR */
-    struct json_object *response; /* the response to want_id, once read */
-    int too_large, refused, cancelled, bad_json;
-    long long progress_seen; /* notifications/progress passed on */
 };
 
 /* --- redaction ------------------------------------------------------- */
@@ -134,240 +115,6 @@ struct json_object *tool_upstream_redact(const struct backend *be, struct json_o
     buf_free(&b);
     json_object_put(obj);
     return clean;
-}
-
-/* --- the transfer ---------------------------------------------------- */
-
-static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct xfer *x = arg;
-    (void)purpose;
-    if (!x->be->allow_private && net_addr_private(&a->addr)) {
-        x->refused = 1;
-        return CURL_SOCKET_BAD;
-    }
-    return socket(a->family, a->socktype, a->protocol);
-}
-
-/* Copies a header's value (trimmed) into out when line is "name: value". */
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return;
-    const char *v = line + nl + 1;
-    const char *end = line + n;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    size_t len = (size_t)(end - v);
-    if (len >= outlen)
-        len = 0; /* too long to be ours: treat as absent */
-    memcpy(out, v, len);
-    out[len] = '\0';
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    struct xfer *x = arg;
-    size_t len = size * n;
-    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-        x->ctype[0] = x->session_id[0] = '\0'; /* a new response (after 1xx) */
-        return len;
-    }
-    header_value(p, len, "Content-Type", x->ctype, sizeof x->ctype);
-    header_value(p, len, "Mcp-Session-Id", x->session_id, sizeof x->session_id);
-    return len;
-}
-
-static int same_id(struct json_object *id, long long want)
-{
-    return json_object_is_type(id, json_type_int) && json_object_get_int64(id) == want;
-}
-
-/* A notification the upstream sent during our request. */
-static void on_notification(struct xfer *x, const char *method, struct json_object *params)
-{
-    if (!x->ctx)
-        return;
-    if (strcmp(method, "notifications/progress") == 0) {
-        const char *tok = json_get_string(params, "progressToken");
-        struct json_object *p = json_get(params, "progress", json_type_double);
-        if (!p)
-            p = json_get(params, "progress", json_type_int);
-        if (!tok || !x->progress_tok || strcmp(tok, x->progress_tok) != 0 || !p)
-            return;
-        struct json_object *t = json_get(params, "total", json_type_double);
-        if (!t)
-            t = json_get(params, "total", json_type_int);
-        /* the client's own token replaces ours (tool_progress) */
-        tool_progress(x->ctx, json_object_get_double(p), t ? json_object_get_double(t) : -1,
-                      json_get_string(params, "message"));
-        x->progress_seen++;
-    } else if (strcmp(method, "notifications/message") == 0) {
-        const char *level = json_get_string(params, "level");
-        struct json_object *data = NULL;
-        if (!level || !json_object_object_get_ex(params, "data", &data))
-            return;
-        tool_log(x->ctx, level, x->be->name, json_object_get(data));
-    }
-}
-
-/* One JSON-RPC message (or batch) from the upstream. Takes msg. */
-static void on_message(struct xfer *x, struct json_object *msg)
-{
-    if (json_object_is_type(msg, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(msg); i++)
-            on_message(x, json_object_get(json_object_array_get_idx(msg, i)));
-        json_object_put(msg);
-        return;
-    }
-    const char *method = json_get_string(msg, "method");
-    struct json_object *id = NULL;
-    int has_id = json_object_object_get_ex(msg, "id", &id);
-    if (method && !has_id) {
-        on_notification(x, method, json_get(msg, "params", json_type_object));
-    } else if (method) {
-        LOG_DEBUG("msg=\"upstream request not relayed\" backend=%s method=%.64s", x->be->name,
-                  method);
-    } else if (has_id && same_id(id, x->want_id) && !x->response &&
-               (json_object_object_get_ex(msg, "result", NULL) ||
-                json_get(msg, "error", json_type_object))) {
-        x->response = json_object_get(msg);
-    }
-    json_object_put(msg);
-}
-
-/* The end of an SSE event: its data is one JSON-RPC message. */
-static void sse_dispatch(struct xfer *x)
-{
-    if (x->data.len && (!x->event[0] || strcmp(x->event, "message") == 0)) {
-        size_t n = x->data.len;
-        if (x->data.data[n - 1] == '\n')
-            n--; /* the data lines' last newline is not part of the data */
-        struct json_object *msg = NULL;
-        const char *why = NULL;
-        if (json_parse_strict(x->data.data, n, &msg, &why) < 0 || !msg)
-            x->bad_json = 1;
-        else
-            on_message(x, msg);
-    }
-    buf_reset(&x->data);
-    x->event[0] = '\0';
-}
-
-static void sse_line(struct xfer *x)
-{
-    const char *l = buf_str(&x->line);
-    size_t n = x->line.len;
-    if (n == 0) {
-        sse_dispatch(x);
-        return;
-    }
-    if (l[0] == ':')
-        return; /* a comment (keep-alive) */
-    size_t fl = strcspn(l, ":");
-    const char *v = fl < n ? l + fl + 1 : l + n;
-    if (*v == ' ')
-        v++;
-    size_t vn = (size_t)(l + n - v);
-    if (fl == 4 && strncmp(l, "data", 4) == 0) {
-        if (buf_append(&x->data, v, vn) < 0 || buf_puts(&x->data, "\n") < 0)
-            x->too_large = 1;
-    } else if (fl == 5 && strncmp(l, "event", 5) == 0) {
-        snprintf(x->event, sizeof x->event, "%.*s", (int)(vn < 31 ? vn : 31), v);
-    } /* id, retry and unknown fields: ignored (we do not resume) */
-}
-
-/* Feeds SSE bytes. Returns 0, or -1 when a line is too long. */
-static int sse_feed(struct xfer *x, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n && !x->response; i++) {
-        char c = p[i];
-        if (c == '\n' && x->cr) {
-            x->cr = 0;
-            continue; /* the LF of a CRLF */
-        }
-        x->cr = c == '\r';
-        if (c == '\r' || c == '\n') {
-            sse_line(x);
-            buf_reset(&x->line);
-        } else if (buf_append(&x->line, &c, 1) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct xfer *x = arg;
-    size_t len = size * n;
-    x->received += len;
-    if (x->received > x->be->max_bytes) {
-        x->too_large = 1;
-        return 0;
-    }
-    if (x->sse < 0)
-        x->sse = strncasecmp(x->ctype, "text/event-stream", 17) == 0;
-    if (!x->sse) {
-        if (buf_append(&x->body, p, len) < 0) {
-            x->too_large = 1;
-            return 0;
-        }
-        return len;
-    }
-    if (sse_feed(x, p, len) < 0 || x->too_large) {
-        x->too_large = 1;
-        return 0;
-    }
-    return x->response ? 0 : len; /* the response ends the exchange */
-}
-
-/* For tests only (tests/fuzz/fuzz_upstream.c): runs body through the same
- * parsing as an answer to request want_id with Content-Type ctype, handed
- * over in pieces of chunk bytes as libcurl would, without any network.
- * Returns the response it found (new reference), or NULL. */
-struct json_object *tool_upstream_parse_for_tests(const struct backend *be, const char *ctype,
-                                                  const char *body, size_t len, size_t chunk,
-                                                  long long want_id)
-{
-    struct xfer x = {.be = be, .want_id = want_id, .sse = -1};
-    x.body.limit = x.line.limit = x.data.limit = be->max_bytes;
-    snprintf(x.ctype, sizeof x.ctype, "%s", ctype);
-    if (chunk == 0)
-        chunk = 1;
-    for (size_t off = 0; off < len;) {
-        size_t n = len - off < chunk ? len - off : chunk;
-        if (on_body((char *)body + off, 1, n, &x) != n)
-            break;
-        off += n;
-    }
-    if (x.sse == 1 && !x.response)
-        sse_feed(&x, "\n\n", 2); /* as post(): a last event without its empty line */
-    if (x.sse == 0 && !x.response && x.body.len) {
-        struct json_object *doc = NULL;
-        const char *why = NULL;
-        if (json_parse_strict(x.body.data, x.body.len, &doc, &why) == 0 && doc)
-            on_message(&x, doc);
-    }
-    buf_free(&x.line);
-    buf_free(&x.data);
-    buf_free(&x.body);
-    return x.response;
-}
-
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-    struct xfer *x = arg;
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    if (x->ctx && tool_cancelled(x->ctx)) {
-        x->cancelled = 1;
-        return 1;
-    }
-    return 0;
 }
 
 static void free_headers(struct curl_slist *h)
@@ -428,6 +175,114 @@ static int with_credentials(const struct backend *be, struct buf *url, struct cu
     return 0;
 }
 
+/* why for an answer with HTTP status outside 2xx: a JSON-RPC error's
+ * message, else the start of the body when it is text. */
+static void http_error(const struct backend *be, const struct xfer *x, long status, char *why,
+                       size_t whylen)
+{
+    size_t n = x->body.len < ERROR_EXCERPT_BYTES ? x->body.len : ERROR_EXCERPT_BYTES;
+    /* a JSON-RPC error body says more than the status */
+    struct json_object *doc = NULL;
+    const char *jwhy = NULL;
+    const char *m = NULL;
+    if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0)
+        m = json_get_string(json_get(doc, "error", json_type_object), "message");
+    if (m)
+        snprintf(why, whylen, "%s answered HTTP %ld: %.300s", be->name, status, m);
+    else if (n && !memchr(x->body.data, '\0', n) && !x->sse)
+        snprintf(why, whylen, "%s answered HTTP %ld: %.*s", be->name, status, (int)n, x->body.data);
+    else
+        snprintf(why, whylen, "%s answered HTTP %ld", be->name, status);
+    json_object_put(doc);
+}
+
+/* What an exchange came to (cc: libcurl's result, status: the HTTP
+ * status), with why for every failure. */
+static enum up_rc outcome(const struct backend *be, struct xfer *x, CURLcode cc, long status,
+                          long long want_id, const char *session, char *why, size_t whylen)
+{
+    enum up_rc rc;
+    if (x->refused) {
+        rc = UP_REFUSED;
+        snprintf(why, whylen,
+                 "%s was not called: its address is loopback or private, and the backend does "
+                 "not allow that (allow_private)",
+                 be->name);
+    } else if (x->cancelled) {
+        rc = UP_CANCELLED;
+        snprintf(why, whylen, "the call to %s was cancelled", be->name);
+    } else if (x->response) {
+        rc = UP_OK; /* read in full, whatever came after it */
+    } else if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+        rc = UP_TOO_LARGE;
+        snprintf(why, whylen, "%s answered with more than %zu bytes, the limit of this backend",
+                 be->name, be->max_bytes);
+    } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+        rc = UP_TIMEOUT;
+        snprintf(why, whylen, "%s did not answer within %ld ms", be->name, be->timeout_ms);
+    } else if (cc != CURLE_OK) {
+        rc = UP_UNREACHABLE;
+        snprintf(why, whylen, "%s could not be reached or its answer was not HTTP (%s)", be->name,
+                 curl_easy_strerror(cc));
+    } else if ((status == 404 || status == 400) && session[0]) {
+        rc = UP_SESSION_GONE;
+        snprintf(why, whylen, "%s no longer knows the session (HTTP %ld)", be->name, status);
+    } else if (status < 200 || status >= 300) {
+        rc = UP_HTTP;
+        http_error(be, x, status, why, whylen);
+    } else if (want_id < 0) {
+        rc = UP_OK; /* a notification: 202 Accepted */
+    } else if (!x->sse) {
+        struct json_object *doc = NULL;
+        const char *jwhy = "empty body";
+        if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0 && doc)
+            up_on_message(x, doc);
+        rc = x->response ? UP_OK : UP_GARBAGE;
+        if (!x->response)
+            snprintf(why, whylen,
+                     "%s answered HTTP %ld with something that is not a JSON-RPC "
+                     "response (%s)",
+                     be->name, status, doc ? "no response to our request in it" : jwhy);
+    } else {
+        rc = UP_GARBAGE;
+        snprintf(why, whylen, "%s ended its event stream without a response to our request%s",
+                 be->name, x->bad_json ? " (an event was not JSON)" : "");
+    }
+    return rc;
+}
+
+/* The options of one POST of body (len bytes) to url. */
+static void set_options(CURL *h, const char *url, struct curl_slist *headers, const char *userpwd,
+                        const char *body, size_t body_len, long timeout_ms, struct xfer *x)
+{
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, up_open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, up_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, up_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, up_on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate/" PACKAGE_VERSION);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    if (userpwd) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+    }
+}
+
 /*
  * POSTs msg (borrowed) with the session headers session/version ("" for
  * none) within timeout_ms. want_id is the request's id (-1: a
@@ -481,98 +336,14 @@ static enum up_rc post(const struct backend *be, struct json_object *msg, long l
     }
     size_t body_len;
     const char *body = json_text(msg, &body_len);
-    curl_easy_setopt(h, CURLOPT_URL, url.data);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mcpgate/" PACKAGE_VERSION);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    if (userpwd) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
-    }
+    set_options(h, url.data, headers, userpwd, body, body_len, timeout_ms, x);
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (x->sse == 1 && !x->response && cc == CURLE_OK) {
-        sse_feed(x, "\n\n", 2); /* a last event without its empty line */
+        up_sse_feed(x, "\n\n", 2); /* a last event without its empty line */
     }
-    if (x->refused) {
-        rc = UP_REFUSED;
-        snprintf(why, whylen,
-                 "%s was not called: its address is loopback or private, and the backend does "
-                 "not allow that (allow_private)",
-                 be->name);
-    } else if (x->cancelled) {
-        rc = UP_CANCELLED;
-        snprintf(why, whylen, "the call to %s was cancelled", be->name);
-    } else if (x->response) {
-        rc = UP_OK; /* read in full, whatever came after it */
-    } else if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
-        rc = UP_TOO_LARGE;
-        snprintf(why, whylen, "%s answered with more than %zu bytes, the limit of this backend",
-                 be->name, be->max_bytes);
-    } else if (cc == CURLE_OPERATION_TIMEDOUT) {
-        rc = UP_TIMEOUT;
-        snprintf(why, whylen, "%s did not answer within %ld ms", be->name, be->timeout_ms);
-    } else if (cc != CURLE_OK) {
-        rc = UP_UNREACHABLE;
-        snprintf(why, whylen, "%s could not be reached or its answer was not HTTP (%s)", be->name,
-                 curl_easy_strerror(cc));
-    } else if ((status == 404 || status == 400) && session[0]) {
-        rc = UP_SESSION_GONE;
-        snprintf(why, whylen, "%s no longer knows the session (HTTP %ld)", be->name, status);
-    } else if (status < 200 || status >= 300) {
-        rc = UP_HTTP;
-        size_t n = x->body.len < ERROR_EXCERPT_BYTES ? x->body.len : ERROR_EXCERPT_BYTES;
-        /* a JSON-RPC error body says more than the status */
-        struct json_object *doc = NULL;
-        const char *jwhy = NULL;
-        const char *m = NULL;
-        if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0)
-            m = json_get_string(json_get(doc, "error", json_type_object), "message");
-        if (m)
-            snprintf(why, whylen, "%s answered HTTP %ld: %.300s", be->name, status, m);
-        else if (n && !memchr(x->body.data, '\0', n) && !x->sse)
-            snprintf(why, whylen, "%s answered HTTP %ld: %.*s", be->name, status, (int)n,
-                     x->body.data);
-        else
-            snprintf(why, whylen, "%s answered HTTP %ld", be->name, status);
-        json_object_put(doc);
-    } else if (want_id < 0) {
-        rc = UP_OK; /* a notification: 202 Accepted */
-    } else if (!x->sse) {
-        struct json_object *doc = NULL;
-        const char *jwhy = "empty body";
-        if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0 && doc)
-            on_message(x, doc);
-        rc = x->response ? UP_OK : UP_GARBAGE;
-        if (!x->response)
-            snprintf(why, whylen,
-                     "%s answered HTTP %ld with something that is not a JSON-RPC "
-                     "response (%s)",
-                     be->name, status, doc ? "no response to our request in it" : jwhy);
-    } else {
-        rc = UP_GARBAGE;
-        snprintf(why, whylen, "%s ended its event stream without a response to our request%s",
-                 be->name, x->bad_json ? " (an event was not JSON)" : "");
-    }
+    rc = outcome(be, x, cc, status, want_id, session, why, whylen);
     if (rc == UP_OK && x->session_id[0] == '\0' && session[0])
         snprintf(x->session_id, sizeof x->session_id, "%s", session);
     LOG_DEBUG("msg=\"upstream exchange\" backend=%s method=%.64s status=%ld curl=%d sse=%d "

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_upstream.c - the answers of an upstream MCP server
- * (tools/upstream.c): an SSE stream parsed incrementally, or a JSON body.
+ * (tools/upstream_xfer.c): an SSE stream parsed incrementally, or a JSON body.
  * The first byte picks the Content-Type (text/event-stream or
  * application/json) and the size of the pieces the body arrives in (1 to
  * 64 bytes, or all at once); the rest is the body, the answer to request 1.

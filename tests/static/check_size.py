@@ -18,10 +18,8 @@ ALLOW = {
     "oauth/idp.c",
     "util/config.c",
     "mcp/transport.c",
-    "tools/upstream.c",
     "cli/backend.c:cmd_import",
     "fcgi/server.c:fcgi_responder_main",
-    "tools/upstream.c:post",
 }
 
 top = os.environ.get("top_srcdir", ".")
