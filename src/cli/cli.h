@@ -34,9 +34,11 @@ int cli_client(const struct cli_env *env, int argc, char **argv);
 int cli_key(const struct cli_env *env, int argc, char **argv);
 int cli_token(const struct cli_env *env, int argc, char **argv);
 int cli_backend(const struct cli_env *env, int argc, char **argv); /* cli/backend.c */
-int cli_audit(const struct cli_env *env, int argc, char **argv);   /* cli/audit.c */
-int cli_policy(const struct cli_env *env, int argc, char **argv);  /* cli/policy.c */
-int cli_doctor(const struct cli_env *env, int argc, char **argv);  /* cli/doctor.c */
+/* backend import-openapi (argv[0]); usage is the backend command's text */
+int cli_backend_import(const struct cli_env *env, int argc, char **argv, const char *usage);
+int cli_audit(const struct cli_env *env, int argc, char **argv);  /* cli/audit.c */
+int cli_policy(const struct cli_env *env, int argc, char **argv); /* cli/policy.c */
+int cli_doctor(const struct cli_env *env, int argc, char **argv); /* cli/doctor.c */
 
 /* Reads a password: from the terminal with echo off, asked twice when
  * confirm is set; or one line from standard input when it is not a
