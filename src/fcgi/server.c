@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fcgi/startup.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "mcp/task.h"
@@ -627,39 +628,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: mcpgate.fcgi [--config FILE] [--listen unix:PATH|HOST:PORT] "
-               "[--threads N]\n"
-               "\n"
-               "The mcpgate FastCGI responder. Spawned by lighttpd or mod_fcgid it serves\n"
-               "the socket on fd 0; with --listen it opens its own (mod_proxy_fcgi).\n"
-               "Config: --config, else $MCPGATE_CONFIG, else " MG_DEFAULT_CONFIG ".\n"
-               "  --check-config  load the configuration, report problems and exit\n"
-               "  --version       print the version and exit\n");
-}
-
-/* log_file: appends stderr (every log line, and whatever libraries print)
- * to path, so that the owner of a web space reads them where the web
- * server's own error log is not theirs. When it cannot be opened the lines
- * stay on stderr (the web server's log), and the first says why. */
-static void open_log_file(const char *path)
-{
-    if (!path[0])
-        return;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        LOG_WARN("msg=\"could not open log_file: logging to stderr\" path=\"%s\" error=\"%s\"",
-                 path, strerror(errno));
-        return;
-    }
-    if (fd != STDERR_FILENO) {
-        if (dup2(fd, STDERR_FILENO) < 0)
-            LOG_WARN("msg=\"could not redirect stderr to log_file\" error=\"%s\"", strerror(errno));
-        close(fd);
-    }
-}
-
 static int open_listener(const char *spec)
 {
     const char *path = strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
@@ -671,65 +639,10 @@ static int open_listener(const char *spec)
 
 int fcgi_responder_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"listen", required_argument, NULL, 'l'},
-        {"threads", required_argument, NULL, 't'},
-        {"check-config", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *config_file = NULL, *listen_spec = NULL, *threads_arg = NULL;
-    int check_only = 0, opt;
-    while ((opt = getopt_long(argc, argv, "c:l:t:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            config_file = optarg;
-            break;
-        case 'l':
-            listen_spec = optarg;
-            break;
-        case 't':
-            threads_arg = optarg;
-            break;
-        case 'k':
-            check_only = 1;
-            break;
-        case 'V':
-            printf("mcpgate.fcgi %s\n", PACKAGE_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    char err[512];
-    const char *path = config_path(config_file);
-    config_defaults(&config);
-    if (config_load(&config, path, err, sizeof err) < 0 ||
-        (threads_arg && config_set(&config, "threads", threads_arg, err, sizeof err) < 0) ||
-        config_finish(&config, err, sizeof err) < 0) {
-        fprintf(stderr, "mcpgate: %s\n", err);
-        return 1;
-    }
-    log_set_level(config.log_level);
-    open_log_file(config.log_file);
-    tool_upstream_set_max_bytes((size_t)config.upstream_tools_max_kib * 1024);
-    if (tool_backends_load(config.backends_dir, err, sizeof err) < 0) {
-        fprintf(stderr, "mcpgate: %s\n", err);
-        return 1;
-    }
-    tool_cred_setup(config.credential_keys, config.n_credential_keys, config.base_url);
-    tool_idp_setup(&config);
-    malloc_trim(0); /* parsing the backend files left freed memory behind */
-    if (check_only) {
-        printf("mcpgate: configuration %s is valid\n", path);
-        return 0;
-    }
+    const char *listen_spec = NULL;
+    int rc = fcgi_startup(argc, argv, &config, &listen_spec);
+    if (rc >= 0)
+        return rc;
     /* libfcgi allocates its buffers (several KiB) on every accept; with
      * fastbins on, each such allocation first consolidates every thread's
      * freed small chunks (glibc malloc_consolidate), which was the largest

@@ -17,7 +17,6 @@ ALLOW = {
     "oauth/idp.c",
     "util/config.c",
     "mcp/transport.c",
-    "fcgi/server.c:fcgi_responder_main",
 }
 
 top = os.environ.get("top_srcdir", ".")
