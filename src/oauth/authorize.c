@@ -333,8 +333,10 @@ void oauth_handle_authorize(struct oauth_ctx *ctx)
         }
         struct buf loc = {0};
         int rc = 0;
-        if (!ctx->cfg->local_users && ctx->cfg->n_idps == 1) { /* nothing to choose */
-            rc = oauth_idp_start_url(ctx->cfg, &ctx->cfg->idps[0], ctx->req->uri, &loc);
+        const struct mg_idp *only = NULL;
+        if (!ctx->cfg->local_users && config_idp_signin_count(ctx->cfg, &only) == 1) {
+            /* nothing to choose */
+            rc = oauth_idp_start_url(ctx->cfg, only, ctx->req->uri, &loc);
         } else {
             rc = buf_printf(&loc, "%s/login?return_to=", ctx->cfg->base_path) ||
                  http_url_encode(&loc, ctx->req->uri);

@@ -579,6 +579,28 @@ static void callback_uri(const struct mg_config *cfg, char *out, size_t n)
     oauth_url(cfg, "/login/callback", out, n);
 }
 
+/* For a link_only provider: the stored target "link:UID:target" of the
+ * signed-in user UID into out. Returns 1; 0 when nobody is signed in (the
+ * browser is sent to sign in first) or -1 (the database failed), answered. */
+static int link_target(struct oauth_ctx *ctx, const char *target, char *out, size_t n)
+{
+    struct store_user u;
+    int s = oauth_web_user(ctx, &u);
+    if (s == -2) {
+        oauth_reply_unavailable(ctx->res);
+        return -1;
+    }
+    if (s == 0) {
+        char login[600];
+        snprintf(login, sizeof login, "%s/login?return_to=%s/account", ctx->cfg->base_path,
+                 ctx->cfg->base_path);
+        oauth_see_other(ctx, login);
+        return 0;
+    }
+    snprintf(out, n, "link:%lld:%s", u.id, target);
+    return 1;
+}
+
 void oauth_handle_idp_start(struct oauth_ctx *ctx)
 {
     if (strcmp(ctx->req->method, "GET") != 0) {
@@ -601,8 +623,11 @@ void oauth_handle_idp_start(struct oauth_ctx *ctx)
         oauth_error_page(ctx, 400, "Invalid request", "There is no such identity provider here.");
         goto out;
     }
-    char target[4096];
-    oauth_safe_return(ctx->cfg, http_form_get(&q, "return_to"), target, sizeof target);
+    char target[4200], safe_target[4096];
+    oauth_safe_return(ctx->cfg, http_form_get(&q, "return_to"), safe_target, sizeof safe_target);
+    snprintf(target, sizeof target, "%s", safe_target);
+    if (p->link_only && link_target(ctx, safe_target, target, sizeof target) <= 0)
+        goto out; /* answered */
     struct idp_cache meta;
     if (discover(ctx->cfg, p, &meta) < 0) {
         LOG_WARN("msg=\"identity provider discovery failed\" idp=%s", p->name);
@@ -785,9 +810,9 @@ static int exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
     }
     const char *t = json_get_string(doc, "id_token");
     const char *at = json_get_string(doc, "access_token");
-    if (!t && p->identity == MG_IDP_ID_TOKEN) {
+    if (!t && p->identity == MG_IDP_ID_TOKEN && !p->link_only) {
         *why = "The identity provider sent no ID token.";
-    } else if (!at && p->identity != MG_IDP_ID_TOKEN) {
+    } else if (!at && (p->identity != MG_IDP_ID_TOKEN || p->link_only)) {
         *why = "The identity provider sent no access token.";
     } else {
         const char *rt = json_get_string(doc, "refresh_token");
@@ -1032,7 +1057,7 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
        sign in again. */
     if (ctx->cfg->n_credential_keys > 0 && grant.access &&
         tool_idp_token_keep(ctx->db, u.id, p->name, meta->token_endpoint, grant.access,
-                            grant.refresh, grant.expires_in_s) < 0)
+                            grant.refresh, grant.expires_in_s, 0) < 0)
         LOG_WARN("msg=\"the provider's tokens were not kept\" idp=%s user=%s", p->name, u.username);
     LOG_INFO("msg=\"signed in at identity provider\" idp=%s user=%s", p->name, u.username);
     oauth_web_session_start(ctx, &u, target);
@@ -1075,6 +1100,42 @@ int oauth_idp_disconnect(struct oauth_ctx *ctx, long long user_id, const struct 
     return tool_idp_token_disconnect(ctx->db, user_id, p, rev, revoked);
 }
 
+/* The callback of a link (a link_only provider) for user uid: the same
+ * browser must still be signed in as uid; the code's tokens are kept as
+ * that user's linked account, and the browser goes on to target. */
+static void finish_link(struct oauth_ctx *ctx, const struct mg_idp *p, const struct idp_cache *meta,
+                        const char *state, const char *code, long long uid, const char *target)
+{
+    char verifier[OAUTH_SECRET_LEN + 1];
+    const char *why = NULL;
+    struct idp_grant grant = {0};
+    struct store_user u;
+    int s = oauth_web_user(ctx, &u);
+    if (s == -2 || derive(ctx, "pkce", state, verifier) < 0) {
+        oauth_reply_unavailable(ctx->res);
+        goto out;
+    }
+    if (s == 0 || u.id != uid) {
+        fail_page(ctx, 403, "Sign in here as the user who started linking this account.");
+        goto out;
+    }
+    if (exchange_code(ctx, p, meta, code, verifier, &grant, &why) < 0) {
+        fail_page(ctx, 502, why);
+        goto out;
+    }
+    if (ctx->cfg->n_credential_keys == 0 ||
+        tool_idp_token_keep(ctx->db, uid, p->name, meta->token_endpoint, grant.access,
+                            grant.refresh, grant.expires_in_s, 1) < 0) {
+        fail_page(ctx, 503, "The linked account could not be kept; try again later.");
+        goto out;
+    }
+    LOG_INFO("msg=\"account linked\" idp=%s user=%s", p->name, u.username);
+    oauth_see_other(ctx, target);
+out:
+    grant_clear(&grant);
+    explicit_bzero(verifier, sizeof verifier);
+}
+
 void oauth_handle_idp_callback(struct oauth_ctx *ctx)
 {
     if (strcmp(ctx->req->method, "GET") != 0) {
@@ -1115,7 +1176,18 @@ void oauth_handle_idp_callback(struct oauth_ctx *ctx)
     }
     const struct mg_idp *p = config_idp_find(ctx->cfg, name);
     char safe[4096];
-    oauth_safe_return(ctx->cfg, target, safe, sizeof safe);
+    long long link_uid = 0;
+    if (p && p->link_only) { /* "link:UID:" then where to go */
+        char *end = NULL;
+        link_uid = strncmp(target, "link:", 5) == 0 ? strtoll(target + 5, &end, 10) : 0;
+        if (link_uid <= 0 || !end || *end != ':') {
+            fail_page(ctx, 400, "This sign-in was not started to link an account.");
+            goto out;
+        }
+        oauth_safe_return(ctx->cfg, end + 1, safe, sizeof safe);
+    } else {
+        oauth_safe_return(ctx->cfg, target, safe, sizeof safe);
+    }
     struct idp_cache meta;
     if (!p || discover(ctx->cfg, p, &meta) < 0) {
         oauth_error_page(ctx, 502, "Identity provider unavailable",
@@ -1143,7 +1215,10 @@ void oauth_handle_idp_callback(struct oauth_ctx *ctx)
         fail_page(ctx, 400, "The identity provider's answer lacks the code.");
         goto out;
     }
-    finish_sign_in(ctx, p, &meta, state, code, safe);
+    if (p->link_only)
+        finish_link(ctx, p, &meta, state, code, link_uid, safe);
+    else
+        finish_sign_in(ctx, p, &meta, state, code, safe);
 out:
     /* the state is spent either way (or was not this browser's) */
     oauth_set_cookie(ctx, IDP_COOKIE, "", 0, "login/");

@@ -215,13 +215,16 @@ static void render_login(struct oauth_ctx *ctx, int status, const char *return_t
     struct pages_field providers[MG_MAX_IDPS];
     struct buf hrefs[MG_MAX_IDPS];
     memset(hrefs, 0, sizeof hrefs);
-    int rc = 0;
+    int rc = 0, n = 0;
     for (int i = 0; i < ctx->cfg->n_idps && rc == 0; i++) {
-        rc = oauth_idp_start_url(ctx->cfg, &ctx->cfg->idps[i], return_to, &hrefs[i]);
-        providers[i] = (struct pages_field){ctx->cfg->idps[i].name, buf_str(&hrefs[i])};
+        if (ctx->cfg->idps[i].link_only) /* for linking accounts, not a way to sign in */
+            continue;
+        rc = oauth_idp_start_url(ctx->cfg, &ctx->cfg->idps[i], return_to, &hrefs[n]);
+        providers[n] = (struct pages_field){ctx->cfg->idps[i].name, buf_str(&hrefs[n])};
+        n++;
     }
     p.providers = providers;
-    p.n_providers = ctx->cfg->n_idps;
+    p.n_providers = n;
     struct buf html = {0};
     if (rc < 0 || pages_login(&html, &p) < 0)
         LOG_ERROR("msg=\"could not render a page\"");
@@ -431,7 +434,39 @@ struct account_rows {
     int n_creds;
     struct store_cred linked[PAGES_MAX_ROWS]; /* the user's stored values (sealed: not kept) */
     int n_linked;
+    struct store_idp_token tokens[MG_MAX_IDPS]; /* the user's provider tokens (names, dates) */
+    struct pages_linked linked_rows[MG_MAX_IDPS];
+    struct buf connect[MG_MAX_IDPS]; /* the Connect links of link_only providers */
+    int n_linked_rows;
 };
+
+/* The user's accounts at providers (the sign-in's and linked ones), and a
+ * Connect row for each link_only provider not linked. Returns 0 or -1 (the
+ * database failed). */
+static int collect_linked(struct oauth_ctx *ctx, const struct store_user *u, struct account_rows *r)
+{
+    int n = 0;
+    if (store_idp_token_list(ctx->db, u->id, r->tokens, MG_MAX_IDPS, &n) != STORE_OK)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        store_idp_token_clear(&r->tokens[i]); /* the sealed tokens; name and date stay */
+        r->linked_rows[r->n_linked_rows++] =
+            (struct pages_linked){r->tokens[i].idp, r->tokens[i].updated_at, NULL};
+    }
+    for (int i = 0; i < ctx->cfg->n_idps && r->n_linked_rows < MG_MAX_IDPS; i++) {
+        const struct mg_idp *p = &ctx->cfg->idps[i];
+        int have = 0;
+        for (int k = 0; k < n; k++)
+            have |= strcmp(r->tokens[k].idp, p->name) == 0;
+        if (!p->link_only || have || ctx->cfg->n_credential_keys == 0)
+            continue;
+        struct buf *b = &r->connect[r->n_linked_rows];
+        if (oauth_idp_start_url(ctx->cfg, p, "/account", b) < 0)
+            continue;
+        r->linked_rows[r->n_linked_rows++] = (struct pages_linked){p->name, NULL, buf_str(b)};
+    }
+    return 0;
+}
 
 static void on_app(void *arg, const struct store_app *a)
 {
@@ -524,16 +559,10 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         goto out;
     }
     collect_creds(rows);
-    struct store_idp_token t = {0};
-    struct pages_linked linked = {NULL, NULL};
-    enum store_rc lrc = store_idp_token_get(ctx->db, u.id, &t);
-    if (lrc != STORE_OK && lrc != STORE_NOT_FOUND) {
+    if (collect_linked(ctx, &u, rows) < 0) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
-    if (lrc == STORE_OK)
-        linked = (struct pages_linked){t.idp, t.updated_at};
-    store_idp_token_clear(&t); /* the sealed tokens; name and date stay */
     int has_key = oauth_cookie(ctx, OAUTH_COOKIE_FLASH, new_key, sizeof new_key) == 0 &&
                   strncmp(new_key, OAUTH_APIKEY_PREFIX, strlen(OAUTH_APIKEY_PREFIX)) == 0;
     struct pages_account p = {
@@ -548,8 +577,8 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         .creds = rows->creds,
         .n_creds = rows->n_creds,
         .creds_enabled = ctx->cfg->n_credential_keys > 0,
-        .linked = &linked,
-        .n_linked = lrc == STORE_OK,
+        .linked = rows->linked_rows,
+        .n_linked = rows->n_linked_rows,
     };
     struct buf html = {0};
     if (pages_account(&html, &p) < 0)
@@ -562,6 +591,8 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         oauth_set_cookie(ctx, OAUTH_COOKIE_FLASH, "", 0, "account");
 out:
     explicit_bzero(new_key, sizeof new_key);
+    for (int i = 0; i < MG_MAX_IDPS; i++)
+        buf_free(&rows->connect[i]);
     free(rows);
 }
 

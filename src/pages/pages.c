@@ -352,13 +352,19 @@ static int account_linked(struct buf *b, const struct pages_account *p)
         const struct pages_linked *l = &p->linked[i];
         struct buf id = {0};
         rc = buf_puts(&id, "disconnect:") || buf_puts(&id, l->provider);
-        rc = rc || buf_puts(b, "<tr class=\"linked\" id=\"linked-") ||
-             pages_escape(b, l->provider) || buf_puts(b, "\"><td>") ||
-             pages_escape(b, l->provider) || buf_puts(b, "</td><td class=\"date\">") ||
-             pages_escape(b, l->since) || buf_puts(b, "</td><td class=\"actions\">") ||
-             button_form(b, p->base, "/account/linked/disconnect", p->csrf, "provider", l->provider,
-                         "Disconnect", buf_str(&id)) ||
-             buf_puts(b, "</td></tr>\n");
+        if (rc == 0 && !l->since) /* not linked yet: Connect */
+            rc = buf_puts(b, "<tr class=\"linked\"><td>") || pages_escape(b, l->provider) ||
+                 buf_puts(b, "</td><td>not linked</td><td class=\"actions\"><a id=\"connect-") ||
+                 pages_escape(b, l->provider) || buf_puts(b, "\" href=\"") ||
+                 pages_escape(b, l->connect) || buf_puts(b, "\">Connect</a></td></tr>\n");
+        else
+            rc = rc || buf_puts(b, "<tr class=\"linked\" id=\"linked-") ||
+                 pages_escape(b, l->provider) || buf_puts(b, "\"><td>") ||
+                 pages_escape(b, l->provider) || buf_puts(b, "</td><td class=\"date\">") ||
+                 pages_escape(b, l->since) || buf_puts(b, "</td><td class=\"actions\">") ||
+                 button_form(b, p->base, "/account/linked/disconnect", p->csrf, "provider",
+                             l->provider, "Disconnect", buf_str(&id)) ||
+                 buf_puts(b, "</td></tr>\n");
         buf_free(&id);
     }
     return rc || buf_puts(b, "</table></div>\n");

@@ -68,7 +68,8 @@ struct pages_cred {
 /* An account at an identity provider whose tokens are kept for the user. */
 struct pages_linked {
     const char *provider; /* the idp name */
-    const char *since;    /* when signed in or last renewed */
+    const char *since;    /* when signed in or last renewed; NULL: not linked */
+    const char *connect;  /* not linked: the link that connects it, else NULL */
 };
 
 struct pages_account {

@@ -14,31 +14,39 @@
 #define ROW_COLUMNS                                                                                \
     "idp, token_endpoint, access_sealed, refresh_sealed,"                                          \
     " floor(extract(epoch FROM expires_at - now()))::bigint,"                                      \
-    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')"
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), linked"
 
 static const struct store_stmt stmt_put = {
     "idp_token_put",
     "INSERT INTO idp_tokens (user_id, idp, token_endpoint, access_sealed, refresh_sealed,"
-    " expires_at) VALUES ($1::bigint, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint))"
-    " ON CONFLICT (user_id) DO UPDATE SET idp = EXCLUDED.idp,"
+    " expires_at, linked) VALUES ($1::bigint, $2, $3, $4, $5,"
+    " now() + make_interval(secs => $6::bigint), $7::boolean)"
+    " ON CONFLICT (user_id, idp) DO UPDATE SET"
     " token_endpoint = EXCLUDED.token_endpoint, access_sealed = EXCLUDED.access_sealed,"
     " refresh_sealed = EXCLUDED.refresh_sealed, expires_at = EXCLUDED.expires_at,"
-    " refresh_lease = NULL, lease_until = NULL, updated_at = now()",
-    6,
+    " linked = EXCLUDED.linked, refresh_lease = NULL, lease_until = NULL, updated_at = now()",
+    7,
 };
 
 static const struct store_stmt stmt_get = {
     "idp_token_get",
-    "SELECT " ROW_COLUMNS " FROM idp_tokens WHERE user_id = $1::bigint",
+    "SELECT " ROW_COLUMNS " FROM idp_tokens WHERE user_id = $1::bigint AND idp = $2",
+    2,
+};
+
+static const struct store_stmt stmt_list = {
+    "idp_token_list",
+    "SELECT " ROW_COLUMNS " FROM idp_tokens WHERE user_id = $1::bigint ORDER BY linked, idp",
     1,
 };
 
 static const struct store_stmt stmt_lease = {
     "idp_token_lease",
     "UPDATE idp_tokens SET refresh_lease = $2, lease_until = now() + make_interval(secs =>"
-    " $3::int) WHERE user_id = $1::bigint AND expires_at < now() + make_interval(secs =>"
-    " $4::int) AND (lease_until IS NULL OR lease_until < now()) RETURNING " ROW_COLUMNS,
-    4,
+    " $3::int) WHERE user_id = $1::bigint AND idp = $5 AND expires_at < now() +"
+    " make_interval(secs => $4::int) AND (lease_until IS NULL OR lease_until < now())"
+    " RETURNING " ROW_COLUMNS,
+    5,
 };
 
 static const struct store_stmt stmt_refreshed = {
@@ -46,14 +54,14 @@ static const struct store_stmt stmt_refreshed = {
     "UPDATE idp_tokens SET access_sealed = $3, refresh_sealed = coalesce($4, refresh_sealed),"
     " expires_at = now() + make_interval(secs => $5::bigint), refresh_lease = NULL,"
     " lease_until = NULL, refreshes = refreshes + 1, updated_at = now()"
-    " WHERE user_id = $1::bigint AND refresh_lease = $2",
-    5,
+    " WHERE user_id = $1::bigint AND idp = $6 AND refresh_lease = $2",
+    6,
 };
 
 static const struct store_stmt stmt_delete = {
     "idp_token_delete",
-    "DELETE FROM idp_tokens WHERE user_id = $1::bigint",
-    1,
+    "DELETE FROM idp_tokens WHERE user_id = $1::bigint AND idp = $2",
+    2,
 };
 
 void store_idp_token_clear(struct store_idp_token *t)
@@ -61,6 +69,19 @@ void store_idp_token_clear(struct store_idp_token *t)
     free(t->access_sealed);
     free(t->refresh_sealed);
     t->access_sealed = t->refresh_sealed = NULL;
+}
+
+/* Row i of r (ROW_COLUMNS) into out. */
+static void fill(PGresult *r, int i, struct store_idp_token *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->idp, sizeof out->idp, "%s", PQgetvalue(r, i, 0));
+    snprintf(out->token_endpoint, sizeof out->token_endpoint, "%s", PQgetvalue(r, i, 1));
+    out->access_sealed = xstrdup(PQgetvalue(r, i, 2));
+    out->refresh_sealed = PQgetisnull(r, i, 3) ? NULL : xstrdup(PQgetvalue(r, i, 3));
+    out->expires_in_s = atoll(PQgetvalue(r, i, 4));
+    snprintf(out->updated_at, sizeof out->updated_at, "%s", PQgetvalue(r, i, 5));
+    out->linked = strcmp(PQgetvalue(r, i, 6), "t") == 0;
 }
 
 /* Runs stmt expecting zero or one row of ROW_COLUMNS into out. */
@@ -72,13 +93,7 @@ static enum store_rc one_row(struct store_conn *c, const struct store_stmt *stmt
     if (rc != STORE_OK)
         return rc;
     if (PQntuples(r) == 1) {
-        memset(out, 0, sizeof *out);
-        snprintf(out->idp, sizeof out->idp, "%s", PQgetvalue(r, 0, 0));
-        snprintf(out->token_endpoint, sizeof out->token_endpoint, "%s", PQgetvalue(r, 0, 1));
-        out->access_sealed = xstrdup(PQgetvalue(r, 0, 2));
-        out->refresh_sealed = PQgetisnull(r, 0, 3) ? NULL : xstrdup(PQgetvalue(r, 0, 3));
-        out->expires_in_s = atoll(PQgetvalue(r, 0, 4));
-        snprintf(out->updated_at, sizeof out->updated_at, "%s", PQgetvalue(r, 0, 5));
+        fill(r, 0, out);
     } else {
         rc = STORE_NOT_FOUND;
     }
@@ -101,52 +116,71 @@ static enum store_rc changed(struct store_conn *c, const struct store_stmt *stmt
 
 enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const char *idp,
                                   const char *token_endpoint, const char *access_sealed,
-                                  const char *refresh_sealed, long long expires_in_s)
+                                  const char *refresh_sealed, long long expires_in_s, int linked)
 {
     char uid[24], exp[24];
     snprintf(uid, sizeof uid, "%lld", user_id);
     snprintf(exp, sizeof exp, "%lld", expires_in_s);
-    const char *params[] = {uid, idp, token_endpoint, access_sealed, refresh_sealed, exp};
+    const char *params[] = {
+        uid, idp, token_endpoint, access_sealed, refresh_sealed, exp, linked ? "true" : "false"};
     enum store_rc rc = changed(c, &stmt_put, params);
     return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
 
-enum store_rc store_idp_token_get(struct store_conn *c, long long user_id,
+enum store_rc store_idp_token_get(struct store_conn *c, long long user_id, const char *idp,
                                   struct store_idp_token *out)
 {
     char uid[24];
     snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid};
+    const char *params[] = {uid, idp};
     return one_row(c, &stmt_get, params, out);
 }
 
-enum store_rc store_idp_token_lease(struct store_conn *c, long long user_id, const char *lease,
-                                    int lease_s, int margin_s, struct store_idp_token *out)
+enum store_rc store_idp_token_list(struct store_conn *c, long long user_id,
+                                   struct store_idp_token *out, int max, int *n)
+{
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *params[] = {uid};
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_list, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *n = 0;
+    for (int i = 0; i < PQntuples(r) && *n < max; i++)
+        fill(r, i, &out[(*n)++]);
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_idp_token_lease(struct store_conn *c, long long user_id, const char *idp,
+                                    const char *lease, int lease_s, int margin_s,
+                                    struct store_idp_token *out)
 {
     char uid[24], ls[16], ms[16];
     snprintf(uid, sizeof uid, "%lld", user_id);
     snprintf(ls, sizeof ls, "%d", lease_s);
     snprintf(ms, sizeof ms, "%d", margin_s);
-    const char *params[] = {uid, lease, ls, ms};
+    const char *params[] = {uid, lease, ls, ms, idp};
     return one_row(c, &stmt_lease, params, out);
 }
 
-enum store_rc store_idp_token_refreshed(struct store_conn *c, long long user_id, const char *lease,
-                                        const char *access_sealed, const char *refresh_sealed,
-                                        long long expires_in_s)
+enum store_rc store_idp_token_refreshed(struct store_conn *c, long long user_id, const char *idp,
+                                        const char *lease, const char *access_sealed,
+                                        const char *refresh_sealed, long long expires_in_s)
 {
     char uid[24], exp[24];
     snprintf(uid, sizeof uid, "%lld", user_id);
     snprintf(exp, sizeof exp, "%lld", expires_in_s);
-    const char *params[] = {uid, lease, access_sealed, refresh_sealed, exp};
+    const char *params[] = {uid, lease, access_sealed, refresh_sealed, exp, idp};
     return changed(c, &stmt_refreshed, params);
 }
 
-enum store_rc store_idp_token_delete(struct store_conn *c, long long user_id)
+enum store_rc store_idp_token_delete(struct store_conn *c, long long user_id, const char *idp)
 {
     char uid[24];
     snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid};
+    const char *params[] = {uid, idp};
     enum store_rc rc = changed(c, &stmt_delete, params);
     return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }

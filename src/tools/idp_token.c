@@ -64,7 +64,7 @@ static char *open_sealed(const char *idp, const char *which, long long user_id, 
 
 int tool_idp_token_keep(struct store_conn *db, long long user_id, const char *idp,
                         const char *token_endpoint, const char *access_token,
-                        const char *refresh_token, long long expires_in_s)
+                        const char *refresh_token, long long expires_in_s, int linked)
 {
     if (!cfg || cfg->n_credential_keys == 0) {
         LOG_WARN("msg=\"provider tokens not kept: no credential_key is configured\" idp=%s", idp);
@@ -76,7 +76,8 @@ int tool_idp_token_keep(struct store_conn *db, long long user_id, const char *id
     char *r = refresh_token ? seal(idp, "refresh", user_id, refresh_token) : NULL;
     int rc = -1;
     if (a && (r || !refresh_token) &&
-        store_idp_token_put(db, user_id, idp, token_endpoint, a, r, expires_in_s) == STORE_OK)
+        store_idp_token_put(db, user_id, idp, token_endpoint, a, r, expires_in_s, linked) ==
+            STORE_OK)
         rc = 0;
     else
         LOG_WARN("msg=\"provider tokens not kept\" idp=%s", idp);
@@ -232,7 +233,7 @@ static void sleep_ms(long ms)
 static void end_sign_in(struct store_conn *db, long long user_id, const char *idp)
 {
     int n = 0;
-    if (store_idp_token_delete(db, user_id) != STORE_OK ||
+    if (store_idp_token_delete(db, user_id, idp) != STORE_OK ||
         store_families_revoke(db, user_id, NULL, &n) != STORE_OK ||
         store_web_sessions_end(db, user_id) != STORE_OK)
         LOG_WARN("msg=\"could not end a sign-in the provider ended\" idp=%s user_id=%lld", idp,
@@ -254,6 +255,16 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
     int got = rt ? refresh_request(p, t->token_endpoint, rt, &n) : 0;
     tool_cred_free(rt);
     char *value = NULL;
+    if (got == 0 && t->linked) { /* only the link ends */
+        *relink = 1;
+        if (store_idp_token_delete(ctx->db, ctx->user_id, p->name) != STORE_OK)
+            LOG_WARN("msg=\"could not forget a link the server ended\" idp=%s", p->name);
+        snprintf(why, whylen,
+                 "%s was not called: your linked account at %s has ended (the server no longer "
+                 "accepts it); connect it again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+                 be->name, p->name, cfg->base_url, p->name);
+        return NULL;
+    }
     if (got == 0) {
         end_sign_in(ctx->db, ctx->user_id, p->name);
         *relink = 1;
@@ -273,7 +284,8 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
     char *a = seal(p->name, "access", ctx->user_id, n.access);
     char *r = n.refresh ? seal(p->name, "refresh", ctx->user_id, n.refresh) : NULL;
     if (a && (r || !n.refresh) &&
-        store_idp_token_refreshed(ctx->db, ctx->user_id, lease, a, r, n.expires_in_s) == STORE_OK) {
+        store_idp_token_refreshed(ctx->db, ctx->user_id, p->name, lease, a, r, n.expires_in_s) ==
+            STORE_OK) {
         LOG_INFO("msg=\"provider token refreshed\" idp=%s user_id=%lld rotated=%d", p->name,
                  ctx->user_id, n.refresh != NULL);
         value = n.access;
@@ -355,13 +367,13 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
     for (int step = 0; step < WAIT_STEPS; step++) {
         struct store_idp_token t = {0};
         char *fresh = NULL;
-        enum store_rc rc = store_idp_token_get(ctx->db, ctx->user_id, &t);
-        if (rc == STORE_NOT_FOUND || (rc == STORE_OK && strcmp(t.idp, p->name) != 0)) {
-            store_idp_token_clear(&t);
+        enum store_rc rc = store_idp_token_get(ctx->db, ctx->user_id, p->name, &t);
+        if (rc == STORE_NOT_FOUND) {
             snprintf(why, whylen,
-                     "%s needs your sign-in at %s, and there is none: sign in there: "
+                     "%s needs your %s at %s, and there is none: %s there: "
                      "%s/login/idp?provider=%s&return_to=%%2Faccount",
-                     be->name, p->name, cfg->base_url, p->name);
+                     be->name, p->link_only ? "linked account" : "sign-in", p->name,
+                     p->link_only ? "connect your account" : "sign in", cfg->base_url, p->name);
             *relink = 1;
             return NULL;
         }
@@ -383,7 +395,7 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
             return NULL;
         }
         struct store_idp_token leased = {0};
-        rc = store_idp_token_lease(ctx->db, ctx->user_id, lease, LEASE_S, margin, &leased);
+        rc = store_idp_token_lease(ctx->db, ctx->user_id, p->name, lease, LEASE_S, margin, &leased);
         if (rc == STORE_OK) {
             store_idp_token_clear(&t);
             char *v = refresh_leased(ctx, be, p, lease, &leased, why, whylen, relink);
@@ -451,11 +463,9 @@ int tool_idp_token_disconnect(struct store_conn *db, long long user_id, const st
 {
     *revoked = 0;
     struct store_idp_token t = {0};
-    enum store_rc rc = store_idp_token_get(db, user_id, &t);
-    if (rc == STORE_NOT_FOUND || (rc == STORE_OK && strcmp(t.idp, p->name) != 0)) {
-        store_idp_token_clear(&t);
+    enum store_rc rc = store_idp_token_get(db, user_id, p->name, &t);
+    if (rc == STORE_NOT_FOUND)
         return 0;
-    }
     if (rc != STORE_OK)
         return -1;
     if (revocation_endpoint && revocation_endpoint[0]) {
@@ -471,7 +481,7 @@ int tool_idp_token_disconnect(struct store_conn *db, long long user_id, const st
         }
     }
     store_idp_token_clear(&t);
-    if (store_idp_token_delete(db, user_id) != STORE_OK)
+    if (store_idp_token_delete(db, user_id, p->name) != STORE_OK)
         return -1;
     LOG_INFO("msg=\"provider account disconnected\" idp=%s user_id=%lld revoked=%d", p->name,
              user_id, *revoked);

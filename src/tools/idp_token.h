@@ -58,14 +58,17 @@ char *tool_idp_token_renew(const struct backend *be, const struct backend_cred *
 void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c,
                                   struct tool_ctx *ctx, char *why, size_t whylen);
 
-/* Keeps the tokens of a sign-in at provider idp for user_id: access_token
- * valid expires_in_s, refresh_token (may be NULL), sealed under the first
- * credential key; token_endpoint is where they are refreshed. Returns 0, or
+/* Keeps the tokens of a sign-in (linked 0) or of an account the user
+ * linked (linked 1: a link_only provider) at provider idp for user_id:
+ * access_token valid expires_in_s, refresh_token (may be NULL), sealed
+ * under the first credential key; token_endpoint is where they are
+ * refreshed. A refresh a linked account's server refuses forgets only that
+ * link; the sign-in's provider refusing ends the sign-in. Returns 0, or
  * -1 (no credential_key configured, or the database failed: logged). */
 __attribute__((warn_unused_result)) int
 tool_idp_token_keep(struct store_conn *db, long long user_id, const char *idp,
                     const char *token_endpoint, const char *access_token, const char *refresh_token,
-                    long long expires_in_s);
+                    long long expires_in_s, int linked);
 
 /* Disconnects user_id's account at provider p: revokes its refresh and
  * access token at revocation_endpoint (RFC 7009) when that is not NULL or

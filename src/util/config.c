@@ -223,6 +223,16 @@ const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *na
     return NULL;
 }
 
+int config_idp_signin_count(const struct mg_config *cfg, const struct mg_idp **first)
+{
+    int n = 0;
+    *first = NULL;
+    for (int i = 0; i < cfg->n_idps; i++)
+        if (!cfg->idps[i].link_only && n++ == 0)
+            *first = &cfg->idps[i];
+    return n;
+}
+
 /* Reads the first line of the file at path (a client secret) into out;
  * what names the setting in a message. Returns 0, or -1 with a message in
  * err. */
@@ -339,6 +349,12 @@ static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
         return idp_url(word, v, p->token_endpoint, sizeof p->token_endpoint, err, errlen);
     } else if (strcmp(word, "userinfo_endpoint") == 0) {
         return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err, errlen);
+    } else if (strcmp(word, "link_only") == 0) {
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+            snprintf(err, errlen, "idp: link_only must be yes or no");
+            return -1;
+        }
+        p->link_only = v[0] == 'y';
     } else if (strcmp(word, "consent") == 0) {
         if (strcmp(v, "provider") != 0 && strcmp(v, "mcpgate") != 0) {
             snprintf(err, errlen, "idp: consent must be mcpgate or provider");
@@ -387,7 +403,7 @@ static int idp_settle(struct mg_idp *p, int scopes_given, char *err, size_t errl
     p->identity = p->whoami_url[0]          ? MG_IDP_WHOAMI
                   : p->userinfo_endpoint[0] ? MG_IDP_USERINFO
                                             : MG_IDP_ID_TOKEN;
-    if (p->identity == MG_IDP_ID_TOKEN && (explicit || !p->issuer[0])) {
+    if (p->identity == MG_IDP_ID_TOKEN && !p->link_only && (explicit || !p->issuer[0])) {
         snprintf(err, errlen, "idp %s: %s", p->name,
                  explicit ? "with explicit endpoints the identity comes from userinfo_endpoint= "
                             "or whoami_url= (an ID token needs discovery, issuer=)"
@@ -400,8 +416,9 @@ static int idp_settle(struct mg_idp *p, int scopes_given, char *err, size_t errl
     }
     if (!scopes_given)
         snprintf(p->scopes, sizeof p->scopes, "%s",
-                 p->identity == MG_IDP_WHOAMI ? "" : "openid profile email");
-    if (p->identity != MG_IDP_WHOAMI && !list_has(p->scopes, "openid")) {
+                 p->identity == MG_IDP_WHOAMI || p->link_only ? "" : "openid profile email");
+    /* a linked account needs no identity: its scopes are the API's alone */
+    if (p->identity != MG_IDP_WHOAMI && !p->link_only && !list_has(p->scopes, "openid")) {
         size_t o = strlen(p->scopes);
         snprintf(p->scopes + o, sizeof p->scopes - o, "%sopenid", o ? " " : "");
     }

@@ -55,6 +55,8 @@ struct mg_idp {
     char groups_allowed[512];         /* space-separated; "" = anyone may sign in */
     int consent_provider;             /* 1 (consent=provider): the provider's consent
                                          (prompt=consent) replaces mcpgate's page */
+    int link_only;                    /* 1 (link_only=yes): not a way to sign in; signed-in
+                                         users link their account there (Connect) */
 };
 
 #define MG_MAX_CONNECTORS 16
@@ -207,6 +209,10 @@ const char *config_path(const char *explicit_path);
 
 /* The identity provider called name, or NULL. Borrowed from cfg. */
 const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *name);
+
+/* The number of providers people sign in at (link_only ones not counted),
+ * and the first of them in *first (NULL when none). Cannot fail. */
+int config_idp_signin_count(const struct mg_config *cfg, const struct mg_idp **first);
 
 /* The connector called name, or NULL. Borrowed from cfg. */
 const struct mg_connector *config_connector_find(const struct mg_config *cfg, const char *name);

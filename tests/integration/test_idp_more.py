@@ -23,6 +23,11 @@ that also plays a plain OAuth 2.0 service:
   sign-in page; another client gets the link in the tool's error; after the user signs
   in there, the same call succeeds; an unlinked per_user credential points at the account
   page, and after linking there the call succeeds;
+- linking an account at an unrelated service (a second oidc-provider, link_only=yes):
+  not offered for sign-in; Connect on the account page; a call needing it answers -32042
+  with the Connect URL; the link's tokens kept beside the sign-in's; the retried call
+  succeeds; concurrent calls after expiry refresh once there; a refused refresh forgets
+  only the link;
 - `mcpgate doctor --idp`: each provider's discovery (a provider that is down fails), the
   redirect URI to register, and its clock by the Date header (a provider 5 minutes off
   fails).
@@ -110,9 +115,88 @@ def groups_allowed(tap, st, o):
         tap.ok(r.status == 403 and n == "0 0 0" and "mcpgate_session" not in mg.cookies,
                "groups_allowed: ...and nothing is made: no user, no browser session, no "
                "provider tokens", n)
-    tok, _, _ = flow(tap, st, o, "staff", "a-1001", "alice@staff", "groups_allowed")
+    tok, _, mg = flow(tap, st, o, "staff", "a-1001", "alice@staff", "groups_allowed")
     tap.ok(tok is not None and user_row(st, "alice@staff") == "staff a-1001 alice@example.org",
            "groups_allowed: alice (staff) signs in", user_row(st, "alice@staff"))
+    return tok, mg
+
+
+def linking(tap, st, o, pv2, mg, tok):
+    """idp other (link_only=yes, a second oidc-provider: an unrelated service): alice@staff
+    links her account there for the tool other_list_projects."""
+    if not tap.ok(bool(tok), "link: alice@staff has mcpgate's token"):
+        return
+    page = Browser().get(o.url("/login?return_to=/account"))
+    acct = mg.get(o.url("/account"))
+    tap.ok(b'id="idp-other"' not in page.body and b'id="idp-staff"' in page.body and
+           b'id="connect-other"' in acct.body,
+           "link: a link_only provider is no way to sign in; the account page offers Connect",
+           page.describe(), acct.describe())
+    m = mcp_with(o.base, tok["access_token"])
+    r = m.initialize(params={"protocolVersion": "2025-11-25",
+                             "capabilities": {"elicitation": {"url": {}}},
+                             "clientInfo": {"name": "elicits", "version": "1"}})
+    r = m.tool("other_list_projects", {}) if r.status == 200 else r
+    e = (r.json or {}).get("error") or {}
+    url = ((e.get("data") or {}).get("elicitations") or [{}])[0].get("url") or ""
+    want = o.base + "/login/idp?provider=other&return_to=%2Faccount"
+    tap.ok(e.get("code") == -32042 and url == want,
+           "link: a call needing the unlinked account: -32042 with the Connect URL", r.describe())
+    r = Browser().get(want)
+    _, n = st.psql("SELECT count(*) FROM idp_logins WHERE idp = 'other'")
+    tap.ok(r.status == 303 and "/login?" in (r.header("Location") or "") and n == "0",
+           "link: without a signed-in user the Connect URL asks to sign in first, nothing "
+           "started", r.describe(), n)
+    start = mg.get(want)
+    cb, r = provider_login(tap, Browser(), start.header("Location") or "", "a-1001") \
+        if start.status == 303 and (start.header("Location") or "").startswith(pv2.issuer) \
+        else (None, start)
+    r = mg.get(cb) if cb else r
+    _, rows = st.psql("SELECT string_agg(t.idp || ':' || t.linked, ' ' ORDER BY t.idp) FROM "
+                      "idp_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = "
+                      "'alice@staff'")
+    tap.ok(bool(cb) and r.status == 303 and (r.header("Location") or "").endswith("/account")
+           and rows == "other:true staff:false",
+           "link: alice signs in at the other service; its tokens are kept as her linked "
+           "account, beside her sign-in's", r.describe(), rows)
+    acct = mg.get(o.url("/account"))
+    tap.ok(b'id="linked-other"' in acct.body and b'id="linked-staff"' in acct.body,
+           "link: the account page lists both, each with Disconnect", acct.describe())
+    r = m.tool("other_list_projects", {})
+    text = mcptest.tool_text(r) or ""
+    tap.ok(r.status == 200 and "alice-blog" in text and "bob" not in text,
+           "link: the retried call succeeds with alice's projects there", r.describe())
+
+    # the linked token expires: concurrent calls refresh it once, at the other service
+    before = refreshes(pv2)
+    st.psql("UPDATE idp_tokens SET expires_at = now() WHERE idp = 'other'")
+    results = []
+
+    def one():
+        results.append(call_tool(o.base, tok, "other_list_projects"))
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    good = [1 for res, r, text in results if res and not res.get("isError") and
+            "alice-blog" in text]
+    tap.ok(len(good) == 4 and refreshes(pv2) - before == 1,
+           "link: 4 concurrent calls after the linked token expired succeed with one refresh "
+           "at the other service (%d)" % (refreshes(pv2) - before))
+
+    # the other service refuses the refresh: only the link ends
+    pv2.refuse(True)
+    st.psql("UPDATE idp_tokens SET expires_at = now() WHERE idp = 'other'")
+    res, r, text = call_tool(o.base, tok, "other_list_projects")
+    pv2.refuse(False)
+    _, rows = st.psql("SELECT string_agg(t.idp, ' ') FROM idp_tokens t JOIN users u ON "
+                      "u.id = t.user_id WHERE u.username = 'alice@staff'")
+    r2 = mcp_with(o.base, tok["access_token"]).initialize()
+    tap.ok(res and res.get("isError") and "connect it again" in text and rows == "staff" and
+           r2.status == 200,
+           "link: a refresh the other service refuses forgets the link only; mcpgate's token "
+           "still works", r.describe(), rows, r2.describe())
 
 
 def userinfo(tap, st, o, pv):
@@ -330,8 +414,10 @@ class Api(http.server.BaseHTTPRequestHandler):
             Api.refused.add(tok)
             Api.poison = False
         sub = "b-2002" if tok == Api.PASTED else None
+        issuer = "http://127.0.0.1:%s" % self.path.split("/")[2] \
+            if self.path.startswith("/p/") else Api.issuer
         if not sub and tok and tok not in Api.refused and not Api.refuse_all:
-            r = mcptest.request("GET", Api.issuer + "/api/whoami", None, {"Authorization": auth})
+            r = mcptest.request("GET", issuer + "/api/whoami", None, {"Authorization": auth})
             sub = ((r.json or {}).get("account") or {}).get("id") if r.status == 200 else None
         if not sub:
             Api.n401 += 1
@@ -439,13 +525,14 @@ def doctor(tap, st, base, pv):
            json.dumps(get("idp-clock-staff")))
 
 
-def write_backend(d, api_port):
+def write_backend(d, api_port, other_port):
     """hosting: the API as alice@plain (plain OAuth 2.0); ui: the same API as the user of
     the ui provider."""
     for name, slot in (("hosting", {"from_idp": "plain"}), ("ui", {"from_idp": "ui"}),
-                       ("pasted", {"per_user": True})):
+                       ("pasted", {"per_user": True}), ("other", {"from_idp": "other"})):
         doc = {"mcpgate_backend": 1, "name": name,
-               "base_url": "http://127.0.0.1:%d" % api_port,
+               "base_url": "http://127.0.0.1:%d" % api_port +
+               ("/p/%d" % other_port if name == "other" else ""),
                "allow_private": True, "timeout_ms": 5000,
                "credentials": {"me": dict({"type": "bearer"}, **slot)},
                "auth": ["me"],
@@ -464,13 +551,13 @@ def main():
         return tap.done()
     work = tempfile.mkdtemp(prefix="mcpgate-idp-more-")
     os.chmod(work, 0o755)
-    port, pdown = free_port(), free_port()
+    port, pdown, port2 = free_port(), free_port(), free_port()
     iss = "http://127.0.0.1:%d" % port
     Api.issuer = iss
     api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
     api.daemon_threads = True
     threading.Thread(target=api.serve_forever, daemon=True).start()
-    write_backend(work, api.server_address[1])
+    write_backend(work, api.server_address[1], port2)
     config = "\n".join([
         "idp = staff issuer=%s client_id=mcpgate-s groups_allowed=staff,admins" % iss,
         "idp = ui issuer=%s client_id=mcpgate-u userinfo_endpoint=%s/me" % (iss, iss),
@@ -482,9 +569,11 @@ def main():
         "token_endpoint=%s/token whoami_url=%s/api/whoami subject_field=account.uuid "
         "scopes=profile" % (iss, iss, iss, iss),
         "idp = down issuer=http://127.0.0.1:%d client_id=nobody" % pdown,
+        "idp = other issuer=http://127.0.0.1:%d client_id=mcpgate-o link_only=yes "
+        "scopes=profile" % port2,
         "idp_allow_private = yes", "local_users = no", "register_per_hour = 100",
         "backends_dir = %s" % work, "credential_key = k1:" + os.urandom(32).hex()])
-    pv = None
+    pv = pv2 = None
     try:
         with Stack(tap, servers="lighttpd", responder=mcptest.test_responder(),
                    config_extra=config, auth="oauth") as st:
@@ -495,8 +584,12 @@ def main():
                 {"client_id": c, "token_endpoint_auth_method": "none", "redirect_uris": cb,
                  "grant_types": grants} for c in ("mcpgate-s", "mcpgate-u", "mcpgate-p",
                                                   "mcpgate-c")])
+            pv2 = Provider(tap, d, port2, [
+                {"client_id": "mcpgate-o", "token_endpoint_auth_method": "none",
+                 "redirect_uris": cb, "grant_types": grants}])
             o = OAuth(base)
-            groups_allowed(tap, st, o)
+            alice, alice_mg = groups_allowed(tap, st, o)
+            linking(tap, st, o, pv2, alice_mg, alice)
             provider_consent(tap, st, o, pv)
             mg, bob = userinfo(tap, st, o, pv)
             disconnect(tap, st, o, pv, mg)
@@ -508,8 +601,9 @@ def main():
     finally:
         api.shutdown()
         shutil.rmtree(work, ignore_errors=True)
-        if pv:
-            pv.stop()
+        for p in (pv, pv2):
+            if p:
+                p.stop()
     return tap.done()
 
 

@@ -143,6 +143,9 @@ int main(void)
          "token_endpoint=ftp://i/t\n",
          "token_endpoint must be an http(s) URL"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
+         "link_only=maybe\n",
+         "link_only must be yes or no"},
+        {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
          "consent=nobody\n",
          "consent must be mcpgate or provider"},
         {"base_url = https://x\ndatabase = d\nidp = corp issuer=https://i client_id=c "
@@ -256,6 +259,15 @@ int main(void)
            strcmp(cfg.idps[2].scopes, "profile openid") == 0 && cfg.idps[2].openid == 1 &&
            cfg.idps[2].consent_provider == 1 && cfg.idps[0].consent_provider == 0,
        "identity from the userinfo endpoint, openid added: %s", err);
+    const struct mg_idp *first = NULL;
+    ok(config_set(&cfg, "idp",
+                  "gh client_id=c authorization_endpoint=https://g/authorize "
+                  "token_endpoint=https://g/token link_only=yes scopes=repo",
+                  err, sizeof err) == 0 &&
+           cfg.idps[3].link_only == 1 && strcmp(cfg.idps[3].scopes, "repo") == 0 &&
+           cfg.idps[3].openid == 0 && config_idp_signin_count(&cfg, &first) == 3 &&
+           first == &cfg.idps[0],
+       "link_only: explicit endpoints without an identity, no openid, not a sign-in: %s", err);
 
     err[0] = '\0';
     config_defaults(&cfg);
