@@ -33,10 +33,17 @@
  * between providers, RFC 9207); it is required when the provider's
  * metadata says it sends it.
  *
- * Outbound requests (discovery, JWKS, token) use libcurl: https only, no
- * redirects, no proxy, 5 s, at most 256 KiB, never to loopback or private
- * addresses unless idp_allow_private is set (tests). Discovery documents
- * and key sets are cached per process for their Cache-Control lifetime
+ * A link_only provider is no way to sign in: /login/idp?provider=P then
+ * needs a signed-in browser, the state's row carries "link:UID:" before
+ * return_to, and the callback keeps the code's tokens as that user's
+ * linked account (tools/idp_token.h) when the same browser is still signed
+ * in as UID.
+ *
+ * Outbound requests (discovery, JWKS, token, userinfo, who-am-I) use
+ * libcurl: https only, no redirects, no proxy, 5 s, at most 256 KiB, never
+ * to loopback or private addresses unless idp_allow_private is set (tests).
+ * Discovery documents and key sets are cached per process for their
+ * Cache-Control lifetime
  * (util/jwk.h jwk_cache_lifetime(): 60 s to 1 day, 1 hour by default); a
  * token with an unknown kid refetches the set at most once a minute
  * (jwk_refetch_allowed()), which is how a rotated key is picked up. A
