@@ -66,6 +66,8 @@
 
 static atomic_int body_waiters; /* workers waiting for a slow body (at most half) */
 static volatile int stopping;   /* set by the signal handler (an int is atomic here) */
+static int metrics_on_worker;   /* shared mode: the worker flushes the metrics (set before
+                                   the threads start) */
 static int wake_pipe[2] = {-1, -1};
 static int listen_fd;
 static struct mg_config config;
@@ -620,6 +622,8 @@ static void *worker_main(void *arg)
         if (store_listen_is_shared())
             (void)store_listen_pump(w->db, 0);
         serve_one(w, &fr); /* it finishes the request itself */
+        if (metrics_on_worker)
+            http_metrics_flush_due(w->db); /* after the answer, on the connection it holds */
         store_listen_quiet(w->db);
         store_conn_release(w->db); /* the connection goes back to the pool */
     }
@@ -669,6 +673,7 @@ int fcgi_responder_main(int argc, char **argv)
     fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 
     int n = config.threads;
+    metrics_on_worker = n == 1 && config.db_connections == 1; /* shared mode */
     struct worker *workers = xcalloc((size_t)n, sizeof *workers);
     LOG_INFO("msg=\"responder started\" version=%s threads=%d listen=%s", PACKAGE_VERSION, n,
              listen_spec ? "own" : "inherited");
@@ -704,16 +709,18 @@ int fcgi_responder_main(int argc, char **argv)
                                   NULL) < 0)
         LOG_ERROR("msg=\"could not start the listener thread: streams will only see their own "
                   "events\"");
-    /* wait for a stop signal, flushing the metrics meanwhile (on a
-     * connection of their own, held only while there is something to add),
-     * then wake every held stream so it ends now */
-    struct store_conn *metrics_db = store_conn_new(config.database, config.db_connect_timeout_s);
+    /* wait for a stop signal, flushing the metrics meanwhile on a connection
+     * of their own, held only while there is something to add (in shared
+     * mode, one connection in all, the worker flushes after its requests
+     * instead), then wake every held stream so it ends now */
+    struct store_conn *metrics_db =
+        metrics_on_worker ? NULL : store_conn_new(config.database, config.db_connect_timeout_s);
     long long flushed_ms = mg_now_ms();
     while (!stopping) {
         struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
         if (poll(&p, 1, 1000) > 0)
             break;
-        if (mg_now_ms() - flushed_ms >= HTTP_METRICS_FLUSH_MS) {
+        if (metrics_db && mg_now_ms() - flushed_ms >= HTTP_METRICS_FLUSH_MS) {
             flushed_ms = mg_now_ms();
             if (http_metrics_flush(metrics_db) == 0)
                 store_conn_release(metrics_db);
@@ -727,7 +734,8 @@ int fcgi_responder_main(int argc, char **argv)
         close(linger.ep);
     }
     mcp_tasks_drain(config.database, config.db_connect_timeout_s); /* mcp/task.h */
-    (void)http_metrics_flush(metrics_db); /* what this process counted last */
+    /* what this process counted last (the worker's connection is free now) */
+    (void)http_metrics_flush(metrics_db ? metrics_db : workers[0].db);
     store_conn_free(metrics_db);
     store_listener_stop();
     pthread_attr_destroy(&attr);

@@ -4,6 +4,7 @@
 #include "http/metrics.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,16 @@ void http_metrics_oauth(const char *route, const char *method, int status)
         return;
     const char *outcome = status < 400 ? "ok" : status < 500 ? "failed" : "unavailable";
     metrics_add("mcpgate_oauth_requests_total", 1, "endpoint", route + 1, "outcome", outcome, NULL);
+}
+
+void http_metrics_flush_due(struct store_conn *db)
+{
+    static _Atomic long long last_ms;
+    long long now = mg_now_ms();
+    if (now - atomic_load(&last_ms) < HTTP_METRICS_FLUSH_MS)
+        return;
+    atomic_store(&last_ms, now);
+    (void)http_metrics_flush(db);
 }
 
 /* --- who may scrape ----------------------------------------------------- */

@@ -16,8 +16,10 @@
  * The numbers are sums over every process of every host: each process adds
  * its deltas to its host's rows at most HTTP_METRICS_FLUSH_MS after they
  * happened (and when it stops); the answering process flushes its own
- * first. What a process counted and did not flush before it was killed
- * (SIGKILL, a crash) is lost; docs/monitoring.md says so.
+ * first. A process with one connection in all (threads = 1, db_connections
+ * = 1) flushes after a request instead, so what it counted last waits for
+ * its next request, a scrape it answers, or its stop. What a process counted and did not flush
+ * before it was killed (SIGKILL, a crash) is lost; docs/monitoring.md says so.
  */
 #ifndef MG_HTTP_METRICS_H
 #define MG_HTTP_METRICS_H
@@ -35,6 +37,12 @@ enum http_rc http_metrics_handle(struct http_ctx *ctx);
  * many series were added (0: nothing had changed, db untouched), or -1 when
  * the database could not take them (logged at most once a minute). */
 int http_metrics_flush(struct store_conn *db);
+
+/* http_metrics_flush() when this process last flushed at least
+ * HTTP_METRICS_FLUSH_MS ago (or never); otherwise nothing. For a process
+ * whose one connection is its worker's (threads = 1, db_connections = 1):
+ * called after each request. Cannot fail (a failed flush keeps the deltas). */
+void http_metrics_flush_due(struct store_conn *db);
 
 /* Counts a request to an OAuth endpoint or page (route as in the route
  * table) in mcpgate_oauth_requests_total: every request that acts (not a

@@ -14,7 +14,9 @@ across processes and front ends.
 - the text parses: every family has # TYPE, histogram buckets ascend with le="+Inf"
   equal to _count; OAuth requests are counted by endpoint and outcome;
 - a process's counts survive its stop: after the responders are restarted the totals are
-  still there.
+  still there;
+- a mod_fcgid process limited to one connection (threads = 1, db_connections = 1) counts
+  the same way: its scrape and its stop flush what it counted.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_metrics.py   (TAP)
 """
@@ -161,10 +163,42 @@ def main():
     try:
         with Stack(t, servers="lighttpd fcgid", config_extra=extra, auth="oauth") as st:
             run(t, st)
+        with Stack(t, servers="fcgid", auth="none",
+                   config_extra="db_connections = 1\nmetrics_token_file = %s\n" % token_file) as st:
+            shared_mode(t, st)
     finally:
         os.unlink(token_file)
         os.rmdir(token_dir)
     return t.done()
+
+
+def table_vs_audit(st):
+    ok, sums = st.psql("SELECT coalesce((SELECT sum(value)::bigint FROM metrics"
+                       " WHERE name = 'mcpgate_tool_calls_total'), 0),"
+                       " (SELECT count(*) FROM audit_log)")
+    return ok and len(set(sums.split("|"))) == 1, sums
+
+
+def shared_mode(t, st):
+    """threads = 1, db_connections = 1 (a shared host): no connection of its own for the
+    flush; the worker flushes after its requests, a scrape flushes the answering process,
+    and a stop flushes what is left."""
+    fe, url = st.front_ends()[0]
+    c = Mcp(url, name="shared")
+    c.initialize()
+    for i in range(3):
+        c.tool("echo", {"message": "s%d" % i})
+    r = scrape(url, SCRAPE_TOKEN)
+    samples, _, _ = parse((r.body or b"").decode("utf-8", "replace"))
+    got = sum(calls_by_tool_outcome(samples).values())
+    ok, n = st.psql("SELECT count(*) FROM audit_log")
+    t.ok(r.status == 200 and ok and str(got) == n,
+         "%s, shared mode: the scrape counts every call (%s = %s)" % (fe, got, n), r.describe())
+    c.tool("echo", {"message": "last"})
+    r = st.cmd("web-restart")
+    t.ok(r.returncode == 0, "%s, shared mode: web server restarted" % fe, r.stderr[-1500:])
+    ok, sums = table_vs_audit(st)
+    t.ok(ok, "%s, shared mode: after the stop, calls counted = audit rows (%s)" % (fe, sums))
 
 
 def make_key(t, st, user, admin_role=False):
@@ -286,11 +320,8 @@ def run(t, st):
         c.tool("echo", {"message": "last"})
     r = st.cmd("web-restart")
     t.ok(r.returncode == 0, "web servers restarted", r.stderr[-1500:])
-    ok, sums = st.psql("SELECT (SELECT sum(value)::bigint FROM metrics"
-                       " WHERE name = 'mcpgate_tool_calls_total'),"
-                       " (SELECT count(*) FROM audit_log)")
-    t.ok(ok and len(set(sums.split("|"))) == 1,
-         "after the responders stopped: calls counted = audit rows (%s)" % sums)
+    ok, sums = table_vs_audit(st)
+    t.ok(ok, "after the responders stopped: calls counted = audit rows (%s)" % sums)
     ok, hosts = st.psql("SELECT count(DISTINCT host), count(*) FROM metrics")
     t.diag("metrics rows (hosts, rows): %s" % hosts)
     mcptest.check_logs(t, st)
