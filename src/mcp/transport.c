@@ -13,6 +13,7 @@
 #include "mcp/listen.h"
 #include "mcp/methods.h"
 #include "mcp/sse.h"
+#include "mcp/transport_internal.h"
 #include "mcp/version.h"
 #include "oauth/scope.h"
 #include "store/stream.h"
@@ -23,21 +24,18 @@
 
 #include "config.h"
 
-#define ALLOW_METHODS  "GET, POST, DELETE"
-#define MODERN_VERSION "2026-07-28"
-#define META_VERSION   "io.modelcontextprotocol/protocolVersion"
-#define META_CAPS      "io.modelcontextprotocol/clientCapabilities"
+#define ALLOW_METHODS "GET, POST, DELETE"
 
-static void reject(struct mcp_http_out *out, int status, int code, const char *message)
+void tr_reject(struct mcp_http_out *out, int status, int code, const char *message)
 {
     out->status = status;
     json_object_put(out->body);
     out->body = jsonrpc_error(NULL, code, message);
 }
 
-static void unavailable(struct mcp_http_out *out)
+void tr_unavailable(struct mcp_http_out *out)
 {
-    reject(out, 503, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
+    tr_reject(out, 503, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
     out->retry_after_s = 1;
 }
 
@@ -134,11 +132,11 @@ static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
 {
     memset(s, 0, sizeof *s);
     if (!in->session_id) {
-        reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: Mcp-Session-Id header is required");
+        tr_reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: Mcp-Session-Id header is required");
         return -1;
     }
     if (!mcp_session_id_valid(in->session_id)) {
-        reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: malformed Mcp-Session-Id header");
+        tr_reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: malformed Mcp-Session-Id header");
         return -1;
     }
     mcp_session_id_hash(in->session_id, hash);
@@ -146,17 +144,18 @@ static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
     case STORE_OK:
         if (!session_owned(env, s)) {
             store_session_clear(s);
-            reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
-                   "Session not found: initialize a new session");
+            tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
+                      "Session not found: initialize a new session");
             return -1;
         }
         return 0;
     case STORE_NOT_FOUND:
-        reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found: initialize a new session");
+        tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
+                  "Session not found: initialize a new session");
         return -1;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        unavailable(out);
+        tr_unavailable(out);
         return -1;
     }
     return -1;
@@ -171,7 +170,7 @@ static int check_protocol_header(const struct mcp_http_in *in, struct mcp_http_o
     mcp_version_list(list, sizeof list);
     snprintf(msg, sizeof msg, "Bad Request: unsupported MCP-Protocol-Version %.32s (supported: %s)",
              in->protocol_version, list);
-    reject(out, 400, MCP_ERROR_TRANSPORT, msg);
+    tr_reject(out, 400, MCP_ERROR_TRANSPORT, msg);
     return -1;
 }
 
@@ -189,11 +188,11 @@ static void handle_delete(const struct mcp_env *env, const struct mcp_http_in *i
         LOG_INFO("msg=\"session deleted\"");
         return;
     case STORE_NOT_FOUND:
-        reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found");
+        tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found");
         return;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        unavailable(out);
+        tr_unavailable(out);
         return;
     }
 }
@@ -289,7 +288,7 @@ static int batch_too_long(const struct mcp_env *env, struct json_object *doc,
     char msg[128];
     snprintf(msg, sizeof msg, "Invalid Request: a batch may hold at most %d messages",
              env->cfg->max_batch_messages);
-    reject(out, 400, JSONRPC_INVALID_REQUEST, msg);
+    tr_reject(out, 400, JSONRPC_INVALID_REQUEST, msg);
     return 1;
 }
 
@@ -299,8 +298,8 @@ static void handle_batch(const struct mcp_env *env, const struct mcp_http_in *in
     if (batch_too_long(env, arr, out))
         return;
     if (!in->session_id) {
-        reject(out, 400, JSONRPC_INVALID_REQUEST,
-               "batch requests need a session of protocol version 2025-03-26");
+        tr_reject(out, 400, JSONRPC_INVALID_REQUEST,
+                  "batch requests need a session of protocol version 2025-03-26");
         return;
     }
     struct store_session s;
@@ -313,12 +312,12 @@ static void handle_batch(const struct mcp_env *env, const struct mcp_http_in *in
         char msg[128];
         snprintf(msg, sizeof msg, "batch requests are not allowed in protocol version %s",
                  s.protocol_version);
-        reject(out, 400, JSONRPC_INVALID_REQUEST, msg);
+        tr_reject(out, 400, JSONRPC_INVALID_REQUEST, msg);
         goto out;
     }
     size_t n = json_object_array_length(arr);
     if (n == 0) {
-        reject(out, 400, JSONRPC_INVALID_REQUEST, "empty batch");
+        tr_reject(out, 400, JSONRPC_INVALID_REQUEST, "empty batch");
         goto out;
     }
     struct json_object *replies = json_object_new_array();
@@ -331,7 +330,7 @@ static void handle_batch(const struct mcp_env *env, const struct mcp_http_in *in
     }
     if (unavail) {
         json_object_put(replies);
-        unavailable(out);
+        tr_unavailable(out);
     } else if (json_object_array_length(replies) == 0) {
         json_object_put(replies);
         out->status = 202;
@@ -350,7 +349,7 @@ static void handle_initialize(const struct mcp_env *env, const struct jsonrpc_ms
     struct json_object *r = mcp_dispatch(&call, msg);
     if (call.unavailable) {
         json_object_put(r);
-        unavailable(out);
+        tr_unavailable(out);
         return;
     }
     out->status = 200;
@@ -398,7 +397,7 @@ static void handle_message(const struct mcp_env *env, const struct mcp_http_in *
     }
     if (unavail) {
         json_object_put(r);
-        unavailable(out);
+        tr_unavailable(out);
     } else if (streamed) {
         out->streamed = 1;
     } else if (!r) {
@@ -411,325 +410,11 @@ out:
     store_session_clear(&s);
 }
 
-static int stream_lease(const struct mcp_env *env, struct mcp_http_out *out, long long *lease);
-
-/* --- the stateless protocol (2026-07-28) --------------------------------- */
-
-/* The body's per-request protocol version, or NULL. */
-static const char *meta_version(struct json_object *obj)
-{
-    struct json_object *params = json_get(obj, "params", json_type_object);
-    return json_get_string(json_get(params, "_meta", json_type_object), META_VERSION);
-}
-
-/* Decodes an Mcp-Name style header value ("=?base64?...?=") into out.
- * Returns 0, or -1 when the encoding is broken. */
-static int header_value(const char *v, char *out, size_t cap)
-{
-    size_t n = strlen(v);
-    if (n >= 11 && strncmp(v, "=?base64?", 9) == 0 && strcmp(v + n - 2, "?=") == 0) {
-        long len = crypto_b64_decode(v + 9, n - 11, (unsigned char *)out, cap - 1);
-        if (len < 0 || memchr(out, '\0', (size_t)len))
-            return -1;
-        out[len] = '\0';
-        return 0;
-    }
-    if (n >= cap)
-        return -1;
-    memcpy(out, v, n + 1);
-    return 0;
-}
-
-static void modern_reject(struct mcp_http_out *out, int status, struct json_object *id, int code,
-                          const char *message)
-{
-    json_object_put(out->body);
-    out->status = status;
-    out->body = jsonrpc_error(id, code, message);
-}
-
-/* Checks Mcp-Method and Mcp-Name against the body (2026-07-28 Server
- * Validation). Returns 0, or -1 with out filled (-32020 HeaderMismatch). */
-static int check_request_headers(const struct mcp_http_in *in, const struct jsonrpc_msg *msg,
-                                 struct mcp_http_out *out)
-{
-    char value[1024];
-    if (!in->mcp_method || header_value(in->mcp_method, value, sizeof value) < 0 ||
-        strcmp(value, msg->method) != 0) {
-        modern_reject(out, 400, msg->id, MCP_ERROR_HEADER_MISMATCH,
-                      in->mcp_method ? "Header mismatch: Mcp-Method does not match the body"
-                                     : "Header mismatch: Mcp-Method header is required");
-        return -1;
-    }
-    const char *field = NULL;
-    if (strcmp(msg->method, "tools/call") == 0 || strcmp(msg->method, "prompts/get") == 0)
-        field = "name";
-    else if (strcmp(msg->method, "resources/read") == 0)
-        field = "uri";
-    else if (strcmp(msg->method, "tasks/get") == 0 || strcmp(msg->method, "tasks/update") == 0 ||
-             strcmp(msg->method, "tasks/cancel") == 0)
-        field = "taskId"; /* SEP-2663 */
-    if (!field)
-        return 0;
-    const char *body_value = json_get_string(msg->params, field);
-    if (!in->mcp_name || !body_value || header_value(in->mcp_name, value, sizeof value) < 0 ||
-        strcmp(value, body_value) != 0) {
-        modern_reject(out, 400, msg->id, MCP_ERROR_HEADER_MISMATCH,
-                      in->mcp_name ? "Header mismatch: Mcp-Name does not match the body"
-                                   : "Header mismatch: Mcp-Name header is required");
-        return -1;
-    }
-    return 0;
-}
-
-/* The text a header must carry for the argument v (SEP-2243): a string
- * as it is, an integer in decimal, a boolean as true or false. Returns 0,
- * or -1 for a type a header cannot carry. */
-static int param_text(struct json_object *v, char *out, size_t cap)
-{
-    switch (json_object_get_type(v)) {
-    case json_type_string:
-        snprintf(out, cap, "%s", json_object_get_string(v));
-        return strlen(json_object_get_string(v)) < cap ? 0 : -1;
-    case json_type_int:
-        snprintf(out, cap, "%lld", (long long)json_object_get_int64(v));
-        return 0;
-    case json_type_boolean:
-        snprintf(out, cap, "%s", json_object_get_boolean(v) ? "true" : "false");
-        return 0;
-    case json_type_null:
-    case json_type_double:
-    case json_type_object:
-    case json_type_array:
-        break;
-    }
-    return -1;
-}
-
-/* Checks the Mcp-Param-<Name> headers of a tools/call against its
- * arguments, for each property of the tool's inputSchema annotated
- * "x-mcp-header": "<Name>" (SEP-2243): a present argument needs its
- * header, with the same value (literal, or "=?base64?...?=" with strict
- * base64); an absent or null one must come without. Returns 0, or -1 with
- * out filled (400, -32020 HeaderMismatch). */
-static int check_param_headers(const struct mcp_env *env, const struct mcp_http_in *in,
-                               const struct jsonrpc_msg *msg, struct mcp_http_out *out)
-{
-    if (strcmp(msg->method, "tools/call") != 0 || !in->header)
-        return 0;
-    const char *name = json_get_string(msg->params, "name");
-    const struct tool_def *tool = name ? mcp_tool_find(env, name) : NULL;
-    if (!tool || !tool->input_schema || !strstr(tool->input_schema, "x-mcp-header"))
-        return 0;
-    struct json_object *schema = json_tokener_parse(tool->input_schema);
-    struct json_object *props = json_get(schema, "properties", json_type_object);
-    struct json_object *args = json_get(msg->params, "arguments", json_type_object);
-    const char *problem = NULL;
-    char why[200];
-    json_object_object_foreach(props, prop, def)
-    {
-        const char *h = json_get_string(def, "x-mcp-header");
-        if (!h || strlen(h) > 64)
-            continue;
-        char hname[80], got[1024], want[1024];
-        snprintf(hname, sizeof hname, "Mcp-Param-%s", h);
-        const char *raw = in->header(in->header_ctx, hname);
-        struct json_object *v = NULL;
-        json_object_object_get_ex(args, prop, &v);
-        int has = v && !json_object_is_type(v, json_type_null);
-        if (!has && !raw)
-            continue;
-        if (!raw)
-            problem = "is required: the argument it mirrors is in the body";
-        else if (!has)
-            problem = "is sent for an argument the body does not have";
-        else if (header_value(raw, got, sizeof got) < 0)
-            problem = "is not valid: broken =?base64?...?= encoding";
-        else if (param_text(v, want, sizeof want) < 0 || strcmp(got, want) != 0)
-            problem = "does not match the argument in the body";
-        if (problem) {
-            snprintf(why, sizeof why, "Header mismatch: %.80s %s", hname, problem);
-            break;
-        }
-    }
-    json_object_put(schema);
-    if (!problem)
-        return 0;
-    modern_reject(out, 400, msg->id, MCP_ERROR_HEADER_MISMATCH, why);
-    return -1;
-}
-
-static void unsupported_version(struct mcp_http_out *out, struct json_object *id,
-                                const char *requested)
-{
-    struct json_object *err =
-        jsonrpc_error(id, MCP_ERROR_UNSUPPORTED_VERSION, "Unsupported protocol version");
-    struct json_object *data = json_object_new_object();
-    json_add(data, "supported", mcp_versions_json());
-    json_add(data, "requested", json_object_new_string(requested));
-    json_add(json_get(err, "error", json_type_object), "data", data);
-    json_object_put(out->body);
-    out->status = 400;
-    out->body = err;
-}
-
-/* Returns 1 for the methods whose results are cacheable (2026-07-28
- * CacheableResult: lists, reads and DiscoverResult). */
-static int cacheable(const char *method)
-{
-    static const char *const methods[] = {
-        "tools/list",     "resources/list", "resources/templates/list",
-        "resources/read", "prompts/list",   "server/discover"};
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (strcmp(method, methods[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Marks a stateless result as complete and names the server (2026-07-28);
- * lists and reads say how long they may be cached, and by whom: what a
- * user may see depends on their policy and scopes, so only by them, and
- * policy changes take effect at once, so not at all (ttlMs 0). */
-static void finish_modern_result(struct json_object *resp, const char *method)
-{
-    struct json_object *result = json_get(resp, "result", json_type_object);
-    if (!result)
-        return;
-    if (!json_get(result, "resultType", json_type_string)) /* "input_required" stays */
-        json_add(result, "resultType", json_object_new_string("complete"));
-    if (cacheable(method)) {
-        json_add(result, "ttlMs", json_object_new_int(0));
-        json_add(result, "cacheScope", json_object_new_string("private"));
-    }
-    struct json_object *meta = json_get(result, "_meta", json_type_object);
-    if (!meta) {
-        meta = json_object_new_object();
-        json_add(result, "_meta", meta);
-    }
-    struct json_object *info = json_object_new_object();
-    json_add(info, "name", json_object_new_string("mcpgate"));
-    json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
-    json_add(meta, "io.modelcontextprotocol/serverInfo", info);
-}
-
-/* Returns 1 for the methods 2026-07-28 removed: a stateless request for
- * one is answered as for any unknown method (404, -32601), although the
- * handshake versions still serve them. */
-static int removed_method(const char *method)
-{
-    static const char *const removed[] = {"initialize", "ping", "logging/setLevel",
-                                          "resources/subscribe", "resources/unsubscribe"};
-    for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++)
-        if (strcmp(method, removed[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* The HTTP status of a stateless JSON response: 400 for the errors the
- * revision ties to it (-32021 MissingRequiredClientCapability), else 200. */
-static int modern_error_status(struct json_object *resp)
-{
-    struct json_object *err = json_get(resp, "error", json_type_object);
-    struct json_object *code = json_get(err, "code", json_type_int);
-    return code && json_object_get_int(code) == MCP_ERROR_MISSING_CAPABILITY ? 400 : 200;
-}
-
-static void handle_modern(const struct mcp_env *env, const struct mcp_http_in *in,
-                          struct json_object *obj, struct mcp_http_out *out)
-{
-    if (!json_object_is_type(obj, json_type_object)) {
-        reject(out, 400, JSONRPC_INVALID_REQUEST, "Invalid Request: 2026-07-28 has no batches");
-        return;
-    }
-    struct jsonrpc_msg msg;
-    jsonrpc_classify(obj, &msg);
-    if (msg.kind == JSONRPC_INVALID) {
-        modern_reject(out, 400, msg.id, JSONRPC_INVALID_REQUEST, msg.why);
-        return;
-    }
-    const char *body_version = meta_version(obj);
-    if (!in->protocol_version) {
-        modern_reject(out, 400, msg.id, MCP_ERROR_HEADER_MISMATCH,
-                      "Header mismatch: MCP-Protocol-Version header is required");
-        return;
-    }
-    if (body_version && strcmp(body_version, in->protocol_version) != 0) {
-        modern_reject(out, 400, msg.id, MCP_ERROR_HEADER_MISMATCH,
-                      "Header mismatch: MCP-Protocol-Version does not match the body's _meta");
-        return;
-    }
-    const char *version = body_version ? body_version : in->protocol_version;
-    if (strcmp(version, MODERN_VERSION) != 0) {
-        unsupported_version(out, msg.id, version);
-        return;
-    }
-    if (msg.kind == JSONRPC_NOTIFICATION) {
-        out->status = 202;
-        return;
-    }
-    if (msg.kind == JSONRPC_RESPONSE) {
-        modern_reject(out, 400, NULL, JSONRPC_INVALID_REQUEST,
-                      "Invalid Request: clients send no responses in 2026-07-28");
-        return;
-    }
-    if (check_request_headers(in, &msg, out) < 0 || check_param_headers(env, in, &msg, out) < 0)
-        return;
-    int listen = strcmp(msg.method, "subscriptions/listen") == 0;
-    if (removed_method(msg.method) || (!listen && !mcp_method_known(msg.method))) {
-        char text[200];
-        snprintf(text, sizeof text, "Method not found: %.128s", msg.method);
-        modern_reject(out, 404, msg.id, JSONRPC_METHOD_NOT_FOUND, text);
-        return;
-    }
-    struct json_object *meta = json_get(msg.params, "_meta", json_type_object);
-    struct json_object *caps = json_get(meta, META_CAPS, json_type_object);
-    if (!meta || !body_version || !caps) {
-        modern_reject(out, 400, msg.id, JSONRPC_INVALID_PARAMS,
-                      !meta           ? "Invalid params: params._meta is required"
-                      : !body_version ? "Invalid params: _meta[\"" META_VERSION "\"] is required"
-                                      : "Invalid params: _meta[\"" META_CAPS "\"] is required");
-        return;
-    }
-    if (listen) {
-        /* a listen stream is held like a GET stream: it counts against the
-         * caller's streams */
-        long long lease = 0;
-        if (stream_lease(env, out, &lease) < 0)
-            return;
-        struct mcp_err err = {0};
-        if (mcp_listen_serve(env, msg.id, msg.params, &err) < 0)
-            modern_reject(out, 200, msg.id, err.code, err.message);
-        else
-            out->streamed = 1;
-        mcp_stream_lease_release(env, lease);
-        return;
-    }
-    struct mcp_call call = {.env = env, .version = MODERN_VERSION, .stateless = 1};
-    call.client_caps = json_object_get(caps);
-    const char *level = json_get_string(meta, "io.modelcontextprotocol/logLevel");
-    if (level && mcp_log_severity(level) >= 0)
-        snprintf(call.log_level, sizeof call.log_level, "%s", level);
-    mcp_call_begin(&call, &msg);
-    struct json_object *r = mcp_dispatch(&call, &msg);
-    finish_modern_result(r, msg.method);
-    if (call.unavailable && !call.streaming) {
-        json_object_put(r);
-        unavailable(out);
-    } else if (mcp_call_respond(&call, r)) {
-        out->streamed = 1;
-    } else {
-        out->insufficient_scope = call.insufficient_scope; /* oauth: 403 */
-        out->status = out->insufficient_scope ? 403 : modern_error_status(r);
-        out->body = r;
-    }
-    mcp_call_finish(&call);
-}
-
 static int is_modern(const struct mcp_http_in *in, struct json_object *doc)
 {
     if (in->protocol_version && strcmp(in->protocol_version, MODERN_VERSION) == 0)
         return 1;
-    return json_object_is_type(doc, json_type_object) && meta_version(doc) != NULL;
+    return json_object_is_type(doc, json_type_object) && tr_meta_version(doc) != NULL;
 }
 
 /* Reads the JSON body; 406/415/413/400 come first. Returns the document,
@@ -737,20 +422,20 @@ static int is_modern(const struct mcp_http_in *in, struct json_object *doc)
 static struct json_object *read_body(const struct mcp_http_in *in, struct mcp_http_out *out)
 {
     if (in->accept && !accepts(in->accept, "application/json")) {
-        reject(out, 406, MCP_ERROR_TRANSPORT,
-               "Not Acceptable: the client must accept application/json");
+        tr_reject(out, 406, MCP_ERROR_TRANSPORT,
+                  "Not Acceptable: the client must accept application/json");
         return NULL;
     }
     if (!is_json_type(in->content_type)) {
-        reject(out, 415, MCP_ERROR_TRANSPORT,
-               "Unsupported Media Type: Content-Type must be application/json");
+        tr_reject(out, 415, MCP_ERROR_TRANSPORT,
+                  "Unsupported Media Type: Content-Type must be application/json");
         return NULL;
     }
     if (in->body_too_large) {
         char msg[128];
         snprintf(msg, sizeof msg, "Content Too Large: the request body exceeds %zu bytes",
                  in->max_body_bytes);
-        reject(out, 413, MCP_ERROR_TRANSPORT, msg);
+        tr_reject(out, 413, MCP_ERROR_TRANSPORT, msg);
         return NULL;
     }
     struct json_object *doc = NULL;
@@ -758,13 +443,13 @@ static struct json_object *read_body(const struct mcp_http_in *in, struct mcp_ht
     if (json_parse_request(in->body, in->body_len, &doc, &why) < 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "Parse error: %s", why);
-        reject(out, 400, JSONRPC_PARSE_ERROR, msg);
+        tr_reject(out, 400, JSONRPC_PARSE_ERROR, msg);
         return NULL;
     }
     if (!json_object_is_type(doc, json_type_array) && !json_object_is_type(doc, json_type_object)) {
         json_object_put(doc);
-        reject(out, 400, JSONRPC_INVALID_REQUEST,
-               "Invalid Request: a JSON-RPC message must be an object");
+        tr_reject(out, 400, JSONRPC_INVALID_REQUEST,
+                  "Invalid Request: a JSON-RPC message must be an object");
         return NULL;
     }
     return doc;
@@ -777,7 +462,7 @@ static void handle_post(const struct mcp_env *env, const struct mcp_http_in *in,
     if (!doc)
         return;
     if (is_modern(in, doc))
-        handle_modern(env, in, doc, out);
+        tr_handle_modern(env, in, doc, out);
     else if (json_object_is_type(doc, json_type_array))
         handle_batch(env, in, doc, out);
     else
@@ -789,19 +474,19 @@ static void handle_post(const struct mcp_env *env, const struct mcp_http_in *in,
 
 /* Takes the lease a held stream needs (mcp_stream_lease_take). Returns 0
  * with *lease, or -1 with out holding 429 (over the caller's cap) or 503. */
-static int stream_lease(const struct mcp_env *env, struct mcp_http_out *out, long long *lease)
+int tr_stream_lease(const struct mcp_env *env, struct mcp_http_out *out, long long *lease)
 {
     switch (mcp_stream_lease_take(env, env->cfg->sse_max_s + 60, lease)) {
     case 0:
         return 0;
     case 1:
-        reject(out, 429, MCP_ERROR_TRANSPORT,
-               "Too Many Requests: too many open streams for this user or token; close one "
-               "or retry later");
+        tr_reject(out, 429, MCP_ERROR_TRANSPORT,
+                  "Too Many Requests: too many open streams for this user or token; close one "
+                  "or retry later");
         out->retry_after_s = MCP_STREAM_RETRY_S;
         return -1;
     default:
-        unavailable(out);
+        tr_unavailable(out);
         return -1;
     }
 }
@@ -817,8 +502,8 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
                        struct mcp_http_out *out)
 {
     if (in->accept && !accepts(in->accept, "text/event-stream")) {
-        reject(out, 406, MCP_ERROR_TRANSPORT,
-               "Not Acceptable: the GET stream needs Accept: text/event-stream");
+        tr_reject(out, 406, MCP_ERROR_TRANSPORT,
+                  "Not Acceptable: the GET stream needs Accept: text/event-stream");
         return;
     }
     struct store_session s;
@@ -832,18 +517,18 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
     long long after = 0;
     if (in->last_event_id) {
         if (mcp_sse_parse_event_id(in->last_event_id, stream, &after) < 0) {
-            reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: malformed Last-Event-ID");
+            tr_reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: malformed Last-Event-ID");
             return;
         }
         struct store_event_batch probe;
         enum store_rc rc = store_events_after(env->db, stream, hash, after, &probe);
         if (rc == STORE_NOT_FOUND) {
-            reject(out, 404, MCP_ERROR_TRANSPORT,
-                   "Not Found: Last-Event-ID names no stream of this session");
+            tr_reject(out, 404, MCP_ERROR_TRANSPORT,
+                      "Not Found: Last-Event-ID names no stream of this session");
             return;
         }
         if (rc != STORE_OK) {
-            unavailable(out);
+            tr_unavailable(out);
             return;
         }
         store_event_batch_free(&probe);
@@ -853,17 +538,17 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
         case STORE_OK:
             break;
         case STORE_NOT_FOUND: /* deleted since load_session: a DELETE won the race */
-            reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
-                   "Session not found: it was deleted; initialize a new one");
+            tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
+                      "Session not found: it was deleted; initialize a new one");
             return;
         case STORE_UNAVAILABLE:
         case STORE_ERROR:
-            unavailable(out);
+            tr_unavailable(out);
             return;
         }
     }
     long long lease = 0;
-    if (stream_lease(env, out, &lease) < 0)
+    if (tr_stream_lease(env, out, &lease) < 0)
         return;
     if (mcp_sse_begin(env, env->sink, NULL) < 0)
         out->streamed = 1;
@@ -888,11 +573,11 @@ static void handle_legacy_open(const struct mcp_env *env, const struct mcp_http_
                                struct mcp_http_out *out)
 {
     if (in->accept && !accepts(in->accept, "text/event-stream")) {
-        reject(out, 406, MCP_ERROR_TRANSPORT, "Not Acceptable: /sse needs text/event-stream");
+        tr_reject(out, 406, MCP_ERROR_TRANSPORT, "Not Acceptable: /sse needs text/event-stream");
         return;
     }
     long long lease = 0;
-    if (stream_lease(env, out, &lease) < 0)
+    if (tr_stream_lease(env, out, &lease) < 0)
         return;
     legacy_stream(env, in, out);
     mcp_stream_lease_release(env, lease);
@@ -925,7 +610,7 @@ static void legacy_stream(const struct mcp_env *env, const struct mcp_http_in *i
                                       stream, &after);
     }
     if (rc != STORE_OK) {
-        unavailable(out);
+        tr_unavailable(out);
         return;
     }
     if (mcp_sse_begin(env, env->sink, NULL) < 0) {
@@ -1009,7 +694,8 @@ static void handle_legacy_post(const struct mcp_env *env, const struct mcp_http_
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
     const char *stream = in->legacy_session;
     if (!stream || strlen(stream) != STORE_STREAM_ID_LEN) {
-        reject(out, 400, MCP_ERROR_TRANSPORT, "Bad Request: sessionId query parameter is required");
+        tr_reject(out, 400, MCP_ERROR_TRANSPORT,
+                  "Bad Request: sessionId query parameter is required");
         return;
     }
     enum store_rc rc = store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash);
@@ -1019,11 +705,11 @@ static void handle_legacy_post(const struct mcp_env *env, const struct mcp_http_
     case STORE_OK:
         break;
     case STORE_NOT_FOUND:
-        reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found: open a new /sse stream");
+        tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found: open a new /sse stream");
         return;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        unavailable(out);
+        tr_unavailable(out);
         return;
     }
     struct json_object *doc = read_body(in, out);
@@ -1061,16 +747,16 @@ void mcp_http_handle(const struct mcp_env *env, const struct mcp_http_in *in,
         strcmp(in->protocol_version, MODERN_VERSION) == 0)
         allowed = 0;
     if (!allowed) {
-        reject(out, 405, MCP_ERROR_TRANSPORT, "Method Not Allowed");
+        tr_reject(out, 405, MCP_ERROR_TRANSPORT, "Method Not Allowed");
         out->allow = allow;
         return;
     }
     if (in->origin && !config_origin_allowed(env->cfg, in->origin)) {
-        reject(out, 403, MCP_ERROR_TRANSPORT, "Forbidden: Origin not allowed");
+        tr_reject(out, 403, MCP_ERROR_TRANSPORT, "Forbidden: Origin not allowed");
         return;
     }
     if (in->host && !config_host_allowed(env->cfg, in->host)) {
-        reject(out, 403, MCP_ERROR_TRANSPORT, "Forbidden: Host not allowed");
+        tr_reject(out, 403, MCP_ERROR_TRANSPORT, "Forbidden: Host not allowed");
         return;
     }
     switch (in->endpoint) {

@@ -16,7 +16,6 @@ MAX_FUNC = 120
 ALLOW = {
     "oauth/idp.c",
     "util/config.c",
-    "mcp/transport.c",
 }
 
 top = os.environ.get("top_srcdir", ".")
