@@ -466,3 +466,16 @@ int mcp_session_notify(struct store_conn *db, const char *session_hash, int lega
     json_object_put(msg);
     return rc;
 }
+
+struct json_object *mcp_fail(struct mcp_err *err, int code, const char *message)
+{
+    err->code = code;
+    snprintf(err->message, sizeof err->message, "%s", message);
+    return NULL;
+}
+
+struct json_object *mcp_unavailable(struct mcp_call *call, struct mcp_err *err)
+{
+    call->unavailable = 1;
+    return mcp_fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
+}

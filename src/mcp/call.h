@@ -30,6 +30,14 @@ void mcp_call_finish(struct mcp_call *call);
  * sends resp as JSON. Takes resp in the first case only. */
 int mcp_call_respond(struct mcp_call *call, struct json_object *resp);
 
+/* Sets err to code and message (copied; shown to the client). Returns
+ * NULL, for "return mcp_fail(err, ...)". */
+struct json_object *mcp_fail(struct mcp_err *err, int code, const char *message);
+
+/* The store could not be reached: marks call (the client gets 503 with
+ * Retry-After) and sets err to -32603. Returns NULL. */
+struct json_object *mcp_unavailable(struct mcp_call *call, struct mcp_err *err);
+
 /* RFC 5424 severity of an MCP logging level (0 = emergency .. 7 = debug),
  * or -1 for an unknown name. */
 int mcp_log_severity(const char *level);

@@ -31,19 +31,6 @@ static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char key_cache[STORE_SECRET_LEN];
 static int key_cached;
 
-static struct json_object *fail(struct mcp_err *err, int code, const char *message)
-{
-    err->code = code;
-    snprintf(err->message, sizeof err->message, "%s", message);
-    return NULL;
-}
-
-static struct json_object *unavailable(struct mcp_call *call, struct mcp_err *err)
-{
-    call->unavailable = 1;
-    return fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
-}
-
 void mcp_cursor_encode(const unsigned char key[STORE_SECRET_LEN], enum mcp_list list,
                        unsigned offset, char out[MCP_CURSOR_LEN + 1])
 {
@@ -152,16 +139,16 @@ static struct json_object *page_with(struct mcp_call *call, struct json_object *
     struct json_object *result = NULL;
     if (json_object_object_get_ex(params, "cursor", &cursor) && cursor) {
         if (!json_object_is_type(cursor, json_type_string)) {
-            fail(err, JSONRPC_INVALID_PARAMS, "invalid cursor: params.cursor must be a string");
+            mcp_fail(err, JSONRPC_INVALID_PARAMS, "invalid cursor: params.cursor must be a string");
             goto out;
         }
         if (cursor_key(call, key) < 0) {
-            unavailable(call, err);
+            mcp_unavailable(call, err);
             goto out;
         }
         if (mcp_cursor_decode(key, list, json_object_get_string(cursor), &offset) < 0) {
-            fail(err, JSONRPC_INVALID_PARAMS,
-                 "invalid cursor: pass back a nextCursor of this list unchanged");
+            mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                     "invalid cursor: pass back a nextCursor of this list unchanged");
             goto out;
         }
     }
@@ -172,7 +159,7 @@ static struct json_object *page_with(struct mcp_call *call, struct json_object *
     if (next) {
         if (cursor_key(call, key) < 0) {
             json_object_put(result);
-            result = unavailable(call, err);
+            result = mcp_unavailable(call, err);
             goto out;
         }
         char text[MCP_CURSOR_LEN + 1];
@@ -243,7 +230,7 @@ struct json_object *mcp_tools_list(struct mcp_call *call, struct json_object *pa
                                    struct mcp_err *err)
 {
     if (mcp_policy_load(call->env) < 0)
-        return unavailable(call, err); /* not an empty list: the store is down */
+        return mcp_unavailable(call, err); /* not an empty list: the store is down */
     /* Without dynamic sources, and unless discovery mode may apply, page
      * through the registry instead of building the whole list. */
     int threshold = call->env->cfg->discovery_threshold;
@@ -283,7 +270,7 @@ static struct json_object *not_found(struct mcp_call *call, const char *uri, str
     int modern = call->stateless || (call->version && strcmp(call->version, "2026-07-28") >= 0);
     err->data = json_object_new_object();
     json_add(err->data, "uri", json_object_new_string(uri));
-    return fail(err, modern ? JSONRPC_INVALID_PARAMS : MCP_ERROR_RESOURCE_NOT_FOUND, msg);
+    return mcp_fail(err, modern ? JSONRPC_INVALID_PARAMS : MCP_ERROR_RESOURCE_NOT_FOUND, msg);
 }
 
 /* params.uri as a string of at most TOOL_URI_MAX bytes, or NULL with err. */
@@ -293,12 +280,12 @@ static const char *param_uri(struct json_object *params, const char *method, str
     char msg[128];
     if (!uri || !*uri) {
         snprintf(msg, sizeof msg, "%s needs params.uri (a string)", method);
-        fail(err, JSONRPC_INVALID_PARAMS, msg);
+        mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         return NULL;
     }
     if (strlen(uri) > TOOL_URI_MAX) {
         snprintf(msg, sizeof msg, "params.uri is longer than %d bytes", TOOL_URI_MAX);
-        fail(err, JSONRPC_INVALID_PARAMS, msg);
+        mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         return NULL;
     }
     return uri;
@@ -344,8 +331,8 @@ struct json_object *mcp_resources_subscribe(struct mcp_call *call, struct json_o
     if (!uri)
         return NULL;
     if (!call->session_hash)
-        return fail(err, JSONRPC_INVALID_PARAMS,
-                    "resources/subscribe needs a session: send initialize first");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                        "resources/subscribe needs a session: send initialize first");
     if (!resource_exists(uri))
         return not_found(call, uri, err);
     int full = 0;
@@ -354,19 +341,19 @@ struct json_object *mcp_resources_subscribe(struct mcp_call *call, struct json_o
         LOG_INFO("msg=\"resource subscribed\"");
         return json_object_new_object();
     case STORE_NOT_FOUND:
-        return fail(err, JSONRPC_INVALID_PARAMS, "session not found: initialize a new session");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, "session not found: initialize a new session");
     case STORE_ERROR:
         if (full) {
             char msg[128];
             snprintf(msg, sizeof msg, "too many subscriptions: a session may hold %d",
                      STORE_SUBSCRIPTIONS_MAX);
-            return fail(err, JSONRPC_INVALID_PARAMS, msg);
+            return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         }
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     case STORE_UNAVAILABLE:
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     }
-    return unavailable(call, err);
+    return mcp_unavailable(call, err);
 }
 
 struct json_object *mcp_resources_unsubscribe(struct mcp_call *call, struct json_object *params,
@@ -376,8 +363,8 @@ struct json_object *mcp_resources_unsubscribe(struct mcp_call *call, struct json
     if (!uri)
         return NULL;
     if (!call->session_hash)
-        return fail(err, JSONRPC_INVALID_PARAMS,
-                    "resources/unsubscribe needs a session: send initialize first");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                        "resources/unsubscribe needs a session: send initialize first");
     /* Ending a subscription that does not exist leaves the state the
      * client asked for: that is a success too. */
     switch (store_subscription_remove(call->env->db, call->session_hash, uri)) {
@@ -388,9 +375,9 @@ struct json_object *mcp_resources_unsubscribe(struct mcp_call *call, struct json
         return json_object_new_object();
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     }
-    return unavailable(call, err);
+    return mcp_unavailable(call, err);
 }
 
 struct fanout {
@@ -442,18 +429,18 @@ struct json_object *mcp_prompts_get(struct mcp_call *call, struct json_object *p
 {
     const char *name = json_get_string(params, "name");
     if (!name)
-        return fail(err, JSONRPC_INVALID_PARAMS, "prompts/get needs params.name (a string)");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, "prompts/get needs params.name (a string)");
     const struct tool_prompt_def *p = tool_prompt_find(name);
     if (!p) {
         char msg[200];
         snprintf(msg, sizeof msg, "Unknown prompt: %.128s", name);
-        return fail(err, JSONRPC_INVALID_PARAMS, msg);
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
     }
     struct json_object *args = NULL;
     json_object_object_get_ex(params, "arguments", &args);
     char why[256];
     if (tool_prompt_check_args(p, args, why, sizeof why) < 0)
-        return fail(err, JSONRPC_INVALID_PARAMS, why);
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, why);
     struct json_object *empty = NULL;
     if (!args)
         args = empty = json_object_new_object();
@@ -462,7 +449,7 @@ struct json_object *mcp_prompts_get(struct mcp_call *call, struct json_object *p
     struct json_object *r = p->get(&ctx, args);
     json_object_put(empty);
     if (!r)
-        return fail(err, JSONRPC_INTERNAL_ERROR, "the prompt could not be built");
+        return mcp_fail(err, JSONRPC_INTERNAL_ERROR, "the prompt could not be built");
     LOG_INFO("msg=\"prompt got\" prompt=%s", p->name);
     return r;
 }
@@ -500,11 +487,11 @@ struct json_object *mcp_completion_complete(struct mcp_call *call, struct json_o
     const char *arg_name = json_get_string(argument, "name");
     const char *value = json_get_string(argument, "value");
     if (!type)
-        return fail(err, JSONRPC_INVALID_PARAMS,
-                    "completion/complete needs params.ref (an object with a type)");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                        "completion/complete needs params.ref (an object with a type)");
     if (!arg_name || !value)
-        return fail(err, JSONRPC_INVALID_PARAMS,
-                    "completion/complete needs params.argument with name and value (strings)");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                        "completion/complete needs params.argument with name and value (strings)");
     struct json_object *context =
         json_get(json_get(params, "context", json_type_object), "arguments", json_type_object);
     char msg[256];
@@ -514,11 +501,11 @@ struct json_object *mcp_completion_complete(struct mcp_call *call, struct json_o
         const struct tool_prompt_def *p = name ? tool_prompt_find(name) : NULL;
         if (!p) {
             snprintf(msg, sizeof msg, "Unknown prompt: %.128s", name ? name : "(no ref.name)");
-            return fail(err, JSONRPC_INVALID_PARAMS, msg);
+            return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         }
         if (!tool_prompt_arg_find(p, arg_name)) {
             snprintf(msg, sizeof msg, "prompt %s has no argument \"%.64s\"", p->name, arg_name);
-            return fail(err, JSONRPC_INVALID_PARAMS, msg);
+            return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         }
         complete = p->complete;
     } else if (strcmp(type, "ref/resource") == 0) {
@@ -527,18 +514,18 @@ struct json_object *mcp_completion_complete(struct mcp_call *call, struct json_o
         if (!t) {
             snprintf(msg, sizeof msg, "Unknown resource template: %.128s",
                      uri ? uri : "(no ref.uri)");
-            return fail(err, JSONRPC_INVALID_PARAMS, msg);
+            return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         }
         if (!tool_template_has_var(t, arg_name)) {
             snprintf(msg, sizeof msg, "resource template %.128s has no variable \"%.64s\"",
                      t->uri_template, arg_name);
-            return fail(err, JSONRPC_INVALID_PARAMS, msg);
+            return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         }
         complete = t->complete;
     } else {
         snprintf(msg, sizeof msg,
                  "Unknown completion reference type: %.64s (ref/prompt or ref/resource)", type);
-        return fail(err, JSONRPC_INVALID_PARAMS, msg);
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
     }
     struct json_object *values = NULL;
     if (complete) {

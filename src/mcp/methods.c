@@ -28,19 +28,6 @@
 typedef struct json_object *(*method_fn)(struct mcp_call *call, struct json_object *params,
                                          struct mcp_err *err);
 
-static struct json_object *fail(struct mcp_err *err, int code, const char *message)
-{
-    err->code = code;
-    snprintf(err->message, sizeof err->message, "%s", message);
-    return NULL;
-}
-
-static struct json_object *unavailable(struct mcp_call *call, struct mcp_err *err)
-{
-    call->unavailable = 1;
-    return fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
-}
-
 static const char instructions[] =
     "mcpgate connects you to the tools its operator configured for your account. "
     "Tools marked read-only only look things up; others change infrastructure, so "
@@ -77,8 +64,8 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
 {
     const char *requested = json_get_string(params, "protocolVersion");
     if (!requested)
-        return fail(err, JSONRPC_INVALID_PARAMS,
-                    "initialize needs params.protocolVersion (a string)");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                        "initialize needs params.protocolVersion (a string)");
     struct json_object *client_info = json_get(params, "clientInfo", json_type_object);
     struct json_object *caps = json_get(params, "capabilities", json_type_object);
     const char *version = mcp_version_negotiate(requested);
@@ -105,7 +92,7 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
         rc = store_session_create(call->env->db, &s);
     }
     if (rc != STORE_OK)
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     memcpy(call->new_session_id, id, sizeof id);
     LOG_INFO("msg=\"session initialized\" version=%s requested_version_supported=%d", version,
              mcp_version_supported(requested));
@@ -149,7 +136,7 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
     }
     if (!r) {
         mcp_audit_call(call, tool->name, args, "error", "no result", t0);
-        return fail(err, JSONRPC_INTERNAL_ERROR, "the tool failed without a result");
+        return mcp_fail(err, JSONRPC_INTERNAL_ERROR, "the tool failed without a result");
     }
     if (call->missing_capability) {
         json_object_put(r);
@@ -162,7 +149,7 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
         json_add(caps, call->missing_capability, json_object_new_object());
         err->data = json_object_new_object();
         json_add(err->data, "requiredCapabilities", caps);
-        return fail(err, MCP_ERROR_MISSING_CAPABILITY, msg);
+        return mcp_fail(err, MCP_ERROR_MISSING_CAPABILITY, msg);
     }
     if (call->url_elicitation) {
         /* the user must visit a URL first (2025-11-25 URLElicitationRequiredError) */
@@ -179,7 +166,7 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
         char msg[200];
         snprintf(msg, sizeof msg, "This request needs you to visit %.150s first",
                  url ? url : "a page");
-        return fail(err, MCP_ERROR_URL_ELICITATION, msg);
+        return mcp_fail(err, MCP_ERROR_URL_ELICITATION, msg);
     }
     int is_error = json_object_get_boolean(json_get(r, "isError", json_type_boolean));
     const char *outcome = call->cancelled        ? "cancelled"
@@ -199,7 +186,7 @@ struct json_object *mcp_tool_result_audited(struct mcp_call *call, const char *t
         return r;
     json_object_put(r);
     LOG_WARN("msg=\"tool result withheld: its audit row could not be written\" tool=%s", tool);
-    return unavailable(call, err);
+    return mcp_unavailable(call, err);
 }
 
 static struct json_object *m_tools_call(struct mcp_call *call, struct json_object *params,
@@ -207,13 +194,13 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
 {
     const char *name = json_get_string(params, "name");
     if (!name)
-        return fail(err, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (a string)");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, "tools/call needs params.name (a string)");
     struct json_object *args = NULL;
     if (json_object_object_get_ex(params, "arguments", &args) &&
         !json_object_is_type(args, json_type_object))
-        return fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
     if (mcp_policy_load(call->env) < 0) /* not "not permitted": the store is down */
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     /* every tools/call counts, whatever it names: an unknown tool, a refused
      * one or a discovery meta-tool, each of which writes an audit row */
     int retry_after = 0;
@@ -225,10 +212,10 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
         char msg[128];
         snprintf(msg, sizeof msg, "Rate limit exceeded: retry after %d seconds", retry_after);
         mcp_audit_call(call, name, args, "refused", "rate limited", mg_now_ms());
-        return fail(err, MCP_ERROR_RATE_LIMITED, msg);
+        return mcp_fail(err, MCP_ERROR_RATE_LIMITED, msg);
     }
     default:
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     }
     if (mcp_discovery_is_meta(name) && !mcp_tool_find(call->env, name))
         return mcp_discovery_call(call, name, args ? args : NULL, err);
@@ -244,22 +231,22 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
         char msg[200];
         snprintf(msg, sizeof msg, "Unknown tool: %.128s", name);
         mcp_audit_call(call, name, args, "refused", "unknown tool", t0);
-        return fail(err, JSONRPC_INVALID_PARAMS, msg);
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
     }
     call->tool = tool;
     if (!mcp_tool_permitted(call->env, tool)) {
         char msg[200];
         snprintf(msg, sizeof msg, "Tool not permitted for your account: %.128s", tool->name);
         mcp_audit_call(call, tool->name, args, "refused", "not permitted by policy", t0);
-        return fail(err, JSONRPC_INVALID_PARAMS, msg);
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
     }
     /* OAuth: a token with only mcp:tools:read may call TOOL_READ tools; the
      * transport turns insufficient_scope into HTTP 403 naming both scopes. */
     if (!mcp_tool_allowed(call->env, tool)) {
         call->insufficient_scope = OAUTH_SCOPES_ALL;
         mcp_audit_call(call, tool->name, args, "refused", "insufficient scope", t0);
-        return fail(err, JSONRPC_INVALID_REQUEST,
-                    "insufficient scope: this tool needs " OAUTH_SCOPE_WRITE);
+        return mcp_fail(err, JSONRPC_INVALID_REQUEST,
+                        "insufficient scope: this tool needs " OAUTH_SCOPE_WRITE);
     }
     struct json_object *empty = NULL;
     if (!args)
@@ -284,13 +271,13 @@ static struct json_object *m_logging_set_level(struct mcp_call *call, struct jso
 {
     const char *level = json_get_string(params, "level");
     if (!level || mcp_log_severity(level) < 0)
-        return fail(err, JSONRPC_INVALID_PARAMS,
-                    "logging/setLevel needs params.level: one of debug, info, notice, warning, "
-                    "error, critical, alert, emergency");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                        "logging/setLevel needs params.level: one of debug, info, notice, warning, "
+                        "error, critical, alert, emergency");
     if (!call->session_hash)
-        return fail(err, JSONRPC_INVALID_PARAMS, "logging/setLevel needs a session");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, "logging/setLevel needs a session");
     if (store_session_set_log_level(call->env->db, call->session_hash, level) != STORE_OK)
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     return json_object_new_object();
 }
 

@@ -45,19 +45,6 @@ static pthread_cond_t jobs_done = PTHREAD_COND_INITIALIZER;
 static struct task_job *jobs;
 static int n_jobs;
 
-static struct json_object *fail(struct mcp_err *err, int code, const char *message)
-{
-    err->code = code;
-    snprintf(err->message, sizeof err->message, "%s", message);
-    return NULL;
-}
-
-static struct json_object *unavailable(struct mcp_call *call, struct mcp_err *err)
-{
-    call->unavailable = 1;
-    return fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
-}
-
 static long long user_of(const struct mcp_env *env)
 {
     return env->principal ? env->principal->user_id : 0;
@@ -77,9 +64,9 @@ struct json_object *mcp_task_required_error(struct mcp_err *err)
     json_add(caps, "extensions", ext);
     err->data = json_object_new_object();
     json_add(err->data, "requiredCapabilities", caps);
-    return fail(err, MCP_ERROR_MISSING_CAPABILITY,
-                "Missing required client capability: this tool runs only as a task "
-                "(extension " MCP_TASKS_EXTENSION ")");
+    return mcp_fail(err, MCP_ERROR_MISSING_CAPABILITY,
+                    "Missing required client capability: this tool runs only as a task "
+                    "(extension " MCP_TASKS_EXTENSION ")");
 }
 
 /* The fields every task shape shares (Task): taskId, status, timestamps,
@@ -307,8 +294,8 @@ struct json_object *mcp_task_start(struct mcp_call *call, const struct tool_def 
     pthread_mutex_unlock(&jobs_lock);
     if (full) {
         call->rate_limited_s = 1;
-        return fail(err, MCP_ERROR_RATE_LIMITED,
-                    "Too many tasks are running on this server: retry shortly");
+        return mcp_fail(err, MCP_ERROR_RATE_LIMITED,
+                        "Too many tasks are running on this server: retry shortly");
     }
     struct task_job *j = xcalloc(1, sizeof *j);
     j->cfg = env->cfg;
@@ -331,7 +318,7 @@ struct json_object *mcp_task_start(struct mcp_call *call, const struct tool_def 
                                          MCP_TASK_TTL_MS, runner, answers, &t);
     if (rc != STORE_OK) {
         job_free(j);
-        return unavailable(call, err);
+        return mcp_unavailable(call, err);
     }
     struct json_object *r = json_object_new_object();
     json_add(r, "resultType", json_object_new_string("task"));
@@ -355,7 +342,7 @@ static const char *task_param(struct mcp_call *call, struct json_object *params,
                               struct mcp_err *err)
 {
     if (!call->stateless) {
-        fail(err, JSONRPC_METHOD_NOT_FOUND, "Method not found");
+        mcp_fail(err, JSONRPC_METHOD_NOT_FOUND, "Method not found");
         return NULL;
     }
     if (!mcp_task_declared(call)) {
@@ -365,13 +352,14 @@ static const char *task_param(struct mcp_call *call, struct json_object *params,
         json_add(caps, "extensions", ext);
         err->data = json_object_new_object();
         json_add(err->data, "requiredCapabilities", caps);
-        fail(err, MCP_ERROR_MISSING_CAPABILITY,
-             "Missing required client capability: declare the extension " MCP_TASKS_EXTENSION);
+        mcp_fail(err, MCP_ERROR_MISSING_CAPABILITY,
+                 "Missing required client capability: declare the extension " MCP_TASKS_EXTENSION);
         return NULL;
     }
     const char *id = json_get_string(params, "taskId");
     if (!id || !*id || strlen(id) > STORE_TASK_ID_MAX) {
-        fail(err, JSONRPC_INVALID_PARAMS, "Invalid params: params.taskId (a string) is required");
+        mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                 "Invalid params: params.taskId (a string) is required");
         return NULL;
     }
     return id;
@@ -385,13 +373,13 @@ static int task_failed(struct mcp_call *call, enum store_rc rc, struct mcp_err *
     case STORE_OK:
         return 0;
     case STORE_NOT_FOUND:
-        fail(err, JSONRPC_INVALID_PARAMS, "Invalid params: no such task (or it expired)");
+        mcp_fail(err, JSONRPC_INVALID_PARAMS, "Invalid params: no such task (or it expired)");
         return 1;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
         break;
     }
-    unavailable(call, err);
+    mcp_unavailable(call, err);
     return 1;
 }
 
@@ -438,8 +426,8 @@ struct json_object *mcp_tasks_update(struct mcp_call *call, struct json_object *
         return NULL;
     struct json_object *responses = json_get(params, "inputResponses", json_type_object);
     if (!responses)
-        return fail(err, JSONRPC_INVALID_PARAMS,
-                    "Invalid params: params.inputResponses (an object) is required");
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
+                        "Invalid params: params.inputResponses (an object) is required");
     return changed(
         call, id,
         store_task_answer(call->env->db, id, user_of(call->env), json_text(responses, NULL)), "tu",
