@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "store/credentials.h"
 #include "tools/backend.h"
+#include "tools/backends.h"
 #include "tools/credentials.h"
 #include "tools/rest.h"
 #include "tools/openapi.h"
@@ -92,41 +93,13 @@ static int help_asked(int argc, char **argv)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The sorted "*.json" files of dir: returns how many (paths in *out; free
  * each and the list), or -1 (message printed). A missing dir has none. */
 static int list_files(const char *dir, char ***out)
 {
-    *out = NULL;
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
+    int n = tool_backend_files(dir, out);
+    if (n < 0)
         fprintf(stderr, "mcpgate: could not open backends_dir %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    int n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            *out = xrealloc(*out, (size_t)cap * sizeof **out);
-        }
-        struct buf path = {0};
-        if (buf_printf(&path, "%s/%s", dir, e->d_name) < 0)
-            abort();
-        (*out)[n++] = path.data;
-    }
-    closedir(d);
-    if (n)
-        qsort(*out, (size_t)n, sizeof **out, cmp_str);
     return n;
 }
 

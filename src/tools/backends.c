@@ -13,6 +13,7 @@
 
 #include "tools/upstream.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #define MAX_BACKENDS 256
@@ -43,17 +44,13 @@ const struct backend *tool_backend_find(const char *name)
     return NULL;
 }
 
-int tool_backends_load(const char *dir, char *err, size_t errlen)
+int tool_backend_files(const char *dir, char ***out)
 {
+    *out = NULL;
     DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "backends_dir %s: could not open it: %s", dir, strerror(errno));
-        return -1;
-    }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    int n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
@@ -61,21 +58,35 @@ int tool_backends_load(const char *dir, char *err, size_t errlen)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            names = xrealloc(names, cap * sizeof *names);
+            *out = xrealloc(*out, (size_t)cap * sizeof **out);
         }
-        names[n++] = xstrdup(e->d_name);
+        struct buf path = {0};
+        if (buf_printf(&path, "%s/%s", dir, e->d_name) < 0)
+            abort();
+        (*out)[n++] = path.data;
     }
     closedir(d);
     if (n)
-        qsort(names, n, sizeof *names, by_name);
+        qsort(*out, (size_t)n, sizeof **out, by_name);
+    return n;
+}
+
+int tool_backends_load(const char *dir, char *err, size_t errlen)
+{
+    char **names = NULL;
+    int found = tool_backend_files(dir, &names);
+    if (found < 0) {
+        snprintf(err, errlen, "backends_dir %s: could not open it: %s", dir, strerror(errno));
+        return -1;
+    }
+    size_t n = (size_t)found;
     int rc = 0;
     if (n && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "could not initialise libcurl");
         rc = -1;
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        const char *path = names[i];
         struct backend *b = tool_backend_load_file(path, 0, err, errlen);
         if (!b) {
             rc = -1;

@@ -22,6 +22,11 @@
 __attribute__((warn_unused_result)) int tool_backends_load(const char *dir, char *err,
                                                            size_t errlen);
 
+/* The "*.json" files of dir as the loader reads them: returns how many,
+ * their paths sorted in *out (free each and the list), or -1 with errno
+ * set when dir cannot be read. A missing dir has none. */
+int tool_backend_files(const char *dir, char ***out);
+
 /* Returns the loaded backend called name, or NULL. */
 const struct backend *tool_backend_find(const char *name);
 
