@@ -173,6 +173,15 @@ int bk_only_keys(struct parse *p, struct json_object *o, const char *where, cons
     return 0;
 }
 
+int bk_object_of(struct parse *p, struct json_object *o, const char *where, const char *const *keys)
+{
+    if (!json_object_is_type(o, json_type_object)) {
+        bk_bad(p, "%smust be an object", where);
+        return -1;
+    }
+    return bk_only_keys(p, o, where, keys);
+}
+
 int bk_opt_bool(struct parse *p, struct json_object *o, const char *where, const char *key,
                 int *out)
 {
@@ -194,11 +203,7 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
                                        "file", "description", "per_user", "from_idp", NULL};
     char where[128];
     snprintf(where, sizeof where, "credentials.%.64s: ", slot);
-    if (!json_object_is_type(o, json_type_object)) {
-        bk_bad(p, "%smust be an object", where);
-        return -1;
-    }
-    if (bk_only_keys(p, o, where, keys) < 0)
+    if (bk_object_of(p, o, where, keys) < 0)
         return -1;
     c->slot = xstrdup(slot);
     const char *type = json_get_string(o, "type");

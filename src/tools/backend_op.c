@@ -406,11 +406,7 @@ int bk_parse_op(struct parse *p, struct backend *b, struct json_object *t, int i
     struct backend_op *op = &b->ops[index];
     char where[64];
     snprintf(where, sizeof where, "tools[%d]: ", index);
-    if (!json_object_is_type(t, json_type_object)) {
-        bk_bad(p, "%smust be an object", where);
-        return -1;
-    }
-    if (bk_only_keys(p, t, where, keys) < 0)
+    if (bk_object_of(p, t, where, keys) < 0)
         return -1;
     op->be = b;
     if (op_name(p, b, t, where, op) < 0)

@@ -49,6 +49,10 @@ int bk_opt_bool(struct parse *p, struct json_object *o, const char *where, const
 int bk_only_keys(struct parse *p, struct json_object *o, const char *where,
                  const char *const *keys);
 
+/* o must be an object with only keys (bk_only_keys). Returns 0, or -1. */
+int bk_object_of(struct parse *p, struct json_object *o, const char *where,
+                 const char *const *keys);
+
 /* Parses an "auth" list of slot names into indexes of b->creds. Returns 0,
  * or -1. */
 int bk_parse_auth(struct parse *p, const struct backend *b, struct json_object *list,
