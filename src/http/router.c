@@ -233,6 +233,8 @@ static const struct route {
     {.path = "/admin/policy/add", .oauth = oauth_handle_admin_policy_add},
     {.path = "/admin/policy/remove", .oauth = oauth_handle_admin_policy_remove},
     {.path = "/admin/backends", .oauth = oauth_handle_admin_backends},
+    {.path = "/admin/apps", .oauth = oauth_handle_admin_apps},
+    {.path = "/admin/apps/revoke", .oauth = oauth_handle_admin_app_revoke},
     {.path = "/account", .oauth = oauth_handle_account},
     {.path = "/account/revoke", .oauth = oauth_handle_account_revoke},
     {.path = "/account/keys", .oauth = oauth_handle_account_key_create},

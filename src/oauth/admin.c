@@ -29,6 +29,7 @@
 #include "store/api_keys.h"
 #include "store/audit.h"
 #include "store/metrics.h"
+#include "store/oauth_tokens.h"
 #include "store/policy.h"
 #include "store/users.h"
 #include "util/alloc.h"
@@ -467,6 +468,17 @@ static void on_client_row(void *arg, const struct store_client *cl)
     rows_add(arg, cl->client_id, cells);
 }
 
+/* The value of a connected app's row: "USER_ID CLIENT_ID". */
+static void on_app_row(void *arg, const struct store_admin_app *a)
+{
+    char value[2100];
+    snprintf(value, sizeof value, "%lld %s", a->user_id, a->client_id);
+    const char *cells[] = {
+        a->username, a->name, a->client_id, a->scope, a->last_used[0] ? a->last_used : "never",
+        a->since};
+    rows_add(arg, value, cells);
+}
+
 static void on_rule_row(const struct store_policy_row *r, void *arg)
 {
     const char *cells[] = {r->id, r->subject, r->effect, r->pattern, r->created_at};
@@ -482,6 +494,8 @@ static void table_page(struct oauth_ctx *ctx, const struct store_user *u, const 
     static const char *const client_cols[] = {"Client", "Kind", "Name", "Authentication",
                                               "Registered"};
     static const char *const rule_cols[] = {"ID", "Applies to", "Effect", "Pattern", "Added"};
+    static const char *const app_cols[] = {"User",   "Application", "Client",
+                                           "Access", "Last used",   "Since"};
     struct pages_admin_table p = {
         .base = ctx->cfg->base_path, .username = u->username, .notice = notice};
     struct table_rows t = {0};
@@ -499,6 +513,14 @@ static void table_page(struct oauth_ctx *ctx, const struct store_user *u, const 
         p.intro = "Revoking a client ends every token it holds, for every user.";
         t.n_cols = 5;
         rc = store_client_list(ctx->db, on_client_row, &t);
+    } else if (what == 'a') {
+        p.path = "/admin/apps", p.title = "Connected apps", p.id = "apps";
+        p.columns = app_cols, p.n_cols = 6, p.action = "/admin/apps/revoke";
+        p.action_field = "app", p.action_label = "Disconnect";
+        p.intro = "Each user's applications with live tokens; disconnecting one revokes its "
+                  "tokens for that user and forgets the consent.";
+        t.n_cols = 6;
+        rc = store_admin_apps(ctx->db, on_app_row, &t);
     } else {
         p.path = "/admin/policy", p.title = "Policy", p.id = "rules", p.columns = rule_cols;
         p.n_cols = 5, p.action = "/admin/policy/remove", p.action_field = "rule_id";
@@ -531,6 +553,44 @@ static void keys_page(struct oauth_ctx *ctx, const struct store_user *u, const c
 static void clients_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice)
 {
     table_page(ctx, u, notice, 'c');
+}
+
+static void apps_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice)
+{
+    table_page(ctx, u, notice, 'a');
+}
+
+void oauth_handle_admin_apps(struct oauth_ctx *ctx)
+{
+    struct store_user u;
+    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/apps"))
+        apps_page(ctx, &u, NULL);
+}
+
+void oauth_handle_admin_app_revoke(struct oauth_ctx *ctx)
+{
+    struct http_form f;
+    struct store_user u;
+    if (admin_post(ctx, &f, &u, "/admin/apps")) {
+        const char *v = http_form_get(&f, "app");
+        const char *sp = v ? strchr(v, ' ') : NULL;
+        char uid[24] = "", detail[300];
+        if (sp && sp > v && (size_t)(sp - v) < sizeof uid)
+            snprintf(uid, sizeof uid, "%.*s", (int)(sp - v), v);
+        long long user_id = uid[0] && strspn(uid, "0123456789") == strlen(uid) ? atoll(uid) : 0;
+        int n = 0;
+        if (user_id <= 0 || !sp[1] || strlen(sp + 1) > 2048) {
+            oauth_error_page(ctx, 400, "Bad request", "Name the user and the client.");
+        } else {
+            enum store_rc rc = store_families_revoke(ctx->db, user_id, sp + 1, &n);
+            snprintf(detail, sizeof detail, "client %.200s disconnected from user %lld (%d)",
+                     sp + 1, user_id, n);
+            after_change_on(ctx, &u, rc == STORE_OK && n == 0 ? STORE_NOT_FOUND : rc,
+                            "admin/app_revoke", detail, "The user has no such connection.",
+                            apps_page);
+        }
+    }
+    http_form_free(&f);
 }
 
 static void policy_page(struct oauth_ctx *ctx, const struct store_user *u, const char *notice)

@@ -89,6 +89,9 @@ void oauth_handle_admin_policy_add(struct oauth_ctx *ctx);
 void oauth_handle_admin_policy_remove(struct oauth_ctx *ctx);
 /* /admin/backends: each backend with its tools and health (oauth/admin_backends.c) */
 void oauth_handle_admin_backends(struct oauth_ctx *ctx);
+/* /admin/apps[/revoke]: every user's connected applications */
+void oauth_handle_admin_apps(struct oauth_ctx *ctx);
+void oauth_handle_admin_app_revoke(struct oauth_ctx *ctx);
 
 enum oauth_bearer {
     OAUTH_BEARER_OK,      /* *out holds the caller */

@@ -183,11 +183,11 @@ void oauth_safe_return(const struct mg_config *cfg, const char *want, char *out,
     snprintf(account, sizeof account, "%s/account", cfg->base_path);
     snprintf(admin, sizeof admin, "%s/admin", cfg->base_path);
     size_t al = strlen(admin);
-    int console =
-        want && strncmp(want, admin, al) == 0 &&
-        (want[al] == '\0' || strcmp(want + al, "/users") == 0 || strcmp(want + al, "/audit") == 0 ||
-         strcmp(want + al, "/keys") == 0 || strcmp(want + al, "/clients") == 0 ||
-         strcmp(want + al, "/policy") == 0 || strcmp(want + al, "/backends") == 0);
+    int console = want && strncmp(want, admin, al) == 0 &&
+                  (want[al] == '\0' || strcmp(want + al, "/users") == 0 ||
+                   strcmp(want + al, "/audit") == 0 || strcmp(want + al, "/keys") == 0 ||
+                   strcmp(want + al, "/clients") == 0 || strcmp(want + al, "/policy") == 0 ||
+                   strcmp(want + al, "/backends") == 0 || strcmp(want + al, "/apps") == 0);
     int ok = want && strlen(want) < n &&
              (strncmp(want, authorize, strlen(authorize)) == 0 || strcmp(want, account) == 0 ||
               console) &&

@@ -15,11 +15,14 @@
 /* The console's links; current marks the page shown. */
 static int nav(struct buf *b, const char *base, const char *current, const char *username)
 {
-    static const char *const links[][2] = {
-        {"/admin", "Overview"},         {"/admin/users", "Users"},
-        {"/admin/keys", "API keys"},    {"/admin/clients", "OAuth clients"},
-        {"/admin/policy", "Policy"},    {"/admin/backends", "Backends"},
-        {"/admin/audit", "Audit trail"}};
+    static const char *const links[][2] = {{"/admin", "Overview"},
+                                           {"/admin/users", "Users"},
+                                           {"/admin/keys", "API keys"},
+                                           {"/admin/clients", "OAuth clients"},
+                                           {"/admin/apps", "Connected apps"},
+                                           {"/admin/policy", "Policy"},
+                                           {"/admin/backends", "Backends"},
+                                           {"/admin/audit", "Audit trail"}};
     int rc = buf_puts(b, "<nav id=\"admin-nav\"><p>");
     for (size_t i = 0; i < sizeof links / sizeof links[0] && rc == 0; i++) {
         if (strcmp(links[i][0], current) == 0)

@@ -58,6 +58,44 @@ enum store_rc store_admin_last_errors(struct store_conn *c,
     return STORE_OK;
 }
 
+static const struct store_stmt stmt_apps = {
+    "admin_apps",
+    "SELECT u.username, f.client_id, cl.name, string_agg(DISTINCT f.scope, ' '),"
+    " coalesce(to_char(max(f.last_used_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), ''),"
+    " to_char(min(f.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), u.id"
+    " FROM oauth_families f JOIN oauth_clients cl ON cl.client_id = f.client_id"
+    " JOIN users u ON u.id = f.user_id"
+    " WHERE f.revoked_at IS NULL AND f.issued AND cl.revoked_at IS NULL"
+    " AND EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.family_id = f.id"
+    " AND t.revoked_at IS NULL AND t.expires_at > now())"
+    " GROUP BY u.id, u.username, f.client_id, cl.name"
+    " ORDER BY max(f.last_used_at) DESC NULLS LAST, u.username, cl.name LIMIT 500",
+    0,
+};
+
+enum store_rc store_admin_apps(struct store_conn *c,
+                               void (*fn)(void *arg, const struct store_admin_app *a), void *arg)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_apps, NULL, &r);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_admin_app a = {
+            .username = PQgetvalue(r, i, 0),
+            .client_id = PQgetvalue(r, i, 1),
+            .name = PQgetvalue(r, i, 2),
+            .scope = PQgetvalue(r, i, 3),
+            .last_used = PQgetvalue(r, i, 4),
+            .since = PQgetvalue(r, i, 5),
+            .user_id = atoll(PQgetvalue(r, i, 6)),
+        };
+        fn(arg, &a);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
 enum store_rc store_admin_users(struct store_conn *c,
                                 void (*fn)(void *arg, const struct store_admin_user *u), void *arg)
 {

@@ -45,4 +45,17 @@ __attribute__((warn_unused_result)) enum store_rc
 store_admin_last_errors(struct store_conn *c,
                         void (*fn)(void *arg, const char *tool, const char *at), void *arg);
 
+/* One user's connection of an OAuth client (live tokens), as text,
+ * borrowed for the callback's duration. */
+struct store_admin_app {
+    const char *username, *client_id, *name, *scope, *last_used, *since;
+    long long user_id;
+};
+
+/* Calls fn for each (user, client) with live tokens, most recently used
+ * first. Returns STORE_OK or a failure. */
+__attribute__((warn_unused_result)) enum store_rc
+store_admin_apps(struct store_conn *c, void (*fn)(void *arg, const struct store_admin_app *a),
+                 void *arg);
+
 #endif

@@ -202,7 +202,7 @@ def shared_mode(t, st):
 
 
 def make_key(t, st, user, admin_role=False):
-    r = admin(st, "user", "add", user, stdin=PASSWORD + "\n")
+    r = admin(st, "user", "add", user, stdin=PASSWORD + "\n", timeout=120)  # scrypt, valgrind
     t.ok(r.returncode == 0, "mcpgate user add %s" % user, r.stdout, r.stderr)
     if admin_role:
         r = admin(st, "user", "admin", user)

@@ -10,7 +10,8 @@
 // its SVG charts (24 hourly bars, the top tools with echo, p50/p99 of the builtin
 // backend); a change without the Confirm box or with a wrong CSRF token is refused and
 // changes nothing; with it, TARGET is disabled and enabled again, added to a group and
-// removed, each shown on the users page; an API key and an OAuth client revoked and a
+// removed, each shown on the users page; a user's connected app disconnected, an API key
+// and an OAuth client revoked and a
 // policy rule added and removed, each from its page; the backends page shows the builtin
 // tools with their calls, failures, p50/p99 and last failure; the audit trail lists those actions
 // under the admin's name, filters by tool and outcome, and explains a bad time.
@@ -238,6 +239,21 @@ async function run(browser) {
     if (!notice.endsWith('revoked')) p.push(`notice ${notice}`);
     if ((await cellsOf('clients')).includes(name)) p.push('still listed');
     await screenshot(page, 'clients');
+    return p;
+  });
+
+  await runCase("chromium: a user's connected app disconnected, confirmed", async () => {
+    const p = [];
+    const appsOf = async () => (await page.locator('#apps td.c0').allInnerTexts())
+      .filter((u) => u === target).length;
+    await page.goto(`${base}/admin/apps`);
+    const before = await appsOf();
+    if (!(await confirmRow('/admin/apps', 'apps', target))) p.push(`no app of ${target} listed`);
+    const notice = await page.locator('#notice').innerText();
+    if (!/^client .* disconnected from user \d+ \(\d+\)$/.test(notice)) p.push(`notice ${notice}`);
+    const after = await appsOf();
+    if (after !== before - 1) p.push(`apps of ${target}: ${before} before, ${after} after`);
+    await screenshot(page, 'apps');
     return p;
   });
 

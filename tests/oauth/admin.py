@@ -6,9 +6,11 @@ packages, Debian's /usr/bin/chromium; screenshots in $top_builddir/tests/artifac
 Starts a stack with auth = oauth, adds an admin (`mcpgate user admin`), a user without the
 role and a user the console changes, makes tool calls with an API key so the charts have
 data, waits until the deployment's counters hold them, then runs admin.mjs once per front
-end (with an API key and an OAuth client per front end for the console to revoke).
-Afterwards: the audit trail holds exactly the admin actions the script made (eight per
-front end, none for the refused attempts), the revoked keys get 401, the revoked clients
+end (with an API key, an OAuth client and, through the OAuth flow, an application connected
+by the changed user per front end, for the console to revoke).
+Afterwards: the audit trail holds exactly the admin actions the script made (nine per
+front end, none for the refused attempts), the revoked keys and the disconnected app's
+token get 401, the revoked clients
 are revoked, the rules are gone, the changed user ends enabled in no group, and no
 password or key reached a log.
 
@@ -26,17 +28,18 @@ os.environ.setdefault("MCPGATE_TEST_TIMEOUT", "600")
 
 import mcptest  # noqa: E402
 import npmci  # noqa: E402
+import oauthlib  # noqa: E402
 from mcptest import Mcp, Stack, Tap, admin, check_logs  # noqa: E402
 from run import check_no_secrets_logged, run_script  # noqa: E402
 
 ADMIN, ADMIN_PW = "root-admin", "admin console password 1"
 PLAIN, PLAIN_PW = "plain-user", "plain user password 1"
-TARGET = "target-user"
+TARGET, TARGET_PW = "target-user", "target password 123"
 SCRIPTS = ("lib.mjs", "admin.mjs")
 
 
 def add_user(t, st, name, password, role=False):
-    r = admin(st, "user", "add", name, stdin=password + "\n")
+    r = admin(st, "user", "add", name, stdin=password + "\n", timeout=120)  # scrypt, valgrind
     ok = t.ok(r.returncode == 0, "mcpgate user add %s" % name, r.stdout, r.stderr)
     if role:
         r = admin(st, "user", "admin", name)
@@ -63,7 +66,7 @@ def main():
     with Stack(t, servers="lighttpd fcgid proxy", auth="oauth") as st:
         fes = st.front_ends()
         ok = add_user(t, st, ADMIN, ADMIN_PW, role=True) and add_user(t, st, PLAIN, PLAIN_PW) \
-            and add_user(t, st, TARGET, "target password 123")
+            and add_user(t, st, TARGET, TARGET_PW)
         r = admin(st, "key", "create", PLAIN, "--name", "console data")
         key = next((w for w in r.stdout.split() if w.startswith("mgk_")), "")
         if ok and t.ok(key, "an API key for the calls the charts show", r.stderr):
@@ -92,13 +95,21 @@ def main():
                     "token_endpoint_auth_method": "none"})
                 t.ok(console_keys[fe] and r.status == 201,
                      "%s: a key and a client for the console to revoke" % fe, r.describe())
+            app_tokens = {}
+            for fe, url in fes:
+                client, tok, problems = oauthlib.OAuth(url).full_flow(
+                    oauthlib.Browser(), TARGET, TARGET_PW)
+                app_tokens[fe] = (tok or {}).get("access_token", "")
+                secrets.add(app_tokens[fe])
+                t.ok(app_tokens[fe] and not problems,
+                     "%s: %s connects an application (OAuth flow)" % (fe, TARGET), *problems)
             for fe, url in fes:
                 run_script(t, pkgdir, fe, ["admin.mjs", url, ADMIN, ADMIN_PW, PLAIN, PLAIN_PW,
                                            TARGET, artifacts, "admin-" + fe], secrets)
             ok_, out = st.psql("SELECT tool, count(*) FROM audit_log WHERE tool LIKE 'admin/%'"
                                " GROUP BY tool ORDER BY tool")
             want = "\n".join("%s|%d" % (a, len(fes)) for a in (
-                "admin/client_revoke", "admin/group_add", "admin/group_remove",
+                "admin/app_revoke", "admin/client_revoke", "admin/group_add", "admin/group_remove",
                 "admin/key_revoke", "admin/policy_add", "admin/policy_remove",
                 "admin/user_disable", "admin/user_enable"))
             t.ok(ok_ and out == want, "the audit trail holds each confirmed admin action once "
@@ -107,6 +118,11 @@ def main():
                 c = Mcp(url, name="revoked", bearer=console_keys[fe])
                 r = c.post(c.initialize_body(), session=False)
                 t.ok(r.status == 401, "%s: the key revoked in the console gets 401" % fe,
+                     r.describe())
+            for fe, url in fes:
+                r = oauthlib.mcp_with(url, app_tokens[fe]).post(
+                    Mcp(url).initialize_body(), session=False)
+                t.ok(r.status == 401, "%s: the app disconnected in the console gets 401" % fe,
                      r.describe())
             ok_, out = st.psql("SELECT count(*) FROM oauth_clients WHERE name LIKE"
                                " 'console-client-%' AND revoked_at IS NULL")
