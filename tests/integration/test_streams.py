@@ -29,7 +29,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import (Mcp, Stack, Tap, expect_error, json_bytes, request,  # noqa: E402
+from mcptest import (SLOW, Mcp, Stack, Tap, expect_error, json_bytes, request,  # noqa: E402
                      test_responder)
 
 CONFIG = "sse_max_s = 3\nsse_heartbeat_s = 1\nsse_retry_ms = 500"
@@ -601,15 +601,26 @@ def test_get_delete_race(t, fe, url, st):
         got["r"] = request("GET", url + "/mcp", None,
                            m.headers({"Accept": "text/event-stream"}), timeout=15)
     try:
-        p.stdin.write("BEGIN;\nDELETE FROM mcp_sessions WHERE id_hash = '%s';\n" % sid_hash)
+        # the DELETE has run (uncommitted) once psql echoes the line after it
+        p.stdin.write("BEGIN;\nDELETE FROM mcp_sessions WHERE id_hash = '%s';\n"
+                      "SELECT pg_backend_pid();\n" % sid_hash)
         p.stdin.flush()
-        time.sleep(0.5)
+        holder = p.stdout.readline().strip()
         th = threading.Thread(target=get)
         th.start()
-        time.sleep(1.0)  # the GET now waits on the deleted, uncommitted session row
+        # commit once the GET waits on the deleted row (or has answered without waiting,
+        # which the check below then reports)
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND %s = ANY(" \
+                  "pg_blocking_pids(pid))" % (holder if holder.isdigit() else "0")
+        deadline = time.monotonic() + 15 * SLOW
+        while th.is_alive() and time.monotonic() < deadline:
+            ok, n = st.psql(waiting)
+            if ok and n not in ("", "0"):
+                break
+            time.sleep(0.05)
         p.stdin.write("COMMIT;\n")
         p.stdin.flush()
-        th.join(15)
+        th.join(15 * SLOW)
     finally:
         p.stdin.close()
         p.wait(10)
