@@ -434,3 +434,39 @@ enum store_rc store_exec_plain(struct store_conn *c, const char *sql)
     PQclear(r);
     return STORE_ERROR;
 }
+
+enum store_rc store_exec_one(struct store_conn *c, const struct store_stmt *stmt,
+                             const char *const *params, PGresult **res)
+{
+    enum store_rc rc = store_exec(c, stmt, params, res);
+    if (rc == STORE_OK && PQntuples(*res) != 1) {
+        PQclear(*res);
+        *res = NULL;
+        return STORE_NOT_FOUND;
+    }
+    return rc;
+}
+
+enum store_rc store_exec_count(struct store_conn *c, const struct store_stmt *stmt,
+                               const char *const *params, int *n)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
+enum store_rc store_exec_changed(struct store_conn *c, const struct store_stmt *stmt,
+                                 const char *const *params)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+}

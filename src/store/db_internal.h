@@ -50,6 +50,25 @@ __attribute__((warn_unused_result)) enum store_rc store_exec(struct store_conn *
                                                              const char *const *params,
                                                              PGresult **res);
 
+/* As store_exec(), for a statement that finds one row: STORE_NOT_FOUND
+ * (nothing to clear) unless exactly one row came back. */
+__attribute__((warn_unused_result)) enum store_rc store_exec_one(struct store_conn *c,
+                                                                 const struct store_stmt *stmt,
+                                                                 const char *const *params,
+                                                                 PGresult **res);
+
+/* As store_exec(), for a statement whose one row's first column is a count
+ * (rows changed, hits): into *n. */
+__attribute__((warn_unused_result)) enum store_rc store_exec_count(struct store_conn *c,
+                                                                   const struct store_stmt *stmt,
+                                                                   const char *const *params,
+                                                                   int *n);
+
+/* As store_exec(), for a statement that changes rows: STORE_NOT_FOUND
+ * when it changed none. */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_changed(struct store_conn *c, const struct store_stmt *stmt, const char *const *params);
+
 /* Prepares (if needed) and runs stmt on the connection that is open, with no
  * reconnect and no schema check (for migrations and the check itself).
  * Results as store_exec(). */

@@ -101,19 +101,6 @@ static enum store_rc one_row(struct store_conn *c, const struct store_stmt *stmt
     return rc;
 }
 
-/* Runs stmt, which changes rows; STORE_NOT_FOUND when it changed none. */
-static enum store_rc changed(struct store_conn *c, const struct store_stmt *stmt,
-                             const char *const *params)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
-}
-
 enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const char *idp,
                                   const char *token_endpoint, const char *access_sealed,
                                   const char *refresh_sealed, long long expires_in_s, int linked)
@@ -123,7 +110,7 @@ enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const
     snprintf(exp, sizeof exp, "%lld", expires_in_s);
     const char *params[] = {
         uid, idp, token_endpoint, access_sealed, refresh_sealed, exp, linked ? "true" : "false"};
-    enum store_rc rc = changed(c, &stmt_put, params);
+    enum store_rc rc = store_exec_changed(c, &stmt_put, params);
     return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
 
@@ -173,7 +160,7 @@ enum store_rc store_idp_token_refreshed(struct store_conn *c, long long user_id,
     snprintf(uid, sizeof uid, "%lld", user_id);
     snprintf(exp, sizeof exp, "%lld", expires_in_s);
     const char *params[] = {uid, lease, access_sealed, refresh_sealed, exp, idp};
-    return changed(c, &stmt_refreshed, params);
+    return store_exec_changed(c, &stmt_refreshed, params);
 }
 
 enum store_rc store_idp_token_delete(struct store_conn *c, long long user_id, const char *idp)
@@ -181,6 +168,6 @@ enum store_rc store_idp_token_delete(struct store_conn *c, long long user_id, co
     char uid[24];
     snprintf(uid, sizeof uid, "%lld", user_id);
     const char *params[] = {uid, idp};
-    enum store_rc rc = changed(c, &stmt_delete, params);
+    enum store_rc rc = store_exec_changed(c, &stmt_delete, params);
     return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }

@@ -85,11 +85,8 @@ enum store_rc store_lease_release(struct store_conn *c, long long id)
 enum store_rc store_lease_count(struct store_conn *c, const char *key, int *count)
 {
     const char *params[] = {key};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_lease_count, params, &r);
+    enum store_rc rc = store_exec_count(c, &stmt_lease_count, params, count);
     if (rc != STORE_OK)
         return rc;
-    *count = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
     return STORE_OK;
 }

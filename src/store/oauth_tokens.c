@@ -402,12 +402,9 @@ enum store_rc store_token_revoke(struct store_conn *c, const char *token_hash,
     const char *params[] = {token_hash, client_id};
     unsigned long seq;
     store_cache_begin(&seq);
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
+    enum store_rc rc = store_exec_count(c, &stmt_revoke, params, n);
     if (rc != STORE_OK)
         return rc;
-    *n = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
     if (*n > 0)
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
@@ -421,12 +418,9 @@ enum store_rc store_families_revoke(struct store_conn *c, long long user_id, con
     const char *params[] = {uid, client_id};
     unsigned long seq;
     store_cache_begin(&seq);
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_families_revoke, params, &r);
+    enum store_rc rc = store_exec_count(c, &stmt_families_revoke, params, n);
     if (rc != STORE_OK)
         return rc;
-    *n = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
     if (*n > 0)
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;

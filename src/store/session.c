@@ -146,13 +146,9 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
     snprintf(uid, sizeof uid, "%lld", owner);
     const char *params[] = {id_hash, ttl, uid};
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_find, params, &r);
+    enum store_rc rc = store_exec_one(c, &stmt_find, params, &r);
     if (rc != STORE_OK)
         return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return STORE_NOT_FOUND;
-    }
     snprintf(out->protocol_version, sizeof out->protocol_version, "%s", PQgetvalue(r, 0, 0));
     snprintf(out->log_level, sizeof out->log_level, "%s", PQgetvalue(r, 0, 2));
     snprintf(out->transport, sizeof out->transport, "%s", PQgetvalue(r, 0, 3));
@@ -171,24 +167,11 @@ void store_session_clear(struct store_session *s)
     s->capabilities = NULL;
 }
 
-/* Runs an UPDATE; STORE_NOT_FOUND when it touched no row. */
-static enum store_rc exec_update(struct store_conn *c, const struct store_stmt *stmt,
-                                 const char *const *params)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
-}
-
 enum store_rc store_session_initialized(struct store_conn *c, const struct store_session_new *s)
 {
     const char *params[] = {s->id_hash, s->protocol_version, s->client_name, s->client_version,
                             s->capabilities};
-    enum store_rc rc = exec_update(c, &stmt_initialized, params);
+    enum store_rc rc = store_exec_changed(c, &stmt_initialized, params);
     store_cache_drop(STORE_CACHE_SESSION, s->id_hash); /* after the change, for this process */
     return rc;
 }
@@ -197,7 +180,7 @@ enum store_rc store_session_set_log_level(struct store_conn *c, const char *id_h
                                           const char *level)
 {
     const char *params[] = {id_hash, level};
-    enum store_rc rc = exec_update(c, &stmt_log_level, params);
+    enum store_rc rc = store_exec_changed(c, &stmt_log_level, params);
     store_cache_drop(STORE_CACHE_SESSION, id_hash);
     return rc;
 }

@@ -162,13 +162,9 @@ enum store_rc store_stream_session_of(struct store_conn *c, const char *stream_i
         [STORE_STREAM_POST] = "post", [STORE_STREAM_GET] = "get", [STORE_STREAM_SSE] = "sse"};
     const char *params[] = {stream_id, kinds[kind]};
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_session_of, params, &r);
+    enum store_rc rc = store_exec_one(c, &stmt_session_of, params, &r);
     if (rc != STORE_OK)
         return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return STORE_NOT_FOUND;
-    }
     snprintf(session_hash, 65, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     return STORE_OK;
@@ -179,13 +175,9 @@ enum store_rc store_event_append(struct store_conn *c, const char *stream_id, co
 {
     const char *params[] = {stream_id, event, payload, done ? "true" : "false"};
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_append, params, &r);
+    enum store_rc rc = store_exec_one(c, &stmt_append, params, &r);
     if (rc != STORE_OK)
         return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return STORE_NOT_FOUND;
-    }
     *seq = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
     return STORE_OK;
@@ -272,13 +264,9 @@ enum store_rc store_pending_take(struct store_conn *c, const char *session_hash,
 {
     const char *params[] = {session_hash, request_id};
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_pending_take, params, &r);
+    enum store_rc rc = store_exec_one(c, &stmt_pending_take, params, &r);
     if (rc != STORE_OK)
         return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return STORE_NOT_FOUND;
-    }
     *response = dup_or_null(r, 0, 0);
     PQclear(r);
     return *response ? STORE_OK : STORE_NOT_FOUND;

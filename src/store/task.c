@@ -141,35 +141,18 @@ enum store_rc store_task_get(struct store_conn *c, const char *task_id, long lon
     char ubuf[24];
     const char *params[] = {task_id, user_param(user_id, ubuf)};
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_get, params, &r);
+    enum store_rc rc = store_exec_one(c, &stmt_get, params, &r);
     if (rc != STORE_OK)
         return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return STORE_NOT_FOUND;
-    }
     read_task(r, out);
     PQclear(r);
     return STORE_OK;
 }
 
-/* Runs an UPDATE; STORE_NOT_FOUND when it changed no row. */
-static enum store_rc update(struct store_conn *c, const struct store_stmt *stmt,
-                            const char *const *params)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
-}
-
 enum store_rc store_task_park(struct store_conn *c, const char *task_id, const char *requests)
 {
     const char *params[] = {task_id, requests};
-    return update(c, &stmt_park, params);
+    return store_exec_changed(c, &stmt_park, params);
 }
 
 enum store_rc store_task_answer(struct store_conn *c, const char *task_id, long long user_id,
@@ -177,14 +160,14 @@ enum store_rc store_task_answer(struct store_conn *c, const char *task_id, long 
 {
     char ubuf[24];
     const char *params[] = {task_id, user_param(user_id, ubuf), answers};
-    return update(c, &stmt_answer, params);
+    return store_exec_changed(c, &stmt_answer, params);
 }
 
 enum store_rc store_task_finish(struct store_conn *c, const char *task_id, const char *status,
                                 const char *result, const char *error)
 {
     const char *params[] = {task_id, status, result, error};
-    return update(c, &stmt_finish, params);
+    return store_exec_changed(c, &stmt_finish, params);
 }
 
 enum store_rc store_task_cancel(struct store_conn *c, const char *task_id, long long user_id)

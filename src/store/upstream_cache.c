@@ -104,13 +104,9 @@ enum store_rc store_upstream_put(struct store_conn *c, const char *backend, cons
     snprintf(ttl, sizeof ttl, "%d", ttl_s);
     const char *params[] = {backend, source, tools, ttl};
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_put, params, &r);
+    enum store_rc rc = store_exec_one(c, &stmt_put, params, &r);
     if (rc != STORE_OK)
         return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return STORE_NOT_FOUND;
-    }
     *generation = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return STORE_OK;

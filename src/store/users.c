@@ -328,12 +328,9 @@ enum store_rc store_rate_add(struct store_conn *c, const char *key, int window_s
     snprintf(w, sizeof w, "%d", window_s);
     snprintf(add, sizeof add, "%d", n);
     const char *params[] = {key, w, add};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_rate_hit, params, &r);
+    enum store_rc rc = store_exec_count(c, &stmt_rate_hit, params, count);
     if (rc != STORE_OK)
         return rc;
-    *count = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
     return STORE_OK;
 }
 
