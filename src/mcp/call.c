@@ -236,17 +236,6 @@ static int ctx_cancelled(void *impl)
     return c->cancelled;
 }
 
-static const char *capability_of(const char *method)
-{
-    if (strcmp(method, "sampling/createMessage") == 0)
-        return "sampling";
-    if (strcmp(method, "elicitation/create") == 0)
-        return "elicitation";
-    if (strcmp(method, "roots/list") == 0)
-        return "roots";
-    return NULL;
-}
-
 /* Waits for the answer to request id; returns the parsed response or NULL. */
 static struct json_object *await_answer(struct mcp_call *c, const char *id, int timeout_ms,
                                         const char **why)
@@ -287,7 +276,7 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
 {
     struct mcp_call *c = impl;
     const struct mcp_env *env = c->env;
-    const char *cap = capability_of(method);
+    const char *cap = mcp_request_capability(method);
     if (c->mrtr) {
         /* the n-th request of a run is the n-th again when it reruns */
         char key[32];

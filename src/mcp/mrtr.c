@@ -34,8 +34,7 @@ int mcp_mrtr_method(const char *method)
            strcmp(method, "resources/read") == 0;
 }
 
-/* The client capability a request method needs, or NULL. */
-static const char *capability_of(const char *method)
+const char *mcp_request_capability(const char *method)
 {
     if (strcmp(method, "sampling/createMessage") == 0)
         return "sampling";
@@ -204,7 +203,7 @@ int mcp_mrtr_begin(struct mcp_call *call, const char *method, struct json_object
 struct json_object *mcp_mrtr_input(struct mcp_call *call, const char *key, const char *method,
                                    struct json_object *params, const char **why)
 {
-    const char *cap = capability_of(method);
+    const char *cap = mcp_request_capability(method);
     if (cap && !json_get(call->client_caps, cap, json_type_object)) {
         call->missing_capability = cap;
         json_object_put(params);

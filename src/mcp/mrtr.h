@@ -69,4 +69,8 @@ struct json_object *mcp_mrtr_finish(struct mcp_call *call, const char *method,
                                     struct json_object *params, struct json_object *result,
                                     struct mcp_err *err);
 
+/* The client capability a server-to-client request method needs
+ * ("sampling", "elicitation", "roots"), or NULL. */
+const char *mcp_request_capability(const char *method);
+
 #endif
