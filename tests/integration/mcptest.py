@@ -45,7 +45,14 @@ import urllib.parse
 
 # MCPGATE_VALGRIND=1 (make check under valgrind memcheck): the responders and the admin
 # command run 10 to 50 times slower, a sign-in's scrypt takes seconds; waits scale by SLOW.
-SLOW = 4 if os.environ.get("MCPGATE_VALGRIND") == "1" else 1
+VALGRIND = os.environ.get("MCPGATE_VALGRIND") == "1"
+SLOW = 4 if VALGRIND else 1
+# MCPGATE_SANITIZERS=1: the build has ASan+UBSan (configure --enable-sanitizers; set by
+# Makefile.am). In these code-checking passes and under valgrind, a test may run what only
+# repeats the responder's code through fewer front ends (Stack's code_check_servers); the
+# default build runs every front end. MCPGATE_ALL_FRONT_ENDS=1 keeps them all anywhere.
+SANITIZERS = os.environ.get("MCPGATE_SANITIZERS") == "1"
+FEWER_FRONT_ENDS = (VALGRIND or SANITIZERS) and os.environ.get("MCPGATE_ALL_FRONT_ENDS") != "1"
 HTTP_TIMEOUT_S = 10 * SLOW
 STACK_START_TIMEOUT_S = 90
 STACK_CMD_TIMEOUT_S = 60
@@ -703,9 +710,17 @@ class Stack:
     Starts scripts/stack.sh in a fresh temporary directory and stops it however the
     script ends. A failed start is a bail-out (after stop). auth is the responders'
     `auth` setting (STACK_AUTH): "none" unless a test asks for "oauth", so that each test
-    says what it needs whatever conf/mcpgate.conf's default is."""
+    says what it needs whatever conf/mcpgate.conf's default is.
 
-    def __init__(self, tap, servers=None, responder=None, config_extra=None, auth="none"):
+    code_check_servers: the front ends to start instead of servers under valgrind
+    (MCPGATE_VALGRIND=1) and in the ASan+UBSan build (MCPGATE_SANITIZERS=1), for a test
+    whose checks are the responder's whatever front end it is behind: memcheck and the
+    sanitizers look at the responder's code, the same behind every front end, and each
+    front end more only repeats it, 2 to 50 times slower. The default build still runs
+    servers; MCPGATE_ALL_FRONT_ENDS=1 ignores it."""
+
+    def __init__(self, tap, servers=None, responder=None, config_extra=None, auth="none",
+                 code_check_servers=None):
         self.tap = tap
         self.dir = None
         self.env = {}
@@ -718,6 +733,8 @@ class Stack:
         self.proc_env["top_builddir"] = TOP_BUILDDIR
         if responder:
             self.proc_env["MCPGATE_RESPONDER"] = responder
+        if code_check_servers and FEWER_FRONT_ENDS:
+            servers = code_check_servers
         if servers:
             self.proc_env["STACK_SERVERS"] = servers
         if responder == test_responder() and "discovery_threshold" not in (config_extra or ""):
@@ -1012,11 +1029,15 @@ def admin_exe():
     return os.environ.get("MCPGATE_ADMIN") or os.path.join(TOP_BUILDDIR, "src", "mcpgate")
 
 
-def admin(stack, *args, stdin="", frontend=None, conf=None, timeout=30):
+def admin(stack, *args, stdin="", frontend=None, conf=None, timeout=None):
     """Runs `mcpgate --config CONF ARGS...` for a stack and returns the CompletedProcess
     (text, output captured). CONF is conf if given, else the configuration of frontend
     ("lighttpd", "fcgid", "proxy"), else of the first of those the stack runs. stdin is
-    the command's input; MCPGATE_CONFIG from the caller's environment is not passed on."""
+    the command's input; MCPGATE_CONFIG from the caller's environment is not passed on.
+    timeout defaults to 30 s times SLOW (under valgrind a `user add` hashes a password
+    at the production cost under memcheck, which on a loaded machine took over 30 s)."""
+    if timeout is None:
+        timeout = 30 * SLOW
     if conf is None and frontend:
         conf = stack.env["CONFIG_" + frontend.upper()]
     elif conf is None:
