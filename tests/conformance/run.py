@@ -289,10 +289,10 @@ def main():
     # Each scenario's client leaves a GET stream open when it closes, and a worker
     # notices that only when a heartbeat cannot be written: short heartbeats give the
     # workers back before the next scenarios queue behind them.
-    # Under valgrind (MCPGATE_VALGRIND=1) only lighttpd: what memcheck looks at is the
-    # responder's code, the same behind both; the default and sanitizer builds run both.
-    servers = "lighttpd" if os.environ.get("MCPGATE_VALGRIND") == "1" else "lighttpd fcgid"
-    with Stack(t, servers=servers, responder=test_responder(),
+    # Under valgrind and ASan+UBSan only lighttpd: what memcheck and the sanitizers look
+    # at is the responder's code, the same behind both; the default build runs both.
+    with Stack(t, servers="lighttpd fcgid", code_check_servers="lighttpd",
+               responder=test_responder(),
                config_extra="auth = none\nsse_heartbeat_s = %d" % HEARTBEAT_S) as st:
         for fe, url in st.front_ends():
             for run in runs(pkgdir):

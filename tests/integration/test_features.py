@@ -389,8 +389,11 @@ def test_completion(case):
 
 def main():
     t = Tap()
+    # under valgrind and ASan through lighttpd only (the default build runs both): the
+    # catalog methods are the responder's code, the same behind each front end
     with Stack(t, servers="lighttpd fcgid", responder=test_responder(),
-               config_extra="page_size = %d\nauth = none" % PAGE_SIZE) as st:
+               config_extra="page_size = %d\nauth = none" % PAGE_SIZE,
+               code_check_servers="lighttpd") as st:
         for fe, url in st.front_ends():
             case = Case(t, st, fe, url)
             if not test_initialize(case):
