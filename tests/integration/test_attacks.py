@@ -68,6 +68,11 @@ BACKEND_SECRET = "backend-secret-" + secrets.token_hex(16)
 
 SQLI = ["'", '"', ";", "--", "\\", "%", "_", "$1", "' OR '1'='1", "'); DROP TABLE users;--",
         "\\'; SELECT pg_sleep(5);--", "%' OR 1=1 --", "$$;$$", "E'\\x27'", "1; TRUNCATE audit_log"]
+# Under valgrind and ASan+UBSan (mcptest.FEWER_FRONT_ENDS) five of them, at every door
+# still: each value takes the same path through the responder (bound parameters), and under
+# memcheck each one more is another round of some twenty requests and scrypt sign-ins.
+if mcptest.FEWER_FRONT_ENDS:
+    SQLI = [SQLI[i] for i in (0, 4, 8, 9, 12)]  # quote, backslash, OR, DROP TABLE, $$
 XSS = '"><script>alert(1)</script>'
 CRLF = "x\r\nX-Injected: 1\r\n\r\n<html>split</html>"
 
@@ -1249,7 +1254,10 @@ def main():
             ssrf_cimd_allowed(A, st, proxy, w)
             ssrf_backends(A, st, light, w, private_names, skipped)
             serving(tap, fes, "SSRF attacks")
-            for fe in fes:
+            # what is reflected is escaped by the responder, the same code behind both:
+            # under valgrind and ASan through lighttpd only (the size attacks keep both,
+            # as mod_proxy_fcgi hands the responder the body as the client sends it)
+            for fe in ([light] if mcptest.FEWER_FRONT_ENDS else fes):
                 crlf(A, st, fe)
             serving(tap, fes, "CRLF and reflection attacks")
             sql(A, st, light)
