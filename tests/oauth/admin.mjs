@@ -19,14 +19,14 @@ import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { runCase, withTimeout } from './lib.mjs';
+import { runCase, withTimeout, SLOW } from './lib.mjs';
 
 const [base, admin, adminPw, plain, plainPw, target, artifactDir, prefix] =
   process.argv.slice(2);
 const CHROMIUM = process.env.MCPGATE_CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const STEP_MS = 15000;
+const STEP_MS = 15000 * SLOW;
 let shot = 0;
 
 async function screenshot(page, name) {

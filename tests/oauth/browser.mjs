@@ -20,7 +20,7 @@ import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { pkce, runCase, form, noteSecret, FORM_HEADERS, withTimeout } from './lib.mjs';
+import { pkce, runCase, form, noteSecret, FORM_HEADERS, withTimeout, SLOW } from './lib.mjs';
 
 const [base, user, password, artifactDir, prefix = 'oauth'] = process.argv.slice(2);
 const CHROMIUM = process.env.MCPGATE_CHROMIUM || '/usr/bin/chromium';
@@ -33,7 +33,7 @@ const ARGS = [
   '--disable-component-update',
   '--disable-sync'
 ];
-const STEP_MS = 15000;
+const STEP_MS = 15000 * SLOW;
 let shot = 0;
 
 async function screenshot(page, name) {

@@ -13,7 +13,14 @@ export function noteSecret(value) {
   if (value) process.stdout.write(JSON.stringify({ secret: String(value) }) + '\n');
 }
 
+// Under valgrind (MCPGATE_VALGRIND=1, make check-valgrind) mcpgate answers several
+// times slower: every wait of these scripts is a bound on how long an answer may take,
+// so all of them scale by this factor (mcptest.SLOW on the Python side).
+export const SLOW = process.env.MCPGATE_VALGRIND === '1' ? 4 : 1;
+
+// Rejects when promise has not settled in ms (times SLOW).
 export function withTimeout(promise, ms, what) {
+  ms *= SLOW;
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),

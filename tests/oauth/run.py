@@ -40,7 +40,7 @@ from mcptest import Stack, Tap, check_logs, test_responder  # noqa: E402
 
 USER, PASSWORD = "carol", "oauth test password 1"
 SCRIPTS = ("lib.mjs", "sdk_flow.mjs", "browser.mjs")
-SCRIPT_TIMEOUT_S = 180
+SCRIPT_TIMEOUT_S = 180 * mcptest.SLOW
 CONFIG = "\n".join(["register_per_hour = 1000", "refresh_grace_s = 2"])
 
 
