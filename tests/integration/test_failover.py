@@ -37,7 +37,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import Mcp, Stack, Tap, admin, expect_result, tool_text  # noqa: E402
+from mcptest import SLOW, Mcp, Stack, Tap, admin, expect_result, tool_text  # noqa: E402
 from oauthlib import FORM, Browser, OAuth, form_body, mcp_with, pkce  # noqa: E402
 
 USER, PASSWORD = "failover", "a long enough password"
@@ -289,10 +289,17 @@ def setup(t, st, fes):
         workers.append((coder, "code-" + fe, fe, o, browser, client["client_id"]))
     for w in workers:
         load.start(*w)
+    # at least WARMUP_S of load, and until every kind of request has succeeded once
+    # (slow under valgrind on a loaded machine); the check below says which did not
     time.sleep(WARMUP_S)
-    with load.lock:
-        kinds = {k for k, _, _, _, outcome in load.answers if outcome == "ok"}
-        codes = list(load.codes)
+    deadline = time.monotonic() + 60 * SLOW
+    while True:
+        with load.lock:
+            kinds = {k for k, _, _, _, outcome in load.answers if outcome == "ok"}
+            codes = list(load.codes)
+        if kinds >= KINDS or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     t.ok(kinds == KINDS,
          "load runs on %d threads; every kind of request succeeds before the failover (%s)"
          % (len(workers), ", ".join(sorted(kinds))))
