@@ -130,9 +130,7 @@ static long client_post(const struct mg_idp *p, const char *endpoint, const char
         curl_free(secret);
     }
     curl_free(id);
-    if (body.data)
-        explicit_bzero(body.data, body.len);
-    buf_free(&body);
+    buf_free_secret(&body);
     if (f->refused || rc != CURLE_OK) {
         LOG_WARN("msg=\"%s failed\" idp=%s curl=%d refused=%d", what, p->name, (int)rc, f->refused);
         return -1;
@@ -157,9 +155,7 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
         explicit_bzero(rt, strlen(rt));
         curl_free(rt);
     }
-    if (form.data)
-        explicit_bzero(form.data, form.len);
-    buf_free(&form);
+    buf_free_secret(&form);
     int result = -1;
     struct json_object *doc = NULL;
     const char *why = NULL;
@@ -187,9 +183,7 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
                               : "failed",
                 NULL);
     json_object_put(doc);
-    if (f.body.data)
-        explicit_bzero(f.body.data, f.body.len);
-    buf_free(&f.body);
+    buf_free_secret(&f.body);
     return result;
 }
 
@@ -209,9 +203,7 @@ static int revoke_request(const struct mg_idp *p, const char *endpoint, const ch
         explicit_bzero(t, strlen(t));
         curl_free(t);
     }
-    if (form.data)
-        explicit_bzero(form.data, form.len);
-    buf_free(&form);
+    buf_free_secret(&form);
     buf_free(&f.body);
     if (status != 200 && status >= 0)
         LOG_WARN("msg=\"provider did not revoke\" idp=%s status=%ld hint=%s", p->name, status,

@@ -35,6 +35,7 @@
 #include "tools/credentials.h"
 #include "tools/idp_token.h"
 #include "tools/schema.h"
+#include "tools/secret_source.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -427,9 +428,7 @@ static struct json_object *build_creds(const struct backend_op *op, char *const 
         }
         if (h.len)
             *rq->headers = curl_slist_append(*rq->headers, h.data);
-        if (h.data)
-            explicit_bzero(h.data, h.len);
-        buf_free(&h);
+        buf_free_secret(&h);
     }
     return NULL;
 }
@@ -487,9 +486,7 @@ static struct json_object *build(const struct backend_op *op, char *const *vals,
         err = too_long();
     if (!err)
         err = build_body(op, &rq);
-    if (rq.query.data)
-        explicit_bzero(rq.query.data, rq.query.len);
-    buf_free(&rq.query);
+    buf_free_secret(&rq.query);
     json_object_put(rq.fields);
     return err;
 }
@@ -715,18 +712,11 @@ static struct json_object *call_with(const struct backend_op *op, struct tool_ct
              be->name, op->tool_name, op->method, status, (int)rc, ms, c.body.len, c.refused,
              c.cancelled);
     curl_easy_cleanup(h);
-    if (c.body.data)
-        explicit_bzero(c.body.data, c.body.len);
-    buf_free(&c.body);
+    buf_free_secret(&c.body);
 out:
     free_headers(headers);
-    if (userpwd) {
-        explicit_bzero(userpwd, strlen(userpwd));
-        free(userpwd);
-    }
-    if (url.data)
-        explicit_bzero(url.data, url.len);
-    buf_free(&url);
+    tool_secret_free(userpwd);
+    buf_free_secret(&url);
     buf_free(&payload);
     return result;
 }

@@ -92,9 +92,7 @@ char *tool_secret_from_env_file(const char *path, const char *name, const char *
         value[vlen] = '\0';
         *why = NULL;
     }
-    if (text.data)
-        explicit_bzero(text.data, text.len);
-    buf_free(&text);
+    buf_free_secret(&text);
     if (value && !*value) {
         free(value);
         *why = "the variable is empty";
@@ -110,9 +108,7 @@ char *tool_secret_from_file(const char *path, const char **why)
     struct buf text = {0};
     if (tool_file_read(path, &text, MAX_SECRET_BYTES) < 0) {
         *why = strerror(errno);
-        if (text.data)
-            explicit_bzero(text.data, text.len);
-        buf_free(&text);
+        buf_free_secret(&text);
         return NULL;
     }
     size_t n = text.len;
@@ -122,9 +118,7 @@ char *tool_secret_from_file(const char *path, const char **why)
     if (n)
         memcpy(v, text.data, n);
     v[n] = '\0';
-    if (text.data)
-        explicit_bzero(text.data, text.len);
-    buf_free(&text);
+    buf_free_secret(&text);
     if (!*v || strpbrk(v, "\r\n")) {
         free(v);
         *why = !n ? "the file is empty" : "the secret must be one line";

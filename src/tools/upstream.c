@@ -38,6 +38,7 @@
 #include <curl/curl.h>
 
 #include "tools/upstream_internal.h"
+#include "tools/secret_source.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -168,9 +169,7 @@ static int with_credentials(const struct backend *be, struct buf *url, struct cu
             abort();
         if (h.len)
             *headers = curl_slist_append(*headers, h.data);
-        if (h.data)
-            explicit_bzero(h.data, h.len);
-        buf_free(&h);
+        buf_free_secret(&h);
     }
     return 0;
 }
@@ -354,18 +353,11 @@ out:
     if (h)
         curl_easy_cleanup(h);
     free_headers(headers);
-    if (userpwd) {
-        explicit_bzero(userpwd, strlen(userpwd));
-        free(userpwd);
-    }
-    if (url.data)
-        explicit_bzero(url.data, url.len);
-    buf_free(&url);
+    tool_secret_free(userpwd);
+    buf_free_secret(&url);
     buf_free(&x->line);
     buf_free(&x->data);
-    if (x->body.data)
-        explicit_bzero(x->body.data, x->body.len);
-    buf_free(&x->body);
+    buf_free_secret(&x->body);
     return rc;
 }
 

@@ -87,3 +87,10 @@ const char *buf_str(const struct buf *b)
 {
     return b->data ? b->data : "";
 }
+
+void buf_free_secret(struct buf *b)
+{
+    if (b->data)
+        explicit_bzero(b->data, b->len);
+    buf_free(b);
+}

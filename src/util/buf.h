@@ -39,6 +39,10 @@ void buf_reset(struct buf *b);
 /* Frees the memory; the struct may be reused after. Accepts a zeroed struct. */
 void buf_free(struct buf *b);
 
+/* As buf_free(), wiping the contents first (a secret, or what carried
+ * one). */
+void buf_free_secret(struct buf *b);
+
 /* Returns the contents as a string ("" for an empty buffer). Borrowed until
  * the next change to b. */
 const char *buf_str(const struct buf *b);
