@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/net.h"
+#include "util/url.h"
 
 #define REFRESH_TIMEOUT_MS 5000
 #define REFRESH_MAX_BYTES  (64 * 1024)
@@ -100,6 +101,16 @@ struct refreshed {
     long long expires_in_s;
 };
 
+/* Appends the field key=value, value percent-encoded, to the
+ * form-urlencoded form (after a "&" unless form is empty). value may be a
+ * secret: free form with buf_free_secret(). Returns 0, or -1 (out of room). */
+static int form_field(struct buf *form, const char *key, const char *value)
+{
+    if ((form->len > 0 && buf_puts(form, "&") != 0) || buf_printf(form, "%s=", key) != 0)
+        return -1;
+    return url_pct_encode(form, value, strlen(value), 0);
+}
+
 /* POSTs form (the grant or the token to revoke, form-urlencoded) to
  * endpoint as p's client: HTTP Basic with a client secret, else client_id
  * in the form. Returns the HTTP status with the answer in f->body, or -1
@@ -113,7 +124,7 @@ static long client_post(const struct mg_idp *p, const char *endpoint, const char
     struct buf body = {0};
     int bad = buf_puts(&body, form);
     if (!secret)
-        bad = bad || buf_printf(&body, "&client_id=%s", id ? id : "");
+        bad = bad || form_field(&body, "client_id", p->client_id);
     static const char *const headers[] = {"Accept: application/json", NULL};
     struct tool_fetch_req req = {.url = endpoint,
                                  .form = buf_str(&body),
@@ -147,14 +158,10 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
     struct fetch f;
     memset(&f, 0, sizeof f);
     struct buf form = {0};
-    char *rt = curl_easy_escape(NULL, refresh_token, 0);
     long status = -1;
-    if (rt && buf_printf(&form, "grant_type=refresh_token&refresh_token=%s", rt) == 0)
+    if (form_field(&form, "grant_type", "refresh_token") == 0 &&
+        form_field(&form, "refresh_token", refresh_token) == 0)
         status = client_post(p, endpoint, buf_str(&form), "token refresh", &f);
-    if (rt) {
-        explicit_bzero(rt, strlen(rt));
-        curl_free(rt);
-    }
     buf_free_secret(&form);
     int result = -1;
     struct json_object *doc = NULL;
@@ -195,14 +202,9 @@ static int revoke_request(const struct mg_idp *p, const char *endpoint, const ch
     struct fetch f;
     memset(&f, 0, sizeof f);
     struct buf form = {0};
-    char *t = curl_easy_escape(NULL, token, 0);
     long status = -1;
-    if (t && buf_printf(&form, "token=%s&token_type_hint=%s", t, hint) == 0)
+    if (form_field(&form, "token", token) == 0 && form_field(&form, "token_type_hint", hint) == 0)
         status = client_post(p, endpoint, buf_str(&form), "token revocation", &f);
-    if (t) {
-        explicit_bzero(t, strlen(t));
-        curl_free(t);
-    }
     buf_free_secret(&form);
     buf_free(&f.body);
     if (status != 200 && status >= 0)
