@@ -244,11 +244,11 @@ static int test_mcp(struct backend *b, int argc, char **argv)
         tool += pl + 1;
     const char *text = argc == 5 ? argv[4] : "{}";
     struct json_object *args = NULL;
-    const char *jwhy = NULL;
-    if (json_parse_strict(text, strlen(text), &args, &jwhy) < 0 ||
+    struct mg_error jerr = MG_ERROR_INIT;
+    if (json_parse_strict(text, strlen(text), &args, &jerr) < 0 ||
         !json_object_is_type(args, json_type_object)) {
-        fprintf(stderr, "mcpgate: ARGS-JSON must be a JSON object%s%s\n", jwhy ? ": " : "",
-                jwhy ? jwhy : "");
+        fprintf(stderr, "mcpgate: ARGS-JSON must be a JSON object%s%s\n", jerr.msg[0] ? ": " : "",
+                jerr.msg);
         json_object_put(args);
         return EXIT_USAGE;
     }
@@ -309,11 +309,11 @@ static int cmd_test(const struct cli_env *env, int argc, char **argv)
         }
         const char *text = argc == 5 ? argv[4] : "{}";
         struct json_object *args = NULL;
-        const char *why = NULL;
-        if (json_parse_strict(text, strlen(text), &args, &why) < 0 ||
+        struct mg_error jerr = MG_ERROR_INIT;
+        if (json_parse_strict(text, strlen(text), &args, &jerr) < 0 ||
             !json_object_is_type(args, json_type_object)) {
-            fprintf(stderr, "mcpgate: ARGS-JSON must be a JSON object%s%s\n", why ? ": " : "",
-                    why ? why : "");
+            fprintf(stderr, "mcpgate: ARGS-JSON must be a JSON object%s%s\n",
+                    jerr.msg[0] ? ": " : "", jerr.msg);
             json_object_put(args);
             tool_backend_free(b);
             return EXIT_USAGE;

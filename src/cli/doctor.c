@@ -167,8 +167,7 @@ static struct json_object *sse_event_json(const char *body, const char *event)
         return NULL;
     p += 6;
     struct json_object *o = NULL;
-    const char *why;
-    if (json_parse_strict(p, strcspn(p, "\n"), &o, &why) < 0)
+    if (json_parse_strict(p, strcspn(p, "\n"), &o, NULL) < 0)
         return NULL;
     return o;
 }
@@ -423,7 +422,6 @@ static void check_document(struct doctor *d, const char *name, const char *url, 
     struct tool_probe_res r;
     int rc = fetch(d, "GET", url, headers, NULL, &r);
     struct json_object *o = NULL;
-    const char *why = NULL;
     struct check *c = NULL;
     if (rc < 0 || r.status != 200) {
         c = doctor_add_check(d, name, CHECK_FAIL, "GET %s: %s%sstatus %ld", url, r.error,
@@ -433,7 +431,7 @@ static void check_document(struct doctor *d, const char *name, const char *url, 
             "the responder: use the AliasMatch / ProxyPassMatch regex of conf/";
         c->fix_lighttpd = "send /.well-known/(oauth-protected-resource|oauth-authorization-"
                           "server)(/.*)? to the responder: use the $HTTP[\"url\"] regex of conf/";
-    } else if (json_parse_strict(buf_str(&r.body), r.body.len, &o, &why) < 0 ||
+    } else if (json_parse_strict(buf_str(&r.body), r.body.len, &o, NULL) < 0 ||
                !json_object_is_type(o, json_type_object)) {
         doctor_add_check(d, name, CHECK_FAIL, "GET %s: 200 but not a JSON object", url);
     } else if (key && (!json_get_string(o, key) || strcmp(json_get_string(o, key), want) != 0)) {

@@ -24,13 +24,12 @@ static int get_object(struct doctor *d, const char *url, struct json_object **ou
         .url = url, .headers = headers, .timeout_ms = d->timeout_ms, .insecure = d->insecure};
     struct tool_probe_res r;
     int rc = tool_probe_run(&req, &r);
-    const char *jwhy = NULL;
     *out = NULL;
     if (rc < 0 || r.status != 200) {
         snprintf(why, n, "GET %.300s: %.150s%sstatus %ld", url, r.error, r.error[0] ? "; " : "",
                  r.status);
         rc = -1;
-    } else if (json_parse_strict(buf_str(&r.body), r.body.len, out, &jwhy) < 0 ||
+    } else if (json_parse_strict(buf_str(&r.body), r.body.len, out, NULL) < 0 ||
                !json_object_is_type(*out, json_type_object)) {
         snprintf(why, n, "GET %.300s: 200 but not a JSON object", url);
         json_object_put(*out);
@@ -80,13 +79,14 @@ static void check_issuer(struct doctor *d, const char *issuer, int jwks, int int
     } else if (get_object(d, jwks_uri, &set, why, sizeof why) < 0) {
         doctor_add_check(d, "rs-keys", CHECK_FAIL, "%s", why);
     } else {
-        const char *jwhy = NULL;
-        struct jwk_set *keys = jwk_set_parse(set, &jwhy);
+        struct mg_error jerr = MG_ERROR_INIT;
+        struct jwk_set *keys = jwk_set_parse(set, &jerr);
         int n = keys ? jwk_set_count(keys) : 0;
         if (n == 0)
             doctor_add_check(d, "rs-keys", jwks ? CHECK_FAIL : CHECK_WARN,
                              "%.300s holds no usable signing key (%s)", jwks_uri,
-                             jwhy ? jwhy : "RS256, PS256, ES256 or EdDSA public keys are needed");
+                             jerr.msg[0] ? jerr.msg
+                                         : "RS256, PS256, ES256 or EdDSA public keys are needed");
         else
             doctor_add_check(d, "rs-keys", CHECK_PASS, "%.300s: %d signing key%s", jwks_uri, n,
                              n == 1 ? "" : "s");

@@ -123,11 +123,11 @@ int main(int argc, char **argv)
         if (!tools)
             return cli_doctor(NULL, argc - optind, argv + optind);
         static struct mg_config dcfg;
-        char derr[512];
+        struct mg_error derr = MG_ERROR_INIT;
         config_defaults(&dcfg);
-        if (config_load(&dcfg, config_path(config_file), derr, sizeof derr) < 0) {
+        if (config_load(&dcfg, config_path(config_file), &derr) < 0) {
             fprintf(stderr, "mcpgate: %s (give another with --config FILE or MCPGATE_CONFIG)\n",
-                    derr);
+                    derr.msg);
             return 1;
         }
         struct cli_env denv = {.cfg = &dcfg, .db = NULL};
@@ -140,15 +140,16 @@ int main(int argc, char **argv)
         help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
 
     struct mg_config cfg;
-    char err[512];
+    struct mg_error err = MG_ERROR_INIT;
     config_defaults(&cfg);
     const char *path = config_path(config_file);
-    if ((config_file || !database) && config_load(&cfg, path, err, sizeof err) < 0 && !help) {
-        fprintf(stderr, "mcpgate: %s (give another with --config FILE or MCPGATE_CONFIG)\n", err);
+    if ((config_file || !database) && config_load(&cfg, path, &err) < 0 && !help) {
+        fprintf(stderr, "mcpgate: %s (give another with --config FILE or MCPGATE_CONFIG)\n",
+                err.msg);
         return 1;
     }
-    if (database && config_set(&cfg, "database", database, err, sizeof err) < 0) {
-        fprintf(stderr, "mcpgate: %s\n", err);
+    if (database && config_set(&cfg, "database", database, &err) < 0) {
+        fprintf(stderr, "mcpgate: %s\n", err.msg);
         return EXIT_USAGE;
     }
     if (!cfg.database[0] && !help) {

@@ -106,20 +106,20 @@ static int parse_options(int argc, char **argv, struct options *o)
  * a fault: message printed). */
 static int load_everything(const struct options *o, struct mg_config *cfg)
 {
-    char err[512];
+    struct mg_error err = MG_ERROR_INIT;
     const char *path = config_path(o->config_file);
     config_defaults(cfg);
-    if (config_load(cfg, path, err, sizeof err) < 0 ||
-        (o->threads_arg && config_set(cfg, "threads", o->threads_arg, err, sizeof err) < 0) ||
-        config_finish(cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "mcpgate: %s\n", err);
+    if (config_load(cfg, path, &err) < 0 ||
+        (o->threads_arg && config_set(cfg, "threads", o->threads_arg, &err) < 0) ||
+        config_finish(cfg, &err) < 0) {
+        fprintf(stderr, "mcpgate: %s\n", err.msg);
         return 1;
     }
     log_set_level(cfg->log_level);
     open_log_file(cfg->log_file);
     tool_upstream_set_max_bytes((size_t)cfg->upstream_tools_max_kib * 1024);
-    if (tool_backends_load(cfg->backends_dir, err, sizeof err) < 0) {
-        fprintf(stderr, "mcpgate: %s\n", err);
+    if (tool_backends_load(cfg->backends_dir, err.msg, sizeof err.msg) < 0) {
+        fprintf(stderr, "mcpgate: %s\n", err.msg);
         return 1;
     }
     tool_cred_setup(cfg->credential_keys, cfg->n_credential_keys, cfg->base_url);

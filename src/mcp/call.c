@@ -252,8 +252,7 @@ static struct json_object *await_answer(struct mcp_call *c, const char *id, int 
         char *text = NULL;
         enum store_rc rc = store_pending_take(env->db, c->session_hash, id, &text);
         if (rc == STORE_OK) {
-            const char *perr;
-            if (json_parse_strict(text, strlen(text), &resp, &perr) < 0)
+            if (json_parse_strict(text, strlen(text), &resp, NULL) < 0)
                 *why = "the client's answer was not valid JSON";
             free(text);
             break;

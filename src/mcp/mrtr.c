@@ -145,8 +145,7 @@ static int open_state(struct mcp_call *call, const char *method, struct json_obj
                     "issued for another user or request)");
     }
     struct json_object *doc = NULL;
-    const char *why;
-    int ok = json_parse_strict(plain, plain_len, &doc, &why) == 0;
+    int ok = json_parse_strict(plain, plain_len, &doc, NULL) == 0;
     explicit_bzero(plain, plain_len);
     free(plain);
     struct json_object *exp = json_get(doc, "exp", json_type_int);

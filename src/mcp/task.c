@@ -85,8 +85,7 @@ static void task_fields(struct json_object *o, const struct store_task *t)
 static struct json_object *parse(const char *text)
 {
     struct json_object *o = NULL;
-    const char *why;
-    if (!text || json_parse_strict(text, strlen(text), &o, &why) < 0)
+    if (!text || json_parse_strict(text, strlen(text), &o, NULL) < 0)
         return NULL;
     return o;
 }

@@ -223,9 +223,8 @@ static void call_from_session(struct mcp_call *call, const struct store_session 
     call->version = s->protocol_version;
     call->session_hash = hash;
     snprintf(call->log_level, sizeof call->log_level, "%s", s->log_level);
-    const char *why;
     if (s->capabilities &&
-        json_parse_strict(s->capabilities, strlen(s->capabilities), &call->client_caps, &why) < 0)
+        json_parse_strict(s->capabilities, strlen(s->capabilities), &call->client_caps, NULL) < 0)
         call->client_caps = NULL;
 }
 
@@ -439,10 +438,10 @@ static struct json_object *read_body(const struct mcp_http_in *in, struct mcp_ht
         return NULL;
     }
     struct json_object *doc = NULL;
-    const char *why = NULL;
-    if (json_parse_request(in->body, in->body_len, &doc, &why) < 0) {
+    struct mg_error jerr = MG_ERROR_INIT;
+    if (json_parse_request(in->body, in->body_len, &doc, &jerr) < 0) {
         char msg[128];
-        snprintf(msg, sizeof msg, "Parse error: %s", why);
+        snprintf(msg, sizeof msg, "Parse error: %.100s", jerr.msg);
         tr_reject(out, 400, JSONRPC_PARSE_ERROR, msg);
         return NULL;
     }

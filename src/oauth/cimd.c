@@ -129,9 +129,8 @@ static int parse_document(const char *url, const struct buf *body, struct store_
                           const char **why)
 {
     struct json_object *doc = NULL;
-    const char *jwhy = NULL;
     int rc = -1;
-    if (json_parse_request(body->data ? body->data : "", body->len, &doc, &jwhy) < 0 ||
+    if (json_parse_request(body->data ? body->data : "", body->len, &doc, NULL) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
         *why = "the client metadata document is not a JSON object";
         goto out;

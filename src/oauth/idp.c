@@ -223,12 +223,11 @@ static struct json_object *get_json(const struct mg_config *cfg, const char *url
     struct fetch f;
     memset(&f, 0, sizeof f);
     struct json_object *doc = NULL;
-    const char *why = NULL;
     long status = http_call(cfg, url, NULL, NULL, NULL, &f);
     if (status != 200) {
         if (status > 0)
             LOG_WARN("msg=\"identity provider answered\" status=%ld", status);
-    } else if (json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &why) < 0 ||
+    } else if (json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, NULL) < 0 ||
                !json_object_is_type(doc, json_type_object)) {
         LOG_WARN("msg=\"identity provider document is not a JSON object\"");
         json_object_put(doc);
@@ -324,13 +323,13 @@ static int fetch_keys_locked(const struct mg_config *cfg, const struct issuer *i
     memset(&f, 0, sizeof f);
     long status = http_call(cfg, c->jwks_uri, NULL, NULL, NULL, &f);
     int rc = -1;
-    const char *why = NULL;
+    struct mg_error jerr = MG_ERROR_INIT;
     struct jwk_set *set = NULL;
     if (status == 200)
-        set = jwk_set_parse_text(f.body.data ? f.body.data : "", f.body.len, &why);
+        set = jwk_set_parse_text(f.body.data ? f.body.data : "", f.body.len, &jerr);
     if (!set) {
         LOG_WARN("msg=\"identity provider key set unusable\" idp=%s status=%ld why=\"%s\"",
-                 is->name, status, why ? why : "-");
+                 is->name, status, jerr.msg[0] ? jerr.msg : "-");
         goto out;
     }
     for (int k = 0; k < jwk_set_skipped_count(set); k++)
@@ -469,9 +468,8 @@ enum oauth_rs oauth_rs_introspect(const struct mg_config *cfg, const char *token
         goto out;
     long status = http_call(cfg, endpoint_url, buf_str(&form), user, password, &f);
     struct json_object *doc = NULL;
-    const char *why = NULL;
     if (status != 200 ||
-        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &why) < 0 ||
+        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, NULL) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
         LOG_WARN("msg=\"introspection failed\" idp=%s status=%ld", is.name, status);
         json_object_put(doc);
@@ -806,9 +804,8 @@ static int exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
     }
     long status = http_call(ctx->cfg, meta->token_endpoint, buf_str(&form), user, password, &f);
     struct json_object *doc = NULL;
-    const char *jwhy = NULL;
     if (status != 200 ||
-        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &jwhy) < 0 ||
+        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, NULL) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
         LOG_WARN("msg=\"identity provider refused the code\" idp=%s status=%ld", p->name, status);
         *why = "The identity provider did not accept the sign-in (the code was refused).";
@@ -925,9 +922,8 @@ static struct json_object *fetch_identity(struct oauth_ctx *ctx, const struct mg
     long status =
         http_call(ctx->cfg, whoami ? p->whoami_url : p->userinfo_endpoint, NULL, NULL, NULL, &f);
     struct json_object *doc = NULL, *claims = NULL;
-    const char *jwhy = NULL;
     if (status != 200 ||
-        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &jwhy) < 0 ||
+        json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, NULL) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
         LOG_WARN("msg=\"identity provider did not say who signed in\" idp=%s status=%ld "
                  "source=%s",

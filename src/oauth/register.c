@@ -139,8 +139,7 @@ void oauth_handle_register(struct oauth_ctx *ctx)
         invalid(ctx, "invalid_client_metadata", "client metadata too large");
         return;
     }
-    const char *why = NULL;
-    if (json_parse_request(r->body ? r->body : "", r->body_len, &doc, &why) < 0 ||
+    if (json_parse_request(r->body ? r->body : "", r->body_len, &doc, NULL) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
         invalid(ctx, "invalid_client_metadata", "the body must be a JSON object");
         goto out;

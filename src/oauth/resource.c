@@ -277,8 +277,7 @@ static int typ_ok(const char *token)
     if (len < 0)
         return 0;
     struct json_object *h = NULL;
-    const char *why = NULL;
-    if (json_parse_strict((const char *)raw, (size_t)len, &h, &why) < 0)
+    if (json_parse_strict((const char *)raw, (size_t)len, &h, NULL) < 0)
         return 0;
     const char *typ = h ? json_get_string(h, "typ") : NULL;
     int ok = h && (!typ || strcasecmp(typ, "at+jwt") == 0 ||

@@ -165,14 +165,13 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
     buf_free_secret(&form);
     int result = -1;
     struct json_object *doc = NULL;
-    const char *why = NULL;
     if (status < 0) {
         /* logged */
     } else if (status == 400 || status == 401) {
         LOG_INFO("msg=\"provider refused the refresh\" idp=%s status=%ld", p->name, status);
         result = 0;
     } else if (status != 200 ||
-               json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, &why) < 0 ||
+               json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, NULL) < 0 ||
                !json_get_string(doc, "access_token") ||
                !tool_cred_value_ok(json_get_string(doc, "access_token"))) {
         LOG_WARN("msg=\"token refresh answered nonsense\" idp=%s status=%ld", p->name, status);

@@ -226,10 +226,10 @@ static struct json_object *success_result(const struct backend_op *op, long stat
     }
     if (looks_json) {
         struct json_object *doc = NULL;
-        const char *why = NULL;
-        if (json_parse_strict(body->data, body->len, &doc, &why) < 0)
+        struct mg_error jerr = MG_ERROR_INIT;
+        if (json_parse_strict(body->data, body->len, &doc, &jerr) < 0)
             return error_result("%s answered HTTP %ld with a body that is not valid JSON (%s)",
-                                op->be->name, status, why);
+                                op->be->name, status, jerr.msg);
         struct json_object *val = doc;
         if (op->result_pointer) {
             char ref[1100];

@@ -109,8 +109,7 @@ struct json_object *tool_upstream_redact(const struct backend *be, struct json_o
         return obj;
     }
     struct json_object *clean = NULL;
-    const char *why = NULL;
-    if (json_parse_strict(b.data, b.len, &clean, &why) < 0 || !clean)
+    if (json_parse_strict(b.data, b.len, &clean, NULL) < 0 || !clean)
         clean = tool_result_text("the upstream's answer held a credential and was withheld", 1);
     explicit_bzero(b.data, b.len);
     buf_free(&b);
@@ -182,9 +181,8 @@ static void http_error(const struct backend *be, const struct xfer *x, long stat
     size_t n = x->body.len < ERROR_EXCERPT_BYTES ? x->body.len : ERROR_EXCERPT_BYTES;
     /* a JSON-RPC error body says more than the status */
     struct json_object *doc = NULL;
-    const char *jwhy = NULL;
     const char *m = NULL;
-    if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0)
+    if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, NULL) == 0)
         m = json_get_string(json_get(doc, "error", json_type_object), "message");
     if (m)
         snprintf(why, whylen, "%s answered HTTP %ld: %.300s", be->name, status, m);
@@ -233,15 +231,18 @@ static enum up_rc outcome(const struct backend *be, struct xfer *x, CURLcode cc,
         rc = UP_OK; /* a notification: 202 Accepted */
     } else if (!x->sse) {
         struct json_object *doc = NULL;
-        const char *jwhy = "empty body";
-        if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jwhy) == 0 && doc)
+        struct mg_error jerr = MG_ERROR_INIT;
+        if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, &jerr) == 0 && doc)
             up_on_message(x, doc);
         rc = x->response ? UP_OK : UP_GARBAGE;
         if (!x->response)
             snprintf(why, whylen,
                      "%s answered HTTP %ld with something that is not a JSON-RPC "
                      "response (%s)",
-                     be->name, status, doc ? "no response to our request in it" : jwhy);
+                     be->name, status,
+                     doc           ? "no response to our request in it"
+                     : jerr.msg[0] ? jerr.msg
+                                   : "empty body");
     } else {
         rc = UP_GARBAGE;
         snprintf(why, whylen, "%s ended its event stream without a response to our request%s",

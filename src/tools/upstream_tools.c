@@ -313,8 +313,7 @@ static void log_collisions(const struct upstream *u, const struct up_snapshot *s
 static struct up_snapshot *snapshot_from(struct upstream *u, const char *text, long long generation)
 {
     struct json_object *arr = NULL;
-    const char *why = NULL;
-    if (json_parse_strict(text, strlen(text), &arr, &why) < 0 ||
+    if (json_parse_strict(text, strlen(text), &arr, NULL) < 0 ||
         !json_object_is_type(arr, json_type_array)) {
         json_object_put(arr);
         LOG_WARN("msg=\"stored upstream tool list is not a JSON array\" backend=%s", u->be->name);

@@ -128,8 +128,7 @@ static void sse_dispatch(struct xfer *x)
         if (x->data.data[n - 1] == '\n')
             n--; /* the data lines' last newline is not part of the data */
         struct json_object *msg = NULL;
-        const char *why = NULL;
-        if (json_parse_strict(x->data.data, n, &msg, &why) < 0 || !msg)
+        if (json_parse_strict(x->data.data, n, &msg, NULL) < 0 || !msg)
             x->bad_json = 1;
         else
             up_on_message(x, msg);
@@ -229,8 +228,7 @@ struct json_object *tool_upstream_parse_for_tests(const struct backend *be, cons
         up_sse_feed(&x, "\n\n", 2); /* as post(): a last event without its empty line */
     if (x.sse == 0 && !x.response && x.body.len) {
         struct json_object *doc = NULL;
-        const char *why = NULL;
-        if (json_parse_strict(x.body.data, x.body.len, &doc, &why) == 0 && doc)
+        if (json_parse_strict(x.body.data, x.body.len, &doc, NULL) == 0 && doc)
             up_on_message(&x, doc);
     }
     buf_free(&x.line);

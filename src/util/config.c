@@ -184,7 +184,7 @@ static const struct int_key limit_ints[] = {
  * returns 1 and sets *rc to 0 (applied) or -1 (bad value, message in err);
  * returns 0 for other keys. */
 static int table_int_key(struct mg_config *cfg, const char *key, const char *value, long *rc,
-                         char *err, size_t errlen)
+                         struct mg_error *err)
 {
     static const struct {
         const struct int_key *keys;
@@ -202,11 +202,10 @@ static int table_int_key(struct mg_config *cfg, const char *key, const char *val
                 *(int *)(void *)((char *)cfg + k->offset) = (int)v;
                 *rc = 0;
             } else if (k->msg) {
-                snprintf(err, errlen, "%s", k->msg);
+                mg_error_msg(err, "%s", k->msg);
                 *rc = -1;
             } else {
-                snprintf(err, errlen, "%s must be a whole number from %ld to %ld", key, k->lo,
-                         k->hi);
+                mg_error_msg(err, "%s must be a whole number from %ld to %ld", key, k->lo, k->hi);
                 *rc = -1;
             }
             return 1;
@@ -236,12 +235,12 @@ int config_idp_signin_count(const struct mg_config *cfg, const struct mg_idp **f
 /* Reads the first line of the file at path (a client secret) into out;
  * what names the setting in a message. Returns 0, or -1 with a message in
  * err. */
-static int read_secret_file(const char *what, const char *path, char *out, size_t n, char *err,
-                            size_t errlen)
+static int read_secret_file(const char *what, const char *path, char *out, size_t n,
+                            struct mg_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "%s: could not open %.200s: %s", what, path, strerror(errno));
+        mg_error_msg(err, "%s: could not open %.200s: %s", what, path, strerror(errno));
         return -1;
     }
     char line[512];
@@ -250,10 +249,10 @@ static int read_secret_file(const char *what, const char *path, char *out, size_
     if (ok)
         line[strcspn(line, "\r\n")] = '\0';
     if (!ok || !line[0] || copy_str(out, n, line) < 0) {
-        snprintf(err, errlen,
-                 "%s %.200s must hold the secret on its first line (at most 255 "
-                 "characters)",
-                 what, path);
+        mg_error_msg(err,
+                     "%s %.200s must hold the secret on its first line (at most 255 "
+                     "characters)",
+                     what, path);
         explicit_bzero(line, sizeof line);
         return -1;
     }
@@ -263,11 +262,11 @@ static int read_secret_file(const char *what, const char *path, char *out, size_
 
 /* Copies v, an http(s) URL, into out (n bytes) for idp key word. Returns 0,
  * or -1 with err. */
-static int idp_url(const char *word, const char *v, char *out, size_t n, char *err, size_t errlen)
+static int idp_url(const char *word, const char *v, char *out, size_t n, struct mg_error *err)
 {
     if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strchr(v, '#') ||
         copy_str(out, n, v) < 0) {
-        snprintf(err, errlen, "idp: %s must be an http(s) URL without fragment", word);
+        mg_error_msg(err, "idp: %s must be an http(s) URL without fragment", word);
         return -1;
     }
     return 0;
@@ -307,11 +306,11 @@ static int list_has(const char *list, const char *word)
 
 /* Applies one "name=value" word of an idp line to p. Returns 0, or -1 with
  * a message in err. */
-static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
+static int idp_word(struct mg_idp *p, char *word, struct mg_error *err)
 {
     char *eq = strchr(word, '=');
     if (!eq || eq == word || !eq[1]) {
-        snprintf(err, errlen, "idp: expected name=value, got \"%.64s\"", word);
+        mg_error_msg(err, "idp: expected name=value, got \"%.64s\"", word);
         return -1;
     }
     *eq = '\0';
@@ -319,64 +318,61 @@ static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
     if (strcmp(word, "issuer") == 0) {
         if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strpbrk(v, "?#") ||
             copy_str(p->issuer, sizeof p->issuer, v) < 0) {
-            snprintf(err, errlen, "idp: issuer must be an http(s) URL without query or fragment");
+            mg_error_msg(err, "idp: issuer must be an http(s) URL without query or fragment");
             return -1;
         }
     } else if (strcmp(word, "client_id") == 0) {
         if (copy_str(p->client_id, sizeof p->client_id, v) < 0) {
-            snprintf(err, errlen, "idp: client_id is too long");
+            mg_error_msg(err, "idp: client_id is too long");
             return -1;
         }
     } else if (strcmp(word, "client_secret_file") == 0) {
         return read_secret_file("idp: client_secret_file", v, p->client_secret,
-                                sizeof p->client_secret, err, errlen);
+                                sizeof p->client_secret, err);
     } else if (strcmp(word, "scopes") == 0) {
         if (idp_list(v, p->scopes, sizeof p->scopes) < 0) {
-            snprintf(err, errlen, "idp: scopes must be a comma-separated list of scope names");
+            mg_error_msg(err, "idp: scopes must be a comma-separated list of scope names");
             return -1;
         }
     } else if (strcmp(word, "groups_allowed") == 0) {
         if (idp_list(v, p->groups_allowed, sizeof p->groups_allowed) < 0 || !p->groups_allowed[0]) {
-            snprintf(err, errlen,
-                     "idp: groups_allowed must be a comma-separated list of group "
-                     "names");
+            mg_error_msg(err, "idp: groups_allowed must be a comma-separated list of group "
+                              "names");
             return -1;
         }
     } else if (strcmp(word, "authorization_endpoint") == 0) {
-        return idp_url(word, v, p->authorization_endpoint, sizeof p->authorization_endpoint, err,
-                       errlen);
+        return idp_url(word, v, p->authorization_endpoint, sizeof p->authorization_endpoint, err);
     } else if (strcmp(word, "token_endpoint") == 0) {
-        return idp_url(word, v, p->token_endpoint, sizeof p->token_endpoint, err, errlen);
+        return idp_url(word, v, p->token_endpoint, sizeof p->token_endpoint, err);
     } else if (strcmp(word, "userinfo_endpoint") == 0) {
-        return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err, errlen);
+        return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err);
     } else if (strcmp(word, "link_only") == 0) {
         if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
-            snprintf(err, errlen, "idp: link_only must be yes or no");
+            mg_error_msg(err, "idp: link_only must be yes or no");
             return -1;
         }
         p->link_only = v[0] == 'y';
     } else if (strcmp(word, "consent") == 0) {
         if (strcmp(v, "provider") != 0 && strcmp(v, "mcpgate") != 0) {
-            snprintf(err, errlen, "idp: consent must be mcpgate or provider");
+            mg_error_msg(err, "idp: consent must be mcpgate or provider");
             return -1;
         }
         p->consent_provider = v[0] == 'p';
     } else if (strcmp(word, "revocation_endpoint") == 0) {
-        return idp_url(word, v, p->revocation_endpoint, sizeof p->revocation_endpoint, err, errlen);
+        return idp_url(word, v, p->revocation_endpoint, sizeof p->revocation_endpoint, err);
     } else if (strcmp(word, "whoami_url") == 0) {
-        return idp_url(word, v, p->whoami_url, sizeof p->whoami_url, err, errlen);
+        return idp_url(word, v, p->whoami_url, sizeof p->whoami_url, err);
     } else if (strcmp(word, "subject_field") == 0) {
         size_t n = strlen(v);
         if (n >= sizeof p->subject_field || v[0] == '.' || v[n - 1] == '.' || strstr(v, "..") ||
             strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
-            snprintf(err, errlen,
-                     "idp: subject_field must be a member name, dotted for nested "
-                     "objects (account.id)");
+            mg_error_msg(err, "idp: subject_field must be a member name, dotted for nested "
+                              "objects (account.id)");
             return -1;
         }
         snprintf(p->subject_field, sizeof p->subject_field, "%s", v);
     } else {
-        snprintf(err, errlen, "idp: unknown parameter \"%.64s\"", word);
+        mg_error_msg(err, "idp: unknown parameter \"%.64s\"", word);
         return -1;
     }
     return 0;
@@ -384,34 +380,35 @@ static int idp_word(struct mg_idp *p, char *word, char *err, size_t errlen)
 
 /* Checks that p's words go together and settles its identity source and
  * scopes. Returns 0, or -1 with err. */
-static int idp_settle(struct mg_idp *p, int scopes_given, char *err, size_t errlen)
+static int idp_settle(struct mg_idp *p, int scopes_given, struct mg_error *err)
 {
     int explicit = p->authorization_endpoint[0] || p->token_endpoint[0];
     if (explicit && !(p->authorization_endpoint[0] && p->token_endpoint[0])) {
-        snprintf(err, errlen, "idp %s: authorization_endpoint= and token_endpoint= go together",
-                 p->name);
+        mg_error_msg(err, "idp %s: authorization_endpoint= and token_endpoint= go together",
+                     p->name);
         return -1;
     }
     if (p->whoami_url[0] && p->userinfo_endpoint[0]) {
-        snprintf(err, errlen, "idp %s: userinfo_endpoint= or whoami_url=, not both", p->name);
+        mg_error_msg(err, "idp %s: userinfo_endpoint= or whoami_url=, not both", p->name);
         return -1;
     }
     if (!p->whoami_url[0] != !p->subject_field[0]) {
-        snprintf(err, errlen, "idp %s: whoami_url= and subject_field= go together", p->name);
+        mg_error_msg(err, "idp %s: whoami_url= and subject_field= go together", p->name);
         return -1;
     }
     p->identity = p->whoami_url[0]          ? MG_IDP_WHOAMI
                   : p->userinfo_endpoint[0] ? MG_IDP_USERINFO
                                             : MG_IDP_ID_TOKEN;
     if (p->identity == MG_IDP_ID_TOKEN && !p->link_only && (explicit || !p->issuer[0])) {
-        snprintf(err, errlen, "idp %s: %s", p->name,
-                 explicit ? "with explicit endpoints the identity comes from userinfo_endpoint= "
-                            "or whoami_url= (an ID token needs discovery, issuer=)"
-                          : "issuer= is required (or explicit endpoints)");
+        mg_error_msg(err, "idp %s: %s", p->name,
+                     explicit
+                         ? "with explicit endpoints the identity comes from userinfo_endpoint= "
+                           "or whoami_url= (an ID token needs discovery, issuer=)"
+                         : "issuer= is required (or explicit endpoints)");
         return -1;
     }
     if (!explicit && !p->issuer[0]) {
-        snprintf(err, errlen, "idp %s: issuer= is required (or explicit endpoints)", p->name);
+        mg_error_msg(err, "idp %s: issuer= is required (or explicit endpoints)", p->name);
         return -1;
     }
     if (!scopes_given)
@@ -427,15 +424,15 @@ static int idp_settle(struct mg_idp *p, int scopes_given, char *err, size_t errl
 }
 
 /* An "idp" line: NAME then name=value words. Returns 0, or -1 with err. */
-static int set_idp(struct mg_config *cfg, const char *value, char *err, size_t errlen)
+static int set_idp(struct mg_config *cfg, const char *value, struct mg_error *err)
 {
     if (cfg->n_idps == MG_MAX_IDPS) {
-        snprintf(err, errlen, "idp: at most %d identity providers", MG_MAX_IDPS);
+        mg_error_msg(err, "idp: at most %d identity providers", MG_MAX_IDPS);
         return -1;
     }
     char line[4096];
     if (copy_str(line, sizeof line, value) < 0) {
-        snprintf(err, errlen, "idp: the line is too long");
+        mg_error_msg(err, "idp: the line is too long");
         return -1;
     }
     struct mg_idp p;
@@ -445,26 +442,25 @@ static int set_idp(struct mg_config *cfg, const char *value, char *err, size_t e
     char *name = strtok_r(line, " \t", &save);
     if (!name || strlen(name) > 32 ||
         strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name)) {
-        snprintf(err, errlen,
-                 "idp: the first word must be the provider's name ([a-z0-9_-], at "
-                 "most 32 characters)");
+        mg_error_msg(err, "idp: the first word must be the provider's name ([a-z0-9_-], at "
+                          "most 32 characters)");
         goto out;
     }
     snprintf(p.name, sizeof p.name, "%s", name);
     if (config_idp_find(cfg, p.name)) {
-        snprintf(err, errlen, "idp: %s is configured twice", p.name);
+        mg_error_msg(err, "idp: %s is configured twice", p.name);
         goto out;
     }
     for (char *w; (w = strtok_r(NULL, " \t", &save));) {
         scopes_given |= strncmp(w, "scopes=", 7) == 0;
-        if (idp_word(&p, w, err, errlen) < 0)
+        if (idp_word(&p, w, err) < 0)
             goto out;
     }
     if (!p.client_id[0]) {
-        snprintf(err, errlen, "idp %s: client_id= is required", p.name);
+        mg_error_msg(err, "idp %s: client_id= is required", p.name);
         goto out;
     }
-    if (idp_settle(&p, scopes_given, err, errlen) < 0)
+    if (idp_settle(&p, scopes_given, err) < 0)
         goto out;
     cfg->idps[cfg->n_idps++] = p;
     rc = 0;
@@ -475,13 +471,13 @@ out:
 }
 
 /* yes/no into *out. Returns 0, or -1 with err naming key. */
-static int set_yes_no(const char *key, const char *value, int *out, char *err, size_t errlen)
+static int set_yes_no(const char *key, const char *value, int *out, struct mg_error *err)
 {
     if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
         *out = value[0] == 'y';
         return 0;
     }
-    snprintf(err, errlen, "%s must be yes or no", key);
+    mg_error_msg(err, "%s must be yes or no", key);
     return -1;
 }
 
@@ -554,11 +550,11 @@ static int connector_access(const char *v, int *out)
 
 /* Applies one "name=value" word of a connector line to c. Returns 0, or -1
  * with a message in err. */
-static int connector_word(struct mg_connector *c, char *word, char *err, size_t errlen)
+static int connector_word(struct mg_connector *c, char *word, struct mg_error *err)
 {
     char *eq = strchr(word, '=');
     if (!eq || eq == word || !eq[1]) {
-        snprintf(err, errlen, "connector %s: expected name=value, got \"%.64s\"", c->name, word);
+        mg_error_msg(err, "connector %s: expected name=value, got \"%.64s\"", c->name, word);
         return -1;
     }
     *eq = '\0';
@@ -567,54 +563,54 @@ static int connector_word(struct mg_connector *c, char *word, char *err, size_t 
         if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-,") == strlen(v) &&
             copy_str(c->backends, sizeof c->backends, v) == 0)
             return 0;
-        snprintf(err, errlen,
-                 "connector %s: backends must be a comma-separated list of backend "
-                 "names",
-                 c->name);
+        mg_error_msg(err,
+                     "connector %s: backends must be a comma-separated list of backend "
+                     "names",
+                     c->name);
     } else if (strcmp(word, "tags") == 0) {
         if (connector_text_ok(v, 1) && copy_str(c->tags, sizeof c->tags, v) == 0)
             return 0;
-        snprintf(err, errlen,
-                 "connector %s: tags must be a comma-separated list of tags (at "
-                 "most %zu bytes)",
-                 c->name, sizeof c->tags - 1);
+        mg_error_msg(err,
+                     "connector %s: tags must be a comma-separated list of tags (at "
+                     "most %zu bytes)",
+                     c->name, sizeof c->tags - 1);
     } else if (strcmp(word, "names") == 0) {
         if (connector_text_ok(v, 0) && copy_str(c->names, sizeof c->names, v) == 0)
             return 0;
-        snprintf(err, errlen,
-                 "connector %s: names must be a comma-separated list of tool name "
-                 "patterns (\"do_*project*\")",
-                 c->name);
+        mg_error_msg(err,
+                     "connector %s: names must be a comma-separated list of tool name "
+                     "patterns (\"do_*project*\")",
+                     c->name);
     } else if (strcmp(word, "access") == 0) {
         if (connector_access(v, &c->access) == 0)
             return 0;
-        snprintf(err, errlen,
-                 "connector %s: access must list read, write or destructive, "
-                 "comma-separated",
-                 c->name);
+        mg_error_msg(err,
+                     "connector %s: access must list read, write or destructive, "
+                     "comma-separated",
+                     c->name);
     } else if (strcmp(word, "title") == 0) {
         if (connector_text_ok(v, 1) && copy_str(c->title, sizeof c->title, v) == 0)
             return 0;
-        snprintf(err, errlen, "connector %s: title must be printable text of at most %zu bytes",
-                 c->name, sizeof c->title - 1);
+        mg_error_msg(err, "connector %s: title must be printable text of at most %zu bytes",
+                     c->name, sizeof c->title - 1);
     } else if (strcmp(word, "main_tokens") == 0) {
         char key[64];
         snprintf(key, sizeof key, "connector %s: main_tokens", c->name);
-        return set_yes_no(key, v, &c->main_tokens, err, errlen);
+        return set_yes_no(key, v, &c->main_tokens, err);
     } else {
-        snprintf(err, errlen,
-                 "connector %s: unknown parameter \"%.64s\" (backends, tags, names, "
-                 "access, title, main_tokens)",
-                 c->name, word);
+        mg_error_msg(err,
+                     "connector %s: unknown parameter \"%.64s\" (backends, tags, names, "
+                     "access, title, main_tokens)",
+                     c->name, word);
     }
     return -1;
 }
 
 /* A "connector" line: NAME then name=value words. Returns 0, or -1 with err. */
-static int set_connector(struct mg_config *cfg, const char *value, char *err, size_t errlen)
+static int set_connector(struct mg_config *cfg, const char *value, struct mg_error *err)
 {
     if (cfg->n_connectors == MG_MAX_CONNECTORS) {
-        snprintf(err, errlen, "connector: at most %d connectors", MG_MAX_CONNECTORS);
+        mg_error_msg(err, "connector: at most %d connectors", MG_MAX_CONNECTORS);
         return -1;
     }
     struct mg_connector c;
@@ -624,22 +620,22 @@ static int set_connector(struct mg_config *cfg, const char *value, char *err, si
     if (connector_next_word(&p, word, sizeof word) != 1 || strlen(word) > 32 ||
         strspn(word, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(word) ||
         strcmp(word, "doctor") == 0) {
-        snprintf(err, errlen,
-                 "connector: the first word must be the connector's name ([a-z0-9_-], at most "
-                 "32 characters, not \"doctor\"), served at /mcp/NAME");
+        mg_error_msg(err,
+                     "connector: the first word must be the connector's name ([a-z0-9_-], at most "
+                     "32 characters, not \"doctor\"), served at /mcp/NAME");
         return -1;
     }
     snprintf(c.name, sizeof c.name, "%s", word);
     if (config_connector_find(cfg, c.name)) {
-        snprintf(err, errlen, "connector: %s is configured twice", c.name);
+        mg_error_msg(err, "connector: %s is configured twice", c.name);
         return -1;
     }
     int rc;
     while ((rc = connector_next_word(&p, word, sizeof word)) == 1)
-        if (connector_word(&c, word, err, errlen) < 0)
+        if (connector_word(&c, word, err) < 0)
             return -1;
     if (rc < 0) {
-        snprintf(err, errlen, "connector %s: a quote is not closed or a value is too long", c.name);
+        mg_error_msg(err, "connector %s: a quote is not closed or a value is too long", c.name);
         return -1;
     }
     if (!c.title[0])
@@ -647,25 +643,23 @@ static int set_connector(struct mg_config *cfg, const char *value, char *err, si
     cfg->connectors[cfg->n_connectors++] = c;
     return 0;
 }
-static int set_rs(struct mg_config *cfg, const char *key, const char *value, char *err,
-                  size_t errlen);
+static int set_rs(struct mg_config *cfg, const char *key, const char *value, struct mg_error *err);
 
 /* metrics_token_file: the scrape credential of /metrics (http/metrics.h),
  * kept only as its SHA-256. At least METRICS_TOKEN_MIN characters. */
-static int read_metrics_token(struct mg_config *cfg, const char *path, char *err, size_t errlen)
+static int read_metrics_token(struct mg_config *cfg, const char *path, struct mg_error *err)
 {
     if (!path[0]) {
         cfg->metrics_token_sha256[0] = '\0';
         return 0;
     }
     char token[256];
-    if (read_secret_file("metrics_token_file", path, token, sizeof token, err, errlen) < 0)
+    if (read_secret_file("metrics_token_file", path, token, sizeof token, err) < 0)
         return -1;
     size_t len = strlen(token);
     if (len < MG_METRICS_TOKEN_MIN) {
-        snprintf(err, errlen,
-                 "metrics_token_file %.200s: the token must have at least %d characters", path,
-                 MG_METRICS_TOKEN_MIN);
+        mg_error_msg(err, "metrics_token_file %.200s: the token must have at least %d characters",
+                     path, MG_METRICS_TOKEN_MIN);
         explicit_bzero(token, sizeof token);
         return -1;
     }
@@ -674,7 +668,7 @@ static int read_metrics_token(struct mg_config *cfg, const char *path, char *err
     return 0;
 }
 
-int config_set(struct mg_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+int config_set(struct mg_config *cfg, const char *key, const char *value, struct mg_error *err)
 {
     long v;
     if (strcmp(key, "base_url") == 0) {
@@ -686,7 +680,7 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
     } else if (strcmp(key, "log_level") == 0) {
         if (log_level_parse(value, &cfg->log_level) == 0)
             return 0;
-        snprintf(err, errlen, "log_level must be error, warn, info or debug");
+        mg_error_msg(err, "log_level must be error, warn, info or debug");
         return -1;
     } else if (strcmp(key, "auth") == 0) {
         if (strcmp(value, "none") == 0 || strcmp(value, "oauth") == 0 ||
@@ -696,52 +690,52 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
                                           : MG_AUTH_RESOURCE;
             return 0;
         }
-        snprintf(err, errlen, "auth must be oauth, resource or none");
+        mg_error_msg(err, "auth must be oauth, resource or none");
         return -1;
     } else if (strncmp(key, "rs_", 3) == 0) {
-        return set_rs(cfg, key, value, err, errlen);
+        return set_rs(cfg, key, value, err);
     } else if (strcmp(key, "max_body_bytes") == 0) {
         if (parse_int(value, 1024, 64L * 1024 * 1024, &v) == 0) {
             cfg->max_body_bytes = (size_t)v;
             return 0;
         }
-        snprintf(err, errlen, "max_body_bytes must be from 1024 to 67108864");
+        mg_error_msg(err, "max_body_bytes must be from 1024 to 67108864");
         return -1;
-    } else if (table_int_key(cfg, key, value, &v, err, errlen)) {
+    } else if (table_int_key(cfg, key, value, &v, err)) {
         return (int)v;
     } else if (strcmp(key, "cimd_allow_private") == 0) {
         if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
             cfg->cimd_allow_private = value[0] == 'y';
             return 0;
         }
-        snprintf(err, errlen, "cimd_allow_private must be yes or no");
+        mg_error_msg(err, "cimd_allow_private must be yes or no");
         return -1;
     } else if (strcmp(key, "idp") == 0) {
-        return set_idp(cfg, value, err, errlen);
+        return set_idp(cfg, value, err);
     } else if (strcmp(key, "connector") == 0) {
-        return set_connector(cfg, value, err, errlen);
+        return set_connector(cfg, value, err);
     } else if (strcmp(key, "idp_allow_private") == 0) {
-        return set_yes_no(key, value, &cfg->idp_allow_private, err, errlen);
+        return set_yes_no(key, value, &cfg->idp_allow_private, err);
     } else if (strcmp(key, "local_users") == 0) {
-        return set_yes_no(key, value, &cfg->local_users, err, errlen);
+        return set_yes_no(key, value, &cfg->local_users, err);
     } else if (strcmp(key, "backends_dir") == 0) {
         if (value[0] != '/') {
-            snprintf(err, errlen, "backends_dir must be an absolute path");
+            mg_error_msg(err, "backends_dir must be an absolute path");
             return -1;
         }
         if (copy_str(cfg->backends_dir, sizeof cfg->backends_dir, value) == 0)
             return 0;
     } else if (strcmp(key, "credential_key") == 0) {
         if (cfg->n_credential_keys == SEAL_MAX_KEYS) {
-            snprintf(err, errlen, "credential_key: at most %d keys", SEAL_MAX_KEYS);
+            mg_error_msg(err, "credential_key: at most %d keys", SEAL_MAX_KEYS);
             return -1;
         }
         struct seal_key k;
-        if (seal_key_parse(value, &k, err, errlen) < 0)
+        if (seal_key_parse(value, &k, err) < 0)
             return -1;
         for (int i = 0; i < cfg->n_credential_keys; i++) {
             if (strcmp(cfg->credential_keys[i].id, k.id) == 0) {
-                snprintf(err, errlen, "credential_key: key id %s is given twice", k.id);
+                mg_error_msg(err, "credential_key: key id %s is given twice", k.id);
                 seal_key_clear(&k);
                 return -1;
             }
@@ -752,21 +746,21 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
     } else if (strcmp(key, "allowed_hosts") == 0) {
         if (set_list(cfg->hosts, &cfg->n_hosts, value) == 0)
             return 0;
-        snprintf(err, errlen, "allowed_hosts: at most %d hosts of under 256 characters",
-                 MG_MAX_ORIGINS);
+        mg_error_msg(err, "allowed_hosts: at most %d hosts of under 256 characters",
+                     MG_MAX_ORIGINS);
         return -1;
     } else if (strcmp(key, "sse_pad_bytes") == 0) {
         if (parse_int(value, 0, 1048576, &v) == 0 && (v == 0 || v >= 64)) {
             cfg->sse_pad_bytes = (size_t)v;
             return 0;
         }
-        snprintf(err, errlen, "sse_pad_bytes must be 0 (off) or from 64 to 1048576 bytes");
+        mg_error_msg(err, "sse_pad_bytes must be 0 (off) or from 64 to 1048576 bytes");
         return -1;
     } else if (strcmp(key, "metrics_token_file") == 0) {
-        return read_metrics_token(cfg, value, err, errlen);
+        return read_metrics_token(cfg, value, err);
     } else if (strcmp(key, "log_file") == 0) {
         if (value[0] != '\0' && value[0] != '/') {
-            snprintf(err, errlen, "log_file must be an absolute path (or empty: stderr)");
+            mg_error_msg(err, "log_file must be an absolute path (or empty: stderr)");
             return -1;
         }
         if (copy_str(cfg->log_file, sizeof cfg->log_file, value) == 0)
@@ -776,19 +770,19 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, char *
             cfg->policy_default_allow = value[0] == 'a';
             return 0;
         }
-        snprintf(err, errlen, "policy_default must be allow or deny");
+        mg_error_msg(err, "policy_default must be allow or deny");
         return -1;
     } else if (strcmp(key, "allowed_origins") == 0) {
         if (set_origins(cfg, value) == 0)
             return 0;
-        snprintf(err, errlen, "allowed_origins: at most %d origins of under 256 characters",
-                 MG_MAX_ORIGINS);
+        mg_error_msg(err, "allowed_origins: at most %d origins of under 256 characters",
+                     MG_MAX_ORIGINS);
         return -1;
     } else {
-        snprintf(err, errlen, "unknown setting \"%.64s\"", key);
+        mg_error_msg(err, "unknown setting \"%.64s\"", key);
         return -1;
     }
-    snprintf(err, errlen, "value of %s is too long", key);
+    mg_error_msg(err, "value of %s is too long", key);
     return -1;
 }
 
@@ -818,8 +812,7 @@ static int scope_list(const char *v, char *out, size_t n)
 }
 
 /* The rs_* keys of auth = resource. Returns 0, or -1 with err. */
-static int set_rs(struct mg_config *cfg, const char *key, const char *value, char *err,
-                  size_t errlen)
+static int set_rs(struct mg_config *cfg, const char *key, const char *value, struct mg_error *err)
 {
     struct mg_rs *rs = &cfg->rs;
     long v;
@@ -827,7 +820,7 @@ static int set_rs(struct mg_config *cfg, const char *key, const char *value, cha
         if ((strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0) &&
             !strpbrk(value, " \t?#") && copy_str(rs->issuer, sizeof rs->issuer, value) == 0)
             return 0;
-        snprintf(err, errlen, "rs_issuer must be the authorization server's issuer URL");
+        mg_error_msg(err, "rs_issuer must be the authorization server's issuer URL");
         return -1;
     } else if (strcmp(key, "rs_name") == 0) {
         if (strlen(value) >= 1 && strlen(value) <= 32 &&
@@ -835,12 +828,12 @@ static int set_rs(struct mg_config *cfg, const char *key, const char *value, cha
             snprintf(rs->name, sizeof rs->name, "%s", value);
             return 0;
         }
-        snprintf(err, errlen, "rs_name must be 1 to 32 characters of [a-z0-9_-]");
+        mg_error_msg(err, "rs_name must be 1 to 32 characters of [a-z0-9_-]");
         return -1;
     } else if (strcmp(key, "rs_audience") == 0) {
         char tmp[2048];
         if (copy_str(tmp, sizeof tmp, value) < 0) {
-            snprintf(err, errlen, "rs_audience is too long");
+            mg_error_msg(err, "rs_audience is too long");
             return -1;
         }
         rs->n_audiences = 0;
@@ -848,21 +841,21 @@ static int set_rs(struct mg_config *cfg, const char *key, const char *value, cha
         for (char *w = strtok_r(tmp, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
             if (rs->n_audiences == MG_RS_MAX_AUDIENCES ||
                 copy_str(rs->audiences[rs->n_audiences], sizeof rs->audiences[0], w) < 0) {
-                snprintf(err, errlen, "rs_audience: at most %d audiences of up to 511 bytes",
-                         MG_RS_MAX_AUDIENCES);
+                mg_error_msg(err, "rs_audience: at most %d audiences of up to 511 bytes",
+                             MG_RS_MAX_AUDIENCES);
                 return -1;
             }
             rs->n_audiences++;
         }
         if (rs->n_audiences > 0)
             return 0;
-        snprintf(err, errlen, "rs_audience must name at least one audience");
+        mg_error_msg(err, "rs_audience must name at least one audience");
         return -1;
     } else if (strcmp(key, "rs_scopes_read") == 0 || strcmp(key, "rs_scopes_write") == 0) {
         char *out = key[10] == 'r' ? rs->scopes_read : rs->scopes_write;
         if (scope_list(value, out, sizeof rs->scopes_read) == 0)
             return 0;
-        snprintf(err, errlen, "%s must be a list of scope names separated by commas", key);
+        mg_error_msg(err, "%s must be a list of scope names separated by commas", key);
         return -1;
     } else if (strcmp(key, "rs_groups_claim") == 0) {
         if (strlen(value) < sizeof rs->groups_claim &&
@@ -871,7 +864,7 @@ static int set_rs(struct mg_config *cfg, const char *key, const char *value, cha
             snprintf(rs->groups_claim, sizeof rs->groups_claim, "%s", value);
             return 0;
         }
-        snprintf(err, errlen, "rs_groups_claim must be a claim name, or empty for none");
+        mg_error_msg(err, "rs_groups_claim must be a claim name, or empty for none");
         return -1;
     } else if (strcmp(key, "rs_validation") == 0) {
         if (strcmp(value, "jwt") == 0 || strcmp(value, "introspection") == 0 ||
@@ -879,33 +872,32 @@ static int set_rs(struct mg_config *cfg, const char *key, const char *value, cha
             rs->introspect = value[0] == 'j' ? 0 : value[0] == 'i' ? 1 : 2;
             return 0;
         }
-        snprintf(err, errlen, "rs_validation must be jwt, introspection or auto");
+        mg_error_msg(err, "rs_validation must be jwt, introspection or auto");
         return -1;
     } else if (strcmp(key, "rs_introspection_client_id") == 0) {
         if (copy_str(rs->client_id, sizeof rs->client_id, value) == 0)
             return 0;
     } else if (strcmp(key, "rs_introspection_client_secret_file") == 0) {
-        return read_secret_file(key, value, rs->client_secret, sizeof rs->client_secret, err,
-                                errlen);
+        return read_secret_file(key, value, rs->client_secret, sizeof rs->client_secret, err);
     } else if (strcmp(key, "rs_cache_max_s") == 0) {
         if (parse_int(value, 0, 86400, &v) == 0) {
             rs->cache_max_s = (int)v;
             return 0;
         }
-        snprintf(err, errlen, "rs_cache_max_s must be from 0 to 86400 seconds");
+        mg_error_msg(err, "rs_cache_max_s must be from 0 to 86400 seconds");
         return -1;
     } else if (strcmp(key, "rs_jwks_refetch_s") == 0) {
         if (parse_int(value, 1, 3600, &v) == 0) {
             rs->refetch_s = (int)v;
             return 0;
         }
-        snprintf(err, errlen, "rs_jwks_refetch_s must be from 1 to 3600 seconds");
+        mg_error_msg(err, "rs_jwks_refetch_s must be from 1 to 3600 seconds");
         return -1;
     } else {
-        snprintf(err, errlen, "unknown setting \"%.64s\"", key);
+        mg_error_msg(err, "unknown setting \"%.64s\"", key);
         return -1;
     }
-    snprintf(err, errlen, "%s is too long", key);
+    mg_error_msg(err, "%s is too long", key);
     return -1;
 }
 
@@ -919,21 +911,21 @@ static char *trim(char *s)
     return s;
 }
 
-int config_load(struct mg_config *cfg, const char *path, char *err, size_t errlen)
+int config_load(struct mg_config *cfg, const char *path, struct mg_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "could not open config file %s: %s", path, strerror(errno));
+        mg_error_msg(err, "could not open config file %s: %s", path, strerror(errno));
         return -1;
     }
     char line[2048];
-    char why[256];
+    struct mg_error why = MG_ERROR_INIT;
     int lineno = 0;
     int rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+            mg_error_msg(err, "%s:%d: line too long", path, lineno);
             rc = -1;
             break;
         }
@@ -942,7 +934,7 @@ int config_load(struct mg_config *cfg, const char *path, char *err, size_t errle
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected \"key = value\"", path, lineno);
+            mg_error_msg(err, "%s:%d: expected \"key = value\"", path, lineno);
             rc = -1;
             break;
         }
@@ -954,8 +946,8 @@ int config_load(struct mg_config *cfg, const char *path, char *err, size_t errle
             value[vn - 1] = '\0';
             value++;
         }
-        if (config_set(cfg, key, value, why, sizeof why) < 0) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+        if (config_set(cfg, key, value, &why) < 0) {
+            mg_error_msg(err, "%s:%d: %s", path, lineno, why.msg);
             rc = -1;
             break;
         }
@@ -1005,40 +997,38 @@ static int derive_base(struct mg_config *cfg)
     return 0;
 }
 
-int config_finish(struct mg_config *cfg, char *err, size_t errlen)
+int config_finish(struct mg_config *cfg, struct mg_error *err)
 {
     if (cfg->base_url[0] == '\0') {
-        snprintf(err, errlen,
-                 "base_url is not set: set it to the public URL clients use, e.g. "
-                 "base_url = https://mcp.example.org");
+        mg_error_msg(err, "base_url is not set: set it to the public URL clients use, e.g. "
+                          "base_url = https://mcp.example.org");
         return -1;
     }
     if (derive_base(cfg) < 0) {
-        snprintf(err, errlen,
-                 "base_url must be an absolute http:// or https:// URL without query, "
-                 "fragment or user info");
+        mg_error_msg(err, "base_url must be an absolute http:// or https:// URL without query, "
+                          "fragment or user info");
         return -1;
     }
     if (cfg->database[0] == '\0') {
-        snprintf(err, errlen,
-                 "database is not set: give a libpq conninfo, e.g. database = dbname=mcpgate");
+        mg_error_msg(err,
+                     "database is not set: give a libpq conninfo, e.g. database = dbname=mcpgate");
         return -1;
     }
     if (cfg->auth == MG_AUTH_RESOURCE) {
         struct mg_rs *rs = &cfg->rs;
         if (!rs->issuer[0]) {
-            snprintf(err, errlen,
-                     "auth = resource needs rs_issuer, the authorization server's issuer URL");
+            mg_error_msg(err,
+                         "auth = resource needs rs_issuer, the authorization server's issuer URL");
             return -1;
         }
         if (strncmp(rs->issuer, "https://", 8) != 0 && !cfg->idp_allow_private) {
-            snprintf(err, errlen, "rs_issuer must be an https URL");
+            mg_error_msg(err, "rs_issuer must be an https URL");
             return -1;
         }
         if (rs->introspect && (!rs->client_id[0] || !rs->client_secret[0])) {
-            snprintf(err, errlen,
-                     "rs_validation = introspection or auto needs rs_introspection_client_id "
-                     "and rs_introspection_client_secret_file");
+            mg_error_msg(err,
+                         "rs_validation = introspection or auto needs rs_introspection_client_id "
+                         "and rs_introspection_client_secret_file");
             return -1;
         }
         if (rs->n_audiences == 0) {

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "util/error.h"
 #include "util/log.h"
 #include "util/seal.h"
 
@@ -188,20 +189,19 @@ struct mg_config {
 void config_defaults(struct mg_config *cfg);
 
 /* Reads the file at path over the defaults already in cfg. Returns 0, or -1
- * with a message naming the file, line and fault in err (errlen bytes). On
+ * with a message naming the file, line and fault in err->msg. On
  * failure cfg holds an unspecified mix and must not be used. */
 __attribute__((warn_unused_result)) int config_load(struct mg_config *cfg, const char *path,
-                                                    char *err, size_t errlen);
+                                                    struct mg_error *err);
 
 /* Applies one "key", "value" pair. Returns 0, or -1 with a message in err.
  * Exposed for tests and command-line overrides. */
 __attribute__((warn_unused_result)) int config_set(struct mg_config *cfg, const char *key,
-                                                   const char *value, char *err, size_t errlen);
+                                                   const char *value, struct mg_error *err);
 
 /* Checks the settings that have no usable default (base_url, database) and
  * derives base_origin/base_path. Returns 0, or -1 with a message in err. */
-__attribute__((warn_unused_result)) int config_finish(struct mg_config *cfg, char *err,
-                                                      size_t errlen);
+__attribute__((warn_unused_result)) int config_finish(struct mg_config *cfg, struct mg_error *err);
 
 /* Returns the path to read: explicit if not NULL, else $MCPGATE_CONFIG,
  * else MG_DEFAULT_CONFIG. Borrowed. */

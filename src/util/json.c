@@ -138,20 +138,17 @@ static const char *lexical_fault(const unsigned char *p, size_t len, int request
     return NULL;
 }
 
-static int parse(const char *text, size_t len, int request, struct json_object **out,
-                 const char **why)
+/* The fault of text as a static description, or NULL when *out holds the
+ * parsed value. */
+static const char *parse(const char *text, size_t len, int request, struct json_object **out)
 {
-    *why = NULL;
-    if (len == 0) {
-        *why = "empty body";
-        return -1;
-    }
-    if (len > INT32_MAX) {
-        *why = "body too large";
-        return -1;
-    }
-    if ((*why = lexical_fault((const unsigned char *)text, len, request)) != NULL)
-        return -1;
+    if (len == 0)
+        return "empty body";
+    if (len > INT32_MAX)
+        return "body too large";
+    const char *why = lexical_fault((const unsigned char *)text, len, request);
+    if (why)
+        return why;
     struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
     if (!tok)
         abort();
@@ -168,43 +165,50 @@ static int parse(const char *text, size_t len, int request, struct json_object *
     json_tokener_free(tok);
 
     if (err == json_tokener_continue) {
-        *why = "unexpected end of JSON text";
+        why = "unexpected end of JSON text";
         goto fail;
     }
     if (err == json_tokener_error_depth) {
-        *why = "JSON nested too deeply";
+        why = "JSON nested too deeply";
         goto fail;
     }
     if (err == json_tokener_error_parse_utf8_string) {
-        *why = "invalid UTF-8 in JSON text";
+        why = "invalid UTF-8 in JSON text";
         goto fail;
     }
     if (err != json_tokener_success) {
-        *why = "invalid JSON";
+        why = "invalid JSON";
         goto fail;
     }
     for (size_t i = used; i < len; i++) {
         char c = text[i];
         if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            *why = "unexpected data after JSON text";
+            why = "unexpected data after JSON text";
             goto fail;
         }
     }
     *out = obj;
-    return 0;
+    return NULL;
 fail:
     json_object_put(obj);
-    return -1;
+    return why;
 }
 
-int json_parse_strict(const char *text, size_t len, struct json_object **out, const char **why)
+static int parse_into(const char *text, size_t len, int request, struct json_object **out,
+                      struct mg_error *err)
 {
-    return parse(text, len, 0, out, why);
+    const char *why = parse(text, len, request, out);
+    return why ? mg_error_set(err, 400, 0, "%s", why) : 0;
 }
 
-int json_parse_request(const char *text, size_t len, struct json_object **out, const char **why)
+int json_parse_strict(const char *text, size_t len, struct json_object **out, struct mg_error *err)
 {
-    return parse(text, len, 1, out, why);
+    return parse_into(text, len, 0, out, err);
+}
+
+int json_parse_request(const char *text, size_t len, struct json_object **out, struct mg_error *err)
+{
+    return parse_into(text, len, 1, out, err);
 }
 
 void json_add(struct json_object *obj, const char *key, struct json_object *val)

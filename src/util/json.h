@@ -9,6 +9,8 @@
 #ifndef MG_UTIL_JSON_H
 #define MG_UTIL_JSON_H
 
+#include "util/error.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,10 +19,11 @@
 
 /* Parses exactly one JSON text of len bytes: valid UTF-8, nested at most
  * JSON_MAX_DEPTH levels, nothing but white space after it. Returns 0 and
- * hands *out to the caller (who puts it), or -1 with *why set to a static
- * description of the fault. A JSON null parses to *out == NULL. */
+ * hands *out to the caller (who puts it), or -1 with err (util/error.h; may
+ * be NULL) saying the fault: http 400 and a msg such as "invalid JSON". A JSON null parses to *out
+ * == NULL. */
 __attribute__((warn_unused_result)) int
-json_parse_strict(const char *text, size_t len, struct json_object **out, const char **why);
+json_parse_strict(const char *text, size_t len, struct json_object **out, struct mg_error *err);
 
 /* As json_parse_strict(), for what clients send (MCP messages, client
  * registration and metadata documents): also refuses the escape \u0000 in a
@@ -30,7 +33,7 @@ json_parse_strict(const char *text, size_t len, struct json_object **out, const 
  * integer by its limit (a request id answered as another). Backends'
  * answers are read with json_parse_strict() and keep both. */
 __attribute__((warn_unused_result)) int
-json_parse_request(const char *text, size_t len, struct json_object **out, const char **why);
+json_parse_request(const char *text, size_t len, struct json_object **out, struct mg_error *err);
 
 /* 1 when the len bytes at s are well-formed UTF-8 (RFC 3629, as JSON text
  * must be: no overlong forms, surrogates or code points above U+10FFFF),

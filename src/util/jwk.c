@@ -293,16 +293,16 @@ static const char *key_parse(struct json_object *k, struct jwk *out)
     return NULL;
 }
 
-struct jwk_set *jwk_set_parse(struct json_object *set, const char **why)
+struct jwk_set *jwk_set_parse(struct json_object *set, struct mg_error *err)
 {
     struct json_object *keys = json_get(set, "keys", json_type_array);
     if (!keys) {
-        *why = "not a JWK Set: no \"keys\" array";
+        mg_error_msg(err, "not a JWK Set: no \"keys\" array");
         return NULL;
     }
     size_t n = json_object_array_length(keys);
     if (n > JWK_SET_MAX_KEYS) {
-        *why = "JWK Set has more than 32 keys";
+        mg_error_msg(err, "JWK Set has more than 32 keys");
         return NULL;
     }
     struct jwk_set *s = xcalloc(1, sizeof *s);
@@ -322,16 +322,16 @@ struct jwk_set *jwk_set_parse(struct json_object *set, const char **why)
     return s;
 }
 
-struct jwk_set *jwk_set_parse_text(const char *text, size_t len, const char **why)
+struct jwk_set *jwk_set_parse_text(const char *text, size_t len, struct mg_error *err)
 {
     if (len > JWK_SET_MAX_TEXT) {
-        *why = "JWK Set text longer than 64 KiB";
+        mg_error_msg(err, "JWK Set text longer than 64 KiB");
         return NULL;
     }
     struct json_object *doc = NULL;
-    if (json_parse_strict(text, len, &doc, why) != 0)
+    if (json_parse_strict(text, len, &doc, err) != 0)
         return NULL;
-    struct jwk_set *s = jwk_set_parse(doc, why);
+    struct jwk_set *s = jwk_set_parse(doc, err);
     json_object_put(doc);
     return s;
 }

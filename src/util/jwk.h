@@ -40,6 +40,8 @@
 #ifndef MG_UTIL_JWK_H
 #define MG_UTIL_JWK_H
 
+#include "util/error.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 
@@ -79,16 +81,17 @@ const char *jws_alg_name(enum jws_alg alg);
 /* Parses the JWK Set set (borrowed; the caller keeps it). Returns a new set
  * the caller frees with jwk_set_free(), possibly with no trusted key (see
  * jwk_set_skipped()); or NULL when set is not a JWK Set object with a
- * "keys" array of at most JWK_SET_MAX_KEYS entries, with a short static
- * reason in *why. Aborts when memory or OpenSSL fails. */
+ * "keys" array of at most JWK_SET_MAX_KEYS entries, with the reason in
+ * err->msg (util/error.h; err may be NULL). Aborts when memory or OpenSSL
+ * fails. */
 __attribute__((warn_unused_result)) struct jwk_set *jwk_set_parse(struct json_object *set,
-                                                                  const char **why);
+                                                                  struct mg_error *err);
 
 /* As jwk_set_parse(), from the set's JSON text (len bytes, at most
- * JWK_SET_MAX_TEXT). NULL with *why set when the text is not JSON or too
- * long, or as for jwk_set_parse(). */
+ * JWK_SET_MAX_TEXT). NULL with err->msg set when the text is not JSON or
+ * too long, or as for jwk_set_parse(). */
 __attribute__((warn_unused_result)) struct jwk_set *jwk_set_parse_text(const char *text, size_t len,
-                                                                       const char **why);
+                                                                       struct mg_error *err);
 
 /* Frees set and its keys. Accepts NULL. */
 void jwk_set_free(struct jwk_set *set);

@@ -127,13 +127,13 @@ static int part_object(const char *in, size_t n, size_t max, const char *what,
     unsigned char *raw = xmalloc(n * 3 / 4 + 1);
     long raw_len = crypto_b64url_decode(in, n, raw);
     int rc = -1;
-    const char *why = NULL;
+    struct mg_error jerr = MG_ERROR_INIT;
     struct json_object *obj = NULL;
     if (raw_len < 0) {
         say(detail, detail_len, "%s is not base64url", what);
     } else if (raw_len == 0 ||
-               json_parse_request((const char *)raw, (size_t)raw_len, &obj, &why) != 0) {
-        say(detail, detail_len, "%s is not JSON: %s", what, why ? why : "empty");
+               json_parse_request((const char *)raw, (size_t)raw_len, &obj, &jerr) != 0) {
+        say(detail, detail_len, "%s is not JSON: %s", what, jerr.msg[0] ? jerr.msg : "empty");
     } else if (!json_object_is_type(obj, json_type_object)) {
         say(detail, detail_len, "%s is not a JSON object", what);
     } else if (top_level_members((const char *)raw, (size_t)raw_len) !=

@@ -28,29 +28,29 @@ static int key_id_ok(const char *s, size_t n)
     return 1;
 }
 
-int seal_key_parse(const char *spec, struct seal_key *out, char *err, size_t errlen)
+int seal_key_parse(const char *spec, struct seal_key *out, struct mg_error *err)
 {
     const char *colon = strchr(spec, ':');
     if (!colon || !key_id_ok(spec, (size_t)(colon - spec))) {
-        snprintf(err, errlen,
-                 "credential_key must be KEY-ID:HEX, the key id 1 to %d characters of "
-                 "A-Z a-z 0-9 _ - .",
-                 SEAL_KEY_ID_MAX);
+        mg_error_msg(err,
+                     "credential_key must be KEY-ID:HEX, the key id 1 to %d characters of "
+                     "A-Z a-z 0-9 _ - .",
+                     SEAL_KEY_ID_MAX);
         return -1;
     }
     const char *hex = colon + 1;
     if (strlen(hex) != 2 * SEAL_KEY_LEN) {
-        snprintf(err, errlen,
-                 "credential_key %.*s: the key must be %d hex digits (32 random bytes, e.g. "
-                 "openssl rand -hex 32)",
-                 (int)(colon - spec), spec, 2 * SEAL_KEY_LEN);
+        mg_error_msg(err,
+                     "credential_key %.*s: the key must be %d hex digits (32 random bytes, e.g. "
+                     "openssl rand -hex 32)",
+                     (int)(colon - spec), spec, 2 * SEAL_KEY_LEN);
         return -1;
     }
     struct seal_key k;
     if (crypto_hex_decode(hex, SEAL_KEY_LEN, k.key) < 0) {
         explicit_bzero(&k, sizeof k);
-        snprintf(err, errlen, "credential_key %.*s: the key must be hex digits only",
-                 (int)(colon - spec), spec);
+        mg_error_msg(err, "credential_key %.*s: the key must be hex digits only",
+                     (int)(colon - spec), spec);
         return -1;
     }
     memcpy(k.id, spec, (size_t)(colon - spec));

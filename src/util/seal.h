@@ -25,6 +25,8 @@
 #ifndef MG_UTIL_SEAL_H
 #define MG_UTIL_SEAL_H
 
+#include "util/error.h"
+
 #include <stddef.h>
 
 #define SEAL_KEY_LEN    32
@@ -50,7 +52,7 @@ enum seal_rc {
  * (which never quotes the key material) in err. out is written only on
  * success. */
 __attribute__((warn_unused_result)) int seal_key_parse(const char *spec, struct seal_key *out,
-                                                       char *err, size_t errlen);
+                                                       struct mg_error *err);
 
 /* Clears a key's material. Accepts NULL. */
 void seal_key_clear(struct seal_key *k);

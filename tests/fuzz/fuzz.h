@@ -60,13 +60,12 @@ static int fuzz_noflush(void *ctx)
  * database nobody listens at. Call once. */
 static inline void fuzz_router_init(const char *auth)
 {
-    char err[256];
+    struct mg_error err = MG_ERROR_INIT;
     config_defaults(&fuzz_cfg);
-    if (config_set(&fuzz_cfg, "base_url", "https://mcp.example.org", err, sizeof err) ||
+    if (config_set(&fuzz_cfg, "base_url", "https://mcp.example.org", &err) ||
         config_set(&fuzz_cfg, "database", "host=/nonexistent/socketdir dbname=x connect_timeout=1",
-                   err, sizeof err) ||
-        config_set(&fuzz_cfg, "auth", auth, err, sizeof err) ||
-        config_finish(&fuzz_cfg, err, sizeof err))
+                   &err) ||
+        config_set(&fuzz_cfg, "auth", auth, &err) || config_finish(&fuzz_cfg, &err))
         abort();
     log_set_level((enum log_level) - 1); /* silent: every request would log an error */
     tool_builtin_register();

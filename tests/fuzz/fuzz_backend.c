@@ -17,10 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *file = fuzz_next(&data, &size, '\0');
     char *args_text = fuzz_strndup(data, size);
     struct json_object *json = NULL, *args = NULL;
-    const char *why = NULL;
-    if (json_parse_strict(file, strlen(file), &json, &why) < 0)
+    if (json_parse_strict(file, strlen(file), &json, NULL) < 0)
         goto out;
-    if (json_parse_strict(args_text, size, &args, &why) < 0)
+    if (json_parse_strict(args_text, size, &args, NULL) < 0)
         args = NULL;
     char err[512];
     struct backend *b = tool_backend_parse("fuzz.json", json, 1, err, sizeof err);

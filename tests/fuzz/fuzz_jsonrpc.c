@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++, size--;
 
     struct json_object *doc = NULL;
-    const char *why = NULL;
-    if (json_parse_request((const char *)data, size, &doc, &why) == 0) {
+    if (json_parse_request((const char *)data, size, &doc, NULL) == 0) {
         if (json_object_is_type(doc, json_type_array))
             for (size_t i = 0; i < json_object_array_length(doc); i++)
                 classify(json_object_array_get_idx(doc, i));

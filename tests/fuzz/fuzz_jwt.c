@@ -29,7 +29,7 @@ static struct jwk_set *builtin;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *why = NULL;
+    struct mg_error why = MG_ERROR_INIT;
     if (!builtin) {
         builtin = jwk_set_parse_text(builtin_jwks, strlen(builtin_jwks), &why);
         if (!builtin || jwk_set_count(builtin) != 3)

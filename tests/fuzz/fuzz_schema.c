@@ -12,8 +12,7 @@
 static struct json_object *parse(const char *s)
 {
     struct json_object *o = NULL;
-    const char *why = NULL;
-    if (json_parse_strict(s, strlen(s), &o, &why) < 0)
+    if (json_parse_strict(s, strlen(s), &o, NULL) < 0)
         return NULL;
     return o;
 }

@@ -168,13 +168,12 @@ static void test_prompt_args(void)
 static void test_page_size(void)
 {
     struct mg_config cfg;
-    char err[256];
+    struct mg_error err = MG_ERROR_INIT;
     config_defaults(&cfg);
     is_int(cfg.page_size, 100, "page_size defaults to 100");
-    ok(config_set(&cfg, "page_size", "2", err, sizeof err) == 0 && cfg.page_size == 2,
-       "page_size = 2");
-    ok(config_set(&cfg, "page_size", "0", err, sizeof err) < 0, "page_size 0 is refused: %s", err);
-    ok(config_set(&cfg, "page_size", "1001", err, sizeof err) < 0, "page_size 1001 is refused");
+    ok(config_set(&cfg, "page_size", "2", &err) == 0 && cfg.page_size == 2, "page_size = 2");
+    ok(config_set(&cfg, "page_size", "0", &err) < 0, "page_size 0 is refused: %s", err.msg);
+    ok(config_set(&cfg, "page_size", "1001", &err) < 0, "page_size 1001 is refused");
 }
 
 int main(void)

@@ -12,22 +12,22 @@
 
 static char path[64];
 
-static int load_text(struct mg_config *cfg, const char *text, char *err, size_t n)
+static int load_text(struct mg_config *cfg, const char *text, struct mg_error *err)
 {
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
     config_defaults(cfg);
-    if (config_load(cfg, path, err, n) < 0)
+    if (config_load(cfg, path, err) < 0)
         return -1;
-    return config_finish(cfg, err, n);
+    return config_finish(cfg, err);
 }
 
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/mcpgate-test-config.%ld", (long)getpid());
     struct mg_config cfg;
-    char err[512];
+    struct mg_error err = MG_ERROR_INIT;
 
     int rc = load_text(&cfg,
                        "# comment\n\n"
@@ -39,10 +39,10 @@ int main(void)
                        "max_body_bytes = 2048\n"
                        "session_ttl_s = 60\n"
                        "allowed_origins = https://chatgpt.com, https://claude.ai\n",
-                       err, sizeof err);
+                       &err);
     ok(rc == 0, "a full config loads");
     if (rc)
-        printf("# %s\n", err);
+        printf("# %s\n", err.msg);
     is_str(cfg.base_url, "https://MCP.Example.org:443/gw", "trailing slash dropped");
     is_str(cfg.base_origin, "https://mcp.example.org", "origin lowercased, default port dropped");
     is_str(cfg.base_path, "/gw", "base path derived");
@@ -57,8 +57,7 @@ int main(void)
     ok(!config_origin_allowed(&cfg, "https://evil.example.com"), "foreign origin refused");
     ok(!config_origin_allowed(&cfg, "null"), "opaque origin refused");
 
-    rc =
-        load_text(&cfg, "base_url = http://127.0.0.1:8080\ndatabase = dbname=x\n", err, sizeof err);
+    rc = load_text(&cfg, "base_url = http://127.0.0.1:8080\ndatabase = dbname=x\n", &err);
     ok(rc == 0 && cfg.threads == 4 && cfg.max_body_bytes == 1048576 && cfg.session_ttl_s == 86400 &&
            cfg.auth == MG_AUTH_OAUTH,
        "defaults apply (auth = oauth)");
@@ -69,7 +68,7 @@ int main(void)
                    "base_url = https://mcp.example.org/gw\ndatabase = d\nauth = resource\n"
                    "rs_issuer = https://id.example.org/realms/corp\n"
                    "rs_scopes_read = corp.read, corp.list\nrs_scopes_write = corp.write\n",
-                   err, sizeof err);
+                   &err);
     ok(rc == 0 && cfg.auth == MG_AUTH_RESOURCE && cfg.rs.n_audiences == 1 &&
            cfg.rs.introspect == 0 && cfg.rs.cache_max_s == 300 && cfg.rs.refetch_s == 60,
        "auth = resource with its defaults");
@@ -80,7 +79,7 @@ int main(void)
     rc = load_text(&cfg,
                    "base_url = https://x\ndatabase = d\nauth = resource\nrs_issuer = https://i\n"
                    "rs_audience = https://x/mcp, api://mcp\n",
-                   err, sizeof err);
+                   &err);
     ok(rc == 0 && cfg.rs.n_audiences == 2 && strcmp(cfg.rs.audiences[1], "api://mcp") == 0,
        "rs_audience: a list");
 
@@ -168,10 +167,11 @@ int main(void)
         {"base_url = https://x\ndatabase = d\nlocal_users = off\n", "local_users must be yes"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = '\0';
-        rc = load_text(&cfg, bad[i].text, err, sizeof err);
-        if (!ok(rc < 0 && strstr(err, bad[i].want), "bad config %zu refused: %s", i, bad[i].want))
-            printf("#   error was: %s\n", err);
+        err.msg[0] = '\0';
+        rc = load_text(&cfg, bad[i].text, &err);
+        if (!ok(rc < 0 && strstr(err.msg, bad[i].want), "bad config %zu refused: %s", i,
+                bad[i].want))
+            printf("#   error was: %s\n", err.msg);
     }
     /* the limits (SECURITY.md, "Limits"): defaults, a value, and a bound */
     config_defaults(&cfg);
@@ -193,13 +193,13 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
         config_defaults(&cfg);
-        int set = config_set(&cfg, limits[i].key, limits[i].good, err, sizeof err);
+        int set = config_set(&cfg, limits[i].key, limits[i].good, &err);
         ok(set == 0 && *(int *)(void *)((char *)&cfg + limits[i].offset) == atoi(limits[i].good),
            "%s = %s", limits[i].key, limits[i].good);
-        err[0] = '\0';
-        ok(config_set(&cfg, limits[i].key, limits[i].bad, err, sizeof err) < 0 &&
-               strstr(err, limits[i].key) && strstr(err, "whole number"),
-           "%s = %s is refused: %s", limits[i].key, limits[i].bad, err);
+        err.msg[0] = '\0';
+        ok(config_set(&cfg, limits[i].key, limits[i].bad, &err) < 0 &&
+               strstr(err.msg, limits[i].key) && strstr(err.msg, "whole number"),
+           "%s = %s is refused: %s", limits[i].key, limits[i].bad, err.msg);
     }
 
     /* identity providers */
@@ -215,9 +215,9 @@ int main(void)
              "idp = other-2 issuer=https://o.example client_id=c2 client_secret_file=%s "
              "scopes=email,openid,groups\n",
              secret_path);
-    rc = load_text(&cfg, text, err, sizeof err);
+    rc = load_text(&cfg, text, &err);
     ok(rc == 0 && cfg.n_idps == 2 && cfg.local_users == 0 && cfg.idp_allow_private == 0,
-       "two identity providers, local users off: %s", rc ? err : "ok");
+       "two identity providers, local users off: %s", rc ? err.msg : "ok");
     const struct mg_idp *idp = config_idp_find(&cfg, "corp");
     ok(idp && strcmp(idp->issuer, "https://id.example/realm") == 0 &&
            strcmp(idp->client_id, "mcpgate") == 0 && idp->client_secret[0] == '\0' &&
@@ -232,8 +232,7 @@ int main(void)
     unlink(secret_path);
     config_defaults(&cfg);
     ok(cfg.local_users == 1 && cfg.n_idps == 0, "by default: local users, no providers");
-    ok(config_set(&cfg, "idp", "x issuer=https://i client_id=c scopes=email", err, sizeof err) ==
-               0 &&
+    ok(config_set(&cfg, "idp", "x issuer=https://i client_id=c scopes=email", &err) == 0 &&
            strcmp(cfg.idps[0].scopes, "email openid") == 0,
        "openid is added to the scopes when missing");
     ok(cfg.idps[0].identity == MG_IDP_ID_TOKEN && cfg.idps[0].openid == 1 &&
@@ -244,35 +243,35 @@ int main(void)
                   "token_endpoint=https://p/token whoami_url=https://api.p/v1/me "
                   "subject_field=account.id groups_allowed=staff,ops@corp "
                   "revocation_endpoint=https://p/revoke",
-                  err, sizeof err) == 0 &&
+                  &err) == 0 &&
            cfg.idps[1].identity == MG_IDP_WHOAMI && cfg.idps[1].scopes[0] == '\0' &&
            cfg.idps[1].openid == 0 && cfg.idps[1].issuer[0] == '\0' &&
            strcmp(cfg.idps[1].subject_field, "account.id") == 0 &&
            strcmp(cfg.idps[1].groups_allowed, "staff ops@corp") == 0 &&
            strcmp(cfg.idps[1].revocation_endpoint, "https://p/revoke") == 0,
-       "plain OAuth 2.0: explicit endpoints, a who-am-I URL, no scopes, no openid: %s", err);
+       "plain OAuth 2.0: explicit endpoints, a who-am-I URL, no scopes, no openid: %s", err.msg);
     ok(config_set(&cfg, "idp",
                   "ui issuer=https://u client_id=c userinfo_endpoint=https://u/me scopes=profile "
                   "consent=provider",
-                  err, sizeof err) == 0 &&
+                  &err) == 0 &&
            cfg.idps[2].identity == MG_IDP_USERINFO &&
            strcmp(cfg.idps[2].scopes, "profile openid") == 0 && cfg.idps[2].openid == 1 &&
            cfg.idps[2].consent_provider == 1 && cfg.idps[0].consent_provider == 0,
-       "identity from the userinfo endpoint, openid added: %s", err);
+       "identity from the userinfo endpoint, openid added: %s", err.msg);
     const struct mg_idp *first = NULL;
     ok(config_set(&cfg, "idp",
                   "gh client_id=c authorization_endpoint=https://g/authorize "
                   "token_endpoint=https://g/token link_only=yes scopes=repo",
-                  err, sizeof err) == 0 &&
+                  &err) == 0 &&
            cfg.idps[3].link_only == 1 && strcmp(cfg.idps[3].scopes, "repo") == 0 &&
            cfg.idps[3].openid == 0 && config_idp_signin_count(&cfg, &first) == 3 &&
            first == &cfg.idps[0],
-       "link_only: explicit endpoints without an identity, no openid, not a sign-in: %s", err);
+       "link_only: explicit endpoints without an identity, no openid, not a sign-in: %s", err.msg);
 
-    err[0] = '\0';
+    err.msg[0] = '\0';
     config_defaults(&cfg);
-    ok(config_load(&cfg, "/nonexistent/mcpgate.conf", err, sizeof err) < 0 &&
-           strstr(err, "/nonexistent/mcpgate.conf"),
+    ok(config_load(&cfg, "/nonexistent/mcpgate.conf", &err) < 0 &&
+           strstr(err.msg, "/nonexistent/mcpgate.conf"),
        "missing file named in the error");
 
     setenv("MCPGATE_CONFIG", "/x/y.conf", 1);

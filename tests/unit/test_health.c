@@ -81,12 +81,11 @@ static void ignore_note(const char *key, void *arg)
 int main(void)
 {
     config_defaults(&cfg);
-    char err[256];
-    if (config_set(&cfg, "base_url", "https://mcp.example.org/gw", err, sizeof err) ||
-        config_set(&cfg, "database", "host=/nonexistent/socketdir dbname=x", err, sizeof err) ||
-        config_set(&cfg, "auth", "oauth", err, sizeof err) ||
-        config_finish(&cfg, err, sizeof err)) {
-        printf("Bail out! %s\n", err);
+    struct mg_error err = MG_ERROR_INIT;
+    if (config_set(&cfg, "base_url", "https://mcp.example.org/gw", &err) ||
+        config_set(&cfg, "database", "host=/nonexistent/socketdir dbname=x", &err) ||
+        config_set(&cfg, "auth", "oauth", &err) || config_finish(&cfg, &err)) {
+        printf("Bail out! %s\n", err.msg);
         return 1;
     }
     log_set_level(LOG_LEVEL_ERROR);

@@ -8,9 +8,9 @@
 static enum jsonrpc_kind kind_of(const char *text, const char **why)
 {
     struct json_object *o = NULL;
-    const char *perr;
+    static struct mg_error perr;
     if (json_parse_strict(text, strlen(text), &o, &perr) < 0) {
-        *why = perr;
+        *why = perr.msg;
         return (enum jsonrpc_kind) - 1;
     }
     struct jsonrpc_msg m;
@@ -60,9 +60,8 @@ static void test_classify(void)
     check_kind("[1]", JSONRPC_INVALID, "array is not a message");
 
     struct json_object *o = NULL;
-    const char *why;
     const char *t = "{\"jsonrpc\":\"1.0\",\"id\":7,\"method\":\"x\"}";
-    if (json_parse_strict(t, strlen(t), &o, &why) == 0) {
+    if (json_parse_strict(t, strlen(t), &o, NULL) == 0) {
         struct jsonrpc_msg m;
         jsonrpc_classify(o, &m);
         ok(m.id && json_object_get_int(m.id) == 7, "a valid id is kept for the error reply");
@@ -73,9 +72,9 @@ static void test_classify(void)
 static void check_parse_fails(const char *text, size_t len, const char *what)
 {
     struct json_object *o = NULL;
-    const char *why = NULL;
-    int rc = json_parse_strict(text, len, &o, &why);
-    if (!ok(rc < 0 && why, "%s", what))
+    struct mg_error err = MG_ERROR_INIT;
+    int rc = json_parse_strict(text, len, &o, &err);
+    if (!ok(rc < 0 && err.msg[0], "%s: %s", what, err.msg))
         json_object_put(o);
 }
 
@@ -99,14 +98,13 @@ static void test_parse(void)
     check_parse_fails(deep, sizeof deep, "nesting deeper than the limit refused");
 
     struct json_object *o = NULL;
-    const char *why = NULL;
     const char *t = " {\"a\":[1,2,{\"b\":\"\xc3\xa9\"}]} \r\n";
-    ok(json_parse_strict(t, strlen(t), &o, &why) == 0 && o, "valid JSON with UTF-8 accepted");
+    ok(json_parse_strict(t, strlen(t), &o, NULL) == 0 && o, "valid JSON with UTF-8 accepted");
     json_object_put(o);
     memset(deep, '[', 60);
     memset(deep + 60, ']', 60);
     o = NULL;
-    ok(json_parse_strict(deep, 120, &o, &why) == 0, "nesting of 60 accepted");
+    ok(json_parse_strict(deep, 120, &o, NULL) == 0, "nesting of 60 accepted");
     json_object_put(o);
 }
 
@@ -134,12 +132,11 @@ static void test_parse_request(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct json_object *o = NULL;
-        const char *why = NULL;
         size_t n = strlen(cases[i].text);
-        int s = json_parse_strict(cases[i].text, n, &o, &why) == 0;
+        int s = json_parse_strict(cases[i].text, n, &o, NULL) == 0;
         json_object_put(o);
         o = NULL;
-        int r = json_parse_request(cases[i].text, n, &o, &why) == 0;
+        int r = json_parse_request(cases[i].text, n, &o, NULL) == 0;
         json_object_put(o);
         ok(s == cases[i].strict_ok && r == cases[i].request_ok, "%s: strict %s, request %s",
            cases[i].what, s ? "accepts" : "refuses", r ? "accepts" : "refuses");

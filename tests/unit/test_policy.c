@@ -10,9 +10,9 @@ static struct mg_connector connector(const char *line)
 {
     struct mg_config cfg;
     config_defaults(&cfg);
-    char err[256];
-    if (config_set(&cfg, "connector", line, err, sizeof err) < 0)
-        printf("# %s\n", err);
+    struct mg_error err = MG_ERROR_INIT;
+    if (config_set(&cfg, "connector", line, &err) < 0)
+        printf("# %s\n", err.msg);
     return cfg.connectors[0];
 }
 

@@ -33,19 +33,19 @@ static char *flip(const char *s, size_t i)
 int main(void)
 {
     struct seal_key keys[2];
-    char err[256];
-    ok(seal_key_parse("k1:" HEX_A, &keys[0], err, sizeof err) == 0, "a key parses");
+    struct mg_error err = MG_ERROR_INIT;
+    ok(seal_key_parse("k1:" HEX_A, &keys[0], &err) == 0, "a key parses");
     is_str(keys[0].id, "k1", "its id");
     ok(keys[0].key[0] == 0 && keys[0].key[31] == 0x1f, "its material");
-    ok(seal_key_parse("k2:" HEX_B, &keys[1], err, sizeof err) == 0, "another key parses");
+    ok(seal_key_parse("k2:" HEX_B, &keys[1], &err) == 0, "another key parses");
 
     struct seal_key junk;
-    ok(seal_key_parse("k1:" HEX_A "00", &junk, err, sizeof err) < 0, "too long a key is refused");
-    ok(strstr(err, HEX_A) == NULL, "the message does not quote the key");
-    ok(seal_key_parse(":" HEX_A, &junk, err, sizeof err) < 0, "an empty key id is refused");
-    ok(seal_key_parse("a b:" HEX_A, &junk, err, sizeof err) < 0, "a key id with a space");
-    ok(seal_key_parse("k1:" HEX_A, &junk, err, sizeof err) == 0 &&
-           seal_key_parse("k1:zz" HEX_A + 2, &junk, err, sizeof err) < 0,
+    ok(seal_key_parse("k1:" HEX_A "00", &junk, &err) < 0, "too long a key is refused");
+    ok(strstr(err.msg, HEX_A) == NULL, "the message does not quote the key");
+    ok(seal_key_parse(":" HEX_A, &junk, &err) < 0, "an empty key id is refused");
+    ok(seal_key_parse("a b:" HEX_A, &junk, &err) < 0, "a key id with a space");
+    ok(seal_key_parse("k1:" HEX_A, &junk, &err) == 0 &&
+           seal_key_parse("k1:zz" HEX_A + 2, &junk, &err) < 0,
        "non-hex key material is refused");
 
     /* round trip */
@@ -84,7 +84,7 @@ int main(void)
 
     /* wrong key: same id, other material; and the key id moved */
     struct seal_key wrong;
-    ok(seal_key_parse("k1:" HEX_B, &wrong, err, sizeof err) == 0, "a wrong key named k1");
+    ok(seal_key_parse("k1:" HEX_B, &wrong, &err) == 0, "a wrong key named k1");
     ok(open_str(&wrong, 1, s1, aad, &plain) == SEAL_BAD && !plain, "wrong key material: SEAL_BAD");
     ok(open_str(&keys[1], 1, s1, aad, &plain) == SEAL_NO_KEY, "key id not configured: SEAL_NO_KEY");
     char *moved = malloc(strlen(s1) + 1);
@@ -127,12 +127,12 @@ int main(void)
     /* credential_key in the configuration */
     struct mg_config cfg;
     config_defaults(&cfg);
-    ok(config_set(&cfg, "credential_key", "new:" HEX_B, err, sizeof err) == 0 &&
-           config_set(&cfg, "credential_key", "old:" HEX_A, err, sizeof err) == 0 &&
+    ok(config_set(&cfg, "credential_key", "new:" HEX_B, &err) == 0 &&
+           config_set(&cfg, "credential_key", "old:" HEX_A, &err) == 0 &&
            cfg.n_credential_keys == 2 && strcmp(cfg.credential_keys[0].id, "new") == 0,
        "credential_key: several, in order");
-    ok(config_set(&cfg, "credential_key", "new:" HEX_A, err, sizeof err) < 0, "a key id twice");
-    ok(config_set(&cfg, "credential_key", "x:123", err, sizeof err) < 0 && !strstr(err, "123"),
+    ok(config_set(&cfg, "credential_key", "new:" HEX_A, &err) < 0, "a key id twice");
+    ok(config_set(&cfg, "credential_key", "x:123", &err) < 0 && !strstr(err.msg, "123"),
        "a short key is refused without quoting it");
 
     free(s1);

@@ -60,13 +60,12 @@ int main(void)
     buf_free(&wire);
 
     struct mg_config cfg;
-    char err[256];
+    struct mg_error err = MG_ERROR_INIT;
     config_defaults(&cfg);
-    if (config_set(&cfg, "base_url", "https://MCP.example.org", err, sizeof err) ||
-        config_set(&cfg, "database", "dbname=x", err, sizeof err) ||
-        config_set(&cfg, "allowed_hosts", "internal:8080", err, sizeof err) ||
-        config_finish(&cfg, err, sizeof err))
-        printf("Bail out! %s\n", err);
+    if (config_set(&cfg, "base_url", "https://MCP.example.org", &err) ||
+        config_set(&cfg, "database", "dbname=x", &err) ||
+        config_set(&cfg, "allowed_hosts", "internal:8080", &err) || config_finish(&cfg, &err))
+        printf("Bail out! %s\n", err.msg);
     ok(config_host_allowed(&cfg, "mcp.example.org"), "own host allowed");
     ok(config_host_allowed(&cfg, "MCP.EXAMPLE.ORG:443"), "own host with default port allowed");
     ok(config_host_allowed(&cfg, "internal:8080"), "listed host allowed");

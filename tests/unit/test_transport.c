@@ -90,11 +90,11 @@ static void expect(const char *what, int status, int want_status, int want_code)
 int main(void)
 {
     config_defaults(&cfg);
-    char err[256];
-    if (config_set(&cfg, "base_url", "https://mcp.example.org", err, sizeof err) ||
-        config_set(&cfg, "database", "host=/nonexistent/socketdir dbname=x", err, sizeof err) ||
-        config_set(&cfg, "auth", "none", err, sizeof err) || config_finish(&cfg, err, sizeof err)) {
-        printf("Bail out! %s\n", err);
+    struct mg_error err = MG_ERROR_INIT;
+    if (config_set(&cfg, "base_url", "https://mcp.example.org", &err) ||
+        config_set(&cfg, "database", "host=/nonexistent/socketdir dbname=x", &err) ||
+        config_set(&cfg, "auth", "none", &err) || config_finish(&cfg, &err)) {
+        printf("Bail out! %s\n", err.msg);
         return 1;
     }
     log_set_level(LOG_LEVEL_ERROR);
@@ -195,9 +195,9 @@ int main(void)
            503, -32603);
 
     struct mg_config base = cfg;
-    if (config_set(&cfg, "base_url", "https://mcp.example.org/gw/", err, sizeof err) ||
-        config_finish(&cfg, err, sizeof err))
-        printf("# %s\n", err);
+    if (config_set(&cfg, "base_url", "https://mcp.example.org/gw/", &err) ||
+        config_finish(&cfg, &err))
+        printf("# %s\n", err.msg);
     expect("under a base path, /gw/mcp is the endpoint",
            serve("POST", "/gw/mcp?x=1", json, PING, no_env), 400, -32000);
     expect("under a base path, /mcp is not", serve("POST", "/mcp", json, PING, no_env), 404, 0);
@@ -205,8 +205,8 @@ int main(void)
     cfg = base;
 
     /* auth = oauth: the bearer check's outage answer is the same JSON-RPC 503 */
-    if (config_set(&cfg, "auth", "oauth", err, sizeof err) || config_finish(&cfg, err, sizeof err))
-        printf("# %s\n", err);
+    if (config_set(&cfg, "auth", "oauth", &err) || config_finish(&cfg, &err))
+        printf("# %s\n", err.msg);
     const char *bearer[] = {"HTTP_AUTHORIZATION=Bearer abcdefghijklmnopqrstuvwxyz", NULL};
     expect("auth = oauth, bearer check with database down",
            serve("POST", "/mcp", json, PING, bearer), 503, -32603);
@@ -217,12 +217,11 @@ int main(void)
 
     /* connectors under a base path: /gw/mcp/NAME and its metadata, with the
      * base path inserted after the well-known prefix or not */
-    if (config_set(&cfg, "base_url", "https://mcp.example.org/gw", err, sizeof err) ||
-        config_set(&cfg, "auth", "oauth", err, sizeof err) ||
-        config_set(&cfg, "connector", "projects tags=Projects title=\"DO Projects\"", err,
-                   sizeof err) ||
-        config_finish(&cfg, err, sizeof err))
-        printf("# %s\n", err);
+    if (config_set(&cfg, "base_url", "https://mcp.example.org/gw", &err) ||
+        config_set(&cfg, "auth", "oauth", &err) ||
+        config_set(&cfg, "connector", "projects tags=Projects title=\"DO Projects\"", &err) ||
+        config_finish(&cfg, &err))
+        printf("# %s\n", err.msg);
     expect("connector, no bearer token", serve("POST", "/gw/mcp/projects", json, PING, no_env), 401,
            0);
     ok(has_header("resource_metadata=\"https://mcp.example.org/.well-known/"
