@@ -56,6 +56,27 @@ static void pkce_challenge(const char *verifier, char out[64])
     crypto_b64url_encode(md, sizeof md, out);
 }
 
+/* What the client is told when its code was not redeemed. */
+static const char *code_refusal(enum store_consume status)
+{
+    switch (status) {
+    case STORE_CODE_REPLAYED:
+        return "authorization code was already used";
+    case STORE_CODE_CLIENT:
+        return "authorization code was issued to another client";
+    case STORE_CODE_VERIFIER:
+        return "code_verifier does not match the code_challenge";
+    case STORE_CODE_REDIRECT_URI:
+        return "redirect_uri differs from the authorization request's";
+    case STORE_CODE_RESOURCE:
+        return "resource differs from the authorization request's";
+    case STORE_CODE_OK:
+    case STORE_CODE_INVALID:
+        break;
+    }
+    return "authorization code is invalid or expired";
+}
+
 static void grant_code(struct oauth_ctx *ctx, const struct http_form *f,
                        const struct store_client *cl)
 {
@@ -83,55 +104,36 @@ static void grant_code(struct oauth_ctx *ctx, const struct http_form *f,
     char hash[CRYPTO_SHA256_HEX_LEN + 1], challenge[64];
     crypto_sha256_hex(code, strlen(code), hash);
     pkce_challenge(verifier, challenge);
-    enum store_consume status;
-    struct store_code sc;
-    if (store_code_consume(ctx->db, hash, cl->client_id, challenge, &status, &sc) != STORE_OK) {
-        oauth_reply_unavailable(ctx->res);
-        return;
-    }
-    const char *why = NULL;
-    switch (status) {
-    case STORE_CODE_REPLAYED:
-        LOG_WARN("msg=\"authorization code replayed: its tokens are revoked\" family=%lld",
-                 sc.family_id);
-        metrics_add("mcpgate_oauth_replays_total", 1, "kind", "authorization_code", NULL);
-        why = "authorization code was already used";
-        break;
-    case STORE_CODE_INVALID:
-        why = "authorization code is invalid or expired";
-        break;
-    case STORE_CODE_CLIENT:
-        why = "authorization code was issued to another client";
-        break;
-    case STORE_CODE_VERIFIER:
-        why = "code_verifier does not match the code_challenge";
-        break;
-    case STORE_CODE_OK:
-        break;
-    }
-    if (!why && (!redirect_uri || strcmp(redirect_uri, sc.redirect_uri) != 0))
-        why = "redirect_uri differs from the authorization request's";
-    if (!why && strcmp(resource, sc.resource) != 0)
-        why = "resource differs from the authorization request's";
-    if (why) {
-        oauth_reply_error(ctx->res, 400, "invalid_grant", why);
-        return;
-    }
     char access[OAUTH_SECRET_LEN + 1], refresh[OAUTH_SECRET_LEN + 1];
     char ah[CRYPTO_SHA256_HEX_LEN + 1], rh[CRYPTO_SHA256_HEX_LEN + 1];
     oauth_secret_new("", access, sizeof access, ah);
     oauth_secret_new("", refresh, sizeof refresh, rh);
-    enum store_rc rc =
-        store_tokens_issue(ctx->db, sc.family_id, sc.scope, sc.resource, ah, rh,
-                           ctx->cfg->access_token_ttl_s, ctx->cfg->refresh_token_ttl_s);
-    if (rc == STORE_OK) {
+    const struct store_redeem_in in = {
+        .code_hash = hash,
+        .client_id = cl->client_id,
+        .challenge = challenge,
+        .redirect_uri = redirect_uri,
+        .resource = resource,
+        .access_hash = ah,
+        .refresh_hash = rh,
+        .access_ttl_s = ctx->cfg->access_token_ttl_s,
+        .refresh_ttl_s = ctx->cfg->refresh_token_ttl_s,
+    };
+    enum store_consume status;
+    struct store_code sc;
+    if (store_code_redeem(ctx->db, &in, &status, &sc) != STORE_OK) {
+        oauth_reply_unavailable(ctx->res);
+    } else if (status == STORE_CODE_OK) {
         LOG_INFO("msg=\"tokens issued\" grant=authorization_code client_id=%.200s family=%lld",
                  cl->client_id, sc.family_id);
         token_reply(ctx, access, refresh, sc.scope);
-    } else if (rc == STORE_NOT_FOUND) {
-        oauth_reply_error(ctx->res, 400, "invalid_grant", "the authorization was revoked");
     } else {
-        oauth_reply_unavailable(ctx->res);
+        if (status == STORE_CODE_REPLAYED) {
+            LOG_WARN("msg=\"authorization code replayed: its tokens are revoked\" family=%lld",
+                     sc.family_id);
+            metrics_add("mcpgate_oauth_replays_total", 1, "kind", "authorization_code", NULL);
+        }
+        oauth_reply_error(ctx->res, 400, "invalid_grant", code_refusal(status));
     }
     explicit_bzero(access, sizeof access);
     explicit_bzero(refresh, sizeof refresh);

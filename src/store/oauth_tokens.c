@@ -27,22 +27,11 @@ static const struct store_stmt stmt_code_create = {
     8,
 };
 
-static const struct store_stmt stmt_code_consume = {
-    "code_consume",
+static const struct store_stmt stmt_code_redeem = {
+    "code_redeem",
     "SELECT status, family, client_id, user_id, scope, resource, redirect_uri, code_challenge"
-    " FROM oauth_code_consume($1, $2, $3)",
-    3,
-};
-
-static const struct store_stmt stmt_issue = {
-    "tokens_issue",
-    "WITH f AS (UPDATE oauth_families SET issued = true, last_used_at = now()"
-    " WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id)"
-    " INSERT INTO oauth_tokens (token_hash, kind, family_id, scope, audience, expires_at)"
-    " SELECT $4, 'access', id, $2, $3, now() + make_interval(secs => $6::int) FROM f"
-    " UNION ALL SELECT $5::text, 'refresh', id, $2, $3, now() + make_interval(secs => $7::int)"
-    " FROM f WHERE $5::text IS NOT NULL",
-    7,
+    " FROM oauth_code_redeem($1, $2, $3, $4, $5, $6, $7, $8::int, $9::int)",
+    9,
 };
 
 static const struct store_stmt stmt_rotate = {
@@ -172,24 +161,48 @@ enum store_rc store_code_create(struct store_conn *c, const struct store_code_ne
     return rc;
 }
 
-enum store_rc store_code_consume(struct store_conn *c, const char *code_hash, const char *client_id,
-                                 const char *challenge, enum store_consume *status,
-                                 struct store_code *out)
+static enum store_consume consume_status(const char *st)
 {
-    const char *params[] = {code_hash, client_id, challenge};
+    static const struct {
+        const char *name;
+        enum store_consume status;
+    } map[] = {
+        {"ok", STORE_CODE_OK},
+        {"replayed", STORE_CODE_REPLAYED},
+        {"client", STORE_CODE_CLIENT},
+        {"verifier", STORE_CODE_VERIFIER},
+        {"redirect_uri", STORE_CODE_REDIRECT_URI},
+        {"resource", STORE_CODE_RESOURCE},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(st, map[i].name) == 0)
+            return map[i].status;
+    return STORE_CODE_INVALID;
+}
+
+enum store_rc store_code_redeem(struct store_conn *c, const struct store_redeem_in *in,
+                                enum store_consume *status, struct store_code *out)
+{
+    char at[16], rt[16];
+    snprintf(at, sizeof at, "%d", in->access_ttl_s);
+    snprintf(rt, sizeof rt, "%d", in->refresh_ttl_s);
+    const char *params[] = {in->code_hash,
+                            in->client_id,
+                            in->challenge,
+                            in->redirect_uri,
+                            in->resource,
+                            in->access_hash,
+                            in->refresh_hash,
+                            at,
+                            rt};
     unsigned long seq;
     store_cache_begin(&seq);
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_code_consume, params, &r);
+    enum store_rc rc = store_exec(c, &stmt_code_redeem, params, &r);
     if (rc != STORE_OK)
         return rc;
     memset(out, 0, sizeof *out);
-    const char *st = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "invalid";
-    *status = strcmp(st, "ok") == 0         ? STORE_CODE_OK
-              : strcmp(st, "replayed") == 0 ? STORE_CODE_REPLAYED
-              : strcmp(st, "client") == 0   ? STORE_CODE_CLIENT
-              : strcmp(st, "verifier") == 0 ? STORE_CODE_VERIFIER
-                                            : STORE_CODE_INVALID;
+    *status = consume_status(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "invalid");
     if (PQntuples(r) == 1) {
         out->family_id = atoll(PQgetvalue(r, 0, 1));
         copy(out->client_id, sizeof out->client_id, r, 0, 2);
@@ -205,24 +218,6 @@ enum store_rc store_code_consume(struct store_conn *c, const char *code_hash, co
     if (*status == STORE_CODE_REPLAYED) /* the family's tokens were revoked */
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
-}
-
-enum store_rc store_tokens_issue(struct store_conn *c, long long family_id, const char *scope,
-                                 const char *audience, const char *access_hash,
-                                 const char *refresh_hash, int access_ttl_s, int refresh_ttl_s)
-{
-    char fid[24], at[16], rt[16];
-    snprintf(fid, sizeof fid, "%lld", family_id);
-    snprintf(at, sizeof at, "%d", access_ttl_s);
-    snprintf(rt, sizeof rt, "%d", refresh_ttl_s);
-    const char *params[] = {fid, scope, audience, access_hash, refresh_hash, at, rt};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_issue, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
 enum store_rc store_refresh_rotate(struct store_conn *c, const struct store_rotate_in *in,

@@ -32,11 +32,13 @@ __attribute__((warn_unused_result)) enum store_rc store_code_create(struct store
                                                                     const struct store_code_new *n);
 
 enum store_consume {
-    STORE_CODE_OK,       /* consumed now: the fields below are set */
-    STORE_CODE_INVALID,  /* unknown, expired or its family revoked */
-    STORE_CODE_REPLAYED, /* used before: its family has just been revoked */
-    STORE_CODE_CLIENT,   /* issued to another client: nothing changed */
-    STORE_CODE_VERIFIER, /* the PKCE challenge differs: nothing changed */
+    STORE_CODE_OK,           /* consumed now: the fields below are set */
+    STORE_CODE_INVALID,      /* unknown, expired or its family revoked */
+    STORE_CODE_REPLAYED,     /* used before: its family has just been revoked */
+    STORE_CODE_CLIENT,       /* issued to another client: nothing changed */
+    STORE_CODE_VERIFIER,     /* the PKCE challenge differs: nothing changed */
+    STORE_CODE_REDIRECT_URI, /* consumed, but the redirect_uri differs: no tokens */
+    STORE_CODE_RESOURCE,     /* consumed, but the resource differs: no tokens */
 };
 
 struct store_code {
@@ -49,22 +51,30 @@ struct store_code {
     char code_challenge[64];
 };
 
-/* Consumes a code for client_id presenting challenge (the base64url
- * SHA-256 of its code_verifier): only the code's own client with the
+struct store_redeem_in {
+    const char *code_hash;    /* the presented code */
+    const char *client_id;    /* the authenticated client */
+    const char *challenge;    /* base64url SHA-256 of its code_verifier */
+    const char *redirect_uri; /* as the token request names them (may be NULL) */
+    const char *resource;
+    const char *access_hash; /* the new pair */
+    const char *refresh_hash;
+    int access_ttl_s;
+    int refresh_ttl_s;
+};
+
+/* Redeems a code in one transaction: only the code's own client with the
  * right verifier consumes it, or, when it was used before, revokes its
  * family; any other request changes nothing (sql/012_code_consume.sql).
- * Writes *status; on STORE_CODE_OK fills *out (otherwise only
- * out->family_id and out->client_id may be set). STORE_OK or a failure. */
+ * When it was consumed and the redirect_uri and resource match the
+ * authorization request's, the new access and refresh tokens are stored
+ * and the family marked issued (sql/019_code_redeem.sql); a failure
+ * leaves the code unused. Writes *status (STORE_CODE_OK: tokens stored);
+ * on STORE_CODE_OK fills *out (otherwise only out->family_id and
+ * out->client_id may be set). STORE_OK or a failure. */
 __attribute__((warn_unused_result)) enum store_rc
-store_code_consume(struct store_conn *c, const char *code_hash, const char *client_id,
-                   const char *challenge, enum store_consume *status, struct store_code *out);
-
-/* Stores an access token and (when refresh_hash is not NULL) a refresh
- * token in family_id and marks the family issued. STORE_OK or a failure. */
-__attribute__((warn_unused_result)) enum store_rc
-store_tokens_issue(struct store_conn *c, long long family_id, const char *scope,
-                   const char *audience, const char *access_hash, const char *refresh_hash,
-                   int access_ttl_s, int refresh_ttl_s);
+store_code_redeem(struct store_conn *c, const struct store_redeem_in *in,
+                  enum store_consume *status, struct store_code *out);
 
 enum store_rotate {
     STORE_ROTATE_OK,      /* rotated: *scope and *audience hold the new tokens' */

@@ -728,7 +728,44 @@ def negative(tap, st, fe, o, base, b):
               [] if r.status == 303 and r.header("Location") == "/account" else ["bad"], r)
 
 
+def code_redeemed_atomically(tap, st, base):
+    """The token endpoint fails while writing the tokens (a trigger refuses them, as a
+    failover between the statements would): the answer is 503 and the code stays unused,
+    so the client's retry gets the tokens (before, the retry was refused as a replay and
+    the sign-in revoked)."""
+    o = OAuth(base)
+    b = Browser()
+    client = o.register_public()
+    verifier, challenge = pkce()
+    _, q = o.authorize(b, o.auth_params((client or {}).get("client_id"), challenge),
+                       USER, PASSWORD)
+    if not client or "code" not in q:
+        tap.check("a code for the atomic redemption check", ["no client or code"])
+        return
+    ok, out = st.psql(
+        "CREATE FUNCTION test_refuse_tokens() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN RAISE EXCEPTION 'test: token write refused'; END $$;"
+        " CREATE TRIGGER test_refuse_tokens BEFORE INSERT ON oauth_tokens"
+        " FOR EACH ROW EXECUTE FUNCTION test_refuse_tokens()")
+    tap.ok(ok, "a trigger that refuses token rows is installed", out)
+    t = o.code_grant(client["client_id"], q["code"], verifier)
+    tap.check("writing the tokens fails: 503 with Retry-After, no token",
+              [] if t.status == 503 and t.header("Retry-After") and
+              "access_token" not in (t.json or {}) else ["status %s" % t.status], t)
+    ok, out = st.psql("DROP TRIGGER test_refuse_tokens ON oauth_tokens;"
+                      " DROP FUNCTION test_refuse_tokens()")
+    tap.ok(ok, "the trigger is removed", out)
+    t = o.code_grant(client["client_id"], q["code"], verifier)
+    tap.check("the retry with the same code gets the tokens (the code was not spent)",
+              [] if t.status == 200 and (t.json or {}).get("refresh_token") else
+              ["status %s" % t.status], t)
+    r = mcp_with(base, (t.json or {}).get("access_token", "none")).initialize()
+    tap.check("...and the access token works at /mcp",
+              [] if r.status == 200 else ["status %s" % r.status], r)
+
+
 def negative_common(tap, st, base):
+    code_redeemed_atomically(tap, st, base)
     o = OAuth(base)
     b = Browser()
     client, tok, probs = o.full_flow(b, USER, PASSWORD)
