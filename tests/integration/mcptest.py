@@ -458,11 +458,16 @@ def expect_error(resp, status, code, id=None):
 # A change made through one process (a session deleted, a token revoked) reaches the caches
 # of the others by PostgreSQL NOTIFY: the process that made it answers once its own
 # listener has the notification; the others get theirs within milliseconds, not at the
-# same instant. The bound the caches promise (docs/scaling.md), for retry_until():
+# same instant. The caches promise 1 s (docs/scaling.md): tests print how long it took.
 CHANGE_REACHES_ALL_S = 1.0
+# What a correctness test allows before it calls a change lost: well under the caches'
+# fallback lifetime (STORE_CACHE_MAX_LIFE_MS, 60 s), so a change that reached a process only
+# by that expiry, not by its notification, still fails; but a loaded CI machine, where one
+# round of requests alone can take a second, is not a defect.
+CHANGE_CHECK_S = 10.0 * SLOW
 
 
-def until_status(call, status, timeout_s=CHANGE_REACHES_ALL_S):
+def until_status(call, status, timeout_s=CHANGE_CHECK_S):
     """retry_until() for an HTTP answer: calls call() every 5 ms until it answers status.
     Returns (the last response, seconds until it did, or None when it never did)."""
     def attempt():

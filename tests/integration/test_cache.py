@@ -30,8 +30,9 @@ from mcptest import Stack, Tap, admin  # noqa: E402
 from oauthlib import FORM, Browser, OAuth, form_body, mcp_with  # noqa: E402
 
 USER, PASSWORD = "cached", "a long enough password"
-LIMIT_S = mcptest.CHANGE_REACHES_ALL_S  # the bound for a change to reach every process
-GIVE_UP_S = 5.0    # how long to keep looking before calling it a failure
+PROMISE_S = mcptest.CHANGE_REACHES_ALL_S  # what the caches promise: printed, not asserted
+LIMIT_S = mcptest.CHANGE_CHECK_S  # the bound asserted: the notification, not the expiry
+GIVE_UP_S = LIMIT_S  # how long to keep looking before calling it a failure
 CONFIRM = 16       # requests per client after the change took effect
 
 
@@ -73,12 +74,13 @@ def time_until(clients, want):
 
 
 def took_effect(t, clients, what, want, change):
-    """Runs change(), then checks it reached every front end within LIMIT_S and stays."""
+    """Runs change(), then checks it reached every front end within LIMIT_S and stays;
+    prints how long it took against the PROMISE_S the caches make."""
     change()  # committed when it returns
     waited = time_until(clients, want)
     t.ok(waited is not None and waited <= LIMIT_S,
-         "%s: every front end within %.0f ms of the change (%s)"
-         % (what, LIMIT_S * 1000, "never" if waited is None else "%.0f ms" % (waited * 1000)))
+         "%s: every front end by notification (%s; the promise is %.0f ms)"
+         % (what, "never" if waited is None else "%.0f ms" % (waited * 1000), PROMISE_S * 1000))
     after = [s for s in warm(clients, CONFIRM // 2) if not want(*s)]
     t.ok(not after, "%s: %d more concurrent calls per front end all agree"
          % (what, CONFIRM // 2), repr(after[:5]))
