@@ -2,11 +2,12 @@
 // tests/integration/test_resource_server.py: mcpgate is only its resource server.
 //
 // node resource_server.mjs CONFIG_JSON, where CONFIG_JSON is
-//   {"port": N, "kid": "k1", "clients": [oidc-provider client metadata, ...]}
+//   {"port": N, "kid": "k1", "clients": [oidc-provider client metadata, ...], "opaque": false}
 // Client credentials grants with resource indicators (RFC 8707): any http://127.0.0.1
 // resource ending in /mcp or /mcp/NAME gets scopes mcp.read and mcp.write, an access token
 // of 10 minutes that is a JWT (RFC 9068, RS256, signed by key KID) unless the client's id
-// ends in "-opaque", and the client's "groups" (client metadata) as a claim. Introspection
+// ends in "-opaque" (or "opaque" is true: every client's tokens are opaque, dynamically
+// registered ones included), and the client's "groups" (client metadata) as a claim. Introspection
 // (RFC 7662) for confidential clients. Dynamic registration (RFC 7591) and the
 // authorization code flow with PKCE for one person, alice (subject a-1001, group staff):
 // the devInteractions login form takes the subject as the login, the provider's own consent
@@ -19,7 +20,8 @@
 // tampered (another sub, the original signature), expired (signed, exp an hour ago), iss
 // (signed, another issuer), typ (signed, header typ logout+jwt: another kind of token), kid
 // (signed by a key never published, a fresh kid each time).
-// GET /__test/jwks counts the key set fetches answered.
+// GET /__test/jwks counts the key set fetches answered, GET /__test/introspections the
+// introspection requests.
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
@@ -31,6 +33,7 @@ const jwk = { ...(await jose.exportJWK(privateKey)), kid: cfg.kid, use: 'sig', a
 const publicPem = await jose.exportSPKI(publicKey);
 const unpublished = await jose.generateKeyPair('RS256'); // signs the made-up kids' tokens
 let jwksFetches = 0;
+let introspections = 0;
 const accounts = {
   'a-1001': { preferred_username: 'alice', email: 'alice@example.org', groups: ['staff'] },
 };
@@ -68,7 +71,7 @@ const provider = new Provider(issuer, {
           scope: 'mcp.read mcp.write',
           audience: resource,
           accessTokenTTL: 600,
-          accessTokenFormat: client.clientId.endsWith('-opaque') ? 'opaque' : 'jwt',
+          accessTokenFormat: cfg.opaque || client.clientId.endsWith('-opaque') ? 'opaque' : 'jwt',
           jwt: { sign: { alg: 'RS256' } },
         };
       },
@@ -121,8 +124,13 @@ provider.use(async (ctx, next) => {
     ctx.body = { fetches: jwksFetches };
     return;
   }
+  if (ctx.path === '/__test/introspections') {
+    ctx.body = { introspections };
+    return;
+  }
   await next();
   if (ctx.path === '/jwks' && ctx.status === 200) jwksFetches += 1;
+  if (ctx.path === '/token/introspection') introspections += 1;
 });
 
 provider.listen(cfg.port, '127.0.0.1', () => {

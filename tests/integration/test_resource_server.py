@@ -49,13 +49,14 @@ REFETCH_S = 3
 class Provider:
     """One oidc-provider process (resource_server.mjs)."""
 
-    def __init__(self, tap, d, port, kid, clients):
+    def __init__(self, tap, d, port, kid, clients, opaque=False):
+        """opaque: every access token is opaque (else JWTs, but for clients "*-opaque")."""
         self.port = port
         self.issuer = "http://127.0.0.1:%d" % port
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             ["node", os.path.join(d, "resource_server.mjs"),
-             json.dumps({"port": port, "kid": kid, "clients": clients})],
+             json.dumps({"port": port, "kid": kid, "clients": clients, "opaque": opaque})],
             cwd=d, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL,
             start_new_session=True)
         line = self.proc.stdout.readline().decode()
@@ -83,6 +84,10 @@ class Provider:
     def jwks_fetches(self):
         r = mcptest.request("GET", self.issuer + "/__test/jwks")
         return (r.json or {}).get("fetches", -1)
+
+    def introspections(self):
+        r = mcptest.request("GET", self.issuer + "/__test/introspections")
+        return (r.json or {}).get("introspections", -1)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -399,6 +404,18 @@ def person(tap, st, fe, base):
            "alice is provisioned as (rs_name, sub) with the groups of her token", rows)
 
 
+def introspection_secret_file():
+    """(a new directory, the file in it holding mcpgate's introspection client secret),
+    both readable by the web servers' users."""
+    work = tempfile.mkdtemp(prefix="mcpgate-rs-")
+    secret_file = os.path.join(work, "introspect.secret")
+    with open(secret_file, "w") as f:
+        f.write(INTROSPECT_SECRET + "\n")
+    os.chmod(work, 0o755)
+    os.chmod(secret_file, 0o644)
+    return work, secret_file
+
+
 def main():
     tap = Tap()
     d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
@@ -406,12 +423,7 @@ def main():
                       npmci.IDP_FILES)
     if not d:
         return tap.done()
-    work = tempfile.mkdtemp(prefix="mcpgate-rs-")
-    secret_file = os.path.join(work, "introspect.secret")
-    with open(secret_file, "w") as f:
-        f.write(INTROSPECT_SECRET + "\n")
-    os.chmod(work, 0o755)
-    os.chmod(secret_file, 0o644)
+    work, secret_file = introspection_secret_file()
     port = free_port()
     issuer = "http://127.0.0.1:%d" % port
     config = "\n".join([

@@ -15,24 +15,19 @@
 // account page with their access and last use; an API key created there, and the
 // account tables fit at 1280 and 800 px wide (every date on one line); one application
 // disconnected there, after which its token gets 401 and the other still works.
-import { createServer } from 'node:http';
-import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { pkce, runCase, form, noteSecret, FORM_HEADERS, withTimeout, SLOW } from './lib.mjs';
+import {
+  pkce,
+  runCase,
+  form,
+  noteSecret,
+  FORM_HEADERS,
+  SLOW,
+  withChromium,
+  mcpStatus as mcpStatusAt
+} from './lib.mjs';
 
 const [base, user, password, artifactDir, prefix = 'oauth'] = process.argv.slice(2);
-const CHROMIUM = process.env.MCPGATE_CHROMIUM || '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-];
 const STEP_MS = 15000 * SLOW;
 let shot = 0;
 
@@ -41,17 +36,6 @@ async function screenshot(page, name) {
   const file = join(artifactDir, `${prefix}-${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
-}
-
-// The client's redirect URI: a local server that answers every request with a short page.
-function startCallbackServer() {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><title>callback</title><h1>Client callback</h1>');
-    });
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
 }
 
 async function register(name, redirect) {
@@ -105,23 +89,8 @@ async function exchange(client, code, verifier, redirect) {
 }
 
 // POST initialize to /mcp with the token; returns the HTTP status and WWW-Authenticate.
-async function mcpStatus(token) {
-  const r = await fetch(base + '/mcp', {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
-      Authorization: `Bearer ${token}`
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'b', version: '1' } }
-    })
-  });
-  await r.text();
-  return { status: r.status, wwwAuth: r.headers.get('www-authenticate') || '' };
+function mcpStatus(token) {
+  return mcpStatusAt(base + '/mcp', token);
 }
 
 // Waits until the page is at the client's redirect URI; returns its query.
@@ -130,30 +99,8 @@ async function waitForCallback(page, redirect) {
   return new URL(page.url()).searchParams;
 }
 
-async function main() {
-  mkdirSync(artifactDir, { recursive: true });
-  const cb = await startCallbackServer();
-  const redirect = `http://127.0.0.1:${cb.address().port}/callback`;
-  const profile = mkdtempSync(join(tmpdir(), 'mcpgate-chromium-'));
-  let browser;
-  try {
-    browser = await withTimeout(
-      chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ARGS,
-        viewport: { width: 900, height: 760 },
-        timeout: 30000
-      }),
-      40000,
-      'launch chromium'
-    );
-    await run(browser, redirect);
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    cb.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+function main() {
+  return withChromium(artifactDir, run);
 }
 
 async function run(context, redirect) {

@@ -1,7 +1,12 @@
 // lib.mjs - what the OAuth test scripts share: result lines for run.py, time limits,
-// PKCE, a cookie jar over fetch, and the sign-in and consent pages driven over HTTP
+// PKCE, a cookie jar over fetch, headless Chromium and a client's redirect URI to land on, and the sign-in and consent pages driven over HTTP
 // (the way a browser would fill them in, without one).
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 
 // One result line: {"ok": bool, "desc": "...", "diag": ["..."]}; run.py makes it TAP.
 export function report(ok, desc, diag = []) {
@@ -172,4 +177,125 @@ export async function authorizeThroughPages(browser, authorizeUrl, opts) {
   }
   const url = new URL(loc);
   return { location: loc, query: url.searchParams, steps, problems };
+}
+
+// A client's redirect URI: a local server that answers every request with a short page.
+function startCallbackServer() {
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>callback</title><h1>Client callback</h1>');
+    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+const CHROMIUM = process.env.MCPGATE_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+];
+
+// Headless Chromium (Debian's, $MCPGATE_CHROMIUM) with its profile in the directory profile.
+function launchChromium(profile) {
+  return withTimeout(
+    chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 900, height: 760 },
+      timeout: 30000
+    }),
+    40000,
+    'launch chromium'
+  );
+}
+
+// POST initialize to mcpUrl with the bearer token; returns the HTTP status and
+// WWW-Authenticate.
+export async function mcpStatus(mcpUrl, token) {
+  const r = await fetch(mcpUrl, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      Authorization: `Bearer ${token}`
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'b', version: '1' } }
+    })
+  });
+  await r.text();
+  return { status: r.status, wwwAuth: r.headers.get('www-authenticate') || '' };
+}
+
+// What the SDK's OAuthClientProvider keeps, in memory: the registered client, the tokens
+// (each noted as a secret), the PKCE verifier and the state. A subclass adds
+// redirectUrl, clientMetadata and redirectToAuthorization(url).
+export class MemoryProvider {
+  constructor() {
+    this._client = undefined;
+    this._tokens = undefined;
+    this._verifier = undefined;
+    this._state = undefined;
+    this.saved = []; // every saveTokens() argument
+  }
+
+  state() {
+    this._state = 'st-' + Math.random().toString(36).slice(2);
+    return this._state;
+  }
+
+  clientInformation() {
+    return this._client;
+  }
+
+  saveClientInformation(info) {
+    this._client = info;
+  }
+
+  tokens() {
+    return this._tokens;
+  }
+
+  saveTokens(tokens) {
+    noteSecret(tokens.access_token);
+    noteSecret(tokens.refresh_token);
+    this._tokens = tokens;
+    this.saved.push(tokens);
+  }
+
+  saveCodeVerifier(v) {
+    this._verifier = v;
+  }
+
+  codeVerifier() {
+    return this._verifier;
+  }
+}
+
+// Makes artifactDir, starts a client's redirect URI and Chromium with a fresh profile, runs
+// fn(browser context, redirect URI), then stops both and removes the profile.
+export async function withChromium(artifactDir, fn) {
+  mkdirSync(artifactDir, { recursive: true });
+  const cb = await startCallbackServer();
+  const redirect = `http://127.0.0.1:${cb.address().port}/callback`;
+  const profile = mkdtempSync(join(tmpdir(), 'mcpgate-chromium-'));
+  let browser;
+  try {
+    browser = await launchChromium(profile);
+    await fn(browser, redirect);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    cb.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
 }

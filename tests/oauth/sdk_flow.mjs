@@ -26,7 +26,8 @@ import {
   withTimeout,
   form,
   noteSecret,
-  FORM_HEADERS
+  FORM_HEADERS,
+  MemoryProvider
 } from './lib.mjs';
 
 const [base, user, password] = process.argv.slice(2);
@@ -35,15 +36,11 @@ const REDIRECT = 'http://127.0.0.1:9/sdk-callback';
 const WRITE_TOOL = 'test_update_resource'; // TOOL_WRITE in the test responder
 
 // An OAuthClientProvider kept in memory; redirectToAuthorization() drives the pages.
-class PageDrivingProvider {
+class PageDrivingProvider extends MemoryProvider {
   constructor(opts) {
+    super();
     this.opts = opts;
     this.browser = new Browser();
-    this._client = undefined;
-    this._tokens = undefined;
-    this._verifier = undefined;
-    this._state = undefined;
-    this.saved = []; // every saveTokens() argument
     this.authorizationUrl = undefined;
     this.code = undefined;
     this.redirect = undefined;
@@ -62,38 +59,6 @@ class PageDrivingProvider {
       response_types: ['code'],
       token_endpoint_auth_method: 'none'
     };
-  }
-
-  state() {
-    this._state = 'st-' + Math.random().toString(36).slice(2);
-    return this._state;
-  }
-
-  clientInformation() {
-    return this._client;
-  }
-
-  saveClientInformation(info) {
-    this._client = info;
-  }
-
-  tokens() {
-    return this._tokens;
-  }
-
-  saveTokens(tokens) {
-    noteSecret(tokens.access_token);
-    noteSecret(tokens.refresh_token);
-    this._tokens = tokens;
-    this.saved.push(tokens);
-  }
-
-  saveCodeVerifier(v) {
-    this._verifier = v;
-  }
-
-  codeVerifier() {
-    return this._verifier;
   }
 
   async redirectToAuthorization(url) {
