@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/config_internal.h"
 #include "util/crypto.h"
 
 void config_defaults(struct mg_config *cfg)
@@ -64,7 +65,7 @@ void config_defaults(struct mg_config *cfg)
 }
 
 /* Copies s into dst of size n. Returns 0, or -1 if it does not fit. */
-static int copy_str(char *dst, size_t n, const char *s)
+int config_copy_str(char *dst, size_t n, const char *s)
 {
     size_t len = strlen(s);
     if (len >= n)
@@ -73,7 +74,7 @@ static int copy_str(char *dst, size_t n, const char *s)
     return 0;
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
+int config_parse_int(const char *s, long lo, long hi, long *out)
 {
     char *end;
     errno = 0;
@@ -198,7 +199,7 @@ static int table_int_key(struct mg_config *cfg, const char *key, const char *val
             if (strcmp(key, k->key) != 0)
                 continue;
             long v;
-            if (parse_int(value, k->lo, k->hi, &v) == 0) {
+            if (config_parse_int(value, k->lo, k->hi, &v) == 0) {
                 *(int *)(void *)((char *)cfg + k->offset) = (int)v;
                 *rc = 0;
             } else if (k->msg) {
@@ -214,28 +215,10 @@ static int table_int_key(struct mg_config *cfg, const char *key, const char *val
     return 0;
 }
 
-const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *name)
-{
-    for (int i = 0; name && i < cfg->n_idps; i++)
-        if (strcmp(cfg->idps[i].name, name) == 0)
-            return &cfg->idps[i];
-    return NULL;
-}
-
-int config_idp_signin_count(const struct mg_config *cfg, const struct mg_idp **first)
-{
-    int n = 0;
-    *first = NULL;
-    for (int i = 0; i < cfg->n_idps; i++)
-        if (!cfg->idps[i].link_only && n++ == 0)
-            *first = &cfg->idps[i];
-    return n;
-}
-
 /* Reads the first line of the file at path (a client secret) into out;
  * what names the setting in a message. Returns 0, or -1 with a message in
  * err. */
-static int read_secret_file(const char *what, const char *path, char *out, size_t n,
+int config_read_secret_file(const char *what, const char *path, char *out, size_t n,
                             struct mg_error *err)
 {
     FILE *f = fopen(path, "r");
@@ -248,7 +231,7 @@ static int read_secret_file(const char *what, const char *path, char *out, size_
     fclose(f);
     if (ok)
         line[strcspn(line, "\r\n")] = '\0';
-    if (!ok || !line[0] || copy_str(out, n, line) < 0) {
+    if (!ok || !line[0] || config_copy_str(out, n, line) < 0) {
         mg_error_msg(err,
                      "%s %.200s must hold the secret on its first line (at most 255 "
                      "characters)",
@@ -260,218 +243,8 @@ static int read_secret_file(const char *what, const char *path, char *out, size_
     return 0;
 }
 
-/* Copies v, an http(s) URL, into out (n bytes) for idp key word. Returns 0,
- * or -1 with err. */
-static int idp_url(const char *word, const char *v, char *out, size_t n, struct mg_error *err)
-{
-    if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strchr(v, '#') ||
-        copy_str(out, n, v) < 0) {
-        mg_error_msg(err, "idp: %s must be an http(s) URL without fragment", word);
-        return -1;
-    }
-    return 0;
-}
-
-/* The comma-separated list v into out as a space-separated one. Returns 0,
- * or -1 when it has characters no scope or group name has, or is too long. */
-static int idp_list(const char *v, char *out, size_t n)
-{
-    if (strlen(v) + 8 >= n ||
-        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/,@-") !=
-            strlen(v))
-        return -1;
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", v);
-    out[0] = '\0';
-    size_t o = 0;
-    for (char *s = tmp, *c; s; s = c) {
-        c = strchr(s, ',');
-        if (c)
-            *c++ = '\0';
-        if (*s)
-            o += (size_t)snprintf(out + o, n - o, "%s%s", o ? " " : "", s);
-    }
-    return 0;
-}
-
-/* 1 when the space-separated list has word. */
-static int list_has(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *s = list; (s = strstr(s, word)); s += n)
-        if ((s == list || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\0'))
-            return 1;
-    return 0;
-}
-
-/* Applies one "name=value" word of an idp line to p. Returns 0, or -1 with
- * a message in err. */
-static int idp_word(struct mg_idp *p, char *word, struct mg_error *err)
-{
-    char *eq = strchr(word, '=');
-    if (!eq || eq == word || !eq[1]) {
-        mg_error_msg(err, "idp: expected name=value, got \"%.64s\"", word);
-        return -1;
-    }
-    *eq = '\0';
-    const char *v = eq + 1;
-    if (strcmp(word, "issuer") == 0) {
-        if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strpbrk(v, "?#") ||
-            copy_str(p->issuer, sizeof p->issuer, v) < 0) {
-            mg_error_msg(err, "idp: issuer must be an http(s) URL without query or fragment");
-            return -1;
-        }
-    } else if (strcmp(word, "client_id") == 0) {
-        if (copy_str(p->client_id, sizeof p->client_id, v) < 0) {
-            mg_error_msg(err, "idp: client_id is too long");
-            return -1;
-        }
-    } else if (strcmp(word, "client_secret_file") == 0) {
-        return read_secret_file("idp: client_secret_file", v, p->client_secret,
-                                sizeof p->client_secret, err);
-    } else if (strcmp(word, "scopes") == 0) {
-        if (idp_list(v, p->scopes, sizeof p->scopes) < 0) {
-            mg_error_msg(err, "idp: scopes must be a comma-separated list of scope names");
-            return -1;
-        }
-    } else if (strcmp(word, "groups_allowed") == 0) {
-        if (idp_list(v, p->groups_allowed, sizeof p->groups_allowed) < 0 || !p->groups_allowed[0]) {
-            mg_error_msg(err, "idp: groups_allowed must be a comma-separated list of group "
-                              "names");
-            return -1;
-        }
-    } else if (strcmp(word, "authorization_endpoint") == 0) {
-        return idp_url(word, v, p->authorization_endpoint, sizeof p->authorization_endpoint, err);
-    } else if (strcmp(word, "token_endpoint") == 0) {
-        return idp_url(word, v, p->token_endpoint, sizeof p->token_endpoint, err);
-    } else if (strcmp(word, "userinfo_endpoint") == 0) {
-        return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err);
-    } else if (strcmp(word, "link_only") == 0) {
-        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
-            mg_error_msg(err, "idp: link_only must be yes or no");
-            return -1;
-        }
-        p->link_only = v[0] == 'y';
-    } else if (strcmp(word, "consent") == 0) {
-        if (strcmp(v, "provider") != 0 && strcmp(v, "mcpgate") != 0) {
-            mg_error_msg(err, "idp: consent must be mcpgate or provider");
-            return -1;
-        }
-        p->consent_provider = v[0] == 'p';
-    } else if (strcmp(word, "revocation_endpoint") == 0) {
-        return idp_url(word, v, p->revocation_endpoint, sizeof p->revocation_endpoint, err);
-    } else if (strcmp(word, "whoami_url") == 0) {
-        return idp_url(word, v, p->whoami_url, sizeof p->whoami_url, err);
-    } else if (strcmp(word, "subject_field") == 0) {
-        size_t n = strlen(v);
-        if (n >= sizeof p->subject_field || v[0] == '.' || v[n - 1] == '.' || strstr(v, "..") ||
-            strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
-            mg_error_msg(err, "idp: subject_field must be a member name, dotted for nested "
-                              "objects (account.id)");
-            return -1;
-        }
-        snprintf(p->subject_field, sizeof p->subject_field, "%s", v);
-    } else {
-        mg_error_msg(err, "idp: unknown parameter \"%.64s\"", word);
-        return -1;
-    }
-    return 0;
-}
-
-/* Checks that p's words go together and settles its identity source and
- * scopes. Returns 0, or -1 with err. */
-static int idp_settle(struct mg_idp *p, int scopes_given, struct mg_error *err)
-{
-    int explicit = p->authorization_endpoint[0] || p->token_endpoint[0];
-    if (explicit && !(p->authorization_endpoint[0] && p->token_endpoint[0])) {
-        mg_error_msg(err, "idp %s: authorization_endpoint= and token_endpoint= go together",
-                     p->name);
-        return -1;
-    }
-    if (p->whoami_url[0] && p->userinfo_endpoint[0]) {
-        mg_error_msg(err, "idp %s: userinfo_endpoint= or whoami_url=, not both", p->name);
-        return -1;
-    }
-    if (!p->whoami_url[0] != !p->subject_field[0]) {
-        mg_error_msg(err, "idp %s: whoami_url= and subject_field= go together", p->name);
-        return -1;
-    }
-    p->identity = p->whoami_url[0]          ? MG_IDP_WHOAMI
-                  : p->userinfo_endpoint[0] ? MG_IDP_USERINFO
-                                            : MG_IDP_ID_TOKEN;
-    if (p->identity == MG_IDP_ID_TOKEN && !p->link_only && (explicit || !p->issuer[0])) {
-        mg_error_msg(err, "idp %s: %s", p->name,
-                     explicit
-                         ? "with explicit endpoints the identity comes from userinfo_endpoint= "
-                           "or whoami_url= (an ID token needs discovery, issuer=)"
-                         : "issuer= is required (or explicit endpoints)");
-        return -1;
-    }
-    if (!explicit && !p->issuer[0]) {
-        mg_error_msg(err, "idp %s: issuer= is required (or explicit endpoints)", p->name);
-        return -1;
-    }
-    if (!scopes_given)
-        snprintf(p->scopes, sizeof p->scopes, "%s",
-                 p->identity == MG_IDP_WHOAMI || p->link_only ? "" : "openid profile email");
-    /* a linked account needs no identity: its scopes are the API's alone */
-    if (p->identity != MG_IDP_WHOAMI && !p->link_only && !list_has(p->scopes, "openid")) {
-        size_t o = strlen(p->scopes);
-        snprintf(p->scopes + o, sizeof p->scopes - o, "%sopenid", o ? " " : "");
-    }
-    p->openid = list_has(p->scopes, "openid");
-    return 0;
-}
-
-/* An "idp" line: NAME then name=value words. Returns 0, or -1 with err. */
-static int set_idp(struct mg_config *cfg, const char *value, struct mg_error *err)
-{
-    if (cfg->n_idps == MG_MAX_IDPS) {
-        mg_error_msg(err, "idp: at most %d identity providers", MG_MAX_IDPS);
-        return -1;
-    }
-    char line[4096];
-    if (copy_str(line, sizeof line, value) < 0) {
-        mg_error_msg(err, "idp: the line is too long");
-        return -1;
-    }
-    struct mg_idp p;
-    memset(&p, 0, sizeof p);
-    int rc = -1, scopes_given = 0;
-    char *save = NULL;
-    char *name = strtok_r(line, " \t", &save);
-    if (!name || strlen(name) > 32 ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name)) {
-        mg_error_msg(err, "idp: the first word must be the provider's name ([a-z0-9_-], at "
-                          "most 32 characters)");
-        goto out;
-    }
-    snprintf(p.name, sizeof p.name, "%s", name);
-    if (config_idp_find(cfg, p.name)) {
-        mg_error_msg(err, "idp: %s is configured twice", p.name);
-        goto out;
-    }
-    for (char *w; (w = strtok_r(NULL, " \t", &save));) {
-        scopes_given |= strncmp(w, "scopes=", 7) == 0;
-        if (idp_word(&p, w, err) < 0)
-            goto out;
-    }
-    if (!p.client_id[0]) {
-        mg_error_msg(err, "idp %s: client_id= is required", p.name);
-        goto out;
-    }
-    if (idp_settle(&p, scopes_given, err) < 0)
-        goto out;
-    cfg->idps[cfg->n_idps++] = p;
-    rc = 0;
-out:
-    explicit_bzero(&p, sizeof p);
-    explicit_bzero(line, sizeof line);
-    return rc;
-}
-
 /* yes/no into *out. Returns 0, or -1 with err naming key. */
-static int set_yes_no(const char *key, const char *value, int *out, struct mg_error *err)
+int config_yes_no(const char *key, const char *value, int *out, struct mg_error *err)
 {
     if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
         *out = value[0] == 'y';
@@ -480,170 +253,6 @@ static int set_yes_no(const char *key, const char *value, int *out, struct mg_er
     mg_error_msg(err, "%s must be yes or no", key);
     return -1;
 }
-
-const struct mg_connector *config_connector_find(const struct mg_config *cfg, const char *name)
-{
-    for (int i = 0; name && i < cfg->n_connectors; i++)
-        if (strcmp(cfg->connectors[i].name, name) == 0)
-            return &cfg->connectors[i];
-    return NULL;
-}
-
-/* The next word of a connector line at *p into out (n bytes): up to a
- * blank, where name="value" may hold blanks inside its quotes (which are
- * dropped). Returns 1 with *p past the word, 0 at the end, or -1 for an
- * unterminated quote or a word longer than n - 1. */
-static int connector_next_word(const char **p, char *out, size_t n)
-{
-    const char *s = *p + strspn(*p, " \t");
-    if (!*s)
-        return 0;
-    size_t o = 0;
-    int quoted = 0;
-    for (; *s && (quoted || (*s != ' ' && *s != '\t')); s++) {
-        if (*s == '"') {
-            quoted = !quoted;
-            continue;
-        }
-        if (o + 1 >= n)
-            return -1;
-        out[o++] = *s;
-    }
-    out[o] = '\0';
-    *p = s;
-    return quoted ? -1 : 1;
-}
-
-/* Returns 1 when every character of s is printable ASCII other than '"'
- * and, unless blanks is set, not a blank. */
-static int connector_text_ok(const char *s, int blanks)
-{
-    for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e || *s == '"' || (!blanks && *s == ' '))
-            return 0;
-    return 1;
-}
-
-/* "read,write,destructive" into MG_ACCESS_* bits. Returns 0, or -1. */
-static int connector_access(const char *v, int *out)
-{
-    int bits = 0;
-    char tmp[64];
-    if (copy_str(tmp, sizeof tmp, v) < 0)
-        return -1;
-    char *save = NULL;
-    for (char *w = strtok_r(tmp, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-        if (strcmp(w, "read") == 0)
-            bits |= MG_ACCESS_READ;
-        else if (strcmp(w, "write") == 0)
-            bits |= MG_ACCESS_WRITE;
-        else if (strcmp(w, "destructive") == 0)
-            bits |= MG_ACCESS_DESTRUCTIVE;
-        else
-            return -1;
-    }
-    if (!bits)
-        return -1;
-    *out = bits;
-    return 0;
-}
-
-/* Applies one "name=value" word of a connector line to c. Returns 0, or -1
- * with a message in err. */
-static int connector_word(struct mg_connector *c, char *word, struct mg_error *err)
-{
-    char *eq = strchr(word, '=');
-    if (!eq || eq == word || !eq[1]) {
-        mg_error_msg(err, "connector %s: expected name=value, got \"%.64s\"", c->name, word);
-        return -1;
-    }
-    *eq = '\0';
-    const char *v = eq + 1;
-    if (strcmp(word, "backends") == 0) {
-        if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-,") == strlen(v) &&
-            copy_str(c->backends, sizeof c->backends, v) == 0)
-            return 0;
-        mg_error_msg(err,
-                     "connector %s: backends must be a comma-separated list of backend "
-                     "names",
-                     c->name);
-    } else if (strcmp(word, "tags") == 0) {
-        if (connector_text_ok(v, 1) && copy_str(c->tags, sizeof c->tags, v) == 0)
-            return 0;
-        mg_error_msg(err,
-                     "connector %s: tags must be a comma-separated list of tags (at "
-                     "most %zu bytes)",
-                     c->name, sizeof c->tags - 1);
-    } else if (strcmp(word, "names") == 0) {
-        if (connector_text_ok(v, 0) && copy_str(c->names, sizeof c->names, v) == 0)
-            return 0;
-        mg_error_msg(err,
-                     "connector %s: names must be a comma-separated list of tool name "
-                     "patterns (\"do_*project*\")",
-                     c->name);
-    } else if (strcmp(word, "access") == 0) {
-        if (connector_access(v, &c->access) == 0)
-            return 0;
-        mg_error_msg(err,
-                     "connector %s: access must list read, write or destructive, "
-                     "comma-separated",
-                     c->name);
-    } else if (strcmp(word, "title") == 0) {
-        if (connector_text_ok(v, 1) && copy_str(c->title, sizeof c->title, v) == 0)
-            return 0;
-        mg_error_msg(err, "connector %s: title must be printable text of at most %zu bytes",
-                     c->name, sizeof c->title - 1);
-    } else if (strcmp(word, "main_tokens") == 0) {
-        char key[64];
-        snprintf(key, sizeof key, "connector %s: main_tokens", c->name);
-        return set_yes_no(key, v, &c->main_tokens, err);
-    } else {
-        mg_error_msg(err,
-                     "connector %s: unknown parameter \"%.64s\" (backends, tags, names, "
-                     "access, title, main_tokens)",
-                     c->name, word);
-    }
-    return -1;
-}
-
-/* A "connector" line: NAME then name=value words. Returns 0, or -1 with err. */
-static int set_connector(struct mg_config *cfg, const char *value, struct mg_error *err)
-{
-    if (cfg->n_connectors == MG_MAX_CONNECTORS) {
-        mg_error_msg(err, "connector: at most %d connectors", MG_MAX_CONNECTORS);
-        return -1;
-    }
-    struct mg_connector c;
-    memset(&c, 0, sizeof c);
-    const char *p = value;
-    char word[1024];
-    if (connector_next_word(&p, word, sizeof word) != 1 || strlen(word) > 32 ||
-        strspn(word, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(word) ||
-        strcmp(word, "doctor") == 0) {
-        mg_error_msg(err,
-                     "connector: the first word must be the connector's name ([a-z0-9_-], at most "
-                     "32 characters, not \"doctor\"), served at /mcp/NAME");
-        return -1;
-    }
-    snprintf(c.name, sizeof c.name, "%s", word);
-    if (config_connector_find(cfg, c.name)) {
-        mg_error_msg(err, "connector: %s is configured twice", c.name);
-        return -1;
-    }
-    int rc;
-    while ((rc = connector_next_word(&p, word, sizeof word)) == 1)
-        if (connector_word(&c, word, err) < 0)
-            return -1;
-    if (rc < 0) {
-        mg_error_msg(err, "connector %s: a quote is not closed or a value is too long", c.name);
-        return -1;
-    }
-    if (!c.title[0])
-        snprintf(c.title, sizeof c.title, "%s", c.name);
-    cfg->connectors[cfg->n_connectors++] = c;
-    return 0;
-}
-static int set_rs(struct mg_config *cfg, const char *key, const char *value, struct mg_error *err);
 
 /* metrics_token_file: the scrape credential of /metrics (http/metrics.h),
  * kept only as its SHA-256. At least METRICS_TOKEN_MIN characters. */
@@ -654,7 +263,7 @@ static int read_metrics_token(struct mg_config *cfg, const char *path, struct mg
         return 0;
     }
     char token[256];
-    if (read_secret_file("metrics_token_file", path, token, sizeof token, err) < 0)
+    if (config_read_secret_file("metrics_token_file", path, token, sizeof token, err) < 0)
         return -1;
     size_t len = strlen(token);
     if (len < MG_METRICS_TOKEN_MIN) {
@@ -672,10 +281,10 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
 {
     long v;
     if (strcmp(key, "base_url") == 0) {
-        if (copy_str(cfg->base_url, sizeof cfg->base_url, value) == 0)
+        if (config_copy_str(cfg->base_url, sizeof cfg->base_url, value) == 0)
             return 0;
     } else if (strcmp(key, "database") == 0) {
-        if (copy_str(cfg->database, sizeof cfg->database, value) == 0)
+        if (config_copy_str(cfg->database, sizeof cfg->database, value) == 0)
             return 0;
     } else if (strcmp(key, "log_level") == 0) {
         if (log_level_parse(value, &cfg->log_level) == 0)
@@ -693,9 +302,9 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         mg_error_msg(err, "auth must be oauth, resource or none");
         return -1;
     } else if (strncmp(key, "rs_", 3) == 0) {
-        return set_rs(cfg, key, value, err);
+        return config_set_rs(cfg, key, value, err);
     } else if (strcmp(key, "max_body_bytes") == 0) {
-        if (parse_int(value, 1024, 64L * 1024 * 1024, &v) == 0) {
+        if (config_parse_int(value, 1024, 64L * 1024 * 1024, &v) == 0) {
             cfg->max_body_bytes = (size_t)v;
             return 0;
         }
@@ -711,19 +320,19 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         mg_error_msg(err, "cimd_allow_private must be yes or no");
         return -1;
     } else if (strcmp(key, "idp") == 0) {
-        return set_idp(cfg, value, err);
+        return config_set_idp(cfg, value, err);
     } else if (strcmp(key, "connector") == 0) {
-        return set_connector(cfg, value, err);
+        return config_set_connector(cfg, value, err);
     } else if (strcmp(key, "idp_allow_private") == 0) {
-        return set_yes_no(key, value, &cfg->idp_allow_private, err);
+        return config_yes_no(key, value, &cfg->idp_allow_private, err);
     } else if (strcmp(key, "local_users") == 0) {
-        return set_yes_no(key, value, &cfg->local_users, err);
+        return config_yes_no(key, value, &cfg->local_users, err);
     } else if (strcmp(key, "backends_dir") == 0) {
         if (value[0] != '/') {
             mg_error_msg(err, "backends_dir must be an absolute path");
             return -1;
         }
-        if (copy_str(cfg->backends_dir, sizeof cfg->backends_dir, value) == 0)
+        if (config_copy_str(cfg->backends_dir, sizeof cfg->backends_dir, value) == 0)
             return 0;
     } else if (strcmp(key, "credential_key") == 0) {
         if (cfg->n_credential_keys == SEAL_MAX_KEYS) {
@@ -750,7 +359,7 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
                      MG_MAX_ORIGINS);
         return -1;
     } else if (strcmp(key, "sse_pad_bytes") == 0) {
-        if (parse_int(value, 0, 1048576, &v) == 0 && (v == 0 || v >= 64)) {
+        if (config_parse_int(value, 0, 1048576, &v) == 0 && (v == 0 || v >= 64)) {
             cfg->sse_pad_bytes = (size_t)v;
             return 0;
         }
@@ -763,7 +372,7 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
             mg_error_msg(err, "log_file must be an absolute path (or empty: stderr)");
             return -1;
         }
-        if (copy_str(cfg->log_file, sizeof cfg->log_file, value) == 0)
+        if (config_copy_str(cfg->log_file, sizeof cfg->log_file, value) == 0)
             return 0;
     } else if (strcmp(key, "policy_default") == 0) {
         if (strcmp(value, "allow") == 0 || strcmp(value, "deny") == 0) {
@@ -783,121 +392,6 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         return -1;
     }
     mg_error_msg(err, "value of %s is too long", key);
-    return -1;
-}
-
-/* A list of scope names separated by commas or spaces into out as one
- * space-separated list. Returns 0, or -1 when a name has other characters,
- * the list is empty or does not fit. */
-static int scope_list(const char *v, char *out, size_t n)
-{
-    size_t o = 0, len = strlen(v);
-    if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/, -") != len)
-        return -1;
-    out[0] = '\0';
-    for (size_t i = 0; i < len;) {
-        size_t w = strcspn(v + i, ", ");
-        if (w > 0) {
-            if (o + w + 2 > n)
-                return -1;
-            if (o)
-                out[o++] = ' ';
-            memcpy(out + o, v + i, w);
-            o += w;
-            out[o] = '\0';
-        }
-        i += w + (v[i + w] ? 1 : 0);
-    }
-    return o ? 0 : -1;
-}
-
-/* The rs_* keys of auth = resource. Returns 0, or -1 with err. */
-static int set_rs(struct mg_config *cfg, const char *key, const char *value, struct mg_error *err)
-{
-    struct mg_rs *rs = &cfg->rs;
-    long v;
-    if (strcmp(key, "rs_issuer") == 0) {
-        if ((strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0) &&
-            !strpbrk(value, " \t?#") && copy_str(rs->issuer, sizeof rs->issuer, value) == 0)
-            return 0;
-        mg_error_msg(err, "rs_issuer must be the authorization server's issuer URL");
-        return -1;
-    } else if (strcmp(key, "rs_name") == 0) {
-        if (strlen(value) >= 1 && strlen(value) <= 32 &&
-            strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(value)) {
-            snprintf(rs->name, sizeof rs->name, "%s", value);
-            return 0;
-        }
-        mg_error_msg(err, "rs_name must be 1 to 32 characters of [a-z0-9_-]");
-        return -1;
-    } else if (strcmp(key, "rs_audience") == 0) {
-        char tmp[2048];
-        if (copy_str(tmp, sizeof tmp, value) < 0) {
-            mg_error_msg(err, "rs_audience is too long");
-            return -1;
-        }
-        rs->n_audiences = 0;
-        char *save = NULL;
-        for (char *w = strtok_r(tmp, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
-            if (rs->n_audiences == MG_RS_MAX_AUDIENCES ||
-                copy_str(rs->audiences[rs->n_audiences], sizeof rs->audiences[0], w) < 0) {
-                mg_error_msg(err, "rs_audience: at most %d audiences of up to 511 bytes",
-                             MG_RS_MAX_AUDIENCES);
-                return -1;
-            }
-            rs->n_audiences++;
-        }
-        if (rs->n_audiences > 0)
-            return 0;
-        mg_error_msg(err, "rs_audience must name at least one audience");
-        return -1;
-    } else if (strcmp(key, "rs_scopes_read") == 0 || strcmp(key, "rs_scopes_write") == 0) {
-        char *out = key[10] == 'r' ? rs->scopes_read : rs->scopes_write;
-        if (scope_list(value, out, sizeof rs->scopes_read) == 0)
-            return 0;
-        mg_error_msg(err, "%s must be a list of scope names separated by commas", key);
-        return -1;
-    } else if (strcmp(key, "rs_groups_claim") == 0) {
-        if (strlen(value) < sizeof rs->groups_claim &&
-            strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-") ==
-                strlen(value)) {
-            snprintf(rs->groups_claim, sizeof rs->groups_claim, "%s", value);
-            return 0;
-        }
-        mg_error_msg(err, "rs_groups_claim must be a claim name, or empty for none");
-        return -1;
-    } else if (strcmp(key, "rs_validation") == 0) {
-        if (strcmp(value, "jwt") == 0 || strcmp(value, "introspection") == 0 ||
-            strcmp(value, "auto") == 0) {
-            rs->introspect = value[0] == 'j' ? 0 : value[0] == 'i' ? 1 : 2;
-            return 0;
-        }
-        mg_error_msg(err, "rs_validation must be jwt, introspection or auto");
-        return -1;
-    } else if (strcmp(key, "rs_introspection_client_id") == 0) {
-        if (copy_str(rs->client_id, sizeof rs->client_id, value) == 0)
-            return 0;
-    } else if (strcmp(key, "rs_introspection_client_secret_file") == 0) {
-        return read_secret_file(key, value, rs->client_secret, sizeof rs->client_secret, err);
-    } else if (strcmp(key, "rs_cache_max_s") == 0) {
-        if (parse_int(value, 0, 86400, &v) == 0) {
-            rs->cache_max_s = (int)v;
-            return 0;
-        }
-        mg_error_msg(err, "rs_cache_max_s must be from 0 to 86400 seconds");
-        return -1;
-    } else if (strcmp(key, "rs_jwks_refetch_s") == 0) {
-        if (parse_int(value, 1, 3600, &v) == 0) {
-            rs->refetch_s = (int)v;
-            return 0;
-        }
-        mg_error_msg(err, "rs_jwks_refetch_s must be from 1 to 3600 seconds");
-        return -1;
-    } else {
-        mg_error_msg(err, "unknown setting \"%.64s\"", key);
-        return -1;
-    }
-    mg_error_msg(err, "%s is too long", key);
     return -1;
 }
 

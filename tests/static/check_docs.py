@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """check_docs.py - the manual pages cover the code (TAP).
 
-- every key config_set() accepts (src/util/config.c) is described in
+- every key config_set() accepts (src/util/config.c, the rs_* keys in
+  src/util/config_rs.c) is described in
   doc/mcpgate.conf.5 and appears in conf/mcpgate.conf (set or commented out);
 - every command of the table in src/cli/main.c has a section in doc/mcpgate.8;
 - both pages render with groff -man -ww without a warning (when groff is
@@ -30,6 +31,7 @@ def config_keys():
     src = read("src/util/config.c")
     body = src[src.index("int config_set(") :]
     body = body[: body.index("\nstatic char *trim(")]
+    body += read("src/util/config_rs.c")
     keys = re.findall(r'strcmp\(key, "([a-z_]+)"\)', body)
     # the tables of whole numbers in a range (OAuth settings, limits)
     keys += re.findall(r'\{"([a-z_]+)", offsetof', src)

@@ -14,8 +14,6 @@ MAX_FUNC = 120
 # Files and functions still over the limits: each entry is a debt, to be paid and
 # removed; the list only shrinks (an entry that is no longer over fails too).
 ALLOW = {
-    "oauth/idp.c",
-    "util/config.c",
 }
 
 top = os.environ.get("top_srcdir", ".")
