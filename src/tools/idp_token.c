@@ -5,33 +5,27 @@
  */
 #include "tools/idp_token.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "store/idp_tokens.h"
 #include "store/oauth_tokens.h"
 #include "store/users.h"
 #include "tools/credentials.h"
-#include "tools/fetch.h"
+#include "tools/token_client.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/metrics.h"
-#include "util/net.h"
-#include "util/url.h"
 
-#define REFRESH_TIMEOUT_MS 5000
-#define REFRESH_MAX_BYTES  (64 * 1024)
-#define LEASE_S            15         /* a refresh that takes longer loses its lease */
-#define WAIT_STEP_MS       100        /* how often a waiting call looks at the row */
-#define WAIT_STEPS         150        /* 15 s in all */
-#define STALE_MARGIN_S     1000000000 /* a token a backend refused is refreshed whatever it says */
+#define LEASE_S        15         /* a refresh that takes longer loses its lease */
+#define WAIT_STEP_MS   100        /* how often a waiting call looks at the row */
+#define WAIT_STEPS     150        /* 15 s in all */
+#define STALE_MARGIN_S 1000000000 /* a token a backend refused is refreshed whatever it says */
 
 static const struct mg_config *cfg; /* set at start-up */
 
@@ -89,11 +83,6 @@ int tool_idp_token_keep(struct store_conn *db, long long user_id, const char *id
 
 /* --- the refresh request --- */
 
-struct fetch {
-    struct buf body;
-    int refused;
-};
-
 /* The new tokens of a refresh. */
 struct refreshed {
     char *access;  /* new, owned */
@@ -101,52 +90,15 @@ struct refreshed {
     long long expires_in_s;
 };
 
-/* Appends the field key=value, value percent-encoded, to the
- * form-urlencoded form (after a "&" unless form is empty). value may be a
- * secret: free form with buf_free_secret(). Returns 0, or -1 (out of room). */
-static int form_field(struct buf *form, const char *key, const char *value)
-{
-    if ((form->len > 0 && buf_puts(form, "&") != 0) || buf_printf(form, "%s=", key) != 0)
-        return -1;
-    return url_pct_encode(form, value, strlen(value), 0);
-}
-
-/* POSTs form (the grant or the token to revoke, form-urlencoded) to
- * endpoint as p's client: HTTP Basic with a client secret, else client_id
- * in the form. Returns the HTTP status with the answer in f->body, or -1
- * (not reached, refused address, too large; logged as what). */
+/* POSTs form to endpoint as p's client (tools/token_client.h). */
 static long client_post(const struct mg_idp *p, const char *endpoint, const char *form,
-                        const char *what, struct fetch *f)
+                        const char *what, struct buf *body)
 {
-    f->body.limit = REFRESH_MAX_BYTES;
-    char *id = curl_easy_escape(NULL, p->client_id, 0);
-    char *secret = p->client_secret[0] ? curl_easy_escape(NULL, p->client_secret, 0) : NULL;
-    struct buf body = {0};
-    int bad = buf_puts(&body, form);
-    if (!secret)
-        bad = bad || form_field(&body, "client_id", p->client_id);
-    static const char *const headers[] = {"Accept: application/json", NULL};
-    struct tool_fetch_req req = {.url = endpoint,
-                                 .form = buf_str(&body),
-                                 .user = secret ? id : NULL,
-                                 .password = secret,
-                                 .headers = headers,
-                                 .user_agent = "mcpgate (provider token)",
-                                 .allow_private = cfg->idp_allow_private,
-                                 .timeout_ms = REFRESH_TIMEOUT_MS};
-    long status = 0;
-    int rc = bad ? CURLE_OUT_OF_MEMORY : tool_fetch(&req, &f->body, &status, &f->refused);
-    if (secret) {
-        explicit_bzero(secret, strlen(secret));
-        curl_free(secret);
-    }
-    curl_free(id);
-    buf_free_secret(&body);
-    if (f->refused || rc != CURLE_OK) {
-        LOG_WARN("msg=\"%s failed\" idp=%s curl=%d refused=%d", what, p->name, (int)rc, f->refused);
-        return -1;
-    }
-    return status;
+    struct tool_token_client cl = {.name = p->name,
+                                   .id = p->client_id,
+                                   .secret = p->client_secret,
+                                   .allow_private = cfg->idp_allow_private};
+    return tool_token_post(&cl, endpoint, form, what, body);
 }
 
 /* Asks p's token endpoint for new tokens with refresh_token. Returns 1 with
@@ -155,13 +107,12 @@ static long client_post(const struct mg_idp *p, const char *endpoint, const char
 static int refresh_request(const struct mg_idp *p, const char *endpoint, const char *refresh_token,
                            struct refreshed *out)
 {
-    struct fetch f;
-    memset(&f, 0, sizeof f);
+    struct buf body = {0};
     struct buf form = {0};
     long status = -1;
-    if (form_field(&form, "grant_type", "refresh_token") == 0 &&
-        form_field(&form, "refresh_token", refresh_token) == 0)
-        status = client_post(p, endpoint, buf_str(&form), "token refresh", &f);
+    if (tool_token_form_field(&form, "grant_type", "refresh_token") == 0 &&
+        tool_token_form_field(&form, "refresh_token", refresh_token) == 0)
+        status = client_post(p, endpoint, buf_str(&form), "token refresh", &body);
     buf_free_secret(&form);
     int result = -1;
     struct json_object *doc = NULL;
@@ -171,7 +122,7 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
         LOG_INFO("msg=\"provider refused the refresh\" idp=%s status=%ld", p->name, status);
         result = 0;
     } else if (status != 200 ||
-               json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, NULL) < 0 ||
+               json_parse_request(body.data ? body.data : "", body.len, &doc, NULL) < 0 ||
                !json_get_string(doc, "access_token") ||
                !tool_cred_value_ok(json_get_string(doc, "access_token"))) {
         LOG_WARN("msg=\"token refresh answered nonsense\" idp=%s status=%ld", p->name, status);
@@ -189,7 +140,7 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
                               : "failed",
                 NULL);
     json_object_put(doc);
-    buf_free_secret(&f.body);
+    buf_free_secret(&body);
     return result;
 }
 
@@ -198,14 +149,14 @@ static int refresh_request(const struct mg_idp *p, const char *endpoint, const c
 static int revoke_request(const struct mg_idp *p, const char *endpoint, const char *token,
                           const char *hint)
 {
-    struct fetch f;
-    memset(&f, 0, sizeof f);
+    struct buf body = {0};
     struct buf form = {0};
     long status = -1;
-    if (form_field(&form, "token", token) == 0 && form_field(&form, "token_type_hint", hint) == 0)
-        status = client_post(p, endpoint, buf_str(&form), "token revocation", &f);
+    if (tool_token_form_field(&form, "token", token) == 0 &&
+        tool_token_form_field(&form, "token_type_hint", hint) == 0)
+        status = client_post(p, endpoint, buf_str(&form), "token revocation", &body);
     buf_free_secret(&form);
-    buf_free(&f.body);
+    buf_free_secret(&body);
     if (status != 200 && status >= 0)
         LOG_WARN("msg=\"provider did not revoke\" idp=%s status=%ld hint=%s", p->name, status,
                  hint);
