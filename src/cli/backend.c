@@ -516,6 +516,14 @@ static int cmd_credential(const struct cli_env *env, int argc, char **argv)
                 name, slot, cred->from_idp);
         goto out;
     }
+    if (cred->exchange && !del) {
+        fprintf(stderr,
+                "mcpgate: %s slot %s is an exchange slot: each call carries the caller's "
+                "access token exchanged at the issuer; a backend-wide value is never used for "
+                "it\n",
+                name, slot);
+        goto out;
+    }
     if (b->kind == BACKEND_MCP) {
         fprintf(stderr,
                 "mcpgate: backend %s is an mcp backend: in this version its secrets come "

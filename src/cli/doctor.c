@@ -630,6 +630,8 @@ static void usage(FILE *f)
         "  rs-keys               its jwks_uri holds usable signing keys\n"
         "  rs-audience           (--idp) rs_audience lists base_url/mcp, the resource\n"
         "                        the metadata publish\n"
+        "  rs-token-exchange     (--idp) its grant_types_supported lists token exchange\n"
+        "                        (RFC 8693), which exchange slots of backends need\n"
         "For each problem it prints the fix: the directive for Apache mod_fcgid,\n"
         "mod_proxy_fcgi or lighttpd (only the web server the Server header names), and\n"
         "under Apache what a shared host's customer can set in .htaccess or mcpgate.conf\n"

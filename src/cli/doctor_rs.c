@@ -3,12 +3,15 @@
  * server of auth = resource (docs/resource-server.md): its discovery
  * document names rs_issuer (rs-issuer), its key set holds signing keys
  * mcpgate can use (rs-keys), and rs_audience lists the resource the
- * protected resource metadata publish (rs-audience).
+ * protected resource metadata publish (rs-audience), and its metadata list
+ * the token exchange grant that backends' exchange slots use
+ * (rs-token-exchange, tools/exchange.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/doctor.h"
+#include "tools/exchange.h"
 #include "tools/probe.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -40,10 +43,37 @@ static int get_object(struct doctor *d, const char *url, struct json_object **ou
     return rc;
 }
 
+/* rs-token-exchange: the discovery document doc lists the token exchange
+ * grant (RFC 8693) in grant_types_supported, and names a token endpoint. */
+static void check_exchange(struct doctor *d, struct json_object *doc)
+{
+    struct json_object *grants = json_get(doc, "grant_types_supported", json_type_array);
+    int listed = 0;
+    for (size_t i = 0; grants && i < json_object_array_length(grants); i++) {
+        const char *g = json_object_get_string(json_object_array_get_idx(grants, i));
+        listed |= g && strcmp(g, TOOL_EXCHANGE_GRANT) == 0;
+    }
+    if (listed && json_get_string(doc, "token_endpoint")) {
+        doctor_add_check(d, "rs-token-exchange", CHECK_PASS,
+                         "grant_types_supported lists token exchange (RFC 8693) for exchange "
+                         "slots");
+        return;
+    }
+    struct check *c = doctor_add_check(
+        d, "rs-token-exchange", CHECK_WARN,
+        "the issuer's metadata %s: backends' exchange slots will be refused",
+        listed ? "name no token_endpoint" : "do not list token exchange in grant_types_supported");
+    c->fix_any = "only for backends with exchange slots (docs/backends.md): enable OAuth 2.0 "
+                 "Token Exchange (RFC 8693) at the authorization server, or use other "
+                 "credentials for those backends";
+}
+
 /* The issuer's discovery document (it must name issuer) and its key set
  * (jwks: FAIL without usable keys; else a missing jwks_uri only WARNs),
- * and its introspection endpoint when introspect. */
-static void check_issuer(struct doctor *d, const char *issuer, int jwks, int introspect)
+ * its introspection endpoint when introspect, and token exchange when
+ * exchange. */
+static void check_issuer(struct doctor *d, const char *issuer, int jwks, int introspect,
+                         int exchange)
 {
     char url[700], why[600];
     size_t il = strlen(issuer);
@@ -92,6 +122,8 @@ static void check_issuer(struct doctor *d, const char *issuer, int jwks, int int
                              n == 1 ? "" : "s");
         jwk_set_free(keys);
     }
+    if (exchange)
+        check_exchange(d, doc);
     json_object_put(set);
     json_object_put(doc);
 }
@@ -113,13 +145,13 @@ void doctor_check_external_as(struct doctor *d, const char *prm)
         doctor_add_check(d, "rs-issuer", CHECK_FAIL,
                          "the protected resource metadata name no authorization server");
     else
-        check_issuer(d, issuer, 0, 0);
+        check_issuer(d, issuer, 0, 0, 0);
     json_object_put(doc);
 }
 
 void doctor_check_rs(struct doctor *d, const struct mg_config *cfg)
 {
-    check_issuer(d, cfg->rs.issuer, cfg->rs.introspect != 1, cfg->rs.introspect != 0);
+    check_issuer(d, cfg->rs.issuer, cfg->rs.introspect != 1, cfg->rs.introspect != 0, 1);
     char want[600];
     snprintf(want, sizeof want, "%s/mcp", cfg->base_url);
     int has = cfg->rs.n_audiences == 0; /* the default (config_finish() is not run here) */

@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "oauth/oauth.h"
 #include "tools/backends.h"
 #include "tools/credentials.h"
+#include "tools/exchange.h"
 #include "tools/idp_token.h"
 #include "tools/upstream.h"
 #include "util/log.h"
@@ -124,6 +126,7 @@ static int load_everything(const struct options *o, struct mg_config *cfg)
     }
     tool_cred_setup(cfg->credential_keys, cfg->n_credential_keys, cfg->base_url);
     tool_idp_setup(cfg);
+    tool_exchange_setup(cfg, oauth_rs_token_endpoint);
     malloc_trim(0); /* parsing the backend files left freed memory behind */
     if (o->check_only) {
         printf("mcpgate: configuration %s is valid\n", path);

@@ -370,6 +370,7 @@ void mcp_call_tool_ctx(struct mcp_call *call, struct tool_ctx *ctx)
     ctx->tool = NULL; /* the caller sets it (mcp/methods.c) */
     ctx->db = call->env->db;
     ctx->user_id = call->env->principal ? call->env->principal->user_id : 0;
+    ctx->subject_token = call->env->principal ? call->env->principal->bearer : NULL;
     ctx->notify = ctx_notify;
     ctx->progress = ctx_progress;
     ctx->log = ctx_log;

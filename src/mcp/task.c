@@ -301,6 +301,7 @@ struct json_object *mcp_task_start(struct mcp_call *call, const struct tool_def 
     j->stop_flag = env->stop_flag;
     if (env->principal) {
         j->principal = *env->principal;
+        j->principal.bearer = NULL; /* the request's token is gone when the task runs */
         j->has_principal = 1;
     }
     crypto_token(TASK_ID_BYTES, j->task_id);

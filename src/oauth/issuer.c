@@ -218,6 +218,11 @@ static int discover_locked(const struct mg_config *cfg, const struct issuer *is)
         (is->introspect && endpoint(cfg, doc, "introspection_endpoint", n.introspection_endpoint,
                                     sizeof n.introspection_endpoint) < 0))
         goto out;
+    const char *tok = json_get_string(doc, "token_endpoint"); /* rs: optional (token exchange) */
+    if (is->rs && tok && strlen(tok) < sizeof n.token_endpoint &&
+        (strncmp(tok, "https://", 8) == 0 ||
+         (cfg->idp_allow_private && strncmp(tok, "http://", 7) == 0)))
+        snprintf(n.token_endpoint, sizeof n.token_endpoint, "%s", tok);
     const char *rev = json_get_string(doc, "revocation_endpoint"); /* optional (RFC 8414) */
     if (rev && strlen(rev) < sizeof n.revocation_endpoint &&
         (strncmp(rev, "https://", 8) == 0 ||
@@ -419,6 +424,19 @@ out:
         explicit_bzero(form.data, form.len);
     buf_free(&form);
     buf_free(&f.body);
+    return rc;
+}
+
+int oauth_rs_token_endpoint(const struct mg_config *cfg, char *out, size_t n)
+{
+    struct issuer is = issuer_of_rs(cfg);
+    pthread_mutex_lock(&cache_lock);
+    int rc = discover_locked(cfg, &is);
+    if (rc == 0 && !caches[RS_SLOT].token_endpoint[0])
+        rc = -1;
+    if (rc == 0)
+        snprintf(out, n, "%s", caches[RS_SLOT].token_endpoint);
+    pthread_mutex_unlock(&cache_lock);
     return rc;
 }
 

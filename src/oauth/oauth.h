@@ -141,4 +141,11 @@ void oauth_endpoint_resource_uri(const struct mg_config *cfg, const struct mg_co
 const struct mg_connector *oauth_resource_connector(const struct mg_config *cfg,
                                                     const char *resource);
 
+/* The token endpoint of auth = resource's issuer (rs_issuer), from its
+ * metadata (discovered and cached as for its keys), into out (n bytes):
+ * where backends' exchange slots exchange the caller's token
+ * (tools/exchange.h tool_exchange_setup()). Returns 0, or -1 when the
+ * metadata could not be had or name none. */
+int oauth_rs_token_endpoint(const struct mg_config *cfg, char *out, size_t n);
+
 #endif

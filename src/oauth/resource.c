@@ -406,8 +406,10 @@ enum oauth_bearer oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_prin
     }
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
     crypto_sha256_hex(token, len, hash);
-    if (cache_find(hash, ctx->connector, out))
+    if (cache_find(hash, ctx->connector, out)) {
+        out->bearer = token;
         return OAUTH_BEARER_OK;
+    }
 
     struct json_object *claims = NULL;
     long long exp_s = 0;
@@ -453,6 +455,7 @@ enum oauth_bearer oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_prin
         snprintf(out->client_id, sizeof out->client_id, "%s", client);
     map_scopes(rs, claims, out->scope);
     memcpy(out->token_hash, hash, sizeof out->token_hash);
+    out->bearer = token;
     long long until = wall_s() + rs->cache_max_s;
     if (exp_s > 0 && exp_s < until)
         until = exp_s;

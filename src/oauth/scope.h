@@ -29,6 +29,9 @@ struct oauth_principal {
     char scope[OAUTH_SCOPE_MAX]; /* canonical */
     int api_key;                 /* 1: authenticated with a personal API key */
     char token_hash[65];         /* SHA-256 hex of the bearer token (per-token limits) */
+    const char *bearer; /* auth = resource: the bearer token itself, borrowed from the request
+                           (valid while it is served), for token exchange (tools/exchange.h);
+                           NULL otherwise. A secret: never copied beyond the request. */
 };
 
 /* Returns 1 when p may act with scope (write implies read), else 0. p may

@@ -79,6 +79,15 @@ void tool_backend_free(struct backend *b)
         free(b->creds[i].prefix);
         free(b->creds[i].from_idp);
         free(b->creds[i].description);
+        struct backend_exchange *x = b->creds[i].exchange;
+        if (x) {
+            free(x->audience);
+            free(x->resource);
+            free(x->scope);
+            free(x->client_id);
+            tool_secret_free(x->client_secret);
+            free(x);
+        }
         tool_secret_free(b->creds[i].value);
     }
     free(b->creds);
@@ -196,11 +205,85 @@ int bk_opt_bool(struct parse *p, struct json_object *o, const char *where, const
     return 0;
 }
 
+/* 1 when v is one line of 1..max printable characters. */
+static int text_ok(const char *v, size_t max)
+{
+    size_t n = strlen(v);
+    if (n < 1 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* The "exchange" object of slot c (tools/exchange.h). Returns 0, or -1. */
+static int parse_exchange(struct parse *p, const char *where, struct json_object *o,
+                          struct backend_cred *c)
+{
+    static const char *const keys[] = {"audience",  "resource",           "scope",
+                                       "client_id", "client_secret_file", NULL};
+    char w[160];
+    snprintf(w, sizeof w, "%sexchange: ", where);
+    if (bk_object_of(p, o, w, keys) < 0)
+        return -1;
+    const char *audience = NULL, *resource = NULL, *scope = NULL, *client_id = NULL,
+               *secret_file = NULL;
+    if (bk_opt_string(p, o, w, "audience", &audience) < 0 ||
+        bk_opt_string(p, o, w, "resource", &resource) < 0 ||
+        bk_opt_string(p, o, w, "scope", &scope) < 0 ||
+        bk_opt_string(p, o, w, "client_id", &client_id) < 0 ||
+        bk_opt_string(p, o, w, "client_secret_file", &secret_file) < 0)
+        return -1;
+    if (!audience && !resource) {
+        bk_bad(p, "%saudience or resource is required: what the exchanged token is for", w);
+        return -1;
+    }
+    if ((audience && !text_ok(audience, 512)) || (scope && !text_ok(scope, 512)) ||
+        (client_id && !text_ok(client_id, 255))) {
+        bk_bad(p,
+               "%saudience, scope and client_id must each be one line of 1 to 255 or 512 "
+               "characters",
+               w);
+        return -1;
+    }
+    if (resource &&
+        (!text_ok(resource, 512) || strchr(resource, '#') ||
+         (strncmp(resource, "https://", 8) != 0 && strncmp(resource, "http://", 7) != 0))) {
+        bk_bad(p, "%sresource must be an absolute http(s) URL without a fragment (RFC 8707)", w);
+        return -1;
+    }
+    if (secret_file && !client_id) {
+        bk_bad(p, "%sclient_secret_file goes with client_id", w);
+        return -1;
+    }
+    if (c->type != CRED_BEARER && c->type != CRED_HEADER) {
+        bk_bad(p, "%san exchange slot is of type bearer or header", where);
+        return -1;
+    }
+    struct backend_exchange *x = xcalloc(1, sizeof *x);
+    c->exchange = x;
+    x->audience = audience ? xstrdup(audience) : NULL;
+    x->resource = resource ? xstrdup(resource) : NULL;
+    x->scope = scope ? xstrdup(scope) : NULL;
+    x->client_id = client_id ? xstrdup(client_id) : NULL;
+    if (!secret_file || p->skip_secrets)
+        return 0;
+    const char *why = NULL;
+    x->client_secret = tool_secret_from_file(secret_file, &why);
+    if (!x->client_secret) {
+        bk_bad(p, "%scould not read the client secret from %s: %s", w, secret_file, why);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
                       struct backend_cred *c)
 {
-    static const char *const keys[] = {"type", "name",        "prefix",   "env_file", "variable",
-                                       "file", "description", "per_user", "from_idp", NULL};
+    static const char *const keys[] = {"type",     "name",     "prefix",      "env_file",
+                                       "variable", "file",     "description", "per_user",
+                                       "from_idp", "exchange", NULL};
     char where[128];
     snprintf(where, sizeof where, "credentials.%.64s: ", slot);
     if (bk_object_of(p, o, where, keys) < 0)
@@ -282,6 +365,17 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
             return -1;
         }
         c->from_idp = xstrdup(from_idp);
+    }
+    struct json_object *x = NULL;
+    if (json_object_object_get_ex(o, "exchange", &x)) {
+        if (c->per_user || env_file || file || c->from_idp) {
+            bk_bad(p,
+                   "%san exchange slot takes the caller's exchanged token only: no per_user, "
+                   "from_idp, env_file or file",
+                   where);
+            return -1;
+        }
+        return parse_exchange(p, where, x, c);
     }
     if (c->per_user && (env_file || file)) {
         bk_bad(p, "%sa per_user slot takes each user's own value only: no env_file or file", where);
@@ -501,10 +595,10 @@ static int parse_creds(struct parse *p, struct backend *b, struct json_object *j
         bk_parse_auth(p, b, auth, "", def_auth, n_def_auth) < 0)
         return -1;
     for (int i = 0; b->kind == BACKEND_MCP && i < b->n_creds; i++) {
-        if (b->creds[i].per_user || b->creds[i].from_idp) {
+        if (b->creds[i].per_user || b->creds[i].from_idp || b->creds[i].exchange) {
             bk_bad(p,
-                   "credentials.%.64s: per_user and from_idp slots are for REST backends only in "
-                   "this version",
+                   "credentials.%.64s: per_user, from_idp and exchange slots are for REST "
+                   "backends only in this version",
                    b->creds[i].slot);
             return -1;
         }

@@ -23,6 +23,9 @@
  *                            "env_file": PATH, "variable": NAME | "file": PATH,
  *                            "per_user": false}},   true: each user links their own
  *                                                   value (tools/credentials.h)
+ *                 or {"type": "bearer", "exchange": {"audience": A, "resource": R,
+ *                     "scope": S, "client_id": ID, "client_secret_file": PATH}}:
+ *                     the caller's token exchanged at the issuer (tools/exchange.h)
  *     "auth": [SLOT, ...],      slots every tool uses unless it says otherwise
  *     "tools": [{
  *       "name": "list_pets", "title": "...", "description": "...",
@@ -81,21 +84,33 @@ struct backend_arg {
     enum backend_arg_in in;
 };
 
+/* Token exchange settings of a slot (tools/exchange.h). Written at load,
+ * read-only afterwards. */
+struct backend_exchange {
+    char *audience;  /* sent as "audience", or NULL */
+    char *resource;  /* sent as "resource", or NULL */
+    char *scope;     /* sent as "scope", or NULL */
+    char *client_id; /* the slot's own client at the issuer, or NULL: rs_introspection_client_id */
+    char *client_secret; /* its secret (client_secret_file), or NULL; never logged */
+};
+
 /* A credential slot. value is the secret, or NULL when its source gave
  * none (a call that needs it then fails with a message saying how to set
  * it). Written at load, read-only afterwards. */
 struct backend_cred {
     char *slot;
     enum backend_cred_type type;
-    char *name;        /* header or query parameter name (header, query) */
-    char *prefix;      /* put before the value in a header, or NULL */
-    char *value;       /* the configured secret (env_file, file), or NULL: never logged, never
-                          returned; a value stored in the database may override it at call time
-                          (tools/credentials.h) */
-    int per_user;      /* 1: each user links their own value on the account page */
-    char *from_idp;    /* the identity provider whose access token for the calling user
-                          is the value (tools/idp_token.h), or NULL */
-    char *description; /* for people (the account page), or NULL */
+    char *name;     /* header or query parameter name (header, query) */
+    char *prefix;   /* put before the value in a header, or NULL */
+    char *value;    /* the configured secret (env_file, file), or NULL: never logged, never
+                       returned; a value stored in the database may override it at call time
+                       (tools/credentials.h) */
+    int per_user;   /* 1: each user links their own value on the account page */
+    char *from_idp; /* the identity provider whose access token for the calling user
+                       is the value (tools/idp_token.h), or NULL */
+    struct backend_exchange *exchange; /* the caller's access token exchanged for the
+                                          backend's (tools/exchange.h), or NULL */
+    char *description;                 /* for people (the account page), or NULL */
 };
 
 struct backend;

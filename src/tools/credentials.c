@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/credentials.h"
+#include "tools/exchange.h"
 #include "tools/idp_token.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -133,6 +134,8 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
     char *value = NULL;
     if (c->from_idp) /* the caller's own provider token, nothing else */
         return tool_idp_token(be, c, ctx, why, whylen);
+    if (c->exchange) /* the caller's access token exchanged for the backend's */
+        return tool_exchange_token(be, c, ctx, why, whylen);
     if (c->per_user) {
         /* only the caller's own value: never the backend's, never another's */
         int found =

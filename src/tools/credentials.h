@@ -4,6 +4,8 @@
  * database.
  *
  * Owns: the resolution order of a slot (docs/backends.md, "Credentials"):
+ *   0. from_idp and exchange slots: the calling user's provider token
+ *      (tools/idp_token.h), the caller's exchanged token (tools/exchange.h);
  *   1. per_user slots: the calling user's linked value;
  *   2. the backend's value stored with `mcpgate backend credential`;
  *   3. the value the backend file names (env_file, file), read at start.

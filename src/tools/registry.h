@@ -29,9 +29,13 @@ enum tool_access {
 struct store_conn;
 
 struct tool_ctx {
-    void *impl;            /* the MCP layer's call state */
-    struct store_conn *db; /* the calling thread's store connection, or NULL */
-    long long user_id;     /* the calling user (auth = oauth), or 0 */
+    void *impl;                /* the MCP layer's call state */
+    struct store_conn *db;     /* the calling thread's store connection, or NULL */
+    long long user_id;         /* the calling user (auth = oauth), or 0 */
+    const char *subject_token; /* auth = resource: the caller's access token as its request
+                                  carried it, borrowed for the call, for exchange slots
+                                  (tools/exchange.h) only; a secret: never logged, stored
+                                  or forwarded. NULL in other modes and in a task. */
     /* Sends a notification to the client on this call's stream (switching
      * the HTTP response to SSE). Takes params. Returns 0, or -1 when it
      * could not be stored (the client may still be gone: work goes on). */

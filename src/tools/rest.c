@@ -17,7 +17,9 @@
  *
  * A 401 to a call that carried the user's provider token (a from_idp slot)
  * gets that token renewed (tools/idp_token.h) and the call made once more;
- * a second 401 ends with the message to sign in again.
+ * a second 401 ends with the message to sign in again. The same for an
+ * exchanged token (an exchange slot): dropped from the cache and exchanged
+ * once more (tools/exchange.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,6 +35,7 @@
 
 #include "tools/rest.h"
 #include "tools/credentials.h"
+#include "tools/exchange.h"
 #include "tools/idp_token.h"
 #include "tools/schema.h"
 #include "tools/secret_source.h"
@@ -533,7 +536,8 @@ static struct json_object *call_with(const struct backend_op *op, struct tool_ct
                                      struct json_object *args, char *const *vals, long *status_out);
 
 /* The backend answered 401: replaces each from_idp slot's value in vals by
- * a renewed token (tools/idp_token.h: once across processes). Returns the
+ * a renewed token (tools/idp_token.h: once across processes) and each
+ * exchange slot's by a fresh exchange (tools/exchange.h). Returns the
  * number renewed (0: op has no such slot; the answer stands), or -1 with
  * *result replaced by the message (sign in again, or try later). */
 static int renew_idp_tokens(const struct backend_op *op, struct tool_ctx *ctx, char **vals,
@@ -542,10 +546,11 @@ static int renew_idp_tokens(const struct backend_op *op, struct tool_ctx *ctx, c
     int n = 0;
     for (int i = 0; i < op->n_auth; i++) {
         const struct backend_cred *c = &op->be->creds[op->auth[i]];
-        if (!c->from_idp)
+        if (!c->from_idp && !c->exchange)
             continue;
         char why[1024];
-        char *v = tool_idp_token_renew(op->be, c, ctx, vals[i], why, sizeof why);
+        char *v = c->from_idp ? tool_idp_token_renew(op->be, c, ctx, vals[i], why, sizeof why)
+                              : tool_exchange_renew(op->be, c, ctx, vals[i], why, sizeof why);
         if (!v) {
             json_object_put(*result);
             *result = tool_result_text(why, 1);
@@ -565,10 +570,13 @@ static void still_refused(const struct backend_op *op, struct tool_ctx *ctx,
 {
     for (int i = 0; i < op->n_auth; i++) {
         const struct backend_cred *c = &op->be->creds[op->auth[i]];
-        if (!c->from_idp)
+        if (!c->from_idp && !c->exchange)
             continue;
         char why[1024];
-        tool_idp_token_still_refused(op->be, c, ctx, why, sizeof why);
+        if (c->from_idp)
+            tool_idp_token_still_refused(op->be, c, ctx, why, sizeof why);
+        else
+            tool_exchange_still_refused(op->be, c, why, sizeof why);
         json_object_put(*result);
         *result = tool_result_text(why, 1);
         return;

@@ -22,9 +22,26 @@
 // (signed by a key never published, a fresh kid each time).
 // GET /__test/jwks counts the key set fetches answered, GET /__test/introspections the
 // introspection requests.
-import Provider from 'oidc-provider';
+//
+// Token exchange (RFC 8693) as a grant of its own (registerGrantType), for clients whose
+// grant_types list it: the subject_token must be an access token (subject_token_type
+// ...:access_token) this provider signed as a JWT for an http://127.0.0.1 resource ending in
+// /mcp or /mcp/NAME; the audience (or resource) asked for must be one of CONFIG_JSON's
+// "exchange_audiences", else invalid_target. The answer is a new JWT access token (typ at+jwt,
+// a fresh jti) for the same sub, with aud the audience, act.sub the exchanging client, scope as
+// asked, expires_in "exchange_ttl" (default 600). GET /__test/exchanges counts the exchanges
+// answered.
+//
+// With "backend": {"port": P, "audience": A} in CONFIG_JSON, a REST backend listens on P too: it
+// accepts only a bearer JWT signed by this provider (checked against its JWKS at /jwks, as any
+// resource server would) whose aud is A and whose jti it has not revoked, and answers
+// {"sub", "aud", "act", "path"}; anything else gets 401. GET /__test/seen there lists the
+// SHA-256 (hex) of every bearer token it received, /__test/refused counts its 401s to revoked
+// tokens, and POST /__test/revoke revokes every token it has accepted so far.
+import Provider, { errors } from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
+import http from 'node:http';
 
 const cfg = JSON.parse(process.argv[2]);
 const issuer = `http://127.0.0.1:${cfg.port}`;
@@ -65,7 +82,7 @@ const provider = new Provider(issuer, {
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource, client) => {
         if (!/^http:\/\/127\.0\.0\.1:\d+\/.*mcp(\/[a-z0-9_-]+)?$/.test(resource)) {
-          throw new Provider.errors.InvalidTarget();
+          throw new errors.InvalidTarget();
         }
         return {
           scope: 'mcp.read mcp.write',
@@ -115,7 +132,48 @@ async function forge(mode, token) {
   }
 }
 
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+let exchanges = 0;
+
+provider.registerGrantType(EXCHANGE, async (ctx) => {
+  const p = ctx.oidc.params;
+  if (p.subject_token_type !== ACCESS_TOKEN) {
+    throw new errors.InvalidRequest('subject_token_type must be an access token');
+  }
+  let subject;
+  try {
+    ({ payload: subject } = await jose.jwtVerify(p.subject_token || '', publicKey,
+      { issuer, typ: 'at+jwt' }));
+  } catch (e) {
+    throw new errors.InvalidGrant('subject_token is not an access token of this issuer');
+  }
+  const auds = [].concat(subject.aud || []);
+  if (!auds.some((a) => /^http:\/\/127\.0\.0\.1:\d+\/.*mcp(\/[a-z0-9_-]+)?$/.test(a))) {
+    throw new errors.InvalidGrant('subject_token is not for an MCP resource');
+  }
+  const audience = p.audience || p.resource;
+  if (!(cfg.exchange_audiences || []).includes(audience)) {
+    throw new errors.InvalidTarget('no exchange for that audience');
+  }
+  const ttl = cfg.exchange_ttl || 600;
+  const client = ctx.oidc.client.clientId;
+  const token = await new jose.SignJWT({ client_id: client, scope: p.scope || undefined,
+    act: { sub: client }, jti: crypto.randomUUID() })
+    .setProtectedHeader({ alg: 'RS256', kid: cfg.kid, typ: 'at+jwt' })
+    .setIssuer(issuer).setSubject(subject.sub).setAudience(audience)
+    .setIssuedAt().setExpirationTime(`${ttl}s`)
+    .sign(privateKey);
+  exchanges += 1;
+  ctx.body = { access_token: token, issued_token_type: ACCESS_TOKEN, token_type: 'Bearer',
+    expires_in: ttl, scope: p.scope || undefined };
+}, ['subject_token', 'subject_token_type', 'audience', 'requested_token_type', 'scope']);
+
 provider.use(async (ctx, next) => {
+  if (ctx.path === '/__test/exchanges') {
+    ctx.body = { exchanges };
+    return;
+  }
   if (ctx.path === '/__test/forge') {
     ctx.body = { token: await forge(ctx.query.mode, ctx.query.token) };
     return;
@@ -133,6 +191,44 @@ provider.use(async (ctx, next) => {
   if (ctx.path === '/token/introspection') introspections += 1;
 });
 
-provider.listen(cfg.port, '127.0.0.1', () => {
+function startBackend(b) {
+  const keys = jose.createRemoteJWKSet(new URL(`${issuer}/jwks`));
+  const seen = [];
+  const accepted = new Set();
+  const revoked = new Set();
+  let refused = 0;
+  const send = (res, status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const server = http.createServer(async (req, res) => {
+    if (req.url === '/__test/seen') return send(res, 200, { seen });
+    if (req.url === '/__test/refused') return send(res, 200, { refused });
+    if (req.url === '/__test/revoke' && req.method === 'POST') {
+      accepted.forEach((j) => revoked.add(j));
+      return send(res, 200, { revoked: revoked.size });
+    }
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization || '');
+    if (!m) return send(res, 401, { error: 'invalid_request' });
+    seen.push(crypto.createHash('sha256').update(m[1]).digest('hex'));
+    let claims;
+    try {
+      ({ payload: claims } = await jose.jwtVerify(m[1], keys,
+        { issuer, audience: b.audience, typ: 'at+jwt' }));
+    } catch (e) {
+      return send(res, 401, { error: 'invalid_token' });
+    }
+    if (revoked.has(claims.jti)) {
+      refused += 1;
+      return send(res, 401, { error: 'invalid_token', error_description: 'revoked' });
+    }
+    accepted.add(claims.jti);
+    return send(res, 200, { sub: claims.sub, aud: claims.aud, act: claims.act, path: req.url });
+  });
+  return new Promise((resolve) => { server.listen(b.port, '127.0.0.1', resolve); });
+}
+
+provider.listen(cfg.port, '127.0.0.1', async () => {
+  if (cfg.backend) await startBackend(cfg.backend);
   console.log(`listening ${cfg.port}`);
 });

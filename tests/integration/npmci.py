@@ -40,6 +40,13 @@ def ensure(tap, name):
                    os.path.join(TOP_BUILDDIR, "tests", name))
 
 
+def idp(tap):
+    """Returns the directory of tests/idp/'s packages and scripts (oidc-provider), installed
+    with IDP_FILES, or None after reporting why not."""
+    return install(tap, "idp", os.path.join(TOP_SRCDIR, "tests", "idp"),
+                   os.path.join(TOP_BUILDDIR, "tests", "idp"), IDP_FILES)
+
+
 def install(tap, name, src, dst, files=("package.json", "package-lock.json")):
     """Copies files from src to dst and runs `npm ci` there, unless a stamp shows it was done
     for the same files. Returns dst, or None after reporting why not (a failed TAP line).

@@ -49,14 +49,16 @@ REFETCH_S = 3
 class Provider:
     """One oidc-provider process (resource_server.mjs)."""
 
-    def __init__(self, tap, d, port, kid, clients, opaque=False):
-        """opaque: every access token is opaque (else JWTs, but for clients "*-opaque")."""
+    def __init__(self, tap, d, port, kid, clients, opaque=False, extra=None):
+        """opaque: every access token is opaque (else JWTs, but for clients "*-opaque");
+        extra: more members of the provider's CONFIG_JSON."""
         self.port = port
         self.issuer = "http://127.0.0.1:%d" % port
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             ["node", os.path.join(d, "resource_server.mjs"),
-             json.dumps({"port": port, "kid": kid, "clients": clients, "opaque": opaque})],
+             json.dumps(dict({"port": port, "kid": kid, "clients": clients, "opaque": opaque},
+                             **(extra or {})))],
             cwd=d, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL,
             start_new_session=True)
         line = self.proc.stdout.readline().decode()
