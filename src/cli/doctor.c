@@ -6,7 +6,7 @@
  * and no database. Checks, in order: https; the Authorization header reaches
  * the responder (a made-up bearer token must be refused with
  * error="invalid_token", which only the responder can say); SSE is not
- * buffered (GET {base}/mcp/doctor, http/doctor.h, sends an event, waits
+ * buffered (GET {base}/mcp/doctor, route/doctor.h, sends an event, waits
  * HTTP_DOCTOR_GAP_MS and ends: the first event must arrive well before the
  * end); the metadata documents answer at the paths clients try (RFC 9728
  * section 3.1, RFC 8414 section 3) and name this URL; the responder's
@@ -40,7 +40,7 @@
 
 #include "cli/cli.h"
 #include "cli/doctor.h"
-#include "http/doctor.h"
+#include "route/doctor.h"
 #include "tools/policy.h"
 #include "tools/probe.h"
 #include "tools/registry.h"

@@ -33,8 +33,8 @@
 
 #include "config.h"
 #include "fcgi/startup.h"
-#include "http/metrics.h"
-#include "http/router.h"
+#include "route/metrics.h"
+#include "route/router.h"
 #include "mcp/task.h"
 #include "mcp/wake.h"
 #include "store/listen.h"

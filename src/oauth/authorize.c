@@ -242,6 +242,18 @@ static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const
     const struct mg_connector *c = oauth_resource_connector(ctx->cfg, a->resource);
     char path[64];
     snprintf(path, sizeof path, "/mcp/%s", c ? c->name : "");
+    /* each scope of the canonical list, with what it allows */
+    char names[OAUTH_SCOPE_MAX];
+    snprintf(names, sizeof names, "%s", a->scope);
+    struct pages_field scopes[OAUTH_SCOPE_MAX / 2];
+    int n_scopes = 0;
+    for (char *s = names; *s && n_scopes < (int)(sizeof scopes / sizeof scopes[0]);) {
+        size_t len = strcspn(s, " ");
+        int last = s[len] == '\0';
+        s[len] = '\0';
+        scopes[n_scopes++] = (struct pages_field){s, oauth_scope_describe(s)};
+        s += len + !last;
+    }
     struct pages_consent p = {
         .connector_title = c ? c->title : NULL,
         .connector_path = c ? path : NULL,
@@ -253,7 +265,9 @@ static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const
         .redirect_host = host,
         .localhost_only = oauth_redirect_uri_loopback(a->redirect_uri),
         .cimd = strcmp(a->client.kind, "cimd") == 0,
-        .scope = a->scope,
+        .scopes = scopes,
+        .n_scopes = n_scopes,
+        .offers_read_only = strstr(a->scope, OAUTH_SCOPE_WRITE) != NULL,
         .hidden = hidden,
         .n_hidden = n,
     };

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "oauth/scope.h"
-
 struct var {
     const char *name;
     const char *value; /* NULL renders as "" */
@@ -204,21 +202,14 @@ int pages_consent(struct buf *out, const struct pages_consent *p)
 {
     struct buf scopes = {0}, hidden = {0};
     int rc = 0;
-    const char *s = p->scope;
-    while (*s && rc == 0) {
-        size_t len = strcspn(s, " ");
-        char one[OAUTH_SCOPE_MAX];
-        snprintf(one, sizeof one, "%.*s", (int)len, s);
-        rc = buf_puts(&scopes, "<li>") || pages_escape(&scopes, oauth_scope_describe(one)) ||
-             buf_puts(&scopes, " <small><code>") || pages_escape(&scopes, one) ||
+    for (int i = 0; i < p->n_scopes && rc == 0; i++)
+        rc = buf_puts(&scopes, "<li>") || pages_escape(&scopes, p->scopes[i].value) ||
+             buf_puts(&scopes, " <small><code>") || pages_escape(&scopes, p->scopes[i].name) ||
              buf_puts(&scopes, "</code></small></li>");
-        s += len + (s[len] ? 1 : 0);
-    }
     for (int i = 0; i < p->n_hidden && rc == 0; i++)
         rc = buf_puts(&hidden, "<input type=\"hidden\" name=\"") ||
              pages_escape(&hidden, p->hidden[i].name) || buf_puts(&hidden, "\" value=\"") ||
              pages_escape(&hidden, p->hidden[i].value) || buf_puts(&hidden, "\">\n");
-    int has_write = strstr(p->scope, OAUTH_SCOPE_WRITE) != NULL;
     struct buf connector = {0};
     if (rc == 0 && p->connector_title)
         rc = buf_puts(&connector, "the tools of the connector <strong id=\"connector\">") ||
@@ -245,9 +236,9 @@ int pages_consent(struct buf *out, const struct pages_consent *p)
         {"csrf", p->csrf, 0},
         {"hidden", buf_str(&hidden), 1},
         {"readonly",
-         has_write ? "<label><input type=\"checkbox\" name=\"read_only\" value=\"1\" "
-                     "id=\"read-only\"> Allow read-only tools only</label>\n"
-                   : "",
+         p->offers_read_only ? "<label><input type=\"checkbox\" name=\"read_only\" value=\"1\" "
+                               "id=\"read-only\"> Allow read-only tools only</label>\n"
+                             : "",
          1},
     };
     if (rc == 0)

@@ -42,7 +42,9 @@ struct pages_consent {
     const char *redirect_host;        /* where the browser will be sent */
     int localhost_only;               /* the client only redirects to this computer */
     int cimd;                         /* client_id is a metadata document URL */
-    const char *scope;                /* canonical requested scope */
+    const struct pages_field *scopes; /* each requested scope: {name, what it allows} */
+    int n_scopes;
+    int offers_read_only;             /* write access asked: offer "read-only tools only" */
     const char *connector_title;      /* the connector the token is for, or NULL: every tool */
     const char *connector_path;       /* its endpoint ("/mcp/projects"), or NULL */
     const struct pages_field *hidden; /* the authorization request, re-sent with the form */

@@ -4,7 +4,7 @@
  *
  * Owns: adding a process's drained deltas to its host's rows in one
  * statement, reading the sums over every host, and who is an admin.
- * Must not touch: HTTP, the text format (http/metrics.h renders it).
+ * Must not touch: HTTP, the text format (route/metrics.h renders it).
  */
 #ifndef MG_STORE_METRICS_H
 #define MG_STORE_METRICS_H

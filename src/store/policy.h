@@ -11,7 +11,7 @@
 #define MG_STORE_POLICY_H
 
 #include "store/db.h"
-#include "tools/policy.h"
+#include "util/policy.h"
 
 /* Loads the rules that apply to user_id into p (p->default_allow is left
  * as it is). Returns STORE_OK or a failure. Free with tool_policy_free(). */

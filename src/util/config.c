@@ -254,7 +254,7 @@ int config_yes_no(const char *key, const char *value, int *out, struct mg_error 
     return -1;
 }
 
-/* metrics_token_file: the scrape credential of /metrics (http/metrics.h),
+/* metrics_token_file: the scrape credential of /metrics (route/metrics.h),
  * kept only as its SHA-256. At least METRICS_TOKEN_MIN characters. */
 static int read_metrics_token(struct mg_config *cfg, const char *path, struct mg_error *err)
 {

@@ -6,7 +6,7 @@
  * since it was last drained. Any layer counts here with one call; the
  * responder drains the table every few seconds into PostgreSQL
  * (store/metrics.h), where every process of every host adds its deltas to
- * the same rows, and /metrics (http/metrics.h) reads the sums. So a count
+ * the same rows, and /metrics (route/metrics.h) reads the sums. So a count
  * is the whole deployment's, whichever process answers the scrape.
  * Must not touch: SQL, HTTP. Thread-safe: one mutex, held for a table
  * lookup and an addition.

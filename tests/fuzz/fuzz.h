@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/router.h"
+#include "route/router.h"
 #include "store/db.h"
 #include "tools/registry.h"
 #include "util/config.h"

@@ -3,7 +3,7 @@
 
 - examples/grafana/mcpgate-dashboard.json parses as JSON, is a Grafana dashboard
   (title, panels with unique ids and grid positions) and every query names only metrics
-  the responder exports (the families of src/http/metrics.c, a histogram with its
+  the responder exports (the families of src/route/metrics.c, a histogram with its
   _bucket, _sum and _count series);
 - every exported family has a panel, a line in mcpgate(8) section METRICS and a row in
   docs/monitoring.md.
@@ -26,10 +26,10 @@ def read(rel):
         return f.read()
 
 
-src = read("src/http/metrics.c")
+src = read("src/route/metrics.c")
 table = src[src.index("families[] = {"):src.index("};", src.index("families[] = {"))]
 families = dict(re.findall(r'\{"(mcpgate_[a-z_]+)", "([a-z]+)"', table))
-ok(len(families) >= 10, "families exported by src/http/metrics.c found (%d)" % len(families))
+ok(len(families) >= 10, "families exported by src/route/metrics.c found (%d)" % len(families))
 series = set()
 for name, typ in families.items():
     series |= {name + s for s in ("_bucket", "_sum", "_count")} if typ == "histogram" else {name}

@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "http/router.h"
+#include "route/router.h"
 #include "store/db.h"
 #include "store/listen.h"
 #include "tap.h"

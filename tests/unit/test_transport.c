@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/router.h"
+#include "route/router.h"
 #include "mcp/session.h"
 #include "store/db.h"
 #include "tap.h"

@@ -1,15 +1,15 @@
 /*
- * http/router.c - which handler answers which path, and the access log.
+ * route/router.c - which handler answers which path, and the access log.
  */
-#include "http/router.h"
+#include "route/router.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "http/doctor.h"
-#include "http/health.h"
-#include "http/metrics.h"
+#include "route/doctor.h"
+#include "route/health.h"
+#include "route/metrics.h"
 #include "mcp/sse.h"
 #include "mcp/transport.h"
 #include "oauth/oauth.h"

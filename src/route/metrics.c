@@ -1,7 +1,7 @@
 /*
- * http/metrics.c - GET {base}/metrics and the flush that feeds it.
+ * route/metrics.c - GET {base}/metrics and the flush that feeds it.
  */
-#include "http/metrics.h"
+#include "route/metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

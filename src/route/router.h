@@ -1,13 +1,15 @@
 /*
- * http/router.h - which handler answers which path, and the access log.
+ * route/router.h - which handler answers which path, and the access log.
  *
  * Owns: the route table, the mapping of the public base path onto routes,
  * and the rendering of handler results as HTTP responses.
- * Handlers live with their subsystem (mcp/, later oauth/ and pages/); this
- * file only adapts HTTP to them.
+ * route/ is the dispatcher: the one folder above mcp/, oauth/ and pages/
+ * that knows all of them (with the endpoints of its own: health, metrics,
+ * the doctor probe). Handlers live with their subsystem; http/ below holds
+ * only the request and response primitives they share.
  */
-#ifndef MG_HTTP_ROUTER_H
-#define MG_HTTP_ROUTER_H
+#ifndef MG_ROUTE_ROUTER_H
+#define MG_ROUTE_ROUTER_H
 
 #include "http/request.h"
 #include "http/response.h"

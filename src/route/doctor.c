@@ -1,7 +1,7 @@
 /*
- * http/doctor.c - GET {base}/mcp/doctor: the probe `mcpgate doctor` reads.
+ * route/doctor.c - GET {base}/mcp/doctor: the probe `mcpgate doctor` reads.
  */
-#include "http/doctor.h"
+#include "route/doctor.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /*
- * http/health.c - GET {base}/health/live and {base}/health/ready: what a
+ * route/health.c - GET {base}/health/live and {base}/health/ready: what a
  * load balancer polls.
  */
-#include "http/health.h"
+#include "route/health.h"
 
 #include <pthread.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * http/metrics.h - GET {base}/metrics: the deployment's counters in the
+ * route/metrics.h - GET {base}/metrics: the deployment's counters in the
  * Prometheus text format (version 0.0.4), and the flush that feeds them.
  *
  * Owns: who may scrape, the text rendering (families with # HELP and
@@ -21,10 +21,10 @@
  * its next request, a scrape it answers, or its stop. What a process counted and did not flush
  * before it was killed (SIGKILL, a crash) is lost; docs/monitoring.md says so.
  */
-#ifndef MG_HTTP_METRICS_H
-#define MG_HTTP_METRICS_H
+#ifndef MG_ROUTE_METRICS_H
+#define MG_ROUTE_METRICS_H
 
-#include "http/router.h"
+#include "route/router.h"
 
 #define HTTP_METRICS_FLUSH_MS 2000
 

@@ -1,5 +1,5 @@
 /*
- * http/health.h - GET {base}/health/live and {base}/health/ready: what a
+ * route/health.h - GET {base}/health/live and {base}/health/ready: what a
  * load balancer polls.
  *
  * Owns: the two health endpoints and the per-process memo of the readiness
@@ -42,10 +42,10 @@
  * one per poll); polls in between answer from the memo. The listener state is
  * read from memory on every poll.
  */
-#ifndef MG_HTTP_HEALTH_H
-#define MG_HTTP_HEALTH_H
+#ifndef MG_ROUTE_HEALTH_H
+#define MG_ROUTE_HEALTH_H
 
-#include "http/router.h"
+#include "route/router.h"
 
 #define HTTP_HEALTH_MEMO_MS       1000
 #define HTTP_HEALTH_START_WAIT_MS 1000 /* a new process's first listener connection */

@@ -1,5 +1,5 @@
 /*
- * http/doctor.h - GET {base}/mcp/doctor: the probe `mcpgate doctor` reads.
+ * route/doctor.h - GET {base}/mcp/doctor: the probe `mcpgate doctor` reads.
  *
  * Owns: the diagnostic stream. It needs no token and reveals nothing a
  * client could not learn from the public metadata documents, apart from
@@ -26,10 +26,10 @@
  * A client that sees the first event well before the end knows that nothing
  * between it and the responder buffers the stream.
  */
-#ifndef MG_HTTP_DOCTOR_H
-#define MG_HTTP_DOCTOR_H
+#ifndef MG_ROUTE_DOCTOR_H
+#define MG_ROUTE_DOCTOR_H
 
-#include "http/router.h"
+#include "route/router.h"
 
 #define HTTP_DOCTOR_GAP_MS      2000
 #define HTTP_DOCTOR_MAX_STREAMS 2 /* per process at once; more get 429 */
