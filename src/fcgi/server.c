@@ -32,7 +32,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fcgi/output.h"
 #include "fcgi/startup.h"
+#include "mcp/hold.h"
 #include "route/metrics.h"
 #include "route/router.h"
 #include "mcp/task.h"
@@ -82,13 +84,6 @@ struct worker {
     size_t envp_cap;
 };
 
-/* The output of one FastCGI request; finish ends it before the handler
- * returns (an SSE stream closed early, a 202 sent before the work). */
-struct fcgi_out {
-    FCGX_Request *fr;
-    int finished;
-};
-
 static void on_stop_signal(int sig)
 {
     (void)sig;
@@ -120,148 +115,19 @@ static int install_signals(void)
     return sigaction(SIGPIPE, &sa, NULL);
 }
 
-static int fcgi_write(void *ctx, const char *p, size_t n)
+/* A new request for a worker: connections are accepted by the worker
+ * (accept_ready), never by libfcgi. Returns NULL when it cannot be set up. */
+static FCGX_Request *request_new(void)
 {
-    struct fcgi_out *o = ctx;
-    if (o->finished)
-        return -1;
-    FCGX_Stream *out = o->fr->out;
-    while (n > 0) {
-        int chunk = n > 65536 ? 65536 : (int)n;
-        if (FCGX_PutStr(p, chunk, out) != chunk)
-            return -1;
-        p += chunk;
-        n -= (size_t)chunk;
+    FCGX_Request *fr = xcalloc(1, sizeof *fr);
+    if (FCGX_InitRequest(fr, listen_fd, 0) != 0) {
+        free(fr);
+        return NULL;
     }
-    return 0;
-}
-
-static int fcgi_flush(void *ctx)
-{
-    struct fcgi_out *o = ctx;
-    if (o->finished)
-        return -1;
-    return FCGX_FFlush(o->fr->out) < 0 ? -1 : 0;
-}
-
-static void fcgi_finish(void *ctx);
-
-/* Connections answered before their body was read to its end (too large,
- * too slow) are handed to one thread that drains and then closes them.
- * Closed at once, a web server still sending the body fails its next write
- * and answers 503 instead of the answer (mod_proxy_fcgi reads the answer only
- * after that write); libfcgi's own close lingers in the worker until the
- * web server stops sending (2 s after each byte, so a client trickling bytes
- * would hold the worker for as long as it likes). Each connection lingers
- * at most body_max_s; at most LINGER_MAX at once, more are closed at once. */
-#define LINGER_MAX 1024
-
-static struct {
-    pthread_mutex_t lock;
-    int ep; /* epoll set of the lingering connections, -1 until started */
-    int n;
-    struct {
-        int fd;
-        long long until_ms;
-    } items[LINGER_MAX];
-} linger = {.lock = PTHREAD_MUTEX_INITIALIZER, .ep = -1};
-static pthread_t linger_thread;
-
-/* Closes lingering connection i. The caller holds linger.lock. */
-static void linger_drop(int i)
-{
-    epoll_ctl(linger.ep, EPOLL_CTL_DEL, linger.items[i].fd, NULL);
-    close(linger.items[i].fd);
-    linger.items[i] = linger.items[--linger.n];
-}
-
-/* Reads what fd holds; closes it at its end. */
-static void linger_drain(int fd)
-{
-    char trash[4096];
-    ssize_t got = read(fd, trash, sizeof trash);
-    if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EINTR)))
-        return;
-    pthread_mutex_lock(&linger.lock);
-    for (int i = 0; i < linger.n; i++)
-        if (linger.items[i].fd == fd) {
-            linger_drop(i);
-            break;
-        }
-    pthread_mutex_unlock(&linger.lock);
-}
-
-static void *linger_main(void *arg)
-{
-    (void)arg;
-    while (!stopping) {
-        struct epoll_event ev[64];
-        int n = epoll_wait(linger.ep, ev, 64, 250);
-        for (int i = 0; i < n; i++)
-            linger_drain(ev[i].data.fd);
-        long long now = mg_now_ms();
-        pthread_mutex_lock(&linger.lock);
-        for (int i = linger.n - 1; i >= 0; i--)
-            if (linger.items[i].until_ms <= now)
-                linger_drop(i);
-        pthread_mutex_unlock(&linger.lock);
-    }
-    pthread_mutex_lock(&linger.lock);
-    while (linger.n > 0)
-        linger_drop(linger.n - 1);
-    pthread_mutex_unlock(&linger.lock);
-    return NULL;
-}
-
-/* Ends the request and hands its connection to the linger thread, which
- * closes it once the web server has closed its end (or body_max_s later). */
-static void finish_detached(struct fcgi_out *o)
-{
-    if (o->finished)
-        return;
-    int fd = dup(o->fr->ipcFd);
-    o->fr->detached = 1; /* libfcgi closes its descriptor without lingering */
-    FCGX_Finish_r(o->fr);
-    o->finished = 1;
-    if (fd < 0)
-        return;
-    shutdown(fd, SHUT_WR);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
-    pthread_mutex_lock(&linger.lock);
-    if (linger.ep >= 0 && linger.n < LINGER_MAX &&
-        epoll_ctl(linger.ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
-        linger.items[linger.n].fd = fd;
-        linger.items[linger.n++].until_ms = mg_now_ms() + (long long)config.body_max_s * 1000;
-        fd = -1;
-    }
-    pthread_mutex_unlock(&linger.lock);
-    if (fd >= 0)
-        close(fd);
-}
-
-/* Ends a request whose body was not read to its end (see linger above). */
-static void finish_unread(struct fcgi_out *o)
-{
-    finish_detached(o);
-}
-
-/* Ends a request. A connection the web server keeps for its next request
- * stays with libfcgi. Any other is closed by the linger thread: libfcgi's
- * own close waits in the worker, after the answer, until the web server
- * has read it and closed its end (a turn of the web server's event loop
- * per request, during which the worker serves nobody). */
-static void fcgi_finish(void *ctx)
-{
-    struct fcgi_out *o = ctx;
-    if (o->finished)
-        return;
-    if (o->fr->keepConnection || linger.ep < 0) {
-        FCGX_Finish_r(o->fr);
-        o->finished = 1;
-        return;
-    }
-    finish_detached(o);
+    /* after a request whose records did not come, libfcgi's accept fails
+     * (EBADF) */
+    fr->listen_sock = -1;
+    return fr;
 }
 
 /* Copies the FastCGI parameters into the worker, so the request stays
@@ -441,7 +307,9 @@ static void request_id_new(char out[17])
     crypto_hex_encode(rid, sizeof rid, out);
 }
 
-static void serve_one(struct worker *w, FCGX_Request *fr)
+/* Serves the request fr. Returns 1 when it went to a held stream (fr
+ * belongs to that stream now), else 0 (fr is finished). */
+static int serve_one(struct worker *w, FCGX_Request *fr)
 {
     struct http_request req = {0};
     copy_params(w, fr->envp);
@@ -461,8 +329,11 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
     struct http_response res;
     http_response_init(&res);
     struct fcgi_out o = {.fr = fr};
-    struct http_out out = {
-        .write = fcgi_write, .flush = fcgi_flush, .finish = fcgi_finish, .ctx = &o};
+    struct http_out out = {.write = fcgi_write,
+                           .flush = fcgi_flush,
+                           .finish = fcgi_finish,
+                           .detach = fcgi_detach,
+                           .ctx = &o};
     struct http_ctx ctx = {
         .cfg = &config, .db = w->db, .req = &req, .res = &res, .out = &out, .stop_flag = &stopping};
 
@@ -490,14 +361,17 @@ static void serve_one(struct worker *w, FCGX_Request *fr)
         http_serve(&ctx);
     }
     http_response_free(&res);
-    if (body == 0)
+    if (o.detached)
+        ; /* a held stream ends it */
+    else if (body == 0)
         fcgi_finish(&o);
     else
-        finish_unread(&o);
+        fcgi_finish_unread(&o);
     /* do not keep a huge body's memory around between requests */
     if (w->body.cap > 4 * 1024 * 1024)
         buf_free(&w->body);
     log_set_request_id(NULL);
+    return o.detached;
 }
 
 /* Creates the worker's epoll set: the listening socket, exclusively (a new
@@ -511,16 +385,20 @@ static int watch_listener(void)
         return -1;
     struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd};
     struct epoll_event wev = {.events = EPOLLIN, .data.fd = wake_pipe[0]};
+    int ready = mcp_hold_ready_fd();
+    struct epoll_event rev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = ready};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0 ||
-        epoll_ctl(ep, EPOLL_CTL_ADD, wake_pipe[0], &wev) < 0) {
+        epoll_ctl(ep, EPOLL_CTL_ADD, wake_pipe[0], &wev) < 0 ||
+        (ready >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, ready, &rev) < 0)) {
         close(ep);
         return -1;
     }
     return ep;
 }
 
-/* Waits until the listening socket is readable or we are stopping.
- * Returns 1 when a connection may be waiting, 0 when stopping. */
+/* Waits until the listening socket is readable, a held stream is ready
+ * for a worker (mcp/hold.h) or we are stopping. Returns 1 when a
+ * connection may be waiting, 2 when a held stream may be, 0 when stopping. */
 static int wait_for_connection(int ep)
 {
     while (!stopping) {
@@ -536,6 +414,8 @@ static int wait_for_connection(int ep)
         for (int i = 0; i < n; i++) {
             if (ev[i].data.fd == wake_pipe[0])
                 return 0;
+            if (ev[i].data.fd == mcp_hold_ready_fd())
+                return 2;
             if (ev[i].events & EPOLLERR) {
                 LOG_ERROR("msg=\"listening socket failed\"");
                 stopping = 1;
@@ -584,31 +464,34 @@ static int accept_ready(void)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    FCGX_Request fr;
     int ep = watch_listener();
-    if (ep < 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+    FCGX_Request *fr = ep >= 0 ? request_new() : NULL;
+    if (!fr) {
         LOG_ERROR("msg=\"could not set up a worker\" errno=%d", errno);
         if (ep >= 0)
             close(ep);
         return NULL;
     }
-    /* connections are accepted here (accept_ready), never by libfcgi: after
-     * a request whose records did not come, its accept fails (EBADF) */
-    fr.listen_sock = -1;
     while (!stopping) {
-        if (!wait_for_connection(ep))
+        int what = wait_for_connection(ep);
+        if (!what)
             break;
+        if (what == 2) { /* a held stream has something to do */
+            if (mcp_hold_run_ready(w->db))
+                store_conn_release(w->db);
+            continue;
+        }
         /* a connection the web server keeps open carries its next request;
          * a new one is accepted here, so that waiting for its request is
          * bounded, and handed to libfcgi (which then skips its accept) */
-        if (fr.ipcFd < 0) {
+        if (fr->ipcFd < 0) {
             int fd = accept_ready();
             if (fd < 0)
                 continue;
-            fr.ipcFd = fd;
-            fr.keepConnection = 1; /* FCGX_Accept_r must not close it first */
+            fr->ipcFd = fd;
+            fr->keepConnection = 1; /* FCGX_Accept_r must not close it first */
         }
-        int rc = FCGX_Accept_r(&fr);
+        int rc = FCGX_Accept_r(fr);
         if (rc < 0) {
             if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED ||
                 rc == -EBADF)
@@ -621,13 +504,22 @@ static void *worker_main(void *arg)
          * request runs (a cancellation or an answer it waits for) */
         if (store_listen_is_shared())
             (void)store_listen_pump(w->db, 0);
-        serve_one(w, &fr); /* it finishes the request itself */
+        if (serve_one(w, fr)) { /* it finishes the request itself, or a held stream will */
+            fr = request_new();
+            if (!fr) {
+                LOG_ERROR("msg=\"could not set up a worker's next request\"");
+                break;
+            }
+        }
         if (metrics_on_worker)
             http_metrics_flush_due(w->db); /* after the answer, on the connection it holds */
         store_listen_quiet(w->db);
         store_conn_release(w->db); /* the connection goes back to the pool */
     }
-    FCGX_Free(&fr, 0);
+    if (fr) {
+        FCGX_Free(fr, 0);
+        free(fr);
+    }
     close(ep);
     return NULL;
 }
@@ -684,14 +576,14 @@ int fcgi_responder_main(int argc, char **argv)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
     /* before the workers, which hand it their connections to close */
-    linger.ep = epoll_create1(EPOLL_CLOEXEC);
-    if (linger.ep < 0 || pthread_create(&linger_thread, &attr, linger_main, NULL) != 0) {
+    if (fcgi_linger_start(config.body_max_s, &stopping, &attr) < 0)
         LOG_ERROR("msg=\"could not start the linger thread: connections end in "
                   "libfcgi's own close\"");
-        if (linger.ep >= 0)
-            close(linger.ep);
-        linger.ep = -1;
-    }
+    /* held streams wait in one thread, woken by the listener thread; in
+     * shared mode only the worker reads the notifications, so they wait
+     * in it */
+    if (!(n == 1 && config.db_connections == 1) && mcp_hold_start(&config, &stopping) < 0)
+        LOG_ERROR("msg=\"could not start the holder thread: held streams wait in workers\"");
     int started = 0;
     for (int i = 0; i < n; i++) {
         workers[i].index = i;
@@ -729,10 +621,9 @@ int fcgi_responder_main(int argc, char **argv)
     mcp_wake_all();
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);
-    if (linger.ep >= 0) {
-        pthread_join(linger_thread, NULL);
-        close(linger.ep);
-    }
+    mcp_hold_stop(workers[0].db); /* the streams it still held end */
+    store_conn_release(workers[0].db);
+    fcgi_linger_stop();
     mcp_tasks_drain(config.database, config.db_connect_timeout_s); /* mcp/task.h */
     /* what this process counted last (the worker's connection is free now) */
     (void)http_metrics_flush(metrics_db ? metrics_db : workers[0].db);

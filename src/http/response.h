@@ -20,6 +20,12 @@ struct http_out {
     int (*flush)(void *ctx);
     void (*finish)(void *ctx);
     void *ctx;
+    /* May be NULL. Moves the response out of the request being served into
+     * *held, whose finish ends it and frees what held it, from any thread,
+     * after the request's handler has returned; later writes through this
+     * out fail. *fd: the response's connection. Returns 0, or -1 (nothing
+     * changed). */
+    int (*detach)(void *ctx, struct http_out *held, int *fd);
 };
 
 struct http_response {

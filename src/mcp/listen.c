@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mcp/hold.h"
 #include "mcp/sse.h"
 #include "mcp/wake.h"
 #include "oauth/scope.h"
@@ -25,13 +26,18 @@
 /* What one stream listens for: the group waiter its thread sleeps on and
  * one member per key. */
 struct listen_state {
+    struct mcp_held held;        /* first: the holder hands back &held (mcp/hold.h) */
+    const struct mcp_sink *sink; /* the request's, or &held.sink once detached */
+    int detached;
+    long long deadline;
+    long long lease; /* given back at the end of a detached stream */
     struct mcp_waiter group;
     struct mcp_waiter tools_all, tools_user;
     struct mcp_waiter *res; /* one per URI */
     int n_res;
     int tools;                  /* toolsListChanged agreed */
-    struct json_object *uris;   /* borrowed: the resourceSubscriptions array */
-    struct json_object *sub_id; /* borrowed: the request id */
+    struct json_object *uris;   /* owned: the resourceSubscriptions array */
+    struct json_object *sub_id; /* owned: the request id */
 };
 
 static int fail(struct mcp_err *err, const char *message)
@@ -89,8 +95,9 @@ static int notify_stream(const struct mcp_env *env, struct listen_state *ls, con
     json_add(meta, SUBSCRIPTION_ID, json_object_get(ls->sub_id));
     json_add(params, "_meta", meta);
     struct json_object *n = jsonrpc_notification(method, params);
-    int rc = mcp_sse_event(env->sink, NULL, NULL, json_text(n, NULL));
+    int rc = mcp_sse_event(ls->sink, NULL, NULL, json_text(n, NULL));
     json_object_put(n);
+    (void)env;
     return rc;
 }
 
@@ -135,73 +142,125 @@ static void close_subscription(const struct mcp_env *env, struct listen_state *l
     json_add(r, "resultType", json_object_new_string("complete"));
     json_add(r, "_meta", meta);
     struct json_object *resp = jsonrpc_result(ls->sub_id, r);
-    if (mcp_sse_event(env->sink, NULL, NULL, json_text(resp, NULL)) < 0)
+    (void)env;
+    if (mcp_sse_event(ls->sink, NULL, NULL, json_text(resp, NULL)) < 0)
         LOG_DEBUG("msg=\"listen stream: the client left before its end\"");
     json_object_put(resp);
 }
 
-static void follow(const struct mcp_env *env, struct listen_state *ls)
+/* Waits, then delivers what came. Returns 1 when the stream was handed to
+ * the holder, 0 when it is over. */
+static int follow(const struct mcp_env *env, struct listen_state *ls)
 {
-    long long deadline = mg_now_ms() + (long long)env->cfg->sse_max_s * 1000;
     for (;;) {
         store_conn_release(env->db); /* hold no connection while nothing happens */
-        long long left = deadline - mg_now_ms();
+        long long left = ls->deadline - mg_now_ms();
         if (left <= 0 || (env->stop_flag && *env->stop_flag)) {
             close_subscription(env, ls);
-            return;
+            return 0;
         }
+        if (!ls->detached && mcp_hold_detach(&ls->held, ls->sink) == 0) {
+            ls->detached = 1;
+            ls->sink = &ls->held.sink;
+        }
+        int parked = ls->detached
+                         ? (ls->held.end_ms = ls->deadline, mcp_hold_park(&ls->held, &ls->group))
+                         : -1;
+        if (parked == 0)
+            return 1;
         int wait_ms = env->cfg->sse_heartbeat_s * 1000;
         if (wait_ms > left)
             wait_ms = (int)left;
-        if (mcp_wake_wait(&ls->group, wait_ms)) {
+        if (parked == 1 || mcp_wake_wait(&ls->group, wait_ms)) {
+            mcp_wake_take(&ls->group);
             if (deliver(env, ls) < 0)
-                return;
-        } else if (mg_now_ms() < deadline &&
-                   env->sink->write(env->sink->ctx, ": ping\n\n", 8) < 0) {
-            return;
+                return 0;
+        } else if (mg_now_ms() < ls->deadline &&
+                   ls->sink->write(ls->sink->ctx, ": ping\n\n", 8) < 0) {
+            return 0;
         }
     }
 }
 
+/* The stream is over: its waiters and what it owns go; a detached one
+ * ends its response and gives its lease back here. */
+static void listen_end(const struct mcp_env *env, struct listen_state *ls)
+{
+    for (int i = 0; i < ls->n_res; i++)
+        mcp_wake_unregister(&ls->res[i]);
+    free(ls->res);
+    if (ls->tools) {
+        mcp_wake_unregister(&ls->tools_user);
+        mcp_wake_unregister(&ls->tools_all);
+    }
+    mcp_wake_unregister(&ls->group);
+    LOG_INFO("msg=\"listen stream ended\"");
+    if (ls->detached) {
+        store_conn_release(env->db);
+        mcp_stream_lease_release(env, ls->lease);
+        ls->held.sink.end(ls->held.sink.ctx);
+    }
+    json_object_put(ls->uris);
+    json_object_put(ls->sub_id);
+    free(ls);
+}
+
+/* The holder handed the stream back (mcp/hold.h). */
+static void listen_resume(struct mcp_held *h, const struct mcp_env *env)
+{
+    struct listen_state *ls = (struct listen_state *)h;
+    mcp_hold_unhook(&ls->group);
+    if (!(h->why & MCP_HOLD_GONE)) {
+        mcp_wake_take(&ls->group);
+        if (deliver(env, ls) == 0 && follow(env, ls))
+            return;
+    }
+    listen_end(env, ls);
+}
+
 int mcp_listen_serve(const struct mcp_env *env, struct json_object *id, struct json_object *params,
-                     struct mcp_err *err)
+                     long long *lease, struct mcp_err *err)
 {
     struct json_object *f = json_get(params, "notifications", json_type_object);
     if (check_filter(f, err) < 0)
         return -1;
-    struct listen_state ls = {.sub_id = id};
-    ls.tools = json_object_get_boolean(json_get(f, "toolsListChanged", json_type_boolean));
-    ls.uris = json_get(f, "resourceSubscriptions", json_type_array);
-    ls.n_res = ls.uris ? (int)json_object_array_length(ls.uris) : 0;
+    struct listen_state *ls = xcalloc(1, sizeof *ls);
+    ls->held.resume = listen_resume;
+    ls->held.fd = -1;
+    ls->sink = env->sink;
+    ls->deadline = mg_now_ms() + (long long)env->cfg->sse_max_s * 1000;
+    ls->sub_id = json_object_get(id);
+    ls->tools = json_object_get_boolean(json_get(f, "toolsListChanged", json_type_boolean));
+    ls->uris = json_object_get(json_get(f, "resourceSubscriptions", json_type_array));
+    ls->n_res = ls->uris ? (int)json_object_array_length(ls->uris) : 0;
     /* the waiters first: nothing that happens after the acknowledgement is lost */
-    mcp_wake_register(&ls.group, "");
+    mcp_wake_register(&ls->group, "");
     char key[MCP_WAKE_KEY_MAX];
-    if (ls.tools) {
-        mcp_wake_register_in(&ls.tools_all, "l:tools:*", &ls.group);
+    if (ls->tools) {
+        mcp_wake_register_in(&ls->tools_all, "l:tools:*", &ls->group);
         snprintf(key, sizeof key, "l:tools:%lld", env->principal ? env->principal->user_id : -1LL);
-        mcp_wake_register_in(&ls.tools_user, key, &ls.group);
+        mcp_wake_register_in(&ls->tools_user, key, &ls->group);
     }
-    ls.res = ls.n_res ? xcalloc((size_t)ls.n_res, sizeof *ls.res) : NULL;
-    for (int i = 0; i < ls.n_res; i++) {
-        mcp_listen_resource_key(json_object_get_string(json_object_array_get_idx(ls.uris, i)), key,
+    ls->res = ls->n_res ? xcalloc((size_t)ls->n_res, sizeof *ls->res) : NULL;
+    for (int i = 0; i < ls->n_res; i++) {
+        mcp_listen_resource_key(json_object_get_string(json_object_array_get_idx(ls->uris, i)), key,
                                 sizeof key);
-        mcp_wake_register_in(&ls.res[i], key, &ls.group);
+        mcp_wake_register_in(&ls->res[i], key, &ls->group);
     }
-    LOG_INFO("msg=\"listen stream opened\" tools=%d resources=%d", ls.tools, ls.n_res);
+    LOG_INFO("msg=\"listen stream opened\" tools=%d resources=%d", ls->tools, ls->n_res);
     if (mcp_sse_begin(env, env->sink, NULL) == 0) {
         struct json_object *p = json_object_new_object();
-        json_add(p, "notifications", agreed_filter(&ls));
-        if (notify_stream(env, &ls, "notifications/subscriptions/acknowledged", p) == 0)
-            follow(env, &ls);
+        json_add(p, "notifications", agreed_filter(ls));
+        if (notify_stream(env, ls, "notifications/subscriptions/acknowledged", p) == 0) {
+            ls->lease = *lease;
+            if (follow(env, ls)) {
+                *lease = 0;
+                return 0;
+            }
+            if (ls->detached)
+                *lease = 0;
+        }
     }
-    for (int i = 0; i < ls.n_res; i++)
-        mcp_wake_unregister(&ls.res[i]);
-    free(ls.res);
-    if (ls.tools) {
-        mcp_wake_unregister(&ls.tools_user);
-        mcp_wake_unregister(&ls.tools_all);
-    }
-    mcp_wake_unregister(&ls.group);
-    LOG_INFO("msg=\"listen stream ended\"");
+    listen_end(env, ls);
     return 0;
 }

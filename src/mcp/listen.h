@@ -36,9 +36,13 @@ void mcp_listen_resource_key(const char *uri, char *key, size_t n);
 
 /* Serves subscriptions/listen request id (borrowed) with params: streams
  * until its life ends, the client leaves or the process stops, then
- * returns 0 (the response is over). Returns -1 with err, and writes
- * nothing, when params are invalid (-32602). */
+ * returns 0 (the response is over). While it waits, the stream is handed
+ * to the holder (mcp/hold.h) when one runs: then this returns 0 at once
+ * and the stream goes on there, with its lease (*lease, from
+ * mcp_stream_lease_take; set to 0: it is given back at the stream's end).
+ * Returns -1 with err, and writes nothing, when params are invalid
+ * (-32602). */
 int mcp_listen_serve(const struct mcp_env *env, struct json_object *id, struct json_object *params,
-                     struct mcp_err *err);
+                     long long *lease, struct mcp_err *err);
 
 #endif

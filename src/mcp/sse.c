@@ -9,10 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "mcp/hold.h"
 #include "mcp/wake.h"
 #include "oauth/scope.h"
 #include "store/lease.h"
+#include "util/alloc.h"
 #include "util/buf.h"
+#include "util/crypto.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/time.h"
@@ -113,80 +116,159 @@ static int write_batch(const struct mcp_sink *sink, const char *stream_id,
     return 0;
 }
 
-int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const char *session_hash,
-                   const char *stream_id, long long after, const char *default_event,
-                   int stop_when_done)
-{
+/* A stream being followed: on its worker's stack frame no more, as it may
+ * be held (mcp/hold.h) and resumed on another worker. */
+struct follow {
+    struct mcp_held held; /* first: the holder hands back &held */
     struct mcp_waiter w;
-    char key[MCP_WAKE_KEY_MAX];
-    snprintf(key, sizeof key, "e:%s", stream_id);
-    /* register before the first read, so no event can slip between them */
-    mcp_wake_register(&w, key);
-    long long deadline = mg_now_ms() + (long long)env->cfg->sse_max_s * 1000;
-    long long cursor = after;
-    int rc = 0;
-    int unpushed = 1;          /* the stream's start (and what follows) has not been pushed */
-    int replaying = after > 0; /* resumed with Last-Event-ID: what is stored is sent again */
-    metrics_add("mcpgate_sse_streams_open", 1, NULL);
+    const struct mcp_sink *sink; /* the request's, or &held.sink once detached */
+    int detached;
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    char stream_id[STORE_STREAM_ID_LEN + 1];
+    const char *default_event; /* static */
+    long long cursor, deadline, lease;
+    int stop_when_done;
+    int unpushed;  /* the stream's start (and what follows) has not been pushed */
+    int replaying; /* resumed with Last-Event-ID: what is stored is sent again */
+    int rc;
+};
+
+/* Waits in this thread for the stream's next event or heartbeat. Returns
+ * 0, or -1 when the client left. */
+static int follow_wait(struct follow *f, const struct mcp_env *env, long long left)
+{
+    int wait_ms = env->cfg->sse_heartbeat_s * 1000;
+    if (wait_ms > left)
+        wait_ms = (int)left;
+    if (!mcp_wake_wait_db(&f->w, env->db, wait_ms) && mg_now_ms() < f->deadline)
+        return f->sink->write(f->sink->ctx, ": ping\n\n", 8) < 0 ? -1 : 0;
+    return 0;
+}
+
+/* Delivers what is stored, then waits. Returns 1 when the stream was
+ * handed to the holder, 0 when it ended (f->rc). */
+static int follow_run(struct follow *f, const struct mcp_env *env)
+{
     for (;;) {
         struct store_event_batch b;
-        enum store_rc src = store_events_after(env->db, stream_id, session_hash, cursor, &b);
+        enum store_rc src = store_events_after(env->db, f->stream_id, f->hash, f->cursor, &b);
         if (src == STORE_NOT_FOUND) {
-            rc = -2;
-            break;
+            f->rc = -2;
+            return 0;
         }
         if (src != STORE_OK) {
-            rc = -3;
-            break;
+            f->rc = -3;
+            return 0;
         }
-        long long before = cursor;
-        int wrc = write_batch(sink, stream_id, &b, default_event, &cursor);
-        if (replaying && cursor > before)
-            metrics_add("mcpgate_sse_events_replayed_total", (double)(cursor - before), NULL);
-        unpushed |= cursor > before;
+        long long before = f->cursor;
+        int wrc = write_batch(f->sink, f->stream_id, &b, f->default_event, &f->cursor);
+        if (f->replaying && f->cursor > before)
+            metrics_add("mcpgate_sse_events_replayed_total", (double)(f->cursor - before), NULL);
+        f->unpushed |= f->cursor > before;
         /* a later connection without Last-Event-ID starts after this */
-        if (cursor > before && store_stream_delivered(env->db, stream_id, cursor) != STORE_OK)
+        if (f->cursor > before &&
+            store_stream_delivered(env->db, f->stream_id, f->cursor) != STORE_OK)
             LOG_WARN("msg=\"could not record how far a stream was delivered\"");
         int more = b.n == (int)(sizeof b.ev / sizeof b.ev[0]);
-        int complete = b.done && cursor >= b.last_seq;
+        int complete = b.done && f->cursor >= b.last_seq;
         store_event_batch_free(&b);
         if (wrc < 0) {
-            rc = -1;
-            break;
+            f->rc = -1;
+            return 0;
         }
-        if (complete && stop_when_done)
-            break;
+        if (complete && f->stop_when_done)
+            return 0;
         if (more)
             continue;
         /* hold no database connection while nothing happens */
         store_conn_release(env->db);
-        long long left = deadline - mg_now_ms();
+        long long left = f->deadline - mg_now_ms();
         if (left <= 0 || (env->stop_flag && *env->stop_flag))
-            break;
+            return 0;
         /* about to wait: push the events written through a buffering web
          * server now (heartbeats need not reach the client, only keep the
          * web server's idle timer going, so they are never pushed) */
-        if (unpushed && mcp_sse_push(sink) < 0) {
-            rc = -1;
-            break;
+        if (f->unpushed && mcp_sse_push(f->sink) < 0) {
+            f->rc = -1;
+            return 0;
         }
-        unpushed = 0;
-        replaying = 0;
-        int wait_ms = env->cfg->sse_heartbeat_s * 1000;
-        if (wait_ms > left)
-            wait_ms = (int)left;
-        if (!mcp_wake_wait_db(&w, env->db, wait_ms) && mg_now_ms() < deadline) {
-            if (sink->write(sink->ctx, ": ping\n\n", 8) < 0) {
-                rc = -1;
-                break;
-            }
+        f->unpushed = 0;
+        f->replaying = 0;
+        if (!f->detached && mcp_hold_detach(&f->held, f->sink) == 0) {
+            f->detached = 1;
+            f->sink = &f->held.sink;
+        }
+        int parked =
+            f->detached ? (f->held.end_ms = f->deadline, mcp_hold_park(&f->held, &f->w)) : -1;
+        if (parked == 0)
+            return 1;
+        if (parked == 1) {
+            mcp_wake_take(&f->w);
+            continue;
+        }
+        if (follow_wait(f, env, left) < 0) {
+            f->rc = -1;
+            return 0;
         }
         if (env->stop_flag && *env->stop_flag)
-            break;
+            return 0;
     }
-    mcp_wake_unregister(&w);
+}
+
+/* The stream ended: what it held goes; a detached one ends its response
+ * and gives its lease back here. */
+static void follow_end(struct follow *f, const struct mcp_env *env)
+{
+    mcp_wake_unregister(&f->w);
     metrics_add("mcpgate_sse_streams_open", -1, NULL);
-    LOG_DEBUG("msg=\"stream delivery ended\" rc=%d last_seq=%lld", rc, cursor);
+    LOG_DEBUG("msg=\"stream delivery ended\" rc=%d last_seq=%lld", f->rc, f->cursor);
+    if (f->detached) {
+        store_conn_release(env->db);
+        mcp_stream_lease_release(env, f->lease);
+        f->held.sink.end(f->held.sink.ctx);
+    }
+    free(f);
+}
+
+/* The holder handed the stream back (mcp/hold.h). */
+static void follow_resume(struct mcp_held *h, const struct mcp_env *env)
+{
+    struct follow *f = (struct follow *)h;
+    mcp_hold_unhook(&f->w);
+    mcp_wake_take(&f->w);
+    if (h->why & MCP_HOLD_GONE)
+        f->rc = -1;
+    else if (follow_run(f, env))
+        return;
+    follow_end(f, env);
+}
+
+int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const char *session_hash,
+                   const char *stream_id, long long after, const char *default_event,
+                   int stop_when_done, long long lease)
+{
+    struct follow *f = xcalloc(1, sizeof *f);
+    f->held.resume = follow_resume;
+    f->held.fd = -1;
+    f->sink = sink;
+    snprintf(f->hash, sizeof f->hash, "%s", session_hash);
+    snprintf(f->stream_id, sizeof f->stream_id, "%s", stream_id);
+    f->default_event = default_event;
+    f->cursor = after;
+    f->deadline = mg_now_ms() + (long long)env->cfg->sse_max_s * 1000;
+    f->lease = lease;
+    f->stop_when_done = stop_when_done;
+    f->unpushed = 1;
+    f->replaying = after > 0;
+    char key[MCP_WAKE_KEY_MAX];
+    snprintf(key, sizeof key, "e:%s", stream_id);
+    /* register before the first read, so no event can slip between them */
+    mcp_wake_register(&f->w, key);
+    metrics_add("mcpgate_sse_streams_open", 1, NULL);
+    if (follow_run(f, env))
+        return MCP_SSE_HELD;
+    int rc = f->detached ? MCP_SSE_HELD : f->rc;
+    follow_end(f, env);
     return rc;
 }
 

@@ -27,6 +27,13 @@ struct mcp_sink {
     /* sse_pad_bytes: > 0 when a web server holds output back until that much
      * has come (mod_fcgid's FcgidOutputBufferSize); see mcp_sse_push */
     size_t pad_bytes;
+    /* Moves the response out of the request being served into *held (write,
+     * end, ctx, pad_bytes; end finishes the response and frees what held
+     * it), so that another thread may write and end it once the request's
+     * handler has returned (mcp/hold.h); *fd: its connection, or -1.
+     * Returns 0, or -1 (nothing changed). NULL: the response cannot be
+     * detached. */
+    int (*detach)(void *ctx, struct mcp_sink *held, int *fd);
 };
 
 #define MCP_EVENT_ID_MAX (STORE_STREAM_ID_LEN + 24)
@@ -54,13 +61,19 @@ int mcp_sse_parse_event_id(const char *s, char stream_id[STORE_STREAM_ID_LEN + 1
 /* Delivers a stored stream from seq `after` on: replays what is stored,
  * then waits (holding no database connection) for more until the stream is
  * done (stop_when_done), its life is over, the client is gone or the
- * process stops. default_event names events stored without a name (the
- * 2024-11-05 transport wants "message"). The SSE response must have been
- * begun. Returns 0 when the stream ended normally, -1 when the client left,
- * -2 when the stream does not exist in this session, -3 on a store outage. */
+ * process stops. While it waits, the stream is handed to the holder
+ * (mcp/hold.h) when one runs: then this returns MCP_SSE_HELD at once, and
+ * the stream, its response and its lease (mcp_stream_lease_take, 0: none;
+ * given back at its end) belong to the holder. default_event names events
+ * stored without a name (the 2024-11-05 transport wants "message"). The
+ * SSE response must have been begun. Otherwise returns 0 when the stream
+ * ended normally, -1 when the client left, -2 when the stream does not
+ * exist in this session, -3 on a store outage; the caller then gives the
+ * lease back. */
+#define MCP_SSE_HELD 1
 int mcp_sse_follow(const struct mcp_env *env, const struct mcp_sink *sink, const char *session_hash,
                    const char *stream_id, long long after, const char *default_event,
-                   int stop_when_done);
+                   int stop_when_done, long long lease);
 
 /* How long a caller over its stream cap is told to wait (Retry-After). */
 #define MCP_STREAM_RETRY_S 5

@@ -490,9 +490,12 @@ int tr_stream_lease(const struct mcp_env *env, struct mcp_http_out *out, long lo
     }
 }
 
-static void after_follow(int rc, struct mcp_http_out *out)
+/* After mcp_sse_follow: a held stream gives its lease back itself. */
+static void after_follow(int rc, struct mcp_http_out *out, long long *lease)
 {
     out->streamed = 1;
+    if (rc == MCP_SSE_HELD)
+        *lease = 0;
     if (rc == -3)
         LOG_WARN("msg=\"stream ended early: the database is unavailable\"");
 }
@@ -552,14 +555,15 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
     if (mcp_sse_begin(env, env->sink, NULL) < 0)
         out->streamed = 1;
     else
-        after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, NULL, 1), out);
+        after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, NULL, 1, lease), out,
+                     &lease);
     mcp_stream_lease_release(env, lease);
 }
 
 /* --- the 2024-11-05 HTTP+SSE transport ----------------------------------------- */
 
 static void legacy_stream(const struct mcp_env *env, const struct mcp_http_in *in,
-                          struct mcp_http_out *out);
+                          struct mcp_http_out *out, long long *lease);
 
 /* GET /sse: opens (or, with Last-Event-ID, resumes) a session whose
  * messages all travel on this stream. The client names the session by the
@@ -578,13 +582,14 @@ static void handle_legacy_open(const struct mcp_env *env, const struct mcp_http_
     long long lease = 0;
     if (tr_stream_lease(env, out, &lease) < 0)
         return;
-    legacy_stream(env, in, out);
+    legacy_stream(env, in, out, &lease);
     mcp_stream_lease_release(env, lease);
 }
 
-/* Serves GET /sse once the caller holds its stream lease. */
+/* Serves GET /sse once the caller holds its stream lease (*lease: 0 once a
+ * held stream took it). */
 static void legacy_stream(const struct mcp_env *env, const struct mcp_http_in *in,
-                          struct mcp_http_out *out)
+                          struct mcp_http_out *out, long long *lease)
 {
     char stream[STORE_STREAM_ID_LEN + 1];
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
@@ -623,7 +628,8 @@ static void legacy_stream(const struct mcp_env *env, const struct mcp_http_in *i
         out->streamed = 1;
         return;
     }
-    after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, "message", 0), out);
+    after_follow(mcp_sse_follow(env, env->sink, hash, stream, after, "message", 0, *lease), out,
+                 lease);
 }
 
 /* Answers the POST with 202 at once; the replies travel on the /sse stream. */

@@ -305,7 +305,7 @@ void tr_handle_modern(const struct mcp_env *env, const struct mcp_http_in *in,
         if (tr_stream_lease(env, out, &lease) < 0)
             return;
         struct mcp_err err = {0};
-        if (mcp_listen_serve(env, msg.id, msg.params, &err) < 0)
+        if (mcp_listen_serve(env, msg.id, msg.params, &lease, &err) < 0)
             modern_reject(out, 200, msg.id, err.code, err.message);
         else
             out->streamed = 1;

@@ -30,6 +30,8 @@ void mcp_wake_register_in(struct mcp_waiter *w, const char *key, struct mcp_wait
     pthread_condattr_destroy(&attr);
     w->signalled = 0;
     w->fired = 0;
+    w->hook = NULL;
+    w->hook_arg = NULL;
     pthread_mutex_lock(&lock);
     w->next = waiters;
     waiters = w;
@@ -78,6 +80,18 @@ int mcp_wake_take(struct mcp_waiter *w)
     return got;
 }
 
+int mcp_wake_hook(struct mcp_waiter *w, void (*hook)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&lock);
+    int pending = hook && w->signalled;
+    if (!pending) {
+        w->hook = hook;
+        w->hook_arg = arg;
+    }
+    pthread_mutex_unlock(&lock);
+    return pending;
+}
+
 int mcp_wake_fired(struct mcp_waiter *w)
 {
     pthread_mutex_lock(&lock);
@@ -97,9 +111,13 @@ void mcp_wake_dispatch(const char *key, void *unused)
         if (key)
             w->fired = 1;
         pthread_cond_signal(&w->cond);
+        if (w->hook)
+            w->hook(w->hook_arg);
         if (w->group) {
             w->group->signalled = 1;
             pthread_cond_signal(&w->group->cond);
+            if (w->group->hook)
+                w->group->hook(w->group->hook_arg);
         }
     }
     pthread_mutex_unlock(&lock);

@@ -21,6 +21,10 @@ struct mcp_waiter {
     int fired;                  /* set by a matching key; never cleared (cancellation) */
     struct mcp_waiter *group;   /* also signalled with this one, or NULL (mcp_wake_register_in) */
     struct mcp_waiter *next;    /* registry list; owned by the registry */
+    /* while set (mcp_wake_hook), a signal also calls hook(hook_arg), under
+     * the registry's lock: it must be short and take no lock but its own */
+    void (*hook)(void *hook_arg);
+    void *hook_arg;
 };
 
 /* Registers w for key (copied). Until mcp_wake_unregister(), w must stay
@@ -49,6 +53,12 @@ struct store_conn;
  * db's connection while it waits, as no listener thread does; otherwise it
  * is mcp_wake_wait. */
 int mcp_wake_wait_db(struct mcp_waiter *w, struct store_conn *db, int timeout_ms);
+
+/* Sets (hook non-NULL) or clears w's hook, unless w was signalled and not
+ * yet taken: then it sets nothing and returns 1 (the caller reads what came
+ * and tries again); otherwise 0. A stream held by no thread (mcp/hold.h)
+ * is woken by its hook. */
+int mcp_wake_hook(struct mcp_waiter *w, void (*hook)(void *arg), void *arg);
 
 /* Returns w->fired, read under the lock. */
 int mcp_wake_fired(struct mcp_waiter *w);

@@ -4,6 +4,7 @@
 #include "route/router.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 #include "mcp/sse.h"
 #include "mcp/transport.h"
 #include "oauth/oauth.h"
+#include "util/alloc.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -55,21 +57,48 @@ static int sink_begin(void *arg, int status, const char *content_type, const cha
     return rc;
 }
 
-static int sink_write(void *arg, const char *p, size_t n)
-{
-    struct sink_state *st = arg;
-    const struct http_out *out = st->ctx->out;
-    if (out->write(out->ctx, p, n) < 0 || out->flush(out->ctx) < 0)
-        return -1;
-    return 0;
-}
-
 static void sink_end(void *arg)
 {
     struct sink_state *st = arg;
     const struct http_out *out = st->ctx->out;
     if (out->finish)
         out->finish(out->ctx);
+}
+
+/* A detached sink (mcp/hold.h): ctx is the detached http_out. */
+static int held_write(void *arg, const char *p, size_t n)
+{
+    const struct http_out *out = arg;
+    return out->write(out->ctx, p, n) < 0 || out->flush(out->ctx) < 0 ? -1 : 0;
+}
+
+static int sink_write(void *arg, const char *p, size_t n)
+{
+    struct sink_state *st = arg;
+    return held_write((void *)st->ctx->out, p, n);
+}
+
+static void held_end(void *arg)
+{
+    struct http_out *out = arg;
+    out->finish(out->ctx);
+    free(out);
+}
+
+static int sink_detach(void *arg, struct mcp_sink *held, int *fd)
+{
+    struct sink_state *st = arg;
+    const struct http_out *out = st->ctx->out;
+    if (!out->detach || !out->finish)
+        return -1;
+    struct http_out *h = xcalloc(1, sizeof *h);
+    if (out->detach(out->ctx, h, fd) < 0) {
+        free(h);
+        return -1;
+    }
+    *held = (struct mcp_sink){
+        .write = held_write, .end = held_end, .ctx = h, .pad_bytes = st->ctx->cfg->sse_pad_bytes};
+    return 0;
 }
 
 /* The sessionId parameter of /messages?sessionId=... (base64url: no escapes). */
@@ -101,6 +130,7 @@ static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
     struct mcp_sink sink = {.begin = sink_begin,
                             .write = sink_write,
                             .end = sink_end,
+                            .detach = sink_detach,
                             .ctx = &st,
                             .pad_bytes = ctx->cfg->sse_pad_bytes};
     struct mcp_env env = {
