@@ -27,9 +27,11 @@
  * exchange (tool_exchange_renew()).
  *
  * Where the caller's token comes from: tool_ctx.subject_token, the bearer
- * token of the request being served. A task (mcp/task.h) runs after its
- * request has ended and keeps no caller token: an exchange slot called in
- * a task answers that the tool must be called without a task.
+ * token of the request being served. Backend tools answer within their
+ * request (task_support forbidden), so the exchange happens while it is at
+ * hand. A task (mcp/task.h) runs after its request has ended and its copy
+ * of the caller drops the token: an exchange slot called in a task answers
+ * that the tool must be called without a task.
  *
  * Secrets: no token, client secret or issuer description appears in a
  * message or a log line.
