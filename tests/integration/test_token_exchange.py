@@ -9,7 +9,8 @@ The backend (in the provider's process, on a port of its own) accepts only JWTs 
 for its own audience, checked against the issuer's JWKS: it refuses the caller's token. Per
 front end: tools/call reaches the backend as the caller (sub) with an exchanged token (aud the
 backend, act the mcpgate client); repeat calls reuse the cached exchanged token (fewer
-exchanges than calls); the caller's own token never reaches the backend; a backend whose
+exchanges than calls); the caller's own token never reaches the backend; a slot with a
+client_id of its own exchanges as that client; a backend whose
 audience the issuer will not exchange for gets a tool error that says the issuer refused
 (invalid_target) and holds no token; an exchanged token the backend revokes is answered 401,
 dropped and exchanged once more, and the call succeeds. doctor --idp finds token exchange in
@@ -43,12 +44,16 @@ def get(url, method="GET"):
     return r.json or {}
 
 
-def write_backends(d, port, audience, denied):
-    for name, aud in (("api", audience), ("denied", denied)):
+def write_backends(d, port, audience, denied, secret_file):
+    """api: exchanged as rs_introspection_client_id; own: as the slot's own client; denied:
+    for an audience the issuer does not exchange for."""
+    own = {"client_id": "backend-own", "client_secret_file": secret_file}
+    for name, aud, client in (("api", audience, {}), ("own", audience, own),
+                              ("denied", denied, {})):
+        exchange = dict({"audience": aud, "scope": "api.read"}, **client)
         doc = {"mcpgate_backend": 1, "name": name, "base_url": "http://127.0.0.1:%d" % port,
                "allow_private": True, "timeout_ms": 5000,
-               "credentials": {"api": {"type": "bearer",
-                                       "exchange": {"audience": aud, "scope": "api.read"}}},
+               "credentials": {"api": {"type": "bearer", "exchange": exchange}},
                "auth": ["api"],
                "tools": [{"name": "whoami", "method": "GET", "path": "/whoami"}]}
         path = os.path.join(d, name + ".json")
@@ -123,6 +128,11 @@ def front_end(tap, fe, base, pv, n, audience, tokens):
            "%s: every call carried an exchanged token, the caller's reached the backend only "
            "when this test sent it there itself" % fe, "seen %d, distinct %d, exchanges %d" % (len(seen), len(set(seen)),
                                                           after - before))
+    # the slot's own client exchanges instead of rs_introspection_client_id
+    r, j = call(base, tok, "own_whoami")
+    tap.ok(j is not None and j.get("sub") == "agent" and
+           (j.get("act") or {}).get("sub") == "backend-own",
+           "%s: a slot with its own client_id exchanges as that client" % fe, r.describe())
     # a refused exchange
     r, _ = call(base, tok, "denied_whoami")
     text = mcptest.tool_text(r) or ""
@@ -164,12 +174,15 @@ def main():
     backends = os.path.join(work, "backends")
     os.mkdir(backends)
     os.chmod(backends, 0o755)
-    write_backends(backends, bport, audience, backend + "/not-exchanged-for")
+    write_backends(backends, bport, audience, backend + "/not-exchanged-for", secret_file)
     clients = [
         {"client_id": "agent", "client_secret": SECRET, "grant_types": ["client_credentials"],
          "response_types": [], "redirect_uris": [],
          "token_endpoint_auth_method": "client_secret_basic", "scope": "mcp.read mcp.write"},
         {"client_id": "mcpgate", "client_secret": CLIENT_SECRET, "grant_types": [EXCHANGE],
+         "response_types": [], "redirect_uris": [],
+         "token_endpoint_auth_method": "client_secret_basic"},
+        {"client_id": "backend-own", "client_secret": CLIENT_SECRET, "grant_types": [EXCHANGE],
          "response_types": [], "redirect_uris": [],
          "token_endpoint_auth_method": "client_secret_basic"},
     ]
