@@ -198,7 +198,7 @@ def main():
         pv = Provider(tap, d, port, "k1", clients, extra={
             "exchange_audiences": [audience], "backend": {"port": bport, "audience": audience}})
         with Stack(tap, servers="lighttpd fcgid proxy", responder=mcptest.test_responder(),
-                   config_extra=config, auth="resource") as st:
+                   config_extra=config, auth="resource", code_check_servers="lighttpd") as st:
             n = Counts(issuer, backend)
             for fe, base in st.front_ends():
                 front_end(tap, fe, base, pv, n, audience, tokens)
