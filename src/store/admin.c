@@ -136,9 +136,7 @@ enum store_rc store_admin_top_tools(struct store_conn *c, int limit,
                                     void (*fn)(void *arg, const char *tool, long long calls),
                                     void *arg)
 {
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit);
-    const char *params[] = {lim};
+    const char *params[] = {STORE_INT(limit)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_top, params, &r);
     if (rc != STORE_OK)

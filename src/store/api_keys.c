@@ -50,9 +50,7 @@ enum store_rc store_apikey_create(struct store_conn *c, long long user_id, const
                                   const char *key_hash, const char *prefix, const char *scope,
                                   long long *id)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, name, key_hash, prefix, scope};
+    const char *params[] = {STORE_INT(user_id), name, key_hash, prefix, scope};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_create, params, &r);
     if (rc != STORE_OK)
@@ -65,9 +63,7 @@ enum store_rc store_apikey_create(struct store_conn *c, long long user_id, const
 enum store_rc store_apikey_list(struct store_conn *c, long long user_id,
                                 void (*fn)(void *arg, const struct store_api_key *k), void *arg)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid};
+    const char *params[] = {STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_list, params, &r);
     if (rc != STORE_OK)
@@ -90,10 +86,7 @@ enum store_rc store_apikey_list(struct store_conn *c, long long user_id,
 
 enum store_rc store_apikey_revoke(struct store_conn *c, long long id, long long user_id)
 {
-    char kid[24], uid[24];
-    snprintf(kid, sizeof kid, "%lld", id);
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {kid, uid};
+    const char *params[] = {STORE_INT(id), STORE_INT(user_id)};
     unsigned long seq;
     store_cache_begin(&seq);
     PGresult *r;

@@ -64,9 +64,7 @@ static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_
         return STORE_OK;
     struct buf cols[8] = {{0}};
     for (int i = 0; i < n; i++) {
-        char uid[24], dur[16];
-        snprintf(uid, sizeof uid, "%lld", e[i]->user_id);
-        snprintf(dur, sizeof dur, "%d", e[i]->duration_ms);
+        const char *uid = STORE_INT(e[i]->user_id), *dur = STORE_INT(e[i]->duration_ms);
         const char *v[8] = {uid,           e[i]->client_id, e[i]->tool, e[i]->args_digest,
                             e[i]->outcome, e[i]->detail,    dur,        e[i]->request_id};
         for (int k = 0; k < 8; k++)
@@ -178,12 +176,9 @@ enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_
 enum store_rc store_audit_query(struct store_conn *c, const struct store_audit_filter *f,
                                 void (*fn)(const struct store_audit_row *row, void *arg), void *arg)
 {
-    char uid[24], lim[16];
-    snprintf(uid, sizeof uid, "%lld", f->user_id);
     int limit = f->limit <= 0 ? 50 : f->limit > 10000 ? 10000 : f->limit;
-    snprintf(lim, sizeof lim, "%d", limit);
-    const char *params[] = {
-        f->user_id ? uid : NULL, f->username, f->tool, f->outcome, f->since, lim};
+    const char *uid = f->user_id ? STORE_INT(f->user_id) : NULL;
+    const char *params[] = {uid, f->username, f->tool, f->outcome, f->since, STORE_INT(limit)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_query, params, &r);
     if (rc != STORE_OK)

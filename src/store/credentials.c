@@ -56,9 +56,7 @@ static const struct store_stmt stmt_reseal = {
 enum store_rc store_cred_put(struct store_conn *c, const char *backend, const char *slot,
                              long long user_id, const char *sealed, const char *key_id)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {backend, slot, uid, sealed, key_id};
+    const char *params[] = {backend, slot, STORE_INT(user_id), sealed, key_id};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_put, params, &r);
     if (rc == STORE_OK)
@@ -69,9 +67,7 @@ enum store_rc store_cred_put(struct store_conn *c, const char *backend, const ch
 enum store_rc store_cred_get(struct store_conn *c, const char *backend, const char *slot,
                              long long user_id, char **sealed)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {backend, slot, uid};
+    const char *params[] = {backend, slot, STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_get, params, &r);
     if (rc != STORE_OK)
@@ -88,9 +84,7 @@ enum store_rc store_cred_get(struct store_conn *c, const char *backend, const ch
 enum store_rc store_cred_delete(struct store_conn *c, const char *backend, const char *slot,
                                 long long user_id)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {backend, slot, uid};
+    const char *params[] = {backend, slot, STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_delete, params, &r);
     if (rc != STORE_OK)
@@ -103,9 +97,7 @@ enum store_rc store_cred_delete(struct store_conn *c, const char *backend, const
 enum store_rc store_cred_list(struct store_conn *c, long long user_id,
                               void (*fn)(void *arg, const struct store_cred *cred), void *arg)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid};
+    const char *params[] = {STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_list, params, &r);
     if (rc != STORE_OK)
@@ -128,9 +120,7 @@ enum store_rc store_cred_reseal(struct store_conn *c, const char *backend, const
                                 long long user_id, const char *old_sealed, const char *new_sealed,
                                 const char *key_id)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {backend, slot, uid, old_sealed, new_sealed, key_id};
+    const char *params[] = {backend, slot, STORE_INT(user_id), old_sealed, new_sealed, key_id};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_reseal, params, &r);
     if (rc != STORE_OK)

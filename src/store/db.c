@@ -470,3 +470,9 @@ enum store_rc store_exec_changed(struct store_conn *c, const struct store_stmt *
     PQclear(r);
     return n > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
+
+const char *store_int_text(char *buf, long long v)
+{
+    snprintf(buf, STORE_INT_LEN, "%lld", v);
+    return buf;
+}

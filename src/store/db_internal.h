@@ -69,6 +69,18 @@ __attribute__((warn_unused_result)) enum store_rc store_exec_count(struct store_
 __attribute__((warn_unused_result)) enum store_rc
 store_exec_changed(struct store_conn *c, const struct store_stmt *stmt, const char *const *params);
 
+/* Room for a long long in decimal with its sign and NUL. */
+#define STORE_INT_LEN 24
+
+/* Writes v in decimal into buf (STORE_INT_LEN bytes) and returns buf, as
+ * the text of a ::bigint or ::int parameter. Cannot fail. */
+const char *store_int_text(char *buf, long long v);
+
+/* The text of integer v as a statement parameter, in a buffer that lives
+ * until the end of the enclosing block (a compound literal):
+ *     const char *params[] = {STORE_INT(user_id), name};  */
+#define STORE_INT(v) store_int_text((char[STORE_INT_LEN]){0}, (v))
+
 /* Prepares (if needed) and runs stmt on the connection that is open, with no
  * reconnect and no schema check (for migrations and the check itself).
  * Results as store_exec(). */

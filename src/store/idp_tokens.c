@@ -105,11 +105,10 @@ enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const
                                   const char *token_endpoint, const char *access_sealed,
                                   const char *refresh_sealed, long long expires_in_s, int linked)
 {
-    char uid[24], exp[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    snprintf(exp, sizeof exp, "%lld", expires_in_s);
-    const char *params[] = {
-        uid, idp, token_endpoint, access_sealed, refresh_sealed, exp, linked ? "true" : "false"};
+    const char *params[] = {STORE_INT(user_id),       idp,
+                            token_endpoint,           access_sealed,
+                            refresh_sealed,           STORE_INT(expires_in_s),
+                            linked ? "true" : "false"};
     enum store_rc rc = store_exec_changed(c, &stmt_put, params);
     return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
@@ -117,18 +116,14 @@ enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const
 enum store_rc store_idp_token_get(struct store_conn *c, long long user_id, const char *idp,
                                   struct store_idp_token *out)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, idp};
+    const char *params[] = {STORE_INT(user_id), idp};
     return one_row(c, &stmt_get, params, out);
 }
 
 enum store_rc store_idp_token_list(struct store_conn *c, long long user_id,
                                    struct store_idp_token *out, int max, int *n)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid};
+    const char *params[] = {STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_list, params, &r);
     if (rc != STORE_OK)
@@ -144,11 +139,8 @@ enum store_rc store_idp_token_lease(struct store_conn *c, long long user_id, con
                                     const char *lease, int lease_s, int margin_s,
                                     struct store_idp_token *out)
 {
-    char uid[24], ls[16], ms[16];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    snprintf(ls, sizeof ls, "%d", lease_s);
-    snprintf(ms, sizeof ms, "%d", margin_s);
-    const char *params[] = {uid, lease, ls, ms, idp};
+    const char *params[] = {STORE_INT(user_id), lease, STORE_INT(lease_s), STORE_INT(margin_s),
+                            idp};
     return one_row(c, &stmt_lease, params, out);
 }
 
@@ -156,18 +148,14 @@ enum store_rc store_idp_token_refreshed(struct store_conn *c, long long user_id,
                                         const char *lease, const char *access_sealed,
                                         const char *refresh_sealed, long long expires_in_s)
 {
-    char uid[24], exp[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    snprintf(exp, sizeof exp, "%lld", expires_in_s);
-    const char *params[] = {uid, lease, access_sealed, refresh_sealed, exp, idp};
+    const char *params[] = {STORE_INT(user_id),      lease, access_sealed, refresh_sealed,
+                            STORE_INT(expires_in_s), idp};
     return store_exec_changed(c, &stmt_refreshed, params);
 }
 
 enum store_rc store_idp_token_delete(struct store_conn *c, long long user_id, const char *idp)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, idp};
+    const char *params[] = {STORE_INT(user_id), idp};
     enum store_rc rc = store_exec_changed(c, &stmt_delete, params);
     return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }

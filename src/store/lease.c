@@ -55,9 +55,7 @@ enum store_rc store_lease_acquire(struct store_conn *c, const char *const *keys,
     bad |= buf_puts(&k, "}") | buf_puts(&cp, "}");
     if (bad)
         abort();
-    char ttl[16];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s > 0 ? ttl_s : 1);
-    const char *params[] = {buf_str(&k), buf_str(&cp), ttl};
+    const char *params[] = {buf_str(&k), buf_str(&cp), STORE_INT(ttl_s > 0 ? ttl_s : 1)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_lease_acquire, params, &r);
     buf_free(&k);
@@ -73,9 +71,7 @@ enum store_rc store_lease_release(struct store_conn *c, long long id)
 {
     if (id <= 0)
         return STORE_OK;
-    char s[24];
-    snprintf(s, sizeof s, "%lld", id);
-    const char *params[] = {s};
+    const char *params[] = {STORE_INT(id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_lease_release, params, &r);
     PQclear(r);

@@ -97,9 +97,7 @@ enum store_rc store_metrics_sum(struct store_conn *c,
 
 enum store_rc store_user_is_admin(struct store_conn *c, long long user_id, int *admin)
 {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", user_id);
-    const char *params[] = {id};
+    const char *params[] = {STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_is_admin, params, &r);
     if (rc != STORE_OK)

@@ -85,9 +85,7 @@ enum store_rc store_client_create(struct store_conn *c, const struct store_clien
 
 enum store_rc store_client_cimd_save(struct store_conn *c, const struct store_client *cl, int ttl_s)
 {
-    char ttl[16];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    const char *params[] = {cl->client_id, cl->name, cl->redirect_uris, ttl};
+    const char *params[] = {cl->client_id, cl->name, cl->redirect_uris, STORE_INT(ttl_s)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_cimd_save, params, &r);
     if (rc != STORE_OK)

@@ -150,11 +150,9 @@ static void copy(char *dst, size_t n, PGresult *r, int row, int col)
 
 enum store_rc store_code_create(struct store_conn *c, const struct store_code_new *n)
 {
-    char uid[24], ttl[16];
-    snprintf(uid, sizeof uid, "%lld", n->user_id);
-    snprintf(ttl, sizeof ttl, "%d", n->ttl_s);
-    const char *params[] = {uid,          n->client_id,    n->scope,          n->resource,
-                            n->code_hash, n->redirect_uri, n->code_challenge, ttl};
+    const char *params[] = {STORE_INT(n->user_id), n->client_id,       n->scope,
+                            n->resource,           n->code_hash,       n->redirect_uri,
+                            n->code_challenge,     STORE_INT(n->ttl_s)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_code_create, params, &r);
     PQclear(r);
@@ -183,9 +181,6 @@ static enum store_consume consume_status(const char *st)
 enum store_rc store_code_redeem(struct store_conn *c, const struct store_redeem_in *in,
                                 enum store_consume *status, struct store_code *out)
 {
-    char at[16], rt[16];
-    snprintf(at, sizeof at, "%d", in->access_ttl_s);
-    snprintf(rt, sizeof rt, "%d", in->refresh_ttl_s);
     const char *params[] = {in->code_hash,
                             in->client_id,
                             in->challenge,
@@ -193,8 +188,8 @@ enum store_rc store_code_redeem(struct store_conn *c, const struct store_redeem_
                             in->resource,
                             in->access_hash,
                             in->refresh_hash,
-                            at,
-                            rt};
+                            STORE_INT(in->access_ttl_s),
+                            STORE_INT(in->refresh_ttl_s)};
     unsigned long seq;
     store_cache_begin(&seq);
     PGresult *r;
@@ -223,13 +218,10 @@ enum store_rc store_code_redeem(struct store_conn *c, const struct store_redeem_
 enum store_rc store_refresh_rotate(struct store_conn *c, const struct store_rotate_in *in,
                                    enum store_rotate *status, char *scope, size_t scope_n)
 {
-    char at[16], rt[16], gr[16];
-    snprintf(at, sizeof at, "%d", in->access_ttl_s);
-    snprintf(rt, sizeof rt, "%d", in->refresh_ttl_s);
-    snprintf(gr, sizeof gr, "%d", in->grace_s);
+    const char *at = STORE_INT(in->access_ttl_s), *rt = STORE_INT(in->refresh_ttl_s);
     const char *params[] = {
-        in->refresh_hash, in->client_id, in->access_hash, in->new_refresh_hash, at, rt, gr,
-        in->scope};
+        in->refresh_hash,       in->client_id, in->access_hash, in->new_refresh_hash, at, rt,
+        STORE_INT(in->grace_s), in->scope};
     unsigned long seq;
     store_cache_begin(&seq);
     PGresult *r;
@@ -408,9 +400,7 @@ enum store_rc store_token_revoke(struct store_conn *c, const char *token_hash,
 enum store_rc store_families_revoke(struct store_conn *c, long long user_id, const char *client_id,
                                     int *n)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, client_id};
+    const char *params[] = {STORE_INT(user_id), client_id};
     unsigned long seq;
     store_cache_begin(&seq);
     enum store_rc rc = store_exec_count(c, &stmt_families_revoke, params, n);
@@ -424,9 +414,7 @@ enum store_rc store_families_revoke(struct store_conn *c, long long user_id, con
 enum store_rc store_user_apps(struct store_conn *c, long long user_id,
                               void (*fn)(void *arg, const struct store_app *app), void *arg)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid};
+    const char *params[] = {STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_user_apps, params, &r);
     if (rc != STORE_OK)
@@ -447,9 +435,7 @@ enum store_rc store_user_apps(struct store_conn *c, long long user_id,
 enum store_rc store_consent_find(struct store_conn *c, long long user_id, const char *client_id,
                                  char *scope, size_t n)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, client_id};
+    const char *params[] = {STORE_INT(user_id), client_id};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_consent_find, params, &r);
     if (rc != STORE_OK)
@@ -465,9 +451,7 @@ enum store_rc store_consent_find(struct store_conn *c, long long user_id, const 
 enum store_rc store_consent_resource_used(struct store_conn *c, long long user_id,
                                           const char *client_id, const char *resource, int *used)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, client_id, resource};
+    const char *params[] = {STORE_INT(user_id), client_id, resource};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_consent_resource, params, &r);
     if (rc != STORE_OK)
@@ -480,9 +464,7 @@ enum store_rc store_consent_resource_used(struct store_conn *c, long long user_i
 enum store_rc store_consent_save(struct store_conn *c, long long user_id, const char *client_id,
                                  const char *scope)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, client_id, scope};
+    const char *params[] = {STORE_INT(user_id), client_id, scope};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_consent_save, params, &r);
     PQclear(r);

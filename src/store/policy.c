@@ -132,8 +132,7 @@ static int rules_cached(const char *uid, struct tool_policy *p)
 
 enum store_rc store_policy_load(struct store_conn *c, long long user_id, struct tool_policy *p)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
+    const char *uid = STORE_INT(user_id);
     if (rules_cached(uid, p))
         return STORE_OK;
     tool_policy_free(p);
@@ -180,9 +179,7 @@ enum store_rc store_policy_add(struct store_conn *c, const char *user, const cha
 
 enum store_rc store_policy_remove(struct store_conn *c, long long id, long long *user_id)
 {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", id);
-    const char *params[] = {buf};
+    const char *params[] = {STORE_INT(id)};
     PGresult *r = NULL;
     int rows = 0;
     enum store_rc rc = run(c, &stmt_remove, params, &rows, &r);
@@ -252,9 +249,7 @@ enum store_rc store_group_sync(struct store_conn *c, long long user_id, const ch
         buf_free(&arr);
         return STORE_ERROR;
     }
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid, buf_str(&arr)};
+    const char *params[] = {STORE_INT(user_id), buf_str(&arr)};
     PGresult *r = NULL;
     int rows = 0;
     enum store_rc rc = run(c, &stmt_group_sync, params, &rows, &r);

@@ -71,13 +71,9 @@ static const struct store_stmt stmt_purge = {
 
 enum store_rc store_session_create(struct store_conn *c, const struct store_session_new *s)
 {
-    char ttl[16], uid[24];
-    snprintf(ttl, sizeof ttl, "%d", s->ttl_s);
-    snprintf(uid, sizeof uid, "%lld", s->user_id);
-    const char *params[] = {s->id_hash,      s->protocol_version,
-                            s->client_name,  s->client_version,
-                            s->capabilities, ttl,
-                            s->transport,    uid};
+    const char *params[] = {s->id_hash,        s->protocol_version,  s->client_name,
+                            s->client_version, s->capabilities,      STORE_INT(s->ttl_s),
+                            s->transport,      STORE_INT(s->user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_create, params, &r);
     PQclear(r);
@@ -141,10 +137,7 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
         return STORE_OK;
     unsigned long seq;
     int cache = store_cache_begin(&seq);
-    char ttl[16], uid[24];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    snprintf(uid, sizeof uid, "%lld", owner);
-    const char *params[] = {id_hash, ttl, uid};
+    const char *params[] = {id_hash, STORE_INT(ttl_s), STORE_INT(owner)};
     PGresult *r;
     enum store_rc rc = store_exec_one(c, &stmt_find, params, &r);
     if (rc != STORE_OK)

@@ -126,10 +126,8 @@ enum store_rc store_stream_create(struct store_conn *c, const char *session_hash
                                   const char *request_id, int ttl_s,
                                   char id_out[STORE_STREAM_ID_LEN + 1])
 {
-    char ttl[16];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
     new_stream_id(id_out);
-    const char *params[] = {id_out, session_hash, request_id, ttl};
+    const char *params[] = {id_out, session_hash, request_id, STORE_INT(ttl_s)};
     return exec_discard(c, &stmt_create, params, NULL);
 }
 
@@ -137,10 +135,10 @@ enum store_rc store_stream_session(struct store_conn *c, const char *session_has
                                    enum store_stream_kind kind, int ttl_s,
                                    char id_out[STORE_STREAM_ID_LEN + 1], long long *last_seq)
 {
-    char ttl[16], fresh[STORE_STREAM_ID_LEN + 1];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    char fresh[STORE_STREAM_ID_LEN + 1];
     new_stream_id(fresh);
-    const char *params[] = {fresh, session_hash, kind == STORE_STREAM_SSE ? "sse" : "get", ttl};
+    const char *params[] = {fresh, session_hash, kind == STORE_STREAM_SSE ? "sse" : "get",
+                            STORE_INT(ttl_s)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_session_stream, params, &r);
     if (rc != STORE_OK)
@@ -195,9 +193,7 @@ enum store_rc store_events_after(struct store_conn *c, const char *stream_id,
                                  const char *session_hash, long long after,
                                  struct store_event_batch *b)
 {
-    char abuf[24];
-    snprintf(abuf, sizeof abuf, "%lld", after);
-    const char *params[] = {stream_id, session_hash, abuf};
+    const char *params[] = {stream_id, session_hash, STORE_INT(after)};
     PGresult *r;
     memset(b, 0, sizeof *b);
     enum store_rc rc = store_exec(c, &stmt_after, params, &r);
@@ -233,18 +229,14 @@ void store_event_batch_free(struct store_event_batch *b)
 
 enum store_rc store_stream_delivered(struct store_conn *c, const char *stream_id, long long seq)
 {
-    char sbuf[24];
-    snprintf(sbuf, sizeof sbuf, "%lld", seq);
-    const char *params[] = {stream_id, sbuf};
+    const char *params[] = {stream_id, STORE_INT(seq)};
     return exec_discard(c, &stmt_delivered, params, NULL);
 }
 
 enum store_rc store_pending_create(struct store_conn *c, const char *session_hash,
                                    const char *request_id, const char *method, int ttl_s)
 {
-    char ttl[16];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    const char *params[] = {session_hash, request_id, method, ttl};
+    const char *params[] = {session_hash, request_id, method, STORE_INT(ttl_s)};
     return exec_discard(c, &stmt_pending_create, params, NULL);
 }
 

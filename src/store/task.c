@@ -111,21 +111,18 @@ static void read_task(PGresult *r, struct store_task *out)
 }
 
 /* user_id as a parameter: NULL for 0 (auth = none). */
-static const char *user_param(long long user_id, char buf[24])
+static const char *user_param(long long user_id, char buf[STORE_INT_LEN])
 {
-    if (!user_id)
-        return NULL;
-    snprintf(buf, 24, "%lld", user_id);
-    return buf;
+    return user_id ? store_int_text(buf, user_id) : NULL;
 }
 
 enum store_rc store_task_create(struct store_conn *c, const char *task_id, long long user_id,
                                 const char *tool, long long ttl_ms, const char *runner,
                                 const char *answers, struct store_task *out)
 {
-    char ubuf[24], ttl[24];
-    snprintf(ttl, sizeof ttl, "%lld", ttl_ms);
-    const char *params[] = {task_id, user_param(user_id, ubuf), tool, ttl, runner, answers};
+    char ubuf[STORE_INT_LEN];
+    const char *params[] = {task_id, user_param(user_id, ubuf), tool, STORE_INT(ttl_ms), runner,
+                            answers};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_create, params, &r);
     if (rc != STORE_OK)
@@ -138,7 +135,7 @@ enum store_rc store_task_create(struct store_conn *c, const char *task_id, long 
 enum store_rc store_task_get(struct store_conn *c, const char *task_id, long long user_id,
                              struct store_task *out)
 {
-    char ubuf[24];
+    char ubuf[STORE_INT_LEN];
     const char *params[] = {task_id, user_param(user_id, ubuf)};
     PGresult *r;
     enum store_rc rc = store_exec_one(c, &stmt_get, params, &r);
@@ -158,7 +155,7 @@ enum store_rc store_task_park(struct store_conn *c, const char *task_id, const c
 enum store_rc store_task_answer(struct store_conn *c, const char *task_id, long long user_id,
                                 const char *answers)
 {
-    char ubuf[24];
+    char ubuf[STORE_INT_LEN];
     const char *params[] = {task_id, user_param(user_id, ubuf), answers};
     return store_exec_changed(c, &stmt_answer, params);
 }
@@ -172,7 +169,7 @@ enum store_rc store_task_finish(struct store_conn *c, const char *task_id, const
 
 enum store_rc store_task_cancel(struct store_conn *c, const char *task_id, long long user_id)
 {
-    char ubuf[24];
+    char ubuf[STORE_INT_LEN];
     const char *params[] = {task_id, user_param(user_id, ubuf)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_cancel, params, &r);

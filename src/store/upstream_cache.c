@@ -62,9 +62,7 @@ void store_upstream_tools_clear(struct store_upstream_tools *t)
 enum store_rc store_upstream_get(struct store_conn *c, const char *backend, const char *source,
                                  long long known_generation, struct store_upstream_tools *out)
 {
-    char gen[24];
-    snprintf(gen, sizeof gen, "%lld", known_generation);
-    const char *params[] = {backend, source, gen};
+    const char *params[] = {backend, source, STORE_INT(known_generation)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_get, params, &r);
     if (rc != STORE_OK)
@@ -85,9 +83,7 @@ enum store_rc store_upstream_get(struct store_conn *c, const char *backend, cons
 enum store_rc store_upstream_claim(struct store_conn *c, const char *backend, const char *source,
                                    int hold_s, int *claimed)
 {
-    char hold[16];
-    snprintf(hold, sizeof hold, "%d", hold_s);
-    const char *params[] = {backend, source, hold};
+    const char *params[] = {backend, source, STORE_INT(hold_s)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_claim, params, &r);
     if (rc != STORE_OK)
@@ -100,9 +96,7 @@ enum store_rc store_upstream_claim(struct store_conn *c, const char *backend, co
 enum store_rc store_upstream_put(struct store_conn *c, const char *backend, const char *source,
                                  const char *tools, int ttl_s, long long *generation)
 {
-    char ttl[16];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    const char *params[] = {backend, source, tools, ttl};
+    const char *params[] = {backend, source, tools, STORE_INT(ttl_s)};
     PGresult *r;
     enum store_rc rc = store_exec_one(c, &stmt_put, params, &r);
     if (rc != STORE_OK)
@@ -115,9 +109,7 @@ enum store_rc store_upstream_put(struct store_conn *c, const char *backend, cons
 enum store_rc store_upstream_fail(struct store_conn *c, const char *backend, int retry_s,
                                   const char *why)
 {
-    char retry[16];
-    snprintf(retry, sizeof retry, "%d", retry_s);
-    const char *params[] = {backend, retry, why};
+    const char *params[] = {backend, STORE_INT(retry_s), why};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_fail, params, &r);
     PQclear(r);

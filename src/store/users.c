@@ -248,10 +248,7 @@ enum store_rc store_user_list(struct store_conn *c,
 enum store_rc store_web_session_create(struct store_conn *c, const char *id_hash, long long user_id,
                                        int ttl_s)
 {
-    char uid[24], ttl[16];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    const char *params[] = {id_hash, uid, ttl};
+    const char *params[] = {id_hash, STORE_INT(user_id), STORE_INT(ttl_s)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_ws_create, params, &r);
     PQclear(r);
@@ -277,10 +274,7 @@ enum store_rc store_web_session_delete(struct store_conn *c, const char *id_hash
 enum store_rc store_login_reserve(struct store_conn *c, const char *user_key, const char *addr_key,
                                   int user_free, int addr_free, int *wait_s)
 {
-    char uf[16], af[16];
-    snprintf(uf, sizeof uf, "%d", user_free);
-    snprintf(af, sizeof af, "%d", addr_free);
-    const char *params[] = {user_key, addr_key, uf, af};
+    const char *params[] = {user_key, addr_key, STORE_INT(user_free), STORE_INT(addr_free)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_login_wait, params, &r);
     if (rc != STORE_OK)
@@ -324,10 +318,7 @@ enum store_rc store_rate_hit(struct store_conn *c, const char *key, int window_s
 
 enum store_rc store_rate_add(struct store_conn *c, const char *key, int window_s, int n, int *count)
 {
-    char w[16], add[16];
-    snprintf(w, sizeof w, "%d", window_s);
-    snprintf(add, sizeof add, "%d", n);
-    const char *params[] = {key, w, add};
+    const char *params[] = {key, STORE_INT(window_s), STORE_INT(n)};
     enum store_rc rc = store_exec_count(c, &stmt_rate_hit, params, count);
     if (rc != STORE_OK)
         return rc;
@@ -351,9 +342,7 @@ enum store_rc store_user_federated(struct store_conn *c, const char *idp, const 
 enum store_rc store_idp_login_create(struct store_conn *c, const char *state_hash, const char *idp,
                                      const char *return_to, int ttl_s)
 {
-    char ttl[16];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    const char *params[] = {state_hash, idp, return_to, ttl};
+    const char *params[] = {state_hash, idp, return_to, STORE_INT(ttl_s)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_idp_login_create, params, &r);
     if (rc == STORE_OK)
@@ -381,9 +370,7 @@ enum store_rc store_idp_login_take(struct store_conn *c, const char *state_hash,
 
 enum store_rc store_web_sessions_end(struct store_conn *c, long long user_id)
 {
-    char uid[24];
-    snprintf(uid, sizeof uid, "%lld", user_id);
-    const char *params[] = {uid};
+    const char *params[] = {STORE_INT(user_id)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_ws_end_user, params, &r);
     if (rc == STORE_OK)
