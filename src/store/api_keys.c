@@ -51,13 +51,7 @@ enum store_rc store_apikey_create(struct store_conn *c, long long user_id, const
                                   long long *id)
 {
     const char *params[] = {STORE_INT(user_id), name, key_hash, prefix, scope};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_create, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_ll(c, &stmt_create, params, id);
 }
 
 enum store_rc store_apikey_list(struct store_conn *c, long long user_id,

@@ -76,9 +76,7 @@ static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_
             abort();
         params[k] = buf_str(&cols[k]);
     }
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_append, params, &r);
-    PQclear(r);
+    enum store_rc rc = store_exec_cmd(c, &stmt_append, params);
     metrics_observe("mcpgate_audit_batch_rows", n, batch_bounds,
                     (int)(sizeof batch_bounds / sizeof batch_bounds[0]), NULL);
     for (int k = 0; k < 8; k++)

@@ -57,11 +57,7 @@ enum store_rc store_cred_put(struct store_conn *c, const char *backend, const ch
                              long long user_id, const char *sealed, const char *key_id)
 {
     const char *params[] = {backend, slot, STORE_INT(user_id), sealed, key_id};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_put, params, &r);
-    if (rc == STORE_OK)
-        PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_put, params);
 }
 
 enum store_rc store_cred_get(struct store_conn *c, const char *backend, const char *slot,
@@ -85,13 +81,7 @@ enum store_rc store_cred_delete(struct store_conn *c, const char *backend, const
                                 long long user_id)
 {
     const char *params[] = {backend, slot, STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_delete, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_changed(c, &stmt_delete, params);
 }
 
 enum store_rc store_cred_list(struct store_conn *c, long long user_id,
@@ -121,11 +111,5 @@ enum store_rc store_cred_reseal(struct store_conn *c, const char *backend, const
                                 const char *key_id)
 {
     const char *params[] = {backend, slot, STORE_INT(user_id), old_sealed, new_sealed, key_id};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_reseal, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_changed(c, &stmt_reseal, params);
 }

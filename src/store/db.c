@@ -447,28 +447,70 @@ enum store_rc store_exec_one(struct store_conn *c, const struct store_stmt *stmt
     return rc;
 }
 
+enum store_rc store_exec_cmd(struct store_conn *c, const struct store_stmt *stmt,
+                             const char *const *params)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec(c, stmt, params, &r);
+    PQclear(r);
+    return rc;
+}
+
+enum store_rc store_exec_ll(struct store_conn *c, const struct store_stmt *stmt,
+                            const char *const *params, long long *v)
+{
+    PGresult *r;
+    enum store_rc rc = store_exec_one(c, stmt, params, &r);
+    if (rc != STORE_OK)
+        return rc;
+    *v = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return STORE_OK;
+}
+
 enum store_rc store_exec_count(struct store_conn *c, const struct store_stmt *stmt,
                                const char *const *params, int *n)
+{
+    long long v = 0;
+    enum store_rc rc = store_exec_ll(c, stmt, params, &v);
+    if (rc == STORE_OK)
+        *n = (int)v; /* a count of rows: it fits */
+    return rc;
+}
+
+enum store_rc store_exec_rows(struct store_conn *c, const struct store_stmt *stmt,
+                              const char *const *params, int *rows)
 {
     PGresult *r;
     enum store_rc rc = store_exec(c, stmt, params, &r);
     if (rc != STORE_OK)
         return rc;
-    *n = atoi(PQgetvalue(r, 0, 0));
+    *rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
     PQclear(r);
     return STORE_OK;
+}
+
+/* Runs stmt; STORE_NOT_FOUND when what it counted (by_count: in its first
+ * column; else its rows, store_exec_rows()) is 0. */
+static enum store_rc exec_some(struct store_conn *c, const struct store_stmt *stmt,
+                               const char *const *params, int by_count)
+{
+    int n = 0;
+    enum store_rc rc =
+        by_count ? store_exec_count(c, stmt, params, &n) : store_exec_rows(c, stmt, params, &n);
+    return rc == STORE_OK && n <= 0 ? STORE_NOT_FOUND : rc;
+}
+
+enum store_rc store_exec_found(struct store_conn *c, const struct store_stmt *stmt,
+                               const char *const *params)
+{
+    return exec_some(c, stmt, params, 1);
 }
 
 enum store_rc store_exec_changed(struct store_conn *c, const struct store_stmt *stmt,
                                  const char *const *params)
 {
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    return exec_some(c, stmt, params, 0);
 }
 
 const char *store_int_text(char *buf, long long v)

@@ -57,17 +57,43 @@ __attribute__((warn_unused_result)) enum store_rc store_exec_one(struct store_co
                                                                  const char *const *params,
                                                                  PGresult **res);
 
-/* As store_exec(), for a statement whose one row's first column is a count
- * (rows changed, hits): into *n. */
+/* As store_exec_ll(), for a statement whose one row's first column is a
+ * count (rows changed, hits): into *n, written only on STORE_OK. */
 __attribute__((warn_unused_result)) enum store_rc store_exec_count(struct store_conn *c,
                                                                    const struct store_stmt *stmt,
                                                                    const char *const *params,
                                                                    int *n);
 
-/* As store_exec(), for a statement that changes rows: STORE_NOT_FOUND
- * when it changed none. */
+/* As store_exec_rows(), for a statement that changes rows: STORE_NOT_FOUND
+ * when it changed (or returned) none. */
 __attribute__((warn_unused_result)) enum store_rc
 store_exec_changed(struct store_conn *c, const struct store_stmt *stmt, const char *const *params);
+
+/* As store_exec_count(), for a statement that counts what it found or
+ * changed: STORE_NOT_FOUND when the count is 0. */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_found(struct store_conn *c, const struct store_stmt *stmt, const char *const *params);
+
+/* As store_exec(), for a statement whose result is not read (an insert,
+ * an update whose count does not matter): nothing to clear. */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_cmd(struct store_conn *c, const struct store_stmt *stmt, const char *const *params);
+
+/* As store_exec_one(), for a statement whose one row's first column is a
+ * number (an id RETURNING from an insert, a sequence): into *v, which is
+ * written only on STORE_OK. */
+__attribute__((warn_unused_result)) enum store_rc store_exec_ll(struct store_conn *c,
+                                                                const struct store_stmt *stmt,
+                                                                const char *const *params,
+                                                                long long *v);
+
+/* As store_exec(), with the number of rows the statement returned (a
+ * query, or RETURNING) or changed (an update without RETURNING) into
+ * *rows, which is written only on STORE_OK. */
+__attribute__((warn_unused_result)) enum store_rc store_exec_rows(struct store_conn *c,
+                                                                  const struct store_stmt *stmt,
+                                                                  const char *const *params,
+                                                                  int *rows);
 
 /* Room for a long long in decimal with its sign and NUL. */
 #define STORE_INT_LEN 24

@@ -72,10 +72,7 @@ enum store_rc store_lease_release(struct store_conn *c, long long id)
     if (id <= 0)
         return STORE_OK;
     const char *params[] = {STORE_INT(id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_lease_release, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_lease_release, params);
 }
 
 enum store_rc store_lease_count(struct store_conn *c, const char *key, int *count)

@@ -71,9 +71,7 @@ enum store_rc store_metrics_add(struct store_conn *c, const char *host,
     if (rc)
         abort(); /* out of memory, or past a buffer's cap: a programming error */
     const char *params[] = {host, buf_str(&names), buf_str(&labels), buf_str(&values)};
-    PGresult *r;
-    enum store_rc src = store_exec(c, &stmt_add, params, &r);
-    PQclear(r);
+    enum store_rc src = store_exec_cmd(c, &stmt_add, params);
     buf_free(&names);
     buf_free(&labels);
     buf_free(&values);
@@ -98,23 +96,15 @@ enum store_rc store_metrics_sum(struct store_conn *c,
 enum store_rc store_user_is_admin(struct store_conn *c, long long user_id, int *admin)
 {
     const char *params[] = {STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_is_admin, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *admin = atoi(PQgetvalue(r, 0, 0)) > 0;
-    PQclear(r);
-    return STORE_OK;
+    int n = 0;
+    enum store_rc rc = store_exec_count(c, &stmt_is_admin, params, &n);
+    if (rc == STORE_OK)
+        *admin = n > 0;
+    return rc;
 }
 
 enum store_rc store_user_set_admin(struct store_conn *c, const char *username, int on)
 {
     const char *params[] = {username, on ? "1" : "0"};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_set_admin, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_changed(c, &stmt_set_admin, params);
 }

@@ -77,22 +77,13 @@ enum store_rc store_client_create(struct store_conn *c, const struct store_clien
 {
     const char *params[] = {cl->client_id, cl->kind,          cl->secret_hash, cl->auth_method,
                             cl->name,      cl->redirect_uris, cl->scope,       addr};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_create, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_create, params);
 }
 
 enum store_rc store_client_cimd_save(struct store_conn *c, const struct store_client *cl, int ttl_s)
 {
     const char *params[] = {cl->client_id, cl->name, cl->redirect_uris, STORE_INT(ttl_s)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_cimd_save, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_changed(c, &stmt_cimd_save, params);
 }
 
 enum store_rc store_client_find(struct store_conn *c, const char *client_id,
@@ -131,11 +122,5 @@ enum store_rc store_client_list(struct store_conn *c,
 enum store_rc store_client_revoke(struct store_conn *c, const char *client_id)
 {
     const char *params[] = {client_id};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_found(c, &stmt_revoke, params);
 }

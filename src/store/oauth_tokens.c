@@ -153,10 +153,7 @@ enum store_rc store_code_create(struct store_conn *c, const struct store_code_ne
     const char *params[] = {STORE_INT(n->user_id), n->client_id,       n->scope,
                             n->resource,           n->code_hash,       n->redirect_uri,
                             n->code_challenge,     STORE_INT(n->ttl_s)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_code_create, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_code_create, params);
 }
 
 static enum store_consume consume_status(const char *st)
@@ -465,16 +462,10 @@ enum store_rc store_consent_save(struct store_conn *c, long long user_id, const 
                                  const char *scope)
 {
     const char *params[] = {STORE_INT(user_id), client_id, scope};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_consent_save, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_consent_save, params);
 }
 
 enum store_rc store_tokens_purge(struct store_conn *c)
 {
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_purge, NULL, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_purge, NULL);
 }

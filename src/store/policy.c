@@ -97,22 +97,6 @@ static const struct store_stmt stmt_changed_all = {
     0,
 };
 
-/* Runs stmt and returns its row count (tuples or affected rows) in *rows. */
-static enum store_rc run(struct store_conn *c, const struct store_stmt *stmt,
-                         const char *const *params, int *rows, PGresult **keep)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
-    if (keep)
-        *keep = r;
-    else
-        PQclear(r);
-    return STORE_OK;
-}
-
 #define CACHED_RULES_MAX 4096
 
 /* The cached form of a user's rules: "d<pattern>\0" or "a<pattern>\0"
@@ -139,13 +123,12 @@ enum store_rc store_policy_load(struct store_conn *c, long long user_id, struct 
     unsigned long seq;
     int cache = store_cache_begin(&seq);
     const char *params[] = {uid};
-    PGresult *r = NULL;
-    int rows = 0;
-    enum store_rc rc = run(c, &stmt_load, params, &rows, &r);
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_load, params, &r);
     if (rc != STORE_OK)
         return rc;
     struct buf packed = {0};
-    for (int i = 0; i < rows; i++) {
+    for (int i = 0; i < PQntuples(r); i++) {
         int deny = strcmp(PQgetvalue(r, i, 0), "t") == 0;
         if (tool_policy_add(p, deny, PQgetvalue(r, i, 1)) < 0)
             rc = STORE_ERROR;
@@ -166,29 +149,13 @@ enum store_rc store_policy_add(struct store_conn *c, const char *user, const cha
                                const char *effect, const char *pattern, long long *id)
 {
     const char *params[] = {user, group, effect, pattern};
-    PGresult *r = NULL;
-    int rows = 0;
-    enum store_rc rc = run(c, &stmt_add, params, &rows, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (rows == 1)
-        *id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return rows == 1 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_ll(c, &stmt_add, params, id);
 }
 
 enum store_rc store_policy_remove(struct store_conn *c, long long id, long long *user_id)
 {
     const char *params[] = {STORE_INT(id)};
-    PGresult *r = NULL;
-    int rows = 0;
-    enum store_rc rc = run(c, &stmt_remove, params, &rows, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (rows == 1)
-        *user_id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return rows == 1 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_ll(c, &stmt_remove, params, user_id);
 }
 
 enum store_rc store_policy_list(struct store_conn *c, const char *user,
@@ -198,18 +165,18 @@ enum store_rc store_policy_list(struct store_conn *c, const char *user,
     int rows = 0;
     if (user) {
         const char *uparams[] = {user};
-        enum store_rc rc = run(c, &stmt_user_exists, uparams, &rows, NULL);
+        enum store_rc rc = store_exec_rows(c, &stmt_user_exists, uparams, &rows);
         if (rc != STORE_OK)
             return rc;
         if (rows == 0)
             return STORE_NOT_FOUND;
     }
     const char *params[] = {user};
-    PGresult *r = NULL;
-    enum store_rc rc = run(c, &stmt_list, params, &rows, &r);
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_list, params, &r);
     if (rc != STORE_OK)
         return rc;
-    for (int i = 0; i < rows; i++) {
+    for (int i = 0; i < PQntuples(r); i++) {
         struct store_policy_row row = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
                                        PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
                                        PQgetvalue(r, i, 4)};
@@ -223,13 +190,14 @@ enum store_rc store_group_member(struct store_conn *c, const char *group, const 
 {
     const char *params[] = {group, user};
     int rows = 0;
-    enum store_rc rc = run(c, add ? &stmt_member_add : &stmt_member_remove, params, &rows, NULL);
+    enum store_rc rc =
+        store_exec_rows(c, add ? &stmt_member_add : &stmt_member_remove, params, &rows);
     if (rc != STORE_OK)
         return rc;
     if (add && rows == 0) {
         /* either no such user, or already a member */
         const char *uparams[] = {user};
-        rc = run(c, &stmt_user_exists, uparams, &rows, NULL);
+        rc = store_exec_rows(c, &stmt_user_exists, uparams, &rows);
         if (rc != STORE_OK)
             return rc;
     }
@@ -250,13 +218,12 @@ enum store_rc store_group_sync(struct store_conn *c, long long user_id, const ch
         return STORE_ERROR;
     }
     const char *params[] = {STORE_INT(user_id), buf_str(&arr)};
-    PGresult *r = NULL;
-    int rows = 0;
-    enum store_rc rc = run(c, &stmt_group_sync, params, &rows, &r);
+    PGresult *r;
+    enum store_rc rc = store_exec(c, &stmt_group_sync, params, &r);
     buf_free(&arr);
     if (rc != STORE_OK)
         return rc;
-    *changed = rows == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    *changed = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
     PQclear(r);
     return STORE_OK;
 }
@@ -264,13 +231,12 @@ enum store_rc store_group_sync(struct store_conn *c, long long user_id, const ch
 enum store_rc store_tools_changed(struct store_conn *c, const char *user, int *sessions)
 {
     const char *params[] = {user};
-    PGresult *r = NULL;
-    int rows = 0;
+    PGresult *r;
     enum store_rc rc =
-        run(c, user ? &stmt_changed : &stmt_changed_all, user ? params : NULL, &rows, &r);
+        store_exec(c, user ? &stmt_changed : &stmt_changed_all, user ? params : NULL, &r);
     if (rc != STORE_OK)
         return rc;
-    *sessions = rows == 1 && !PQgetisnull(r, 0, 0) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    *sessions = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? atoi(PQgetvalue(r, 0, 0)) : 0;
     PQclear(r);
     return STORE_OK;
 }

@@ -74,10 +74,7 @@ enum store_rc store_session_create(struct store_conn *c, const struct store_sess
     const char *params[] = {s->id_hash,        s->protocol_version,  s->client_name,
                             s->client_version, s->capabilities,      STORE_INT(s->ttl_s),
                             s->transport,      STORE_INT(s->user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_create, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_create, params);
 }
 
 /* A session as the process cache holds it: the fixed fields, then the

@@ -108,27 +108,13 @@ static void new_stream_id(char out[STORE_STREAM_ID_LEN + 1])
     crypto_b64url_encode(raw, sizeof raw, out);
 }
 
-/* Runs a statement whose result is not needed. */
-static enum store_rc exec_discard(struct store_conn *c, const struct store_stmt *stmt,
-                                  const char *const *params, int *rows)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (rows)
-        *rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
-    PQclear(r);
-    return STORE_OK;
-}
-
 enum store_rc store_stream_create(struct store_conn *c, const char *session_hash,
                                   const char *request_id, int ttl_s,
                                   char id_out[STORE_STREAM_ID_LEN + 1])
 {
     new_stream_id(id_out);
     const char *params[] = {id_out, session_hash, request_id, STORE_INT(ttl_s)};
-    return exec_discard(c, &stmt_create, params, NULL);
+    return store_exec_cmd(c, &stmt_create, params);
 }
 
 enum store_rc store_stream_session(struct store_conn *c, const char *session_hash,
@@ -172,13 +158,7 @@ enum store_rc store_event_append(struct store_conn *c, const char *stream_id, co
                                  const char *payload, int done, long long *seq)
 {
     const char *params[] = {stream_id, event, payload, done ? "true" : "false"};
-    PGresult *r;
-    enum store_rc rc = store_exec_one(c, &stmt_append, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *seq = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_ll(c, &stmt_append, params, seq);
 }
 
 static char *dup_or_null(const PGresult *r, int row, int col)
@@ -230,14 +210,14 @@ void store_event_batch_free(struct store_event_batch *b)
 enum store_rc store_stream_delivered(struct store_conn *c, const char *stream_id, long long seq)
 {
     const char *params[] = {stream_id, STORE_INT(seq)};
-    return exec_discard(c, &stmt_delivered, params, NULL);
+    return store_exec_cmd(c, &stmt_delivered, params);
 }
 
 enum store_rc store_pending_create(struct store_conn *c, const char *session_hash,
                                    const char *request_id, const char *method, int ttl_s)
 {
     const char *params[] = {session_hash, request_id, method, STORE_INT(ttl_s)};
-    return exec_discard(c, &stmt_pending_create, params, NULL);
+    return store_exec_cmd(c, &stmt_pending_create, params);
 }
 
 enum store_rc store_pending_respond(struct store_conn *c, const char *session_hash,
@@ -245,7 +225,7 @@ enum store_rc store_pending_respond(struct store_conn *c, const char *session_ha
 {
     const char *params[] = {session_hash, request_id, response};
     int rows = 0;
-    enum store_rc rc = exec_discard(c, &stmt_pending_respond, params, &rows);
+    enum store_rc rc = store_exec_rows(c, &stmt_pending_respond, params, &rows);
     if (rc != STORE_OK)
         return rc;
     return rows == 1 ? STORE_OK : STORE_NOT_FOUND;
@@ -268,11 +248,11 @@ enum store_rc store_pending_drop(struct store_conn *c, const char *session_hash,
                                  const char *request_id)
 {
     const char *params[] = {session_hash, request_id};
-    return exec_discard(c, &stmt_pending_drop, params, NULL);
+    return store_exec_cmd(c, &stmt_pending_drop, params);
 }
 
 enum store_rc store_notify(struct store_conn *c, const char *key)
 {
     const char *params[] = {key};
-    return exec_discard(c, &stmt_notify, params, NULL);
+    return store_exec_cmd(c, &stmt_notify, params);
 }

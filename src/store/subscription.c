@@ -68,13 +68,7 @@ enum store_rc store_subscription_remove(struct store_conn *c, const char *sessio
                                         const char *uri)
 {
     const char *params[] = {session_hash, uri};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_remove, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_changed(c, &stmt_remove, params);
 }
 
 enum store_rc store_subscription_each(struct store_conn *c, const char *uri, store_subscriber_fn fn,

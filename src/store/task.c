@@ -171,11 +171,5 @@ enum store_rc store_task_cancel(struct store_conn *c, const char *task_id, long 
 {
     char ubuf[STORE_INT_LEN];
     const char *params[] = {task_id, user_param(user_id, ubuf)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_cancel, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int found = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return found ? STORE_OK : STORE_NOT_FOUND;
+    return store_exec_found(c, &stmt_cancel, params);
 }

@@ -97,21 +97,12 @@ enum store_rc store_upstream_put(struct store_conn *c, const char *backend, cons
                                  const char *tools, int ttl_s, long long *generation)
 {
     const char *params[] = {backend, source, tools, STORE_INT(ttl_s)};
-    PGresult *r;
-    enum store_rc rc = store_exec_one(c, &stmt_put, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *generation = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_ll(c, &stmt_put, params, generation);
 }
 
 enum store_rc store_upstream_fail(struct store_conn *c, const char *backend, int retry_s,
                                   const char *why)
 {
     const char *params[] = {backend, STORE_INT(retry_s), why};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_fail, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_fail, params);
 }

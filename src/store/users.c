@@ -178,30 +178,11 @@ static enum store_rc find_one(struct store_conn *c, const struct store_stmt *stm
     return rc;
 }
 
-/* Runs stmt and returns STORE_NOT_FOUND when it changed no row. */
-static enum store_rc exec_changed(struct store_conn *c, const struct store_stmt *stmt,
-                                  const char *const *params)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : atoi(PQcmdTuples(r));
-    PQclear(r);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
-}
-
 enum store_rc store_user_create(struct store_conn *c, const char *username,
                                 const char *password_hash, long long *id)
 {
     const char *params[] = {username, password_hash};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_user_create, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_ll(c, &stmt_user_create, params, id);
 }
 
 enum store_rc store_user_find(struct store_conn *c, const char *username, struct store_user *out)
@@ -214,13 +195,13 @@ enum store_rc store_user_set_password(struct store_conn *c, const char *username
                                       const char *password_hash)
 {
     const char *params[] = {username, password_hash};
-    return exec_changed(c, &stmt_user_password, params);
+    return store_exec_changed(c, &stmt_user_password, params);
 }
 
 enum store_rc store_user_set_disabled(struct store_conn *c, const char *username, int disabled)
 {
     const char *params[] = {username, disabled ? "1" : "0"};
-    return exec_changed(c, &stmt_user_disable, params);
+    return store_exec_found(c, &stmt_user_disable, params);
 }
 
 enum store_rc store_user_list(struct store_conn *c,
@@ -249,10 +230,7 @@ enum store_rc store_web_session_create(struct store_conn *c, const char *id_hash
                                        int ttl_s)
 {
     const char *params[] = {id_hash, STORE_INT(user_id), STORE_INT(ttl_s)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_ws_create, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_ws_create, params);
 }
 
 enum store_rc store_web_session_find(struct store_conn *c, const char *id_hash,
@@ -265,29 +243,19 @@ enum store_rc store_web_session_find(struct store_conn *c, const char *id_hash,
 enum store_rc store_web_session_delete(struct store_conn *c, const char *id_hash)
 {
     const char *params[] = {id_hash};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_ws_delete, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_ws_delete, params);
 }
 
 enum store_rc store_login_reserve(struct store_conn *c, const char *user_key, const char *addr_key,
                                   int user_free, int addr_free, int *wait_s)
 {
     const char *params[] = {user_key, addr_key, STORE_INT(user_free), STORE_INT(addr_free)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_login_wait, params, &r);
+    int w = 0;
+    enum store_rc rc = store_exec_count(c, &stmt_login_wait, params, &w);
+    if (rc == STORE_OK && w <= 0)
+        rc = store_exec_count(c, &stmt_login_reserve, params, &w);
     if (rc != STORE_OK)
         return rc;
-    int w = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    if (w <= 0) {
-        rc = store_exec(c, &stmt_login_reserve, params, &r);
-        if (rc != STORE_OK)
-            return rc;
-        w = atoi(PQgetvalue(r, 0, 0));
-        PQclear(r);
-    }
     *wait_s = w > 0 ? w : 0;
     return STORE_OK;
 }
@@ -295,20 +263,14 @@ enum store_rc store_login_reserve(struct store_conn *c, const char *user_key, co
 enum store_rc store_login_failed(struct store_conn *c, const char *user_key, const char *addr_key)
 {
     const char *params[] = {user_key, addr_key};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_login_failed, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_login_failed, params);
 }
 
 enum store_rc store_login_succeeded(struct store_conn *c, const char *user_key,
                                     const char *addr_key)
 {
     const char *params[] = {user_key, addr_key};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_login_ok, params, &r);
-    PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_login_ok, params);
 }
 
 enum store_rc store_rate_hit(struct store_conn *c, const char *key, int window_s, int *count)
@@ -319,10 +281,7 @@ enum store_rc store_rate_hit(struct store_conn *c, const char *key, int window_s
 enum store_rc store_rate_add(struct store_conn *c, const char *key, int window_s, int n, int *count)
 {
     const char *params[] = {key, STORE_INT(window_s), STORE_INT(n)};
-    enum store_rc rc = store_exec_count(c, &stmt_rate_hit, params, count);
-    if (rc != STORE_OK)
-        return rc;
-    return STORE_OK;
+    return store_exec_count(c, &stmt_rate_hit, params, count);
 }
 
 enum store_rc store_user_federated(struct store_conn *c, const char *idp, const char *subject,
@@ -343,11 +302,7 @@ enum store_rc store_idp_login_create(struct store_conn *c, const char *state_has
                                      const char *return_to, int ttl_s)
 {
     const char *params[] = {state_hash, idp, return_to, STORE_INT(ttl_s)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_idp_login_create, params, &r);
-    if (rc == STORE_OK)
-        PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_idp_login_create, params);
 }
 
 enum store_rc store_idp_login_take(struct store_conn *c, const char *state_hash, char *idp,
@@ -371,9 +326,5 @@ enum store_rc store_idp_login_take(struct store_conn *c, const char *state_hash,
 enum store_rc store_web_sessions_end(struct store_conn *c, long long user_id)
 {
     const char *params[] = {STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_ws_end_user, params, &r);
-    if (rc == STORE_OK)
-        PQclear(r);
-    return rc;
+    return store_exec_cmd(c, &stmt_ws_end_user, params);
 }
