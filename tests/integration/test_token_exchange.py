@@ -14,7 +14,10 @@ client_id of its own exchanges as that client; a backend whose
 audience the issuer will not exchange for gets a tool error that says the issuer refused
 (invalid_target) and holds no token; an exchanged token the backend revokes is answered 401,
 dropped and exchanged once more, and the call succeeds. doctor --idp finds token exchange in
-the issuer's grant_types_supported. No token appears in the logs. TAP output."""
+the issuer's grant_types_supported. Backend files with a wrong exchange slot (no audience or
+resource, a resource with a fragment, a query slot, with per_user, an unknown key, on an
+upstream MCP backend) are refused with a message naming the fault. No token appears in the
+logs. TAP output."""
 
 import hashlib
 import json
@@ -60,6 +63,49 @@ def write_backends(d, port, audience, denied, secret_file):
         with open(path, "w") as f:
             json.dump(doc, f)
         os.chmod(path, 0o644)
+
+
+BAD_SLOTS = (  # name, slot, kind, what the loader says
+    ("noaud", {"type": "bearer", "exchange": {"scope": "x"}}, "rest",
+     "exchange: audience or resource is required"),
+    ("fragment", {"type": "bearer", "exchange": {"resource": "https://api.example/x#f"}}, "rest",
+     "resource must be an absolute http(s) URL without a fragment"),
+    ("inquery", {"type": "query", "name": "k", "exchange": {"audience": "a"}}, "rest",
+     "an exchange slot is of type bearer or header"),
+    ("peruser", {"type": "bearer", "per_user": True, "exchange": {"audience": "a"}}, "rest",
+     "an exchange slot takes the caller's exchanged token only"),
+    ("unknown", {"type": "bearer", "exchange": {"audience": "a", "subject": "b"}}, "rest",
+     "subject"),
+    ("upstream", {"type": "bearer", "exchange": {"audience": "a"}}, "mcp",
+     "exchange slots are for REST backends only"),
+)
+
+
+def bad_slots(tap, st, work):
+    """Backend files with a wrong exchange slot are refused with a message naming the fault."""
+    d = os.path.join(work, "bad")
+    os.mkdir(d)
+    for name, slot, kind, _ in BAD_SLOTS:
+        doc = {"mcpgate_backend": 1, "name": name, "allow_private": True,
+               "credentials": {"s": slot}, "auth": ["s"]}
+        if kind == "mcp":
+            doc.update({"kind": "mcp", "url": "http://127.0.0.1:9/mcp"})
+        else:
+            doc.update({"base_url": "http://127.0.0.1:9",
+                        "tools": [{"name": "t", "method": "GET", "path": "/t"}]})
+        with open(os.path.join(d, name + ".json"), "w") as f:
+            json.dump(doc, f)
+    conf = os.path.join(work, "bad.conf")
+    with open(st.env["CONFIG_" + st.front_ends()[0][0].upper()]) as f:
+        lines = [ln for ln in f.read().splitlines() if not ln.startswith("backends_dir")]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines + ["backends_dir = " + d]) + "\n")
+    r = admin(st, "backend", "list", conf=conf)
+    for name, _, _, says in BAD_SLOTS:
+        line = next((ln for ln in r.stderr.splitlines() if "/%s.json" % name in ln), "")
+        tap.ok(r.returncode != 0 and says in line,
+               "a backend file with a wrong exchange slot (%s) is refused: %s" % (name, says),
+               line or r.stderr[-800:])
 
 
 def call(base, token, tool):
@@ -210,6 +256,7 @@ def main():
             tap.ok(checks.get("rs-token-exchange", {}).get("status") == "PASS",
                    "doctor --idp: the issuer's metadata list token exchange",
                    r.stdout[-1500:], r.stderr)
+            bad_slots(tap, st, work)
             r = admin(st, "backend", "credential", "api", "api", stdin="a-shared-value")
             tap.ok(r.returncode != 0 and "is an exchange slot" in r.stderr,
                    "backend credential refuses to store a value for an exchange slot",
