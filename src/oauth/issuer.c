@@ -11,8 +11,9 @@
  * Discovery documents and key sets are cached per process for their
  * Cache-Control lifetime
  * (util/jwk.h jwk_cache_lifetime(): 60 s to 1 day, 1 hour by default); a
- * token with an unknown kid refetches the set at most once a minute
- * (jwk_refetch_allowed()), which is how a rotated key is picked up. A
+ * token with an unknown kid refetches the set at most once per
+ * idp_jwks_refetch_s (60 s by default; jwk_refetch_allowed()), which is how
+ * a rotated key is picked up. A
  * failed discovery is remembered for 30 s: meanwhile sign-ins at that
  * provider fail at once instead of each waiting for it.
  */
@@ -39,7 +40,6 @@
 #define IDP_CACHE_DEFAULT 3600
 #define IDP_CACHE_MIN     60
 #define IDP_CACHE_MAX     86400
-#define IDP_REFETCH_MIN_S 60
 #define IDP_DOWN_S        30 /* after a failed discovery, sign-ins fail at once this long */
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,7 +67,7 @@ static struct issuer issuer_of_idp(const struct mg_config *cfg, const struct mg_
                         .name = p->name,
                         .jwks = 1,
                         .down_s = IDP_DOWN_S,
-                        .refetch_s = IDP_REFETCH_MIN_S};
+                        .refetch_s = cfg->idp_jwks_refetch_s};
     return is;
 }
 

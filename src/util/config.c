@@ -55,6 +55,7 @@ void config_defaults(struct mg_config *cfg)
     cfg->password_hash_max = 2;
     cfg->idp_allow_private = 0;
     cfg->local_users = 1;
+    cfg->idp_jwks_refetch_s = 60;
     snprintf(cfg->rs.name, sizeof cfg->rs.name, "rs");
     snprintf(cfg->rs.scopes_read, sizeof cfg->rs.scopes_read, "mcp:tools:read");
     snprintf(cfg->rs.scopes_write, sizeof cfg->rs.scopes_write, "mcp:tools:write");
@@ -158,6 +159,8 @@ static const struct int_key oauth_ints[] = {
     {"web_session_ttl_s", offsetof(struct mg_config, web_session_ttl_s), 300, 30L * 24 * 3600,
      NULL},
     {"register_per_hour", offsetof(struct mg_config, register_per_hour), 0, 100000, NULL},
+    {"idp_jwks_refetch_s", offsetof(struct mg_config, idp_jwks_refetch_s), 1, 3600,
+     "idp_jwks_refetch_s must be from 1 to 3600 seconds"},
 };
 
 /* The limits on what one request may make the server hold or do (SECURITY.md,

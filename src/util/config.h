@@ -172,6 +172,8 @@ struct mg_config {
     int idp_allow_private;  /* 1: identity providers may be on loopback/private
                                addresses and use http (tests only) */
     int local_users;        /* 1: the sign-in page has the password form */
+    int idp_jwks_refetch_s; /* least time between a provider's key set fetches for an ID
+                               token with an unknown kid (a rotated key), per process */
     int n_idps;
     struct mg_idp idps[MG_MAX_IDPS]; /* configured identity providers, in file order */
     int n_connectors;

@@ -103,6 +103,8 @@ int main(void)
         {"base_url = https://x\ndatabase = d\nrs_colour = red\n", "unknown setting \"rs_colour\""},
         {"base_url = https://x\ndatabase = d\nrs_jwks_refetch_s = 0\n",
          "rs_jwks_refetch_s must be"},
+        {"base_url = https://x\ndatabase = d\nidp_jwks_refetch_s = 3601\n",
+         "idp_jwks_refetch_s must be from 1 to 3600 seconds"},
         {"base_url = https://x\ndatabase = d\nauth = resource\nrs_issuer = https://i\n"
          "rs_validation = introspection\n",
          "needs rs_introspection_client_id"},
@@ -231,7 +233,10 @@ int main(void)
        "an unknown provider is not found");
     unlink(secret_path);
     config_defaults(&cfg);
-    ok(cfg.local_users == 1 && cfg.n_idps == 0, "by default: local users, no providers");
+    ok(cfg.local_users == 1 && cfg.n_idps == 0 && cfg.idp_jwks_refetch_s == 60,
+       "by default: local users, no providers, a key set refetched at most once a minute");
+    ok(config_set(&cfg, "idp_jwks_refetch_s", "5", &err) == 0 && cfg.idp_jwks_refetch_s == 5,
+       "idp_jwks_refetch_s = 5");
     ok(config_set(&cfg, "idp", "x issuer=https://i client_id=c scopes=email", &err) == 0 &&
            strcmp(cfg.idps[0].scopes, "email openid") == 0,
        "openid is added to the scopes when missing");
