@@ -22,6 +22,11 @@
 // "groups"}} of the token's user, else 401. Token revocation (RFC 7009) is on; GET
 // /__test/revocations counts the revocation requests answered. GET /__test/skew?s=N makes
 // the Date header of the provider's own answers N seconds off (a clock that is wrong).
+//
+// GET /__test/rotate rotates the signing key: from then on the key set (/jwks) publishes
+// only a new key (kid k-rotated-N, N counting the rotations) and every ID token is signed
+// with it (the tamper modes still apply on top). GET /__test/jwks counts the key set
+// fetches answered.
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
@@ -43,6 +48,9 @@ let refreshes = 0; // refresh grants answered 200
 let refuseRefresh = false;
 let revocations = 0; // revocation requests answered 200
 let skewS = 0; // seconds added to the Date header
+let rotated = null; // { privateKey, kid, jwk } of the key in use after /__test/rotate
+let rotations = 0;
+let jwksFetches = 0; // key set fetches answered 200
 
 const provider = new Provider(issuer, {
   clients: cfg.clients,
@@ -116,6 +124,19 @@ provider.use(async (ctx, next) => {
     ctx.body = { skewS };
     return;
   }
+  if (ctx.path === '/__test/rotate') {
+    rotations += 1;
+    const pair = await jose.generateKeyPair('RS256', { extractable: true });
+    const kid = `k-rotated-${rotations}`;
+    rotated = { privateKey: pair.privateKey, kid,
+      jwk: { ...(await jose.exportJWK(pair.publicKey)), kid, use: 'sig', alg: 'RS256' } };
+    ctx.body = { kid };
+    return;
+  }
+  if (ctx.path === '/__test/jwks') {
+    ctx.body = { fetches: jwksFetches };
+    return;
+  }
   if (ctx.path === '/__test/revocations') {
     ctx.body = { revocations };
     return;
@@ -153,6 +174,14 @@ provider.use(async (ctx, next) => {
   }
   if (ctx.path === '/token/revocation' && ctx.status === 200) {
     revocations += 1;
+  }
+  if (ctx.path === '/jwks' && ctx.status === 200) {
+    jwksFetches += 1;
+    if (rotated) ctx.body = { keys: [rotated.jwk] };
+  }
+  if (ctx.path === '/token' && rotated && ctx.body && ctx.body.id_token) {
+    ctx.body = { ...ctx.body, id_token: await new jose.SignJWT(jose.decodeJwt(ctx.body.id_token))
+      .setProtectedHeader({ alg: 'RS256', kid: rotated.kid }).sign(rotated.privateKey) };
   }
   if (ctx.path === '/token' && tamper && ctx.body && ctx.body.id_token) {
     ctx.body = { ...ctx.body, id_token: await forge(ctx.body.id_token) };

@@ -126,9 +126,16 @@ def sign_in(tap, o, mg, provider_name, login, params):
     """The whole sign-in up to mcpgate's answer to the callback. Returns (callback
     response, callback URL, problems)."""
     authz, page, start = start_sign_in(o, mg, provider_name, params)
+    return finish_sign_in(mg, authz, start, login)
+
+
+def finish_sign_in(mg, authz, start, login):
+    """From the provider's authorization URL authz (None: start, mcpgate's last answer,
+    did not lead there) through its login to mcpgate's answer to the callback in the
+    browser mg. Returns (that answer, the callback URL, problems)."""
     if not authz:
         return start, None, ["sign-in did not reach the provider: %s" % start.describe()]
-    cb, r = provider_login(tap, Browser(), authz, login)
+    cb, r = provider_login(None, Browser(), authz, login)
     if not cb:
         return r, None, ["the provider did not send the browser back: %s" % r.describe()]
     return mg.get(cb), cb, []
@@ -462,11 +469,7 @@ def one_provider(tap, port):
 
 def main():
     tap = Tap()
-    # the provider script goes next to its node_modules (ESM resolves from the script);
-    # test_resource_server.py installs the same files (one stamp for both)
-    d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
-                      os.path.join(mcptest.TOP_BUILDDIR, "tests", "idp"),
-                      npmci.IDP_FILES)
+    d = npmci.idp(tap)
     if not d:
         return tap.done()
     work = tempfile.mkdtemp(prefix="mcpgate-idp-")

@@ -544,9 +544,7 @@ def write_backend(d, api_port, other_port):
 
 def main():
     tap = Tap()
-    d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
-                      os.path.join(mcptest.TOP_BUILDDIR, "tests", "idp"),
-                      npmci.IDP_FILES)
+    d = npmci.idp(tap)
     if not d:
         return tap.done()
     work = tempfile.mkdtemp(prefix="mcpgate-idp-more-")

@@ -420,9 +420,7 @@ def introspection_secret_file():
 
 def main():
     tap = Tap()
-    d = npmci.install(tap, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
-                      os.path.join(mcptest.TOP_BUILDDIR, "tests", "idp"),
-                      npmci.IDP_FILES)
+    d = npmci.idp(tap)
     if not d:
         return tap.done()
     work, secret_file = introspection_secret_file()
