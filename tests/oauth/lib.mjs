@@ -7,6 +7,9 @@ import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
 // One result line: {"ok": bool, "desc": "...", "diag": ["..."]}; run.py makes it TAP.
 export function report(ok, desc, diag = []) {
@@ -280,6 +283,47 @@ export class MemoryProvider {
   codeVerifier() {
     return this._verifier;
   }
+}
+
+// The registration metadata of a public client (PKCE, no secret) with one redirect URI.
+export function publicClientMetadata(name, redirect) {
+  return {
+    client_name: name,
+    redirect_uris: [redirect],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none'
+  };
+}
+
+// The SDK client connected to mcpUrl with provider's tokens. Returns { client, transport }.
+export async function sdkConnect(mcpUrl, provider, name) {
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+  await withTimeout(client.connect(transport), 15000, 'connect');
+  return { client, transport };
+}
+
+// Connect without a token: the SDK's auth flow runs up to the redirect (and provider's
+// redirectToAuthorization() through the pages, leaving provider.code and
+// provider.pageProblems); connect() then fails with UnauthorizedError, and
+// finishAuth(code) exchanges the code. Problems go to problems; returns connect()'s error.
+export async function sdkAuthorize(mcpUrl, provider, name, problems, ms = 20000) {
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+  let err;
+  try {
+    await withTimeout(client.connect(transport), ms, 'first connect');
+    problems.push('connect() without a token succeeded');
+  } catch (e) {
+    err = e;
+  }
+  if (!(err instanceof UnauthorizedError))
+    problems.push(`connect() failed with ${err}, expected UnauthorizedError`);
+  problems.push(...provider.pageProblems);
+  if (provider.code) await transport.finishAuth(provider.code);
+  await transport.close().catch(() => {});
+  return err;
 }
 
 // Makes artifactDir, starts a client's redirect URI and Chromium with a fresh profile, runs

@@ -38,7 +38,7 @@ os.environ.setdefault("MCPGATE_TEST_TIMEOUT", "600")
 import mcptest  # noqa: E402
 import npmci  # noqa: E402
 from mcptest import Stack, Tap, check_logs, free_port, test_responder  # noqa: E402
-from run import check_no_secrets_logged, run_script  # noqa: E402
+from run import check_no_secrets_logged, install_scripts, run_script  # noqa: E402
 from test_resource_server import CLIENTS, Provider, introspection_secret_file  # noqa: E402
 
 LOGIN = "a-1001"  # alice at resource_server.mjs
@@ -110,14 +110,10 @@ def main():
                "%s not found (apt-get install chromium)" % chromium)
         return t.done()
     pkgdir = npmci.ensure(t, "oauth")
-    idp = npmci.install(t, "idp", os.path.join(mcptest.TOP_SRCDIR, "tests", "idp"),
-                        os.path.join(mcptest.TOP_BUILDDIR, "tests", "idp"), npmci.IDP_FILES)
+    idp = npmci.idp(t)
     if pkgdir is None or idp is None:
         return t.done()
-    for s in SCRIPTS:
-        shutil.copyfile(os.path.join(HERE, s), os.path.join(pkgdir, s))
-    artifacts = os.path.join(mcptest.TOP_BUILDDIR, "tests", "artifacts")
-    os.makedirs(artifacts, exist_ok=True)
+    artifacts = install_scripts(pkgdir, SCRIPTS)
     work, secret_file = introspection_secret_file()
     try:
         secrets = set()

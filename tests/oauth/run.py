@@ -82,6 +82,16 @@ def run_script(t, pkgdir, fe, argv, secrets):
     return n
 
 
+def install_scripts(pkgdir, scripts):
+    """Copies scripts (from this directory) beside pkgdir's node_modules. Returns the
+    screenshot directory, $top_builddir/tests/artifacts (made)."""
+    for s in scripts:
+        shutil.copyfile(os.path.join(HERE, s), os.path.join(pkgdir, s))
+    artifacts = os.path.join(mcptest.TOP_BUILDDIR, "tests", "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    return artifacts
+
+
 def add_user(t, st, fe):
     conf = st.env["CONFIG_" + fe.upper()]
     admin = os.environ.get("MCPGATE_ADMIN") or os.path.join(mcptest.TOP_BUILDDIR, "src",
@@ -121,10 +131,7 @@ def main():
     pkgdir = npmci.ensure(t, "oauth")
     if pkgdir is None:
         return t.done()
-    for s in SCRIPTS:
-        shutil.copyfile(os.path.join(HERE, s), os.path.join(pkgdir, s))
-    artifacts = os.path.join(mcptest.TOP_BUILDDIR, "tests", "artifacts")
-    os.makedirs(artifacts, exist_ok=True)
+    artifacts = install_scripts(pkgdir, SCRIPTS)
     secrets = set()
     servers = os.environ.get("MCPGATE_OAUTH_FRONT_ENDS", "lighttpd fcgid proxy")
     # under valgrind and ASan lighttpd only, unless MCPGATE_OAUTH_FRONT_ENDS is set: the

@@ -16,9 +16,6 @@
 // (RFC 7009) so that the next call gets 401 and the SDK refreshes the token (rotation)
 // and retries by itself; and a read-only grant: write tools are not listed and calling
 // one is refused with 403 insufficient_scope.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import {
   Browser,
   authorizeThroughPages,
@@ -27,7 +24,10 @@ import {
   form,
   noteSecret,
   FORM_HEADERS,
-  MemoryProvider
+  MemoryProvider,
+  publicClientMetadata,
+  sdkConnect,
+  sdkAuthorize
 } from './lib.mjs';
 
 const [base, user, password] = process.argv.slice(2);
@@ -52,13 +52,7 @@ class PageDrivingProvider extends MemoryProvider {
   }
 
   get clientMetadata() {
-    return {
-      client_name: this.opts.name,
-      redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none'
-    };
+    return publicClientMetadata(this.opts.name, REDIRECT);
   }
 
   async redirectToAuthorization(url) {
@@ -77,36 +71,12 @@ class PageDrivingProvider extends MemoryProvider {
   }
 }
 
-function newTransport(provider) {
-  return new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+function connect(provider, name) {
+  return sdkConnect(mcpUrl, provider, name);
 }
 
-async function connect(provider, name) {
-  const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
-  const transport = newTransport(provider);
-  await withTimeout(client.connect(transport), 15000, 'connect');
-  return { client, transport };
-}
-
-// Connect without a token: the SDK's auth flow runs up to the redirect (and our
-// provider through the pages); connect() then fails with UnauthorizedError, and
-// finishAuth(code) exchanges the code.
-async function authorize(provider, problems) {
-  const client = new Client({ name: provider.opts.name, version: '1.0.0' }, { capabilities: {} });
-  const transport = newTransport(provider);
-  let err;
-  try {
-    await withTimeout(client.connect(transport), 20000, 'first connect');
-    problems.push('connect() without a token succeeded');
-  } catch (e) {
-    err = e;
-  }
-  if (!(err instanceof UnauthorizedError))
-    problems.push(`connect() failed with ${err}, expected UnauthorizedError`);
-  problems.push(...provider.pageProblems);
-  if (provider.code) await transport.finishAuth(provider.code);
-  await transport.close().catch(() => {});
-  return err;
+function authorize(provider, problems) {
+  return sdkAuthorize(mcpUrl, provider, provider.opts.name, problems);
 }
 
 function textOf(result) {
