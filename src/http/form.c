@@ -21,40 +21,27 @@
 static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *out_len,
                         const char **why)
 {
-    char *d = xmalloc(len + 1);
+    char *d = NULL;
     size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? crypto_hex_digit(s[i + 1]) : -1;
-            int lo = i + 2 < len ? crypto_hex_digit(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                *why = "malformed percent-encoding";
-                goto fail;
-            }
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            c = ' ';
-        }
-        if (c == '\0') {
-            *why = "a NUL byte in a parameter";
-            goto fail;
-        }
-        d[o++] = c;
+    switch (url_pct_decode(s, len, plus_is_space, &d, &o)) {
+    case URL_BAD_ESCAPE:
+        *why = "malformed percent-encoding";
+        return NULL;
+    case URL_HAS_NUL:
+        *why = "a NUL byte in a parameter";
+        return NULL;
+    case URL_DECODED:
+        break;
     }
-    d[o] = '\0';
     if (!json_utf8_valid(d, o)) {
         *why = "a parameter that is not UTF-8 text";
-        goto fail;
+        explicit_bzero(d, o);
+        free(d);
+        return NULL;
     }
     if (out_len)
         *out_len = o;
     return d;
-fail:
-    explicit_bzero(d, o);
-    free(d);
-    return NULL;
 }
 
 void http_form_free(struct http_form *f)

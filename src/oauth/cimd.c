@@ -31,6 +31,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/net.h"
+#include "util/url.h"
 #include "store/lease.h"
 
 #define CIMD_MAX_BYTES   (64 * 1024)
@@ -43,8 +44,7 @@
 
 int oauth_cimd_is_url(const struct mg_config *cfg, const char *client_id)
 {
-    return strncmp(client_id, "https://", 8) == 0 ||
-           (cfg->cimd_allow_private && strncmp(client_id, "http://", 7) == 0);
+    return url_is_web(client_id, cfg->cimd_allow_private);
 }
 
 /* A fetch of a client metadata document and its caching headers. */
@@ -200,13 +200,11 @@ static int url_acceptable(const char *url)
  * one worker per level). */
 static int url_is_ours(const struct mg_config *cfg, const char *url)
 {
-    const char *rest = strstr(url, "://") + 3; /* url_acceptable() checked it */
-    size_t n = strcspn(rest, "/?");
-    char host[300];
-    if (n >= sizeof host)
-        return 0;
-    memcpy(host, rest, n);
-    host[n] = '\0';
+    struct url_parts u;
+    char host[sizeof u.host + sizeof u.port + 1];
+    if (url_split(url, &u) < 0)
+        return 0; /* no host a fetch could reach */
+    snprintf(host, sizeof host, "%s%s%s", u.host, u.port[0] ? ":" : "", u.port);
     return config_host_allowed(cfg, host);
 }
 

@@ -11,6 +11,7 @@
 
 #include "util/json.h"
 #include "util/log.h"
+#include "util/url.h"
 
 void oauth_reply_json(struct http_response *res, int status, struct json_object *o)
 {
@@ -105,54 +106,6 @@ int oauth_resource_check(const struct mg_config *cfg, const char *resource, char
     return -1;
 }
 
-/* The parts of an absolute URI this file compares. */
-struct uri_parts {
-    char scheme[8];
-    char host[256];   /* lowercased; IPv6 with brackets */
-    char port[8];     /* "" when absent */
-    const char *rest; /* path, query (and fragment), borrowed */
-};
-
-/* Splits uri. Returns 0, or -1 when it is not scheme://host[:port]... */
-static int uri_split(const char *uri, struct uri_parts *u)
-{
-    memset(u, 0, sizeof *u);
-    const char *sep = strstr(uri, "://");
-    if (!sep || sep == uri || (size_t)(sep - uri) >= sizeof u->scheme)
-        return -1;
-    for (size_t i = 0; i < (size_t)(sep - uri); i++)
-        u->scheme[i] = (char)(uri[i] | 0x20);
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    u->rest = auth + alen;
-    const char *host_end = auth + alen;
-    if (memchr(auth, '@', alen))
-        return -1;
-    const char *colon = NULL;
-    if (*auth == '[') {
-        const char *close = memchr(auth, ']', alen);
-        if (!close)
-            return -1;
-        colon = close + 1 < host_end && close[1] == ':' ? close + 1 : NULL;
-        if (!colon && close + 1 != host_end)
-            return -1;
-    } else {
-        colon = memchr(auth, ':', alen);
-    }
-    size_t hlen = (size_t)((colon ? colon : host_end) - auth);
-    if (hlen == 0 || hlen >= sizeof u->host)
-        return -1;
-    for (size_t i = 0; i < hlen; i++)
-        u->host[i] = (char)((auth[i] >= 'A' && auth[i] <= 'Z') ? auth[i] | 0x20 : auth[i]);
-    if (colon) {
-        size_t plen = (size_t)(host_end - colon - 1);
-        if (plen == 0 || plen >= sizeof u->port || strspn(colon + 1, "0123456789") < plen)
-            return -1;
-        memcpy(u->port, colon + 1, plen);
-    }
-    return 0;
-}
-
 static int is_loopback_host(const char *host)
 {
     return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
@@ -161,13 +114,13 @@ static int is_loopback_host(const char *host)
 
 int oauth_redirect_uri_loopback(const char *uri)
 {
-    struct uri_parts u;
-    return uri_split(uri, &u) == 0 && is_loopback_host(u.host);
+    struct url_parts u;
+    return url_split(uri, &u) == 0 && is_loopback_host(u.host);
 }
 
 int oauth_redirect_uri_check(const char *uri, const char **why)
 {
-    struct uri_parts u;
+    struct url_parts u;
     if (strlen(uri) > OAUTH_MAX_URI_LEN) {
         *why = "redirect URI too long";
         return -1;
@@ -183,7 +136,7 @@ int oauth_redirect_uri_check(const char *uri, const char **why)
         *why = "redirect URI must not contain a fragment";
         return -1;
     }
-    if (uri_split(uri, &u) < 0) {
+    if (url_split(uri, &u) < 0) {
         *why = "redirect URI must be an absolute URI without user info";
         return -1;
     }
@@ -205,8 +158,8 @@ static int match_one(const char *reg, size_t len, const char *given)
         return 0;
     memcpy(copy, reg, len);
     copy[len] = '\0';
-    struct uri_parts a, b;
-    if (uri_split(copy, &a) < 0 || uri_split(given, &b) < 0)
+    struct url_parts a, b;
+    if (url_split(copy, &a) < 0 || url_split(given, &b) < 0)
         return 0;
     /* RFC 8252 section 7.3: a loopback redirect may use any port */
     return strcmp(a.scheme, "http") == 0 && strcmp(b.scheme, "http") == 0 &&

@@ -34,6 +34,7 @@
 #include "util/log.h"
 #include "util/net.h"
 #include "util/time.h"
+#include "util/url.h"
 
 #define IDP_MAX_BYTES     (256 * 1024)
 #define IDP_TIMEOUT_MS    5000
@@ -176,9 +177,7 @@ static int endpoint(const struct mg_config *cfg, struct json_object *doc, const 
                     char *out, size_t n)
 {
     const char *v = json_get_string(doc, name);
-    if (!v || strlen(v) >= n ||
-        !(strncmp(v, "https://", 8) == 0 ||
-          (cfg->idp_allow_private && strncmp(v, "http://", 7) == 0))) {
+    if (!v || strlen(v) >= n || !url_is_web(v, cfg->idp_allow_private)) {
         LOG_WARN("msg=\"identity provider metadata lack an endpoint\" member=%s", name);
         return -1;
     }
@@ -220,13 +219,11 @@ static int discover_locked(const struct mg_config *cfg, const struct issuer *is)
         goto out;
     const char *tok = json_get_string(doc, "token_endpoint"); /* rs: optional (token exchange) */
     if (is->rs && tok && strlen(tok) < sizeof n.token_endpoint &&
-        (strncmp(tok, "https://", 8) == 0 ||
-         (cfg->idp_allow_private && strncmp(tok, "http://", 7) == 0)))
+        url_is_web(tok, cfg->idp_allow_private))
         snprintf(n.token_endpoint, sizeof n.token_endpoint, "%s", tok);
     const char *rev = json_get_string(doc, "revocation_endpoint"); /* optional (RFC 8414) */
     if (rev && strlen(rev) < sizeof n.revocation_endpoint &&
-        (strncmp(rev, "https://", 8) == 0 ||
-         (cfg->idp_allow_private && strncmp(rev, "http://", 7) == 0)))
+        url_is_web(rev, cfg->idp_allow_private))
         snprintf(n.revocation_endpoint, sizeof n.revocation_endpoint, "%s", rev);
     struct json_object *ip =
         json_get(doc, "authorization_response_iss_parameter_supported", json_type_boolean);

@@ -27,6 +27,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/url.h"
 
 #define MAX_FILE_BYTES (32 * 1024 * 1024)
 
@@ -248,8 +249,7 @@ static int parse_exchange(struct parse *p, const char *where, struct json_object
         return -1;
     }
     if (resource &&
-        (!text_ok(resource, 512) || strchr(resource, '#') ||
-         (strncmp(resource, "https://", 8) != 0 && strncmp(resource, "http://", 7) != 0))) {
+        (!text_ok(resource, 512) || strchr(resource, '#') || !url_is_web(resource, 1))) {
         bk_bad(p, "%sresource must be an absolute http(s) URL without a fragment (RFC 8707)", w);
         return -1;
     }

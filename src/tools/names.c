@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "tools/backend.h"
+#include "util/url.h"
 
 /* ChatGPT's own tools: a connector tool with one of these names is
  * confused with them (ToolMesh PR #71), so ours are renamed. */
@@ -59,8 +60,8 @@ void tool_name_sanitize(const char *s, int snake, char *out, size_t max)
 
 int tool_url_ok(const char *url, int query_ok)
 {
-    return url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) &&
-           !strpbrk(url, " \t\r\n#") && (query_ok || !strchr(url, '?')) && strlen(url) <= 1024;
+    return url_is_web(url, 1) && !strpbrk(url, " \t\r\n#") && (query_ok || !strchr(url, '?')) &&
+           strlen(url) <= 1024;
 }
 
 int tool_path_ok(const char *path)

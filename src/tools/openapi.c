@@ -22,6 +22,7 @@
 #include "tools/schema.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/url.h"
 
 #define OPENAPI_TAGS_MAX 32  /* tags kept per tool (a backend file allows 32) */
 #define OPENAPI_TAG_LEN  100 /* longer tags are left out (a backend file allows 100) */
@@ -197,8 +198,7 @@ static const char *own_server(struct json_object *o)
     if (!servers || json_object_array_length(servers) == 0)
         return NULL;
     const char *url = json_get_string(json_object_array_get_idx(servers, 0), "url");
-    if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
-        strchr(url, '{'))
+    if (!url_is_web(url, 1) || strchr(url, '{'))
         return NULL;
     return url;
 }
@@ -428,7 +428,7 @@ static int server_url(struct json_object *doc, struct buf *out)
         }
     }
     const char *u = buf_str(out); /* "" when the URL was empty */
-    return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0 ? 0 : -1;
+    return url_is_web(u, 1) ? 0 : -1;
 }
 
 /* The error for a selection that matches no operation, naming the

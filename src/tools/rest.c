@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <json-c/json_pointer.h>
 
 #include "tools/rest.h"
 #include "tools/credentials.h"
@@ -235,9 +236,8 @@ static struct json_object *success_result(const struct backend_op *op, long stat
                                 op->be->name, status, jerr.msg);
         struct json_object *val = doc;
         if (op->result_pointer) {
-            char ref[1100];
-            snprintf(ref, sizeof ref, "#%s", op->result_pointer);
-            val = doc ? tool_schema_resolve(doc, ref) : NULL;
+            if (!doc || json_pointer_get(doc, op->result_pointer, &val) != 0)
+                val = NULL;
             if (!val) {
                 json_object_put(doc);
                 return error_result("%s answered HTTP %ld but the response has nothing at %s",

@@ -16,10 +16,12 @@
 #include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8 /* UTF-8 */
+#include <json-c/json_pointer.h>
 #include <pcre2.h>
 
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/url.h"
 
 #define SCHEMA_MAX_DEPTH 64
 /* Schema nodes one validation may visit: combinators over "$ref": "#"
@@ -154,51 +156,15 @@ static void path_index(char *out, size_t n, const char *path, size_t i)
 
 struct json_object *tool_schema_resolve(struct json_object *root, const char *ref)
 {
-    if (ref[0] != '#')
+    /* a URI fragment: percent-decoded, it is a JSON Pointer (RFC 6901 section 6) */
+    char *ptr = NULL;
+    struct json_object *res = NULL;
+    if (ref[0] != '#' || url_pct_decode(ref + 1, strlen(ref + 1), 0, &ptr, NULL) != URL_DECODED)
         return NULL;
-    struct json_object *cur = root;
-    const char *p = ref + 1;
-    while (*p) {
-        if (*p != '/')
-            return NULL;
-        p++;
-        size_t len = strcspn(p, "/");
-        char token[256];
-        size_t t = 0;
-        for (size_t i = 0; i < len; i++) {
-            char c = p[i];
-            if (c == '~' && i + 1 < len && (p[i + 1] == '0' || p[i + 1] == '1')) {
-                c = p[i + 1] == '0' ? '~' : '/';
-                i++;
-            } else if (c == '%' && i + 2 < len) {
-                char hex[3] = {p[i + 1], p[i + 2], 0};
-                char *end;
-                long v = strtol(hex, &end, 16);
-                if (*end || v <= 0)
-                    return NULL;
-                c = (char)v;
-                i += 2;
-            }
-            if (t + 1 >= sizeof token)
-                return NULL;
-            token[t++] = c;
-        }
-        token[t] = '\0';
-        if (json_object_is_type(cur, json_type_object)) {
-            if (!json_object_object_get_ex(cur, token, &cur))
-                return NULL;
-        } else if (json_object_is_type(cur, json_type_array)) {
-            char *end;
-            long idx = strtol(token, &end, 10);
-            if (*end || !*token || idx < 0 || (size_t)idx >= json_object_array_length(cur))
-                return NULL;
-            cur = json_object_array_get_idx(cur, (size_t)idx);
-        } else {
-            return NULL;
-        }
-        p += len;
-    }
-    return cur;
+    if (json_pointer_get(root, ptr, &res) != 0)
+        res = NULL;
+    free(ptr);
+    return res;
 }
 
 /* ECMA-262 as PCRE2 reads it: UTF-8 code points, \uhhhh and \xhh, "$" only

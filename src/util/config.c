@@ -14,6 +14,7 @@
 
 #include "util/config_internal.h"
 #include "util/crypto.h"
+#include "util/url.h"
 
 void config_defaults(struct mg_config *cfg)
 {
@@ -462,35 +463,19 @@ static int derive_base(struct mg_config *cfg)
     size_t n = strlen(u);
     while (n && u[n - 1] == '/')
         u[--n] = '\0';
-    const char *rest;
-    int https;
-    if (strncasecmp(u, "https://", 8) == 0) {
-        rest = u + 8;
-        https = 1;
-    } else if (strncasecmp(u, "http://", 7) == 0) {
-        rest = u + 7;
-        https = 0;
-    } else {
+    struct url_parts p;
+    if (url_split(u, &p) < 0 || strpbrk(u, "?#@ ") || strlen(p.rest) >= sizeof cfg->base_path)
         return -1;
-    }
-    size_t hostlen = strcspn(rest, "/");
-    if (hostlen == 0 || strpbrk(u, "?#@ "))
+    int https = strcmp(p.scheme, "https") == 0;
+    if (!https && strcmp(p.scheme, "http") != 0)
         return -1;
-    const char *path = rest + hostlen;
-    char host[256];
-    if (hostlen >= sizeof host || strlen(path) >= sizeof cfg->base_path)
+    int dflt = !p.port[0] || strcmp(p.port, https ? "443" : "80") == 0;
+    int len = snprintf(cfg->base_host, sizeof cfg->base_host, "%s%s%s", p.host, dflt ? "" : ":",
+                       dflt ? "" : p.port);
+    if (len < 0 || (size_t)len >= sizeof cfg->base_host)
         return -1;
-    memcpy(host, rest, hostlen);
-    host[hostlen] = '\0';
-    for (char *h = host; *h; h++)
-        *h = (char)tolower((unsigned char)*h);
-    size_t hl = strlen(host);
-    const char *dflt = https ? ":443" : ":80";
-    if (hl > strlen(dflt) && strcmp(host + hl - strlen(dflt), dflt) == 0)
-        host[hl - strlen(dflt)] = '\0';
-    snprintf(cfg->base_origin, sizeof cfg->base_origin, "%s://%s", https ? "https" : "http", host);
-    snprintf(cfg->base_host, sizeof cfg->base_host, "%s", host);
-    memcpy(cfg->base_path, path, strlen(path) + 1);
+    snprintf(cfg->base_origin, sizeof cfg->base_origin, "%s://%s", p.scheme, cfg->base_host);
+    memcpy(cfg->base_path, p.rest, strlen(p.rest) + 1);
     return 0;
 }
 
@@ -518,7 +503,7 @@ int config_finish(struct mg_config *cfg, struct mg_error *err)
                          "auth = resource needs rs_issuer, the authorization server's issuer URL");
             return -1;
         }
-        if (strncmp(rs->issuer, "https://", 8) != 0 && !cfg->idp_allow_private) {
+        if (!url_is_web(rs->issuer, cfg->idp_allow_private)) {
             mg_error_msg(err, "rs_issuer must be an https URL");
             return -1;
         }
@@ -530,7 +515,11 @@ int config_finish(struct mg_config *cfg, struct mg_error *err)
         }
         if (rs->n_audiences == 0) {
             rs->n_audiences = 1;
-            snprintf(rs->audiences[0], sizeof rs->audiences[0], "%s/mcp", cfg->base_url);
+            int len = snprintf(rs->audiences[0], sizeof rs->audiences[0], "%s/mcp", cfg->base_url);
+            if (len < 0 || (size_t)len >= sizeof rs->audiences[0]) {
+                mg_error_msg(err, "base_url is too long to derive rs_audience from: set it");
+                return -1;
+            }
         }
     }
     return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/config_internal.h"
+#include "util/url.h"
 
 const struct mg_idp *config_idp_find(const struct mg_config *cfg, const char *name)
 {
@@ -33,8 +34,7 @@ int config_idp_signin_count(const struct mg_config *cfg, const struct mg_idp **f
  * or -1 with err. */
 static int idp_url(const char *word, const char *v, char *out, size_t n, struct mg_error *err)
 {
-    if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strchr(v, '#') ||
-        config_copy_str(out, n, v) < 0) {
+    if (!url_is_web(v, 1) || strchr(v, '#') || config_copy_str(out, n, v) < 0) {
         mg_error_msg(err, "idp: %s must be an http(s) URL without fragment", word);
         return -1;
     }
@@ -85,7 +85,7 @@ static int idp_word(struct mg_idp *p, char *word, struct mg_error *err)
     *eq = '\0';
     const char *v = eq + 1;
     if (strcmp(word, "issuer") == 0) {
-        if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strpbrk(v, "?#") ||
+        if (!url_is_web(v, 1) || strpbrk(v, "?#") ||
             config_copy_str(p->issuer, sizeof p->issuer, v) < 0) {
             mg_error_msg(err, "idp: issuer must be an http(s) URL without query or fragment");
             return -1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/config_internal.h"
+#include "util/url.h"
 
 /* A list of scope names separated by commas or spaces into out as one
  * space-separated list. Returns 0, or -1 when a name has other characters,
@@ -42,8 +43,8 @@ int config_set_rs(struct mg_config *cfg, const char *key, const char *value, str
     struct mg_rs *rs = &cfg->rs;
     long v;
     if (strcmp(key, "rs_issuer") == 0) {
-        if ((strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0) &&
-            !strpbrk(value, " \t?#") && config_copy_str(rs->issuer, sizeof rs->issuer, value) == 0)
+        if (url_is_web(value, 1) && !strpbrk(value, " \t?#") &&
+            config_copy_str(rs->issuer, sizeof rs->issuer, value) == 0)
             return 0;
         mg_error_msg(err, "rs_issuer must be the authorization server's issuer URL");
         return -1;

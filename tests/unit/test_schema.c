@@ -261,6 +261,10 @@ static void combinators_refs(void)
     no("{\"$ref\":\"#/definitions/missing\"}", "1", "does not resolve");
     const char *esc = "{\"$ref\":\"#/$defs/a~1b\",\"$defs\":{\"a/b\":{\"type\":\"string\"}}}";
     no(esc, "1", "string");
+    const char *pct = "{\"$ref\":\"#/$defs/a%20b/anyOf/1\",\"$defs\":{\"a b\":"
+                      "{\"anyOf\":[{},{\"type\":\"string\"}]}}}";
+    no(pct, "1", "string");
+    no("{\"$ref\":\"#/$defs/a%2\",\"$defs\":{}}", "1", "does not resolve");
     /* a schema that refers to itself ends instead of looping */
     const char *loop = "{\"$ref\":\"#\"}";
     no(loop, "1", "nested too deeply");

@@ -1,14 +1,57 @@
 /*
  * tests/unit/test_util.c - buffers, encodings, hashing, session ids.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "mcp/session.h"
 #include "tap.h"
 #include "util/buf.h"
 #include "util/crypto.h"
 #include "util/url.h"
 
+/* The scheme check, the host/port split and percent-decoding. */
+static void test_url(void)
+{
+    ok(url_is_web("https://a", 0) && url_is_web("http://a", 1) && !url_is_web("http://a", 0),
+       "https always, http only when allowed");
+    ok(!url_is_web(NULL, 1) && !url_is_web("ftp://a", 1) && !url_is_web("HTTPS://a", 1) &&
+           !url_is_web("https:/a", 1),
+       "no other scheme, case or form");
+    struct url_parts p;
+    ok(url_split("HTTPS://Ex.COM:8443/p?q#f", &p) == 0, "split");
+    ok(strcmp(p.scheme, "https") == 0 && strcmp(p.host, "ex.com") == 0 &&
+           strcmp(p.port, "8443") == 0 && strcmp(p.rest, "/p?q#f") == 0,
+       "scheme and host lowercased, port and the rest kept");
+    ok(url_split("http://[::1]:80", &p) == 0 && strcmp(p.host, "[::1]") == 0 &&
+           strcmp(p.port, "80") == 0 && *p.rest == '\0',
+       "an IPv6 literal keeps its brackets");
+    ok(url_split("http://h?x", &p) == 0 && strcmp(p.host, "h") == 0 && strcmp(p.rest, "?x") == 0,
+       "the host ends at a query");
+    ok(url_split("h/p", &p) < 0 && url_split("://h", &p) < 0 && url_split("http://u@h/", &p) < 0 &&
+           url_split("http:///p", &p) < 0 && url_split("http://h:/", &p) < 0 &&
+           url_split("http://h:8x/", &p) < 0 && url_split("http://[::1/", &p) < 0 &&
+           url_split("http://[::1]x/", &p) < 0 && url_split("toolongscheme://h", &p) < 0,
+       "split refuses no scheme, user info, an empty host or port, a bad port or bracket");
+    char *d = NULL;
+    size_t n = 0;
+    ok(url_pct_decode("a%2fb+c%C3%BC", 13, 1, &d, &n) == URL_DECODED && n == 7 &&
+           strcmp(d, "a/b c\xc3\xbc") == 0,
+       "percent-decode, + as space");
+    free(d);
+    ok(url_pct_decode("a+b", 3, 0, &d, &n) == URL_DECODED && strcmp(d, "a+b") == 0,
+       "+ stays outside forms");
+    free(d);
+    d = NULL;
+    ok(url_pct_decode("%4", 2, 0, &d, NULL) == URL_BAD_ESCAPE &&
+           url_pct_decode("%zz", 3, 0, &d, NULL) == URL_BAD_ESCAPE &&
+           url_pct_decode("a%00", 4, 0, &d, NULL) == URL_HAS_NUL && d == NULL,
+       "a malformed escape or a NUL is refused and nothing written");
+}
+
 int main(void)
 {
+    test_url();
     struct buf b = {0};
     ok(buf_puts(&b, "abc") == 0 && b.len == 3, "append");
     ok(buf_printf(&b, "-%d-%s", 42, "x") == 0, "printf");
