@@ -41,18 +41,8 @@
 
 int oauth_admin_require(struct oauth_ctx *ctx, struct store_user *u, const char *page)
 {
-    int s = oauth_web_user(ctx, u);
-    if (s == -2) {
-        oauth_reply_unavailable(ctx->res);
+    if (!oauth_page_user(ctx, u, page))
         return 0;
-    }
-    if (s == 0) {
-        char login[700];
-        snprintf(login, sizeof login, "%s/login?return_to=%s%s", ctx->cfg->base_path,
-                 ctx->cfg->base_path, page);
-        oauth_see_other(ctx, login);
-        return 0;
-    }
     int admin = 0;
     if (store_user_is_admin(ctx->db, u->id, &admin) != STORE_OK) {
         oauth_reply_unavailable(ctx->res);

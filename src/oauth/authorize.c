@@ -307,27 +307,17 @@ static void consent_at_provider(struct oauth_ctx *ctx, const struct mg_idp *p)
 
 void oauth_handle_authorize(struct oauth_ctx *ctx)
 {
-    if (strcmp(ctx->req->method, "GET") != 0) {
-        oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
-        oauth_header(ctx->res, "Allow", "GET");
-        return;
-    }
     struct http_form q;
     struct authz a;
     memset(&a, 0, sizeof a);
-    const char *why = NULL;
-    if (oauth_query(ctx, &q, &why) < 0) {
-        oauth_error_page(ctx, 400, "Invalid request", why);
-        goto out;
-    }
+    if (oauth_page_query(ctx, "GET", &q) < 0)
+        return;
     if (check_client(ctx, &q, &a) < 0)
         goto out;
     struct store_user u;
     int s = oauth_web_user(ctx, &u);
-    if (s == -2) {
-        oauth_reply_unavailable(ctx->res);
+    if (s < 0)
         goto out;
-    }
     char granted[OAUTH_SCOPE_MAX];
     enum store_rc consent = STORE_NOT_FOUND;
     if (s == 1)
@@ -403,10 +393,8 @@ void oauth_handle_consent(struct oauth_ctx *ctx)
     }
     struct store_user u;
     int s = oauth_web_user(ctx, &u);
-    if (s == -2) {
-        oauth_reply_unavailable(ctx->res);
+    if (s < 0)
         goto out;
-    }
     if (s == 0) {
         oauth_error_page(ctx, 403, "Signed out", "Sign in again from the application.");
         goto out;

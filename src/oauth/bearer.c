@@ -79,27 +79,37 @@ int oauth_insufficient_scope_header(const struct mg_config *cfg,
     return rc;
 }
 
-enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out)
+const char *oauth_bearer_token(struct oauth_ctx *ctx, size_t max_len, const char *missing,
+                               char hash[CRYPTO_SHA256_HEX_LEN + 1])
 {
-    if (ctx->cfg->auth == MG_AUTH_RESOURCE)
-        return oauth_rs_bearer_check(ctx, out);
     const char *auth = http_header(ctx->req, "Authorization");
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-        oauth_challenge(ctx, 401, NULL,
-                        "authorization required: sign in with OAuth or send an API key");
-        return OAUTH_BEARER_DENIED;
+        oauth_challenge(ctx, 401, NULL, missing);
+        return NULL;
     }
     const char *token = auth + 7;
     token += strspn(token, " ");
     size_t len = strlen(token);
-    if (len == 0 || len > 256 ||
+    /* RFC 6750 section 2.1 b64token */
+    if (len == 0 || len > max_len ||
         strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                       "0123456789-._~+/=") != len) {
         oauth_challenge(ctx, 401, "invalid_token", "malformed bearer token");
-        return OAUTH_BEARER_DENIED;
+        return NULL;
     }
-    char hash[CRYPTO_SHA256_HEX_LEN + 1];
     crypto_sha256_hex(token, len, hash);
+    return token;
+}
+
+enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out)
+{
+    if (ctx->cfg->auth == MG_AUTH_RESOURCE)
+        return oauth_rs_bearer_check(ctx, out);
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    const char *token = oauth_bearer_token(
+        ctx, 256, "authorization required: sign in with OAuth or send an API key", hash);
+    if (!token)
+        return OAUTH_BEARER_DENIED;
     struct store_grant g;
     int api_key = strncmp(token, OAUTH_APIKEY_PREFIX, strlen(OAUTH_APIKEY_PREFIX)) == 0;
     enum store_rc rc =

@@ -134,43 +134,25 @@ static void callback_uri(const struct mg_config *cfg, char *out, size_t n)
 
 /* For a link_only provider: the stored target "link:UID:target" of the
  * signed-in user UID into out. Returns 1; 0 when nobody is signed in (the
- * browser is sent to sign in first) or -1 (the database failed), answered. */
+ * browser is sent to sign in first) or the database failed, answered. */
 static int link_target(struct oauth_ctx *ctx, const char *target, char *out, size_t n)
 {
     struct store_user u;
-    int s = oauth_web_user(ctx, &u);
-    if (s == -2) {
-        oauth_reply_unavailable(ctx->res);
-        return -1;
-    }
-    if (s == 0) {
-        char login[600];
-        snprintf(login, sizeof login, "%s/login?return_to=%s/account", ctx->cfg->base_path,
-                 ctx->cfg->base_path);
-        oauth_see_other(ctx, login);
+    if (!oauth_page_user(ctx, &u, "/account"))
         return 0;
-    }
     snprintf(out, n, "link:%lld:%s", u.id, target);
     return 1;
 }
 
 void oauth_handle_idp_start(struct oauth_ctx *ctx)
 {
-    if (strcmp(ctx->req->method, "GET") != 0) {
-        oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
-        oauth_header(ctx->res, "Allow", "GET");
-        return;
-    }
     struct http_form q;
-    const char *why = NULL;
+    if (oauth_page_query(ctx, "GET", &q) < 0)
+        return;
     struct buf loc = {0};
     char state[OAUTH_SECRET_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
     char verifier[OAUTH_SECRET_LEN + 1], nonce[OAUTH_SECRET_LEN + 1];
     memset(verifier, 0, sizeof verifier);
-    if (oauth_query(ctx, &q, &why) < 0) {
-        oauth_error_page(ctx, 400, "Invalid request", why);
-        goto out;
-    }
     const struct mg_idp *p = config_idp_find(ctx->cfg, http_form_get(&q, "provider"));
     if (!p) {
         oauth_error_page(ctx, 400, "Invalid request", "There is no such identity provider here.");
@@ -663,7 +645,9 @@ static void finish_link(struct oauth_ctx *ctx, const struct mg_idp *p, const str
     struct idp_grant grant = {0};
     struct store_user u;
     int s = oauth_web_user(ctx, &u);
-    if (s == -2 || derive(ctx, "pkce", state, verifier) < 0) {
+    if (s < 0)
+        goto out;
+    if (derive(ctx, "pkce", state, verifier) < 0) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
@@ -690,18 +674,10 @@ out:
 
 void oauth_handle_idp_callback(struct oauth_ctx *ctx)
 {
-    if (strcmp(ctx->req->method, "GET") != 0) {
-        oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
-        oauth_header(ctx->res, "Allow", "GET");
-        return;
-    }
     struct http_form q;
-    const char *why = NULL;
+    if (oauth_page_query(ctx, "GET", &q) < 0)
+        return;
     char cookie[OAUTH_SECRET_LEN + 1];
-    if (oauth_query(ctx, &q, &why) < 0) {
-        oauth_error_page(ctx, 400, "Invalid request", why);
-        goto out;
-    }
     const char *state = http_form_get(&q, "state");
     if (http_form_duplicate(&q) || !state || strlen(state) != OAUTH_SECRET_LEN ||
         oauth_cookie(ctx, IDP_COOKIE, cookie, sizeof cookie) < 0 ||

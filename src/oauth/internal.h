@@ -93,7 +93,7 @@ oauth_resource_check(const struct mg_config *cfg, const char *resource, char *ou
 struct store_user;
 
 /* The signed-in user of this browser. Returns 1 (signed in, *out set), 0
- * (not), or -2 (database unreachable). */
+ * (not), or -1 when the database is unreachable (answered: 503). */
 __attribute__((warn_unused_result)) int oauth_web_user(struct oauth_ctx *ctx,
                                                        struct store_user *out);
 
@@ -120,6 +120,22 @@ void oauth_see_other(struct oauth_ctx *ctx, const char *location);
  * *why. Free f in both cases. */
 __attribute__((warn_unused_result)) int oauth_query(struct oauth_ctx *ctx, struct http_form *f,
                                                     const char **why);
+
+/* The signed-in user of this browser into *u, for a page that needs one.
+ * Returns 1 when signed in; 0 when it answered: 303 to sign in and come
+ * back to page (a path below base_url, e.g. "/account"), or 503. */
+__attribute__((warn_unused_result)) int oauth_page_user(struct oauth_ctx *ctx, struct store_user *u,
+                                                        const char *page);
+
+/* 1 when the request is a GET; otherwise answers 405 with an error page
+ * and "Allow: allow" ("GET" or "GET, POST") and returns 0. */
+int oauth_page_get_only(struct oauth_ctx *ctx, const char *allow);
+
+/* For a page answered to GET: checks the method as oauth_page_get_only()
+ * and parses the query string into q. Returns 0 (free q), or -1 when it
+ * answered (405, or 400 for a malformed query; q holds nothing). */
+__attribute__((warn_unused_result)) int oauth_page_query(struct oauth_ctx *ctx, const char *allow,
+                                                         struct http_form *q);
 
 /* Sets a cookie scoped to base_url's path + path_suffix (Secure, HttpOnly,
  * SameSite=Lax); max_age_s 0 deletes it. */
@@ -201,6 +217,14 @@ oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out);
 /* The WWW-Authenticate challenge of a 401 (error NULL: no token was sent)
  * and the error body, with the scopes of this server's mode. */
 void oauth_challenge(struct oauth_ctx *ctx, int status, const char *error, const char *why);
+
+/* The bearer token of the request ("Authorization: Bearer", then an RFC 6750
+ * b64token of at most max_len characters), its SHA-256 hex in hash.
+ * Returns it (borrowed from the request), or NULL after answering 401: with
+ * the message missing when no token was sent, invalid_token when it is
+ * malformed. */
+const char *oauth_bearer_token(struct oauth_ctx *ctx, size_t max_len, const char *missing,
+                               char hash[CRYPTO_SHA256_HEX_LEN + 1]);
 /* The provider whose consent stands alone for u (consent=provider on its
  * idp line, and u signs in there), or NULL: mcpgate's consent page. */
 const struct mg_idp *oauth_idp_consent_at(const struct mg_config *cfg, const struct store_user *u);

@@ -387,25 +387,13 @@ static enum oauth_bearer check_introspect(struct oauth_ctx *ctx, const char *tok
 enum oauth_bearer oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_principal *out)
 {
     const struct mg_rs *rs = &ctx->cfg->rs;
-    const char *auth = http_header(ctx->req, "Authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-        oauth_challenge(ctx, 401, NULL,
-                        "authorization required: get a token for this resource "
-                        "at its authorization server");
-        return OAUTH_BEARER_DENIED;
-    }
-    const char *token = auth + 7;
-    token += strspn(token, " ");
-    size_t len = strlen(token);
-    /* RFC 6750 section 2.1 b64token */
-    if (len == 0 || len > JWT_MAX_LEN ||
-        strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                      "0123456789-._~+/=") != len) {
-        oauth_challenge(ctx, 401, "invalid_token", "malformed bearer token");
-        return OAUTH_BEARER_DENIED;
-    }
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    crypto_sha256_hex(token, len, hash);
+    const char *token = oauth_bearer_token(ctx, JWT_MAX_LEN,
+                                           "authorization required: get a token for this "
+                                           "resource at its authorization server",
+                                           hash);
+    if (!token)
+        return OAUTH_BEARER_DENIED;
     if (cache_find(hash, ctx->connector, out)) {
         out->bearer = token;
         return OAUTH_BEARER_OK;

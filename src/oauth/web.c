@@ -83,6 +83,30 @@ int oauth_query(struct oauth_ctx *ctx, struct http_form *f, const char **why)
     return http_form_parse(q, len, f, why);
 }
 
+int oauth_page_get_only(struct oauth_ctx *ctx, const char *allow)
+{
+    if (strcmp(ctx->req->method, "GET") == 0)
+        return 1;
+    oauth_error_page(ctx, 405, "Method not allowed",
+                     strcmp(allow, "GET") == 0 ? "Use GET." : "Use GET or POST.");
+    oauth_header(ctx->res, "Allow", allow);
+    return 0;
+}
+
+int oauth_page_query(struct oauth_ctx *ctx, const char *allow, struct http_form *q)
+{
+    const char *why = NULL;
+    q->n = 0;
+    if (!oauth_page_get_only(ctx, allow))
+        return -1;
+    if (oauth_query(ctx, q, &why) < 0) {
+        oauth_error_page(ctx, 400, "Invalid request", why);
+        http_form_free(q);
+        return -1;
+    }
+    return 0;
+}
+
 int oauth_web_user(struct oauth_ctx *ctx, struct store_user *out)
 {
     char sid[OAUTH_SECRET_LEN + 1];
@@ -98,9 +122,10 @@ int oauth_web_user(struct oauth_ctx *ctx, struct store_user *out)
         return 0;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        return -2;
+        break;
     }
-    return -2;
+    oauth_reply_unavailable(ctx->res);
+    return -1;
 }
 
 /* base64url(HMAC-SHA256(key "csrf", value)) into out. */
@@ -377,19 +402,10 @@ void oauth_handle_login(struct oauth_ctx *ctx)
         login_post(ctx);
         return;
     }
-    if (strcmp(ctx->req->method, "GET") != 0) {
-        oauth_error_page(ctx, 405, "Method not allowed", "Use GET or POST.");
-        oauth_header(ctx->res, "Allow", "GET, POST");
-        return;
-    }
     struct http_form q;
-    const char *why = NULL;
     char target[4096];
-    if (oauth_query(ctx, &q, &why) < 0) {
-        oauth_error_page(ctx, 400, "Bad request", why);
-        http_form_free(&q);
+    if (oauth_page_query(ctx, "GET, POST", &q) < 0)
         return;
-    }
     oauth_safe_return(ctx->cfg, http_form_get(&q, "return_to"), target, sizeof target);
     render_login(ctx, 200, target, NULL, NULL);
     http_form_free(&q);
@@ -520,34 +536,24 @@ static void collect_creds(struct account_rows *r)
     }
 }
 
-/* The signed-in user, or an answer: 303 to sign-in, or 503. Returns 1
- * when signed in. */
-static int require_user(struct oauth_ctx *ctx, struct store_user *u)
+int oauth_page_user(struct oauth_ctx *ctx, struct store_user *u, const char *page)
 {
     int s = oauth_web_user(ctx, u);
-    if (s == -2) {
-        oauth_reply_unavailable(ctx->res);
-        return 0;
-    }
     if (s == 0) {
-        char login[600];
-        snprintf(login, sizeof login, "%s/login?return_to=%s/account", ctx->cfg->base_path,
-                 ctx->cfg->base_path);
+        char login[700];
+        snprintf(login, sizeof login, "%s/login?return_to=%s%s", ctx->cfg->base_path,
+                 ctx->cfg->base_path, page);
         oauth_see_other(ctx, login);
-        return 0;
     }
-    return 1;
+    return s == 1;
 }
 
 void oauth_handle_account(struct oauth_ctx *ctx)
 {
     struct store_user u;
-    if (strcmp(ctx->req->method, "GET") != 0) {
-        oauth_error_page(ctx, 405, "Method not allowed", "Use GET.");
-        oauth_header(ctx->res, "Allow", "GET");
+    if (!oauth_page_get_only(ctx, "GET"))
         return;
-    }
-    if (!require_user(ctx, &u))
+    if (!oauth_page_user(ctx, &u, "/account"))
         return;
     struct account_rows *rows = xcalloc(1, sizeof *rows);
     char csrf[64], new_key[OAUTH_SECRET_LEN + 8] = "";
@@ -606,7 +612,7 @@ static int account_post(struct oauth_ctx *ctx, struct http_form *f, struct store
         oauth_error_page(ctx, 403, "Forbidden", "The form expired; reload the page.");
         return 0;
     }
-    return require_user(ctx, u);
+    return oauth_page_user(ctx, u, "/account");
 }
 
 static void back_to_account(struct oauth_ctx *ctx)
