@@ -56,7 +56,9 @@ int mcp_task_declared(const struct mcp_call *call)
     return json_get(ext, MCP_TASKS_EXTENSION, json_type_object) != NULL;
 }
 
-struct json_object *mcp_task_required_error(struct mcp_err *err)
+/* Fails err with MISSING_CAPABILITY and data naming the tasks extension
+ * as the required capability; message says what needed it. */
+static struct json_object *tasks_missing(struct mcp_err *err, const char *message)
 {
     struct json_object *ext = json_object_new_object();
     json_add(ext, MCP_TASKS_EXTENSION, json_object_new_object());
@@ -64,9 +66,13 @@ struct json_object *mcp_task_required_error(struct mcp_err *err)
     json_add(caps, "extensions", ext);
     err->data = json_object_new_object();
     json_add(err->data, "requiredCapabilities", caps);
-    return mcp_fail(err, MCP_ERROR_MISSING_CAPABILITY,
-                    "Missing required client capability: this tool runs only as a task "
-                    "(extension " MCP_TASKS_EXTENSION ")");
+    return mcp_fail(err, MCP_ERROR_MISSING_CAPABILITY, message);
+}
+
+struct json_object *mcp_task_required_error(struct mcp_err *err)
+{
+    return tasks_missing(err, "Missing required client capability: this tool runs only as a task "
+                              "(extension " MCP_TASKS_EXTENSION ")");
 }
 
 /* The fields every task shape shares (Task): taskId, status, timestamps,
@@ -346,14 +352,8 @@ static const char *task_param(struct mcp_call *call, struct json_object *params,
         return NULL;
     }
     if (!mcp_task_declared(call)) {
-        struct json_object *ext = json_object_new_object();
-        json_add(ext, MCP_TASKS_EXTENSION, json_object_new_object());
-        struct json_object *caps = json_object_new_object();
-        json_add(caps, "extensions", ext);
-        err->data = json_object_new_object();
-        json_add(err->data, "requiredCapabilities", caps);
-        mcp_fail(err, MCP_ERROR_MISSING_CAPABILITY,
-                 "Missing required client capability: declare the extension " MCP_TASKS_EXTENSION);
+        tasks_missing(
+            err, "Missing required client capability: declare the extension " MCP_TASKS_EXTENSION);
         return NULL;
     }
     const char *id = json_get_string(params, "taskId");
