@@ -103,12 +103,8 @@ int cli_audit(const struct cli_env *env, int argc, char **argv)
         case 'j':
             st.json = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
         default:
-            usage(stderr);
-            return EXIT_USAGE;
+            return cli_usage_end(opt, usage);
         }
     }
     if (tail && (f.username || f.tool || f.outcome || f.since)) {

@@ -186,9 +186,9 @@ static int cmd_list(const struct cli_env *env, int argc, char **argv)
     return rc;
 }
 
-/* Finds the file of backend name in backends_dir and loads it with its
- * secrets. Returns it, or NULL (message printed). */
-static struct backend *load_named(const struct cli_env *env, const char *name)
+/* Finds backend name in backends_dir; with_secrets: loads it again with
+ * its secrets. Returns it, or NULL (message printed). */
+static struct backend *find_backend(const struct cli_env *env, const char *name, int with_secrets)
 {
     char **files;
     int n = list_files(env->cfg->backends_dir, &files);
@@ -197,19 +197,19 @@ static struct backend *load_named(const struct cli_env *env, const char *name)
     for (int i = 0; i < n && !seen; i++) {
         char err[600];
         struct backend *b = tool_backend_load_file(files[i], 1, err, sizeof err);
-        if (b && strcmp(b->name, name) == 0) {
-            seen = 1;
-            found = tool_backend_load_file(files[i], 0, err, sizeof err);
-            if (!found)
-                fprintf(stderr, "mcpgate: %s\n", err);
+        seen = b && strcmp(b->name, name) == 0;
+        if (seen && !with_secrets) {
+            found = b;
+            break;
         }
+        if (seen && !(found = tool_backend_load_file(files[i], 0, err, sizeof err)))
+            fprintf(stderr, "mcpgate: %s\n", err);
         tool_backend_free(b);
     }
     if (n >= 0 && !seen)
         fprintf(stderr,
-                "mcpgate: no backend called \"%s\" in %s (mcpgate backend list shows "
-                "them)\n",
-                name, env->cfg->backends_dir);
+                "mcpgate: no backend called \"%s\" in %s (mcpgate backend list shows them)\n", name,
+                env->cfg->backends_dir);
     for (int i = 0; i < n; i++)
         free(files[i]);
     free(files);
@@ -284,7 +284,7 @@ static int cmd_test(const struct cli_env *env, int argc, char **argv)
         fprintf(stderr, "%s", usage_text);
         return EXIT_USAGE;
     }
-    struct backend *b = load_named(env, argv[2]);
+    struct backend *b = find_backend(env, argv[2], 1);
     if (!b)
         return 1;
     if (b->kind == BACKEND_MCP) {
@@ -346,31 +346,6 @@ static int cmd_test(const struct cli_env *env, int argc, char **argv)
     }
     tool_backend_free(b);
     return rc;
-}
-
-/* Finds backend name in backends_dir (secrets not read). Returns it, or
- * NULL (message printed). */
-static struct backend *find_backend(const struct cli_env *env, const char *name)
-{
-    char **files;
-    int n = list_files(env->cfg->backends_dir, &files);
-    struct backend *found = NULL;
-    for (int i = 0; i < n && !found; i++) {
-        char err[600];
-        struct backend *b = tool_backend_load_file(files[i], 1, err, sizeof err);
-        if (b && strcmp(b->name, name) == 0)
-            found = b;
-        else
-            tool_backend_free(b);
-    }
-    if (n >= 0 && !found)
-        fprintf(stderr,
-                "mcpgate: no backend called \"%s\" in %s (mcpgate backend list shows them)\n", name,
-                env->cfg->backends_dir);
-    for (int i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
-    return found;
 }
 
 /* Reads the secret: the terminal with echo off, else all of standard input
@@ -488,7 +463,7 @@ static int cmd_credential(const struct cli_env *env, int argc, char **argv)
     if (rotate)
         return cmd_rotate(env);
     const char *name = argv[2], *slot = argv[3];
-    struct backend *b = find_backend(env, name);
+    struct backend *b = find_backend(env, name, 0);
     if (!b)
         return 1;
     const struct backend_cred *cred = NULL;

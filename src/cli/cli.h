@@ -9,6 +9,7 @@
 #define MG_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "store/db.h"
 #include "util/config.h"
@@ -46,8 +47,18 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv); /* cli/doctor.
 __attribute__((warn_unused_result)) int cli_read_password(const char *prompt, int confirm,
                                                           char *out, size_t n);
 
+/* The end of a command's getopt_long() switch: -h/--help ('h') prints
+ * usage on stdout and returns 0; anything else (an unknown option) prints
+ * it on stderr and returns EXIT_USAGE. */
+int cli_usage_end(int opt, void (*usage)(FILE *f));
+
 /* Prints the standard message for a store failure; returns the exit
  * status to use. */
 int cli_store_failed(enum store_rc rc);
+
+/* For a failed store call about one thing (rc is not STORE_OK): when it
+ * was not found prints fmt (a printf format, no newline) and returns 1;
+ * otherwise as cli_store_failed(). */
+__attribute__((format(printf, 2, 3))) int cli_store_missing(enum store_rc rc, const char *fmt, ...);
 
 #endif

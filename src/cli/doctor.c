@@ -652,6 +652,20 @@ static void usage(FILE *f)
         TOOL_NAME_SHORT, IDP_SKEW_FAIL_S, IDP_SKEW_WARN_S);
 }
 
+/* Prints d's checks (as_json: as JSON, else a table). Returns the exit
+ * status: 1 when a check failed, else 0. */
+static int report(struct doctor *d, int as_json)
+{
+    int ok = 1;
+    for (int i = 0; i < d->n_checks; i++)
+        ok &= d->checks[i].status != CHECK_FAIL;
+    if (as_json)
+        print_json(d, ok);
+    else
+        print_table(d);
+    return ok ? 0 : 1;
+}
+
 int cli_doctor(const struct cli_env *env, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -694,12 +708,8 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
         case 'I':
             idps = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
         default:
-            usage(stderr);
-            return EXIT_USAGE;
+            return cli_usage_end(opt, usage);
         }
     }
     if ((!url && !tools && !idps) || optind < argc || ((tools || idps) && (!env || !env->cfg))) {
@@ -713,14 +723,7 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
             doctor_check_tools(&d, env->cfg);
         if (idps)
             doctor_check_idps(&d, env->cfg);
-        int tok = 1;
-        for (int i = 0; i < d.n_checks; i++)
-            tok &= d.checks[i].status != CHECK_FAIL;
-        if (as_json)
-            print_json(&d, tok);
-        else
-            print_table(&d);
-        return tok ? 0 : 1;
+        return report(&d, as_json);
     }
     if (parse_url(&d, url) < 0) {
         fprintf(stderr, "mcpgate doctor: --url needs an http:// or https:// URL\n");
@@ -741,13 +744,7 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv)
         doctor_check_tools(&d, env->cfg);
     if (idps)
         doctor_check_idps(&d, env->cfg);
-    int ok = 1;
-    for (int i = 0; i < d.n_checks; i++)
-        ok &= d.checks[i].status != CHECK_FAIL;
-    if (as_json)
-        print_json(&d, ok);
-    else
-        print_table(&d);
+    int status = report(&d, as_json);
     json_object_put(d.diag);
-    return ok ? 0 : 1;
+    return status;
 }

@@ -93,12 +93,8 @@ int main(int argc, char **argv)
         case 'V':
             printf("mcpgate %s\n", PACKAGE_VERSION);
             return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
         default:
-            usage(stderr);
-            return EXIT_USAGE;
+            return cli_usage_end(opt, usage);
         }
     }
     if (optind >= argc) {

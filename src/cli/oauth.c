@@ -7,6 +7,7 @@
  * and API keys are printed once and stored only as hashes.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +49,55 @@ static void print_json_array(struct json_object *arr)
     json_object_put(arr);
 }
 
-static int is_help(int argc, char **argv)
+/* 1 after printing usage when argv asks for help (--help or -h). */
+static int help_printed(int argc, char **argv, const char *usage)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
             return 1;
+        }
+    }
     return 0;
+}
+
+/* Ends a list command: prints arr (the --json output; NULL for the table
+ * already printed) unless rc failed. Frees arr; returns the exit status. */
+static int list_done(enum store_rc rc, struct json_object *arr)
+{
+    if (rc != STORE_OK) {
+        json_object_put(arr);
+        return cli_store_failed(rc);
+    }
+    if (arr)
+        print_json_array(arr);
+    return 0;
+}
+
+/* Finds user name into *u. Returns 0, or the exit status (message
+ * printed). */
+static int find_user(const struct cli_env *env, const char *name, struct store_user *u)
+{
+    enum store_rc rc = store_user_find(env->db, name, u);
+    return rc == STORE_OK ? 0 : cli_store_missing(rc, "mcpgate: no user %s", name);
+}
+
+int cli_usage_end(int opt, void (*usage)(FILE *f))
+{
+    usage(opt == 'h' ? stdout : stderr);
+    return opt == 'h' ? 0 : EXIT_USAGE;
+}
+
+int cli_store_missing(enum store_rc rc, const char *fmt, ...)
+{
+    if (rc != STORE_NOT_FOUND)
+        return cli_store_failed(rc);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
 }
 
 int cli_store_failed(enum store_rc rc)
@@ -197,10 +241,8 @@ static int valid_username(const char *s)
 
 int cli_user(const struct cli_env *env, int argc, char **argv)
 {
-    if (is_help(argc, argv)) {
-        fputs(user_usage, stdout);
+    if (help_printed(argc, argv, user_usage))
         return 0;
-    }
     int json = take_json_flag(&argc, argv);
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "list") == 0 && argc == 2) {
@@ -208,14 +250,7 @@ int cli_user(const struct cli_env *env, int argc, char **argv)
         if (!json)
             printf("%-32s %-8s %-20s %-12s %s\n", "USER", "STATE", "CREATED", "PROVIDER",
                    "SUBJECT");
-        enum store_rc rc = store_user_list(env->db, print_user, arr);
-        if (rc != STORE_OK) {
-            json_object_put(arr);
-            return cli_store_failed(rc);
-        }
-        if (json)
-            print_json_array(arr);
-        return 0;
+        return list_done(store_user_list(env->db, print_user, arr), arr);
     }
     if (argc != 3 ||
         (strcmp(sub, "add") != 0 && strcmp(sub, "passwd") != 0 && strcmp(sub, "disable") != 0 &&
@@ -412,10 +447,8 @@ static const char client_usage[] =
 
 int cli_client(const struct cli_env *env, int argc, char **argv)
 {
-    if (is_help(argc, argv)) {
-        fputs(client_usage, stdout);
+    if (help_printed(argc, argv, client_usage))
         return 0;
-    }
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "register") == 0)
         return client_register(env, argc - 1, argv + 1);
@@ -425,14 +458,7 @@ int cli_client(const struct cli_env *env, int argc, char **argv)
                                    json ? json_object_new_array() : NULL};
         if (!json)
             printf("%-40s %-7s %-20s %s\n", "CLIENT_ID", "KIND", "AUTH", "NAME");
-        enum store_rc rc = store_client_list(env->db, print_client, &how);
-        if (rc != STORE_OK) {
-            json_object_put(how.arr);
-            return cli_store_failed(rc);
-        }
-        if (json)
-            print_json_array(how.arr);
-        return 0;
+        return list_done(store_client_list(env->db, print_client, &how), how.arr);
     }
     if ((strcmp(sub, "show") == 0 || strcmp(sub, "revoke") == 0) && argc == 3) {
         struct store_client *cl = xcalloc(1, sizeof *cl);
@@ -502,10 +528,8 @@ static const char key_usage[] =
 
 int cli_key(const struct cli_env *env, int argc, char **argv)
 {
-    if (is_help(argc, argv)) {
-        fputs(key_usage, stdout);
+    if (help_printed(argc, argv, key_usage))
         return 0;
-    }
     int json = take_json_flag(&argc, argv);
     const char *sub = argc > 1 ? argv[1] : "";
     struct store_user u;
@@ -516,13 +540,9 @@ int cli_key(const struct cli_env *env, int argc, char **argv)
             fprintf(stderr, "mcpgate: a key name has 1 to 100 characters\n");
             return EXIT_USAGE;
         }
-        rc = store_user_find(env->db, argv[2], &u);
-        if (rc == STORE_NOT_FOUND) {
-            fprintf(stderr, "mcpgate: no user %s\n", argv[2]);
-            return 1;
-        }
-        if (rc != STORE_OK)
-            return cli_store_failed(rc);
+        int status = find_user(env, argv[2], &u);
+        if (status)
+            return status;
         char raw[64], key[72], hash[CRYPTO_SHA256_HEX_LEN + 1], prefix[12];
         crypto_token(32, raw);
         snprintf(key, sizeof key, "mgk_%s", raw);
@@ -542,27 +562,16 @@ int cli_key(const struct cli_env *env, int argc, char **argv)
     if (strcmp(sub, "list") == 0 && argc <= 3) {
         long long uid = 0;
         if (argc == 3) {
-            rc = store_user_find(env->db, argv[2], &u);
-            if (rc == STORE_NOT_FOUND) {
-                fprintf(stderr, "mcpgate: no user %s\n", argv[2]);
-                return 1;
-            }
-            if (rc != STORE_OK)
-                return cli_store_failed(rc);
+            int status = find_user(env, argv[2], &u);
+            if (status)
+                return status;
             uid = u.id;
         }
         struct json_object *arr = json ? json_object_new_array() : NULL;
         if (!json)
             printf("%-6s %-16s %-24s %-11s  %-30s %s\n", "ID", "USER", "NAME", "PREFIX", "SCOPE",
                    "CREATED, LAST USED");
-        rc = store_apikey_list(env->db, uid, print_key, arr);
-        if (rc != STORE_OK) {
-            json_object_put(arr);
-            return cli_store_failed(rc);
-        }
-        if (json)
-            print_json_array(arr);
-        return 0;
+        return list_done(store_apikey_list(env->db, uid, print_key, arr), arr);
     }
     if (strcmp(sub, "revoke") == 0 && argc == 3) {
         char *end;
@@ -572,12 +581,8 @@ int cli_key(const struct cli_env *env, int argc, char **argv)
             return EXIT_USAGE;
         }
         rc = store_apikey_revoke(env->db, id, 0);
-        if (rc == STORE_NOT_FOUND) {
-            fprintf(stderr, "mcpgate: no live key %lld\n", id);
-            return 1;
-        }
         if (rc != STORE_OK)
-            return cli_store_failed(rc);
+            return cli_store_missing(rc, "mcpgate: no live key %lld", id);
         printf("key %lld revoked\n", id);
         return 0;
     }
@@ -599,10 +604,8 @@ static const char token_usage[] =
 
 int cli_token(const struct cli_env *env, int argc, char **argv)
 {
-    if (is_help(argc, argv)) {
-        fputs(token_usage, stdout);
+    if (help_printed(argc, argv, token_usage))
         return 0;
-    }
     int n = 0;
     enum store_rc rc;
     if (argc == 3 && strcmp(argv[1], "revoke") == 0 && strcmp(argv[2], "--stdin") == 0) {
@@ -623,13 +626,9 @@ int cli_token(const struct cli_env *env, int argc, char **argv)
     if ((argc == 4 || argc == 6) && strcmp(argv[1], "revoke") == 0 &&
         strcmp(argv[2], "--user") == 0 && (argc == 4 || strcmp(argv[4], "--client") == 0)) {
         struct store_user u;
-        rc = store_user_find(env->db, argv[3], &u);
-        if (rc == STORE_NOT_FOUND) {
-            fprintf(stderr, "mcpgate: no user %s\n", argv[3]);
-            return 1;
-        }
-        if (rc != STORE_OK)
-            return cli_store_failed(rc);
+        int status = find_user(env, argv[3], &u);
+        if (status)
+            return status;
         rc = store_families_revoke(env->db, u.id, argc == 6 ? argv[5] : NULL, &n);
         if (rc != STORE_OK)
             return cli_store_failed(rc);

@@ -84,15 +84,11 @@ static int rule_add(const struct cli_env *env, const char *effect, int argc, cha
     }
     long long id = 0;
     enum store_rc rc = store_policy_add(env->db, user, group, effect, pattern, &id);
-    if (rc == STORE_NOT_FOUND) {
-        fprintf(stderr,
-                "mcpgate policy: no %s named %s (see mcpgate user list; groups are made "
-                "by mcpgate policy group add)\n",
-                user ? "user" : "group", user ? user : group);
-        return 1;
-    }
     if (rc != STORE_OK)
-        return cli_store_failed(rc);
+        return cli_store_missing(rc,
+                                 "mcpgate policy: no %s named %s (see mcpgate user list; groups "
+                                 "are made by mcpgate policy group add)",
+                                 user ? "user" : "group", user ? user : group);
     printf("rule %lld: %s %s to %s%s\n", id, effect, pattern,
            user    ? "user "
            : group ? "group "
@@ -147,11 +143,7 @@ static int show(const struct cli_env *env, int argc, char **argv)
     enum store_rc rc = store_policy_list(env->db, user, show_row, &st);
     if (rc != STORE_OK) {
         json_object_put(st.arr);
-        if (rc == STORE_NOT_FOUND) {
-            fprintf(stderr, "mcpgate policy show: no user named %s\n", user);
-            return 1;
-        }
-        return cli_store_failed(rc);
+        return cli_store_missing(rc, "mcpgate policy show: no user named %s", user);
     }
     if (json) {
         printf("%s\n", json_object_to_json_string_ext(st.arr, JSON_C_TO_STRING_PRETTY));
@@ -186,12 +178,8 @@ int cli_policy(const struct cli_env *env, int argc, char **argv)
         }
         long long uid = 0;
         enum store_rc rc = store_policy_remove(env->db, id, &uid);
-        if (rc == STORE_NOT_FOUND) {
-            fprintf(stderr, "mcpgate policy revoke: no rule %lld\n", id);
-            return 1;
-        }
         if (rc != STORE_OK)
-            return cli_store_failed(rc);
+            return cli_store_missing(rc, "mcpgate policy revoke: no rule %lld", id);
         printf("rule %lld revoked\n", id);
         /* the rule's user is known only by id: tell everyone, which is safe */
         return notify(env, NULL);
