@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "util/json.h"
+
 void http_response_init(struct http_response *res)
 {
     memset(res, 0, sizeof *res);
@@ -98,4 +102,22 @@ int http_response_send(const struct http_response *res, const struct http_out *o
         rc = out->write(out->ctx, res->body.data, res->body.len);
     buf_free(&head);
     return rc;
+}
+
+void http_response_set_json(struct http_response *res, int status, struct json_object *o)
+{
+    size_t len = 0;
+    const char *text = json_text(o, &len);
+    http_response_set_body(res, status, "application/json", text, len);
+}
+
+void http_response_json_error(struct http_response *res, int status, const char *code,
+                              const char *description)
+{
+    struct json_object *o = json_object_new_object();
+    json_add(o, "error", json_object_new_string(code));
+    if (description)
+        json_add(o, "error_description", json_object_new_string(description));
+    http_response_set_json(res, status, o);
+    json_object_put(o);
 }

@@ -50,6 +50,18 @@ __attribute__((warn_unused_result)) int http_response_header(struct http_respons
 void http_response_set_body(struct http_response *res, int status, const char *content_type,
                             const char *text, size_t len);
 
+struct json_object;
+
+/* Replaces the body with o as JSON text (application/json); o stays the
+ * caller's. */
+void http_response_set_json(struct http_response *res, int status, struct json_object *o);
+
+/* Replaces the body with an error object {"error": code,
+ * "error_description": description} (RFC 6749 section 5.2; no description
+ * when NULL). */
+void http_response_json_error(struct http_response *res, int status, const char *code,
+                              const char *description);
+
 /* Sends status, headers and body to out. Returns 0, or -1 if the client is
  * gone. */
 int http_response_send(const struct http_response *res, const struct http_out *out);

@@ -15,20 +15,14 @@
 
 void oauth_reply_json(struct http_response *res, int status, struct json_object *o)
 {
-    size_t len = 0;
-    const char *text = json_text(o, &len);
-    http_response_set_body(res, status, "application/json", text, len);
+    http_response_set_json(res, status, o);
     json_object_put(o);
 }
 
 void oauth_reply_error(struct http_response *res, int status, const char *error,
                        const char *description)
 {
-    struct json_object *o = json_object_new_object();
-    json_add(o, "error", json_object_new_string(error));
-    if (description)
-        json_add(o, "error_description", json_object_new_string(description));
-    oauth_reply_json(res, status, o);
+    http_response_json_error(res, status, error, description);
 }
 
 void oauth_reply_unavailable(struct http_response *res)

@@ -21,13 +21,6 @@
 
 typedef enum http_rc (*http_handler)(struct http_ctx *ctx);
 
-static void set_json_body(struct http_response *res, int status, struct json_object *o)
-{
-    size_t len = 0;
-    const char *text = json_text(o, &len);
-    http_response_set_body(res, status, "application/json", text, len);
-}
-
 /* The sink through which MCP handlers stream: HTTP status and headers once,
  * then flushed writes. */
 struct sink_state {
@@ -169,7 +162,7 @@ static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
     }
     struct http_response *res = ctx->res;
     if (out.body)
-        set_json_body(res, out.status, out.body);
+        http_response_set_json(res, out.status, out.body);
     else
         res->status = out.status;
     int rc = 0;
@@ -370,23 +363,12 @@ static int bearer_ok(struct http_ctx *ctx, struct oauth_principal *p)
     case OAUTH_BEARER_UNAVAIL: {
         struct json_object *o = jsonrpc_error(NULL, JSONRPC_INTERNAL_ERROR,
                                               "service temporarily unavailable, retry shortly");
-        set_json_body(ctx->res, 503, o);
+        http_response_set_json(ctx->res, 503, o);
         json_object_put(o);
         return 0;
     }
     }
     return 0;
-}
-
-static void json_error_body(struct http_response *res, int status, const char *code,
-                            const char *description)
-{
-    struct json_object *o = json_object_new_object();
-    json_add(o, "error", json_object_new_string(code));
-    if (description)
-        json_add(o, "error_description", json_object_new_string(description));
-    set_json_body(res, status, o);
-    json_object_put(o);
 }
 
 /* Copies at most n-1 printable ASCII characters of s for a log line. */
@@ -446,19 +428,20 @@ int http_serve(struct http_ctx *ctx)
         char msg[128];
         snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
                  ctx->cfg->max_body_bytes);
-        json_error_body(ctx->res, 413, "invalid_request", msg);
+        http_response_json_error(ctx->res, 413, "invalid_request", msg);
         rc = send_reply(ctx);
     } else if (!found) {
-        json_error_body(ctx->res, 404, "not_found", "no such endpoint");
+        http_response_json_error(ctx->res, 404, "not_found", "no such endpoint");
         rc = send_reply(ctx);
     } else if (found->bearer && !bearer_ok(ctx, &principal)) {
         rc = send_reply(ctx);
     } else if (found->oauth && ctx->cfg->auth == MG_AUTH_RESOURCE &&
                found->oauth != oauth_handle_resource_metadata) {
         /* a resource server only: tokens come from rs_issuer, not from here */
-        json_error_body(ctx->res, 404, "not_found",
-                        "this server is a resource server only: get tokens at the authorization "
-                        "server its protected resource metadata name");
+        http_response_json_error(
+            ctx->res, 404, "not_found",
+            "this server is a resource server only: get tokens at the authorization "
+            "server its protected resource metadata name");
         rc = send_reply(ctx);
     } else if (found->oauth) {
         run_oauth(ctx, found->oauth);
@@ -483,10 +466,10 @@ int http_serve_rejected(struct http_ctx *ctx, int status, const char *code, cons
     if (route && (strcmp(route, "/mcp") == 0 ||
                   connector_route(ctx->cfg, route, path, &c) == &connector_mcp)) {
         struct json_object *o = jsonrpc_error(NULL, MCP_ERROR_TRANSPORT, description);
-        set_json_body(ctx->res, status, o);
+        http_response_set_json(ctx->res, status, o);
         json_object_put(o);
     } else {
-        json_error_body(ctx->res, status, code, description);
+        http_response_json_error(ctx->res, status, code, description);
     }
     int rc = send_reply(ctx);
     access_log(ctx, path, &t0, rc);
