@@ -157,7 +157,7 @@ struct mg_config {
     int register_per_hour;   /* dynamic client registrations per address per hour, 0: off */
     int cimd_allow_private;  /* 1: client metadata documents may be fetched from
                                 loopback/private addresses and over http (tests only) */
-    /* limits (doc/mcpgate.conf.5): a request body must arrive within
+    /* limits (docs/man/mcpgate.conf.5): a request body must arrive within
        body_timeout_s, extended by 1 s per body_min_rate bytes received (0: not
        extended), never beyond body_max_s; like mod_reqtimeout's
        body=10-30,MinRate=500 */

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_limits.py - the limits on what one client can make a responder hold or do
-(SECURITY.md, "Limits"; doc/mcpgate.conf.5), through lighttpd and Apache mod_proxy_fcgi
+(SECURITY.md, "Limits"; docs/man/mcpgate.conf.5), through lighttpd and Apache mod_proxy_fcgi
 on one PostgreSQL, with OAuth on (API keys) and the test responder's tools.
 
 Checked, each with a limit set low in the stack's config:

@@ -3,8 +3,8 @@
 
 - every key config_set() accepts (src/util/config.c, the rs_* keys in
   src/util/config_rs.c) is described in
-  doc/mcpgate.conf.5 and appears in conf/mcpgate.conf (set or commented out);
-- every command of the table in src/cli/main.c has a section in doc/mcpgate.8;
+  docs/man/mcpgate.conf.5 and appears in conf/mcpgate.conf (set or commented out);
+- every command of the table in src/cli/main.c has a section in docs/man/mcpgate.8;
 - both pages render with groff -man -ww without a warning (when groff is
   installed).
 """
@@ -50,7 +50,7 @@ cmds = commands()
 ok(len(keys) >= 25, "config_set() keys found (%d)" % len(keys))
 ok(len(cmds) >= 8, "command table entries found (%d)" % len(cmds))
 
-man5 = read("doc/mcpgate.conf.5")
+man5 = read("docs/man/mcpgate.conf.5")
 conf = read("conf/mcpgate.conf")
 # a key is described by a tagged paragraph whose tag is the key in bold
 man5_tags = set(re.findall(r"^\.TP\n\.B ([a-z_]+)$", man5, re.M))
@@ -61,13 +61,13 @@ for k in keys:
 for k in sorted(man5_tags - set(keys)):
     ok(False, "mcpgate.conf(5) describes no unknown key", "%s is not accepted by config_set()" % k)
 
-man8 = read("doc/mcpgate.8")
+man8 = read("docs/man/mcpgate.8")
 sections = set(re.findall(r"^\.SS ([a-z-]+)$", man8, re.M))
 for c in cmds:
     ok(c in sections, "mcpgate(8) has a section for mcpgate %s" % c)
 
 groff = shutil.which("groff")
-for page in ("doc/mcpgate.8", "doc/mcpgate.conf.5"):
+for page in ("docs/man/mcpgate.8", "docs/man/mcpgate.conf.5"):
     if not groff:
         results.append((True, "%s renders # SKIP groff not installed" % page, ""))
         continue

@@ -64,7 +64,7 @@ if parsed:
             else {name}
         ok(names & used, "the dashboard shows %s" % name)
 
-man = read("doc/mcpgate.8")
+man = read("docs/man/mcpgate.8")
 section = man[man.index(".SH METRICS"):man.index(".SH", man.index(".SH METRICS") + 4)]
 guide = read("docs/monitoring.md")
 for name in sorted(families):
