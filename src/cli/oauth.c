@@ -359,14 +359,14 @@ static int client_register(const struct cli_env *env, int argc, char **argv)
     size_t o = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *why = NULL;
+        struct mg_error err = MG_ERROR_INIT;
         switch (opt) {
         case 'n':
             snprintf(cl->name, sizeof cl->name, "%.200s", optarg);
             break;
         case 'r':
-            if (oauth_redirect_uri_check(optarg, &why) < 0) {
-                fprintf(stderr, "mcpgate: %s: %s\n", optarg, why);
+            if (oauth_redirect_uri_check(optarg, &err) < 0) {
+                fprintf(stderr, "mcpgate: %s: %s\n", optarg, err.msg);
                 goto out;
             }
             if (++n_uris > 10 || o + strlen(optarg) + 2 > sizeof cl->redirect_uris) {

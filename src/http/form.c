@@ -14,27 +14,27 @@
 #include <strings.h>
 
 /* Decodes len bytes (plus_is_space: '+' means ' ') into a new string.
- * Returns it (caller frees), or NULL with *why when an escape is malformed,
+ * Returns it (caller frees), or NULL with err (400) when an escape is malformed,
  * the result holds a NUL, or it is not UTF-8: what fields become (user
  * names, client ids, key names) is text, which PostgreSQL refuses to store
  * or compare otherwise. *out_len gets the decoded length. */
 static char *pct_decode(const char *s, size_t len, int plus_is_space, size_t *out_len,
-                        const char **why)
+                        struct mg_error *err)
 {
     char *d = NULL;
     size_t o = 0;
     switch (url_pct_decode(s, len, plus_is_space, &d, &o)) {
     case URL_BAD_ESCAPE:
-        *why = "malformed percent-encoding";
+        mg_error_set(err, 400, 0, "malformed percent-encoding");
         return NULL;
     case URL_HAS_NUL:
-        *why = "a NUL byte in a parameter";
+        mg_error_set(err, 400, 0, "a NUL byte in a parameter");
         return NULL;
     case URL_DECODED:
         break;
     }
     if (!json_utf8_valid(d, o)) {
-        *why = "a parameter that is not UTF-8 text";
+        mg_error_set(err, 400, 0, "a parameter that is not UTF-8 text");
         explicit_bzero(d, o);
         free(d);
         return NULL;
@@ -56,7 +56,7 @@ void http_form_free(struct http_form *f)
     f->n = 0;
 }
 
-int http_form_parse(const char *s, size_t len, struct http_form *out, const char **why)
+int http_form_parse(const char *s, size_t len, struct http_form *out, struct mg_error *err)
 {
     out->n = 0;
     size_t i = 0;
@@ -66,24 +66,24 @@ int http_form_parse(const char *s, size_t len, struct http_form *out, const char
             end++;
         if (end > i) {
             if (out->n == HTTP_FORM_MAX_FIELDS) {
-                *why = "too many parameters";
+                mg_error_set(err, 400, 0, "too many parameters");
                 goto fail;
             }
             size_t eq = i;
             while (eq < end && s[eq] != '=')
                 eq++;
             struct http_kv *kv = &out->kv[out->n];
-            kv->name = pct_decode(s + i, eq - i, 1, NULL, why);
+            kv->name = pct_decode(s + i, eq - i, 1, NULL, err);
             kv->value = NULL;
             if (!kv->name)
                 goto fail;
             out->n++;
             if (strlen(kv->name) > HTTP_FORM_MAX_NAME) {
-                *why = "parameter name too long";
+                mg_error_set(err, 400, 0, "parameter name too long");
                 goto fail;
             }
-            kv->value = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1, &kv->value_len, why)
-                                 : pct_decode("", 0, 1, &kv->value_len, why);
+            kv->value = eq < end ? pct_decode(s + eq + 1, end - eq - 1, 1, &kv->value_len, err)
+                                 : pct_decode("", 0, 1, &kv->value_len, err);
             if (!kv->value)
                 goto fail;
         }
@@ -164,28 +164,27 @@ static long b64_decode(const char *s, char *out, size_t n)
     return got;
 }
 
-int http_basic_credentials(const char *authorization, char *id, size_t id_n, char *secret,
-                           size_t secret_n)
+enum http_basic http_basic_credentials(const char *authorization, char *id, size_t id_n,
+                                       char *secret, size_t secret_n)
 {
     if (!authorization || strncasecmp(authorization, "Basic ", 6) != 0)
-        return -1;
+        return HTTP_BASIC_ABSENT;
     const char *b64 = authorization + 6;
     b64 += strspn(b64, " ");
     char raw[1024];
     long len = b64_decode(b64, raw, sizeof raw);
-    int rc = -2;
+    enum http_basic rc = HTTP_BASIC_MALFORMED;
     char *colon = len > 0 ? memchr(raw, ':', (size_t)len) : NULL;
     if (!colon || memchr(raw, '\0', (size_t)len))
         goto out;
     *colon = '\0';
     size_t a_len = 0, b_len = 0;
-    const char *why = NULL;
-    char *a = pct_decode(raw, strlen(raw), 1, &a_len, &why);
-    char *b = pct_decode(colon + 1, strlen(colon + 1), 1, &b_len, &why);
+    char *a = pct_decode(raw, strlen(raw), 1, &a_len, NULL);
+    char *b = pct_decode(colon + 1, strlen(colon + 1), 1, &b_len, NULL);
     if (a && b && a_len > 0 && a_len < id_n && b_len < secret_n) {
         memcpy(id, a, a_len + 1);
         memcpy(secret, b, b_len + 1);
-        rc = 0;
+        rc = HTTP_BASIC_OK;
     }
     free(a);
     if (b) {

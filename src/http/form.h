@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "util/buf.h"
+#include "util/error.h"
 
 #define HTTP_FORM_MAX_FIELDS 64
 #define HTTP_FORM_MAX_NAME   64
@@ -35,11 +36,12 @@ struct http_form {
 };
 
 /* Parses len bytes of name=value&... into out (which it initializes).
- * Returns 0; or -1 with *why a static description (malformed escape, NUL,
- * not UTF-8, too many fields, a name over HTTP_FORM_MAX_NAME) and out empty. Free with
- * http_form_free() in both cases. */
-__attribute__((warn_unused_result)) int http_form_parse(const char *s, size_t len,
-                                                        struct http_form *out, const char **why);
+ * Returns 0; or -1 with err (util/error.h; may be NULL) at http 400 and a
+ * msg saying the fault (malformed escape, NUL, not UTF-8, too many fields,
+ * a name over HTTP_FORM_MAX_NAME) and out empty. Free with http_form_free()
+ * in both cases. */
+__attribute__((warn_unused_result)) int
+http_form_parse(const char *s, size_t len, struct http_form *out, struct mg_error *err);
 
 /* Frees what the form holds; the struct may be parsed into again. */
 void http_form_free(struct http_form *f);
@@ -58,12 +60,17 @@ const char *http_form_duplicate(const struct http_form *f);
 __attribute__((warn_unused_result)) int http_cookie_get(const char *cookie_header, const char *name,
                                                         char *out, size_t n);
 
+enum http_basic {
+    HTTP_BASIC_OK,        /* id and secret are filled */
+    HTTP_BASIC_ABSENT,    /* no header, or not the Basic scheme */
+    HTTP_BASIC_MALFORMED, /* Basic, but malformed or too long */
+};
+
 /* Decodes "Basic base64(urlenc(id):urlenc(secret))" into id and secret.
- * Returns 0, -1 when the header is not Basic at all, -2 when it is Basic
- * but malformed or too long. The caller clears secret after use. */
-__attribute__((warn_unused_result)) int http_basic_credentials(const char *authorization, char *id,
-                                                               size_t id_n, char *secret,
-                                                               size_t secret_n);
+ * The caller clears secret after use. */
+__attribute__((warn_unused_result)) enum http_basic
+http_basic_credentials(const char *authorization, char *id, size_t id_n, char *secret,
+                       size_t secret_n);
 
 /* Appends s percent-encoded (everything but ALPHA DIGIT - . _ ~). Returns
  * 0, or -1 when b is full. */

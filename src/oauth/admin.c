@@ -354,9 +354,9 @@ void oauth_handle_admin_audit(struct oauth_ctx *ctx)
     if (!oauth_admin_get_only(ctx) || !oauth_admin_require(ctx, &u, "/admin/audit"))
         return;
     struct http_form q;
-    const char *why = NULL;
-    if (oauth_query(ctx, &q, &why) < 0) {
-        oauth_error_page(ctx, 400, "Bad request", why);
+    struct mg_error err = MG_ERROR_INIT;
+    if (oauth_query(ctx, &q, &err) < 0) {
+        oauth_error_page(ctx, 400, "Bad request", err.msg);
         return;
     }
     struct pages_admin_audit p = {

@@ -89,7 +89,7 @@ static void redirect_error(struct oauth_ctx *ctx, const struct authz *a, const c
 /* Step 1: client and redirect URI. Returns 0, or -1 with an error page. */
 static int check_client(struct oauth_ctx *ctx, const struct http_form *q, struct authz *a)
 {
-    const char *why = NULL;
+    struct mg_error err = MG_ERROR_INIT;
     const char *dup = http_form_duplicate(q);
     if (dup) {
         char msg[128];
@@ -97,13 +97,13 @@ static int check_client(struct oauth_ctx *ctx, const struct http_form *q, struct
         oauth_error_page(ctx, 400, "Invalid request", msg);
         return -1;
     }
-    int g = oauth_client_get(ctx, http_form_get(q, "client_id"), &a->client, &why);
-    if (g == -2) {
+    int g = oauth_client_get(ctx, http_form_get(q, "client_id"), &a->client, &err);
+    if (g < 0 && mg_error_is_unavailable(&err)) {
         oauth_reply_unavailable(ctx->res);
         return -1;
     }
     if (g < 0) {
-        oauth_error_page(ctx, 400, "Unknown application", why);
+        oauth_error_page(ctx, 400, "Unknown application", err.msg);
         return -1;
     }
     const char *uri = http_form_get(q, "redirect_uri");

@@ -92,8 +92,9 @@ static long cache_ttl(const struct fetch *f)
     return ttl < CIMD_MIN_TTL ? CIMD_MIN_TTL : ttl > CIMD_MAX_TTL ? CIMD_MAX_TTL : ttl;
 }
 
-/* Fetches url into f. Returns 0, or -1 with *why. */
-static int fetch(const struct mg_config *cfg, const char *url, struct fetch *f, const char **why)
+/* Fetches url into f. Returns 0, or -1 with err. */
+static int fetch(const struct mg_config *cfg, const char *url, struct fetch *f,
+                 struct mg_error *err)
 {
     f->body.limit = CIMD_MAX_BYTES;
     struct tool_fetch_req req = {.url = url,
@@ -107,48 +108,50 @@ static int fetch(const struct mg_config *cfg, const char *url, struct fetch *f, 
     long status = 0;
     int rc = tool_fetch(&req, &f->body, &status, &f->refused);
     if (f->refused) {
-        *why = "the client metadata document's address is not public";
+        mg_error_msg(err, "the client metadata document's address is not public");
         return -1;
     }
     if (rc != CURLE_OK) {
         LOG_WARN("msg=\"client metadata fetch failed\" curl=%d", (int)rc);
-        *why = rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED
-                   ? "the client metadata document is too large"
-                   : "could not fetch the client metadata document";
+        mg_error_msg(err, "%s",
+                     rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED
+                         ? "the client metadata document is too large"
+                         : "could not fetch the client metadata document");
         return -1;
     }
     if (status != 200) {
-        *why = "the client metadata document could not be fetched (HTTP status not 200)";
+        mg_error_msg(err,
+                     "the client metadata document could not be fetched (HTTP status not 200)");
         return -1;
     }
     return 0;
 }
 
-/* Checks the document and fills out. Returns 0 or -1 with *why. */
+/* Checks the document and fills out. Returns 0 or -1 with err. */
 static int parse_document(const char *url, const struct buf *body, struct store_client *out,
-                          const char **why)
+                          struct mg_error *err)
 {
     struct json_object *doc = NULL;
     int rc = -1;
     if (json_parse_request(body->data ? body->data : "", body->len, &doc, NULL) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
-        *why = "the client metadata document is not a JSON object";
+        mg_error_msg(err, "the client metadata document is not a JSON object");
         goto out;
     }
     const char *id = json_get_string(doc, "client_id");
     if (!id || strcmp(id, url) != 0) {
-        *why = "the client metadata document's client_id differs from its URL";
+        mg_error_msg(err, "the client metadata document's client_id differs from its URL");
         goto out;
     }
     const char *method = json_get_string(doc, "token_endpoint_auth_method");
     if (method && strcmp(method, "none") != 0) {
-        *why = "client metadata documents must use token_endpoint_auth_method none";
+        mg_error_msg(err, "client metadata documents must use token_endpoint_auth_method none");
         goto out;
     }
     struct json_object *uris = json_get(doc, "redirect_uris", json_type_array);
     size_t n = uris ? json_object_array_length(uris) : 0;
     if (n == 0 || n > OAUTH_MAX_REDIRECTS) {
-        *why = "the client metadata document needs 1 to 10 redirect_uris";
+        mg_error_msg(err, "the client metadata document needs 1 to 10 redirect_uris");
         goto out;
     }
     memset(out, 0, sizeof *out);
@@ -156,12 +159,12 @@ static int parse_document(const char *url, const struct buf *body, struct store_
     for (size_t i = 0; i < n; i++) {
         struct json_object *u = json_object_array_get_idx(uris, i);
         if (!json_object_is_type(u, json_type_string) ||
-            oauth_redirect_uri_check(json_object_get_string(u), why) < 0)
+            oauth_redirect_uri_check(json_object_get_string(u), err) < 0)
             goto out;
         int w = snprintf(out->redirect_uris + o, sizeof out->redirect_uris - o, "%s%s",
                          o ? "\n" : "", json_object_get_string(u));
         if (w < 0 || (size_t)w >= sizeof out->redirect_uris - o) {
-            *why = "redirect URIs too long";
+            mg_error_msg(err, "redirect URIs too long");
             goto out;
         }
         o += (size_t)w;
@@ -211,17 +214,17 @@ static int url_is_ours(const struct mg_config *cfg, const char *url)
 /* Fetches url (holding the fetch's leases) and saves the client. Returns as
  * oauth_cimd_resolve(). */
 static int fetch_and_save(struct oauth_ctx *ctx, const char *url, struct store_client *out,
-                          const char **why)
+                          struct mg_error *err)
 {
     struct fetch f = {.max_age = -1};
-    int rc = fetch(ctx->cfg, url, &f, why);
+    int rc = fetch(ctx->cfg, url, &f, err);
     if (rc == 0)
-        rc = parse_document(url, &f.body, out, why);
+        rc = parse_document(url, &f.body, out, err);
     if (rc == 0) {
         enum store_rc src = store_client_cimd_save(ctx->db, out, (int)cache_ttl(&f));
         if (src == STORE_NOT_FOUND)
-            *why = "this client has been revoked";
-        rc = src == STORE_OK ? 0 : src == STORE_NOT_FOUND ? -1 : -2;
+            mg_error_msg(err, "this client has been revoked");
+        rc = src == STORE_OK ? 0 : src == STORE_NOT_FOUND ? -1 : mg_error_unavailable(err);
     }
     if (rc == 0)
         LOG_INFO("msg=\"client metadata document fetched\" ttl_s=%ld", cache_ttl(&f));
@@ -230,14 +233,14 @@ static int fetch_and_save(struct oauth_ctx *ctx, const char *url, struct store_c
 }
 
 int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url, struct store_client *out,
-                       const char **why)
+                       struct mg_error *err)
 {
     if (!url_acceptable(url)) {
-        *why = "client_id is not a usable client metadata document URL";
+        mg_error_msg(err, "client_id is not a usable client metadata document URL");
         return -1;
     }
     if (url_is_ours(ctx->cfg, url)) {
-        *why = "a client metadata document cannot come from this server";
+        mg_error_msg(err, "a client metadata document cannot come from this server");
         return -1;
     }
     switch (store_client_find(ctx->db, url, out)) {
@@ -249,7 +252,7 @@ int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url, struct store_clie
         break;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        return -2;
+        return mg_error_unavailable(err);
     }
     /* a recent failure is not fetched again; one fetch per URL at a time,
      * and all unauthenticated waits together within unauth_waiting_max */
@@ -259,24 +262,25 @@ int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url, struct store_clie
     snprintf(fetch_key, sizeof fetch_key, "cf:%s", url_hash);
     int failed = 0;
     if (store_lease_count(ctx->db, fail_key, &failed) != STORE_OK)
-        return -2;
+        return mg_error_unavailable(err);
     if (failed > 0) {
-        *why = "the client metadata document could not be fetched a moment ago: try again "
-               "later";
+        mg_error_msg(err,
+                     "the client metadata document could not be fetched a moment ago: try again "
+                     "later");
         return -1;
     }
     const char *keys[] = {fetch_key, "uw"};
     const int caps[] = {1, ctx->cfg->unauth_waiting_max};
     long long lease = 0;
     if (store_lease_acquire(ctx->db, keys, caps, 2, CIMD_LEASE_TTL_S, &lease) != STORE_OK)
-        return -2;
+        return mg_error_unavailable(err);
     if (lease == 0) {
         LOG_INFO("msg=\"client metadata fetch refused: one is running, or too many waits\"");
-        return -2;
+        return mg_error_unavailable(err);
     }
     store_conn_release(ctx->db); /* no connection is held while fetching */
-    int rc = fetch_and_save(ctx, url, out, why);
-    if (rc == -1) {
+    int rc = fetch_and_save(ctx, url, out, err);
+    if (rc < 0 && !mg_error_is_unavailable(err)) {
         const char *fk[] = {fail_key};
         const int fc[] = {1};
         long long mark = 0;

@@ -112,33 +112,33 @@ int oauth_redirect_uri_loopback(const char *uri)
     return url_split(uri, &u) == 0 && is_loopback_host(u.host);
 }
 
-int oauth_redirect_uri_check(const char *uri, const char **why)
+int oauth_redirect_uri_check(const char *uri, struct mg_error *err)
 {
     struct url_parts u;
     if (strlen(uri) > OAUTH_MAX_URI_LEN) {
-        *why = "redirect URI too long";
+        mg_error_msg(err, "redirect URI too long");
         return -1;
     }
     for (const char *p = uri; *p; p++) {
         if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '<' || *p == '>' ||
             *p == '\\') {
-            *why = "redirect URI contains characters that are not allowed";
+            mg_error_msg(err, "redirect URI contains characters that are not allowed");
             return -1;
         }
     }
     if (strchr(uri, '#')) {
-        *why = "redirect URI must not contain a fragment";
+        mg_error_msg(err, "redirect URI must not contain a fragment");
         return -1;
     }
     if (url_split(uri, &u) < 0) {
-        *why = "redirect URI must be an absolute URI without user info";
+        mg_error_msg(err, "redirect URI must be an absolute URI without user info");
         return -1;
     }
     if (strcmp(u.scheme, "https") == 0)
         return 0;
     if (strcmp(u.scheme, "http") == 0 && is_loopback_host(u.host))
         return 0;
-    *why = "redirect URI must use https, or http on a loopback address";
+    mg_error_msg(err, "redirect URI must use https, or http on a loopback address");
     return -1;
 }
 
@@ -176,29 +176,29 @@ int oauth_redirect_uri_match(const char *registered, const char *given)
 }
 
 int oauth_client_get(struct oauth_ctx *ctx, const char *client_id, struct store_client *out,
-                     const char **why)
+                     struct mg_error *err)
 {
     if (!client_id || !*client_id) {
-        *why = "client_id is missing";
+        mg_error_msg(err, "client_id is missing");
         return -1;
     }
     if (strlen(client_id) > OAUTH_MAX_URI_LEN) {
-        *why = "client_id is too long";
+        mg_error_msg(err, "client_id is too long");
         return -1;
     }
     if (oauth_cimd_is_url(ctx->cfg, client_id))
-        return oauth_cimd_resolve(ctx, client_id, out, why);
+        return oauth_cimd_resolve(ctx, client_id, out, err);
     switch (store_client_find(ctx->db, client_id, out)) {
     case STORE_OK:
         return 0;
     case STORE_NOT_FOUND:
-        *why = "unknown client_id";
+        mg_error_msg(err, "unknown client_id");
         return -1;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        return -2;
+        return mg_error_unavailable(err);
     }
-    return -2;
+    return mg_error_unavailable(err);
 }
 
 int oauth_read_form(struct oauth_ctx *ctx, struct http_form *f)
@@ -218,10 +218,10 @@ int oauth_read_form(struct oauth_ctx *ctx, struct http_form *f)
                           "Content-Type must be application/x-www-form-urlencoded");
         return -1;
     }
-    const char *why = NULL;
-    if (http_form_parse(ctx->req->body ? ctx->req->body : "", ctx->req->body_len, f, &why) < 0) {
+    struct mg_error err = MG_ERROR_INIT;
+    if (http_form_parse(ctx->req->body ? ctx->req->body : "", ctx->req->body_len, f, &err) < 0) {
         char msg[128];
-        snprintf(msg, sizeof msg, "malformed form body: %s", why);
+        snprintf(msg, sizeof msg, "malformed form body: %.100s", err.msg);
         oauth_reply_error(ctx->res, 400, "invalid_request", msg);
         return -1;
     }
@@ -248,13 +248,13 @@ int oauth_client_authenticate(struct oauth_ctx *ctx, const struct http_form *f,
 {
     char id[OAUTH_MAX_URI_LEN + 1], secret[256];
     const char *auth = http_header(ctx->req, "Authorization");
-    int b = http_basic_credentials(auth, id, sizeof id, secret, sizeof secret);
+    enum http_basic b = http_basic_credentials(auth, id, sizeof id, secret, sizeof secret);
     int rc = -1;
-    if (b == -2) {
+    if (b == HTTP_BASIC_MALFORMED) {
         invalid_client(ctx, 1, "malformed Basic credentials");
         goto out;
     }
-    int basic = b == 0;
+    int basic = b == HTTP_BASIC_OK;
     const char *form_id = http_form_get(f, "client_id");
     const char *form_secret = http_form_get(f, "client_secret");
     if (basic && form_secret) {
@@ -274,9 +274,9 @@ int oauth_client_authenticate(struct oauth_ctx *ctx, const struct http_form *f,
         snprintf(id, sizeof id, "%s", form_id);
         snprintf(secret, sizeof secret, "%s", form_secret ? form_secret : "");
     }
-    const char *why = NULL;
-    int g = oauth_client_get(ctx, id, out, &why);
-    if (g == -2) {
+    struct mg_error err = MG_ERROR_INIT;
+    int g = oauth_client_get(ctx, id, out, &err);
+    if (g < 0 && mg_error_is_unavailable(&err)) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }

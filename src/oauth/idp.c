@@ -71,13 +71,13 @@
 /* --- secrets derived from the state --- */
 
 /* base64url(HMAC-SHA256(installation secret "idp", label ":" state)) into
- * out (44 bytes). Returns 0, or -2 when the database is unreachable. */
+ * out (44 bytes). Returns 0, or -1 when the database is unreachable. */
 static int derive(struct oauth_ctx *ctx, const char *label, const char *state,
                   char out[OAUTH_SECRET_LEN + 1])
 {
     unsigned char key[STORE_SECRET_LEN], md[32];
     if (store_secret_get(ctx->db, "idp", key) != STORE_OK)
-        return -2;
+        return -1;
     char msg[128];
     int n = snprintf(msg, sizeof msg, "%s:%s", label, state);
     crypto_hmac_sha256(key, sizeof key, msg, (size_t)n, md);
@@ -90,16 +90,16 @@ static int derive(struct oauth_ctx *ctx, const char *label, const char *state,
 
 /* The mark of a consent given at the provider for user_id's authorization
  * request target (a path with query): base64url(HMAC(installation secret
- * "idp", "consent:" user_id ":" target)) into out. Returns 0, or -2 when the
+ * "idp", "consent:" user_id ":" target)) into out. Returns 0, or -1 when the
  * database is unreachable. */
 static int consent_mark(struct oauth_ctx *ctx, long long user_id, const char *target,
                         char out[OAUTH_SECRET_LEN + 1])
 {
     unsigned char key[STORE_SECRET_LEN], md[32];
     if (store_secret_get(ctx->db, "idp", key) != STORE_OK)
-        return -2;
+        return -1;
     struct buf msg = {0};
-    int rc = buf_printf(&msg, "consent:%lld:%s", user_id, target) ? -2 : 0;
+    int rc = buf_printf(&msg, "consent:%lld:%s", user_id, target) ? -1 : 0;
     if (rc == 0) {
         crypto_hmac_sha256(key, sizeof key, msg.data, msg.len, md);
         crypto_b64url_encode(md, sizeof md, out);
@@ -226,7 +226,7 @@ static void make_username(const char *source, const char *preferred, char *out, 
 }
 
 int oauth_user_provision(struct oauth_ctx *ctx, const char *source, struct json_object *claims,
-                         struct store_user *u, const char **why)
+                         struct store_user *u, struct mg_error *err)
 {
     const char *sub = json_get_string(claims, "sub");
     const char *email = json_get_string(claims, "email");
@@ -234,7 +234,7 @@ int oauth_user_provision(struct oauth_ctx *ctx, const char *source, struct json_
     const char *preferred = json_get_string(claims, "preferred_username");
     if (!sub || !*sub || strlen(sub) > 255 || (email && strlen(email) > 320) ||
         (name && strlen(name) > 200)) {
-        *why = "claims too long to keep, or no subject";
+        mg_error_msg(err, "claims too long to keep, or no subject");
         return -1;
     }
     char username[65], fallback[65], h[CRYPTO_SHA256_HEX_LEN + 1], key[300];
@@ -244,7 +244,7 @@ int oauth_user_provision(struct oauth_ctx *ctx, const char *source, struct json_
     snprintf(fallback, sizeof fallback, "%.16s@%s", h, source);
     if (store_user_federated(ctx->db, source, sub, username, fallback, email ? email : "",
                              name ? name : "", u) != STORE_OK)
-        return -2;
+        return mg_error_unavailable(err);
     return 0;
 }
 
@@ -303,10 +303,10 @@ static void grant_clear(struct idp_grant *g)
 
 /* Exchanges code at the provider's token endpoint. Returns 0 with the
  * tokens in *grant (the ID token required when the identity comes from it,
- * the access token otherwise), or -1 with *why set for the page. */
+ * the access token otherwise), or -1 with err (its msg for the page). */
 static int exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
                          const struct idp_cache *meta, const char *code, const char *verifier,
-                         struct idp_grant *grant, const char **why)
+                         struct idp_grant *grant, struct mg_error *err)
 {
     char redirect[600];
     callback_uri(ctx->cfg, redirect, sizeof redirect);
@@ -321,7 +321,7 @@ static int exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
     if (rc == 0 && !p->client_secret[0])
         rc = buf_puts(&form, "&client_id=") || http_url_encode(&form, p->client_id);
     if (rc != 0) {
-        *why = "The provider's answer is too long.";
+        mg_error_msg(err, "The provider's answer is too long.");
         goto out;
     }
     if (p->client_secret[0]) { /* client_secret_basic: both form-urlencoded (RFC 6749 2.3.1) */
@@ -339,16 +339,17 @@ static int exchange_code(struct oauth_ctx *ctx, const struct mg_idp *p,
         json_parse_request(f.body.data ? f.body.data : "", f.body.len, &doc, NULL) < 0 ||
         !json_object_is_type(doc, json_type_object)) {
         LOG_WARN("msg=\"identity provider refused the code\" idp=%s status=%ld", p->name, status);
-        *why = "The identity provider did not accept the sign-in (the code was refused).";
+        mg_error_msg(err,
+                     "The identity provider did not accept the sign-in (the code was refused).");
         json_object_put(doc);
         goto out;
     }
     const char *t = json_get_string(doc, "id_token");
     const char *at = json_get_string(doc, "access_token");
     if (!t && p->identity == MG_IDP_ID_TOKEN && !p->link_only) {
-        *why = "The identity provider sent no ID token.";
+        mg_error_msg(err, "The identity provider sent no ID token.");
     } else if (!at && (p->identity != MG_IDP_ID_TOKEN || p->link_only)) {
-        *why = "The identity provider sent no access token.";
+        mg_error_msg(err, "The identity provider sent no access token.");
     } else {
         const char *rt = json_get_string(doc, "refresh_token");
         struct json_object *e = json_get(doc, "expires_in", json_type_int);
@@ -442,9 +443,9 @@ static struct json_object *whoami_claims(const struct mg_idp *p, struct json_obj
 /* Asks p's userinfo endpoint (OpenID Connect Core 5.3) or "who am I" URL,
  * with the access token, whose it is. Returns the claims (sub, and maybe
  * email, name, preferred_username, groups; the caller puts them), or NULL
- * with *why for the page. */
+ * with err (its msg for the page). */
 static struct json_object *fetch_identity(struct oauth_ctx *ctx, const struct mg_idp *p,
-                                          const char *access, const char **why)
+                                          const char *access, struct mg_error *err)
 {
     struct fetch f;
     memset(&f, 0, sizeof f);
@@ -459,8 +460,8 @@ static struct json_object *fetch_identity(struct oauth_ctx *ctx, const struct mg
         LOG_WARN("msg=\"identity provider did not say who signed in\" idp=%s status=%ld "
                  "source=%s",
                  p->name, status, whoami ? "whoami_url" : "userinfo_endpoint");
-        *why = "The identity provider did not say who signed in (its user information "
-               "could not be read).";
+        mg_error_msg(err, "The identity provider did not say who signed in (its user information "
+                          "could not be read).");
         goto out;
     }
     if (whoami) {
@@ -472,7 +473,7 @@ static struct json_object *fetch_identity(struct oauth_ctx *ctx, const struct mg
         LOG_WARN("msg=\"identity provider's user information lacks the subject\" idp=%s "
                  "field=%s",
                  p->name, whoami ? p->subject_field : "sub");
-        *why = "The identity provider's user information lacks the subject.";
+        mg_error_msg(err, "The identity provider's user information lacks the subject.");
     }
 out:
     json_object_put(doc);
@@ -538,22 +539,22 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
                            const char *target)
 {
     char verifier[OAUTH_SECRET_LEN + 1], nonce[OAUTH_SECRET_LEN + 1];
-    const char *why = NULL;
+    struct mg_error err = MG_ERROR_INIT;
     struct json_object *claims = NULL;
     struct idp_grant grant = {0};
     if (derive(ctx, "pkce", state, verifier) < 0 || derive(ctx, "nonce", state, nonce) < 0) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
-    if (exchange_code(ctx, p, meta, code, verifier, &grant, &why) < 0) {
-        fail_page(ctx, 502, why);
+    if (exchange_code(ctx, p, meta, code, verifier, &grant, &err) < 0) {
+        fail_page(ctx, 502, err.msg);
         goto out;
     }
     if (p->identity == MG_IDP_ID_TOKEN) {
         if (id_token_claims(ctx, p, grant.id_token, nonce, &claims) < 0)
             goto out;
-    } else if (!(claims = fetch_identity(ctx, p, grant.access, &why))) {
-        fail_page(ctx, 502, why);
+    } else if (!(claims = fetch_identity(ctx, p, grant.access, &err))) {
+        fail_page(ctx, 502, err.msg);
         goto out;
     }
     const char *sub = json_get_string(claims, "sub");
@@ -572,7 +573,7 @@ static void finish_sign_in(struct oauth_ctx *ctx, const struct mg_idp *p,
         goto out;
     }
     struct store_user u;
-    if (oauth_user_provision(ctx, p->name, claims, &u, &why) < 0) { /* the claims were checked */
+    if (oauth_user_provision(ctx, p->name, claims, &u, &err) < 0) { /* the claims were checked */
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
@@ -641,7 +642,7 @@ static void finish_link(struct oauth_ctx *ctx, const struct mg_idp *p, const str
                         const char *state, const char *code, long long uid, const char *target)
 {
     char verifier[OAUTH_SECRET_LEN + 1];
-    const char *why = NULL;
+    struct mg_error err = MG_ERROR_INIT;
     struct idp_grant grant = {0};
     struct store_user u;
     int s = oauth_web_user(ctx, &u);
@@ -655,8 +656,8 @@ static void finish_link(struct oauth_ctx *ctx, const struct mg_idp *p, const str
         fail_page(ctx, 403, "Sign in here as the user who started linking this account.");
         goto out;
     }
-    if (exchange_code(ctx, p, meta, code, verifier, &grant, &why) < 0) {
-        fail_page(ctx, 502, why);
+    if (exchange_code(ctx, p, meta, code, verifier, &grant, &err) < 0) {
+        fail_page(ctx, 502, err.msg);
         goto out;
     }
     if (ctx->cfg->n_credential_keys == 0 ||

@@ -55,18 +55,21 @@ int oauth_redirect_uri_match(const char *registered, const char *given);
 int oauth_cimd_is_url(const struct mg_config *cfg, const char *client_id);
 
 /* Fetches (or takes from the cache) the metadata document at url and fills
- * *out. Returns 0; -1 with *why (the document is unusable); -2 when the
- * database is unreachable. */
+ * *out. Returns 0, or -1 with err (not NULL): its msg says why the
+ * document is unusable, or mg_error_is_unavailable(err) when the database
+ * is unreachable or too many fetches wait. */
 __attribute__((warn_unused_result)) int oauth_cimd_resolve(struct oauth_ctx *ctx, const char *url,
                                                            struct store_client *out,
-                                                           const char **why);
+                                                           struct mg_error *err);
 
 /* Finds a client by id (fetching a metadata document when needed).
- * Returns 0; -1 unknown/unusable (*why set); -2 database unreachable. */
+ * Returns 0, or -1 with err (not NULL): its msg says why the client is
+ * unknown or unusable, or mg_error_is_unavailable(err) when the database is
+ * unreachable. */
 __attribute__((warn_unused_result)) int oauth_client_get(struct oauth_ctx *ctx,
                                                          const char *client_id,
                                                          struct store_client *out,
-                                                         const char **why);
+                                                         struct mg_error *err);
 
 /* Reads an application/x-www-form-urlencoded POST body into f. Returns 0;
  * or -1 with the 400/413/415 answer already in ctx->res (f empty). Free f
@@ -98,7 +101,7 @@ __attribute__((warn_unused_result)) int oauth_web_user(struct oauth_ctx *ctx,
                                                        struct store_user *out);
 
 /* The CSRF token for forms on this page into out (n >= 64): an HMAC of the
- * browser's CSRF cookie, which is set when missing. Returns 0, or -2 when
+ * browser's CSRF cookie, which is set when missing. Returns 0, or -1 when
  * the database is unreachable. */
 __attribute__((warn_unused_result)) int oauth_csrf_token(struct oauth_ctx *ctx, char *out,
                                                          size_t n);
@@ -117,9 +120,9 @@ void oauth_error_page(struct oauth_ctx *ctx, int status, const char *title, cons
 void oauth_see_other(struct oauth_ctx *ctx, const char *location);
 
 /* Parses the query string of the request into f. Returns 0, or -1 with
- * *why. Free f in both cases. */
+ * err (msg for the error page). Free f in both cases. */
 __attribute__((warn_unused_result)) int oauth_query(struct oauth_ctx *ctx, struct http_form *f,
-                                                    const char **why);
+                                                    struct mg_error *err);
 
 /* The signed-in user of this browser into *u, for a page that needs one.
  * Returns 1 when signed in; 0 when it answered: 303 to sign in and come
@@ -165,11 +168,12 @@ __attribute__((warn_unused_result)) int oauth_idp_start_url(const struct mg_conf
 
 /* Finds or provisions the user keyed by (source, the claims' "sub"), with
  * name and email from the claims ("preferred_username", "email", "name").
- * Returns 0 with *u set (which may be disabled); -1 when the claims lack a
- * subject or are too long to keep (*why set); -2 when the database failed. */
+ * Returns 0 with *u set (which may be disabled), or -1 with err: its msg
+ * when the claims lack a subject or are too long to keep, or
+ * mg_error_is_unavailable(err) when the database failed. */
 __attribute__((warn_unused_result)) int
 oauth_user_provision(struct oauth_ctx *ctx, const char *source, struct json_object *claims,
-                     struct store_user *u, const char **why);
+                     struct store_user *u, struct mg_error *err);
 
 /* When claims have the claim named claim (an array of strings; "" names
  * none), makes u's groups exactly its entries that are valid group names

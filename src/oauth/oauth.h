@@ -117,8 +117,10 @@ oauth_insufficient_scope_header(const struct mg_config *cfg, const struct mg_con
 
 /* Checks a redirect URI for registration: absolute https, or http on a
  * loopback host (127.0.0.1, [::1], localhost); no fragment, no user info,
- * at most OAUTH_MAX_URI_LEN. Returns 0, or -1 with *why set. */
-__attribute__((warn_unused_result)) int oauth_redirect_uri_check(const char *uri, const char **why);
+ * at most OAUTH_MAX_URI_LEN. Returns 0, or -1 with err's msg set (err may
+ * be NULL). */
+__attribute__((warn_unused_result)) int oauth_redirect_uri_check(const char *uri,
+                                                                 struct mg_error *err);
 
 /* Returns 1 when the host of uri is exactly a loopback one (127.0.0.1,
  * [::1], localhost, any case, any port): "127.0.0.1.evil.example" and

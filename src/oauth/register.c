@@ -40,10 +40,11 @@ static int take_redirects(struct oauth_ctx *ctx, struct json_object *doc, char *
     out[0] = '\0';
     for (size_t i = 0; i < count; i++) {
         struct json_object *u = json_object_array_get_idx(arr, i);
-        const char *why = "redirect URI must be a string";
+        struct mg_error err = MG_ERROR_INIT;
+        mg_error_msg(&err, "redirect URI must be a string");
         if (!json_object_is_type(u, json_type_string) ||
-            oauth_redirect_uri_check(json_object_get_string(u), &why) < 0) {
-            invalid(ctx, "invalid_redirect_uri", why);
+            oauth_redirect_uri_check(json_object_get_string(u), &err) < 0) {
+            invalid(ctx, "invalid_redirect_uri", err.msg);
             return -1;
         }
         int w = snprintf(out + o, n - o, "%s%s", o ? "\n" : "", json_object_get_string(u));

@@ -409,10 +409,10 @@ enum oauth_bearer oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_prin
     if (brc != OAUTH_BEARER_OK)
         return brc;
     struct store_user u;
-    const char *why = NULL;
-    int prc = oauth_user_provision(ctx, rs->name, claims, &u, &why);
-    if (prc == -1) {
-        LOG_INFO("msg=\"token refused\" why=\"%s\"", why);
+    struct mg_error err = MG_ERROR_INIT;
+    int prc = oauth_user_provision(ctx, rs->name, claims, &u, &err);
+    if (prc < 0 && !mg_error_is_unavailable(&err)) {
+        LOG_INFO("msg=\"token refused\" why=\"%s\"", err.msg);
         oauth_challenge(ctx, 401, "invalid_token", "the token names no usable subject");
         brc = OAUTH_BEARER_DENIED;
         goto out;

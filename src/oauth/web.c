@@ -67,7 +67,7 @@ int oauth_cookie(struct oauth_ctx *ctx, const char *name, char *out, size_t n)
     return http_cookie_get(http_header(ctx->req, "Cookie"), name, out, n);
 }
 
-int oauth_query(struct oauth_ctx *ctx, struct http_form *f, const char **why)
+int oauth_query(struct oauth_ctx *ctx, struct http_form *f, struct mg_error *err)
 {
     const char *uri = ctx->req->uri ? ctx->req->uri : "";
     const char *q = strchr(uri, '?');
@@ -77,10 +77,10 @@ int oauth_query(struct oauth_ctx *ctx, struct http_form *f, const char **why)
     q++;
     size_t len = strcspn(q, "#");
     if (len > 16384) {
-        *why = "the query string is too long";
+        mg_error_msg(err, "the query string is too long");
         return -1;
     }
-    return http_form_parse(q, len, f, why);
+    return http_form_parse(q, len, f, err);
 }
 
 int oauth_page_get_only(struct oauth_ctx *ctx, const char *allow)
@@ -95,12 +95,12 @@ int oauth_page_get_only(struct oauth_ctx *ctx, const char *allow)
 
 int oauth_page_query(struct oauth_ctx *ctx, const char *allow, struct http_form *q)
 {
-    const char *why = NULL;
+    struct mg_error err = MG_ERROR_INIT;
     q->n = 0;
     if (!oauth_page_get_only(ctx, allow))
         return -1;
-    if (oauth_query(ctx, q, &why) < 0) {
-        oauth_error_page(ctx, 400, "Invalid request", why);
+    if (oauth_query(ctx, q, &err) < 0) {
+        oauth_error_page(ctx, 400, "Invalid request", err.msg);
         http_form_free(q);
         return -1;
     }
@@ -133,7 +133,7 @@ static int csrf_of(struct oauth_ctx *ctx, const char *value, char *out, size_t n
 {
     unsigned char key[STORE_SECRET_LEN], md[CRYPTO_SHA256_LEN];
     if (n < 64 || store_secret_get(ctx->db, "csrf", key) != STORE_OK)
-        return -2;
+        return -1;
     crypto_hmac_sha256(key, sizeof key, value, strlen(value), md);
     explicit_bzero(key, sizeof key);
     crypto_b64url_encode(md, sizeof md, out);

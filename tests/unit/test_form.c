@@ -11,8 +11,11 @@
 /* Parses s; returns the parser's result and leaves the form in f. */
 static int parse(const char *s, struct http_form *f, const char **why)
 {
-    *why = NULL;
-    return http_form_parse(s, strlen(s), f, why);
+    static struct mg_error err;
+    memset(&err, 0, sizeof err);
+    int rc = http_form_parse(s, strlen(s), f, &err);
+    *why = rc < 0 ? err.msg : NULL;
+    return rc;
 }
 
 static void test_parse(void)
@@ -107,31 +110,33 @@ static void test_basic(void)
 {
     char id[32], secret[32];
     ok(http_basic_credentials("Basic Y2xpZW50OnNlY3JldA==", id, sizeof id, secret, sizeof secret) ==
-           0,
+           HTTP_BASIC_OK,
        "Basic credentials decode");
     is_str(id, "client", "client id");
     is_str(secret, "secret", "client secret");
     ok(http_basic_credentials("basic   bXklMjBpZDpzJTNBYw==", id, sizeof id, secret,
-                              sizeof secret) == 0,
+                              sizeof secret) == HTTP_BASIC_OK,
        "scheme is case-insensitive, blanks before the credentials skipped");
     is_str(id, "my id", "id is form-urlencoded (RFC 6749 section 2.3.1)");
     is_str(secret, "s:c", "secret is form-urlencoded, so it may hold a colon");
-    ok(http_basic_credentials("Basic aWQrMTpwK3c=", id, sizeof id, secret, sizeof secret) == 0 &&
+    ok(http_basic_credentials("Basic aWQrMTpwK3c=", id, sizeof id, secret, sizeof secret) ==
+               HTTP_BASIC_OK &&
            strcmp(id, "id 1") == 0 && strcmp(secret, "p w") == 0,
        "'+' decodes to a space");
-    is_int(http_basic_credentials("Bearer abc", id, sizeof id, secret, sizeof secret), -1,
-           "another scheme: -1");
-    is_int(http_basic_credentials(NULL, id, sizeof id, secret, sizeof secret), -1, "no header: -1");
-    is_int(http_basic_credentials("Basic bm9jb2xvbg==", id, sizeof id, secret, sizeof secret), -2,
-           "no colon: -2");
-    is_int(http_basic_credentials("Basic OnNlY3JldA==", id, sizeof id, secret, sizeof secret), -2,
-           "empty client id: -2");
-    is_int(http_basic_credentials("Basic !!!!", id, sizeof id, secret, sizeof secret), -2,
-           "not base64: -2");
-    is_int(http_basic_credentials("Basic Y2xpZW50OnNlY3JldA==", id, 4, secret, sizeof secret), -2,
-           "an id that does not fit: -2");
+    is_int(http_basic_credentials("Bearer abc", id, sizeof id, secret, sizeof secret),
+           HTTP_BASIC_ABSENT, "another scheme: absent");
+    is_int(http_basic_credentials(NULL, id, sizeof id, secret, sizeof secret), HTTP_BASIC_ABSENT,
+           "no header: absent");
+    is_int(http_basic_credentials("Basic bm9jb2xvbg==", id, sizeof id, secret, sizeof secret),
+           HTTP_BASIC_MALFORMED, "no colon: malformed");
+    is_int(http_basic_credentials("Basic OnNlY3JldA==", id, sizeof id, secret, sizeof secret),
+           HTTP_BASIC_MALFORMED, "empty client id: malformed");
+    is_int(http_basic_credentials("Basic !!!!", id, sizeof id, secret, sizeof secret),
+           HTTP_BASIC_MALFORMED, "not base64: malformed");
+    is_int(http_basic_credentials("Basic Y2xpZW50OnNlY3JldA==", id, 4, secret, sizeof secret),
+           HTTP_BASIC_MALFORMED, "an id that does not fit: malformed");
     is_int(http_basic_credentials("Basic JUZGaWQ6c2VjcmV0", id, sizeof id, secret, sizeof secret),
-           -2, "an id that is not UTF-8 (%FFid): -2");
+           HTTP_BASIC_MALFORMED, "an id that is not UTF-8 (%FFid): malformed");
 }
 
 static void test_url_encode(void)
