@@ -11,15 +11,16 @@
 // Prints one JSON line per case ({"ok", "desc", "diag"}); sdk_idp.py turns them into TAP.
 // Exits 0 once every case ran.
 //
-// For each user, in a fresh browser context: Client.connect() gets mcpgate's 401, discovers
-// the metadata, registers (DCR) and calls redirectToAuthorization(url), which opens the URL
-// in Chromium: mcpgate's /authorize goes straight to the provider (one provider, no local
-// users), Chromium signs in on the provider's own login page (and its consent page, if one
-// is shown), comes back through mcpgate's callback to mcpgate's consent page, allows, and
-// lands at the SDK's redirect URI with the code. finishAuth(code) gets mcpgate's token;
-// the client reconnects, lists the tools and calls the tool whose backend credential slot
-// is the user's provider token (from_idp): the backend checks that token at the provider
-// and answers with its subject and that subject's projects.
+// For each user, in a new tab with all cookies cleared (signed out at mcpgate and at the
+// provider): Client.connect() gets mcpgate's 401, discovers the metadata, registers (DCR)
+// and calls redirectToAuthorization(url), which opens the URL in Chromium: mcpgate's
+// /authorize goes straight to the provider (one provider, no local users), Chromium signs
+// in on the provider's own login page (and its consent page, if one is shown), comes back
+// through mcpgate's callback to mcpgate's consent page, allows, and lands at the SDK's
+// redirect URI with the code. finishAuth(code) gets mcpgate's token; the client
+// reconnects, lists the tools and calls the tool whose backend credential slot is the
+// user's provider token (from_idp): the backend checks that token at the provider and
+// answers with its subject and that subject's projects.
 import { join } from 'node:path';
 import {
   runCase,
