@@ -31,10 +31,11 @@ readonly BUILD_PKGS=(build-essential autoconf automake pkg-config
     libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libpq-dev libpcre2-dev libstemmer-dev)
 readonly RUN_PKGS=(postgresql lighttpd apache2 libapache2-mod-fcgid spawn-fcgi
     python3 curl procps clang-format valgrind)
-# clang: tests/fuzz/; debhelper: tests/integration/test_deb.py; wrk: tests/bench/;
+# clang: tests/fuzz/; debhelper: tests/integration/test_deb.py; wrk and openssl (the
+# command, to sign tools_call_jwt's token): tests/bench/;
 # iproute2 (ip) and util-linux (unshare): the private network of test_attacks.py;
 # apache2-suexec-custom: the shared host of test_shared_host.py (suexec, as hosts run it)
-readonly TEST_PKGS=(chromium clang debhelper wrk iproute2 util-linux apache2-suexec-custom)
+readonly TEST_PKGS=(chromium clang debhelper wrk openssl iproute2 util-linux apache2-suexec-custom)
 readonly NODE_PKGS=(nodejs npm)
 readonly NODE_MAJOR_MIN=20
 readonly NODE_NPM_PIN=node@22.23.3
