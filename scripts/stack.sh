@@ -33,6 +33,9 @@
 #   STACK_AUTH          the configs' auth setting: oauth, resource or none (default: what
 #                       conf/mcpgate.conf says, i.e. oauth)
 #   STACK_CONFIG_EXTRA  lines appended to each generated mcpgate.conf
+#   STACK_LIGHTTPD_EXTRA, STACK_APACHE_EXTRA  lines appended to the generated
+#                       lighttpd.conf, httpd.conf (e.g. the bench's limits for
+#                       10,000 held streams: server.max-fds, MaxRequestWorkers)
 #   MCPGATE_VALGRIND    1: run every responder under valgrind memcheck (definite
 #                       leaks and memory errors go to the web servers' error logs)
 #   STACK_PG_DURABLE    1: keep PostgreSQL's fsync and synchronous_commit on (benchmarks);
@@ -765,6 +768,9 @@ write_lighttpd_conf() {
             echo "server.groupname = \"$SVC_WEB\""
         fi
         echo "include \"$RT/lighttpd/mcpgate.conf\""
+        if [[ -n ${STACK_LIGHTTPD_EXTRA:-} ]]; then
+            printf '# STACK_LIGHTTPD_EXTRA\n%s\n' "$STACK_LIGHTTPD_EXTRA"
+        fi
     } >"$LIGHTTPD_CONF"
 }
 
@@ -831,6 +837,9 @@ Listen 127.0.0.1:$PORT_PROXY
 EOF
             deploy_snippet proxy "$CONF_SRC/apache-mcpgate-proxy-fcgi.conf" \
                 "$APACHE_ROOT/mcpgate-proxy-fcgi.conf"
+        fi
+        if [[ -n ${STACK_APACHE_EXTRA:-} ]]; then
+            printf '\n# STACK_APACHE_EXTRA\n%s\n' "$STACK_APACHE_EXTRA"
         fi
     } >"$APACHE_CONF"
 }

@@ -41,9 +41,16 @@ more). Workloads, each `wrk -t2 -c32 -dD` after a 1 s warm-up that is discarded:
                compared with tools_call (mcpgate's own opaque token): at most 10% slower
 After each run the memory of the responder processes is read from /proc: VmRSS, and from
 smaps_rollup PSS and private (Private_Clean + Private_Dirty) memory.
-Then a second stack (lighttpd only, threads = 520) holds 1,000 idle GET /mcp streams and
-counts the PostgreSQL connections: at most one LISTEN connection ('mcpgate-listen') per
-responder process.
+Then a second stack (lighttpd and mod_proxy_fcgi, threads = 8 as above) holds 10,000 idle
+subscriptions/listen streams (toolsListChanged) at each front end in turn, with the web
+servers' limits raised for them (server.max-fds and max-connections; Apache's
+MaxRequestWorkers: mod_proxy_fcgi holds a thread per proxied request) and RLIMIT_NOFILE
+raised for all, and measures: that every stream opened and is held; the PostgreSQL
+connections (at most one LISTEN connection, 'mcpgate-listen', per responder process); a
+probe session's ping p99 (500 pings one at a time) before the streams and while they are
+held (target: within 2x); and the time from one NOTIFY of 'l:tools:*' (as a change of
+everyone's tool list sends) until every stream got its notifications/tools/list_changed
+(target: within 1 s).
 
 Output: a table on stdout, the same as JSON in $BENCH_OUT (default
 $top_builddir/bench/results.json), then the issue's targets as MET or MISSED. Exit status 0
@@ -55,10 +62,11 @@ error: the request was checked before the run. Every server it starts is stopped
 it ends (Ctrl-C included).
 
 --smoke (tests/bench/smoke.sh, in make check): every workload for 1 s without warm-up, 50
-streams (threads = 32), TAP on stdout; fails only when a workload errors or a result is
+streams per front end (threads = 8), TAP on stdout; fails only when a workload errors or a result is
 missing, never on the figures.
 
-Environment: BENCH_DURATION (seconds per run, default 5), BENCH_OUT, BENCH_REF_DIR, and
+Environment: BENCH_DURATION (seconds per run, default 5), BENCH_OUT, BENCH_REF_DIR,
+BENCH_ONLY=sse (the held streams' stack alone), and
 what tests/integration/mcptest.py reads (top_srcdir, top_builddir, MCPGATE_*).
 
 Run: top_srcdir=. top_builddir=build-bench python3 tests/bench/bench.py
@@ -111,10 +119,18 @@ EXTRA_USERS = 1000
 PAGE_SIZE = 100  # conf/mcpgate.conf's page_size
 RATE_LIMIT = 1000000  # the largest rate_limit_*_per_min util/config.c accepts
 REFRESH_SEEDS = 24  # refresh tokens per wrk thread (16 connections each)
-SSE_STREAMS = 50 if SMOKE else 1000
-SSE_THREADS = 32 if SMOKE else 520
+ONLY = os.environ.get("BENCH_ONLY", "")  # "sse": the held streams' stack only
+SSE_STREAMS = 50 if SMOKE else 10000
+SSE_THREADS = THREADS  # held streams cost no worker thread (mcp/hold.h)
 SSE_HOLD_S = 2 if SMOKE else 5
-SSE_OPEN_TIMEOUT_S = 60
+SSE_OPEN_TIMEOUT_S = 60 if SMOKE else 300
+SSE_WAVE = 250  # streams connected at once while opening
+SSE_PINGS = 50 if SMOKE else 500  # the probe's pings, idle and while the streams are held
+SSE_NOTIFY_WAIT_S = 10
+SSE_WAVE_TIMEOUT_S = 30
+MODERN = "2026-07-28"
+MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN,
+               "io.modelcontextprotocol/clientCapabilities": {}}
 NPM_TIMEOUT_S = 600
 SERVER_START_TIMEOUT_S = 20
 
@@ -129,6 +145,8 @@ TARGET_P99_MS = 5.0
 TARGET_RSS_MB = 8.0
 TARGET_FLAT = 0.20  # tools/list with 10x the tools or 1,000 more users: within 20%
 TARGET_SEARCH_P99_MS = 10.0  # one search_tools over 10,000 tools, one request at a time
+TARGET_NOTIFY_S = 1.0  # one NOTIFY reaches every held stream
+TARGET_PING_HELD = 2.0  # the probe's ping p99 while the streams are held, x idle
 # the second round (issue 23): ratios to the lighttpd ceiling in the same run, p99 at 32
 # connections, private memory (Private_Clean + Private_Dirty) per lighttpd responder
 TARGETS_CEILING_2 = (("tools_call", 0.50), ("initialize", 0.35), ("refresh", 0.25),
@@ -1510,7 +1528,7 @@ class Bench:
                              "echo_p50_ms": round(pct(0.5, echo_times), 2),
                              "echo_p99_ms": round(pct(0.99, echo_times), 2)}
 
-    # -- SSE: many idle GET streams behind lighttpd
+    # -- SSE: many idle streams behind lighttpd and mod_proxy_fcgi
 
     def sse_stack(self):
         backends = os.path.join(self.tmp, "sse-backends")
@@ -1518,76 +1536,144 @@ class Bench:
         # one user and one token hold every stream here: the held-stream caps would
         # refuse all but a few, so they are off (0: no cap; the smoke run checks it)
         extra = config_extra(SSE_THREADS, backends) + \
-            "\nstreams_per_user = 0\nstreams_per_token = 0"
+            "\nstreams_per_user = 0\nstreams_per_token = 0\nsse_max_s = 600"
         self.sse = {"streams": SSE_STREAMS, "threads": SSE_THREADS, "hold_s": SSE_HOLD_S,
-                    "problems": []}
+                    "front_ends": {}, "problems": []}
         p = check_config(extra, "threads = %d" % SSE_THREADS)
         if not p:
-            with stack(self.log, servers="lighttpd", auth="oauth", config_extra=extra) as st:
-                p = self.sse_run(st)
+            # the web servers' limits for the held streams (each is two descriptors in
+            # lighttpd: the client's and the responder's; a thread in Apache's proxy)
+            os.environ["STACK_LIGHTTPD_EXTRA"] = (
+                "server.max-fds = %d\nserver.max-connections = %d"
+                % (SSE_STREAMS * 2 + 4096, SSE_STREAMS + 1024))
+            workers = SSE_STREAMS + 1024
+            os.environ["STACK_APACHE_EXTRA"] = (
+                "ServerLimit %d\nThreadLimit 256\nThreadsPerChild 256\nMaxRequestWorkers %d\n"
+                "MaxSpareThreads %d" % (workers // 256 + 1, (workers // 256 + 1) * 256,
+                                        (workers // 256 + 1) * 256))
+            try:
+                with stack(self.log, servers="lighttpd proxy", auth="oauth",
+                           config_extra=extra) as st:
+                    p = self.sse_setup(st)
+                    for fe in ("lighttpd", "proxy"):
+                        if not p:
+                            self.sse["front_ends"][fe] = r = {"problems": []}
+                            r["problems"] = self.sse_run(st, fe, r)
+                            p += ["%s: %s" % (fe, q) for q in r["problems"]]
+            finally:
+                del os.environ["STACK_LIGHTTPD_EXTRA"]
+                del os.environ["STACK_APACHE_EXTRA"]
         self.sse["problems"] += p
         self.sse["status"] = "ok" if not self.sse["problems"] else "errors"
-        self.log.check("SSE: %d GET /mcp streams opened and held %d s (threads = %d)"
-                       % (SSE_STREAMS, SSE_HOLD_S, SSE_THREADS), self.sse["problems"])
+        self.log.check("SSE: %d listen streams held and notified behind lighttpd and "
+                       "mod_proxy_fcgi (threads = %d)" % (SSE_STREAMS, SSE_THREADS),
+                       self.sse["problems"])
         if self.sse["problems"]:
             self.problems.append("SSE: " + "; ".join(self.sse["problems"]))
 
-    def sse_run(self, st):
-        url = st.env["URL_LIGHTTPD"]
+    def sse_setup(self, st):
+        # the stack's psql session starts now, while its pipes get descriptors under 1024
+        # (it waits on them with select(), and the streams take thousands)
+        ok, out = st.psql("SELECT 1")
+        if not ok:
+            return ["psql: " + out]
         r = admin(st, "user", "add", USER, stdin=PASSWORD + "\n")
         if r.returncode != 0:
             return ["mcpgate user add failed: " + r.stderr.strip()]
-        tok, p = Signin(url).flow()
+        self.sse_tokens = {}
+        for fe in ("lighttpd", "proxy"):
+            tok, p = Signin(st.env["URL_" + fe.upper()]).flow()
+            if p:
+                return p
+            self.sse_tokens[fe] = tok["access_token"]
+        return []
+
+    @staticmethod
+    def ping_p99(url, token, sid, n):
+        """p99 (ms) of n pings of the probe session, one at a time."""
+        body = '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+        times = []
+        for _ in range(n):
+            t0 = time.monotonic()
+            r = mcptest.request("POST", url + "/mcp", body, bearer_headers(token, sid))
+            if r.status != 200:
+                return None, ["ping: " + r.describe()]
+            times.append((time.monotonic() - t0) * 1000)
+        times.sort()
+        return round(times[min(len(times) - 1, int(len(times) * 0.99))], 2), []
+
+    def sse_run(self, st, fe, res):
+        url = st.env["URL_" + fe.upper()]
+        access = self.sse_tokens[fe]
+        sid, p = open_session(url, access)
         if p:
             return p
-        access = tok["access_token"]
-        t0 = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            got = list(pool.map(lambda _: open_session(url, access), range(SSE_STREAMS)))
-        sids = [sid for sid, _ in got if sid]
-        bad = [q for _, q in got if q]
-        self.log.diag("SSE: %d sessions in %.1f s" % (len(sids), time.monotonic() - t0))
-        if bad:
-            return ["%d of %d sessions could not be opened; first: %s"
-                    % (len(bad), SSE_STREAMS, bad[0][0][:1500])]
-        streams = Streams(urllib.parse.urlsplit(url).port, access, sids)
+        res["ping_idle_p99_ms"], p = self.ping_p99(url, access, sid, SSE_PINGS)
+        if p:
+            return p
+        n = sse_streams_for(fe)
+        res["streams"] = n
+        if n < SSE_STREAMS:
+            self.log.diag("SSE %s: %d streams, not %d: RLIMIT_NOFILE's hard limit here is %d "
+                          "and cannot be raised, and lighttpd needs two descriptors a stream"
+                          % (fe, n, SSE_STREAMS, nofile_hard()))
+        streams = Streams(urllib.parse.urlsplit(url).port, access, n)
         try:
             t0 = time.monotonic()
             streams.open(SSE_OPEN_TIMEOUT_S)
-            self.sse["open_s"] = round(time.monotonic() - t0, 2)
+            res["open_s"] = round(time.monotonic() - t0, 2)
             streams.pump(time.monotonic() + SSE_HOLD_S, until_headers=False)
             ok, out = st.psql("SELECT coalesce(application_name, ''), count(*) FROM "
                               "pg_stat_activity WHERE datname = 'mcpgate' GROUP BY 1")
             apps = {}
             for line in (out.splitlines() if ok else []):
-                name, _, n = line.rpartition("|")
-                apps[name] = int(n)
-            exe = st.responder_path("lighttpd")
-            procs = pids_of(exe)
-            self.sse.update(streams.summary())
-            self.sse.update({
+                name, _, count = line.rpartition("|")
+                apps[name] = int(count)
+            procs = pids_of(st.responder_path(fe))
+            # the listener connections are the whole stack's: both front ends' processes
+            res["stack_responders"] = sum(len(pids_of(st.responder_path(f)))
+                                          for f in ("lighttpd", "proxy"))
+            res.update(streams.summary())
+            res.update({
                 "responders": len(procs), "rss": rss_of(procs),
+                "threads": sum(len(os.listdir("/proc/%d/task" % pid)) for pid in procs),
                 "pg_connections": apps,
                 "listen_connections": apps.get("mcpgate-listen", 0),
                 "mcpgate_connections": sum(n for a, n in apps.items()
                                            if a.startswith("mcpgate")),
             })
+            # the probe's pings while every stream is held, answered by the workers
+            # that held streams no longer occupy
+            res["ping_held_p99_ms"], p = self.ping_p99(url, access, sid, SSE_PINGS)
+            # one NOTIFY, as a change of everyone's tool list sends, reaches every stream
+            t0 = time.monotonic()
+            ok2, out2 = st.psql("SELECT pg_notify('mcpgate', 'l:tools:*')")
+            streams.pump(time.monotonic() + SSE_NOTIFY_WAIT_S, until_marked=True)
+            got = streams.marked(t0)
+            res["notified"] = len(got)
+            res["notify_max_ms"] = round(max(got) * 1000, 1) if got else None
+            res["notify_p50_ms"] = round(sorted(got)[len(got) // 2] * 1000, 1) if got else None
+            res["held_after"] = streams.summary()["held"]
         finally:
             streams.close()
-        s = self.sse
-        self.log.diag("SSE: %d of %d streams 200 text/event-stream, %d still open after %d s; "
-                      "%d responder processes; PostgreSQL connections %s"
-                      % (s["opened"], SSE_STREAMS, s["held"], SSE_HOLD_S, s["responders"],
-                         json.dumps(s["pg_connections"], sort_keys=True)))
-        p = []
+        self.log.diag("SSE %s: %d of %d streams 200 text/event-stream in %.1f s, %d held; %d "
+                      "responder processes, %d threads; PostgreSQL connections %s; ping p99 "
+                      "idle %s ms, held %s ms; NOTIFY reached %d streams, the last after %s ms"
+                      % (fe, res["opened"], n, res["open_s"], res["held"],
+                         res["responders"], res["threads"],
+                         json.dumps(res["pg_connections"], sort_keys=True),
+                         res["ping_idle_p99_ms"], res["ping_held_p99_ms"], res["notified"],
+                         res["notify_max_ms"]))
         if not ok:
             p.append("pg_stat_activity: " + out)
-        if s["opened"] != SSE_STREAMS:
+        if not ok2:
+            p.append("NOTIFY: " + out2)
+        if res["opened"] != n:
             p.append("%d of %d streams opened with 200 text/event-stream; answers: %s"
-                     % (s["opened"], SSE_STREAMS, json.dumps(s["answers"], sort_keys=True)))
-        if s["held"] != s["opened"]:
+                     % (res["opened"], n, json.dumps(res["answers"], sort_keys=True)))
+        if res["held"] != res["opened"]:
             p.append("%d of %d open streams ended during the %d s hold"
-                     % (s["opened"] - s["held"], s["opened"], SSE_HOLD_S))
+                     % (res["opened"] - res["held"], res["opened"], SSE_HOLD_S))
         return p
 
     # -- the report
@@ -1745,14 +1831,34 @@ class Bench:
         else:
             add(name, None, "not measured")
         s = self.sse or {}
-        name = "%d SSE streams held, <= 1 LISTEN connection per process" % SSE_STREAMS
-        if "held" in s:
-            met = s["held"] == SSE_STREAMS and s["listen_connections"] <= s["responders"]
-            add(name, met, "%d of %d held; %d mcpgate-listen connections for %d processes; %d "
-                "mcpgate connections in all" % (s["held"], SSE_STREAMS, s["listen_connections"],
-                                                s["responders"], s["mcpgate_connections"]))
-        else:
-            add(name, None, "not measured: " + "; ".join(s.get("problems", [])))
+        for fe in ("lighttpd", "proxy"):
+            r = (s.get("front_ends") or {}).get(fe) or {}
+            name = ("%s: %d streams held with threads = %d, <= 1 LISTEN connection per "
+                    "process" % (fe, SSE_STREAMS, SSE_THREADS))
+            if "held" not in r:
+                why = "; ".join(r.get("problems") or s.get("problems") or ["not run"])
+                for n in (name, "%s: probe ping p99 while held" % fe,
+                          "%s: a NOTIFY reaches every held stream" % fe):
+                    add(n, None, "not measured: " + why)
+                continue
+            add(name, r["held"] == SSE_STREAMS and
+                r["listen_connections"] <= r["stack_responders"],
+                "%d of %d held%s; %d mcpgate-listen connections for the stack's %d processes; %d "
+                "mcpgate connections in all" % (r["held"], SSE_STREAMS,
+                                                " (RLIMIT_NOFILE %d allows %d here)"
+                                                % (nofile_hard(), r["streams"])
+                                                if r["streams"] < SSE_STREAMS else "",
+                                                r["listen_connections"],
+                                                r["stack_responders"], r["mcpgate_connections"]))
+            idle, held = r.get("ping_idle_p99_ms"), r.get("ping_held_p99_ms")
+            add("%s: probe ping p99 while held <= %gx idle" % (fe, TARGET_PING_HELD),
+                None if not idle or held is None else held <= TARGET_PING_HELD * idle,
+                "%s ms held, %s ms idle" % (held, idle))
+            add("%s: a NOTIFY reaches all %d held streams within %g s"
+                % (fe, r["streams"], TARGET_NOTIFY_S),
+                r["notified"] == r["held"] and r["notify_max_ms"] is not None and
+                r["notify_max_ms"] <= TARGET_NOTIFY_S * 1000,
+                "%d reached, the last after %s ms" % (r["notified"], r["notify_max_ms"]))
         return out
 
 
@@ -1804,16 +1910,27 @@ def table(rows):
 def sse_lines(s):
     if not s:
         return ["SSE: not run"]
-    if "opened" not in s:
-        return ["SSE: not measured: " + "; ".join(s.get("problems", []))]
-    rss = s["rss"]
-    return ["SSE behind lighttpd (threads = %d): %d of %d streams 200 text/event-stream in %s s, "
-            "%d still open after %d s" % (s["threads"], s["opened"], s["streams"], s["open_s"],
-                                          s["held"], s["hold_s"]),
-            "  %d responder processes (RSS max %s MB, sum %s MB); PostgreSQL connections: "
-            "%d mcpgate-listen, %d mcpgate in all %s"
-            % (s["responders"], rss["max_mb"], rss["sum_mb"], s["listen_connections"],
-               s["mcpgate_connections"], json.dumps(s["pg_connections"], sort_keys=True))]
+    out = []
+    for fe, r in sorted((s.get("front_ends") or {}).items()):
+        if "opened" not in r:
+            out.append("SSE %s: not measured: %s" % (fe, "; ".join(r.get("problems", []))))
+            continue
+        rss = r["rss"]
+        out += ["SSE behind %s (threads = %d): %d of %d listen streams 200 text/event-stream "
+                "in %s s, %d still open after %d s, %d after the NOTIFY"
+                % (fe, s["threads"], r["opened"], r["streams"], r["open_s"], r["held"],
+                   s["hold_s"], r["held_after"]),
+                "  %d responder processes, %d threads in all (RSS max %s MB, sum %s MB, "
+                "private max %s MB); PostgreSQL connections: %d mcpgate-listen, %d mcpgate in "
+                "all %s" % (r["responders"], r["threads"], rss["max_mb"], rss["sum_mb"],
+                            rss.get("private_max_mb"), r["listen_connections"],
+                            r["mcpgate_connections"],
+                            json.dumps(r["pg_connections"], sort_keys=True)),
+                "  probe ping p99: %s ms idle, %s ms while held; one NOTIFY reached %d streams, "
+                "p50 %s ms, last %s ms" % (r["ping_idle_p99_ms"], r["ping_held_p99_ms"],
+                                           r["notified"], r["notify_p50_ms"],
+                                           r["notify_max_ms"])]
+    return out or ["SSE: not measured: " + "; ".join(s.get("problems", []))]
 
 
 def target_lines(targets):
@@ -1872,34 +1989,52 @@ def check_config(extra, what):
 
 
 class Streams:
-    """Idle GET /mcp streams on raw non-blocking sockets, one per session."""
+    """Idle subscriptions/listen streams (toolsListChanged) on raw non-blocking sockets."""
 
-    def __init__(self, port, token, sids):
+    MARK = b"notifications/tools/list_changed"
+
+    def __init__(self, port, token, n):
         self.sel = selectors.DefaultSelector()
         self.conns = []
-        for sid in sids:
-            req = ("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n"
-                   "Authorization: Bearer %s\r\nMcp-Session-Id: %s\r\n"
-                   "MCP-Protocol-Version: %s\r\n\r\n" % (port, token, sid, LATEST)).encode()
+        for i in range(n):
+            body = json.dumps({"jsonrpc": "2.0", "id": i, "method": "subscriptions/listen",
+                               "params": {"_meta": MODERN_META,
+                                          "notifications": {"toolsListChanged": True}}},
+                              separators=(",", ":"))
+            req = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "Accept: application/json, text/event-stream\r\n"
+                   "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n"
+                   "MCP-Protocol-Version: %s\r\nMcp-Method: subscriptions/listen\r\n"
+                   "Content-Length: %d\r\n\r\n%s"
+                   % (port, token, MODERN, len(body), body)).encode()
             self.conns.append({"port": port, "out": req, "buf": b"", "status": None,
-                               "ctype": None, "closed": False, "error": None, "sock": None})
+                               "ctype": None, "closed": False, "error": None, "sock": None,
+                               "marked": None})
 
     def open(self, timeout_s):
-        for c in self.conns:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setblocking(False)
-            c["sock"] = s
-            err = s.connect_ex(("127.0.0.1", c["port"]))
-            if err not in (0, errno.EINPROGRESS):
-                c["closed"], c["error"] = True, os.strerror(err)
-                continue
-            self.sel.register(s, selectors.EVENT_WRITE, c)
-        self.pump(time.monotonic() + timeout_s, until_headers=True)
+        """Connects in waves (the responders' listen backlog is 128), each until its
+        streams have their headers."""
+        deadline = time.monotonic() + timeout_s
+        for i in range(0, len(self.conns), SSE_WAVE):
+            for c in self.conns[i:i + SSE_WAVE]:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setblocking(False)
+                c["sock"] = s
+                err = s.connect_ex(("127.0.0.1", c["port"]))
+                if err not in (0, errno.EINPROGRESS):
+                    c["closed"], c["error"] = True, os.strerror(err)
+                    continue
+                self.sel.register(s, selectors.EVENT_WRITE, c)
+            self.pump(min(deadline, time.monotonic() + SSE_WAVE_TIMEOUT_S), until_headers=True)
 
-    def pump(self, deadline, until_headers):
-        """Sends, reads and drains until deadline (or until every stream has its headers)."""
+    def pump(self, deadline, until_headers=False, until_marked=False):
+        """Sends, reads and drains until deadline (or until every stream has its headers,
+        or every open one its notification)."""
         while True:
-            if until_headers and all(c["closed"] or c["status"] is not None for c in self.conns):
+            if until_headers and all(c["closed"] or c["status"] is not None
+                                     for c in self.conns if c["sock"] is not None):
+                return
+            if until_marked and all(c["closed"] or c["marked"] for c in self.conns):
                 return
             left = deadline - time.monotonic()
             if left <= 0 or not self.sel.get_map():
@@ -1922,12 +2057,18 @@ class Streams:
                     c["closed"] = True
                     self.sel.unregister(c["sock"])
                     continue
+                if not c["marked"] and self.MARK in c["buf"][-64:] + data:
+                    c["marked"] = time.monotonic()
                 if c["status"] is None:
                     c["buf"] += data
                     if b"\r\n\r\n" in c["buf"]:
                         self._headers(c)
                 else:
                     c["buf"] = c["buf"][-256:] + data[-256:]
+
+    def marked(self, t0):
+        """Seconds from t0 until each stream got its notification."""
+        return [c["marked"] - t0 for c in self.conns if c["marked"]]
 
     @staticmethod
     def _headers(c):
@@ -1960,11 +2101,34 @@ class Streams:
         self.sel.close()
 
 
+def nofile_hard():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def sse_streams_for(fe):
+    """How many streams fe can hold under this process's RLIMIT_NOFILE, which the stack's
+    servers inherit: lighttpd needs two descriptors a stream (the client's, the
+    responder's) and keeps a reserve; Apache spreads them over its children."""
+    hard = nofile_hard()
+    if fe != "lighttpd" or hard == resource.RLIM_INFINITY:
+        return SSE_STREAMS
+    return max(1, min(SSE_STREAMS, (hard - 2560) // 2))
+
+
 def raise_fd_limit(want):
+    """Raises RLIMIT_NOFILE to want (the hard limit too where allowed: as root); the stack's
+    servers and responders inherit it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < want:
-        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    if soft >= want:
+        return
+    if hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            return
+        except (ValueError, OSError):
+            pass
+    new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
 
 
 # ---------------------------------------------------------------------------
@@ -1987,19 +2151,20 @@ def main():
         log.ok(False, "the reference points are in " + REF_DIR, *missing)
         print("bench.py: missing reference files: %s" % " ".join(missing), file=sys.stderr)
         return log.done() if SMOKE else 1
-    raise_fd_limit(SSE_STREAMS * 2 + 1024)
+    raise_fd_limit(SSE_STREAMS * 2 + 4096)
     install_handlers()
     tmp = tempfile.mkdtemp(prefix="mcpgate-bench-")
     _TMPDIRS.append(tmp)
     os.chmod(tmp, 0o755)
     bench = Bench(log, tmp)
     try:
-        noop = compile_noop(log)
-        bench.peer()
-        try:
-            bench.main_stack(noop)
-        except Bail as e:
-            bench.problems.append("the stack did not start: %s" % e)
+        if ONLY != "sse":
+            noop = compile_noop(log)
+            bench.peer()
+            try:
+                bench.main_stack(noop)
+            except Bail as e:
+                bench.problems.append("the stack did not start: %s" % e)
         try:
             bench.sse_stack()
         except Bail as e:
