@@ -16,59 +16,62 @@
 #include "util/json.h"
 #include "util/log.h"
 
+/* A request to /revoke or /introspect: its form, the client that sent it
+ * and the hash of the token it asks about. */
+struct token_req {
+    struct http_form f;
+    struct store_client cl;
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+};
+
 /* The shared start of /revoke and /introspect (RFC 7009 §2.1, RFC 7662
  * §2.1): reads the form, authenticates the client (confidential: only a
- * client with a secret), and hashes the "token" parameter into hash.
- * Returns 0; or -1 with the error response set (f is freed either way on
- * -1, and must be freed by the caller on 0). */
-static int token_request(struct oauth_ctx *ctx, struct http_form *f, struct store_client *cl,
-                         int confidential, char hash[CRYPTO_SHA256_HEX_LEN + 1])
+ * client with a secret), and hashes the "token" parameter. Returns 0; or
+ * -1 with the error response set (r->f is freed either way on -1, and must
+ * be freed by the caller on 0). */
+static int token_request(struct oauth_ctx *ctx, struct token_req *r, int confidential)
 {
-    if (oauth_read_form(ctx, f) < 0)
+    if (oauth_read_form(ctx, &r->f) < 0)
         return -1;
-    const char *token = http_form_get(f, "token");
-    if (oauth_client_authenticate(ctx, f, cl, confidential) < 0)
+    const char *token = http_form_get(&r->f, "token");
+    if (oauth_client_authenticate(ctx, &r->f, &r->cl, confidential) < 0)
         goto fail;
     if (!token || !*token) {
         oauth_reply_error(ctx->res, 400, "invalid_request", "token is missing");
         goto fail;
     }
-    crypto_sha256_hex(token, strlen(token), hash);
+    crypto_sha256_hex(token, strlen(token), r->hash);
     return 0;
 fail:
-    http_form_free(f);
+    http_form_free(&r->f);
     return -1;
 }
 
 void oauth_handle_revoke(struct oauth_ctx *ctx)
 {
-    struct http_form f;
-    struct store_client cl;
-    char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    if (token_request(ctx, &f, &cl, 0, hash) < 0)
+    struct token_req r;
+    if (token_request(ctx, &r, 0) < 0)
         return;
     int n = 0;
-    if (store_token_revoke(ctx->db, hash, cl.client_id, &n) != STORE_OK) {
+    if (store_token_revoke(ctx->db, r.hash, r.cl.client_id, &n) != STORE_OK) {
         oauth_reply_unavailable(ctx->res);
         goto out;
     }
     if (n)
-        LOG_INFO("msg=\"token revoked\" client_id=%.200s", cl.client_id);
+        LOG_INFO("msg=\"token revoked\" client_id=%.200s", r.cl.client_id);
     ctx->res->status = 200;
     ctx->res->content_type = NULL;
 out:
-    http_form_free(&f);
+    http_form_free(&r.f);
 }
 
 void oauth_handle_introspect(struct oauth_ctx *ctx)
 {
-    struct http_form f;
-    struct store_client cl;
-    char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    if (token_request(ctx, &f, &cl, 1, hash) < 0)
+    struct token_req r;
+    if (token_request(ctx, &r, 1) < 0)
         return;
     struct store_grant g;
-    enum store_rc rc = store_token_introspect(ctx->db, hash, cl.client_id, &g);
+    enum store_rc rc = store_token_introspect(ctx->db, r.hash, r.cl.client_id, &g);
     if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
         oauth_reply_unavailable(ctx->res);
         goto out;
@@ -91,5 +94,5 @@ void oauth_handle_introspect(struct oauth_ctx *ctx)
     }
     oauth_reply_json(ctx->res, 200, o);
 out:
-    http_form_free(&f);
+    http_form_free(&r.f);
 }
