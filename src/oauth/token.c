@@ -77,6 +77,16 @@ static const char *code_refusal(enum store_consume status)
     return "authorization code is invalid or expired";
 }
 
+/* The token request's resource parameter (RFC 8707), checked, into out.
+ * Returns 0, or -1 after answering invalid_target. */
+static int resource_param(struct oauth_ctx *ctx, const struct http_form *f, char *out, size_t n)
+{
+    if (oauth_resource_check(ctx->cfg, http_form_get(f, "resource"), out, n) == 0)
+        return 0;
+    oauth_reply_error(ctx->res, 400, "invalid_target", "resource is not this server");
+    return -1;
+}
+
 static void grant_code(struct oauth_ctx *ctx, const struct http_form *f,
                        const struct store_client *cl)
 {
@@ -96,11 +106,8 @@ static void grant_code(struct oauth_ctx *ctx, const struct http_form *f,
         oauth_reply_error(ctx->res, 400, "invalid_grant", "malformed code_verifier");
         return;
     }
-    if (oauth_resource_check(ctx->cfg, http_form_get(f, "resource"), resource, sizeof resource) <
-        0) {
-        oauth_reply_error(ctx->res, 400, "invalid_target", "resource is not this server");
+    if (resource_param(ctx, f, resource, sizeof resource) < 0)
         return;
-    }
     char hash[CRYPTO_SHA256_HEX_LEN + 1], challenge[64];
     crypto_sha256_hex(code, strlen(code), hash);
     pkce_challenge(verifier, challenge);
@@ -153,11 +160,8 @@ static void grant_refresh(struct oauth_ctx *ctx, const struct http_form *f,
         oauth_reply_error(ctx->res, 400, "invalid_scope", "unknown scope");
         return;
     }
-    if (oauth_resource_check(ctx->cfg, http_form_get(f, "resource"), resource, sizeof resource) <
-        0) {
-        oauth_reply_error(ctx->res, 400, "invalid_target", "resource is not this server");
+    if (resource_param(ctx, f, resource, sizeof resource) < 0)
         return;
-    }
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
     crypto_sha256_hex(token, strlen(token), hash);
     char access[OAUTH_SECRET_LEN + 1], refresh[OAUTH_SECRET_LEN + 1];
