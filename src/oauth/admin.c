@@ -133,10 +133,7 @@ void oauth_handle_admin(struct oauth_ctx *ctx)
     o->p.latency = o->latency;
     o->p.n_latency = o->stats.n;
     struct buf html = {0};
-    if (pages_admin_overview(&html, &o->p) < 0)
-        LOG_ERROR("msg=\"could not render a page\"");
-    oauth_send_page(ctx, 200, &html);
-    buf_free(&html);
+    oauth_send_rendered(ctx, 200, pages_admin_overview(&html, &o->p), &html);
 out:
     for (int i = 0; i < o->p.n_tools; i++)
         free(o->tool_names[i]);
@@ -184,10 +181,7 @@ static void users_page(struct oauth_ctx *ctx, const struct store_user *u, const 
                                       .users = r.v,
                                       .n_users = r.n};
         struct buf html = {0};
-        if (pages_admin_users(&html, &p) < 0)
-            LOG_ERROR("msg=\"could not render a page\"");
-        oauth_send_page(ctx, 200, &html);
-        buf_free(&html);
+        oauth_send_rendered(ctx, 200, pages_admin_users(&html, &p), &html);
     }
     for (int i = 0; i < r.n * 3; i++)
         free(r.strings[i]);
@@ -396,10 +390,7 @@ void oauth_handle_admin_audit(struct oauth_ctx *ctx)
     p.rows = rows->v;
     p.n_rows = rows->n;
     struct buf html = {0};
-    if (pages_admin_audit(&html, &p) < 0)
-        LOG_ERROR("msg=\"could not render a page\"");
-    oauth_send_page(ctx, status, &html);
-    buf_free(&html);
+    oauth_send_rendered(ctx, status, pages_admin_audit(&html, &p), &html);
 out:
     for (int i = 0; i < rows->n * 7; i++)
         free(rows->strings[i]);
@@ -527,10 +518,7 @@ static void table_page(struct oauth_ctx *ctx, const struct store_user *u, const 
         p.values = (const char *const *)t.values;
         p.n_rows = t.n;
         struct buf html = {0};
-        if (pages_admin_table(&html, &p) < 0)
-            LOG_ERROR("msg=\"could not render a page\"");
-        oauth_send_page(ctx, 200, &html);
-        buf_free(&html);
+        oauth_send_rendered(ctx, 200, pages_admin_table(&html, &p), &html);
     }
     rows_free(&t);
 }

@@ -238,10 +238,7 @@ void oauth_handle_admin_backends(struct oauth_ctx *ctx)
         .values = values,
     };
     struct buf html = {0};
-    if (pages_admin_table(&html, &t) < 0)
-        LOG_ERROR("msg=\"could not render a page\"");
-    oauth_send_page(ctx, 200, &html);
-    buf_free(&html);
+    oauth_send_rendered(ctx, 200, pages_admin_table(&html, &t), &html);
 out:
     for (int i = 0; i < (OAUTH_ADMIN_BACKENDS + 1) * NC; i++)
         free(cells[i]);

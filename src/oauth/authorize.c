@@ -272,10 +272,7 @@ static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const
         .n_hidden = n,
     };
     struct buf html = {0};
-    if (pages_consent(&html, &p) < 0)
-        LOG_ERROR("msg=\"could not render a page\"");
-    oauth_send_page(ctx, 200, &html);
-    buf_free(&html);
+    oauth_send_rendered(ctx, 200, pages_consent(&html, &p), &html);
 }
 
 /* The browser comes from consenting at the provider (consent=provider) to

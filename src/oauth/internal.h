@@ -113,6 +113,12 @@ int oauth_csrf_ok(struct oauth_ctx *ctx, const struct http_form *f);
  * headers. */
 void oauth_send_page(struct oauth_ctx *ctx, int status, const struct buf *html);
 
+/* Sends html, a page that rendered (rendered, the renderer's return, is
+ * 0) or failed to (< 0: logged; what it holds is sent), as
+ * oauth_send_page(); then clears and frees html, which may hold a secret
+ * (a new API key). */
+void oauth_send_rendered(struct oauth_ctx *ctx, int status, int rendered, struct buf *html);
+
 /* An error page. */
 void oauth_error_page(struct oauth_ctx *ctx, int status, const char *title, const char *message);
 

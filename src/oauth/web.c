@@ -171,13 +171,18 @@ void oauth_send_page(struct oauth_ctx *ctx, int status, const struct buf *html)
     oauth_header(ctx->res, "Referrer-Policy", "no-referrer");
 }
 
+void oauth_send_rendered(struct oauth_ctx *ctx, int status, int rendered, struct buf *html)
+{
+    if (rendered < 0)
+        LOG_ERROR("msg=\"could not render a page\"");
+    oauth_send_page(ctx, status, html);
+    buf_free_secret(html);
+}
+
 void oauth_error_page(struct oauth_ctx *ctx, int status, const char *title, const char *message)
 {
     struct buf html = {0};
-    if (pages_error(&html, title, message) < 0)
-        LOG_ERROR("msg=\"could not render a page\"");
-    oauth_send_page(ctx, status, &html);
-    buf_free(&html);
+    oauth_send_rendered(ctx, status, pages_error(&html, title, message), &html);
 }
 
 void oauth_see_other(struct oauth_ctx *ctx, const char *location)
@@ -251,10 +256,7 @@ static void render_login(struct oauth_ctx *ctx, int status, const char *return_t
     p.providers = providers;
     p.n_providers = n;
     struct buf html = {0};
-    if (rc < 0 || pages_login(&html, &p) < 0)
-        LOG_ERROR("msg=\"could not render a page\"");
-    oauth_send_page(ctx, status, &html);
-    buf_free(&html);
+    oauth_send_rendered(ctx, status, rc < 0 ? -1 : pages_login(&html, &p), &html);
     for (int i = 0; i < ctx->cfg->n_idps; i++)
         buf_free(&hrefs[i]);
 }
@@ -587,12 +589,7 @@ void oauth_handle_account(struct oauth_ctx *ctx)
         .n_linked = rows->n_linked_rows,
     };
     struct buf html = {0};
-    if (pages_account(&html, &p) < 0)
-        LOG_ERROR("msg=\"could not render a page\"");
-    oauth_send_page(ctx, 200, &html);
-    if (html.data)
-        explicit_bzero(html.data, html.len);
-    buf_free(&html);
+    oauth_send_rendered(ctx, 200, pages_account(&html, &p), &html);
     if (has_key)
         oauth_set_cookie(ctx, OAUTH_COOKIE_FLASH, "", 0, "account");
 out:
