@@ -273,28 +273,30 @@ static struct json_object *not_found(struct mcp_call *call, const char *uri, str
     return mcp_fail(err, modern ? JSONRPC_INVALID_PARAMS : MCP_ERROR_RESOURCE_NOT_FOUND, msg);
 }
 
-/* params.uri as a string of at most TOOL_URI_MAX bytes, or NULL with err. */
-static const char *param_uri(struct json_object *params, const char *method, struct mcp_err *err)
+/* params.uri of method as a string of at most TOOL_URI_MAX bytes, on a
+ * call with a session when need_session is set (subscriptions belong to
+ * one). Returns it (borrowed from params), or NULL with err filled. */
+static const char *param_uri(const struct mcp_call *call, struct json_object *params,
+                             const char *method, int need_session, struct mcp_err *err)
 {
     const char *uri = json_get_string(params, "uri");
     char msg[128];
-    if (!uri || !*uri) {
+    if (!uri || !*uri)
         snprintf(msg, sizeof msg, "%s needs params.uri (a string)", method);
-        mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
-        return NULL;
-    }
-    if (strlen(uri) > TOOL_URI_MAX) {
+    else if (strlen(uri) > TOOL_URI_MAX)
         snprintf(msg, sizeof msg, "params.uri is longer than %d bytes", TOOL_URI_MAX);
-        mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
-        return NULL;
-    }
-    return uri;
+    else if (need_session && !call->session_hash)
+        snprintf(msg, sizeof msg, "%s needs a session: send initialize first", method);
+    else
+        return uri;
+    mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
+    return NULL;
 }
 
 struct json_object *mcp_resources_read(struct mcp_call *call, struct json_object *params,
                                        struct mcp_err *err)
 {
-    const char *uri = param_uri(params, "resources/read", err);
+    const char *uri = param_uri(call, params, "resources/read", 0, err);
     if (!uri)
         return NULL;
     const struct tool_resource_def *res = NULL;
@@ -327,12 +329,9 @@ static int resource_exists(const char *uri)
 struct json_object *mcp_resources_subscribe(struct mcp_call *call, struct json_object *params,
                                             struct mcp_err *err)
 {
-    const char *uri = param_uri(params, "resources/subscribe", err);
+    const char *uri = param_uri(call, params, "resources/subscribe", 1, err);
     if (!uri)
         return NULL;
-    if (!call->session_hash)
-        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
-                        "resources/subscribe needs a session: send initialize first");
     if (!resource_exists(uri))
         return not_found(call, uri, err);
     int full = 0;
@@ -359,12 +358,9 @@ struct json_object *mcp_resources_subscribe(struct mcp_call *call, struct json_o
 struct json_object *mcp_resources_unsubscribe(struct mcp_call *call, struct json_object *params,
                                               struct mcp_err *err)
 {
-    const char *uri = param_uri(params, "resources/unsubscribe", err);
+    const char *uri = param_uri(call, params, "resources/unsubscribe", 1, err);
     if (!uri)
         return NULL;
-    if (!call->session_hash)
-        return mcp_fail(err, JSONRPC_INVALID_PARAMS,
-                        "resources/unsubscribe needs a session: send initialize first");
     /* Ending a subscription that does not exist leaves the state the
      * client asked for: that is a success too. */
     switch (store_subscription_remove(call->env->db, call->session_hash, uri)) {
