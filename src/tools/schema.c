@@ -426,17 +426,30 @@ static int check_number(struct walk *w, struct json_object *schema, struct json_
     return 0;
 }
 
+/* The bounds min<what> and max<what> ("Length", "Items", "Properties") of
+ * a count n; the message reads "must <verb> at least N <unit>". Returns 0,
+ * or -1 (failed). */
+static int check_count(struct walk *w, struct json_object *schema, const char *path, size_t n,
+                       const char *what, const char *verb, const char *unit)
+{
+    char key[32];
+    double lim;
+    snprintf(key, sizeof key, "min%s", what);
+    if (num(schema, key, &lim) && (double)n < lim)
+        return fail(w, path, "must %s at least %g %s", verb, lim, unit);
+    snprintf(key, sizeof key, "max%s", what);
+    if (num(schema, key, &lim) && (double)n > lim)
+        return fail(w, path, "must %s at most %g %s", verb, lim, unit);
+    return 0;
+}
+
 static int check_string(struct walk *w, struct json_object *schema, struct json_object *inst,
                         const char *path)
 {
     const char *s = json_object_get_string(inst);
     size_t len = (size_t)json_object_get_string_len(inst);
-    size_t n = utf8_len(s);
-    double lim;
-    if (num(schema, "minLength", &lim) && (double)n < lim)
-        return fail(w, path, "must be at least %g characters long", lim);
-    if (num(schema, "maxLength", &lim) && (double)n > lim)
-        return fail(w, path, "must be at most %g characters long", lim);
+    if (check_count(w, schema, path, utf8_len(s), "Length", "be", "characters long") < 0)
+        return -1;
     const char *pattern = json_get_string(schema, "pattern");
     if (pattern) {
         enum pattern_rc m = pattern_match(pattern, s, len);
@@ -455,11 +468,8 @@ static int check_array(struct walk *w, struct json_object *schema, struct json_o
                        const char *path, int depth)
 {
     size_t n = json_object_array_length(inst);
-    double lim;
-    if (num(schema, "minItems", &lim) && (double)n < lim)
-        return fail(w, path, "must have at least %g items", lim);
-    if (num(schema, "maxItems", &lim) && (double)n > lim)
-        return fail(w, path, "must have at most %g items", lim);
+    if (check_count(w, schema, path, n, "Items", "have", "items") < 0)
+        return -1;
     if (flag(schema, "uniqueItems") && check_unique(w, inst, path) < 0)
         return -1;
     struct json_object *prefix = json_get(schema, "prefixItems", json_type_array);
@@ -486,12 +496,9 @@ static int check_object(struct walk *w, struct json_object *schema, struct json_
                         const char *path, int depth)
 {
     char sub[512];
-    double lim;
     size_t n = (size_t)json_object_object_length(inst);
-    if (num(schema, "minProperties", &lim) && (double)n < lim)
-        return fail(w, path, "must have at least %g properties", lim);
-    if (num(schema, "maxProperties", &lim) && (double)n > lim)
-        return fail(w, path, "must have at most %g properties", lim);
+    if (check_count(w, schema, path, n, "Properties", "have", "properties") < 0)
+        return -1;
     struct json_object *req = json_get(schema, "required", json_type_array);
     for (size_t i = 0; req && i < json_object_array_length(req); i++) {
         const char *k = json_object_get_string(json_object_array_get_idx(req, i));
