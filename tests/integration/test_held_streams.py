@@ -23,12 +23,12 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import Mcp, Stack, Tap, json_bytes, request, test_responder  # noqa: E402
+from mcptest import SLOW, Mcp, Stack, Tap, json_bytes, request, test_responder  # noqa: E402
 from test_listen import META, headers as modern_headers  # noqa: E402
 
 THREADS = 2
 N_GET, N_SSE, N_LISTEN = 20, 10, 20  # 50 held streams per front end
-LIFE_S = 20  # the streams outlive the checks, even under valgrind
+LIFE_S = 20 * SLOW  # the streams outlive the checks, even under valgrind
 CONFIG = "threads = %d\nsse_max_s = %d\nsse_heartbeat_s = 1" % (THREADS, LIFE_S)
 URI = "test://watched-resource"
 
@@ -128,23 +128,24 @@ def post_messages(url, sse, id):
 def check_front_end(t, fe, url):
     gets, sses, listens, sessions = open_streams(url)
     streams = gets + sses + listens
-    opened = wait_all(streams, lambda s: s.opened.is_set(), 20)
+    opened = wait_all(streams, lambda s: s.opened.is_set(), 20 * SLOW)
     bad = [(s.status, s.error) for s in streams if s.status != 200]
     t.ok(opened and not bad,
          "%s: %d streams held at once with %d worker threads per process all open"
          % (fe, len(streams), THREADS), "not 200: %r" % bad[:5])
-    beats = wait_all(streams, lambda s: s.comments >= 2 and not s.ended, 10)
+    beats = wait_all(streams, lambda s: s.comments >= 2 and not s.ended, 10 * SLOW)
     t.ok(beats, "%s: every held stream gets its heartbeats and stays open" % fe,
          "comments: %r" % sorted(s.comments for s in streams)[:10],
          "ended: %d" % sum(s.ended for s in streams))
-    r = sessions[0].call("ping", timeout=10)
+    r = sessions[0].call("ping", timeout=10 * SLOW)
     t.ok(r.status == 200 and (r.json or {}).get("result") == {},
          "%s: a ping is answered while %d streams are held" % (fe, len(streams)), r.describe())
     probe = Mcp(url, name="probe")
     r = probe.initialize()
     t.ok(r.status == 200, "%s: a new session is made while they are held" % fe, r.describe())
     r = probe.tool("test_update_resource", {"uri": URI})
-    got = wait_all(gets, lambda s: "notifications/resources/updated" in s.methods(), 10)
+    got = wait_all(gets, lambda s: "notifications/resources/updated" in s.methods(),
+                   10 * SLOW)
     t.ok(r.status == 200 and got,
          "%s: a resource update reaches all %d held GET streams subscribed to it"
          % (fe, len(gets)), r.describe(),
@@ -154,13 +155,14 @@ def check_front_end(t, fe, url):
             "params": {"name": "test_trigger_tool_change", "arguments": {}, "_meta": META}}
     r = request("POST", url + "/mcp", json_bytes(body),
                 modern_headers("tools/call", "test_trigger_tool_change"))
-    got = wait_all(listens, lambda s: "notifications/tools/list_changed" in s.methods(), 10)
+    got = wait_all(listens, lambda s: "notifications/tools/list_changed" in s.methods(),
+                   10 * SLOW)
     t.ok(r.status == 200 and got,
          "%s: a tool list change reaches all %d held listen streams" % (fe, len(listens)),
          r.describe())
     statuses = [post_messages(url, s, 1000 + i) for i, s in enumerate(sses)]
     got = wait_all(sses, lambda s: any(isinstance(m, dict) and m.get("id", 0) >= 1000
-                                       for m in s.msgs), 10)
+                                       for m in s.msgs), 10 * SLOW)
     own = all([m.get("id") for m in s.msgs if isinstance(m, dict) and "id" in m] == [1000 + i]
               for i, s in enumerate(sses))
     t.ok(statuses == [202] * len(sses) and got and own,
@@ -171,7 +173,7 @@ def check_front_end(t, fe, url):
     others = [m for s in gets for m in s.methods() if m not in expected]
     t.ok(not others, "%s: the GET streams got nothing but their notifications" % fe,
          repr(others[:5]))
-    ended = wait_all(streams, lambda s: s.ended, LIFE_S + 15)
+    ended = wait_all(streams, lambda s: s.ended, LIFE_S + 15 * SLOW)
     results = all(s.msgs and s.msgs[-1].get("id") == "sub-%d" % i and
                   s.msgs[-1].get("result", {}).get("resultType") == "complete"
                   for i, s in enumerate(listens))
@@ -180,7 +182,7 @@ def check_front_end(t, fe, url):
          % fe, "still open: %d" % sum(not s.ended for s in streams))
     for s in streams:
         s.close()
-    r = sessions[1].call("ping", timeout=10)
+    r = sessions[1].call("ping", timeout=10 * SLOW)
     t.ok(r.status == 200, "%s: the workers serve after the streams ended" % fe, r.describe())
 
 
@@ -204,8 +206,9 @@ def run_front_end(t, fe, url):
 
 def main():
     t = Tap()
-    with Stack(t, servers="lighttpd proxy", responder=test_responder(),
-               config_extra=CONFIG) as st:
+    # under valgrind and the sanitizers one front end: the holder is the responder's
+    with Stack(t, servers="lighttpd proxy", responder=test_responder(), config_extra=CONFIG,
+               code_check_servers="proxy") as st:
         fes = st.front_ends()
         lt = LockedTap(t)
         runs = [threading.Thread(target=run_front_end, args=(lt, fe, url)) for fe, url in fes]
