@@ -238,7 +238,7 @@ static int ctx_cancelled(void *impl)
 
 /* Waits for the answer to request id; returns the parsed response or NULL. */
 static struct json_object *await_answer(struct mcp_call *c, const char *id, int timeout_ms,
-                                        const char **why)
+                                        struct mg_error *err)
 {
     const struct mcp_env *env = c->env;
     struct mcp_waiter w;
@@ -247,18 +247,18 @@ static struct json_object *await_answer(struct mcp_call *c, const char *id, int 
     mcp_wake_register(&w, key);
     long long deadline = mg_now_ms() + timeout_ms;
     struct json_object *resp = NULL;
-    *why = "the client did not answer in time";
+    mg_error_msg(err, "the client did not answer in time");
     while (!resp) {
         char *text = NULL;
         enum store_rc rc = store_pending_take(env->db, c->session_hash, id, &text);
         if (rc == STORE_OK) {
             if (json_parse_strict(text, strlen(text), &resp, NULL) < 0)
-                *why = "the client's answer was not valid JSON";
+                mg_error_msg(err, "the client's answer was not valid JSON");
             free(text);
             break;
         }
         if (rc != STORE_NOT_FOUND) {
-            *why = "service temporarily unavailable";
+            mg_error_msg(err, "service temporarily unavailable");
             break;
         }
         long long left = deadline - mg_now_ms();
@@ -271,7 +271,7 @@ static struct json_object *await_answer(struct mcp_call *c, const char *id, int 
 }
 
 static struct json_object *ctx_request(void *impl, const char *method, struct json_object *params,
-                                       int timeout_ms, const char **why)
+                                       int timeout_ms, struct mg_error *err)
 {
     struct mcp_call *c = impl;
     const struct mcp_env *env = c->env;
@@ -280,23 +280,23 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
         /* the n-th request of a run is the n-th again when it reruns */
         char key[32];
         snprintf(key, sizeof key, "input-%d", ++c->input_seq);
-        return mcp_mrtr_input(c, key, method, params, why);
+        return mcp_mrtr_input(c, key, method, params, err);
     }
     if (c->stateless && cap && !ctx_client_has(c, cap)) {
         /* 2026-07-28: the request fails with MissingRequiredClientCapability */
         c->missing_capability = cap;
         json_object_put(params);
-        *why = "the client did not declare the capability this request needs";
+        mg_error_msg(err, "the client did not declare the capability this request needs");
         return NULL;
     }
     if (c->stateless || !c->session_hash) {
         json_object_put(params);
-        *why = "server-to-client requests need a session";
+        mg_error_msg(err, "server-to-client requests need a session");
         return NULL;
     }
     if (cap && !ctx_client_has(c, cap)) {
         json_object_put(params);
-        *why = "the client did not declare the capability this request needs";
+        mg_error_msg(err, "the client did not declare the capability this request needs");
         return NULL;
     }
     if (timeout_ms <= 0 || timeout_ms > env->cfg->request_timeout_s * 1000)
@@ -306,7 +306,7 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     if (store_pending_create(env->db, c->session_hash, id, method, timeout_ms / 1000 + 5) !=
         STORE_OK) {
         json_object_put(params);
-        *why = "service temporarily unavailable";
+        mg_error_msg(err, "service temporarily unavailable");
         return NULL;
     }
     struct json_object *msg = json_object_new_object();
@@ -316,14 +316,15 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     if (params)
         json_add(msg, "params", params);
     if (emit(c, msg, 0) < 0) {
-        *why = c->stream_refused ? "the request could not be sent: too many open streams for "
-                                   "this user or token"
-                                 : "the request could not be sent";
+        mg_error_msg(err, "%s",
+                     c->stream_refused ? "the request could not be sent: too many open streams for "
+                                         "this user or token"
+                                       : "the request could not be sent");
         if (store_pending_drop(env->db, c->session_hash, id) != STORE_OK)
             LOG_WARN("msg=\"could not drop a pending request\"");
         return NULL;
     }
-    struct json_object *resp = await_answer(c, id, timeout_ms, why);
+    struct json_object *resp = await_answer(c, id, timeout_ms, err);
     if (!resp) {
         if (store_pending_drop(env->db, c->session_hash, id) != STORE_OK)
             LOG_WARN("msg=\"could not drop a pending request\"");
@@ -333,18 +334,19 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     if (result)
         json_object_get(result);
     else
-        *why = "the client answered with an error";
+        mg_error_msg(err, "the client answered with an error");
     json_object_put(resp);
     return result;
 }
 
 static struct json_object *ctx_input(void *impl, const char *key, const char *method,
-                                     struct json_object *params, int timeout_ms, const char **why)
+                                     struct json_object *params, int timeout_ms,
+                                     struct mg_error *err)
 {
     struct mcp_call *c = impl;
     if (c->mrtr)
-        return mcp_mrtr_input(c, key, method, params, why);
-    return ctx_request(impl, method, params, timeout_ms, why);
+        return mcp_mrtr_input(c, key, method, params, err);
+    return ctx_request(impl, method, params, timeout_ms, err);
 }
 
 static int ctx_become_task(void *impl)
@@ -458,13 +460,14 @@ int mcp_session_notify(struct store_conn *db, const char *session_hash, int lega
 
 struct json_object *mcp_fail(struct mcp_err *err, int code, const char *message)
 {
-    err->code = code;
-    snprintf(err->message, sizeof err->message, "%s", message);
+    mg_error_set(&err->e, 0, code, "%.255s", message);
     return NULL;
 }
 
 struct json_object *mcp_unavailable(struct mcp_call *call, struct mcp_err *err)
 {
     call->unavailable = 1;
-    return mcp_fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
+    mcp_fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
+    err->e.http = 503;
+    return NULL;
 }

@@ -227,16 +227,15 @@ static int query_too_big(struct mcp_call *call, struct json_object *args, struct
     for (const char *p = query; *p; p++)
         words += isalnum((unsigned char)p[0]) && (p == query || !isalnum((unsigned char)p[-1]));
     if (json_object_get_string_len(q) > cfg->search_max_query_bytes)
-        snprintf(err->message, sizeof err->message,
-                 "Invalid params: search_tools \"query\" is longer than %d bytes",
-                 cfg->search_max_query_bytes);
+        mg_error_set(&err->e, 0, JSONRPC_INVALID_PARAMS,
+                     "Invalid params: search_tools \"query\" is longer than %d bytes",
+                     cfg->search_max_query_bytes);
     else if (words > cfg->search_max_words)
-        snprintf(err->message, sizeof err->message,
-                 "Invalid params: search_tools \"query\" has more than %d words",
-                 cfg->search_max_words);
+        mg_error_set(&err->e, 0, JSONRPC_INVALID_PARAMS,
+                     "Invalid params: search_tools \"query\" has more than %d words",
+                     cfg->search_max_words);
     else
         return 0;
-    err->code = JSONRPC_INVALID_PARAMS;
     mcp_audit_call(call, MCP_DISCOVERY_SEARCH, args, "refused", "query too long", t0);
     return 1;
 }

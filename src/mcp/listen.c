@@ -42,9 +42,7 @@ struct listen_state {
 
 static int fail(struct mcp_err *err, const char *message)
 {
-    err->code = JSONRPC_INVALID_PARAMS;
-    snprintf(err->message, sizeof err->message, "%s", message);
-    return -1;
+    return mg_error_set(&err->e, 0, JSONRPC_INVALID_PARAMS, "%.255s", message);
 }
 
 void mcp_listen_resource_key(const char *uri, char *key, size_t n)

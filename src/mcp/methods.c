@@ -375,7 +375,7 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
         struct mcp_err err = {0};
         int mrtr = call->stateless && mcp_mrtr_method(msg->method);
         if (mrtr && mcp_mrtr_begin(call, msg->method, msg->params, &err) < 0)
-            return jsonrpc_error(msg->id, err.code, err.message);
+            return jsonrpc_error(msg->id, err.e.code, err.e.msg);
         struct json_object *result = methods[i].fn(call, msg->params, &err);
         if (mrtr && call->input_requests && !call->missing_capability) {
             /* the answers missing decide the reply, whatever the run made of their absence */
@@ -389,7 +389,7 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
             json_object_put(err.data);
             return jsonrpc_result(msg->id, result);
         }
-        struct json_object *resp = jsonrpc_error(msg->id, err.code, err.message);
+        struct json_object *resp = jsonrpc_error(msg->id, err.e.code, err.e.msg);
         if (err.data)
             json_add(json_get(resp, "error", json_type_object), "data", err.data);
         return resp;

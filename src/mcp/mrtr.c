@@ -23,9 +23,7 @@
 
 static int fail(struct mcp_err *err, int code, const char *message)
 {
-    err->code = code;
-    snprintf(err->message, sizeof err->message, "%s", message);
-    return -1;
+    return mg_error_set(&err->e, 0, code, "%.255s", message);
 }
 
 int mcp_mrtr_method(const char *method)
@@ -200,13 +198,13 @@ int mcp_mrtr_begin(struct mcp_call *call, const char *method, struct json_object
 }
 
 struct json_object *mcp_mrtr_input(struct mcp_call *call, const char *key, const char *method,
-                                   struct json_object *params, const char **why)
+                                   struct json_object *params, struct mg_error *err)
 {
     const char *cap = mcp_request_capability(method);
     if (cap && !json_get(call->client_caps, cap, json_type_object)) {
         call->missing_capability = cap;
         json_object_put(params);
-        *why = "the client did not declare the capability this request needs";
+        mg_error_msg(err, "the client did not declare the capability this request needs");
         return NULL;
     }
     struct json_object *answer = json_get(call->input_answers, key, json_type_object);
@@ -220,7 +218,7 @@ struct json_object *mcp_mrtr_input(struct mcp_call *call, const char *key, const
     json_add(req, "method", json_object_new_string(method));
     json_add(req, "params", params ? params : json_object_new_object());
     json_add(call->input_requests, key, req);
-    *why = "the client's input is required";
+    mg_error_msg(err, "the client's input is required");
     return NULL;
 }
 

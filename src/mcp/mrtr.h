@@ -56,10 +56,10 @@ int mcp_mrtr_begin(struct mcp_call *call, const char *method, struct json_object
 /* The tool context's input hook for a stateless call: returns a new
  * reference to the answer under key when the client gave one; otherwise
  * records {method, params} under key (taking params) for the
- * input-required result and returns NULL with *why set. A capability the
+ * input-required result and returns NULL with err's msg set. A capability the
  * client did not declare sets call->missing_capability instead. */
 struct json_object *mcp_mrtr_input(struct mcp_call *call, const char *key, const char *method,
-                                   struct json_object *params, const char **why);
+                                   struct json_object *params, struct mg_error *err);
 
 /* When the call collected input requests, frees result and returns the
  * InputRequiredResult (with a new sealed requestState) instead; otherwise

@@ -306,7 +306,7 @@ void tr_handle_modern(const struct mcp_env *env, const struct mcp_http_in *in,
             return;
         struct mcp_err err = {0};
         if (mcp_listen_serve(env, msg.id, msg.params, &lease, &err) < 0)
-            modern_reject(out, 200, msg.id, err.code, err.message);
+            modern_reject(out, 200, msg.id, err.e.code, err.e.msg);
         else
             out->streamed = 1;
         mcp_stream_lease_release(env, lease);

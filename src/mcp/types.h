@@ -17,6 +17,7 @@
 #include "tools/policy.h"
 #include "tools/registry.h"
 #include "util/config.h"
+#include "util/error.h"
 
 struct mcp_sink;
 struct oauth_principal;
@@ -71,11 +72,13 @@ struct mcp_call {
     const struct tool_def *tool;    /* tools/call: the tool once found (metrics), else NULL */
 };
 
-/* A method's failure: code and a message safe to show the client, and
- * optionally the error's data member (owned; mcp_dispatch sends it). */
+/* A method's failure: the error of util/error.h (e.code the JSON-RPC
+ * code, e.msg the message safe to show the client, at most 255 bytes as
+ * JSON-RPC errors always were; e.http 503 when the store could not be
+ * reached), and optionally the error's data member (owned; mcp_dispatch
+ * sends it). */
 struct mcp_err {
-    int code;
-    char message[256];
+    struct mg_error e;
     struct json_object *data;
 };
 

@@ -12,6 +12,8 @@
 
 #include <json-c/json.h>
 
+#include "util/error.h"
+
 /* What a tool may do; sets the MCP annotations clients use to decide
  * whether to ask the user before a call. */
 enum tool_access {
@@ -49,19 +51,19 @@ struct tool_ctx {
     /* Sends a server-to-client request (sampling/createMessage,
      * elicitation/create, roots/list) and waits up to timeout_ms for the
      * client's response, which may arrive at any process. Takes params.
-     * Returns the new result object; or NULL with a static reason in *why
+     * Returns the new result object; or NULL with the reason in err->msg
      * (client lacks the capability, timeout, error response, cancelled). */
     struct json_object *(*request)(void *impl, const char *method, struct json_object *params,
-                                   int timeout_ms, const char **why);
+                                   int timeout_ms, struct mg_error *err);
     /* As request, naming the input key: a stateless (2026-07-28) client
      * is not sent the request but answers it by retrying the call
      * (input-required results, mcp/mrtr.h), and the answer it gave under
-     * key is returned when the call runs again. Returns NULL with *why
+     * key is returned when the call runs again. Returns NULL with err
      * while the answer is still missing; the tool then returns any
      * result, which the client never sees, and the call ends asking for
      * every input requested so far. Keys are the tool's own names. */
     struct json_object *(*input)(void *impl, const char *key, const char *method,
-                                 struct json_object *params, int timeout_ms, const char **why);
+                                 struct json_object *params, int timeout_ms, struct mg_error *err);
     /* Returns 1 once the client cancelled this call (notifications/cancelled). */
     int (*cancelled)(void *impl);
     /* Returns 1 when the client declared capability name ("sampling",
@@ -108,15 +110,15 @@ static inline int tool_log(struct tool_ctx *c, const char *level, const char *lo
 }
 static inline struct json_object *tool_request(struct tool_ctx *c, const char *method,
                                                struct json_object *params, int timeout_ms,
-                                               const char **why)
+                                               struct mg_error *err)
 {
-    return c->request(c->impl, method, params, timeout_ms, why);
+    return c->request(c->impl, method, params, timeout_ms, err);
 }
 static inline struct json_object *tool_input(struct tool_ctx *c, const char *key,
                                              const char *method, struct json_object *params,
-                                             int timeout_ms, const char **why)
+                                             int timeout_ms, struct mg_error *err)
 {
-    return c->input(c->impl, key, method, params, timeout_ms, why);
+    return c->input(c->impl, key, method, params, timeout_ms, err);
 }
 static inline int tool_cancelled(struct tool_ctx *c)
 {
