@@ -199,8 +199,9 @@ static int grace_ms(void)
  * waits for one more record until the deadline. Without a waiting slot
  * (bc->waiting) a read(2) may wait the grace only (grace_ms()): a body that does
  * not come that fast needs a slot. Returns the byte count, 0 at the end of
- * the body, -1 when the deadline passed (or the connection failed), -2
- * when the body was slow and no slot was free. */
+ * the body, -1 when the deadline passed (or the connection failed),
+ * READ_CROWDED when the body was slow and no slot was free. */
+enum { READ_CROWDED = -2 };
 static int read_some(FCGX_Request *fr, char *p, int n, struct body_clock *bc)
 {
     FCGX_Stream *in = fr->in;
@@ -229,30 +230,37 @@ static int read_some(FCGX_Request *fr, char *p, int n, struct body_clock *bc)
         FCGX_ClearError(in);
         in->isClosed = 0;
         if (!body_wait_take())
-            return -2;
+            return READ_CROWDED;
         bc->waiting = 1;
     }
 }
 
-/* Reads the body into w->body. Returns 0; 1 when it is over max_body_bytes
- * (declared or found so; the rest is not read: the connection is closed
- * after the answer); 2 when it did not arrive in time; 3 when it was slow
- * to come and enough workers wait already; -1 when it ended before
- * CONTENT_LENGTH bytes. */
-static int read_body(struct worker *w, FCGX_Request *fr, long long content_length)
+/* What became of a request body. */
+enum body_rc {
+    BODY_OK,        /* read whole into w->body */
+    BODY_TOO_LARGE, /* over max_body_bytes (declared or found so; the rest is not read:
+                     * the connection is closed after the answer) */
+    BODY_LATE,      /* did not arrive in time */
+    BODY_CROWDED,   /* slow to come while enough workers wait already */
+    BODY_SHORT,     /* ended before CONTENT_LENGTH bytes */
+};
+
+/* Reads the body into w->body. */
+static enum body_rc read_body(struct worker *w, FCGX_Request *fr, long long content_length)
 {
     buf_reset(&w->body);
     size_t max = config.max_body_bytes;
     if (content_length > (long long)max)
-        return 1;
+        return BODY_TOO_LARGE;
     long long start = mg_now_ms();
     struct body_clock bc = {.deadline_ms = start + (long long)config.body_timeout_s * 1000,
                             .hard_ms = start + (long long)config.body_max_s * 1000};
     char chunk[16384];
-    int n, rc = 0;
+    int n;
+    enum body_rc rc = BODY_OK;
     while ((n = read_some(fr, chunk, (int)sizeof chunk, &bc)) > 0) {
         if (w->body.len + (size_t)n > max) {
-            rc = 1;
+            rc = BODY_TOO_LARGE;
             break;
         }
         if (buf_append(&w->body, chunk, (size_t)n) < 0)
@@ -268,10 +276,10 @@ static int read_body(struct worker *w, FCGX_Request *fr, long long content_lengt
     set_read_timeout(fr->ipcFd, 0);
     if (bc.waiting)
         atomic_fetch_sub(&body_waiters, 1);
-    if (rc == 0 && n < 0)
-        rc = n == -2 ? 3 : 2;
-    if (rc == 0 && content_length >= 0 && (long long)w->body.len != content_length)
-        rc = -1;
+    if (rc == BODY_OK && n < 0)
+        rc = n == READ_CROWDED ? BODY_CROWDED : BODY_LATE;
+    if (rc == BODY_OK && content_length >= 0 && (long long)w->body.len != content_length)
+        rc = BODY_SHORT;
     return rc;
 }
 
@@ -337,27 +345,27 @@ static int serve_one(struct worker *w, FCGX_Request *fr)
     struct http_ctx ctx = {
         .cfg = &config, .db = w->db, .req = &req, .res = &res, .out = &out, .stop_flag = &stopping};
 
-    int body = read_body(w, fr, req.content_length);
+    enum body_rc body = read_body(w, fr, req.content_length);
     /* the rest of the request is served from our copies */
-    if (body < 0) {
+    if (body == BODY_SHORT) {
         http_serve_rejected(&ctx, 400, "invalid_request", "request body shorter than its length");
-    } else if (body == 3) {
+    } else if (body == BODY_CROWDED) {
         LOG_INFO("msg=\"request body slow while other workers wait for theirs\"");
         if (http_response_header(&res, "Retry-After", "1") < 0)
             LOG_ERROR("msg=\"could not add a response header\"");
         http_serve_rejected(&ctx, 503, "temporarily_unavailable",
                             "Service Unavailable: too many slow request bodies at once, retry "
                             "shortly");
-    } else if (body == 2) {
+    } else if (body == BODY_LATE) {
         LOG_INFO("msg=\"request body too slow\" received=%zu", w->body.len);
         http_serve_rejected(&ctx, 408, "invalid_request",
                             "Request Timeout: the request body did not arrive in time");
     } else {
         /* an oversized body is reported by the endpoint, after the checks
          * that come first in its protocol (e.g. 415 before 413 on /mcp) */
-        req.body_too_large = body == 1;
-        req.body = body == 1 ? "" : w->body.data ? w->body.data : "";
-        req.body_len = body == 1 ? 0 : w->body.len;
+        req.body_too_large = body == BODY_TOO_LARGE;
+        req.body = body == BODY_TOO_LARGE ? "" : w->body.data ? w->body.data : "";
+        req.body_len = body == BODY_TOO_LARGE ? 0 : w->body.len;
         http_serve(&ctx);
     }
     http_response_free(&res);
