@@ -58,12 +58,14 @@ void tool_exchange_forget_all(void)
 }
 
 /* The cache key of the caller's token for slot c of be: the caller's token
- * only as its hash, within a hash. */
+ * only as its hash, within a hash. subject NULL: mcpgate's own token for
+ * the slot (client_credentials), which no hash of a token can equal. */
 static void cache_key(const char *subject, const struct backend *be, const struct backend_cred *c,
                       char out[CRYPTO_SHA256_HEX_LEN + 1])
 {
-    char th[CRYPTO_SHA256_HEX_LEN + 1];
-    crypto_sha256_hex(subject, strlen(subject), th);
+    char th[CRYPTO_SHA256_HEX_LEN + 1] = "client_credentials";
+    if (subject)
+        crypto_sha256_hex(subject, strlen(subject), th);
     struct buf k = {0};
     if (buf_printf(&k, "%s%c%s%c%s", th, 0, be->name, 0, c->slot) < 0)
         abort();
@@ -127,14 +129,18 @@ static int error_code_ok(const char *code)
     return n > 0 && n <= 64 && strspn(code, "abcdefghijklmnopqrstuvwxyz_") == n;
 }
 
-/* Builds the exchange form for subject and slot c into form. Returns 0 or
- * -1 (out of room). */
+/* Builds the exchange form for subject and slot c into form; subject NULL:
+ * the client_credentials form for mcpgate's own token. Returns 0 or -1
+ * (out of room). */
 static int exchange_form(struct buf *form, const struct backend_exchange *x, const char *subject)
 {
-    if (tool_token_form_field(form, "grant_type", TOOL_EXCHANGE_GRANT) != 0 ||
-        tool_token_form_field(form, "subject_token", subject) != 0 ||
-        tool_token_form_field(form, "subject_token_type", TOOL_EXCHANGE_ACCESS_TOKEN) != 0 ||
-        tool_token_form_field(form, "requested_token_type", TOOL_EXCHANGE_ACCESS_TOKEN) != 0)
+    if (!subject) {
+        if (tool_token_form_field(form, "grant_type", "client_credentials") != 0)
+            return -1;
+    } else if (tool_token_form_field(form, "grant_type", TOOL_EXCHANGE_GRANT) != 0 ||
+               tool_token_form_field(form, "subject_token", subject) != 0 ||
+               tool_token_form_field(form, "subject_token_type", TOOL_EXCHANGE_ACCESS_TOKEN) != 0 ||
+               tool_token_form_field(form, "requested_token_type", TOOL_EXCHANGE_ACCESS_TOKEN) != 0)
         return -1;
     if (x->audience && tool_token_form_field(form, "audience", x->audience) != 0)
         return -1;
@@ -145,9 +151,10 @@ static int exchange_form(struct buf *form, const struct backend_exchange *x, con
     return 0;
 }
 
-/* Reads the issuer's answer (status, body) to an exchange. Returns the
- * exchanged token (new) with *ttl_s, or NULL with why. */
-static char *read_answer(const struct backend *be, long status, const struct buf *body,
+/* Reads the issuer's answer (status, body) to an exchange (own: to the
+ * client_credentials request for mcpgate's own token). Returns the token
+ * (new) with *ttl_s, or NULL with why. */
+static char *read_answer(const struct backend *be, int own, long status, const struct buf *body,
                          long long *ttl_s, char *why, size_t whylen)
 {
     struct json_object *doc = NULL;
@@ -160,12 +167,18 @@ static char *read_answer(const struct backend *be, long status, const struct buf
         const char *code = parsed ? json_get_string(doc, "error") : NULL;
         if (!error_code_ok(code))
             code = NULL;
-        snprintf(why, whylen,
-                 "%s was not called: the issuer refused to exchange your access token for one "
-                 "for this backend (%s)",
-                 be->name, code ? code : "it gave no error code");
-        LOG_INFO("msg=\"token exchange refused\" backend=%s status=%ld error=%s", be->name, status,
-                 code ? code : "-");
+        if (own)
+            snprintf(why, whylen,
+                     "%s was not asked: the issuer refused mcpgate a token of its own for this "
+                     "backend (client_credentials: %s)",
+                     be->name, code ? code : "it gave no error code");
+        else
+            snprintf(why, whylen,
+                     "%s was not called: the issuer refused to exchange your access token for "
+                     "one for this backend (%s)",
+                     be->name, code ? code : "it gave no error code");
+        LOG_INFO("msg=\"token %s refused\" backend=%s status=%ld error=%s",
+                 own ? "request" : "exchange", be->name, status, code ? code : "-");
         outcome = "refused";
     } else if (status != 200 || !parsed) {
         snprintf(why, whylen,
@@ -195,13 +208,16 @@ static char *read_answer(const struct backend *be, long status, const struct buf
             outcome = "ok";
         }
     }
-    metrics_add("mcpgate_token_exchanges_total", 1, "backend", be->name, "outcome", outcome, NULL);
+    if (!own)
+        metrics_add("mcpgate_token_exchanges_total", 1, "backend", be->name, "outcome", outcome,
+                    NULL);
     json_object_put(doc);
     return token;
 }
 
-/* Exchanges subject at the issuer for slot c of be. Returns the token
- * (new) with *ttl_s, or NULL with why. */
+/* Exchanges subject at the issuer for slot c of be (subject NULL: asks for
+ * mcpgate's own token with client_credentials). Returns the token (new)
+ * with *ttl_s, or NULL with why. */
 static char *exchange(const struct backend *be, const struct backend_cred *c, const char *subject,
                       long long *ttl_s, char *why, size_t whylen)
 {
@@ -229,7 +245,8 @@ static char *exchange(const struct backend *be, const struct backend_cred *c, co
     struct buf form = {0}, body = {0};
     long status = -1;
     if (exchange_form(&form, x, subject) == 0)
-        status = tool_token_post(&cl, endpoint, buf_str(&form), "token exchange", &body);
+        status = tool_token_post(&cl, endpoint, buf_str(&form),
+                                 subject ? "token exchange" : "client credentials", &body);
     buf_free_secret(&form);
     char *token = NULL;
     if (status < 0) {
@@ -237,15 +254,16 @@ static char *exchange(const struct backend *be, const struct backend_cred *c, co
                  "%s was not called: the issuer's token endpoint could not be reached for the "
                  "token exchange; try again later",
                  be->name);
-        metrics_add("mcpgate_token_exchanges_total", 1, "backend", be->name, "outcome", "failed",
-                    NULL);
+        if (subject)
+            metrics_add("mcpgate_token_exchanges_total", 1, "backend", be->name, "outcome",
+                        "failed", NULL);
     } else {
-        token = read_answer(be, status, &body, ttl_s, why, whylen);
+        token = read_answer(be, subject == NULL, status, &body, ttl_s, why, whylen);
     }
     buf_free_secret(&body);
     if (token)
-        LOG_INFO("msg=\"token exchanged\" backend=%s slot=%.64s ttl_s=%lld", be->name, c->slot,
-                 *ttl_s);
+        LOG_INFO("msg=\"token %s\" backend=%s slot=%.64s ttl_s=%lld",
+                 subject ? "exchanged" : "of its own obtained", be->name, c->slot, *ttl_s);
     return token;
 }
 
@@ -271,13 +289,11 @@ static const char *subject_of(const struct backend *be, const struct backend_cre
     return ctx->subject_token;
 }
 
-/* The token for c: the cached one unless it is stale, else exchanged. */
-static char *get_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
-                       const char *stale, char *why, size_t whylen)
+/* The token for c and subject (NULL: mcpgate's own): the cached one
+ * unless it is stale, else asked for now. */
+static char *cached_or_new(const struct backend *be, const struct backend_cred *c,
+                           const char *subject, const char *stale, char *why, size_t whylen)
 {
-    const char *subject = subject_of(be, c, ctx, why, whylen);
-    if (!subject)
-        return NULL;
     char key[CRYPTO_SHA256_HEX_LEN + 1];
     cache_key(subject, be, c, key);
     if (stale)
@@ -290,6 +306,38 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
     if (v)
         cache_put(key, v, ttl_s);
     return v;
+}
+
+/* The token for c: the cached one unless it is stale, else exchanged. */
+static char *get_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
+                       const char *stale, char *why, size_t whylen)
+{
+    const char *subject = subject_of(be, c, ctx, why, whylen);
+    return subject ? cached_or_new(be, c, subject, stale, why, whylen) : NULL;
+}
+
+int tool_exchange_caller_key(const struct backend *be, const struct backend_cred *c,
+                             const struct tool_ctx *ctx, char out[CRYPTO_SHA256_HEX_LEN + 1])
+{
+    if (!ctx || !ctx->subject_token || !ctx->subject_token[0])
+        return -1;
+    cache_key(ctx->subject_token, be, c, out);
+    return 0;
+}
+
+char *tool_exchange_own_token(const struct backend *be, const struct backend_cred *c,
+                              const char *stale, char *why, size_t whylen)
+{
+    if (!cfg || cfg->auth != MG_AUTH_RESOURCE) {
+        snprintf(why, whylen,
+                 "%s is not set up: its credential \"%s\" is an exchange slot, which needs auth "
+                 "= resource",
+                 be->name, c->slot);
+        return NULL;
+    }
+    if (stale)
+        LOG_INFO("msg=\"backend refused mcpgate's own token: asking again\" backend=%s", be->name);
+    return cached_or_new(be, c, NULL, stale, why, whylen);
 }
 
 char *tool_exchange_token(const struct backend *be, const struct backend_cred *c,

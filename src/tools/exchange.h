@@ -46,6 +46,7 @@
 #include "tools/backend.h"
 #include "tools/registry.h"
 #include "util/config.h"
+#include "util/crypto.h"
 
 #define TOOL_EXCHANGE_GRANT         "urn:ietf:params:oauth:grant-type:token-exchange"
 #define TOOL_EXCHANGE_ACCESS_TOKEN  "urn:ietf:params:oauth:token-type:access_token"
@@ -80,6 +81,22 @@ char *tool_exchange_renew(const struct backend *be, const struct backend_cred *c
  * Cannot fail. */
 void tool_exchange_still_refused(const struct backend *be, const struct backend_cred *c, char *why,
                                  size_t whylen);
+
+/* For requests that serve no caller (an upstream MCP backend's tools/list,
+ * tools/upstream.h): mcpgate's own token for slot c of be, asked for at
+ * the same token endpoint as the same client with the client_credentials
+ * grant (RFC 6749 section 4.4) and the slot's audience, resource and
+ * scope, cached as the exchanged ones are. stale: the token the backend
+ * just answered 401 to (dropped first), or NULL. Returns a new string
+ * (tool_cred_free()), or NULL with a message for the log in why. */
+char *tool_exchange_own_token(const struct backend *be, const struct backend_cred *c,
+                              const char *stale, char *why, size_t whylen);
+
+/* The cache key of ctx's caller for slot c of be (a hash of a hash of the
+ * caller's token: no secret) into out, for state kept per caller (an
+ * upstream MCP session). Returns 0, or -1 when ctx carries no token. */
+int tool_exchange_caller_key(const struct backend *be, const struct backend_cred *c,
+                             const struct tool_ctx *ctx, char out[CRYPTO_SHA256_HEX_LEN + 1]);
 
 /* Forgets every cached token (tests, and the process's end). */
 void tool_exchange_forget_all(void);
