@@ -595,11 +595,19 @@ static int parse_creds(struct parse *p, struct backend *b, struct json_object *j
         bk_parse_auth(p, b, auth, "", def_auth, n_def_auth) < 0)
         return -1;
     for (int i = 0; b->kind == BACKEND_MCP && i < b->n_creds; i++) {
-        if (b->creds[i].per_user || b->creds[i].from_idp || b->creds[i].exchange) {
+        if (b->creds[i].per_user || b->creds[i].from_idp) {
             bk_bad(p,
-                   "credentials.%.64s: per_user, from_idp and exchange slots are for REST "
-                   "backends only in this version",
+                   "credentials.%.64s: per_user and from_idp slots are for REST backends only in "
+                   "this version",
                    b->creds[i].slot);
+            return -1;
+        }
+    }
+    /* an upstream MCP backend's sessions are kept per caller of its one
+     * exchange slot (tools/upstream.h) */
+    for (int i = 0, n = 0; b->kind == BACKEND_MCP && i < *n_def_auth; i++) {
+        if (b->creds[(*def_auth)[i]].exchange && ++n > 1) {
+            bk_bad(p, "auth: an mcp backend uses at most one exchange slot");
             return -1;
         }
     }

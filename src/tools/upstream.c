@@ -22,7 +22,14 @@
  * message with MCP-Protocol-Version), then notifications/initialized. An
  * upstream that no longer knows the session answers 404 (some answer 400):
  * the session is dropped and the request sent again once after a new
- * initialize. Requests the upstream sends to us on a stream (sampling,
+ * initialize.
+ *
+ * A backend with an exchange slot (tools/exchange.h) keeps one session
+ * per caller (keyed by tool_exchange_caller_key(), TOOL_UPSTREAM_CALLER_
+ * SESSIONS of them, the least recently used given up): tools/call goes in
+ * the caller's session with the caller's exchanged token; tools/list in
+ * the shared session with mcpgate's own token (tool_exchange_own_token()).
+ * A 401 gets a fresh token and the request once more. Requests the upstream sends to us on a stream (sampling,
  * elicitation, ping) are not relayed in this version.
  */
 #include "tools/upstream.h"
@@ -37,6 +44,8 @@
 
 #include <curl/curl.h>
 
+#include "tools/credentials.h"
+#include "tools/exchange.h"
 #include "tools/upstream_internal.h"
 #include "tools/secret_source.h"
 #include "util/alloc.h"
@@ -57,7 +66,9 @@
 /* How one exchange ended. */
 enum up_rc {
     UP_OK,           /* the response (or, for a notification, 2xx) */
-    UP_HTTP,         /* an HTTP status other than 2xx */
+    UP_HTTP,         /* an HTTP status other than 2xx and 401 */
+    UP_UNAUTHORIZED, /* 401: the token was refused */
+    UP_NO_TOKEN,     /* an exchange slot's token could not be had */
     UP_SESSION_GONE, /* 404 (or 400) to a message with our session: initialize again */
     UP_GARBAGE,      /* 2xx, but no JSON-RPC response with our id in it */
     UP_TIMEOUT,
@@ -124,17 +135,19 @@ static void free_headers(struct curl_slist *h)
     curl_slist_free_all(h);
 }
 
-/* The URL and headers with the backend's credentials. Returns 0, or -1
- * with a message in why (a slot without a value). *userpwd is a new
- * string for basic authentication, or NULL. */
-static int with_credentials(const struct backend *be, struct buf *url, struct curl_slist **headers,
-                            char **userpwd, char *why, size_t whylen)
+/* The URL and headers with the backend's credentials, an exchange slot's
+ * value being bearer. Returns 0, or -1 with a message in why (a slot
+ * without a value). *userpwd is a new string for basic authentication, or
+ * NULL. */
+static int with_credentials(const struct backend *be, const char *bearer, struct buf *url,
+                            struct curl_slist **headers, char **userpwd, char *why, size_t whylen)
 {
     if (buf_puts(url, be->base_url) < 0)
         abort();
     for (int i = 0; i < be->n_auth; i++) {
         const struct backend_cred *c = &be->creds[be->auth[i]];
-        if (!c->value) {
+        const char *value = c->exchange ? bearer : c->value;
+        if (!value) {
             snprintf(why, whylen,
                      "%s is not set up: its credential \"%s\" has no value (the operator sets it "
                      "with env_file/file in the backend file, see docs/backends.md)",
@@ -145,10 +158,10 @@ static int with_credentials(const struct backend *be, struct buf *url, struct cu
         int rc = 0;
         switch (c->type) {
         case CRED_BEARER:
-            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", c->value);
+            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", value);
             break;
         case CRED_HEADER:
-            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", c->value);
+            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", value);
             break;
         case CRED_QUERY:
             rc = buf_puts(url, strchr(url->data, '?') ? "&" : "?");
@@ -225,7 +238,7 @@ static enum up_rc outcome(const struct backend *be, struct xfer *x, CURLcode cc,
         rc = UP_SESSION_GONE;
         snprintf(why, whylen, "%s no longer knows the session (HTTP %ld)", be->name, status);
     } else if (status < 200 || status >= 300) {
-        rc = UP_HTTP;
+        rc = status == 401 ? UP_UNAUTHORIZED : UP_HTTP;
         http_error(be, x, status, why, whylen);
     } else if (want_id < 0) {
         rc = UP_OK; /* a notification: 202 Accepted */
@@ -285,15 +298,14 @@ static void set_options(CURL *h, const char *url, struct curl_slist *headers, co
 
 /*
  * POSTs msg (borrowed) with the session headers session/version ("" for
- * none) within timeout_ms. want_id is the request's id (-1: a
- * notification). On UP_OK the response, if any, is in x->response (the
- * caller puts it); *status is the HTTP status; why gets a message for
- * the failures.
+ * none) and bearer as an exchange slot's value within timeout_ms. want_id is the request's id (-1:
+ * a notification). On UP_OK the response, if any, is in x->response (the caller puts it); *status
+ * is the HTTP status; why gets a message for the failures.
  */
-static enum up_rc post(const struct backend *be, struct json_object *msg, long long want_id,
-                       const char *session, const char *version, struct tool_ctx *ctx,
-                       const char *progress_tok, long timeout_ms, struct xfer *x, char *why,
-                       size_t whylen)
+static enum up_rc post(const struct backend *be, const char *bearer, struct json_object *msg,
+                       long long want_id, const char *session, const char *version,
+                       struct tool_ctx *ctx, const char *progress_tok, long timeout_ms,
+                       struct xfer *x, char *why, size_t whylen)
 {
     memset(x, 0, sizeof *x);
     x->be = be;
@@ -313,7 +325,7 @@ static enum up_rc post(const struct backend *be, struct json_object *msg, long l
     char *userpwd = NULL;
     enum up_rc rc = UP_UNREACHABLE;
     CURL *h = NULL;
-    if (with_credentials(be, &url, &headers, &userpwd, why, whylen) < 0)
+    if (with_credentials(be, bearer, &url, &headers, &userpwd, why, whylen) < 0)
         goto out; /* UP_UNREACHABLE with the message */
     for (int i = 0; i < be->n_headers; i++)
         headers = curl_slist_append(headers, be->headers[i]);
@@ -376,9 +388,35 @@ static struct json_object *rpc(long long id, const char *method, struct json_obj
     return m;
 }
 
-/* initialize and notifications/initialized, with u->lock held. */
-static enum up_rc initialize_locked(struct upstream *u, long long deadline, char *why,
-                                    size_t whylen)
+/* The session for key (a caller's, tool_exchange_caller_key()) or, key
+ * NULL, the shared one; a caller without one gets a fresh one, in place
+ * of the least recently used when all are taken. With u->lock held. */
+static struct up_session *session_locked(struct upstream *u, const char *key)
+{
+    if (!key || !u->callers)
+        return &u->shared;
+    struct up_session *s = &u->callers[0];
+    for (int i = 0; i < TOOL_UPSTREAM_CALLER_SESSIONS; i++) {
+        struct up_session *c = &u->callers[i];
+        if (strcmp(c->key, key) == 0) {
+            s = c;
+            break;
+        }
+        if (c->used_ms < s->used_ms)
+            s = c; /* free ones have used_ms 0 */
+    }
+    if (strcmp(s->key, key) != 0) {
+        memset(s, 0, sizeof *s);
+        snprintf(s->key, sizeof s->key, "%s", key);
+    }
+    s->used_ms = mg_now_ms();
+    return s;
+}
+
+/* initialize and notifications/initialized of session s as bearer, with
+ * u->lock held. */
+static enum up_rc initialize_locked(struct upstream *u, struct up_session *s, const char *bearer,
+                                    long long deadline, char *why, size_t whylen)
 {
     const struct backend *be = u->be;
     struct json_object *params = json_object_new_object();
@@ -391,55 +429,63 @@ static enum up_rc initialize_locked(struct upstream *u, long long deadline, char
     long long id = ++u->next_id;
     struct json_object *msg = rpc(id, "initialize", params);
     struct xfer x;
-    enum up_rc rc =
-        post(be, msg, id, "", "", NULL, NULL, (long)(deadline - mg_now_ms()), &x, why, whylen);
+    enum up_rc rc = post(be, bearer, msg, id, "", "", NULL, NULL, (long)(deadline - mg_now_ms()),
+                         &x, why, whylen);
     json_object_put(msg);
     if (rc != UP_OK)
         return rc;
     struct json_object *result = json_get(x.response, "result", json_type_object);
     const char *version = json_get_string(result, "protocolVersion");
-    if (!version || strlen(version) >= sizeof u->version) {
+    if (!version || strlen(version) >= sizeof s->version) {
         const char *m = json_get_string(json_get(x.response, "error", json_type_object), "message");
         snprintf(why, whylen, "%s refused initialize: %.300s", be->name,
                  m ? m : "no protocolVersion in its answer");
         json_object_put(x.response);
         return UP_GARBAGE;
     }
-    snprintf(u->version, sizeof u->version, "%s", version);
-    snprintf(u->session_id, sizeof u->session_id, "%s", x.session_id);
+    snprintf(s->version, sizeof s->version, "%s", version);
+    snprintf(s->session_id, sizeof s->session_id, "%s", x.session_id);
     json_object_put(x.response);
     msg = rpc(-1, "notifications/initialized", NULL);
     char nwhy[300];
-    rc = post(be, msg, -1, u->session_id, u->version, NULL, NULL, (long)(deadline - mg_now_ms()),
-              &x, nwhy, sizeof nwhy);
+    rc = post(be, bearer, msg, -1, s->session_id, s->version, NULL, NULL,
+              (long)(deadline - mg_now_ms()), &x, nwhy, sizeof nwhy);
     json_object_put(msg);
     if (rc != UP_OK)
         LOG_WARN("msg=\"upstream did not accept notifications/initialized\" backend=%s why=\"%s\"",
                  be->name, nwhy);
-    u->initialized = 1;
-    LOG_INFO("msg=\"upstream session initialized\" backend=%s version=%s session=%d", be->name,
-             u->version, u->session_id[0] != '\0');
+    s->initialized = 1;
+    LOG_INFO("msg=\"upstream session initialized\" backend=%s version=%s session=%d caller=%d",
+             be->name, s->version, s->session_id[0] != '\0', s->key[0] != '\0');
     return UP_OK;
 }
 
+/* Who a request goes as: the session key (NULL: the shared session) and
+ * the exchange slot's token (NULL without one). */
+struct up_as {
+    const char *key;
+    const char *bearer;
+};
+
 /*
- * Sends the request method/params (taken) and returns its JSON-RPC
+ * Sends the request method/params (taken) as as and returns its JSON-RPC
  * response (new: result or error), initializing the session first when
  * needed and once more when the upstream forgot it. NULL with a message in
  * why on failure, *rc says which.
  */
-static struct json_object *request(struct upstream *u, const char *method,
+static struct json_object *request(struct upstream *u, const struct up_as *as, const char *method,
                                    struct json_object *params, struct tool_ctx *ctx,
                                    long long deadline, long long *sent_id, enum up_rc *rc,
                                    char *why, size_t whylen)
 {
     struct json_object *response = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        char session[sizeof u->session_id], version[sizeof u->version];
+        char session[sizeof u->shared.session_id], version[sizeof u->shared.version];
         pthread_mutex_lock(&u->lock);
-        *rc = u->initialized ? UP_OK : initialize_locked(u, deadline, why, whylen);
-        snprintf(session, sizeof session, "%s", u->session_id);
-        snprintf(version, sizeof version, "%s", u->version);
+        struct up_session *s = session_locked(u, as->key);
+        *rc = s->initialized ? UP_OK : initialize_locked(u, s, as->bearer, deadline, why, whylen);
+        snprintf(session, sizeof session, "%s", s->session_id);
+        snprintf(version, sizeof version, "%s", s->version);
         long long id = ++u->next_id;
         pthread_mutex_unlock(&u->lock);
         if (*rc != UP_OK)
@@ -455,7 +501,7 @@ static struct json_object *request(struct upstream *u, const char *method,
         struct json_object *msg = rpc(id, method, p);
         struct xfer x;
         *sent_id = id;
-        *rc = post(u->be, msg, id, session, version, ctx, ctx ? tok : NULL,
+        *rc = post(u->be, as->bearer, msg, id, session, version, ctx, ctx ? tok : NULL,
                    (long)(deadline - mg_now_ms()), &x, why, whylen);
         json_object_put(msg);
         if (*rc == UP_OK) {
@@ -465,8 +511,9 @@ static struct json_object *request(struct upstream *u, const char *method,
         if (*rc != UP_SESSION_GONE)
             break;
         pthread_mutex_lock(&u->lock);
-        if (strcmp(u->session_id, session) == 0)
-            u->initialized = 0; /* another thread may have renewed it already */
+        s = session_locked(u, as->key);
+        if (strcmp(s->session_id, session) == 0)
+            s->initialized = 0; /* another thread may have renewed it already */
         pthread_mutex_unlock(&u->lock);
         LOG_INFO("msg=\"upstream forgot the session: initializing again\" backend=%s", u->be->name);
     }
@@ -474,25 +521,91 @@ static struct json_object *request(struct upstream *u, const char *method,
     return response;
 }
 
-/* notifications/cancelled for our request id, best effort. */
-static void send_cancel(struct upstream *u, long long id)
+/* The token an exchange backend's request goes with: the caller's
+ * exchanged token (caller) or mcpgate's own (tools/list); stale: the one
+ * just refused with 401, or NULL. NULL with why when there is none. */
+static char *token_for(struct upstream *u, int caller, struct tool_ctx *ctx, const char *stale,
+                       char *why, size_t whylen)
 {
-    char session[sizeof u->session_id], version[sizeof u->version];
+    const struct backend *be = u->be;
+    if (!caller)
+        return tool_exchange_own_token(be, u->exchange, stale, why, whylen);
+    return stale ? tool_exchange_renew(be, u->exchange, ctx, stale, why, whylen)
+                 : tool_exchange_token(be, u->exchange, ctx, why, whylen);
+}
+
+/*
+ * request() for the caller of ctx (caller) or for mcpgate itself. An
+ * exchange backend: with the caller's exchanged token in the caller's own
+ * session, or mcpgate's own token in the shared one; a 401 gets a fresh
+ * token and the request once more. Takes params.
+ */
+static struct json_object *request_as(struct upstream *u, int caller, const char *method,
+                                      struct json_object *params, struct tool_ctx *ctx,
+                                      long long deadline, long long *sent_id, enum up_rc *rc,
+                                      char *why, size_t whylen)
+{
+    struct up_as as = {0};
+    if (!u->exchange)
+        return request(u, &as, method, params, ctx, deadline, sent_id, rc, why, whylen);
+    char key[CRYPTO_SHA256_HEX_LEN + 1];
+    struct json_object *response = NULL;
+    char *tok = token_for(u, caller, ctx, NULL, why, whylen);
+    *rc = UP_NO_TOKEN;
+    if (tok && caller && tool_exchange_caller_key(u->be, u->exchange, ctx, key) == 0)
+        as.key = key;
+    as.bearer = tok;
+    if (tok)
+        response = request(u, &as, method, json_object_get(params), ctx, deadline, sent_id, rc, why,
+                           whylen);
+    if (!response && *rc == UP_UNAUTHORIZED) {
+        char *fresh = token_for(u, caller, ctx, tok, why, whylen);
+        as.bearer = fresh;
+        *rc = UP_NO_TOKEN;
+        if (fresh)
+            response = request(u, &as, method, json_object_get(params), ctx, deadline, sent_id, rc,
+                               why, whylen);
+        if (!response && *rc == UP_UNAUTHORIZED && caller)
+            tool_exchange_still_refused(u->be, u->exchange, why, whylen);
+        else if (!response && *rc == UP_UNAUTHORIZED)
+            snprintf(why, whylen,
+                     "%s refused mcpgate's own token (HTTP 401) even after a fresh one",
+                     u->be->name);
+        tool_cred_free(fresh);
+    }
+    tool_cred_free(tok);
+    json_object_put(params);
+    return response;
+}
+
+/* notifications/cancelled for our request id, best effort, as ctx's
+ * caller. */
+static void send_cancel(struct upstream *u, struct tool_ctx *ctx, long long id)
+{
+    char key[CRYPTO_SHA256_HEX_LEN + 1], why[300];
+    struct up_as as = {0};
+    char *tok = u->exchange ? token_for(u, 1, ctx, NULL, why, sizeof why) : NULL;
+    if (tok && tool_exchange_caller_key(u->be, u->exchange, ctx, key) == 0)
+        as.key = key;
+    as.bearer = tok;
+    char session[sizeof u->shared.session_id], version[sizeof u->shared.version];
     pthread_mutex_lock(&u->lock);
-    snprintf(session, sizeof session, "%s", u->session_id);
-    snprintf(version, sizeof version, "%s", u->version);
+    struct up_session *s = session_locked(u, as.key);
+    snprintf(session, sizeof session, "%s", s->session_id);
+    snprintf(version, sizeof version, "%s", s->version);
     pthread_mutex_unlock(&u->lock);
     struct json_object *params = json_object_new_object();
     json_add(params, "requestId", json_object_new_int64(id));
     json_add(params, "reason", json_object_new_string("the client cancelled the call"));
     struct json_object *msg = rpc(-1, "notifications/cancelled", params);
     struct xfer x;
-    char why[300];
     long timeout = u->be->timeout_ms < CANCEL_TIMEOUT_MS ? u->be->timeout_ms : CANCEL_TIMEOUT_MS;
-    if (post(u->be, msg, -1, session, version, NULL, NULL, timeout, &x, why, sizeof why) != UP_OK)
+    if (post(u->be, as.bearer, msg, -1, session, version, NULL, NULL, timeout, &x, why,
+             sizeof why) != UP_OK)
         LOG_INFO("msg=\"could not pass the cancellation upstream\" backend=%s why=\"%s\"",
                  u->be->name, why);
     json_object_put(msg);
+    tool_cred_free(tok);
 }
 
 /* --- tools/list and tools/call --------------------------------------- */
@@ -512,7 +625,7 @@ struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, siz
         enum up_rc rc;
         long long id;
         struct json_object *resp =
-            request(u, "tools/list", params, NULL, deadline, &id, &rc, why, whylen);
+            request_as(u, 0, "tools/list", params, NULL, deadline, &id, &rc, why, whylen);
         if (!resp)
             goto fail;
         struct json_object *result = json_get(resp, "result", json_type_object);
@@ -580,12 +693,12 @@ struct json_object *tool_upstream_call(struct upstream *u, struct tool_ctx *ctx,
     char why[1024];
     enum up_rc rc;
     long long id = 0;
-    struct json_object *resp =
-        request(u, "tools/call", params, ctx, started + be->timeout_ms, &id, &rc, why, sizeof why);
+    struct json_object *resp = request_as(u, 1, "tools/call", params, ctx, started + be->timeout_ms,
+                                          &id, &rc, why, sizeof why);
     struct json_object *r;
     if (!resp) {
         if (id > 0 && (rc == UP_CANCELLED || rc == UP_TIMEOUT))
-            send_cancel(u, id); /* the upstream may still be working on it */
+            send_cancel(u, ctx, id); /* the upstream may still be working on it */
         r = tool_result_text(why, 1);
     } else if (json_get(resp, "result", json_type_object)) {
         r = clean_result(be, json_object_get(json_get(resp, "result", json_type_object)));

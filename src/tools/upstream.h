@@ -35,18 +35,29 @@
 
 #define TOOL_UPSTREAM_PROTOCOL_VERSION "2025-11-25"
 #define TOOL_UPSTREAM_MAX              64 /* mcp backends per process */
+#define TOOL_UPSTREAM_CALLER_SESSIONS  64 /* per-caller sessions kept per exchange backend */
 
 struct up_snapshot;
 
+/* One session with the upstream (MCP "Session Management"). */
+struct up_session {
+    char key[65];         /* the caller (tool_exchange_caller_key()); "" shared or free */
+    char session_id[256]; /* the upstream's Mcp-Session-Id, "" when it gave none */
+    char version[32];     /* the protocol version it answered initialize with */
+    int initialized;      /* 1 after initialize and notifications/initialized */
+    long long used_ms;    /* last use (monotonic): the oldest is reused when all are taken */
+};
+
 /* The running state of one mcp backend, shared by the worker threads. */
 struct upstream {
-    const struct backend *be;     /* set at creation, read-only after */
-    int index;                    /* in the list of upstreams (per-thread pins) */
-    char source[65];              /* SHA-256 hex of the URL and the filters: the cache key */
-    pthread_mutex_t lock;         /* guards everything below */
-    char session_id[256];         /* the upstream's Mcp-Session-Id, "" when it gave none */
-    char version[32];             /* the protocol version it answered initialize with */
-    int initialized;              /* 1 after initialize and notifications/initialized */
+    const struct backend *be;            /* set at creation, read-only after */
+    int index;                           /* in the list of upstreams (per-thread pins) */
+    char source[65];                     /* SHA-256 hex of the URL and the filters: the cache key */
+    const struct backend_cred *exchange; /* the exchange slot of the backend's auth, or NULL */
+    pthread_mutex_t lock;                /* guards everything below */
+    struct up_session shared;            /* tools/list's, and every request's without exchange */
+    struct up_session *callers;   /* exchange: TOOL_UPSTREAM_CALLER_SESSIONS sessions, one per
+                                     caller, else NULL */
     long long next_id;            /* JSON-RPC ids of our requests */
     struct up_snapshot *current;  /* the process's copy of the tools, or NULL */
     long long refused_generation; /* a stored list refused for the memory bound */

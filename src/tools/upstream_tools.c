@@ -567,6 +567,11 @@ int tool_upstream_add(struct backend *b)
     struct upstream *u = xcalloc(1, sizeof *u);
     u->be = b;
     u->index = n_upstreams;
+    for (int i = 0; i < b->n_auth && !u->exchange; i++)
+        if (b->creds[b->auth[i]].exchange)
+            u->exchange = &b->creds[b->auth[i]];
+    if (u->exchange)
+        u->callers = xcalloc(TOOL_UPSTREAM_CALLER_SESSIONS, sizeof *u->callers);
     pthread_mutex_init(&u->lock, NULL);
     /* the cache key: the URL and the filters (a changed file fetches anew) */
     struct json_object *key = json_object_new_array();
@@ -603,5 +608,6 @@ void tool_upstream_free(struct upstream *u)
         abort(); /* giving back cannot pass the bound */
     unref_locked(u->current);
     pthread_mutex_destroy(&u->lock);
+    free(u->callers);
     free(u);
 }

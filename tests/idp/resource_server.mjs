@@ -38,6 +38,17 @@
 // {"sub", "aud", "act", "path"}; anything else gets 401. GET /__test/seen there lists the
 // SHA-256 (hex) of every bearer token it received, /__test/refused counts its 401s to revoked
 // tokens, and POST /__test/revoke revokes every token it has accepted so far.
+//
+// With "upstream": {"port": P, "audiences": [A, ...]} in CONFIG_JSON, an upstream MCP server
+// (Streamable HTTP, JSON answers) listens on P at /mcp: every POST must carry a bearer JWT of
+// this provider (its JWKS) whose aud is one of the audiences and whose jti it has not revoked,
+// else 401. initialize opens a session (Mcp-Session-Id) bound to the token's sub; a later
+// message without a known session gets 404, one whose token has another sub 403 (counted as a
+// mismatch). tools/list answers one tool, whoami, which answers {"sub", "aud", "act",
+// "session"}. GET /__test/upstream there answers {"seen": [{"hash" (SHA-256 hex of the token),
+// "sub", "method"}], "sessions" ([id, sub] pairs), "mismatches", "refused" (a {"sub",
+// "method"} per 401 to a revoked token)}; POST /__test/revoke revokes every
+// token it has accepted so far.
 import Provider, { errors } from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
@@ -228,7 +239,89 @@ function startBackend(b) {
   return new Promise((resolve) => { server.listen(b.port, '127.0.0.1', resolve); });
 }
 
+function startUpstream(u) {
+  const keys = jose.createRemoteJWKSet(new URL(`${issuer}/jwks`));
+  const seen = [];
+  const sessions = new Map(); // Mcp-Session-Id -> sub
+  const accepted = new Set();
+  const revoked = new Set();
+  const refused = [];
+  let mismatches = 0;
+  const send = (res, status, body, headers = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body === undefined ? '' : JSON.stringify(body));
+  };
+  const result = (res, id, r, headers) => send(res, 200, { jsonrpc: '2.0', id, result: r }, headers);
+  const handle = async (req, res, text) => {
+    if (req.url === '/__test/upstream') {
+      return send(res, 200, { seen, sessions: [...sessions.entries()], mismatches, refused });
+    }
+    if (req.url === '/__test/revoke' && req.method === 'POST') {
+      accepted.forEach((j) => revoked.add(j));
+      return send(res, 200, { revoked: revoked.size });
+    }
+    if (req.url !== '/mcp' || req.method !== 'POST') return send(res, 405, { error: 'POST /mcp' });
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch (e) {
+      return send(res, 400, { error: 'not JSON' });
+    }
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization || '');
+    const hash = m ? crypto.createHash('sha256').update(m[1]).digest('hex') : null;
+    let claims;
+    try {
+      ({ payload: claims } = await jose.jwtVerify(m ? m[1] : '', keys,
+        { issuer, audience: u.audiences, typ: 'at+jwt' }));
+    } catch (e) {
+      seen.push({ hash, sub: null, method: msg.method });
+      return send(res, 401, { error: 'invalid_token' },
+        { 'www-authenticate': 'Bearer error="invalid_token"' });
+    }
+    seen.push({ hash, sub: claims.sub, method: msg.method });
+    if (revoked.has(claims.jti)) {
+      refused.push({ sub: claims.sub, method: msg.method });
+      return send(res, 401, { error: 'invalid_token' });
+    }
+    accepted.add(claims.jti);
+    if (msg.method === 'initialize') {
+      const sid = crypto.randomUUID();
+      sessions.set(sid, claims.sub);
+      return result(res, msg.id, {
+        protocolVersion: msg.params.protocolVersion, capabilities: { tools: {} },
+        serverInfo: { name: 'exchange-upstream', version: '1' },
+      }, { 'mcp-session-id': sid });
+    }
+    const sid = req.headers['mcp-session-id'];
+    if (!sid) return send(res, 400, { error: 'no session' });
+    if (!sessions.has(sid)) return send(res, 404, { error: 'unknown session' });
+    if (sessions.get(sid) !== claims.sub) {
+      mismatches += 1;
+      return send(res, 403, { error: 'the session belongs to someone else' });
+    }
+    if (msg.id === undefined) return send(res, 202);
+    if (msg.method === 'tools/list') {
+      return result(res, msg.id, { tools: [{ name: 'whoami', description: 'who calls',
+        inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } }] });
+    }
+    if (msg.method === 'tools/call' && msg.params.name === 'whoami') {
+      const text = JSON.stringify({ sub: claims.sub, aud: claims.aud, act: claims.act,
+        session: sid });
+      return result(res, msg.id, { content: [{ type: 'text', text }] });
+    }
+    return send(res, 200, { jsonrpc: '2.0', id: msg.id,
+      error: { code: -32601, message: 'no such method' } });
+  };
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (c) => { text += c; });
+    req.on('end', () => handle(req, res, text));
+  });
+  return new Promise((resolve) => { server.listen(u.port, '127.0.0.1', resolve); });
+}
+
 provider.listen(cfg.port, '127.0.0.1', async () => {
   if (cfg.backend) await startBackend(cfg.backend);
+  if (cfg.upstream) await startUpstream(cfg.upstream);
   console.log(`listening ${cfg.port}`);
 });

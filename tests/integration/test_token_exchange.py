@@ -15,8 +15,8 @@ audience the issuer will not exchange for gets a tool error that says the issuer
 (invalid_target) and holds no token; an exchanged token the backend revokes is answered 401,
 dropped and exchanged once more, and the call succeeds. doctor --idp finds token exchange in
 the issuer's grant_types_supported. Backend files with a wrong exchange slot (no audience or
-resource, a resource with a fragment, a query slot, with per_user, an unknown key, on an
-upstream MCP backend) are refused with a message naming the fault. No token appears in the
+resource, a resource with a fragment, a query slot, with per_user, an unknown key; a per_user
+slot on an upstream MCP backend, see test_token_exchange_mcp.py for exchange there) are refused with a message naming the fault. No token appears in the
 logs. TAP output."""
 
 import hashlib
@@ -45,6 +45,60 @@ def sha(s):
 def get(url, method="GET"):
     r = mcptest.request(method, url, b"" if method == "POST" else None)
     return r.json or {}
+
+
+def work_dir(prefix):
+    """A work folder with the exchange client's secret file and an empty backends folder, all
+    readable by the web servers' user: (work, secret_file, backends)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(work, 0o755)
+    secret_file = os.path.join(work, "client.secret")
+    with open(secret_file, "w") as f:
+        f.write(CLIENT_SECRET + "\n")
+    os.chmod(secret_file, 0o644)
+    backends = os.path.join(work, "backends")
+    os.mkdir(backends)
+    os.chmod(backends, 0o755)
+    return work, secret_file, backends
+
+
+def client(client_id, secret, grant_types, **extra):
+    """oidc-provider metadata of a confidential client (client_secret_basic)."""
+    return dict({"client_id": client_id, "client_secret": secret, "grant_types": grant_types,
+                 "response_types": [], "redirect_uris": [],
+                 "token_endpoint_auth_method": "client_secret_basic"}, **extra)
+
+
+def rs_config(issuer, secret_file, backends):
+    """mcpgate's configuration lines: auth = resource at issuer, exchanging as mcpgate."""
+    return "\n".join([
+        "rs_issuer = " + issuer, "rs_name = corp", "idp_allow_private = yes",
+        "rs_scopes_read = mcp.read", "rs_scopes_write = mcp.write", "rs_validation = jwt",
+        "rs_introspection_client_id = mcpgate",
+        "rs_introspection_client_secret_file = " + secret_file,
+        "backends_dir = " + backends, "credential_key = k1:" + os.urandom(32).hex()])
+
+
+def conf_with_backends(st, work, d):
+    """A copy of the stack's configuration whose backends_dir is d: its path."""
+    conf = os.path.join(work, "bad.conf")
+    with open(st.env["CONFIG_" + st.front_ends()[0][0].upper()]) as f:
+        lines = [ln for ln in f.read().splitlines() if not ln.startswith("backends_dir")]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines + ["backends_dir = " + d]) + "\n")
+    return conf
+
+
+def logs_hold_no_tokens(tap, st, tokens):
+    """The logs note exchanges and hold none of tokens; then mcptest.check_logs."""
+    text = ""
+    for path in st.log_paths().values():
+        with open(path, "rb") as f:
+            text += f.read().decode("utf-8", "replace")
+    tap.ok(tokens and not any(t[-24:] in text for t in tokens) and "token exchanged" in text,
+           "the logs note the exchanges and hold none of the callers' tokens",
+           "%d bytes of logs" % len(text))
+    mcptest.check_logs(tap, st)
 
 
 def write_backends(d, port, audience, denied, secret_file):
@@ -76,8 +130,8 @@ BAD_SLOTS = (  # name, slot, kind, what the loader says
      "an exchange slot takes the caller's exchanged token only"),
     ("unknown", {"type": "bearer", "exchange": {"audience": "a", "subject": "b"}}, "rest",
      "subject"),
-    ("upstream", {"type": "bearer", "exchange": {"audience": "a"}}, "mcp",
-     "exchange slots are for REST backends only"),
+    ("upstream", {"type": "bearer", "per_user": True}, "mcp",
+     "per_user and from_idp slots are for REST backends only"),
 )
 
 
@@ -95,12 +149,7 @@ def bad_slots(tap, st, work):
                         "tools": [{"name": "t", "method": "GET", "path": "/t"}]})
         with open(os.path.join(d, name + ".json"), "w") as f:
             json.dump(doc, f)
-    conf = os.path.join(work, "bad.conf")
-    with open(st.env["CONFIG_" + st.front_ends()[0][0].upper()]) as f:
-        lines = [ln for ln in f.read().splitlines() if not ln.startswith("backends_dir")]
-    with open(conf, "w") as f:
-        f.write("\n".join(lines + ["backends_dir = " + d]) + "\n")
-    r = admin(st, "backend", "list", conf=conf)
+    r = admin(st, "backend", "list", conf=conf_with_backends(st, work, d))
     for name, _, _, says in BAD_SLOTS:
         line = next((ln for ln in r.stderr.splitlines() if "/%s.json" % name in ln), "")
         tap.ok(r.returncode != 0 and says in line,
@@ -207,37 +256,16 @@ def main():
     d = npmci.idp(tap)
     if not d:
         return tap.done()
-    work = tempfile.mkdtemp(prefix="mcpgate-tx-")
-    os.chmod(work, 0o755)
-    secret_file = os.path.join(work, "client.secret")
-    with open(secret_file, "w") as f:
-        f.write(CLIENT_SECRET + "\n")
-    os.chmod(secret_file, 0o644)
+    work, secret_file, backends = work_dir("mcpgate-tx-")
     port, bport = free_port(), free_port()
     issuer = "http://127.0.0.1:%d" % port
     backend = "http://127.0.0.1:%d" % bport
     audience = backend + "/api"
-    backends = os.path.join(work, "backends")
-    os.mkdir(backends)
-    os.chmod(backends, 0o755)
     write_backends(backends, bport, audience, backend + "/not-exchanged-for", secret_file)
-    clients = [
-        {"client_id": "agent", "client_secret": SECRET, "grant_types": ["client_credentials"],
-         "response_types": [], "redirect_uris": [],
-         "token_endpoint_auth_method": "client_secret_basic", "scope": "mcp.read mcp.write"},
-        {"client_id": "mcpgate", "client_secret": CLIENT_SECRET, "grant_types": [EXCHANGE],
-         "response_types": [], "redirect_uris": [],
-         "token_endpoint_auth_method": "client_secret_basic"},
-        {"client_id": "backend-own", "client_secret": CLIENT_SECRET, "grant_types": [EXCHANGE],
-         "response_types": [], "redirect_uris": [],
-         "token_endpoint_auth_method": "client_secret_basic"},
-    ]
-    config = "\n".join([
-        "rs_issuer = " + issuer, "rs_name = corp", "idp_allow_private = yes",
-        "rs_scopes_read = mcp.read", "rs_scopes_write = mcp.write", "rs_validation = jwt",
-        "rs_introspection_client_id = mcpgate",
-        "rs_introspection_client_secret_file = " + secret_file,
-        "backends_dir = " + backends, "credential_key = k1:" + os.urandom(32).hex()])
+    clients = [client("agent", SECRET, ["client_credentials"], scope="mcp.read mcp.write"),
+               client("mcpgate", CLIENT_SECRET, [EXCHANGE]),
+               client("backend-own", CLIENT_SECRET, [EXCHANGE])]
+    config = rs_config(issuer, secret_file, backends)
     pv = None
     tokens = []
     try:
@@ -261,15 +289,7 @@ def main():
             tap.ok(r.returncode != 0 and "is an exchange slot" in r.stderr,
                    "backend credential refuses to store a value for an exchange slot",
                    r.stdout, r.stderr)
-            text = ""
-            for path in st.log_paths().values():
-                with open(path, "rb") as f:
-                    text += f.read().decode("utf-8", "replace")
-            tap.ok(tokens and not any(t[-24:] in text for t in tokens) and
-                   "token exchanged" in text,
-                   "the logs note the exchanges and hold none of the callers' tokens",
-                   "%d bytes of logs" % len(text))
-            mcptest.check_logs(tap, st)
+            logs_hold_no_tokens(tap, st, tokens)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if pv:
