@@ -9,7 +9,9 @@ servers, with 2 worker threads per process:
   listen stream, a reply posted to /messages its /sse stream: the events still reach
   every held stream, and only its own;
 - at the end of their bounded life every held stream ends (the listen streams with their
-  request's result) and the streams' workers are free again.
+  request's result) and the streams' workers are free again;
+- SIGTERM to the responders while streams are held: each ends with its request's result
+  and the processes exit.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_held_streams.py  (TAP)
 """
@@ -17,13 +19,15 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_held_streams
 import http.client
 import json
 import os
+import signal
 import sys
 import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import SLOW, Mcp, Stack, Tap, json_bytes, request, test_responder  # noqa: E402
+from mcptest import (SLOW, Mcp, Stack, Tap, json_bytes, pgrep, request,  # noqa: E402
+                     test_responder, wait_exit)
 from test_listen import META, headers as modern_headers  # noqa: E402
 
 THREADS = 2
@@ -197,6 +201,33 @@ class LockedTap:
             return self.tap.ok(*args)
 
 
+def check_stop(t, st, fe, url):
+    """SIGTERM while streams are held: they end with their result, the processes exit."""
+    body = {"jsonrpc": "2.0", "method": "subscriptions/listen",
+            "params": {"_meta": META, "notifications": {"toolsListChanged": True}}}
+    listens = [Stream(url, "POST", "/mcp", modern_headers("subscriptions/listen"),
+                      dict(body, id="stop-%d" % i)) for i in range(10)]
+    acked = wait_all(listens, lambda s: len(s.msgs) >= 1, 20 * SLOW)
+    time.sleep(1)  # past the acknowledgement: the streams wait, held
+    pids = pgrep(st.responder_path(fe))
+    if fe == "proxy":
+        st.cmd("responder-restart")
+    else:
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+    alive, _ = wait_exit(pids, 20 * SLOW)
+    ended = wait_all(listens, lambda s: s.ended, 20 * SLOW)
+    results = [bool(s.msgs) and s.msgs[-1].get("id") == "stop-%d" % i and
+               s.msgs[-1].get("result", {}).get("resultType") == "complete"
+               for i, s in enumerate(listens)]
+    t.ok(acked and pids and not alive and ended and all(results),
+         "%s: SIGTERM with %d streams held: each ends with its result, the responders exit"
+         % (fe, len(listens)), "pids %r, still alive %r" % (sorted(pids), sorted(alive)),
+         "results %r" % results)
+    for s in listens:
+        s.close()
+
+
 def run_front_end(t, fe, url):
     try:
         check_front_end(t, fe, url)
@@ -216,6 +247,8 @@ def main():
             th.start()
         for th in runs:
             th.join()
+        fe, url = fes[0]
+        check_stop(t, st, fe, url)
     return t.done()
 
 
