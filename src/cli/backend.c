@@ -26,10 +26,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "oauth/oauth.h"
 #include "store/credentials.h"
 #include "tools/backend.h"
 #include "tools/backends.h"
 #include "tools/credentials.h"
+#include "tools/exchange.h"
 #include "tools/rest.h"
 #include "tools/openapi.h"
 #include "tools/upstream.h"
@@ -288,6 +290,8 @@ static int cmd_test(const struct cli_env *env, int argc, char **argv)
     if (!b)
         return 1;
     if (b->kind == BACKEND_MCP) {
+        /* an exchange slot lists the tools with mcpgate's own token from the issuer */
+        tool_exchange_setup(env->cfg, oauth_rs_token_endpoint);
         int mrc = test_mcp(b, argc, argv);
         tool_backend_free(b);
         return mrc;

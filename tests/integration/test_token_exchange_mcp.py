@@ -12,7 +12,8 @@ token; repeat calls reuse the cached exchanged token; the callers' own tokens ne
 two callers get different exchanged tokens and different upstream sessions, and no session is
 ever used with another caller's token; an exchange the issuer refuses is a tool error saying
 so; an exchanged token the upstream revokes is answered 401, exchanged once more and the call
-succeeds. An mcp backend with two exchange slots is refused. No token appears in the logs. TAP
+succeeds. mcpgate backend test lists the upstream's tools with mcpgate's own token. An mcp
+backend with two exchange slots is refused. No token appears in the logs. TAP
 output."""
 
 import json
@@ -191,6 +192,10 @@ def main():
             up = Upstream(issuer, upstream)
             for fe, base in st.front_ends():
                 front_end(tap, fe, base, pv, up, audience, tokens)
+            r = admin(st, "backend", "test", "up", timeout=60)
+            tap.ok(r.returncode == 0 and "lists 1 tools" in r.stdout and "whoami" in r.stdout,
+                   "mcpgate backend test lists the upstream's tools with mcpgate's own token",
+                   r.stdout, r.stderr)
             two_slots(tap, st, work)
             logs_hold_no_tokens(tap, st, tokens)
     finally:
