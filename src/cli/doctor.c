@@ -49,6 +49,7 @@
 #include "util/config.h"
 #include "util/crypto.h"
 #include "util/json.h"
+#include "util/url.h"
 
 #define CLOCK_WARN_MS 5000
 #define CLOCK_FAIL_MS 60000
@@ -109,24 +110,21 @@ static int parse_url(struct doctor *d, const char *arg)
         n--;
     if (n >= sizeof d->url - 8)
         return -1;
-    const char *scheme_end = strstr(arg, "://");
-    if (!scheme_end || !((scheme_end - arg == 5 && strncasecmp(arg, "https", 5) == 0) ||
-                         (scheme_end - arg == 4 && strncasecmp(arg, "http", 4) == 0)))
-        return -1;
-    const char *host = scheme_end + 3;
-    if ((size_t)(host - arg) >= n)
-        return -1;
     snprintf(d->url, sizeof d->url, "%.*s", (int)n, arg);
+    struct url_parts u;
+    if (url_split(d->url, &u) < 0 ||
+        (strcmp(u.scheme, "https") != 0 && strcmp(u.scheme, "http") != 0))
+        return -1;
+    size_t origin_len = (size_t)(u.rest - d->url); /* scheme://host[:port] as given */
     /* the MCP endpoint is {base}/mcp; a URL without /mcp is taken as the base */
-    if (n >= 4 && strcmp(d->url + n - 4, "/mcp") == 0 && n - 4 >= (size_t)(host - arg)) {
+    if (n >= origin_len + 4 && strcmp(d->url + n - 4, "/mcp") == 0) {
         snprintf(d->base, sizeof d->base, "%.*s", (int)(n - 4), d->url);
     } else {
         snprintf(d->base, sizeof d->base, "%s", d->url);
         snprintf(d->url, sizeof d->url, "%.1000s/mcp", d->base);
     }
-    size_t hl = strcspn(d->base + (host - arg), "/?#");
-    snprintf(d->origin, sizeof d->origin, "%.*s", (int)((size_t)(host - arg) + hl), d->base);
-    d->path = d->base + strlen(d->origin);
+    snprintf(d->origin, sizeof d->origin, "%.*s", (int)origin_len, d->base);
+    d->path = d->base + origin_len;
     return 0;
 }
 

@@ -25,6 +25,7 @@
 #include "store/oauth_tokens.h"
 #include "store/users.h"
 #include "util/log.h"
+#include "util/url.h"
 
 /* An authorization request after the checks. */
 struct authz {
@@ -212,12 +213,15 @@ static void issue_code(struct oauth_ctx *ctx, const struct authz *a, const struc
     explicit_bzero(code, sizeof code);
 }
 
-/* The host (and port) of a URI, for people. */
+/* The host (and port) of a URI, for people; the URI itself when it has
+ * none (registered redirect URIs always have one). */
 static void uri_host(const char *uri, char *out, size_t n)
 {
-    const char *h = strstr(uri, "://");
-    h = h ? h + 3 : uri;
-    snprintf(out, n, "%.*s", (int)strcspn(h, "/?#"), h);
+    struct url_parts u;
+    if (url_split(uri, &u) == 0)
+        url_authority(&u, out, n);
+    else
+        snprintf(out, n, "%s", uri);
 }
 
 static void show_consent(struct oauth_ctx *ctx, const struct http_form *q, const struct authz *a,

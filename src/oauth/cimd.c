@@ -207,7 +207,7 @@ static int url_is_ours(const struct mg_config *cfg, const char *url)
     char host[sizeof u.host + sizeof u.port + 1];
     if (url_split(url, &u) < 0)
         return 0; /* no host a fetch could reach */
-    snprintf(host, sizeof host, "%s%s%s", u.host, u.port[0] ? ":" : "", u.port);
+    url_authority(&u, host, sizeof host);
     return config_host_allowed(cfg, host);
 }
 

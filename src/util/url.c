@@ -4,6 +4,7 @@
  */
 #include "util/url.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,4 +111,9 @@ int url_split(const char *uri, struct url_parts *u)
         memcpy(u->port, colon + 1, plen);
     }
     return 0;
+}
+
+void url_authority(const struct url_parts *u, char *out, size_t n)
+{
+    snprintf(out, n, "%s%s%s", u->host, u->port[0] ? ":" : "", u->port);
 }

@@ -47,6 +47,9 @@ struct url_parts {
     const char *rest; /* path, query and fragment: borrowed from the URL */
 };
 
+/* u's "host[:port]" into out (n bytes), cut to fit. */
+void url_authority(const struct url_parts *u, char *out, size_t n);
+
 /* Splits uri into u. Returns 0, or -1 when it is not scheme://host[:port]
  * followed by nothing or "/", "?" or "#": no scheme, user info, an empty
  * host, an unclosed IPv6 bracket, or a port that is empty or not digits

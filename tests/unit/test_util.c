@@ -23,6 +23,9 @@ static void test_url(void)
     ok(strcmp(p.scheme, "https") == 0 && strcmp(p.host, "ex.com") == 0 &&
            strcmp(p.port, "8443") == 0 && strcmp(p.rest, "/p?q#f") == 0,
        "scheme and host lowercased, port and the rest kept");
+    char auth[300];
+    url_authority(&p, auth, sizeof auth);
+    is_str(auth, "ex.com:8443", "authority: host and port");
     ok(url_split("http://[::1]:80", &p) == 0 && strcmp(p.host, "[::1]") == 0 &&
            strcmp(p.port, "80") == 0 && *p.rest == '\0',
        "an IPv6 literal keeps its brackets");
