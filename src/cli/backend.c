@@ -155,10 +155,10 @@ static int cmd_list(const struct cli_env *env, int argc, char **argv)
     int rc = 0;
     struct json_object *all = json_object_new_array();
     for (int i = 0; i < n; i++) {
-        char err[600];
-        struct backend *b = tool_backend_load_file(files[i], 1, err, sizeof err);
+        struct mg_error err = MG_ERROR_INIT;
+        struct backend *b = tool_backend_load_file(files[i], 1, &err);
         if (!b) {
-            fprintf(stderr, "mcpgate: %s\n", err);
+            fprintf(stderr, "mcpgate: %s\n", err.msg);
             rc = 1;
             continue;
         }
@@ -197,15 +197,15 @@ static struct backend *find_backend(const struct cli_env *env, const char *name,
     struct backend *found = NULL;
     int seen = 0;
     for (int i = 0; i < n && !seen; i++) {
-        char err[600];
-        struct backend *b = tool_backend_load_file(files[i], 1, err, sizeof err);
+        struct mg_error err = MG_ERROR_INIT;
+        struct backend *b = tool_backend_load_file(files[i], 1, &err);
         seen = b && strcmp(b->name, name) == 0;
         if (seen && !with_secrets) {
             found = b;
             break;
         }
-        if (seen && !(found = tool_backend_load_file(files[i], 0, err, sizeof err)))
-            fprintf(stderr, "mcpgate: %s\n", err);
+        if (seen && !(found = tool_backend_load_file(files[i], 0, &err)))
+            fprintf(stderr, "mcpgate: %s\n", err.msg);
         tool_backend_free(b);
     }
     if (n >= 0 && !seen)

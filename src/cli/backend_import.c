@@ -207,12 +207,12 @@ static struct json_object *import_file(const char *file, const struct openapi_op
                 file, json_util_get_last_err() ? json_util_get_last_err() : "unknown error");
         return NULL;
     }
-    char err[4096]; /* room for the list of tags when a selection matches nothing */
-    struct json_object *out = tool_openapi_import(doc, o, st, err, sizeof err);
+    struct mg_error err = MG_ERROR_INIT;
+    struct json_object *out = tool_openapi_import(doc, o, st, &err);
     json_object_put(doc);
     if (!out) {
         json_object_put(st->report);
-        fprintf(stderr, "mcpgate: %s: %s\n", file, err);
+        fprintf(stderr, "mcpgate: %s: %s\n", file, err.msg);
         return NULL;
     }
     /* what the operator should know: renames, access raised or in doubt */
@@ -221,9 +221,10 @@ static struct json_object *import_file(const char *file, const struct openapi_op
                 json_object_get_string(json_object_array_get_idx(st->report, i)));
     json_object_put(st->report);
     /* the result must load: check it as the responder will */
-    struct backend *check = tool_backend_parse(file, out, 1, err, sizeof err);
+    struct backend *check = tool_backend_parse(file, out, 1, &err);
     if (!check) {
-        fprintf(stderr, "mcpgate: the generated backend does not load (please report): %s\n", err);
+        fprintf(stderr, "mcpgate: the generated backend does not load (please report): %s\n",
+                err.msg);
         json_object_put(out);
         return NULL;
     }

@@ -120,7 +120,7 @@ static int load_everything(const struct options *o, struct mg_config *cfg)
     log_set_level(cfg->log_level);
     open_log_file(cfg->log_file);
     tool_upstream_set_max_bytes((size_t)cfg->upstream_tools_max_kib * 1024);
-    if (tool_backends_load(cfg->backends_dir, err.msg, sizeof err.msg) < 0) {
+    if (tool_backends_load(cfg->backends_dir, &err) < 0) {
         fprintf(stderr, "mcpgate: %s\n", err.msg);
         return 1;
     }

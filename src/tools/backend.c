@@ -40,7 +40,7 @@ void *bk_bad(struct parse *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(p->err, p->errlen, "backend file %s: %s", p->path, msg);
+    mg_error_msg(p->err, "backend file %s: %s", p->path, msg);
     return NULL;
 }
 
@@ -110,8 +110,8 @@ void tool_backend_free(struct backend *b)
 }
 
 /* Parses one JSON text (deeper nesting allowed than for requests: imported
- * schemas are deep). Returns a new object, or NULL with *why. */
-static struct json_object *parse_json_text(const char *text, size_t len, const char **why)
+ * schemas are deep). Returns a new object, or NULL with err's msg set. */
+static struct json_object *parse_json_text(const char *text, size_t len, struct mg_error *err)
 {
     struct json_tokener *tok = json_tokener_new_ex(BACKEND_FILE_JSON_DEPTH);
     if (!tok)
@@ -122,13 +122,13 @@ static struct json_object *parse_json_text(const char *text, size_t len, const c
     size_t used = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
     if (e != json_tokener_success) {
-        *why = json_tokener_error_desc(e);
+        mg_error_msg(err, "%s", json_tokener_error_desc(e));
         json_object_put(obj);
         return NULL;
     }
     for (size_t i = used; i < len; i++) {
         if (!isspace((unsigned char)text[i])) {
-            *why = "unexpected text after the JSON value";
+            mg_error_msg(err, "unexpected text after the JSON value");
             json_object_put(obj);
             return NULL;
         }
@@ -269,10 +269,10 @@ static int parse_exchange(struct parse *p, const char *where, struct json_object
     x->client_id = client_id ? xstrdup(client_id) : NULL;
     if (!secret_file || p->skip_secrets)
         return 0;
-    const char *why = NULL;
-    x->client_secret = tool_secret_from_file(secret_file, &why);
+    struct mg_error err = MG_ERROR_INIT;
+    x->client_secret = tool_secret_from_file(secret_file, &err);
     if (!x->client_secret) {
-        bk_bad(p, "%scould not read the client secret from %s: %s", w, secret_file, why);
+        bk_bad(p, "%scould not read the client secret from %s: %s", w, secret_file, err.msg);
         return -1;
     }
     return 0;
@@ -383,12 +383,12 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
     }
     if (p->skip_secrets || (!env_file && !file))
         return 0;
-    const char *why = NULL;
-    c->value = env_file ? tool_secret_from_env_file(env_file, variable, &why)
-                        : tool_secret_from_file(file, &why);
+    struct mg_error err = MG_ERROR_INIT;
+    c->value = env_file ? tool_secret_from_env_file(env_file, variable, &err)
+                        : tool_secret_from_file(file, &err);
     if (!c->value) {
         bk_bad(p, "%scould not read the secret %s%s%s: %s", where, env_file ? variable : "from ",
-               env_file ? " from " : "", env_file ? env_file : file, why);
+               env_file ? " from " : "", env_file ? env_file : file, err.msg);
         return -1;
     }
     if (!tool_header_value_ok(c->value)) {
@@ -642,9 +642,9 @@ static int parse_tools(struct parse *p, struct backend *b, struct json_object *j
 }
 
 struct backend *tool_backend_parse(const char *path, struct json_object *json, int skip_secrets,
-                                   char *err, size_t errlen)
+                                   struct mg_error *err)
 {
-    struct parse p = {.path = path, .err = err, .errlen = errlen, .skip_secrets = skip_secrets};
+    struct parse p = {.path = path, .err = err, .skip_secrets = skip_secrets};
     struct backend *b = parse_head(&p, json);
     if (!b)
         return NULL;
@@ -679,22 +679,23 @@ fail:
     return NULL;
 }
 
-struct backend *tool_backend_load_file(const char *path, int skip_secrets, char *err, size_t errlen)
+struct backend *tool_backend_load_file(const char *path, int skip_secrets, struct mg_error *err)
 {
     struct buf text = {0};
     if (tool_file_read(path, &text, MAX_FILE_BYTES) < 0) {
-        snprintf(err, errlen, "backend file %s: could not read it: %s", path, strerror(errno));
+        mg_error_msg(err, "backend file %s: could not read it: %s", path, strerror(errno));
         buf_free(&text);
         return NULL;
     }
-    const char *why = "empty file";
-    struct json_object *json = text.len ? parse_json_text(text.data, text.len, &why) : NULL;
+    struct mg_error jerr = MG_ERROR_INIT;
+    mg_error_msg(&jerr, "empty file");
+    struct json_object *json = text.len ? parse_json_text(text.data, text.len, &jerr) : NULL;
     buf_free(&text);
     if (!json) {
-        snprintf(err, errlen, "backend file %s: not valid JSON: %s", path, why);
+        mg_error_msg(err, "backend file %s: not valid JSON: %s", path, jerr.msg);
         return NULL;
     }
-    struct backend *b = tool_backend_parse(path, json, skip_secrets, err, errlen);
+    struct backend *b = tool_backend_parse(path, json, skip_secrets, err);
     json_object_put(json);
     return b;
 }

@@ -168,14 +168,13 @@ struct backend {
  * NULL with a message naming the file and the fault in err. Free with
  * tool_backend_free(). */
 struct backend *tool_backend_parse(const char *path, struct json_object *json, int skip_secrets,
-                                   char *err, size_t errlen);
+                                   struct mg_error *err);
 
 /* Frees b and clears its secrets. Accepts NULL. */
 void tool_backend_free(struct backend *b);
 
 /* Reads and parses one backend file. Returns a new backend or NULL with a
  * message in err (see tool_backend_parse). */
-struct backend *tool_backend_load_file(const char *path, int skip_secrets, char *err,
-                                       size_t errlen);
+struct backend *tool_backend_load_file(const char *path, int skip_secrets, struct mg_error *err);
 
 #endif

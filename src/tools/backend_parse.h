@@ -14,9 +14,8 @@
 #define BACKEND_FILE_JSON_DEPTH 1024
 
 struct parse {
-    const char *path; /* the file */
-    char *err;
-    size_t errlen;
+    const char *path;     /* the file */
+    struct mg_error *err; /* where bk_bad() says what is wrong (may be NULL) */
     int skip_secrets;
 };
 

@@ -71,23 +71,23 @@ int tool_backend_files(const char *dir, char ***out)
     return n;
 }
 
-int tool_backends_load(const char *dir, char *err, size_t errlen)
+int tool_backends_load(const char *dir, struct mg_error *err)
 {
     char **names = NULL;
     int found = tool_backend_files(dir, &names);
     if (found < 0) {
-        snprintf(err, errlen, "backends_dir %s: could not open it: %s", dir, strerror(errno));
+        mg_error_msg(err, "backends_dir %s: could not open it: %s", dir, strerror(errno));
         return -1;
     }
     size_t n = (size_t)found;
     int rc = 0;
     if (n && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "could not initialise libcurl");
+        mg_error_msg(err, "could not initialise libcurl");
         rc = -1;
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *path = names[i];
-        struct backend *b = tool_backend_load_file(path, 0, err, errlen);
+        struct backend *b = tool_backend_load_file(path, 0, err);
         if (!b) {
             rc = -1;
             break;
@@ -98,15 +98,15 @@ int tool_backends_load(const char *dir, char *err, size_t errlen)
             : b->kind == BACKEND_MCP && tool_upstream_add(b) < 0 ? "too many mcp backends"
                                                                  : NULL;
         if (fault) {
-            snprintf(err, errlen, "backend file %s: %s", path, fault);
+            mg_error_msg(err, "backend file %s: %s", path, fault);
             tool_backend_free(b);
             rc = -1;
             break;
         }
         for (int t = 0; t < b->n_ops; t++) {
             if (tool_find(b->defs[t].name)) {
-                snprintf(err, errlen, "backend file %s: tool %s: another tool has this name", path,
-                         b->defs[t].name);
+                mg_error_msg(err, "backend file %s: tool %s: another tool has this name", path,
+                             b->defs[t].name);
                 rc = -1;
                 break;
             }

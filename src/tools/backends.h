@@ -19,8 +19,7 @@
  * tools. A missing dir means no backends. Call once at start-up, before
  * threads exist (it initialises libcurl). Returns the number of backends,
  * or -1 with a message naming the file and the fault in err. */
-__attribute__((warn_unused_result)) int tool_backends_load(const char *dir, char *err,
-                                                           size_t errlen);
+__attribute__((warn_unused_result)) int tool_backends_load(const char *dir, struct mg_error *err);
 
 /* The "*.json" files of dir as the loader reads them: returns how many,
  * their paths sorted in *out (free each and the list), or -1 with errno

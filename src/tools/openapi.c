@@ -433,7 +433,7 @@ static int server_url(struct json_object *doc, struct buf *out)
 
 /* The error for a selection that matches no operation, naming the
  * document's tags (tags are compared exactly: "project" is not "Project"). */
-static void no_match(struct json_object *paths, char *err, size_t errlen)
+static void no_match(struct json_object *paths, struct mg_error *err)
 {
     struct json_object *seen = json_object_new_object();
     struct buf b = {0};
@@ -456,10 +456,10 @@ static void no_match(struct json_object *paths, char *err, size_t errlen)
         if (buf_printf(&b, "%s\"%s\"", b.len ? ", " : "", tag) < 0)
             abort();
     }
-    snprintf(err, errlen,
-             "no operation matches the selection (tags are compared exactly, upper and lower "
-             "case too); the document's tags: %s",
-             b.len ? b.data : "none");
+    mg_error_msg(err,
+                 "no operation matches the selection (tags are compared exactly, upper and lower "
+                 "case too); the document's tags: %s",
+                 b.len ? b.data : "none");
     buf_free(&b);
     json_object_put(seen);
 }
@@ -508,36 +508,33 @@ static void drop_unused_slots(struct json_object *out, struct openapi_stats *st)
 /* The checks of the document, and its base URL (the operator's, else the
  * document's first server) into base. Returns 0, or -1 with a message. */
 static int import_check(struct json_object *doc, const struct openapi_opts *o, struct buf *base,
-                        char *err, size_t errlen)
+                        struct mg_error *err)
 {
     const char *ver = json_get_string(doc, "openapi");
     if (!ver || (strncmp(ver, "3.0", 3) != 0 && strncmp(ver, "3.1", 3) != 0)) {
-        snprintf(err, errlen,
-                 "not an OpenAPI 3.0 or 3.1 document (no \"openapi\": \"3.x\"; "
-                 "convert Swagger 2.0 first, e.g. with swagger2openapi)");
+        mg_error_msg(err, "not an OpenAPI 3.0 or 3.1 document (no \"openapi\": \"3.x\"; "
+                          "convert Swagger 2.0 first, e.g. with swagger2openapi)");
         return -1;
     }
     if (!json_get(doc, "paths", json_type_object)) {
-        snprintf(err, errlen, "the document has no \"paths\"");
+        mg_error_msg(err, "the document has no \"paths\"");
         return -1;
     }
     if (oa_schemes_check(json_get(json_get(doc, "components", json_type_object), "securitySchemes",
                                   json_type_object),
-                         err, errlen) < 0)
+                         err) < 0)
         return -1;
     if (o->base_url) {
         if (buf_puts(base, o->base_url) < 0)
             abort();
     } else if (server_url(doc, base) < 0 || !tool_url_ok(base->data, 0)) {
-        snprintf(err, errlen,
-                 "the document names no usable absolute server URL (servers[0].url): give "
-                 "the API's address with --base-url");
+        mg_error_msg(err, "the document names no usable absolute server URL (servers[0].url): give "
+                          "the API's address with --base-url");
         return -1;
     }
     if (!tool_url_ok(base->data, 0)) {
-        snprintf(err, errlen,
-                 "--base-url must be an http:// or https:// URL without query, "
-                 "fragment or spaces");
+        mg_error_msg(err, "--base-url must be an http:// or https:// URL without query, "
+                          "fragment or spaces");
         return -1;
     }
     return 0;
@@ -622,25 +619,24 @@ static struct json_object *make_tools(struct json_object *doc, const struct open
 /* An option that selected nothing or named nothing: a message in err.
  * Returns 0, or -1. */
 static int options_used(struct json_object *doc, const struct openapi_opts *o,
-                        const struct openapi_stats *st, char *err, size_t errlen)
+                        const struct openapi_stats *st, struct mg_error *err)
 {
     if (st->selected == 0 && (o->n_tags || o->n_paths || o->n_methods)) {
-        no_match(json_get(doc, "paths", json_type_object), err, errlen);
+        no_match(json_get(doc, "paths", json_type_object), err);
         return -1;
     }
     for (int i = 0; i < o->n_slot_names; i++) {
         if (o->slot_names_used && !o->slot_names_used[i]) {
-            snprintf(err, errlen,
-                     "--credential-name %.200s: the document has no such security "
-                     "scheme",
-                     o->slot_names[i]);
+            mg_error_msg(err,
+                         "--credential-name %.200s: the document has no such security "
+                         "scheme",
+                         o->slot_names[i]);
             return -1;
         }
     }
     for (int i = 0; i < o->n_access; i++) {
         if (o->access_used && !o->access_used[i]) {
-            snprintf(err, errlen, "--access %.200s: no selected operation has that name",
-                     o->access[i]);
+            mg_error_msg(err, "--access %.200s: no selected operation has that name", o->access[i]);
             return -1;
         }
     }
@@ -648,12 +644,12 @@ static int options_used(struct json_object *doc, const struct openapi_opts *o,
 }
 
 struct json_object *tool_openapi_import(struct json_object *doc, const struct openapi_opts *o,
-                                        struct openapi_stats *st, char *err, size_t errlen)
+                                        struct openapi_stats *st, struct mg_error *err)
 {
     memset(st, 0, sizeof *st);
     st->report = json_object_new_array();
     struct buf base = {0};
-    if (import_check(doc, o, &base, err, errlen) < 0) {
+    if (import_check(doc, o, &base, err) < 0) {
         buf_free(&base);
         return NULL;
     }
@@ -668,7 +664,7 @@ struct json_object *tool_openapi_import(struct json_object *doc, const struct op
     st->slots = json_object_object_length(slots);
     struct json_object *tools = make_tools(doc, o, schemes, slots, st);
     json_object_put(empty);
-    if (options_used(doc, o, st, err, errlen) < 0) {
+    if (options_used(doc, o, st, err) < 0) {
         json_object_put(tools);
         json_object_put(out);
         return NULL;

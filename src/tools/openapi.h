@@ -38,6 +38,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "util/error.h"
+
 struct openapi_opts {
     const char *name;       /* the backend's name (required) */
     const char *base_url;   /* overrides servers[0].url, or NULL */
@@ -84,6 +86,6 @@ struct openapi_stats {
 /* Converts doc (borrowed). Returns a new backend file object, or NULL with
  * a message in err. st is filled in either way. */
 struct json_object *tool_openapi_import(struct json_object *doc, const struct openapi_opts *o,
-                                        struct openapi_stats *st, char *err, size_t errlen);
+                                        struct openapi_stats *st, struct mg_error *err);
 
 #endif

@@ -43,7 +43,7 @@ struct json_object *oa_auth_of(struct json_object *req, struct json_object *sche
 
 /* Checks that every apiKey scheme sent as a header names a header that can
  * be sent. Returns 0, or -1 with a message in err. */
-int oa_schemes_check(struct json_object *schemes, char *err, size_t errlen);
+int oa_schemes_check(struct json_object *schemes, struct mg_error *err);
 
 /* Credential slots (a new object) for the security schemes, named as the
  * schemes; title is the API's, for the slots' descriptions. */

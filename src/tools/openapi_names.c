@@ -27,14 +27,14 @@ static unsigned fnv1a(const char *s)
  * operationId in snake_case (else method and path), of A-Z a-z 0-9 _ -
  * only, at most max bytes (max >= 16): a longer name keeps its first
  * bytes and ends in "_" and 6 hex digits of a hash of the whole name, so
- * the same document always gives the same names. *why says why the name
+ * the same document always gives the same names. *note says why the name
  * is not simply the operationId in snake_case, or is NULL. */
 static void op_name(const char *method, const char *path, struct json_object *op, char *out,
-                    size_t max, const char **why)
+                    size_t max, const char **note)
 {
     char full[OA_LONG_NAME + 1];
     const char *id = json_get_string(op, "operationId");
-    *why = NULL;
+    *note = NULL;
     full[0] = '\0';
     if (id && *id)
         tool_name_sanitize(id, 1, full, OA_LONG_NAME);
@@ -44,7 +44,7 @@ static void op_name(const char *method, const char *path, struct json_object *op
             abort();
         tool_name_sanitize(b.data, 1, full, OA_LONG_NAME);
         buf_free(&b);
-        *why = "no operationId: named after the method and path";
+        *note = "no operationId: named after the method and path";
     }
     /* '.' is a name character for MCP but not for every client */
     int dots = 0;
@@ -55,8 +55,8 @@ static void op_name(const char *method, const char *path, struct json_object *op
         }
     char clean[OA_LONG_NAME + 1];
     tool_name_sanitize(full, 0, clean, OA_LONG_NAME); /* runs of '_' collapse */
-    if (dots && !*why)
-        *why = "characters outside A-Z a-z 0-9 _ - replaced";
+    if (dots && !*note)
+        *note = "characters outside A-Z a-z 0-9 _ - replaced";
     if (!clean[0])
         snprintf(clean, sizeof clean, "%s", method);
     size_t len = strlen(clean);
@@ -68,7 +68,7 @@ static void op_name(const char *method, const char *path, struct json_object *op
     while (keep > 1 && clean[keep - 1] == '_')
         keep--;
     snprintf(out, max + 1, "%.*s_%06x", (int)keep, clean, fnv1a(clean) & 0xffffffu);
-    *why = "too long: shortened, with a hash of the full name";
+    *note = "too long: shortened, with a hash of the full name";
 }
 
 /* Whether text (an operationId or summary) has a word starting with one

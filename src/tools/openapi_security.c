@@ -53,7 +53,7 @@ struct json_object *oa_auth_of(struct json_object *req, struct json_object *sche
 /* Checks that every apiKey scheme sent as a header (slots_of) names a
  * header that can be sent: the backend file would not load otherwise
  * (found by tests/fuzz/fuzz_openapi.c). Returns 0, or -1 with a message. */
-int oa_schemes_check(struct json_object *schemes, char *err, size_t errlen)
+int oa_schemes_check(struct json_object *schemes, struct mg_error *err)
 {
     if (!schemes)
         return 0;
@@ -66,8 +66,8 @@ int oa_schemes_check(struct json_object *schemes, char *err, size_t errlen)
             (in && (strcmp(in, "query") == 0 || strcmp(in, "cookie") == 0)))
             continue;
         if (!tool_header_name_ok(pname)) {
-            snprintf(err, errlen, "security scheme %.64s: \"%.64s\" is not a valid header name",
-                     name, pname);
+            mg_error_msg(err, "security scheme %.64s: \"%.64s\" is not a valid header name", name,
+                         pname);
             return -1;
         }
     }

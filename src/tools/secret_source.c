@@ -43,17 +43,16 @@ int tool_file_read(const char *path, struct buf *out, size_t limit)
 
 /* Reads variable name from an env file ("NAME=value" lines, "#" comments,
  * an optional "export ", optional quotes). Returns a new string, or NULL
- * with *why. */
-char *tool_secret_from_env_file(const char *path, const char *name, const char **why)
+ * with err's msg set. */
+char *tool_secret_from_env_file(const char *path, const char *name, struct mg_error *err)
 {
     struct buf text = {0};
     char *value = NULL;
     if (tool_file_read(path, &text, MAX_SECRET_BYTES * 16) < 0) {
-        *why = strerror(errno);
+        mg_error_msg(err, "%s", strerror(errno));
         buf_free(&text);
         return NULL;
     }
-    *why = "the variable is not set in it";
     char *save = text.data ? text.data : NULL;
     char *line = save;
     while (line && *line) {
@@ -90,24 +89,25 @@ char *tool_secret_from_env_file(const char *path, const char *name, const char *
         value = xmalloc(vlen + 1);
         memcpy(value, s, vlen);
         value[vlen] = '\0';
-        *why = NULL;
     }
     buf_free_secret(&text);
     if (value && !*value) {
         free(value);
-        *why = "the variable is empty";
+        mg_error_msg(err, "the variable is empty");
         return NULL;
     }
+    if (!value)
+        mg_error_msg(err, "the variable is not set in it");
     return value;
 }
 
 /* Reads a whole file holding one secret (a final newline is dropped).
- * Returns a new string or NULL with *why. */
-char *tool_secret_from_file(const char *path, const char **why)
+ * Returns a new string or NULL with err's msg set. */
+char *tool_secret_from_file(const char *path, struct mg_error *err)
 {
     struct buf text = {0};
     if (tool_file_read(path, &text, MAX_SECRET_BYTES) < 0) {
-        *why = strerror(errno);
+        mg_error_msg(err, "%s", strerror(errno));
         buf_free_secret(&text);
         return NULL;
     }
@@ -121,7 +121,7 @@ char *tool_secret_from_file(const char *path, const char **why)
     buf_free_secret(&text);
     if (!*v || strpbrk(v, "\r\n")) {
         free(v);
-        *why = !n ? "the file is empty" : "the secret must be one line";
+        mg_error_msg(err, "%s", !n ? "the file is empty" : "the secret must be one line");
         return NULL;
     }
     return v;

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "util/error.h"
+
 struct buf;
 
 /* Reads path into out (at most limit bytes; the read chunks are wiped).
@@ -19,12 +21,12 @@ struct buf;
 int tool_file_read(const char *path, struct buf *out, size_t limit);
 
 /* Reads variable name from an env file. Returns a new string (free with
- * tool_secret_free()), or NULL with *why (a static message). */
-char *tool_secret_from_env_file(const char *path, const char *name, const char **why);
+ * tool_secret_free()), or NULL with err's msg set. */
+char *tool_secret_from_env_file(const char *path, const char *name, struct mg_error *err);
 
 /* Reads a whole file holding one secret (a final newline is dropped).
- * Returns a new string or NULL with *why (a static message). */
-char *tool_secret_from_file(const char *path, const char **why);
+ * Returns a new string or NULL with err's msg set. */
+char *tool_secret_from_file(const char *path, struct mg_error *err);
 
 /* Wipes and frees s. Accepts NULL. */
 void tool_secret_free(char *s);

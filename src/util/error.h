@@ -37,7 +37,9 @@
 #ifndef MG_UTIL_ERROR_H
 #define MG_UTIL_ERROR_H
 
-enum { MG_ERROR_MSG_LEN = 512, MG_ERROR_DETAIL_LEN = 256 };
+/* msg holds the longest message given today (the OpenAPI importer lists a
+ * document's tags when a selection matches nothing) */
+enum { MG_ERROR_MSG_LEN = 4096, MG_ERROR_DETAIL_LEN = 256 };
 
 struct mg_error {
     int http;                         /* HTTP status for the answer, or 0 */

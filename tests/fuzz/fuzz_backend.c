@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     if (json_parse_strict(args_text, size, &args, NULL) < 0)
         args = NULL;
-    char err[512];
-    struct backend *b = tool_backend_parse("fuzz.json", json, 1, err, sizeof err);
+    struct mg_error err = MG_ERROR_INIT;
+    struct backend *b = tool_backend_parse("fuzz.json", json, 1, &err);
     if (!b)
         goto out;
     for (int i = 0; i < b->n_ops; i++) {

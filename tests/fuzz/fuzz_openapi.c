@@ -30,14 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pick == 3)
         o.methods = methods, o.n_methods = 1;
     struct openapi_stats st;
-    char err[512];
-    struct json_object *file = tool_openapi_import(doc, &o, &st, err, sizeof err);
+    struct mg_error err = MG_ERROR_INIT;
+    struct json_object *file = tool_openapi_import(doc, &o, &st, &err);
     json_object_put(st.report);
     if (file) {
-        struct backend *b = tool_backend_parse("fuzz.json", file, 1, err, sizeof err);
+        struct backend *b = tool_backend_parse("fuzz.json", file, 1, &err);
         /* a written file the loader refuses would stop the responder */
         if (!b && st.tools > 0) {
-            fprintf(stderr, "imported file does not load: %s\n%s\n", err,
+            fprintf(stderr, "imported file does not load: %s\n%s\n", err.msg,
                     json_object_to_json_string_ext(file, JSON_C_TO_STRING_PRETTY));
             abort();
         }
