@@ -3,9 +3,7 @@
  */
 #include "store/admin.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "store/db_internal.h"
 
@@ -73,48 +71,27 @@ static const struct store_stmt stmt_apps = {
     0,
 };
 
+#define APP(kind, field) STORE_COL(kind, struct store_admin_app, field)
+STORE_ROW_MAP_DEFINE(app_row, struct store_admin_app, APP(REF, username), APP(REF, client_id),
+                     APP(REF, name), APP(REF, scope), APP(REF, last_used), APP(REF, since),
+                     APP(LL, user_id));
+STORE_ROWS_EACH_DEFINE(app_each, struct store_admin_app, &app_row)
+
 enum store_rc store_admin_apps(struct store_conn *c,
                                void (*fn)(void *arg, const struct store_admin_app *a), void *arg)
 {
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_apps, NULL, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_admin_app a = {
-            .username = PQgetvalue(r, i, 0),
-            .client_id = PQgetvalue(r, i, 1),
-            .name = PQgetvalue(r, i, 2),
-            .scope = PQgetvalue(r, i, 3),
-            .last_used = PQgetvalue(r, i, 4),
-            .since = PQgetvalue(r, i, 5),
-            .user_id = atoll(PQgetvalue(r, i, 6)),
-        };
-        fn(arg, &a);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return app_each(c, &stmt_apps, NULL, fn, arg);
 }
+
+#define USER(kind, field) STORE_COL(kind, struct store_admin_user, field)
+STORE_ROW_MAP_DEFINE(user_row, struct store_admin_user, USER(REF, username), USER(REF, created),
+                     USER(BOOL, disabled), USER(BOOL, admin), USER(REF, groups));
+STORE_ROWS_EACH_DEFINE(user_each, struct store_admin_user, &user_row)
 
 enum store_rc store_admin_users(struct store_conn *c,
                                 void (*fn)(void *arg, const struct store_admin_user *u), void *arg)
 {
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_users, NULL, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_admin_user u = {
-            .username = PQgetvalue(r, i, 0),
-            .created = PQgetvalue(r, i, 1),
-            .disabled = strcmp(PQgetvalue(r, i, 2), "t") == 0,
-            .admin = strcmp(PQgetvalue(r, i, 3), "t") == 0,
-            .groups = PQgetvalue(r, i, 4),
-        };
-        fn(arg, &u);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return user_each(c, &stmt_users, NULL, fn, arg);
 }
 
 enum store_rc store_admin_hourly(struct store_conn *c,

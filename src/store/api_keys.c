@@ -5,11 +5,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "store/cache.h"
 #include "store/db_internal.h"
-#include "util/crypto.h"
 
 static const struct store_stmt stmt_create = {
     "apikey_create",
@@ -54,28 +52,17 @@ enum store_rc store_apikey_create(struct store_conn *c, long long user_id, const
     return store_exec_ll(c, &stmt_create, params, id);
 }
 
+#define KEY(kind, field) STORE_COL(kind, struct store_api_key, field)
+STORE_ROW_MAP_DEFINE(key_row, struct store_api_key, KEY(LL, id), KEY(LL, user_id),
+                     KEY(TEXT, username), KEY(TEXT, name), KEY(TEXT, prefix), KEY(TEXT, scope),
+                     KEY(TEXT, created_at), KEY(TEXT, last_used));
+STORE_ROWS_EACH_DEFINE(key_each, struct store_api_key, &key_row)
+
 enum store_rc store_apikey_list(struct store_conn *c, long long user_id,
                                 void (*fn)(void *arg, const struct store_api_key *k), void *arg)
 {
     const char *params[] = {STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_list, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_api_key k = {0};
-        k.id = atoll(PQgetvalue(r, i, 0));
-        k.user_id = atoll(PQgetvalue(r, i, 1));
-        snprintf(k.username, sizeof k.username, "%s", PQgetvalue(r, i, 2));
-        snprintf(k.name, sizeof k.name, "%s", PQgetvalue(r, i, 3));
-        snprintf(k.prefix, sizeof k.prefix, "%s", PQgetvalue(r, i, 4));
-        snprintf(k.scope, sizeof k.scope, "%s", PQgetvalue(r, i, 5));
-        snprintf(k.created_at, sizeof k.created_at, "%s", PQgetvalue(r, i, 6));
-        snprintf(k.last_used, sizeof k.last_used, "%s", PQgetvalue(r, i, 7));
-        fn(arg, &k);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return key_each(c, &stmt_list, params, fn, arg);
 }
 
 enum store_rc store_apikey_revoke(struct store_conn *c, long long id, long long user_id)
@@ -94,6 +81,11 @@ enum store_rc store_apikey_revoke(struct store_conn *c, long long id, long long 
     return n > 0 ? STORE_OK : STORE_NOT_FOUND;
 }
 
+/* stmt_find's columns; column 4, the hash, is checked by store_exec_row_hash. */
+#define GRANT(kind, field) STORE_COL(kind, struct store_grant, field)
+STORE_ROW_MAP_DEFINE(grant_row, struct store_grant, GRANT(LL, user_id), GRANT(TEXT, username),
+                     GRANT(TEXT, scope), GRANT(LL, issued_at));
+
 enum store_rc store_apikey_find(struct store_conn *c, const char *key_hash, struct store_grant *out)
 {
     if (store_grant_cached('k', key_hash, out))
@@ -101,24 +93,12 @@ enum store_rc store_apikey_find(struct store_conn *c, const char *key_hash, stru
     unsigned long seq;
     int cache = store_cache_begin(&seq);
     const char *params[] = {key_hash};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_find, params, &r);
+    enum store_rc rc = store_exec_row_hash(c, &stmt_find, params, &grant_row, 4, out);
     if (rc != STORE_OK)
         return rc;
-    if (PQntuples(r) == 1 && PQgetlength(r, 0, 4) == 64 &&
-        crypto_equal(PQgetvalue(r, 0, 4), key_hash, 64)) {
-        memset(out, 0, sizeof *out);
-        out->user_id = atoll(PQgetvalue(r, 0, 0));
-        snprintf(out->username, sizeof out->username, "%s", PQgetvalue(r, 0, 1));
-        snprintf(out->scope, sizeof out->scope, "%s", PQgetvalue(r, 0, 2));
-        out->issued_at = atoll(PQgetvalue(r, 0, 3));
-        snprintf(out->kind, sizeof out->kind, "apikey");
-        out->active = 1;
-        if (cache)
-            store_grant_keep('k', key_hash, out, seq);
-    } else {
-        rc = STORE_NOT_FOUND;
-    }
-    PQclear(r);
-    return rc;
+    snprintf(out->kind, sizeof out->kind, "apikey");
+    out->active = 1;
+    if (cache)
+        store_grant_keep('k', key_hash, out, seq);
+    return STORE_OK;
 }

@@ -171,23 +171,21 @@ enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_
     return self.rc;
 }
 
+#define AUDIT(field) STORE_COL(REF, struct store_audit_row, field)
+STORE_ROW_MAP_DEFINE(audit_row, struct store_audit_row, AUDIT(id), AUDIT(at), AUDIT(user),
+                     AUDIT(client_id), AUDIT(tool), AUDIT(args_digest), AUDIT(outcome),
+                     AUDIT(detail), AUDIT(duration_ms), AUDIT(request_id));
+
 enum store_rc store_audit_query(struct store_conn *c, const struct store_audit_filter *f,
                                 void (*fn)(const struct store_audit_row *row, void *arg), void *arg)
 {
     int limit = f->limit <= 0 ? 50 : f->limit > 10000 ? 10000 : f->limit;
     const char *uid = f->user_id ? STORE_INT(f->user_id) : NULL;
     const char *params[] = {uid, f->username, f->tool, f->outcome, f->since, STORE_INT(limit)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_query, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_audit_row row = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-                                      PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
-                                      PQgetvalue(r, i, 6), PQgetvalue(r, i, 7), PQgetvalue(r, i, 8),
-                                      PQgetvalue(r, i, 9)};
+    struct store_rows rows;
+    struct store_audit_row row;
+    enum store_rc rc = store_rows_open(c, &stmt_query, params, &rows);
+    while (rc == STORE_OK && store_rows_next(&rows, &audit_row, &row))
         fn(&row, arg);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return rc;
 }

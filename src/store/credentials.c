@@ -7,12 +7,7 @@
  */
 #include "store/credentials.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "store/db_internal.h"
-#include "util/alloc.h"
 
 static const struct store_stmt stmt_put = {
     "cred_put",
@@ -64,17 +59,7 @@ enum store_rc store_cred_get(struct store_conn *c, const char *backend, const ch
                              long long user_id, char **sealed)
 {
     const char *params[] = {backend, slot, STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_get, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (PQntuples(r) == 1) {
-        *sealed = xstrdup(PQgetvalue(r, 0, 0));
-    } else {
-        rc = STORE_NOT_FOUND;
-    }
-    PQclear(r);
-    return rc;
+    return store_exec_value(c, &stmt_get, params, STORE_COL_DUP, sealed, sizeof *sealed);
 }
 
 enum store_rc store_cred_delete(struct store_conn *c, const char *backend, const char *slot,
@@ -84,26 +69,17 @@ enum store_rc store_cred_delete(struct store_conn *c, const char *backend, const
     return store_exec_changed(c, &stmt_delete, params);
 }
 
+#define CRED(kind, field) STORE_COL(kind, struct store_cred, field)
+STORE_ROW_MAP_DEFINE(cred_row, struct store_cred, CRED(TEXT, backend), CRED(TEXT, slot),
+                     CRED(LL, user_id), CRED(TEXT, key_id), CRED(TEXT, updated_at),
+                     CRED(REF, sealed));
+STORE_ROWS_EACH_DEFINE(cred_each, struct store_cred, &cred_row)
+
 enum store_rc store_cred_list(struct store_conn *c, long long user_id,
                               void (*fn)(void *arg, const struct store_cred *cred), void *arg)
 {
     const char *params[] = {STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_list, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_cred k = {0};
-        snprintf(k.backend, sizeof k.backend, "%s", PQgetvalue(r, i, 0));
-        snprintf(k.slot, sizeof k.slot, "%s", PQgetvalue(r, i, 1));
-        k.user_id = atoll(PQgetvalue(r, i, 2));
-        snprintf(k.key_id, sizeof k.key_id, "%s", PQgetvalue(r, i, 3));
-        snprintf(k.updated_at, sizeof k.updated_at, "%s", PQgetvalue(r, i, 4));
-        k.sealed = PQgetvalue(r, i, 5);
-        fn(arg, &k);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return cred_each(c, &stmt_list, params, fn, arg);
 }
 
 enum store_rc store_cred_reseal(struct store_conn *c, const char *backend, const char *slot,

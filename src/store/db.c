@@ -456,18 +456,6 @@ enum store_rc store_exec_cmd(struct store_conn *c, const struct store_stmt *stmt
     return rc;
 }
 
-enum store_rc store_exec_ll(struct store_conn *c, const struct store_stmt *stmt,
-                            const char *const *params, long long *v)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec_one(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *v = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return STORE_OK;
-}
-
 enum store_rc store_exec_count(struct store_conn *c, const struct store_stmt *stmt,
                                const char *const *params, int *n)
 {

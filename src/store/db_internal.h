@@ -6,6 +6,7 @@
 #define MG_STORE_DB_INTERNAL_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 
 #include "store/db.h"
 
@@ -79,14 +80,6 @@ store_exec_found(struct store_conn *c, const struct store_stmt *stmt, const char
 __attribute__((warn_unused_result)) enum store_rc
 store_exec_cmd(struct store_conn *c, const struct store_stmt *stmt, const char *const *params);
 
-/* As store_exec_one(), for a statement whose one row's first column is a
- * number (an id RETURNING from an insert, a sequence): into *v, which is
- * written only on STORE_OK. */
-__attribute__((warn_unused_result)) enum store_rc store_exec_ll(struct store_conn *c,
-                                                                const struct store_stmt *stmt,
-                                                                const char *const *params,
-                                                                long long *v);
-
 /* As store_exec(), with the number of rows the statement returned (a
  * query, or RETURNING) or changed (an update without RETURNING) into
  * *rows, which is written only on STORE_OK. */
@@ -106,6 +99,125 @@ const char *store_int_text(char *buf, long long v);
  * until the end of the enclosing block (a compound literal):
  *     const char *params[] = {STORE_INT(user_id), name};  */
 #define STORE_INT(v) store_int_text((char[STORE_INT_LEN]){0}, (v))
+
+/* Reading rows (store/row.c). A statement's columns, in order, are
+ * described by a table of struct store_col, each naming the field of the
+ * caller's struct that takes the column and how. */
+enum store_col_kind {
+    STORE_COL_SKIP = 0, /* not read */
+    STORE_COL_TEXT,     /* char array of size bytes: the text, cut to fit */
+    STORE_COL_DUP,      /* char *: a copy the caller frees ("" for SQL NULL) */
+    STORE_COL_DUP_NULL, /* char *: a copy the caller frees, NULL for SQL NULL */
+    STORE_COL_REF,      /* const char *: borrowed from the result */
+    STORE_COL_LL,       /* long long: the number (0 for SQL NULL) */
+    STORE_COL_BOOL,     /* int: 1 for true, else 0 */
+};
+
+struct store_col {
+    enum store_col_kind kind;
+    size_t off;  /* of the field in the struct */
+    size_t size; /* of the field */
+};
+
+/* The column that goes into field of struct type as kind (without the
+ * STORE_COL_ prefix): STORE_COL(TEXT, struct store_user, username). */
+#define STORE_COL(kind, type, field)                                                               \
+    {                                                                                              \
+        STORE_COL_##kind, offsetof(type, field), sizeof(((type *)0)->field)                        \
+    }
+
+/* A row as a whole: its columns, and the size of the struct they fill. */
+struct store_row_map {
+    const struct store_col *cols;
+    int ncols;
+    size_t size;
+};
+
+/* A column not read. */
+#define STORE_COL_NONE                                                                             \
+    {                                                                                              \
+        STORE_COL_SKIP, 0, 0                                                                       \
+    }
+
+/* Defines name, the static struct store_row_map for struct type, whose
+ * columns are the entries that follow (STORE_COL() or STORE_COL_NONE), and
+ * name_cols, the array of them. */
+#define STORE_ROW_MAP_DEFINE(name, type, ...)                                                      \
+    static const struct store_col name##_cols[] = {__VA_ARGS__};                                   \
+    static const struct store_row_map name = {                                                     \
+        name##_cols, (int)(sizeof name##_cols / sizeof name##_cols[0]), sizeof(type)}
+
+/* Zeroes out (map->size bytes) and fills it from row i of r by map; columns
+ * the result does not have stay zero. Borrowed fields (STORE_COL_REF) live
+ * as long as r. Cannot fail (aborts on OOM). */
+void store_row_read(const PGresult *r, int i, const struct store_row_map *map, void *out);
+
+/* As store_exec_one(), reading the row into out by map; out is written
+ * only on STORE_OK. */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_row(struct store_conn *c, const struct store_stmt *stmt, const char *const *params,
+               const struct store_row_map *map, void *out);
+
+/* The length of the hex SHA-256 by which tokens, keys and sessions are
+ * looked up. */
+#define STORE_HASH_LEN 64
+
+/* As store_exec_row(), for a lookup by the hash in params[0]: the row's
+ * column hash_col must equal it, compared in constant time, else
+ * STORE_NOT_FOUND. */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_row_hash(struct store_conn *c, const struct store_stmt *stmt, const char *const *params,
+                    const struct store_row_map *map, int hash_col, void *out);
+
+/* As store_exec_row(), for the one row's first column alone, into *out as
+ * kind (size: of *out; for STORE_COL_TEXT, of the char array). */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_value(struct store_conn *c, const struct store_stmt *stmt, const char *const *params,
+                 enum store_col_kind kind, void *out, size_t size);
+
+/* As store_exec_value(), for a number (an id RETURNING from an insert, a
+ * sequence). */
+__attribute__((warn_unused_result)) enum store_rc store_exec_ll(struct store_conn *c,
+                                                                const struct store_stmt *stmt,
+                                                                const char *const *params,
+                                                                long long *v);
+
+/* The rows of a statement, read one by one:
+ *     struct store_rows rows;
+ *     enum store_rc rc = store_rows_open(c, &stmt, params, &rows);
+ *     while (rc == STORE_OK && store_rows_next(&rows, &map, &row))
+ *         ...;
+ * store_rows_open() answers as store_exec(); store_rows_next() fills out by
+ * map (store_row_read) and returns 1, or 0 after the last row, when it has
+ * freed the result. A caller that stops early calls store_rows_close(). */
+struct store_rows {
+    PGresult *r;
+    int next;
+};
+
+__attribute__((warn_unused_result)) enum store_rc store_rows_open(struct store_conn *c,
+                                                                  const struct store_stmt *stmt,
+                                                                  const char *const *params,
+                                                                  struct store_rows *rows);
+int store_rows_next(struct store_rows *rows, const struct store_row_map *map, void *out);
+void store_rows_close(struct store_rows *rows);
+
+/* Defines name, a static function that runs stmt with params and calls
+ * fn(arg, &row) for each row, read into a struct type by map (a struct
+ * store_row_map *): the body of a store function that lists rows to a
+ * callback. It returns as store_exec(). */
+#define STORE_ROWS_EACH_DEFINE(name, type, map)                                                    \
+    static enum store_rc name(struct store_conn *c, const struct store_stmt *stmt,                 \
+                              const char *const *params, void (*fn)(void *arg, const type *row),   \
+                              void *arg)                                                           \
+    {                                                                                              \
+        struct store_rows rows;                                                                    \
+        type row;                                                                                  \
+        enum store_rc rc = store_rows_open(c, stmt, params, &rows);                                \
+        while (rc == STORE_OK && store_rows_next(&rows, map, &row))                                \
+            fn(arg, &row);                                                                         \
+        return rc;                                                                                 \
+    }
 
 /* Prepares (if needed) and runs stmt on the connection that is open, with no
  * reconnect and no schema check (for migrations and the check itself).

@@ -4,12 +4,9 @@
  */
 #include "store/idp_tokens.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "store/db_internal.h"
-#include "util/alloc.h"
 
 #define ROW_COLUMNS                                                                                \
     "idp, token_endpoint, access_sealed, refresh_sealed,"                                          \
@@ -71,36 +68,6 @@ void store_idp_token_clear(struct store_idp_token *t)
     t->access_sealed = t->refresh_sealed = NULL;
 }
 
-/* Row i of r (ROW_COLUMNS) into out. */
-static void fill(PGresult *r, int i, struct store_idp_token *out)
-{
-    memset(out, 0, sizeof *out);
-    snprintf(out->idp, sizeof out->idp, "%s", PQgetvalue(r, i, 0));
-    snprintf(out->token_endpoint, sizeof out->token_endpoint, "%s", PQgetvalue(r, i, 1));
-    out->access_sealed = xstrdup(PQgetvalue(r, i, 2));
-    out->refresh_sealed = PQgetisnull(r, i, 3) ? NULL : xstrdup(PQgetvalue(r, i, 3));
-    out->expires_in_s = atoll(PQgetvalue(r, i, 4));
-    snprintf(out->updated_at, sizeof out->updated_at, "%s", PQgetvalue(r, i, 5));
-    out->linked = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-}
-
-/* Runs stmt expecting zero or one row of ROW_COLUMNS into out. */
-static enum store_rc one_row(struct store_conn *c, const struct store_stmt *stmt,
-                             const char *const *params, struct store_idp_token *out)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (PQntuples(r) == 1) {
-        fill(r, 0, out);
-    } else {
-        rc = STORE_NOT_FOUND;
-    }
-    PQclear(r);
-    return rc;
-}
-
 enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const char *idp,
                                   const char *token_endpoint, const char *access_sealed,
                                   const char *refresh_sealed, long long expires_in_s, int linked)
@@ -113,25 +80,32 @@ enum store_rc store_idp_token_put(struct store_conn *c, long long user_id, const
     return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
 
+/* ROW_COLUMNS */
+#define TOKEN(kind, field) STORE_COL(kind, struct store_idp_token, field)
+STORE_ROW_MAP_DEFINE(token_row, struct store_idp_token, TOKEN(TEXT, idp),
+                     TOKEN(TEXT, token_endpoint), TOKEN(DUP, access_sealed),
+                     TOKEN(DUP_NULL, refresh_sealed), TOKEN(LL, expires_in_s),
+                     TOKEN(TEXT, updated_at), TOKEN(BOOL, linked));
+
 enum store_rc store_idp_token_get(struct store_conn *c, long long user_id, const char *idp,
                                   struct store_idp_token *out)
 {
     const char *params[] = {STORE_INT(user_id), idp};
-    return one_row(c, &stmt_get, params, out);
+    return store_exec_row(c, &stmt_get, params, &token_row, out);
 }
 
 enum store_rc store_idp_token_list(struct store_conn *c, long long user_id,
                                    struct store_idp_token *out, int max, int *n)
 {
     const char *params[] = {STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_list, params, &r);
+    struct store_rows rows;
+    enum store_rc rc = store_rows_open(c, &stmt_list, params, &rows);
     if (rc != STORE_OK)
         return rc;
     *n = 0;
-    for (int i = 0; i < PQntuples(r) && *n < max; i++)
-        fill(r, i, &out[(*n)++]);
-    PQclear(r);
+    while (*n < max && store_rows_next(&rows, &token_row, &out[*n]))
+        (*n)++;
+    store_rows_close(&rows);
     return STORE_OK;
 }
 
@@ -141,7 +115,7 @@ enum store_rc store_idp_token_lease(struct store_conn *c, long long user_id, con
 {
     const char *params[] = {STORE_INT(user_id), lease, STORE_INT(lease_s), STORE_INT(margin_s),
                             idp};
-    return one_row(c, &stmt_lease, params, out);
+    return store_exec_row(c, &stmt_lease, params, &token_row, out);
 }
 
 enum store_rc store_idp_token_refreshed(struct store_conn *c, long long user_id, const char *idp,

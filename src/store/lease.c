@@ -56,15 +56,10 @@ enum store_rc store_lease_acquire(struct store_conn *c, const char *const *keys,
     if (bad)
         abort();
     const char *params[] = {buf_str(&k), buf_str(&cp), STORE_INT(ttl_s > 0 ? ttl_s : 1)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_lease_acquire, params, &r);
+    enum store_rc rc = store_exec_ll(c, &stmt_lease_acquire, params, id); /* NULL: 0 */
     buf_free(&k);
     buf_free(&cp);
-    if (rc != STORE_OK)
-        return rc;
-    *id = PQgetisnull(r, 0, 0) ? 0 : atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return STORE_OK;
+    return rc;
 }
 
 enum store_rc store_lease_release(struct store_conn *c, long long id)

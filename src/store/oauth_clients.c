@@ -3,9 +3,7 @@
  */
 #include "store/oauth_clients.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "store/db_internal.h"
 #include "util/alloc.h"
@@ -58,20 +56,6 @@ static const struct store_stmt stmt_revoke = {
     1,
 };
 
-static void fill(PGresult *r, int i, struct store_client *out)
-{
-    memset(out, 0, sizeof *out);
-    snprintf(out->client_id, sizeof out->client_id, "%s", PQgetvalue(r, i, 0));
-    snprintf(out->kind, sizeof out->kind, "%s", PQgetvalue(r, i, 1));
-    snprintf(out->secret_hash, sizeof out->secret_hash, "%s", PQgetvalue(r, i, 2));
-    snprintf(out->auth_method, sizeof out->auth_method, "%s", PQgetvalue(r, i, 3));
-    snprintf(out->name, sizeof out->name, "%s", PQgetvalue(r, i, 4));
-    snprintf(out->redirect_uris, sizeof out->redirect_uris, "%s", PQgetvalue(r, i, 5));
-    snprintf(out->scope, sizeof out->scope, "%s", PQgetvalue(r, i, 6));
-    snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, i, 7));
-    out->cimd_stale = strcmp(PQgetvalue(r, i, 8), "t") == 0;
-}
-
 enum store_rc store_client_create(struct store_conn *c, const struct store_client *cl,
                                   const char *addr)
 {
@@ -86,37 +70,30 @@ enum store_rc store_client_cimd_save(struct store_conn *c, const struct store_cl
     return store_exec_changed(c, &stmt_cimd_save, params);
 }
 
+/* CLIENT_COLUMNS */
+#define CLIENT(kind, field) STORE_COL(kind, struct store_client, field)
+STORE_ROW_MAP_DEFINE(client_row, struct store_client, CLIENT(TEXT, client_id), CLIENT(TEXT, kind),
+                     CLIENT(TEXT, secret_hash), CLIENT(TEXT, auth_method), CLIENT(TEXT, name),
+                     CLIENT(TEXT, redirect_uris), CLIENT(TEXT, scope), CLIENT(TEXT, created_at),
+                     CLIENT(BOOL, cimd_stale));
+
 enum store_rc store_client_find(struct store_conn *c, const char *client_id,
                                 struct store_client *out)
 {
     const char *params[] = {client_id};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_find, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (PQntuples(r) == 1)
-        fill(r, 0, out);
-    else
-        rc = STORE_NOT_FOUND;
-    PQclear(r);
-    return rc;
+    return store_exec_row(c, &stmt_find, params, &client_row, out);
 }
 
 enum store_rc store_client_list(struct store_conn *c,
                                 void (*fn)(void *arg, const struct store_client *cl), void *arg)
 {
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_list, NULL, &r);
-    if (rc != STORE_OK)
-        return rc;
-    struct store_client *cl = xmalloc(sizeof *cl);
-    for (int i = 0; i < PQntuples(r); i++) {
-        fill(r, i, cl);
+    struct store_rows rows;
+    struct store_client *cl = xmalloc(sizeof *cl); /* 11 kB: not on a worker's stack */
+    enum store_rc rc = store_rows_open(c, &stmt_list, NULL, &rows);
+    while (rc == STORE_OK && store_rows_next(&rows, &client_row, cl))
         fn(arg, cl);
-    }
     free(cl);
-    PQclear(r);
-    return STORE_OK;
+    return rc;
 }
 
 enum store_rc store_client_revoke(struct store_conn *c, const char *client_id)

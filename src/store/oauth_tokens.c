@@ -12,7 +12,6 @@
 #include "store/cache.h"
 #include "store/db_internal.h"
 #include "util/alloc.h"
-#include "util/crypto.h"
 #include "util/time.h"
 
 #define TS_TEXT(col)                                                                               \
@@ -143,11 +142,6 @@ static const struct store_stmt stmt_purge = {
     0,
 };
 
-static void copy(char *dst, size_t n, PGresult *r, int row, int col)
-{
-    snprintf(dst, n, "%s", PQgetvalue(r, row, col));
-}
-
 enum store_rc store_code_create(struct store_conn *c, const struct store_code_new *n)
 {
     const char *params[] = {STORE_INT(n->user_id), n->client_id,       n->scope,
@@ -155,6 +149,14 @@ enum store_rc store_code_create(struct store_conn *c, const struct store_code_ne
                             n->code_challenge,     STORE_INT(n->ttl_s)};
     return store_exec_cmd(c, &stmt_code_create, params);
 }
+
+/* stmt_code_redeem's columns after the status: all of them for a code
+ * redeemed, the family and client alone otherwise. */
+#define CODE(kind, field) STORE_COL(kind, struct store_code, field)
+STORE_ROW_MAP_DEFINE(code_row, struct store_code, STORE_COL_NONE, CODE(LL, family_id),
+                     CODE(TEXT, client_id), CODE(LL, user_id), CODE(TEXT, scope),
+                     CODE(TEXT, resource), CODE(TEXT, redirect_uri), CODE(TEXT, code_challenge));
+static const struct store_row_map code_family_row = {code_row_cols, 3, sizeof(struct store_code)};
 
 static enum store_consume consume_status(const char *st)
 {
@@ -195,17 +197,8 @@ enum store_rc store_code_redeem(struct store_conn *c, const struct store_redeem_
         return rc;
     memset(out, 0, sizeof *out);
     *status = consume_status(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "invalid");
-    if (PQntuples(r) == 1) {
-        out->family_id = atoll(PQgetvalue(r, 0, 1));
-        copy(out->client_id, sizeof out->client_id, r, 0, 2);
-    }
-    if (*status == STORE_CODE_OK) {
-        out->user_id = atoll(PQgetvalue(r, 0, 3));
-        copy(out->scope, sizeof out->scope, r, 0, 4);
-        copy(out->resource, sizeof out->resource, r, 0, 5);
-        copy(out->redirect_uri, sizeof out->redirect_uri, r, 0, 6);
-        copy(out->code_challenge, sizeof out->code_challenge, r, 0, 7);
-    }
+    if (PQntuples(r) == 1)
+        store_row_read(r, 0, *status == STORE_CODE_OK ? &code_row : &code_family_row, out);
     PQclear(r);
     if (*status == STORE_CODE_REPLAYED) /* the family's tokens were revoked */
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
@@ -232,44 +225,11 @@ enum store_rc store_refresh_rotate(struct store_conn *c, const struct store_rota
               : strcmp(st, "scope") == 0  ? STORE_ROTATE_SCOPE
                                           : STORE_ROTATE_INVALID;
     if (*status == STORE_ROTATE_OK)
-        copy(scope, scope_n, r, 0, 1);
+        snprintf(scope, scope_n, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
     if (*status == STORE_ROTATE_REUSED) /* the family's tokens were revoked */
         store_cache_sync(seq, STORE_CACHE_SYNC_MS);
     return STORE_OK;
-}
-
-static void fill_grant(PGresult *r, struct store_grant *out)
-{
-    memset(out, 0, sizeof *out);
-    out->user_id = atoll(PQgetvalue(r, 0, 0));
-    copy(out->username, sizeof out->username, r, 0, 1);
-    copy(out->client_id, sizeof out->client_id, r, 0, 2);
-    copy(out->scope, sizeof out->scope, r, 0, 3);
-    copy(out->audience, sizeof out->audience, r, 0, 4);
-    out->expires_at = atoll(PQgetvalue(r, 0, 5));
-    out->issued_at = atoll(PQgetvalue(r, 0, 6));
-    copy(out->kind, sizeof out->kind, r, 0, 7);
-}
-
-/* Runs a lookup by token hash; the row's hash (column 8) must equal the
- * one asked for, compared in constant time. */
-static enum store_rc find_grant(struct store_conn *c, const struct store_stmt *stmt,
-                                const char *const *params, struct store_grant *out)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (PQntuples(r) == 1 && PQgetlength(r, 0, 8) == 64 &&
-        crypto_equal(PQgetvalue(r, 0, 8), params[0], 64)) {
-        fill_grant(r, out);
-        out->active = PQnfields(r) > 9 ? strcmp(PQgetvalue(r, 0, 9), "t") == 0 : 1;
-    } else {
-        rc = STORE_NOT_FOUND;
-    }
-    PQclear(r);
-    return rc;
 }
 
 /* A grant as the cache keeps it: the numbers, then username, client_id,
@@ -359,6 +319,14 @@ void store_grant_keep(char prefix, const char *hash, const struct store_grant *g
     free(v);
 }
 
+/* GRANT_COLUMNS, the hash (checked by store_exec_row_hash), and where the
+ * statement has it whether the token is active. */
+#define GRANT(kind, field) STORE_COL(kind, struct store_grant, field)
+STORE_ROW_MAP_DEFINE(grant_row, struct store_grant, GRANT(LL, user_id), GRANT(TEXT, username),
+                     GRANT(TEXT, client_id), GRANT(TEXT, scope), GRANT(TEXT, audience),
+                     GRANT(LL, expires_at), GRANT(LL, issued_at), GRANT(TEXT, kind), STORE_COL_NONE,
+                     GRANT(BOOL, active));
+
 enum store_rc store_access_find(struct store_conn *c, const char *token_hash,
                                 struct store_grant *out)
 {
@@ -367,17 +335,20 @@ enum store_rc store_access_find(struct store_conn *c, const char *token_hash,
     unsigned long seq;
     int cache = store_cache_begin(&seq);
     const char *params[] = {token_hash};
-    enum store_rc rc = find_grant(c, &stmt_access_find, params, out);
-    if (rc == STORE_OK && cache)
+    enum store_rc rc = store_exec_row_hash(c, &stmt_access_find, params, &grant_row, 8, out);
+    if (rc != STORE_OK)
+        return rc;
+    out->active = 1; /* the statement finds live tokens only */
+    if (cache)
         store_grant_keep('t', token_hash, out, seq);
-    return rc;
+    return STORE_OK;
 }
 
 enum store_rc store_token_introspect(struct store_conn *c, const char *token_hash,
                                      const char *client_id, struct store_grant *out)
 {
     const char *params[] = {token_hash, client_id};
-    return find_grant(c, &stmt_introspect, params, out);
+    return store_exec_row_hash(c, &stmt_introspect, params, &grant_row, 8, out);
 }
 
 enum store_rc store_token_revoke(struct store_conn *c, const char *token_hash,
@@ -408,54 +379,30 @@ enum store_rc store_families_revoke(struct store_conn *c, long long user_id, con
     return STORE_OK;
 }
 
+#define APP(kind, field) STORE_COL(kind, struct store_app, field)
+STORE_ROW_MAP_DEFINE(app_row, struct store_app, APP(TEXT, client_id), APP(TEXT, name),
+                     APP(TEXT, scope), APP(TEXT, last_used), APP(TEXT, since));
+STORE_ROWS_EACH_DEFINE(app_each, struct store_app, &app_row)
+
 enum store_rc store_user_apps(struct store_conn *c, long long user_id,
                               void (*fn)(void *arg, const struct store_app *app), void *arg)
 {
     const char *params[] = {STORE_INT(user_id)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_user_apps, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_app app;
-        copy(app.client_id, sizeof app.client_id, r, i, 0);
-        copy(app.name, sizeof app.name, r, i, 1);
-        copy(app.scope, sizeof app.scope, r, i, 2);
-        copy(app.last_used, sizeof app.last_used, r, i, 3);
-        copy(app.since, sizeof app.since, r, i, 4);
-        fn(arg, &app);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return app_each(c, &stmt_user_apps, params, fn, arg);
 }
 
 enum store_rc store_consent_find(struct store_conn *c, long long user_id, const char *client_id,
                                  char *scope, size_t n)
 {
     const char *params[] = {STORE_INT(user_id), client_id};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_consent_find, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (PQntuples(r) == 1)
-        copy(scope, n, r, 0, 0);
-    else
-        rc = STORE_NOT_FOUND;
-    PQclear(r);
-    return rc;
+    return store_exec_value(c, &stmt_consent_find, params, STORE_COL_TEXT, scope, n);
 }
 
 enum store_rc store_consent_resource_used(struct store_conn *c, long long user_id,
                                           const char *client_id, const char *resource, int *used)
 {
     const char *params[] = {STORE_INT(user_id), client_id, resource};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_consent_resource, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *used = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_value(c, &stmt_consent_resource, params, STORE_COL_BOOL, used, sizeof *used);
 }
 
 enum store_rc store_consent_save(struct store_conn *c, long long user_id, const char *client_id,

@@ -158,6 +158,10 @@ enum store_rc store_policy_remove(struct store_conn *c, long long id, long long 
     return store_exec_ll(c, &stmt_remove, params, user_id);
 }
 
+#define RULE(field) STORE_COL(REF, struct store_policy_row, field)
+STORE_ROW_MAP_DEFINE(rule_row, struct store_policy_row, RULE(id), RULE(subject), RULE(effect),
+                     RULE(pattern), RULE(created_at));
+
 enum store_rc store_policy_list(struct store_conn *c, const char *user,
                                 void (*fn)(const struct store_policy_row *row, void *arg),
                                 void *arg)
@@ -172,18 +176,12 @@ enum store_rc store_policy_list(struct store_conn *c, const char *user,
             return STORE_NOT_FOUND;
     }
     const char *params[] = {user};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_list, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_policy_row row = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                                       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                                       PQgetvalue(r, i, 4)};
+    struct store_rows rs;
+    struct store_policy_row row;
+    enum store_rc rc = store_rows_open(c, &stmt_list, params, &rs);
+    while (rc == STORE_OK && store_rows_next(&rs, &rule_row, &row))
         fn(&row, arg);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return rc;
 }
 
 enum store_rc store_group_member(struct store_conn *c, const char *group, const char *user, int add)

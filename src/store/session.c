@@ -3,7 +3,6 @@
  */
 #include "store/session.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +126,12 @@ static void session_keep(const char *id_hash, int ttl_s, const struct store_sess
     free(v);
 }
 
+/* stmt_find's columns; the second says whether the expiry was pushed. */
+#define SESSION(kind, field) STORE_COL(kind, struct store_session, field)
+STORE_ROW_MAP_DEFINE(session_row, struct store_session, SESSION(TEXT, protocol_version),
+                     STORE_COL_NONE, SESSION(TEXT, log_level), SESSION(TEXT, transport),
+                     SESSION(DUP, capabilities), SESSION(LL, user_id));
+
 enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int ttl_s,
                                  long long owner, struct store_session *out)
 {
@@ -135,16 +140,9 @@ enum store_rc store_session_find(struct store_conn *c, const char *id_hash, int 
     unsigned long seq;
     int cache = store_cache_begin(&seq);
     const char *params[] = {id_hash, STORE_INT(ttl_s), STORE_INT(owner)};
-    PGresult *r;
-    enum store_rc rc = store_exec_one(c, &stmt_find, params, &r);
+    enum store_rc rc = store_exec_row(c, &stmt_find, params, &session_row, out);
     if (rc != STORE_OK)
         return rc;
-    snprintf(out->protocol_version, sizeof out->protocol_version, "%s", PQgetvalue(r, 0, 0));
-    snprintf(out->log_level, sizeof out->log_level, "%s", PQgetvalue(r, 0, 2));
-    snprintf(out->transport, sizeof out->transport, "%s", PQgetvalue(r, 0, 3));
-    out->capabilities = xstrdup(PQgetvalue(r, 0, 4));
-    out->user_id = atoll(PQgetvalue(r, 0, 5));
-    PQclear(r);
     /* kept only when slid: someone else's lookup did not push the expiry */
     if (cache && (owner < 0 || out->user_id == owner))
         session_keep(id_hash, ttl_s, out, seq);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "store/db_internal.h"
-#include "util/alloc.h"
 #include "util/crypto.h"
 
 static const struct store_stmt stmt_create = {
@@ -145,13 +144,7 @@ enum store_rc store_stream_session_of(struct store_conn *c, const char *stream_i
     const char *kinds[] = {
         [STORE_STREAM_POST] = "post", [STORE_STREAM_GET] = "get", [STORE_STREAM_SSE] = "sse"};
     const char *params[] = {stream_id, kinds[kind]};
-    PGresult *r;
-    enum store_rc rc = store_exec_one(c, &stmt_session_of, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    snprintf(session_hash, 65, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_value(c, &stmt_session_of, params, STORE_COL_TEXT, session_hash, 65);
 }
 
 enum store_rc store_event_append(struct store_conn *c, const char *stream_id, const char *event,
@@ -161,13 +154,10 @@ enum store_rc store_event_append(struct store_conn *c, const char *stream_id, co
     return store_exec_ll(c, &stmt_append, params, seq);
 }
 
-static char *dup_or_null(const PGresult *r, int row, int col)
-{
-    if (PQgetisnull(r, row, col))
-        return NULL;
-    char *s = xstrdup(PQgetvalue(r, row, col));
-    return s;
-}
+/* stmt_after's columns 2 to 4: an event (NULL when there is none). */
+#define EVENT(kind, field) STORE_COL(kind, struct store_event, field)
+STORE_ROW_MAP_DEFINE(event_row, struct store_event, STORE_COL_NONE, STORE_COL_NONE, EVENT(LL, seq),
+                     EVENT(DUP_NULL, event), EVENT(DUP_NULL, payload));
 
 enum store_rc store_events_after(struct store_conn *c, const char *stream_id,
                                  const char *session_hash, long long after,
@@ -189,10 +179,7 @@ enum store_rc store_events_after(struct store_conn *c, const char *stream_id,
     for (int i = 0; i < rows && b->n < (int)(sizeof b->ev / sizeof b->ev[0]); i++) {
         if (PQgetisnull(r, i, 2))
             continue;
-        struct store_event *e = &b->ev[b->n++];
-        e->seq = atoll(PQgetvalue(r, i, 2));
-        e->event = dup_or_null(r, i, 3);
-        e->payload = dup_or_null(r, i, 4);
+        store_row_read(r, i, &event_row, &b->ev[b->n++]);
     }
     PQclear(r);
     return STORE_OK;
@@ -235,13 +222,9 @@ enum store_rc store_pending_take(struct store_conn *c, const char *session_hash,
                                  const char *request_id, char **response)
 {
     const char *params[] = {session_hash, request_id};
-    PGresult *r;
-    enum store_rc rc = store_exec_one(c, &stmt_pending_take, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *response = dup_or_null(r, 0, 0);
-    PQclear(r);
-    return *response ? STORE_OK : STORE_NOT_FOUND;
+    enum store_rc rc = store_exec_value(c, &stmt_pending_take, params, STORE_COL_DUP_NULL, response,
+                                        sizeof *response);
+    return rc == STORE_OK && !*response ? STORE_NOT_FOUND : rc;
 }
 
 enum store_rc store_pending_drop(struct store_conn *c, const char *session_hash,

@@ -3,12 +3,9 @@
  */
 #include "store/task.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "store/db_internal.h"
-#include "util/alloc.h"
 
 /* the columns every read returns, in this order */
 #define TASK_COLUMNS                                                                               \
@@ -88,33 +85,17 @@ void store_task_clear(struct store_task *t)
     t->result = t->error = t->input_requests = t->input_answers = NULL;
 }
 
-static char *dup_or_null(PGresult *r, int col)
-{
-    if (PQgetisnull(r, 0, col))
-        return NULL;
-    char *s = xstrdup(PQgetvalue(r, 0, col));
-    return s;
-}
-
-static void read_task(PGresult *r, struct store_task *out)
-{
-    memset(out, 0, sizeof *out);
-    snprintf(out->task_id, sizeof out->task_id, "%s", PQgetvalue(r, 0, 0));
-    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(r, 0, 1));
-    snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, 0, 2));
-    snprintf(out->updated_at, sizeof out->updated_at, "%s", PQgetvalue(r, 0, 3));
-    out->ttl_ms = atoll(PQgetvalue(r, 0, 4));
-    out->result = dup_or_null(r, 5);
-    out->error = dup_or_null(r, 6);
-    out->input_requests = dup_or_null(r, 7);
-    out->input_answers = dup_or_null(r, 8);
-}
-
 /* user_id as a parameter: NULL for 0 (auth = none). */
 static const char *user_param(long long user_id, char buf[STORE_INT_LEN])
 {
     return user_id ? store_int_text(buf, user_id) : NULL;
 }
+
+#define TASK(kind, field) STORE_COL(kind, struct store_task, field)
+STORE_ROW_MAP_DEFINE(task_row, struct store_task, TASK(TEXT, task_id), TASK(TEXT, status),
+                     TASK(TEXT, created_at), TASK(TEXT, updated_at), TASK(LL, ttl_ms),
+                     TASK(DUP_NULL, result), TASK(DUP_NULL, error), TASK(DUP_NULL, input_requests),
+                     TASK(DUP_NULL, input_answers));
 
 enum store_rc store_task_create(struct store_conn *c, const char *task_id, long long user_id,
                                 const char *tool, long long ttl_ms, const char *runner,
@@ -123,13 +104,7 @@ enum store_rc store_task_create(struct store_conn *c, const char *task_id, long 
     char ubuf[STORE_INT_LEN];
     const char *params[] = {task_id, user_param(user_id, ubuf), tool, STORE_INT(ttl_ms), runner,
                             answers};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_create, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    read_task(r, out);
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_row(c, &stmt_create, params, &task_row, out);
 }
 
 enum store_rc store_task_get(struct store_conn *c, const char *task_id, long long user_id,
@@ -137,13 +112,7 @@ enum store_rc store_task_get(struct store_conn *c, const char *task_id, long lon
 {
     char ubuf[STORE_INT_LEN];
     const char *params[] = {task_id, user_param(user_id, ubuf)};
-    PGresult *r;
-    enum store_rc rc = store_exec_one(c, &stmt_get, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    read_task(r, out);
-    PQclear(r);
-    return STORE_OK;
+    return store_exec_row(c, &stmt_get, params, &task_row, out);
 }
 
 enum store_rc store_task_park(struct store_conn *c, const char *task_id, const char *requests)

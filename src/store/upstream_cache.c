@@ -4,12 +4,10 @@
  */
 #include "store/upstream_cache.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/db_internal.h"
-#include "util/alloc.h"
 
 /* The text of the list only when the caller's generation is another. */
 static const struct store_stmt stmt_get = {
@@ -59,24 +57,18 @@ void store_upstream_tools_clear(struct store_upstream_tools *t)
     t->tools = NULL;
 }
 
+#define TOOLS(kind, field) STORE_COL(kind, struct store_upstream_tools, field)
+STORE_ROW_MAP_DEFINE(tools_row, struct store_upstream_tools, TOOLS(LL, generation),
+                     TOOLS(BOOL, fresh), TOOLS(BOOL, fetching), TOOLS(DUP_NULL, tools));
+
 enum store_rc store_upstream_get(struct store_conn *c, const char *backend, const char *source,
                                  long long known_generation, struct store_upstream_tools *out)
 {
     const char *params[] = {backend, source, STORE_INT(known_generation)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_get, params, &r);
-    if (rc != STORE_OK)
+    enum store_rc rc = store_exec_row(c, &stmt_get, params, &tools_row, out);
+    if (rc != STORE_NOT_FOUND)
         return rc;
-    memset(out, 0, sizeof *out);
-    if (PQntuples(r) == 1) {
-        out->generation = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        out->fresh = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
-        out->fetching = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
-        if (!PQgetisnull(r, 0, 3)) {
-            out->tools = xstrdup(PQgetvalue(r, 0, 3));
-        }
-    }
-    PQclear(r);
+    memset(out, 0, sizeof *out); /* nothing cached */
     return STORE_OK;
 }
 
@@ -84,13 +76,11 @@ enum store_rc store_upstream_claim(struct store_conn *c, const char *backend, co
                                    int hold_s, int *claimed)
 {
     const char *params[] = {backend, source, STORE_INT(hold_s)};
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_claim, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    *claimed = PQntuples(r) == 1;
-    PQclear(r);
-    return STORE_OK;
+    int rows = 0;
+    enum store_rc rc = store_exec_rows(c, &stmt_claim, params, &rows);
+    if (rc == STORE_OK)
+        *claimed = rows == 1;
+    return rc;
 }
 
 enum store_rc store_upstream_put(struct store_conn *c, const char *backend, const char *source,

@@ -4,7 +4,6 @@
 #include "store/users.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "store/db_internal.h"
@@ -150,34 +149,6 @@ static const struct store_stmt stmt_rate_hit = {
     3,
 };
 
-static void fill_user(PGresult *r, struct store_user *out)
-{
-    memset(out, 0, sizeof *out);
-    out->id = atoll(PQgetvalue(r, 0, 0));
-    snprintf(out->username, sizeof out->username, "%s", PQgetvalue(r, 0, 1));
-    snprintf(out->password_hash, sizeof out->password_hash, "%s", PQgetvalue(r, 0, 2));
-    out->disabled = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
-    snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(r, 0, 4));
-    if (PQnfields(r) > 5) /* the sign-in's provider, where the statement has it */
-        snprintf(out->idp, sizeof out->idp, "%s", PQgetvalue(r, 0, 5));
-}
-
-/* Runs stmt expecting zero or one row of the user columns. */
-static enum store_rc find_one(struct store_conn *c, const struct store_stmt *stmt,
-                              const char *const *params, struct store_user *out)
-{
-    PGresult *r;
-    enum store_rc rc = store_exec(c, stmt, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    if (PQntuples(r) == 1)
-        fill_user(r, out);
-    else
-        rc = STORE_NOT_FOUND;
-    PQclear(r);
-    return rc;
-}
-
 enum store_rc store_user_create(struct store_conn *c, const char *username,
                                 const char *password_hash, long long *id)
 {
@@ -185,10 +156,18 @@ enum store_rc store_user_create(struct store_conn *c, const char *username,
     return store_exec_ll(c, &stmt_user_create, params, id);
 }
 
+/* The user columns; a statement has the first five, or more of them
+ * (the sign-in's provider, and so on), and the rest stay empty. */
+#define USER(kind, field) STORE_COL(kind, struct store_user, field)
+STORE_ROW_MAP_DEFINE(user_row, struct store_user, USER(LL, id), USER(TEXT, username),
+                     USER(TEXT, password_hash), USER(BOOL, disabled), USER(TEXT, created_at),
+                     USER(TEXT, idp), USER(TEXT, subject), USER(TEXT, email));
+STORE_ROWS_EACH_DEFINE(user_each, struct store_user, &user_row)
+
 enum store_rc store_user_find(struct store_conn *c, const char *username, struct store_user *out)
 {
     const char *params[] = {username};
-    return find_one(c, &stmt_user_find, params, out);
+    return store_exec_row(c, &stmt_user_find, params, &user_row, out);
 }
 
 enum store_rc store_user_set_password(struct store_conn *c, const char *username,
@@ -207,23 +186,7 @@ enum store_rc store_user_set_disabled(struct store_conn *c, const char *username
 enum store_rc store_user_list(struct store_conn *c,
                               void (*fn)(void *arg, const struct store_user *u), void *arg)
 {
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_user_list, NULL, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_user u = {0};
-        u.id = atoll(PQgetvalue(r, i, 0));
-        snprintf(u.username, sizeof u.username, "%s", PQgetvalue(r, i, 1));
-        u.disabled = strcmp(PQgetvalue(r, i, 3), "t") == 0;
-        snprintf(u.created_at, sizeof u.created_at, "%s", PQgetvalue(r, i, 4));
-        snprintf(u.idp, sizeof u.idp, "%s", PQgetvalue(r, i, 5));
-        snprintf(u.subject, sizeof u.subject, "%s", PQgetvalue(r, i, 6));
-        snprintf(u.email, sizeof u.email, "%s", PQgetvalue(r, i, 7));
-        fn(arg, &u);
-    }
-    PQclear(r);
-    return STORE_OK;
+    return user_each(c, &stmt_user_list, NULL, fn, arg);
 }
 
 enum store_rc store_web_session_create(struct store_conn *c, const char *id_hash, long long user_id,
@@ -237,7 +200,7 @@ enum store_rc store_web_session_find(struct store_conn *c, const char *id_hash,
                                      struct store_user *out)
 {
     const char *params[] = {id_hash};
-    return find_one(c, &stmt_ws_find, params, out);
+    return store_exec_row(c, &stmt_ws_find, params, &user_row, out);
 }
 
 enum store_rc store_web_session_delete(struct store_conn *c, const char *id_hash)
@@ -290,10 +253,10 @@ enum store_rc store_user_federated(struct store_conn *c, const char *idp, const 
                                    struct store_user *out)
 {
     const char *params[] = {idp, subject, username, email, display_name};
-    enum store_rc rc = find_one(c, &stmt_user_federated, params, out);
+    enum store_rc rc = store_exec_row(c, &stmt_user_federated, params, &user_row, out);
     if (rc == STORE_ERROR) { /* the name is another user's */
         params[2] = fallback_username;
-        rc = find_one(c, &stmt_user_federated, params, out);
+        rc = store_exec_row(c, &stmt_user_federated, params, &user_row, out);
     }
     return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
