@@ -3,10 +3,6 @@
  */
 #include "store/api_keys.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
-#include "store/cache.h"
 #include "store/db_internal.h"
 
 static const struct store_stmt stmt_create = {
@@ -68,17 +64,9 @@ enum store_rc store_apikey_list(struct store_conn *c, long long user_id,
 enum store_rc store_apikey_revoke(struct store_conn *c, long long id, long long user_id)
 {
     const char *params[] = {STORE_INT(id), STORE_INT(user_id)};
-    unsigned long seq;
-    store_cache_begin(&seq);
-    PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_revoke, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
-    if (n > 0)
-        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
-    return n > 0 ? STORE_OK : STORE_NOT_FOUND;
+    int n = 0;
+    enum store_rc rc = store_exec_revoke(c, &stmt_revoke, params, store_exec_rows, &n);
+    return rc == STORE_OK && n == 0 ? STORE_NOT_FOUND : rc;
 }
 
 /* stmt_find's columns; column 4, the hash, is checked by store_exec_row_hash. */
@@ -88,17 +76,6 @@ STORE_ROW_MAP_DEFINE(grant_row, struct store_grant, GRANT(LL, user_id), GRANT(TE
 
 enum store_rc store_apikey_find(struct store_conn *c, const char *key_hash, struct store_grant *out)
 {
-    if (store_grant_cached('k', key_hash, out))
-        return STORE_OK;
-    unsigned long seq;
-    int cache = store_cache_begin(&seq);
-    const char *params[] = {key_hash};
-    enum store_rc rc = store_exec_row_hash(c, &stmt_find, params, &grant_row, 4, out);
-    if (rc != STORE_OK)
-        return rc;
-    snprintf(out->kind, sizeof out->kind, "apikey");
-    out->active = 1;
-    if (cache)
-        store_grant_keep('k', key_hash, out, seq);
-    return STORE_OK;
+    static const struct store_grant_lookup key = {'k', &stmt_find, &grant_row, 4, "apikey"};
+    return store_grant_find(c, &key, key_hash, out);
 }

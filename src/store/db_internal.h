@@ -256,12 +256,31 @@ __attribute__((warn_unused_result)) enum store_rc store_schema_version(struct st
 
 struct store_grant;
 
-/* The process cache of live access tokens ('t') and API keys ('k') by
- * hash: store_grant_cached() returns 1 and fills *out on a hit;
- * store_grant_keep() remembers g, read after store_cache_begin(seq). */
-int store_grant_cached(char prefix, const char *hash, struct store_grant *out);
-void store_grant_keep(char prefix, const char *hash, const struct store_grant *g,
-                      unsigned long seq);
+/* How store_grant_find() looks up a live access token or API key. */
+struct store_grant_lookup {
+    char prefix;                     /* of its key in the process cache: 't' or 'k' */
+    const struct store_stmt *stmt;   /* takes the hash as $1 */
+    const struct store_row_map *map; /* its row */
+    int hash_col;                    /* the row's hash (store_exec_row_hash) */
+    const char *kind;                /* the grant's kind, or NULL when the row has it */
+};
+
+/* Runs stmt, which revokes grants that processes may hold in their caches,
+ * through count (store_exec_count or store_exec_rows) into *n; when it
+ * revoked any, waits until the other processes have dropped them
+ * (store_cache_sync). Returns as count. */
+__attribute__((warn_unused_result)) enum store_rc
+store_exec_revoke(struct store_conn *c, const struct store_stmt *stmt, const char *const *params,
+                  enum store_rc (*count)(struct store_conn *c, const struct store_stmt *stmt,
+                                         const char *const *params, int *n),
+                  int *n);
+
+/* The live grant of hash by lookup: from the process cache of grants, else
+ * from PostgreSQL (then kept in the cache), active. Returns as
+ * store_exec_row_hash(); *out is written only on STORE_OK. */
+__attribute__((warn_unused_result)) enum store_rc
+store_grant_find(struct store_conn *c, const struct store_grant_lookup *lookup, const char *hash,
+                 struct store_grant *out);
 
 /* The newest migration this build knows. */
 int store_known_schema_version(void);

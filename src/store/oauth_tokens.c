@@ -177,6 +177,16 @@ static enum store_consume consume_status(const char *st)
     return STORE_CODE_INVALID;
 }
 
+/* store_exec() for a statement that may revoke a family of tokens, with
+ * *seq the cache's count from before it: when it did, the caller waits
+ * with store_cache_sync(*seq) until the other processes dropped them. */
+static enum store_rc exec_watched(struct store_conn *c, const struct store_stmt *stmt,
+                                  const char *const *params, PGresult **r, unsigned long *seq)
+{
+    store_cache_begin(seq);
+    return store_exec(c, stmt, params, r);
+}
+
 enum store_rc store_code_redeem(struct store_conn *c, const struct store_redeem_in *in,
                                 enum store_consume *status, struct store_code *out)
 {
@@ -190,9 +200,8 @@ enum store_rc store_code_redeem(struct store_conn *c, const struct store_redeem_
                             STORE_INT(in->access_ttl_s),
                             STORE_INT(in->refresh_ttl_s)};
     unsigned long seq;
-    store_cache_begin(&seq);
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_code_redeem, params, &r);
+    enum store_rc rc = exec_watched(c, &stmt_code_redeem, params, &r, &seq);
     if (rc != STORE_OK)
         return rc;
     memset(out, 0, sizeof *out);
@@ -213,9 +222,8 @@ enum store_rc store_refresh_rotate(struct store_conn *c, const struct store_rota
         in->refresh_hash,       in->client_id, in->access_hash, in->new_refresh_hash, at, rt,
         STORE_INT(in->grace_s), in->scope};
     unsigned long seq;
-    store_cache_begin(&seq);
     PGresult *r;
-    enum store_rc rc = store_exec(c, &stmt_rotate, params, &r);
+    enum store_rc rc = exec_watched(c, &stmt_rotate, params, &r, &seq);
     if (rc != STORE_OK)
         return rc;
     const char *st = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "invalid";
@@ -265,7 +273,9 @@ static char *put_text(char *p, const char *s)
     return p + n;
 }
 
-int store_grant_cached(char prefix, const char *hash, struct store_grant *out)
+/* The process cache of grants by hash: grant_cached() returns 1 and fills
+ * *out on a hit; grant_keep() remembers g, read after store_cache_begin(seq). */
+static int grant_cached(char prefix, const char *hash, struct store_grant *out)
 {
     char key[80];
     snprintf(key, sizeof key, "%c%s", prefix, hash);
@@ -291,7 +301,8 @@ int store_grant_cached(char prefix, const char *hash, struct store_grant *out)
     return 1;
 }
 
-void store_grant_keep(char prefix, const char *hash, const struct store_grant *g, unsigned long seq)
+static void grant_keep(char prefix, const char *hash, const struct store_grant *g,
+                       unsigned long seq)
 {
     char key[80];
     snprintf(key, sizeof key, "%c%s", prefix, hash);
@@ -327,21 +338,31 @@ STORE_ROW_MAP_DEFINE(grant_row, struct store_grant, GRANT(LL, user_id), GRANT(TE
                      GRANT(LL, expires_at), GRANT(LL, issued_at), GRANT(TEXT, kind), STORE_COL_NONE,
                      GRANT(BOOL, active));
 
-enum store_rc store_access_find(struct store_conn *c, const char *token_hash,
-                                struct store_grant *out)
+enum store_rc store_grant_find(struct store_conn *c, const struct store_grant_lookup *lookup,
+                               const char *hash, struct store_grant *out)
 {
-    if (store_grant_cached('t', token_hash, out))
+    if (grant_cached(lookup->prefix, hash, out))
         return STORE_OK;
     unsigned long seq;
     int cache = store_cache_begin(&seq);
-    const char *params[] = {token_hash};
-    enum store_rc rc = store_exec_row_hash(c, &stmt_access_find, params, &grant_row, 8, out);
+    const char *params[] = {hash};
+    enum store_rc rc =
+        store_exec_row_hash(c, lookup->stmt, params, lookup->map, lookup->hash_col, out);
     if (rc != STORE_OK)
         return rc;
-    out->active = 1; /* the statement finds live tokens only */
+    if (lookup->kind)
+        snprintf(out->kind, sizeof out->kind, "%s", lookup->kind);
+    out->active = 1; /* the statements find live grants only */
     if (cache)
-        store_grant_keep('t', token_hash, out, seq);
+        grant_keep(lookup->prefix, hash, out, seq);
     return STORE_OK;
+}
+
+enum store_rc store_access_find(struct store_conn *c, const char *token_hash,
+                                struct store_grant *out)
+{
+    static const struct store_grant_lookup access = {'t', &stmt_access_find, &grant_row, 8, NULL};
+    return store_grant_find(c, &access, token_hash, out);
 }
 
 enum store_rc store_token_introspect(struct store_conn *c, const char *token_hash,
@@ -351,32 +372,32 @@ enum store_rc store_token_introspect(struct store_conn *c, const char *token_has
     return store_exec_row_hash(c, &stmt_introspect, params, &grant_row, 8, out);
 }
 
+enum store_rc
+store_exec_revoke(struct store_conn *c, const struct store_stmt *stmt, const char *const *params,
+                  enum store_rc (*count)(struct store_conn *c, const struct store_stmt *stmt,
+                                         const char *const *params, int *n),
+                  int *n)
+{
+    unsigned long seq;
+    store_cache_begin(&seq);
+    enum store_rc rc = count(c, stmt, params, n);
+    if (rc == STORE_OK && *n > 0)
+        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
+    return rc;
+}
+
 enum store_rc store_token_revoke(struct store_conn *c, const char *token_hash,
                                  const char *client_id, int *n)
 {
     const char *params[] = {token_hash, client_id};
-    unsigned long seq;
-    store_cache_begin(&seq);
-    enum store_rc rc = store_exec_count(c, &stmt_revoke, params, n);
-    if (rc != STORE_OK)
-        return rc;
-    if (*n > 0)
-        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
-    return STORE_OK;
+    return store_exec_revoke(c, &stmt_revoke, params, store_exec_count, n);
 }
 
 enum store_rc store_families_revoke(struct store_conn *c, long long user_id, const char *client_id,
                                     int *n)
 {
     const char *params[] = {STORE_INT(user_id), client_id};
-    unsigned long seq;
-    store_cache_begin(&seq);
-    enum store_rc rc = store_exec_count(c, &stmt_families_revoke, params, n);
-    if (rc != STORE_OK)
-        return rc;
-    if (*n > 0)
-        store_cache_sync(seq, STORE_CACHE_SYNC_MS);
-    return STORE_OK;
+    return store_exec_revoke(c, &stmt_families_revoke, params, store_exec_count, n);
 }
 
 #define APP(kind, field) STORE_COL(kind, struct store_app, field)
