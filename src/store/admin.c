@@ -48,12 +48,10 @@ enum store_rc store_admin_last_errors(struct store_conn *c,
 {
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_last_errors, NULL, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; rc == STORE_OK && i < PQntuples(r); i++)
         fn(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
     PQclear(r);
-    return STORE_OK;
+    return rc;
 }
 
 static const struct store_stmt stmt_apps = {
@@ -101,12 +99,10 @@ enum store_rc store_admin_hourly(struct store_conn *c,
 {
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_hourly, NULL, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; rc == STORE_OK && i < PQntuples(r); i++)
         fn(arg, PQgetvalue(r, i, 0), atoll(PQgetvalue(r, i, 1)), atoll(PQgetvalue(r, i, 2)));
     PQclear(r);
-    return STORE_OK;
+    return rc;
 }
 
 enum store_rc store_admin_top_tools(struct store_conn *c, int limit,
@@ -116,10 +112,8 @@ enum store_rc store_admin_top_tools(struct store_conn *c, int limit,
     const char *params[] = {STORE_INT(limit)};
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_top, params, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; rc == STORE_OK && i < PQntuples(r); i++)
         fn(arg, PQgetvalue(r, i, 0), atoll(PQgetvalue(r, i, 1)));
     PQclear(r);
-    return STORE_OK;
+    return rc;
 }

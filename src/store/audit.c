@@ -175,6 +175,7 @@ enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_
 STORE_ROW_MAP_DEFINE(audit_row, struct store_audit_row, AUDIT(id), AUDIT(at), AUDIT(user),
                      AUDIT(client_id), AUDIT(tool), AUDIT(args_digest), AUDIT(outcome),
                      AUDIT(detail), AUDIT(duration_ms), AUDIT(request_id));
+STORE_ROWS_EACH_ROW_FIRST_DEFINE(audit_each, struct store_audit_row, &audit_row)
 
 enum store_rc store_audit_query(struct store_conn *c, const struct store_audit_filter *f,
                                 void (*fn)(const struct store_audit_row *row, void *arg), void *arg)
@@ -182,10 +183,5 @@ enum store_rc store_audit_query(struct store_conn *c, const struct store_audit_f
     int limit = f->limit <= 0 ? 50 : f->limit > 10000 ? 10000 : f->limit;
     const char *uid = f->user_id ? STORE_INT(f->user_id) : NULL;
     const char *params[] = {uid, f->username, f->tool, f->outcome, f->since, STORE_INT(limit)};
-    struct store_rows rows;
-    struct store_audit_row row;
-    enum store_rc rc = store_rows_open(c, &stmt_query, params, &rows);
-    while (rc == STORE_OK && store_rows_next(&rows, &audit_row, &row))
-        fn(&row, arg);
-    return rc;
+    return audit_each(c, &stmt_query, params, fn, arg);
 }

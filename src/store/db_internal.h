@@ -205,17 +205,21 @@ void store_rows_close(struct store_rows *rows);
 /* Defines name, a static function that runs stmt with params and calls
  * fn(arg, &row) for each row, read into a struct type by map (a struct
  * store_row_map *): the body of a store function that lists rows to a
- * callback. It returns as store_exec(). */
+ * callback. It returns as store_exec(). STORE_ROWS_EACH_ROW_FIRST_DEFINE
+ * is the same for a callback fn(&row, arg). */
 #define STORE_ROWS_EACH_DEFINE(name, type, map)                                                    \
+    STORE_ROWS_EACH_DEFINE_(name, type, map, (void *arg, const type *row), (arg, &row))
+#define STORE_ROWS_EACH_ROW_FIRST_DEFINE(name, type, map)                                          \
+    STORE_ROWS_EACH_DEFINE_(name, type, map, (const type *row, void *arg), (&row, arg))
+#define STORE_ROWS_EACH_DEFINE_(name, type, map, fn_params, fn_args)                               \
     static enum store_rc name(struct store_conn *c, const struct store_stmt *stmt,                 \
-                              const char *const *params, void (*fn)(void *arg, const type *row),   \
-                              void *arg)                                                           \
+                              const char *const *params, void(*fn) fn_params, void *arg)           \
     {                                                                                              \
         struct store_rows rows;                                                                    \
         type row;                                                                                  \
         enum store_rc rc = store_rows_open(c, stmt, params, &rows);                                \
         while (rc == STORE_OK && store_rows_next(&rows, map, &row))                                \
-            fn(arg, &row);                                                                         \
+            fn fn_args;                                                                            \
         return rc;                                                                                 \
     }
 

@@ -85,12 +85,10 @@ enum store_rc store_metrics_sum(struct store_conn *c,
 {
     PGresult *r;
     enum store_rc rc = store_exec(c, &stmt_sum, NULL, &r);
-    if (rc != STORE_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; rc == STORE_OK && i < PQntuples(r); i++)
         fn(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), strtod(PQgetvalue(r, i, 2), NULL), arg);
     PQclear(r);
-    return STORE_OK;
+    return rc;
 }
 
 enum store_rc store_user_is_admin(struct store_conn *c, long long user_id, int *admin)

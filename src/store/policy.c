@@ -161,6 +161,7 @@ enum store_rc store_policy_remove(struct store_conn *c, long long id, long long 
 #define RULE(field) STORE_COL(REF, struct store_policy_row, field)
 STORE_ROW_MAP_DEFINE(rule_row, struct store_policy_row, RULE(id), RULE(subject), RULE(effect),
                      RULE(pattern), RULE(created_at));
+STORE_ROWS_EACH_ROW_FIRST_DEFINE(rule_each, struct store_policy_row, &rule_row)
 
 enum store_rc store_policy_list(struct store_conn *c, const char *user,
                                 void (*fn)(const struct store_policy_row *row, void *arg),
@@ -176,12 +177,7 @@ enum store_rc store_policy_list(struct store_conn *c, const char *user,
             return STORE_NOT_FOUND;
     }
     const char *params[] = {user};
-    struct store_rows rs;
-    struct store_policy_row row;
-    enum store_rc rc = store_rows_open(c, &stmt_list, params, &rs);
-    while (rc == STORE_OK && store_rows_next(&rs, &rule_row, &row))
-        fn(&row, arg);
-    return rc;
+    return rule_each(c, &stmt_list, params, fn, arg);
 }
 
 enum store_rc store_group_member(struct store_conn *c, const char *group, const char *user, int add)
