@@ -15,6 +15,7 @@
 #include "tools/idp_token.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/url.h"
 
 #define MAX_VALUE_BYTES 8192
 
@@ -166,4 +167,26 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
              "docs/backends.md)",
              be->name, c->slot);
     return NULL;
+}
+
+int tool_cred_put(const struct backend_cred *c, const char *value, struct buf *header,
+                  struct buf *query, const char *sep, char **userpwd)
+{
+    switch (c->type) {
+    case CRED_BEARER:
+        return buf_printf(header, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", value);
+    case CRED_HEADER:
+        return buf_printf(header, "%s: %s%s", c->name, c->prefix ? c->prefix : "", value);
+    case CRED_QUERY:
+        return buf_puts(query, sep) < 0 || url_pct_encode(query, c->name, strlen(c->name), 0) < 0 ||
+                       buf_puts(query, "=") < 0 ||
+                       url_pct_encode(query, value, strlen(value), 0) < 0
+                   ? -1
+                   : 0;
+    case CRED_BASIC:
+        free(*userpwd);
+        *userpwd = xstrdup(value);
+        return 0;
+    }
+    return -1;
 }

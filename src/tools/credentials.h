@@ -24,6 +24,7 @@
 
 #include "tools/backend.h"
 #include "tools/registry.h"
+#include "util/buf.h"
 #include "util/seal.h"
 
 struct store_conn;
@@ -45,6 +46,17 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
 
 /* Clears and frees a resolved value. Accepts NULL. */
 void tool_cred_free(char *value);
+
+/* Puts value, the value of credential c, on an outgoing request: a header
+ * line into header (bearer: "Authorization: <prefix or Bearer ><value>";
+ * header: "<name>: <prefix><value>"), or "name=value" percent-encoded
+ * appended to query after sep (query), or a copy into *userpwd, freeing the
+ * one before (basic). Returns 0, or -1 when a buffer reached its limit
+ * (clear header either way: it may hold the secret). */
+__attribute__((warn_unused_result)) int tool_cred_put(const struct backend_cred *c,
+                                                      const char *value, struct buf *header,
+                                                      struct buf *query, const char *sep,
+                                                      char **userpwd);
 
 /* Seals value for backend's slot and user_id (0: the backend's own) under
  * keys[0]. Returns a new string, or NULL when value is too long. */

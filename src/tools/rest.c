@@ -403,30 +403,8 @@ static struct json_object *build_creds(const struct backend_op *op, char *const 
         const struct backend_cred *c = &op->be->creds[op->auth[i]];
         const char *value = vals[i];
         struct buf h = {0};
-        int rc = 0;
-        switch (c->type) {
-        case CRED_BEARER:
-            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", value);
-            break;
-        case CRED_HEADER:
-            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", value);
-            break;
-        case CRED_QUERY:
-            rc = buf_puts(&rq->query, rq->query.len ? "&" : "");
-            if (rc == 0)
-                rc = url_pct_encode(&rq->query, c->name, strlen(c->name), 0);
-            if (rc == 0)
-                rc = buf_puts(&rq->query, "=");
-            if (rc == 0)
-                rc = url_pct_encode(&rq->query, value, strlen(value), 0);
-            break;
-        case CRED_BASIC:
-            free(*rq->userpwd);
-            *rq->userpwd = xstrdup(value);
-            break;
-        }
-        if (rc < 0) {
-            buf_free(&h);
+        if (tool_cred_put(c, value, &h, &rq->query, rq->query.len ? "&" : "", rq->userpwd) < 0) {
+            buf_free_secret(&h);
             return too_long();
         }
         if (h.len)

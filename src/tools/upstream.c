@@ -29,8 +29,8 @@
  * SESSIONS of them, the least recently used given up): tools/call goes in
  * the caller's session with the caller's exchanged token; tools/list in
  * the shared session with mcpgate's own token (tool_exchange_own_token()).
- * A 401 gets a fresh token and the request once more. Requests the upstream sends to us on a stream (sampling,
- * elicitation, ping) are not relayed in this version.
+ * A 401 gets a fresh token and the request once more. Requests the upstream sends to us on a stream
+ * (sampling, elicitation, ping) are not relayed in this version.
  */
 #include "tools/upstream.h"
 
@@ -155,29 +155,8 @@ static int with_credentials(const struct backend *be, const char *bearer, struct
             return -1;
         }
         struct buf h = {0};
-        int rc = 0;
-        switch (c->type) {
-        case CRED_BEARER:
-            rc = buf_printf(&h, "Authorization: %s%s", c->prefix ? c->prefix : "Bearer ", value);
-            break;
-        case CRED_HEADER:
-            rc = buf_printf(&h, "%s: %s%s", c->name, c->prefix ? c->prefix : "", value);
-            break;
-        case CRED_QUERY:
-            rc = buf_puts(url, strchr(url->data, '?') ? "&" : "?");
-            if (rc == 0)
-                rc = url_pct_encode(url, c->name, strlen(c->name), 0);
-            if (rc == 0)
-                rc = buf_puts(url, "=");
-            if (rc == 0)
-                rc = url_pct_encode(url, c->value, strlen(c->value), 0);
-            break;
-        case CRED_BASIC:
-            free(*userpwd);
-            *userpwd = xstrdup(c->value);
-            break;
-        }
-        if (rc < 0)
+        /* value is c->value but for an exchange slot, which is bearer or header */
+        if (tool_cred_put(c, value, &h, url, strchr(buf_str(url), '?') ? "&" : "?", userpwd) < 0)
             abort();
         if (h.len)
             *headers = curl_slist_append(*headers, h.data);

@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_schema.c - the inputSchema validator (tools/schema.h), the
- * private-address check and tool name rules (tools/backend.h).
+ * private-address check, tool name rules (tools/backend.h) and how a credential
+ * goes on a request (tools/credentials.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "tap.h"
+#include "tools/credentials.h"
 #include "tools/names.h"
 #include "tools/schema.h"
 #include "util/net.h"
@@ -326,8 +328,42 @@ static void names(void)
     ok(!tool_name_reserved("web_search_tool"), "a renamed tool is not reserved");
 }
 
+/* How each type of credential goes on a request. */
+static void cred_put(void)
+{
+    char key_name[] = "X-Key", key_prefix[] = "Key ", param[] = "api key";
+    struct backend_cred c = {.type = CRED_BEARER};
+    struct buf h = {0}, q = {0};
+    char *userpwd = NULL;
+    ok(tool_cred_put(&c, "t0k", &h, &q, "", &userpwd) == 0, "bearer");
+    is_str(buf_str(&h), "Authorization: Bearer t0k", "bearer: an Authorization header");
+    buf_reset(&h);
+    c = (struct backend_cred){.type = CRED_HEADER, .name = key_name, .prefix = key_prefix};
+    ok(tool_cred_put(&c, "s", &h, &q, "", &userpwd) == 0, "header");
+    is_str(buf_str(&h), "X-Key: Key s", "header: its name and prefix");
+    buf_reset(&h);
+    c = (struct backend_cred){.type = CRED_QUERY, .name = param};
+    ok(tool_cred_put(&c, "a&b", &h, &q, "?", &userpwd) == 0 &&
+           tool_cred_put(&c, "c", &h, &q, "&", &userpwd) == 0,
+       "query");
+    is_str(buf_str(&q), "?api%20key=a%26b&api%20key=c", "query: after sep, percent-encoded");
+    ok(h.len == 0 && userpwd == NULL, "query: no header, no user");
+    c = (struct backend_cred){.type = CRED_BASIC};
+    ok(tool_cred_put(&c, "u:p", &h, &q, "", &userpwd) == 0 &&
+           tool_cred_put(&c, "v:w", &h, &q, "", &userpwd) == 0 && strcmp(userpwd, "v:w") == 0,
+       "basic: the last value is the user and password");
+    free(userpwd);
+    h.limit = 8;
+    c = (struct backend_cred){.type = CRED_BEARER};
+    ok(tool_cred_put(&c, "too long for the limit", &h, &q, "", &userpwd) < 0,
+       "a header over the buffer's limit is refused");
+    buf_free(&h);
+    buf_free(&q);
+}
+
 int main(void)
 {
+    cred_put();
     types();
     objects();
     numbers_strings();
