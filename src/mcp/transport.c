@@ -124,6 +124,25 @@ static enum store_rc session_check_owner(const struct mcp_env *env, const char *
     return rc;
 }
 
+/* For the outcome of finding a session: 1 when rc is STORE_OK; otherwise
+ * answers 404 (the session is unknown: not_found says what to do) or 503
+ * and returns 0. */
+static int session_rc_ok(enum store_rc rc, struct mcp_http_out *out, const char *not_found)
+{
+    switch (rc) {
+    case STORE_OK:
+        return 1;
+    case STORE_NOT_FOUND:
+        tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, not_found);
+        return 0;
+    case STORE_UNAVAILABLE:
+    case STORE_ERROR:
+        break;
+    }
+    tr_unavailable(out);
+    return 0;
+}
+
 /* Checks Mcp-Session-Id and loads the session into s (clear it after).
  * Returns 0, or -1 with out filled with the rejection. */
 static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
@@ -140,25 +159,13 @@ static int load_session(const struct mcp_env *env, const struct mcp_http_in *in,
         return -1;
     }
     mcp_session_id_hash(in->session_id, hash);
-    switch (store_session_find(env->db, hash, env->cfg->session_ttl_s, caller_id(env), s)) {
-    case STORE_OK:
-        if (!session_owned(env, s)) {
-            store_session_clear(s);
-            tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
-                      "Session not found: initialize a new session");
-            return -1;
-        }
-        return 0;
-    case STORE_NOT_FOUND:
-        tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
-                  "Session not found: initialize a new session");
-        return -1;
-    case STORE_UNAVAILABLE:
-    case STORE_ERROR:
-        tr_unavailable(out);
-        return -1;
+    enum store_rc rc =
+        store_session_find(env->db, hash, env->cfg->session_ttl_s, caller_id(env), s);
+    if (rc == STORE_OK && !session_owned(env, s)) {
+        store_session_clear(s);
+        rc = STORE_NOT_FOUND; /* another caller's session is not found for this one */
     }
-    return -1;
+    return session_rc_ok(rc, out, "Session not found: initialize a new session") ? 0 : -1;
 }
 
 static int check_protocol_header(const struct mcp_http_in *in, struct mcp_http_out *out)
@@ -182,18 +189,9 @@ static void handle_delete(const struct mcp_env *env, const struct mcp_http_in *i
     if (load_session(env, in, out, &s, hash) < 0)
         return;
     store_session_clear(&s);
-    switch (store_session_delete(env->db, hash)) {
-    case STORE_OK:
+    if (session_rc_ok(store_session_delete(env->db, hash), out, "Session not found")) {
         out->status = 204;
         LOG_INFO("msg=\"session deleted\"");
-        return;
-    case STORE_NOT_FOUND:
-        tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found");
-        return;
-    case STORE_UNAVAILABLE:
-    case STORE_ERROR:
-        tr_unavailable(out);
-        return;
     }
 }
 
@@ -535,19 +533,11 @@ static void handle_get(const struct mcp_env *env, const struct mcp_http_in *in,
         }
         store_event_batch_free(&probe);
     } else {
-        switch (store_stream_session(env->db, hash, STORE_STREAM_GET, env->cfg->session_ttl_s,
-                                     stream, &after)) {
-        case STORE_OK:
-            break;
-        case STORE_NOT_FOUND: /* deleted since load_session: a DELETE won the race */
-            tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN,
-                      "Session not found: it was deleted; initialize a new one");
+        /* not found: deleted since load_session, a DELETE won the race */
+        if (!session_rc_ok(store_stream_session(env->db, hash, STORE_STREAM_GET,
+                                                env->cfg->session_ttl_s, stream, &after),
+                           out, "Session not found: it was deleted; initialize a new one"))
             return;
-        case STORE_UNAVAILABLE:
-        case STORE_ERROR:
-            tr_unavailable(out);
-            return;
-        }
     }
     long long lease = 0;
     if (tr_stream_lease(env, out, &lease) < 0)
@@ -706,17 +696,8 @@ static void handle_legacy_post(const struct mcp_env *env, const struct mcp_http_
     enum store_rc rc = store_stream_session_of(env->db, stream, STORE_STREAM_SSE, hash);
     if (rc == STORE_OK)
         rc = session_check_owner(env, hash);
-    switch (rc) {
-    case STORE_OK:
-        break;
-    case STORE_NOT_FOUND:
-        tr_reject(out, 404, MCP_ERROR_SESSION_UNKNOWN, "Session not found: open a new /sse stream");
+    if (!session_rc_ok(rc, out, "Session not found: open a new /sse stream"))
         return;
-    case STORE_UNAVAILABLE:
-    case STORE_ERROR:
-        tr_unavailable(out);
-        return;
-    }
     struct json_object *doc = read_body(in, out);
     if (!doc)
         return;
