@@ -564,14 +564,14 @@ static void still_refused(const struct backend_op *op, struct tool_ctx *ctx,
 struct json_object *tool_backend_call(const struct backend_op *op, struct tool_ctx *ctx,
                                       struct json_object *args)
 {
-    char why[512];
+    struct mg_error err = MG_ERROR_INIT;
     struct json_object *schema = json_tokener_parse(op->schema_text);
     if (!schema)
         return error_result("this tool's input schema could not be read");
-    int valid = tool_schema_validate(schema, schema, args, why, sizeof why);
+    int valid = tool_schema_validate(schema, schema, args, &err);
     json_object_put(schema);
     if (valid < 0)
-        return error_result("invalid arguments: %s", why);
+        return error_result("invalid arguments: %s", err.msg);
     const struct backend *be = op->be;
     struct json_object *result = NULL;
     /* the slots' values: the user's, the stored or the configured one */

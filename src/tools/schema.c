@@ -628,16 +628,13 @@ static int check(struct walk *w, struct json_object *schema, struct json_object 
 }
 
 int tool_schema_validate(struct json_object *root, struct json_object *schema,
-                         struct json_object *instance, char *why, size_t whylen)
+                         struct json_object *instance, struct mg_error *err)
 {
     unsigned long steps = 0;
-    struct walk w = {.root = root, .why = why, .whylen = whylen, .steps = &steps};
-    if (whylen)
-        why[0] = '\0';
+    char why[512] = ""; /* the walk's message, as long as it always was */
+    struct walk w = {.root = root, .why = why, .whylen = sizeof why, .steps = &steps};
     int rc = check(&w, schema, instance, "", 0);
-    if (steps > SCHEMA_MAX_STEPS) { /* even where "not" turned the failure into a pass */
-        snprintf(why, whylen, "arguments: cannot be checked: the schema is too complex");
-        return -1;
-    }
-    return rc;
+    if (steps > SCHEMA_MAX_STEPS) /* even where "not" turned the failure into a pass */
+        return mg_error_set(err, 400, 0, "arguments: cannot be checked: the schema is too complex");
+    return rc < 0 ? mg_error_set(err, 400, 0, "%s", why) : rc;
 }

@@ -34,13 +34,16 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "util/error.h"
+
 #define SCHEMA_PATTERN_MAX_LEN     4096   /* bytes */
 #define SCHEMA_PATTERN_MATCH_LIMIT 100000 /* PCRE2 backtracking steps, ~20 ms */
 #define SCHEMA_PATTERN_HEAP_KB     4096   /* PCRE2 backtracking memory */
 
 /* Checks instance (borrowed; NULL is JSON null) against schema, whose $refs
  * resolve within root (usually schema itself). Returns 0 when it is valid,
- * else -1 with one message in why (whylen bytes) that names the place,
+ * else -1 with err (util/error.h; may be NULL) at http 400 and one msg
+ * (at most 511 bytes) that names the place,
  * e.g. "limit: 150 is greater than the maximum 100". The message quotes
  * values of the instance only when they are short numbers. A $ref that
  * cannot be resolved, nesting deeper than 64 levels, or more than 100,000
@@ -48,7 +51,7 @@
 __attribute__((warn_unused_result)) int tool_schema_validate(struct json_object *root,
                                                              struct json_object *schema,
                                                              struct json_object *instance,
-                                                             char *why, size_t whylen);
+                                                             struct mg_error *err);
 
 /* Resolves ref ("#" or "#/a/b~1c", percent-encoding allowed) within root.
  * Returns the borrowed schema, or NULL when it does not resolve. */

@@ -24,9 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct json_object *schema = parse(schema_text);
     struct json_object *instance = parse(instance_text);
     if (schema) {
-        char why[256];
-        (void)!tool_schema_validate(schema, schema, instance, why, sizeof why);
-        (void)!tool_schema_validate(schema, schema, schema, why, sizeof why);
+        (void)!tool_schema_validate(schema, schema, instance, NULL);
+        (void)!tool_schema_validate(schema, schema, schema, NULL);
         const char *ref = json_get_string(schema, "$ref");
         if (ref)
             (void)tool_schema_resolve(schema, ref);

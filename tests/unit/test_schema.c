@@ -16,14 +16,15 @@
 #include "tools/schema.h"
 #include "util/net.h"
 
-static char why[512];
+static struct mg_error err;
 
 /* 1 when instance (JSON text) is valid against schema (JSON text). */
 static int valid(const char *schema, const char *instance)
 {
     struct json_object *s = json_tokener_parse(schema);
     struct json_object *i = json_tokener_parse(instance);
-    int rc = tool_schema_validate(s, s, i, why, sizeof why);
+    memset(&err, 0, sizeof err);
+    int rc = tool_schema_validate(s, s, i, &err);
     json_object_put(s);
     json_object_put(i);
     return rc == 0;
@@ -32,15 +33,15 @@ static int valid(const char *schema, const char *instance)
 static void yes(const char *schema, const char *instance)
 {
     if (!ok(valid(schema, instance), "valid: %s against %s", instance, schema))
-        printf("#   why: %s\n", why);
+        printf("#   why: %s\n", err.msg);
 }
 
 /* Invalid, with a message that contains want. */
 static void no(const char *schema, const char *instance, const char *want)
 {
     int v = valid(schema, instance);
-    if (!ok(!v && strstr(why, want), "invalid: %s against %s (\"%s\")", instance, schema, want))
-        printf("#   why: %s\n", why);
+    if (!ok(!v && strstr(err.msg, want), "invalid: %s against %s (\"%s\")", instance, schema, want))
+        printf("#   why: %s\n", err.msg);
 }
 
 static void types(void)
@@ -167,9 +168,9 @@ static void enums_arrays(void)
 static int valid_quiet(const char *schema, const char *instance, const char *what, const char *want)
 {
     int v = valid(schema, instance);
-    int good = want ? !v && strstr(why, want) != NULL : v;
+    int good = want ? !v && strstr(err.msg, want) != NULL : v;
     if (!ok(good, "%s", what))
-        printf("#   why: %s\n", why);
+        printf("#   why: %s\n", err.msg);
     return good;
 }
 
