@@ -84,15 +84,15 @@ static enum tool_access file_access(const char *method, const char *access)
 }
 
 /* Reads the backend files of dir as the responder's loader finds them.
- * Returns 0, or -1 when dir cannot be read (a missing dir: no backends). */
-static int surface_backends(struct surface *s, const char *dir, char *why, size_t whylen)
+ * Returns 0, or -1 with err when dir cannot be read (a missing dir: no
+ * backends). */
+static int surface_backends(struct surface *s, const char *dir, struct mg_error *err)
 {
     DIR *dh = opendir(dir);
     if (!dh) {
         if (errno == ENOENT)
             return 0;
-        snprintf(why, whylen, "could not open backends_dir %.200s: %s", dir, strerror(errno));
-        return -1;
+        return mg_error_msg(err, "could not open backends_dir %.200s: %s", dir, strerror(errno));
     }
     struct dirent *e;
     while ((e = readdir(dh))) {
@@ -175,14 +175,14 @@ void doctor_check_tools(struct doctor *d, const struct mg_config *cfg)
     struct surface s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
-    char why[300];
+    struct mg_error err = MG_ERROR_INIT;
     tool_builtin_register();
     for (int i = 0; i < tool_static_count(); i++) {
         const struct tool_def *t = tool_static_at(i);
         surface_tool(&s, t, NULL, NULL, t->description, t->deprecated);
     }
-    if (surface_backends(&s, cfg->backends_dir, why, sizeof why) < 0) {
-        doctor_add_check(d, "tool-count", CHECK_FAIL, "%s", why);
+    if (surface_backends(&s, cfg->backends_dir, &err) < 0) {
+        doctor_add_check(d, "tool-count", CHECK_FAIL, "%s", err.msg);
         return;
     }
     char more[80] = "";
