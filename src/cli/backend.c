@@ -87,14 +87,6 @@ static const char *cred_type(enum backend_cred_type t)
     return "?";
 }
 
-static int help_asked(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    return 0;
-}
-
 /* The sorted "*.json" files of dir: returns how many (paths in *out; free
  * each and the list), or -1 (message printed). A missing dir has none. */
 static int list_files(const char *dir, char ***out)
@@ -553,7 +545,7 @@ out:
 
 int cli_backend(const struct cli_env *env, int argc, char **argv)
 {
-    if (argc < 2 || help_asked(argc, argv)) {
+    if (argc < 2 || cli_help_asked(argc, argv)) {
         fprintf(argc < 2 ? stderr : stdout, "%s", usage_text);
         return argc < 2 ? EXIT_USAGE : 0;
     }

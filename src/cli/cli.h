@@ -47,6 +47,9 @@ int cli_doctor(const struct cli_env *env, int argc, char **argv); /* cli/doctor.
 __attribute__((warn_unused_result)) int cli_read_password(const char *prompt, int confirm,
                                                           char *out, size_t n);
 
+/* 1 when an argument after argv[0] is --help or -h. */
+int cli_help_asked(int argc, char **argv);
+
 /* The end of a command's getopt_long() switch: -h/--help ('h') prints
  * usage on stdout and returns 0; anything else (an unknown option) prints
  * it on stderr and returns EXIT_USAGE. */

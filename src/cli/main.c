@@ -131,9 +131,7 @@ int main(int argc, char **argv)
     }
 
     /* COMMAND --help needs no configuration and no database */
-    int help = 0;
-    for (int i = optind + 1; i < argc; i++)
-        help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    int help = cli_help_asked(argc - optind, argv + optind);
 
     struct mg_config cfg;
     struct mg_error err = MG_ERROR_INIT;

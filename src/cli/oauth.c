@@ -49,16 +49,21 @@ static void print_json_array(struct json_object *arr)
     json_object_put(arr);
 }
 
+int cli_help_asked(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
 /* 1 after printing usage when argv asks for help (--help or -h). */
 static int help_printed(int argc, char **argv, const char *usage)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
-            return 1;
-        }
-    }
-    return 0;
+    if (!cli_help_asked(argc, argv))
+        return 0;
+    fputs(usage, stdout);
+    return 1;
 }
 
 /* Ends a list command: prints arr (the --json output; NULL for the table

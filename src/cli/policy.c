@@ -157,10 +157,7 @@ static int show(const struct cli_env *env, int argc, char **argv)
 
 int cli_policy(const struct cli_env *env, int argc, char **argv)
 {
-    int help = 0;
-    for (int i = 1; i < argc; i++)
-        help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
-    if (argc < 2 || help) {
+    if (argc < 2 || cli_help_asked(argc, argv)) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
