@@ -130,9 +130,10 @@ static int parse_url(struct doctor *d, const char *arg)
 
 static int is_loopback(const char *origin)
 {
-    const char *h = strstr(origin, "://") + 3;
-    return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
-           strncmp(h, "[::1]", 5) == 0;
+    struct url_parts u;
+    return url_split(origin, &u) == 0 &&
+           (strncmp(u.host, "127.", 4) == 0 || strcmp(u.host, "localhost") == 0 ||
+            strcmp(u.host, "[::1]") == 0);
 }
 
 static void check_https(struct doctor *d)
