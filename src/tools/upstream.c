@@ -22,18 +22,22 @@
  * message with MCP-Protocol-Version), then notifications/initialized. An
  * upstream that no longer knows the session answers 404 (some answer 400):
  * the session is dropped and the request sent again once after a new
- * initialize.
+ * initialize. One thread at a time initializes a session, without the
+ * backend's lock: requests for that session wait for it (u->ready), the
+ * others go on.
  *
  * A backend with an exchange slot (tools/exchange.h) keeps one session
  * per caller (keyed by tool_exchange_caller_key(), TOOL_UPSTREAM_CALLER_
  * SESSIONS of them, the least recently used given up): tools/call goes in
  * the caller's session with the caller's exchanged token; tools/list in
  * the shared session with mcpgate's own token (tool_exchange_own_token()).
- * A 401 gets a fresh token and the request once more. Requests the upstream sends to us on a stream
- * (sampling, elicitation, ping) are not relayed in this version.
+ * A 401 gets a fresh token and the request once more. Requests the
+ * upstream sends to us on a stream (sampling, elicitation, ping) are not
+ * relayed in this version.
  */
 #include "tools/upstream.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,10 +396,18 @@ static struct up_session *session_locked(struct upstream *u, const char *key)
     return s;
 }
 
-/* initialize and notifications/initialized of session s as bearer, with
- * u->lock held. */
-static enum up_rc initialize_locked(struct upstream *u, struct up_session *s, const char *bearer,
-                                    long long deadline, char *why, size_t whylen)
+/* Who a request goes as: the session key (NULL: the shared session) and
+ * the exchange slot's token (NULL without one). */
+struct up_as {
+    const char *key;
+    const char *bearer;
+};
+
+/* initialize (JSON-RPC id id) and notifications/initialized as bearer,
+ * into s's session_id and version. Without u->lock: a slow upstream holds
+ * up only the requests that wait for this session. */
+static enum up_rc initialize(struct upstream *u, struct up_session *s, const char *bearer,
+                             long long id, long long deadline, char *why, size_t whylen)
 {
     const struct backend *be = u->be;
     struct json_object *params = json_object_new_object();
@@ -405,7 +417,6 @@ static enum up_rc initialize_locked(struct upstream *u, struct up_session *s, co
     json_add(info, "name", json_object_new_string("mcpgate"));
     json_add(info, "version", json_object_new_string(PACKAGE_VERSION));
     json_add(params, "clientInfo", info);
-    long long id = ++u->next_id;
     struct json_object *msg = rpc(id, "initialize", params);
     struct xfer x;
     enum up_rc rc = post(be, bearer, msg, id, "", "", NULL, NULL, (long)(deadline - mg_now_ms()),
@@ -433,18 +444,69 @@ static enum up_rc initialize_locked(struct upstream *u, struct up_session *s, co
     if (rc != UP_OK)
         LOG_WARN("msg=\"upstream did not accept notifications/initialized\" backend=%s why=\"%s\"",
                  be->name, nwhy);
-    s->initialized = 1;
     LOG_INFO("msg=\"upstream session initialized\" backend=%s version=%s session=%d caller=%d",
              be->name, s->version, s->session_id[0] != '\0', s->key[0] != '\0');
     return UP_OK;
 }
 
-/* Who a request goes as: the session key (NULL: the shared session) and
- * the exchange slot's token (NULL without one). */
-struct up_as {
-    const char *key;
-    const char *bearer;
-};
+/* Waits on u->ready until another thread's initialize ends or deadline
+ * (monotonic ms) passes. With u->lock held. Returns 0, or -1 at the
+ * deadline. */
+static int wait_ready_locked(struct upstream *u, long long deadline)
+{
+    long long left = deadline - mg_now_ms();
+    if (left <= 0)
+        return -1;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += left / 1000;
+    until.tv_nsec += (left % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = pthread_cond_timedwait(&u->ready, &u->lock, &until);
+    return rc == 0 || rc == EINTR ? 0 : -1;
+}
+
+/* The session for key (session_locked()) once initialized: by this
+ * thread, or by another that began it first (one initialize per session
+ * at a time, outside the lock). With u->lock held; returns with it held,
+ * the session's id and version in session and version. */
+static enum up_rc ready_locked(struct upstream *u, const struct up_as *as, long long deadline,
+                               char *session, size_t sn, char *version, size_t vn, char *why,
+                               size_t whylen)
+{
+    struct up_session *s = session_locked(u, as->key);
+    while (!s->initialized && s->initializing) {
+        if (wait_ready_locked(u, deadline) < 0) {
+            snprintf(why, whylen, "%s did not answer initialize in time", u->be->name);
+            return UP_TIMEOUT;
+        }
+        s = session_locked(u, as->key); /* it may have been given up meanwhile */
+    }
+    if (!s->initialized) {
+        s->initializing = 1;
+        long long id = ++u->next_id;
+        struct up_session fresh;
+        memset(&fresh, 0, sizeof fresh);
+        snprintf(fresh.key, sizeof fresh.key, "%s", as->key ? as->key : "");
+        pthread_mutex_unlock(&u->lock);
+        enum up_rc rc = initialize(u, &fresh, as->bearer, id, deadline, why, whylen);
+        pthread_mutex_lock(&u->lock);
+        s = session_locked(u, as->key);
+        s->initializing = 0;
+        pthread_cond_broadcast(&u->ready);
+        if (rc != UP_OK)
+            return rc;
+        snprintf(s->session_id, sizeof s->session_id, "%s", fresh.session_id);
+        snprintf(s->version, sizeof s->version, "%s", fresh.version);
+        s->initialized = 1;
+    }
+    snprintf(session, sn, "%s", s->session_id);
+    snprintf(version, vn, "%s", s->version);
+    return UP_OK;
+}
 
 /*
  * Sends the request method/params (taken) as as and returns its JSON-RPC
@@ -461,10 +523,8 @@ static struct json_object *request(struct upstream *u, const struct up_as *as, c
     for (int attempt = 0; attempt < 2; attempt++) {
         char session[sizeof u->shared.session_id], version[sizeof u->shared.version];
         pthread_mutex_lock(&u->lock);
-        struct up_session *s = session_locked(u, as->key);
-        *rc = s->initialized ? UP_OK : initialize_locked(u, s, as->bearer, deadline, why, whylen);
-        snprintf(session, sizeof session, "%s", s->session_id);
-        snprintf(version, sizeof version, "%s", s->version);
+        *rc = ready_locked(u, as, deadline, session, sizeof session, version, sizeof version, why,
+                           whylen);
         long long id = ++u->next_id;
         pthread_mutex_unlock(&u->lock);
         if (*rc != UP_OK)
@@ -490,7 +550,7 @@ static struct json_object *request(struct upstream *u, const struct up_as *as, c
         if (*rc != UP_SESSION_GONE)
             break;
         pthread_mutex_lock(&u->lock);
-        s = session_locked(u, as->key);
+        struct up_session *s = session_locked(u, as->key);
         if (strcmp(s->session_id, session) == 0)
             s->initialized = 0; /* another thread may have renewed it already */
         pthread_mutex_unlock(&u->lock);

@@ -45,6 +45,7 @@ struct up_session {
     char session_id[256]; /* the upstream's Mcp-Session-Id, "" when it gave none */
     char version[32];     /* the protocol version it answered initialize with */
     int initialized;      /* 1 after initialize and notifications/initialized */
+    int initializing;     /* a thread is initializing it (outside the lock): wait on ready */
     long long used_ms;    /* last use (monotonic): the oldest is reused when all are taken */
 };
 
@@ -55,6 +56,7 @@ struct upstream {
     char source[65];                     /* SHA-256 hex of the URL and the filters: the cache key */
     const struct backend_cred *exchange; /* the exchange slot of the backend's auth, or NULL */
     pthread_mutex_t lock;                /* guards everything below */
+    pthread_cond_t ready;                /* an initialize ended (CLOCK_MONOTONIC) */
     struct up_session shared;            /* tools/list's, and every request's without exchange */
     struct up_session *callers;   /* exchange: TOOL_UPSTREAM_CALLER_SESSIONS sessions, one per
                                      caller, else NULL */

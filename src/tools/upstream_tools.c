@@ -573,6 +573,11 @@ int tool_upstream_add(struct backend *b)
     if (u->exchange)
         u->callers = xcalloc(TOOL_UPSTREAM_CALLER_SESSIONS, sizeof *u->callers);
     pthread_mutex_init(&u->lock, NULL);
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0 || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&u->ready, &ca) != 0)
+        abort();
+    pthread_condattr_destroy(&ca);
     /* the cache key: the URL and the filters (a changed file fetches anew) */
     struct json_object *key = json_object_new_array();
     int rc = json_object_array_add(key, json_object_new_string(b->base_url));
@@ -607,6 +612,7 @@ void tool_upstream_free(struct upstream *u)
     if (u->current && budget_swap(u->current->bytes, 0) < 0)
         abort(); /* giving back cannot pass the bound */
     unref_locked(u->current);
+    pthread_cond_destroy(&u->ready);
     pthread_mutex_destroy(&u->lock);
     free(u->callers);
     free(u);

@@ -47,8 +47,9 @@
 // mismatch). tools/list answers one tool, whoami, which answers {"sub", "aud", "act",
 // "session"}. GET /__test/upstream there answers {"seen": [{"hash" (SHA-256 hex of the token),
 // "sub", "method"}], "sessions" ([id, sub] pairs), "mismatches", "refused" (a {"sub",
-// "method"} per 401 to a revoked token)}; POST /__test/revoke revokes every
-// token it has accepted so far.
+// "method"} per 401 to a revoked token), "held"}; POST /__test/revoke revokes every
+// token it has accepted so far. POST /__test/hold?sub=S makes every initialize with a token of
+// sub S wait (counted in "held") until POST /__test/release.
 import Provider, { errors } from 'oidc-provider';
 import * as jose from 'jose';
 import crypto from 'node:crypto';
@@ -247,6 +248,8 @@ function startUpstream(u) {
   const revoked = new Set();
   const refused = [];
   let mismatches = 0;
+  let holdSub = null;
+  const held = []; // resolvers of the initialize requests held for holdSub
   const send = (res, status, body, headers = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(body === undefined ? '' : JSON.stringify(body));
@@ -254,7 +257,18 @@ function startUpstream(u) {
   const result = (res, id, r, headers) => send(res, 200, { jsonrpc: '2.0', id, result: r }, headers);
   const handle = async (req, res, text) => {
     if (req.url === '/__test/upstream') {
-      return send(res, 200, { seen, sessions: [...sessions.entries()], mismatches, refused });
+      return send(res, 200, { seen, sessions: [...sessions.entries()], mismatches, refused,
+        held: held.length });
+    }
+    if (req.url.startsWith('/__test/hold?') && req.method === 'POST') {
+      holdSub = new URL(req.url, 'http://x').searchParams.get('sub');
+      return send(res, 200, { hold: holdSub });
+    }
+    if (req.url === '/__test/release' && req.method === 'POST') {
+      holdSub = null;
+      const n = held.length;
+      held.splice(0).forEach((go) => go());
+      return send(res, 200, { released: n });
     }
     if (req.url === '/__test/revoke' && req.method === 'POST') {
       accepted.forEach((j) => revoked.add(j));
@@ -285,6 +299,7 @@ function startUpstream(u) {
     }
     accepted.add(claims.jti);
     if (msg.method === 'initialize') {
+      if (holdSub !== null && claims.sub === holdSub) await new Promise((go) => held.push(go));
       const sid = crypto.randomUUID();
       sessions.set(sid, claims.sub);
       return result(res, msg.id, {

@@ -12,7 +12,8 @@ token; repeat calls reuse the cached exchanged token; the callers' own tokens ne
 two callers get different exchanged tokens and different upstream sessions, and no session is
 ever used with another caller's token; an exchange the issuer refuses is a tool error saying
 so; an exchanged token the upstream revokes is answered 401, exchanged once more and the call
-succeeds. mcpgate backend test lists the upstream's tools with mcpgate's own token. An mcp
+succeeds. Behind mod_proxy_fcgi (one process): while the upstream holds a new caller's
+initialize, another caller is still served. mcpgate backend test lists the upstream's tools with mcpgate's own token. An mcp
 backend with two exchange slots is refused. No token appears in the logs. TAP
 output."""
 
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
@@ -33,6 +35,7 @@ from test_token_exchange import (CLIENT_SECRET, EXCHANGE, call, client,  # noqa:
 
 REPEATS = 4
 CALLERS = ("agent", "agent2")
+SLOW_CALLER = "agent3"  # its upstream initialize is held (held_initialize)
 
 
 def write_backends(d, url, denied):
@@ -164,6 +167,35 @@ def front_end(tap, fe, base, pv, up, audience, tokens):
            % (good, len(refused), before, after, r.describe()))
 
 
+def held_initialize(tap, base, pv, up, tokens):
+    """One process (mod_proxy_fcgi): the upstream holds the initialize of a caller's new
+    session; another caller must still be served meanwhile (before, the backend's lock was
+    held during initialize and every caller of the backend in that process waited)."""
+    tok, r = pv.token(SLOW_CALLER, base + "/mcp", "mcp.read mcp.write")
+    if not tap.ok(bool(tok), "proxy: %s has an access token" % SLOW_CALLER, r.describe()):
+        return
+    tokens.append(tok)
+    agent, _ = pv.token("agent", base + "/mcp", "mcp.read mcp.write")
+    get(up.upstream + "/__test/hold?sub=" + SLOW_CALLER, "POST")
+    slow = {}
+    th = threading.Thread(target=lambda: slow.update(r=call(base, tok, "up_whoami")),
+                          daemon=True)
+    th.start()
+    ok, _, _, _ = mcptest.retry_until(lambda: (up.state().get("held", 0) > 0, None),
+                                      20 * mcptest.SLOW, 0.05)
+    tap.ok(ok, "proxy: the upstream holds the new caller's initialize")
+    r, j = call(base, agent, "up_whoami")
+    still_held = th.is_alive()
+    tap.ok(j is not None and j.get("sub") == "agent" and not is_error(r) and still_held,
+           "proxy: another caller is served while one caller's upstream initialize is held", "held call still running: %s; %s" % (still_held, r.describe()))
+    get(up.upstream + "/__test/release", "POST")
+    th.join(30 * mcptest.SLOW)
+    r2, j2 = slow.get("r") or (None, None)
+    tap.ok(not th.is_alive() and j2 is not None and j2.get("sub") == SLOW_CALLER,
+           "proxy: once released, the held caller's call succeeds in its own session",
+           r2.describe() if r2 else "no answer")
+
+
 def main():
     tap = Tap()
     d = npmci.idp(tap)
@@ -178,7 +210,7 @@ def main():
     # mcpgate exchanges callers' tokens, and lists the upstream's tools with a token of its
     # own (client_credentials)
     clients = [client(who, SECRET, ["client_credentials"], scope="mcp.read mcp.write")
-               for who in CALLERS]
+               for who in CALLERS + (SLOW_CALLER,)]
     clients.append(client("mcpgate", CLIENT_SECRET, [EXCHANGE, "client_credentials"]))
     config = rs_config(issuer, secret_file, backends)
     pv = None
@@ -192,6 +224,9 @@ def main():
             up = Upstream(issuer, upstream)
             for fe, base in st.front_ends():
                 front_end(tap, fe, base, pv, up, audience, tokens)
+            for fe, base in st.front_ends():
+                if fe == "proxy":
+                    held_initialize(tap, base, pv, up, tokens)
             r = admin(st, "backend", "test", "up", timeout=60)
             tap.ok(r.returncode == 0 and "lists 1 tools" in r.stdout and "whoami" in r.stdout,
                    "mcpgate backend test lists the upstream's tools with mcpgate's own token",
