@@ -214,13 +214,13 @@ static struct backend *find_backend(const struct cli_env *env, const char *name,
  * (TOOL with or without the "<backend>_" prefix). Returns the exit status. */
 static int test_mcp(struct backend *b, int argc, char **argv)
 {
-    char why[600];
+    struct mg_error err = MG_ERROR_INIT;
     if (tool_upstream_add(b) < 0)
         return 1;
     if (argc < 4) {
-        struct json_object *tools = tool_upstream_fetch_tools(b->up, why, sizeof why);
+        struct json_object *tools = tool_upstream_fetch_tools(b->up, &err);
         if (!tools) {
-            fprintf(stderr, "mcpgate: %s\n", why);
+            fprintf(stderr, "mcpgate: %s\n", err.msg);
             return 1;
         }
         size_t n = json_object_array_length(tools);

@@ -18,9 +18,9 @@
 #include "util/jwk.h"
 
 /* GET url as a JSON object into *out (the caller puts it). Returns 0, or
- * -1 with a reason in why (n bytes). */
-static int get_object(struct doctor *d, const char *url, struct json_object **out, char *why,
-                      size_t n)
+ * -1 with a reason in err. */
+static int get_object(struct doctor *d, const char *url, struct json_object **out,
+                      struct mg_error *err)
 {
     const char *headers[] = {"Accept: application/json", NULL};
     struct tool_probe_req req = {
@@ -29,12 +29,12 @@ static int get_object(struct doctor *d, const char *url, struct json_object **ou
     int rc = tool_probe_run(&req, &r);
     *out = NULL;
     if (rc < 0 || r.status != 200) {
-        snprintf(why, n, "GET %.300s: %.150s%sstatus %ld", url, r.error, r.error[0] ? "; " : "",
-                 r.status);
+        mg_error_msg(err, "GET %.300s: %.150s%sstatus %ld", url, r.error, r.error[0] ? "; " : "",
+                     r.status);
         rc = -1;
     } else if (json_parse_strict(buf_str(&r.body), r.body.len, out, NULL) < 0 ||
                !json_object_is_type(*out, json_type_object)) {
-        snprintf(why, n, "GET %.300s: 200 but not a JSON object", url);
+        mg_error_msg(err, "GET %.300s: 200 but not a JSON object", url);
         json_object_put(*out);
         *out = NULL;
         rc = -1;
@@ -75,13 +75,14 @@ static void check_exchange(struct doctor *d, struct json_object *doc)
 static void check_issuer(struct doctor *d, const char *issuer, int jwks, int introspect,
                          int exchange)
 {
-    char url[700], why[600];
+    char url[700];
+    struct mg_error err = MG_ERROR_INIT;
     size_t il = strlen(issuer);
     snprintf(url, sizeof url, "%.*s/.well-known/openid-configuration",
              (int)(il && issuer[il - 1] == '/' ? il - 1 : il), issuer);
     struct json_object *doc = NULL, *set = NULL;
-    if (get_object(d, url, &doc, why, sizeof why) < 0) {
-        struct check *c = doctor_add_check(d, "rs-issuer", CHECK_FAIL, "%s", why);
+    if (get_object(d, url, &doc, &err) < 0) {
+        struct check *c = doctor_add_check(d, "rs-issuer", CHECK_FAIL, "%s", err.msg);
         c->fix_any = "check rs_issuer in mcpgate.conf, and that this host reaches the "
                      "authorization server (DNS, firewall, proxy)";
         doctor_add_check(d, "rs-keys", CHECK_SKIP, "no discovery document");
@@ -106,8 +107,8 @@ static void check_issuer(struct doctor *d, const char *issuer, int jwks, int int
         doctor_add_check(d, "rs-keys", jwks ? CHECK_FAIL : CHECK_WARN,
                          "the discovery document names no jwks_uri: JWT access tokens cannot be "
                          "checked, only introspection works");
-    } else if (get_object(d, jwks_uri, &set, why, sizeof why) < 0) {
-        doctor_add_check(d, "rs-keys", CHECK_FAIL, "%s", why);
+    } else if (get_object(d, jwks_uri, &set, &err) < 0) {
+        doctor_add_check(d, "rs-keys", CHECK_FAIL, "%s", err.msg);
     } else {
         struct mg_error jerr = MG_ERROR_INIT;
         struct jwk_set *keys = jwk_set_parse(set, &jerr);
@@ -131,8 +132,8 @@ static void check_issuer(struct doctor *d, const char *issuer, int jwks, int int
 void doctor_check_external_as(struct doctor *d, const char *prm)
 {
     struct json_object *doc = NULL;
-    char why[600];
-    if (get_object(d, prm, &doc, why, sizeof why) < 0) {
+    struct mg_error err = MG_ERROR_INIT;
+    if (get_object(d, prm, &doc, &err) < 0) {
         doctor_add_check(d, "rs-issuer", CHECK_SKIP, "no protected resource metadata");
         return;
     }

@@ -434,9 +434,9 @@ struct json_object *mcp_prompts_get(struct mcp_call *call, struct json_object *p
     }
     struct json_object *args = NULL;
     json_object_object_get_ex(params, "arguments", &args);
-    char why[256];
-    if (tool_prompt_check_args(p, args, why, sizeof why) < 0)
-        return mcp_fail(err, JSONRPC_INVALID_PARAMS, why);
+    struct mg_error why = MG_ERROR_INIT;
+    if (tool_prompt_check_args(p, args, &why) < 0)
+        return mcp_fail(err, JSONRPC_INVALID_PARAMS, why.msg);
     struct json_object *empty = NULL;
     if (!args)
         args = empty = json_object_new_object();

@@ -327,31 +327,29 @@ const struct tool_prompt_arg *tool_prompt_arg_find(const struct tool_prompt_def 
     return NULL;
 }
 
-int tool_prompt_check_args(const struct tool_prompt_def *p, struct json_object *args, char *why,
-                           size_t whylen)
+int tool_prompt_check_args(const struct tool_prompt_def *p, struct json_object *args,
+                           struct mg_error *err)
 {
     if (args && !json_object_is_type(args, json_type_object)) {
-        snprintf(why, whylen, "params.arguments must be an object of strings");
+        mg_error_msg(err, "params.arguments must be an object of strings");
         return -1;
     }
     if (args) {
         json_object_object_foreach(args, key, val)
         {
             if (!tool_prompt_arg_find(p, key)) {
-                snprintf(why, whylen, "prompt %s has no argument \"%.64s\"", p->name, key);
+                mg_error_msg(err, "prompt %s has no argument \"%.64s\"", p->name, key);
                 return -1;
             }
             if (!json_object_is_type(val, json_type_string)) {
-                snprintf(why, whylen, "argument \"%.64s\" of prompt %s must be a string", key,
-                         p->name);
+                mg_error_msg(err, "argument \"%.64s\" of prompt %s must be a string", key, p->name);
                 return -1;
             }
         }
     }
     for (int a = 0; a < p->n_args; a++) {
         if (p->args[a].required && !json_get(args, p->args[a].name, json_type_string)) {
-            snprintf(why, whylen, "prompt %s needs the argument \"%.64s\"", p->name,
-                     p->args[a].name);
+            mg_error_msg(err, "prompt %s needs the argument \"%.64s\"", p->name, p->args[a].name);
             return -1;
         }
     }

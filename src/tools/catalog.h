@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "tools/registry.h"
+#include "util/error.h"
 
 #define TOOL_URI_MAX        2048 /* longest resource URI accepted */
 #define TOOL_TEMPLATE_VARS  8    /* most variables in one URI template */
@@ -115,10 +116,10 @@ const struct tool_prompt_arg *tool_prompt_arg_find(const struct tool_prompt_def 
 
 /* Checks the arguments of a prompts/get (args: NULL or the borrowed
  * "arguments" member). Returns 0, or -1 with a message for the client in
- * why (whylen bytes): not an object, a value that is not a string, an
- * argument the prompt does not declare, a required one missing. */
-int tool_prompt_check_args(const struct tool_prompt_def *p, struct json_object *args, char *why,
-                           size_t whylen);
+ * err: not an object, a value that is not a string, an argument the prompt
+ * does not declare, a required one missing. */
+int tool_prompt_check_args(const struct tool_prompt_def *p, struct json_object *args,
+                           struct mg_error *err);
 
 /* Helper for completion callbacks: a new array of the candidates (a NULL-
  * terminated list) that start with value, compared without regard to case. */

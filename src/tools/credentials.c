@@ -88,9 +88,9 @@ enum seal_rc tool_cred_open(const struct seal_key *keys, int n_keys, const char 
 }
 
 /* Looks up the stored value of be's slot for user_id. Returns 1 with
- * *value, 0 when none is stored, -1 with a message in why. */
+ * *value, 0 when none is stored, -1 with a message in err. */
 static int stored(const struct backend *be, const struct backend_cred *c, struct store_conn *db,
-                  long long user_id, char **value, char *why, size_t whylen)
+                  long long user_id, char **value, struct mg_error *err)
 {
     char *sealed = NULL;
     switch (store_cred_get(db, be->name, c->slot, user_id, &sealed)) {
@@ -100,10 +100,10 @@ static int stored(const struct backend *be, const struct backend_cred *c, struct
         return 0;
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        snprintf(why, whylen,
-                 "%s was not called: its credential \"%s\" could not be read (the database is "
-                 "unavailable); try again later",
-                 be->name, c->slot);
+        mg_error_msg(err,
+                     "%s was not called: its credential \"%s\" could not be read (the database is "
+                     "unavailable); try again later",
+                     be->name, c->slot);
         return -1;
     }
     enum seal_rc rc =
@@ -115,45 +115,45 @@ static int stored(const struct backend *be, const struct backend_cred *c, struct
              "why=\"%s\"",
              be->name, c->slot, user_id, seal_strerror(rc));
     if (user_id)
-        snprintf(why, whylen,
-                 "%s was not called: your linked credential \"%s\" could not be used (it does "
-                 "not decrypt with the server's keys); link it again on your account page: %s",
-                 be->name, c->slot, account_url);
+        mg_error_msg(err,
+                     "%s was not called: your linked credential \"%s\" could not be used (it does "
+                     "not decrypt with the server's keys); link it again on your account page: %s",
+                     be->name, c->slot, account_url);
     else
-        snprintf(why, whylen,
-                 "%s was not called: its stored credential \"%s\" could not be used (it does "
-                 "not decrypt with the server's keys); the operator sets it again with mcpgate "
-                 "backend credential",
-                 be->name, c->slot);
+        mg_error_msg(err,
+                     "%s was not called: its stored credential \"%s\" could not be used (it does "
+                     "not decrypt with the server's keys); the operator sets it again with mcpgate "
+                     "backend credential",
+                     be->name, c->slot);
     return -1;
 }
 
 char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
-                        struct tool_ctx *ctx, char *why, size_t whylen)
+                        struct tool_ctx *ctx, struct mg_error *err)
 {
     struct store_conn *db = ctx ? ctx->db : NULL;
     char *value = NULL;
     if (c->from_idp) /* the caller's own provider token, nothing else */
-        return tool_idp_token(be, c, ctx, why, whylen);
+        return tool_idp_token(be, c, ctx, err);
     if (c->exchange) /* the caller's access token exchanged for the backend's */
-        return tool_exchange_token(be, c, ctx, why, whylen);
+        return tool_exchange_token(be, c, ctx, err);
     if (c->per_user) {
         /* only the caller's own value: never the backend's, never another's */
-        int found =
-            db && ctx->user_id > 0 ? stored(be, c, db, ctx->user_id, &value, why, whylen) : 0;
+        int found = db && ctx->user_id > 0 ? stored(be, c, db, ctx->user_id, &value, err) : 0;
         if (found > 0)
             return value;
         if (found == 0) {
-            snprintf(why, whylen,
-                     "%s needs your own credential \"%s\", and you have not linked one: link it "
-                     "on your account page, %s, then call the tool again",
-                     be->name, c->slot, account_url);
-            (void)tool_url_required(ctx, account_url, why); /* URL-mode elicitation */
+            mg_error_msg(
+                err,
+                "%s needs your own credential \"%s\", and you have not linked one: link it "
+                "on your account page, %s, then call the tool again",
+                be->name, c->slot, account_url);
+            (void)tool_url_required(ctx, account_url, err->msg); /* URL-mode elicitation */
         }
         return NULL;
     }
     if (db) {
-        int found = stored(be, c, db, 0, &value, why, whylen);
+        int found = stored(be, c, db, 0, &value, err);
         if (found != 0)
             return found > 0 ? value : NULL;
     }
@@ -161,11 +161,11 @@ char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
         value = xstrdup(c->value);
         return value;
     }
-    snprintf(why, whylen,
-             "%s is not set up: its credential \"%s\" has no value (the operator sets it "
-             "with mcpgate backend credential, or env_file/file in the backend file, see "
-             "docs/backends.md)",
-             be->name, c->slot);
+    mg_error_msg(err,
+                 "%s is not set up: its credential \"%s\" has no value (the operator sets it "
+                 "with mcpgate backend credential, or env_file/file in the backend file, see "
+                 "docs/backends.md)",
+                 be->name, c->slot);
     return NULL;
 }
 

@@ -26,6 +26,7 @@
 #include "tools/registry.h"
 #include "util/buf.h"
 #include "util/seal.h"
+#include "util/error.h"
 
 struct store_conn;
 
@@ -39,10 +40,10 @@ void tool_cred_setup(const struct seal_key *keys, int n_keys, const char *base_u
  * linked value and nothing else: not the backend's stored or configured
  * value, and none without a signed-in user. Returns a new string (free it with
  * tool_cred_free()), or NULL with a message for the model and the user in
- * why: the slot has no value, the stored value does not open, or the
+ * err: the slot has no value, the stored value does not open, or the
  * database cannot be reached. */
 char *tool_cred_resolve(const struct backend *be, const struct backend_cred *c,
-                        struct tool_ctx *ctx, char *why, size_t whylen);
+                        struct tool_ctx *ctx, struct mg_error *err);
 
 /* Clears and frees a resolved value. Accepts NULL. */
 void tool_cred_free(char *value);

@@ -153,9 +153,9 @@ static int exchange_form(struct buf *form, const struct backend_exchange *x, con
 
 /* Reads the issuer's answer (status, body) to an exchange (own: to the
  * client_credentials request for mcpgate's own token). Returns the token
- * (new) with *ttl_s, or NULL with why. */
+ * (new) with *ttl_s, or NULL with err. */
 static char *read_answer(const struct backend *be, int own, long status, const struct buf *body,
-                         long long *ttl_s, char *why, size_t whylen)
+                         long long *ttl_s, struct mg_error *err)
 {
     struct json_object *doc = NULL;
     int parsed = status > 0 &&
@@ -168,23 +168,23 @@ static char *read_answer(const struct backend *be, int own, long status, const s
         if (!error_code_ok(code))
             code = NULL;
         if (own)
-            snprintf(why, whylen,
-                     "%s was not asked: the issuer refused mcpgate a token of its own for this "
-                     "backend (client_credentials: %s)",
-                     be->name, code ? code : "it gave no error code");
+            mg_error_msg(err,
+                         "%s was not asked: the issuer refused mcpgate a token of its own for this "
+                         "backend (client_credentials: %s)",
+                         be->name, code ? code : "it gave no error code");
         else
-            snprintf(why, whylen,
-                     "%s was not called: the issuer refused to exchange your access token for "
-                     "one for this backend (%s)",
-                     be->name, code ? code : "it gave no error code");
+            mg_error_msg(err,
+                         "%s was not called: the issuer refused to exchange your access token for "
+                         "one for this backend (%s)",
+                         be->name, code ? code : "it gave no error code");
         LOG_INFO("msg=\"token %s refused\" backend=%s status=%ld error=%s",
                  own ? "request" : "exchange", be->name, status, code ? code : "-");
         outcome = "refused";
     } else if (status != 200 || !parsed) {
-        snprintf(why, whylen,
-                 "%s was not called: the issuer's token endpoint did not answer the token "
-                 "exchange as expected; try again later",
-                 be->name);
+        mg_error_msg(err,
+                     "%s was not called: the issuer's token endpoint did not answer the token "
+                     "exchange as expected; try again later",
+                     be->name);
         if (status >= 0)
             LOG_WARN("msg=\"token exchange answered nonsense\" backend=%s status=%ld", be->name,
                      status);
@@ -196,10 +196,10 @@ static char *read_answer(const struct backend *be, int own, long status, const s
         if (!tool_cred_value_ok(at) || !type || strcasecmp(type, "Bearer") != 0 ||
             (issued && strcmp(issued, TOOL_EXCHANGE_ACCESS_TOKEN) != 0 &&
              strcmp(issued, "urn:ietf:params:oauth:token-type:jwt") != 0)) {
-            snprintf(why, whylen,
-                     "%s was not called: the issuer's token exchange gave no usable bearer "
-                     "access token",
-                     be->name);
+            mg_error_msg(err,
+                         "%s was not called: the issuer's token exchange gave no usable bearer "
+                         "access token",
+                         be->name);
             LOG_WARN("msg=\"token exchange gave no bearer access token\" backend=%s", be->name);
         } else {
             token = xstrdup(at);
@@ -217,9 +217,9 @@ static char *read_answer(const struct backend *be, int own, long status, const s
 
 /* Exchanges subject at the issuer for slot c of be (subject NULL: asks for
  * mcpgate's own token with client_credentials). Returns the token (new)
- * with *ttl_s, or NULL with why. */
+ * with *ttl_s, or NULL with err. */
 static char *exchange(const struct backend *be, const struct backend_cred *c, const char *subject,
-                      long long *ttl_s, char *why, size_t whylen)
+                      long long *ttl_s, struct mg_error *err)
 {
     const struct backend_exchange *x = c->exchange;
     struct tool_token_client cl = {.name = be->name,
@@ -228,18 +228,18 @@ static char *exchange(const struct backend *be, const struct backend_cred *c, co
                                        x->client_id ? x->client_secret : cfg->rs.client_secret,
                                    .allow_private = cfg->idp_allow_private};
     if (!cl.id[0]) {
-        snprintf(why, whylen,
-                 "%s is not set up: its exchange slot \"%s\" names no client (client_id in the "
-                 "slot, or rs_introspection_client_id)",
-                 be->name, c->slot);
+        mg_error_msg(err,
+                     "%s is not set up: its exchange slot \"%s\" names no client (client_id in the "
+                     "slot, or rs_introspection_client_id)",
+                     be->name, c->slot);
         return NULL;
     }
     char endpoint[ENDPOINT_MAX];
     if (!endpoint_of || endpoint_of(cfg, endpoint, sizeof endpoint) < 0) {
-        snprintf(why, whylen,
-                 "%s was not called: the issuer's token endpoint could not be found (its "
-                 "metadata could not be fetched or name none); try again later",
-                 be->name);
+        mg_error_msg(err,
+                     "%s was not called: the issuer's token endpoint could not be found (its "
+                     "metadata could not be fetched or name none); try again later",
+                     be->name);
         return NULL;
     }
     struct buf form = {0}, body = {0};
@@ -250,15 +250,15 @@ static char *exchange(const struct backend *be, const struct backend_cred *c, co
     buf_free_secret(&form);
     char *token = NULL;
     if (status < 0) {
-        snprintf(why, whylen,
-                 "%s was not called: the issuer's token endpoint could not be reached for the "
-                 "token exchange; try again later",
-                 be->name);
+        mg_error_msg(err,
+                     "%s was not called: the issuer's token endpoint could not be reached for the "
+                     "token exchange; try again later",
+                     be->name);
         if (subject)
             metrics_add("mcpgate_token_exchanges_total", 1, "backend", be->name, "outcome",
                         "failed", NULL);
     } else {
-        token = read_answer(be, subject == NULL, status, &body, ttl_s, why, whylen);
+        token = read_answer(be, subject == NULL, status, &body, ttl_s, err);
     }
     buf_free_secret(&body);
     if (token)
@@ -267,23 +267,23 @@ static char *exchange(const struct backend *be, const struct backend_cred *c, co
     return token;
 }
 
-/* The caller's token, or NULL with why. */
+/* The caller's token, or NULL with err. */
 static const char *subject_of(const struct backend *be, const struct backend_cred *c,
-                              const struct tool_ctx *ctx, char *why, size_t whylen)
+                              const struct tool_ctx *ctx, struct mg_error *err)
 {
     if (!cfg || cfg->auth != MG_AUTH_RESOURCE) {
-        snprintf(why, whylen,
-                 "%s is not set up: its credential \"%s\" exchanges the caller's access token, "
-                 "which needs auth = resource",
-                 be->name, c->slot);
+        mg_error_msg(err,
+                     "%s is not set up: its credential \"%s\" exchanges the caller's access token, "
+                     "which needs auth = resource",
+                     be->name, c->slot);
         return NULL;
     }
     if (!ctx || !ctx->subject_token || !ctx->subject_token[0]) {
-        snprintf(why, whylen,
-                 "%s was not called: it needs your access token exchanged at the issuer, and "
-                 "this call carries none (a task runs after its request and does not keep "
-                 "your token): call the tool without a task",
-                 be->name);
+        mg_error_msg(err,
+                     "%s was not called: it needs your access token exchanged at the issuer, and "
+                     "this call carries none (a task runs after its request and does not keep "
+                     "your token): call the tool without a task",
+                     be->name);
         return NULL;
     }
     return ctx->subject_token;
@@ -292,7 +292,7 @@ static const char *subject_of(const struct backend *be, const struct backend_cre
 /* The token for c and subject (NULL: mcpgate's own): the cached one
  * unless it is stale, else asked for now. */
 static char *cached_or_new(const struct backend *be, const struct backend_cred *c,
-                           const char *subject, const char *stale, char *why, size_t whylen)
+                           const char *subject, const char *stale, struct mg_error *err)
 {
     char key[CRYPTO_SHA256_HEX_LEN + 1];
     cache_key(subject, be, c, key);
@@ -302,7 +302,7 @@ static char *cached_or_new(const struct backend *be, const struct backend_cred *
     if (v)
         return v;
     long long ttl_s = 0;
-    v = exchange(be, c, subject, &ttl_s, why, whylen);
+    v = exchange(be, c, subject, &ttl_s, err);
     if (v)
         cache_put(key, v, ttl_s);
     return v;
@@ -310,10 +310,10 @@ static char *cached_or_new(const struct backend *be, const struct backend_cred *
 
 /* The token for c: the cached one unless it is stale, else exchanged. */
 static char *get_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
-                       const char *stale, char *why, size_t whylen)
+                       const char *stale, struct mg_error *err)
 {
-    const char *subject = subject_of(be, c, ctx, why, whylen);
-    return subject ? cached_or_new(be, c, subject, stale, why, whylen) : NULL;
+    const char *subject = subject_of(be, c, ctx, err);
+    return subject ? cached_or_new(be, c, subject, stale, err) : NULL;
 }
 
 int tool_exchange_caller_key(const struct backend *be, const struct backend_cred *c,
@@ -326,38 +326,39 @@ int tool_exchange_caller_key(const struct backend *be, const struct backend_cred
 }
 
 char *tool_exchange_own_token(const struct backend *be, const struct backend_cred *c,
-                              const char *stale, char *why, size_t whylen)
+                              const char *stale, struct mg_error *err)
 {
     if (!cfg || cfg->auth != MG_AUTH_RESOURCE) {
-        snprintf(why, whylen,
-                 "%s is not set up: its credential \"%s\" is an exchange slot, which needs auth "
-                 "= resource",
-                 be->name, c->slot);
+        mg_error_msg(
+            err,
+            "%s is not set up: its credential \"%s\" is an exchange slot, which needs auth "
+            "= resource",
+            be->name, c->slot);
         return NULL;
     }
     if (stale)
         LOG_INFO("msg=\"backend refused mcpgate's own token: asking again\" backend=%s", be->name);
-    return cached_or_new(be, c, NULL, stale, why, whylen);
+    return cached_or_new(be, c, NULL, stale, err);
 }
 
 char *tool_exchange_token(const struct backend *be, const struct backend_cred *c,
-                          struct tool_ctx *ctx, char *why, size_t whylen)
+                          struct tool_ctx *ctx, struct mg_error *err)
 {
-    return get_token(be, c, ctx, NULL, why, whylen);
+    return get_token(be, c, ctx, NULL, err);
 }
 
 char *tool_exchange_renew(const struct backend *be, const struct backend_cred *c,
-                          struct tool_ctx *ctx, const char *stale, char *why, size_t whylen)
+                          struct tool_ctx *ctx, const char *stale, struct mg_error *err)
 {
     LOG_INFO("msg=\"backend refused an exchanged token: exchanging again\" backend=%s", be->name);
-    return get_token(be, c, ctx, stale, why, whylen);
+    return get_token(be, c, ctx, stale, err);
 }
 
-void tool_exchange_still_refused(const struct backend *be, const struct backend_cred *c, char *why,
-                                 size_t whylen)
+void tool_exchange_still_refused(const struct backend *be, const struct backend_cred *c,
+                                 struct mg_error *err)
 {
-    snprintf(why, whylen,
-             "%s refused the token exchanged for your access token (HTTP 401) even after a "
-             "fresh exchange (credential \"%s\")",
-             be->name, c->slot);
+    mg_error_msg(err,
+                 "%s refused the token exchanged for your access token (HTTP 401) even after a "
+                 "fresh exchange (credential \"%s\")",
+                 be->name, c->slot);
 }

@@ -47,6 +47,7 @@
 #include "tools/registry.h"
 #include "util/config.h"
 #include "util/crypto.h"
+#include "util/error.h"
 
 #define TOOL_EXCHANGE_GRANT         "urn:ietf:params:oauth:grant-type:token-exchange"
 #define TOOL_EXCHANGE_ACCESS_TOKEN  "urn:ietf:params:oauth:token-type:access_token"
@@ -65,22 +66,22 @@ void tool_exchange_setup(const struct mg_config *cfg, tool_exchange_endpoint_fn 
 
 /* The token for slot c of be for the call ctx: the cached one while it is
  * good, else exchanged now. Returns a new string (tool_cred_free()), or
- * NULL with a message for the model and the user in why (not auth =
+ * NULL with a message for the model and the user in err (not auth =
  * resource, no caller token (a task), the issuer refused or did not
  * answer). */
 char *tool_exchange_token(const struct backend *be, const struct backend_cred *c,
-                          struct tool_ctx *ctx, char *why, size_t whylen);
+                          struct tool_ctx *ctx, struct mg_error *err);
 
 /* After the backend answered HTTP 401 to stale (the token
  * tool_exchange_token() gave): drops it from the cache and exchanges once
- * more. Returns a new string (tool_cred_free()), or NULL with why. */
+ * more. Returns a new string (tool_cred_free()), or NULL with err. */
 char *tool_exchange_renew(const struct backend *be, const struct backend_cred *c,
-                          struct tool_ctx *ctx, const char *stale, char *why, size_t whylen);
+                          struct tool_ctx *ctx, const char *stale, struct mg_error *err);
 
 /* The message when the backend refused even a freshly exchanged token.
  * Cannot fail. */
-void tool_exchange_still_refused(const struct backend *be, const struct backend_cred *c, char *why,
-                                 size_t whylen);
+void tool_exchange_still_refused(const struct backend *be, const struct backend_cred *c,
+                                 struct mg_error *err);
 
 /* For requests that serve no caller (an upstream MCP backend's tools/list,
  * tools/upstream.h): mcpgate's own token for slot c of be, asked for at
@@ -88,9 +89,9 @@ void tool_exchange_still_refused(const struct backend *be, const struct backend_
  * grant (RFC 6749 section 4.4) and the slot's audience, resource and
  * scope, cached as the exchanged ones are. stale: the token the backend
  * just answered 401 to (dropped first), or NULL. Returns a new string
- * (tool_cred_free()), or NULL with a message for the log in why. */
+ * (tool_cred_free()), or NULL with a message for the log in err. */
 char *tool_exchange_own_token(const struct backend *be, const struct backend_cred *c,
-                              const char *stale, char *why, size_t whylen);
+                              const char *stale, struct mg_error *err);
 
 /* The cache key of ctx's caller for slot c of be (a hash of a hash of the
  * caller's token: no secret) into out, for state kept per caller (an

@@ -188,10 +188,10 @@ static void end_sign_in(struct store_conn *db, long long user_id, const char *id
 }
 
 /* Refreshes the leased row t of user_id. Returns the new access token, or
- * NULL with why (the row is deleted when the provider refused). */
+ * NULL with err (the row is deleted when the provider refused). */
 static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, const struct mg_idp *p,
-                            const char *lease, const struct store_idp_token *t, char *why,
-                            size_t whylen, int *relink)
+                            const char *lease, const struct store_idp_token *t,
+                            struct mg_error *err, int *relink)
 {
     char *rt =
         t->refresh_sealed ? open_sealed(p->name, "refresh", ctx->user_id, t->refresh_sealed) : NULL;
@@ -203,26 +203,27 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
         *relink = 1;
         if (store_idp_token_delete(ctx->db, ctx->user_id, p->name) != STORE_OK)
             LOG_WARN("msg=\"could not forget a link the server ended\" idp=%s", p->name);
-        snprintf(why, whylen,
-                 "%s was not called: your linked account at %s has ended (the server no longer "
-                 "accepts it); connect it again: %s/login/idp?provider=%s&return_to=%%2Faccount",
-                 be->name, p->name, cfg->base_url, p->name);
+        mg_error_msg(
+            err,
+            "%s was not called: your linked account at %s has ended (the server no longer "
+            "accepts it); connect it again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+            be->name, p->name, cfg->base_url, p->name);
         return NULL;
     }
     if (got == 0) {
         end_sign_in(ctx->db, ctx->user_id, p->name);
         *relink = 1;
-        snprintf(why, whylen,
-                 "%s was not called: your sign-in at %s has ended (the provider no longer "
-                 "accepts it); sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",
-                 be->name, p->name, cfg->base_url, p->name);
+        mg_error_msg(err,
+                     "%s was not called: your sign-in at %s has ended (the provider no longer "
+                     "accepts it); sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+                     be->name, p->name, cfg->base_url, p->name);
         return NULL;
     }
     if (got < 0) {
-        snprintf(why, whylen,
-                 "%s was not called: your token at %s could not be refreshed (the provider "
-                 "did not answer); try again later",
-                 be->name, p->name);
+        mg_error_msg(err,
+                     "%s was not called: your token at %s could not be refreshed (the provider "
+                     "did not answer); try again later",
+                     be->name, p->name);
         return NULL;
     }
     char *a = seal(p->name, "access", ctx->user_id, n.access);
@@ -235,10 +236,10 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
         value = n.access;
         n.access = NULL;
     } else {
-        snprintf(why, whylen,
-                 "%s was not called: your refreshed token at %s could not be stored; try "
-                 "again later",
-                 be->name, p->name);
+        mg_error_msg(err,
+                     "%s was not called: your refreshed token at %s could not be stored; try "
+                     "again later",
+                     be->name, p->name);
     }
     free(a);
     free(r);
@@ -248,30 +249,30 @@ static char *refresh_leased(struct tool_ctx *ctx, const struct backend *be, cons
 }
 
 /* Opens the stored access token of t (and clears t). Returns it, or NULL
- * with why. */
+ * with err. */
 static char *use_stored(const struct backend *be, const struct mg_idp *p, struct tool_ctx *ctx,
-                        struct store_idp_token *t, char *why, size_t whylen, int *relink)
+                        struct store_idp_token *t, struct mg_error *err, int *relink)
 {
     char *v = open_sealed(p->name, "access", ctx->user_id, t->access_sealed);
     store_idp_token_clear(t);
     *relink = v == NULL;
     if (!v)
-        snprintf(why, whylen,
-                 "%s was not called: your token at %s does not decrypt with the server's keys; "
-                 "sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",
-                 be->name, p->name, cfg->base_url, p->name);
+        mg_error_msg(err,
+                     "%s was not called: your token at %s does not decrypt with the server's keys; "
+                     "sign in again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+                     be->name, p->name, cfg->base_url, p->name);
     return v;
 }
 
 /* The message when user's token at p cannot be had and the user must sign
  * in again. */
 static void sign_in_again(const struct backend *be, const struct mg_idp *p, const char *what,
-                          char *why, size_t whylen)
+                          struct mg_error *err)
 {
-    snprintf(why, whylen,
-             "%s was not called: %s; sign in again: %s/login/idp?provider=%s"
-             "&return_to=%%2Faccount",
-             be->name, what, cfg->base_url, p->name);
+    mg_error_msg(err,
+                 "%s was not called: %s; sign in again: %s/login/idp?provider=%s"
+                 "&return_to=%%2Faccount",
+                 be->name, what, cfg->base_url, p->name);
 }
 
 /* 1 when stale is not NULL and the stored access token of t is another one
@@ -293,16 +294,16 @@ static int refreshed_meanwhile(const struct mg_idp *p, struct tool_ctx *ctx,
 /* The user's token at the provider c names: the stored one while it is
  * good, else refreshed under the lease. With stale (the token a backend
  * just refused), a token other than stale, refreshed now when no other
- * call has done so. Returns it (tool_cred_free()) or NULL with why. */
+ * call has done so. Returns it (tool_cred_free()) or NULL with err. */
 static char *get_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
-                       const char *stale, char *why, size_t whylen, int *relink)
+                       const char *stale, struct mg_error *err, int *relink)
 {
     const struct mg_idp *p = cfg ? config_idp_find(cfg, c->from_idp) : NULL;
     if (!p || !ctx || !ctx->db || ctx->user_id <= 0) {
-        snprintf(why, whylen,
-                 "%s needs you signed in at %s; sign in there: %s/login/idp?provider=%s"
-                 "&return_to=%%2Faccount",
-                 be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
+        mg_error_msg(err,
+                     "%s needs you signed in at %s; sign in there: %s/login/idp?provider=%s"
+                     "&return_to=%%2Faccount",
+                     be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
         return NULL;
     }
     char lease[32]; /* base64url of 16 bytes */
@@ -313,11 +314,11 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
         char *fresh = NULL;
         enum store_rc rc = store_idp_token_get(ctx->db, ctx->user_id, p->name, &t);
         if (rc == STORE_NOT_FOUND) {
-            snprintf(why, whylen,
-                     "%s needs your %s at %s, and there is none: %s there: "
-                     "%s/login/idp?provider=%s&return_to=%%2Faccount",
-                     be->name, p->link_only ? "linked account" : "sign-in", p->name,
-                     p->link_only ? "connect your account" : "sign in", cfg->base_url, p->name);
+            mg_error_msg(err,
+                         "%s needs your %s at %s, and there is none: %s there: "
+                         "%s/login/idp?provider=%s&return_to=%%2Faccount",
+                         be->name, p->link_only ? "linked account" : "sign-in", p->name,
+                         p->link_only ? "connect your account" : "sign in", cfg->base_url, p->name);
             *relink = 1;
             return NULL;
         }
@@ -328,13 +329,13 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
             return fresh;
         }
         if (!stale && t.expires_in_s > TOOL_IDP_REFRESH_MARGIN_S)
-            return use_stored(be, p, ctx, &t, why, whylen, relink);
+            return use_stored(be, p, ctx, &t, err, relink);
         if (stale && !t.refresh_sealed) {
             store_idp_token_clear(&t);
             sign_in_again(be, p,
                           "the backend refused your token and the provider gave none to "
                           "refresh it with",
-                          why, whylen);
+                          err);
             *relink = 1;
             return NULL;
         }
@@ -342,64 +343,64 @@ static char *get_token(const struct backend *be, const struct backend_cred *c, s
         rc = store_idp_token_lease(ctx->db, ctx->user_id, p->name, lease, LEASE_S, margin, &leased);
         if (rc == STORE_OK) {
             store_idp_token_clear(&t);
-            char *v = refresh_leased(ctx, be, p, lease, &leased, why, whylen, relink);
+            char *v = refresh_leased(ctx, be, p, lease, &leased, err, relink);
             store_idp_token_clear(&leased);
             return v;
         }
         /* another call is refreshing: its token is still good until it expires */
         if (rc == STORE_NOT_FOUND && !stale && t.expires_in_s > 0)
-            return use_stored(be, p, ctx, &t, why, whylen, relink);
+            return use_stored(be, p, ctx, &t, err, relink);
         store_idp_token_clear(&t);
         if (rc != STORE_NOT_FOUND)
             break;
         sleep_ms(WAIT_STEP_MS); /* another process is refreshing: wait for its tokens */
     }
-    snprintf(why, whylen,
-             "%s was not called: your token at %s could not be refreshed in time (or the "
-             "database is unavailable); try again later",
-             be->name, p->name);
+    mg_error_msg(err,
+                 "%s was not called: your token at %s could not be refreshed in time (or the "
+                 "database is unavailable); try again later",
+                 be->name, p->name);
     return NULL;
 }
 
 /* The user must sign in at provider name (again): a client that declared
  * URL-mode elicitation is asked to open the sign-in page (tools/registry.h
- * tool_url_required()); why is the message for the others. */
-static void elicit_sign_in(struct tool_ctx *ctx, const char *name, const char *why)
+ * tool_url_required()); msg is the message for the others. */
+static void elicit_sign_in(struct tool_ctx *ctx, const char *name, const char *msg)
 {
     char url[700];
     snprintf(url, sizeof url, "%s/login/idp?provider=%s&return_to=%%2Faccount",
              cfg ? cfg->base_url : "", name);
-    (void)tool_url_required(ctx, url, why);
+    (void)tool_url_required(ctx, url, msg);
 }
 
 char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
-                     char *why, size_t whylen)
+                     struct mg_error *err)
 {
     int relink = 0;
-    char *v = get_token(be, c, ctx, NULL, why, whylen, &relink);
+    char *v = get_token(be, c, ctx, NULL, err, &relink);
     if (!v && relink)
-        elicit_sign_in(ctx, c->from_idp, why);
+        elicit_sign_in(ctx, c->from_idp, err->msg);
     return v;
 }
 
 char *tool_idp_token_renew(const struct backend *be, const struct backend_cred *c,
-                           struct tool_ctx *ctx, const char *stale, char *why, size_t whylen)
+                           struct tool_ctx *ctx, const char *stale, struct mg_error *err)
 {
     int relink = 0;
-    char *v = get_token(be, c, ctx, stale, why, whylen, &relink);
+    char *v = get_token(be, c, ctx, stale, err, &relink);
     if (!v && relink)
-        elicit_sign_in(ctx, c->from_idp, why);
+        elicit_sign_in(ctx, c->from_idp, err->msg);
     return v;
 }
 
 void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c,
-                                  struct tool_ctx *ctx, char *why, size_t whylen)
+                                  struct tool_ctx *ctx, struct mg_error *err)
 {
-    snprintf(why, whylen,
-             "%s refused your token at %s even after it was refreshed (HTTP 401); sign in "
-             "again: %s/login/idp?provider=%s&return_to=%%2Faccount",
-             be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
-    elicit_sign_in(ctx, c->from_idp, why);
+    mg_error_msg(err,
+                 "%s refused your token at %s even after it was refreshed (HTTP 401); sign in "
+                 "again: %s/login/idp?provider=%s&return_to=%%2Faccount",
+                 be->name, c->from_idp, cfg ? cfg->base_url : "", c->from_idp);
+    elicit_sign_in(ctx, c->from_idp, err->msg);
 }
 
 int tool_idp_token_disconnect(struct store_conn *db, long long user_id, const struct mg_idp *p,

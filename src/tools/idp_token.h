@@ -27,6 +27,7 @@
 #include "tools/backend.h"
 #include "tools/registry.h"
 #include "util/config.h"
+#include "util/error.h"
 
 #define TOOL_IDP_REFRESH_MARGIN_S 30 /* refresh when the access token expires this soon */
 
@@ -38,25 +39,25 @@ void tool_idp_setup(const struct mg_config *cfg);
 /* The calling user's access token at the provider slot c names, refreshed
  * first when it expires soon. Returns a new string (free it with
  * tool_cred_free()), or NULL with a message for the model and the user in
- * why (not signed in at that provider, must sign in again, the provider or
+ * err (not signed in at that provider, must sign in again, the provider or
  * the database unreachable). */
 char *tool_idp_token(const struct backend *be, const struct backend_cred *c, struct tool_ctx *ctx,
-                     char *why, size_t whylen);
+                     struct mg_error *err);
 
 /* After the backend answered HTTP 401 to stale (the token tool_idp_token()
  * gave): a new token, from another call that refreshed meanwhile, or
  * refreshed now (once across processes, as above) whatever its expiry
  * says. Returns a new string (tool_cred_free()), or NULL with a message in
- * why (sign in again: no refresh token, or the provider refused it, which
+ * err (sign in again: no refresh token, or the provider refused it, which
  * ends the sign-in as above). */
 char *tool_idp_token_renew(const struct backend *be, const struct backend_cred *c,
-                           struct tool_ctx *ctx, const char *stale, char *why, size_t whylen);
+                           struct tool_ctx *ctx, const char *stale, struct mg_error *err);
 
 /* The message when the backend refused even the renewed token: sign in
  * again, with the link (and the URL elicitation of tool_url_required()).
  * Cannot fail. */
 void tool_idp_token_still_refused(const struct backend *be, const struct backend_cred *c,
-                                  struct tool_ctx *ctx, char *why, size_t whylen);
+                                  struct tool_ctx *ctx, struct mg_error *err);
 
 /* Keeps the tokens of a sign-in (linked 0) or of an account the user
  * linked (linked 1: a link_only provider) at provider idp for user_id:

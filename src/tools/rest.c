@@ -526,12 +526,12 @@ static int renew_idp_tokens(const struct backend_op *op, struct tool_ctx *ctx, c
         const struct backend_cred *c = &op->be->creds[op->auth[i]];
         if (!c->from_idp && !c->exchange)
             continue;
-        char why[1024];
-        char *v = c->from_idp ? tool_idp_token_renew(op->be, c, ctx, vals[i], why, sizeof why)
-                              : tool_exchange_renew(op->be, c, ctx, vals[i], why, sizeof why);
+        struct mg_error err = MG_ERROR_INIT;
+        char *v = c->from_idp ? tool_idp_token_renew(op->be, c, ctx, vals[i], &err)
+                              : tool_exchange_renew(op->be, c, ctx, vals[i], &err);
         if (!v) {
             json_object_put(*result);
-            *result = tool_result_text(why, 1);
+            *result = tool_result_text(err.msg, 1);
             return -1;
         }
         tool_cred_free(vals[i]);
@@ -550,13 +550,13 @@ static void still_refused(const struct backend_op *op, struct tool_ctx *ctx,
         const struct backend_cred *c = &op->be->creds[op->auth[i]];
         if (!c->from_idp && !c->exchange)
             continue;
-        char why[1024];
+        struct mg_error err = MG_ERROR_INIT;
         if (c->from_idp)
-            tool_idp_token_still_refused(op->be, c, ctx, why, sizeof why);
+            tool_idp_token_still_refused(op->be, c, ctx, &err);
         else
-            tool_exchange_still_refused(op->be, c, why, sizeof why);
+            tool_exchange_still_refused(op->be, c, &err);
         json_object_put(*result);
-        *result = tool_result_text(why, 1);
+        *result = tool_result_text(err.msg, 1);
         return;
     }
 }
@@ -577,10 +577,9 @@ struct json_object *tool_backend_call(const struct backend_op *op, struct tool_c
     /* the slots' values: the user's, the stored or the configured one */
     char **vals = xcalloc(op->n_auth ? (size_t)op->n_auth : 1, sizeof *vals);
     for (int i = 0; i < op->n_auth; i++) {
-        char cwhy[1024];
-        vals[i] = tool_cred_resolve(be, &be->creds[op->auth[i]], ctx, cwhy, sizeof cwhy);
+        vals[i] = tool_cred_resolve(be, &be->creds[op->auth[i]], ctx, &err);
         if (!vals[i]) {
-            result = tool_result_text(cwhy, 1);
+            result = tool_result_text(err.msg, 1);
             goto out;
         }
     }

@@ -140,11 +140,11 @@ static void free_headers(struct curl_slist *h)
 }
 
 /* The URL and headers with the backend's credentials, an exchange slot's
- * value being bearer. Returns 0, or -1 with a message in why (a slot
+ * value being bearer. Returns 0, or -1 with a message in err (a slot
  * without a value). *userpwd is a new string for basic authentication, or
  * NULL. */
 static int with_credentials(const struct backend *be, const char *bearer, struct buf *url,
-                            struct curl_slist **headers, char **userpwd, char *why, size_t whylen)
+                            struct curl_slist **headers, char **userpwd, struct mg_error *err)
 {
     if (buf_puts(url, be->base_url) < 0)
         abort();
@@ -152,10 +152,11 @@ static int with_credentials(const struct backend *be, const char *bearer, struct
         const struct backend_cred *c = &be->creds[be->auth[i]];
         const char *value = c->exchange ? bearer : c->value;
         if (!value) {
-            snprintf(why, whylen,
-                     "%s is not set up: its credential \"%s\" has no value (the operator sets it "
-                     "with env_file/file in the backend file, see docs/backends.md)",
-                     be->name, c->slot);
+            mg_error_msg(
+                err,
+                "%s is not set up: its credential \"%s\" has no value (the operator sets it "
+                "with env_file/file in the backend file, see docs/backends.md)",
+                be->name, c->slot);
             return -1;
         }
         struct buf h = {0};
@@ -169,10 +170,10 @@ static int with_credentials(const struct backend *be, const char *bearer, struct
     return 0;
 }
 
-/* why for an answer with HTTP status outside 2xx: a JSON-RPC error's
+/* err for an answer with HTTP status outside 2xx: a JSON-RPC error's
  * message, else the start of the body when it is text. */
-static void http_error(const struct backend *be, const struct xfer *x, long status, char *why,
-                       size_t whylen)
+static void http_error(const struct backend *be, const struct xfer *x, long status,
+                       struct mg_error *err)
 {
     size_t n = x->body.len < ERROR_EXCERPT_BYTES ? x->body.len : ERROR_EXCERPT_BYTES;
     /* a JSON-RPC error body says more than the status */
@@ -181,48 +182,48 @@ static void http_error(const struct backend *be, const struct xfer *x, long stat
     if (x->body.len && json_parse_strict(x->body.data, x->body.len, &doc, NULL) == 0)
         m = json_get_string(json_get(doc, "error", json_type_object), "message");
     if (m)
-        snprintf(why, whylen, "%s answered HTTP %ld: %.300s", be->name, status, m);
+        mg_error_msg(err, "%s answered HTTP %ld: %.300s", be->name, status, m);
     else if (n && !memchr(x->body.data, '\0', n) && !x->sse)
-        snprintf(why, whylen, "%s answered HTTP %ld: %.*s", be->name, status, (int)n, x->body.data);
+        mg_error_msg(err, "%s answered HTTP %ld: %.*s", be->name, status, (int)n, x->body.data);
     else
-        snprintf(why, whylen, "%s answered HTTP %ld", be->name, status);
+        mg_error_msg(err, "%s answered HTTP %ld", be->name, status);
     json_object_put(doc);
 }
 
 /* What an exchange came to (cc: libcurl's result, status: the HTTP
- * status), with why for every failure. */
+ * status), with err for every failure. */
 static enum up_rc outcome(const struct backend *be, struct xfer *x, CURLcode cc, long status,
-                          long long want_id, const char *session, char *why, size_t whylen)
+                          long long want_id, const char *session, struct mg_error *err)
 {
     enum up_rc rc;
     if (x->refused) {
         rc = UP_REFUSED;
-        snprintf(why, whylen,
-                 "%s was not called: its address is loopback or private, and the backend does "
-                 "not allow that (allow_private)",
-                 be->name);
+        mg_error_msg(err,
+                     "%s was not called: its address is loopback or private, and the backend does "
+                     "not allow that (allow_private)",
+                     be->name);
     } else if (x->cancelled) {
         rc = UP_CANCELLED;
-        snprintf(why, whylen, "the call to %s was cancelled", be->name);
+        mg_error_msg(err, "the call to %s was cancelled", be->name);
     } else if (x->response) {
         rc = UP_OK; /* read in full, whatever came after it */
     } else if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = UP_TOO_LARGE;
-        snprintf(why, whylen, "%s answered with more than %zu bytes, the limit of this backend",
-                 be->name, be->max_bytes);
+        mg_error_msg(err, "%s answered with more than %zu bytes, the limit of this backend",
+                     be->name, be->max_bytes);
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
         rc = UP_TIMEOUT;
-        snprintf(why, whylen, "%s did not answer within %ld ms", be->name, be->timeout_ms);
+        mg_error_msg(err, "%s did not answer within %ld ms", be->name, be->timeout_ms);
     } else if (cc != CURLE_OK) {
         rc = UP_UNREACHABLE;
-        snprintf(why, whylen, "%s could not be reached or its answer was not HTTP (%s)", be->name,
-                 curl_easy_strerror(cc));
+        mg_error_msg(err, "%s could not be reached or its answer was not HTTP (%s)", be->name,
+                     curl_easy_strerror(cc));
     } else if ((status == 404 || status == 400) && session[0]) {
         rc = UP_SESSION_GONE;
-        snprintf(why, whylen, "%s no longer knows the session (HTTP %ld)", be->name, status);
+        mg_error_msg(err, "%s no longer knows the session (HTTP %ld)", be->name, status);
     } else if (status < 200 || status >= 300) {
         rc = status == 401 ? UP_UNAUTHORIZED : UP_HTTP;
-        http_error(be, x, status, why, whylen);
+        http_error(be, x, status, err);
     } else if (want_id < 0) {
         rc = UP_OK; /* a notification: 202 Accepted */
     } else if (!x->sse) {
@@ -232,17 +233,17 @@ static enum up_rc outcome(const struct backend *be, struct xfer *x, CURLcode cc,
             up_on_message(x, doc);
         rc = x->response ? UP_OK : UP_GARBAGE;
         if (!x->response)
-            snprintf(why, whylen,
-                     "%s answered HTTP %ld with something that is not a JSON-RPC "
-                     "response (%s)",
-                     be->name, status,
-                     doc           ? "no response to our request in it"
-                     : jerr.msg[0] ? jerr.msg
-                                   : "empty body");
+            mg_error_msg(err,
+                         "%s answered HTTP %ld with something that is not a JSON-RPC "
+                         "response (%s)",
+                         be->name, status,
+                         doc           ? "no response to our request in it"
+                         : jerr.msg[0] ? jerr.msg
+                                       : "empty body");
     } else {
         rc = UP_GARBAGE;
-        snprintf(why, whylen, "%s ended its event stream without a response to our request%s",
-                 be->name, x->bad_json ? " (an event was not JSON)" : "");
+        mg_error_msg(err, "%s ended its event stream without a response to our request%s", be->name,
+                     x->bad_json ? " (an event was not JSON)" : "");
     }
     return rc;
 }
@@ -283,12 +284,12 @@ static void set_options(CURL *h, const char *url, struct curl_slist *headers, co
  * POSTs msg (borrowed) with the session headers session/version ("" for
  * none) and bearer as an exchange slot's value within timeout_ms. want_id is the request's id (-1:
  * a notification). On UP_OK the response, if any, is in x->response (the caller puts it); *status
- * is the HTTP status; why gets a message for the failures.
+ * is the HTTP status; err gets a message for the failures.
  */
 static enum up_rc post(const struct backend *be, const char *bearer, struct json_object *msg,
                        long long want_id, const char *session, const char *version,
                        struct tool_ctx *ctx, const char *progress_tok, long timeout_ms,
-                       struct xfer *x, char *why, size_t whylen)
+                       struct xfer *x, struct mg_error *err)
 {
     memset(x, 0, sizeof *x);
     x->be = be;
@@ -300,7 +301,7 @@ static enum up_rc post(const struct backend *be, const char *bearer, struct json
     x->line.limit = be->max_bytes;
     x->data.limit = be->max_bytes;
     if (timeout_ms < 1) {
-        snprintf(why, whylen, "%s did not answer within %ld ms", be->name, be->timeout_ms);
+        mg_error_msg(err, "%s did not answer within %ld ms", be->name, be->timeout_ms);
         return UP_TIMEOUT;
     }
     struct buf url = {.limit = 64 * 1024};
@@ -308,7 +309,7 @@ static enum up_rc post(const struct backend *be, const char *bearer, struct json
     char *userpwd = NULL;
     enum up_rc rc = UP_UNREACHABLE;
     CURL *h = NULL;
-    if (with_credentials(be, bearer, &url, &headers, &userpwd, why, whylen) < 0)
+    if (with_credentials(be, bearer, &url, &headers, &userpwd, err) < 0)
         goto out; /* UP_UNREACHABLE with the message */
     for (int i = 0; i < be->n_headers; i++)
         headers = curl_slist_append(headers, be->headers[i]);
@@ -326,7 +327,7 @@ static enum up_rc post(const struct backend *be, const char *bearer, struct json
     }
     h = curl_easy_init();
     if (!h) {
-        snprintf(why, whylen, "%s could not be called (out of resources)", be->name);
+        mg_error_msg(err, "%s could not be called (out of resources)", be->name);
         goto out;
     }
     size_t body_len;
@@ -338,7 +339,7 @@ static enum up_rc post(const struct backend *be, const char *bearer, struct json
     if (x->sse == 1 && !x->response && cc == CURLE_OK) {
         up_sse_feed(x, "\n\n", 2); /* a last event without its empty line */
     }
-    rc = outcome(be, x, cc, status, want_id, session, why, whylen);
+    rc = outcome(be, x, cc, status, want_id, session, err);
     if (rc == UP_OK && x->session_id[0] == '\0' && session[0])
         snprintf(x->session_id, sizeof x->session_id, "%s", session);
     LOG_DEBUG("msg=\"upstream exchange\" backend=%s method=%.64s status=%ld curl=%d sse=%d "
@@ -407,7 +408,7 @@ struct up_as {
  * into s's session_id and version. Without u->lock: a slow upstream holds
  * up only the requests that wait for this session. */
 static enum up_rc initialize(struct upstream *u, struct up_session *s, const char *bearer,
-                             long long id, long long deadline, char *why, size_t whylen)
+                             long long id, long long deadline, struct mg_error *err)
 {
     const struct backend *be = u->be;
     struct json_object *params = json_object_new_object();
@@ -419,8 +420,8 @@ static enum up_rc initialize(struct upstream *u, struct up_session *s, const cha
     json_add(params, "clientInfo", info);
     struct json_object *msg = rpc(id, "initialize", params);
     struct xfer x;
-    enum up_rc rc = post(be, bearer, msg, id, "", "", NULL, NULL, (long)(deadline - mg_now_ms()),
-                         &x, why, whylen);
+    enum up_rc rc =
+        post(be, bearer, msg, id, "", "", NULL, NULL, (long)(deadline - mg_now_ms()), &x, err);
     json_object_put(msg);
     if (rc != UP_OK)
         return rc;
@@ -428,8 +429,8 @@ static enum up_rc initialize(struct upstream *u, struct up_session *s, const cha
     const char *version = json_get_string(result, "protocolVersion");
     if (!version || strlen(version) >= sizeof s->version) {
         const char *m = json_get_string(json_get(x.response, "error", json_type_object), "message");
-        snprintf(why, whylen, "%s refused initialize: %.300s", be->name,
-                 m ? m : "no protocolVersion in its answer");
+        mg_error_msg(err, "%s refused initialize: %.300s", be->name,
+                     m ? m : "no protocolVersion in its answer");
         json_object_put(x.response);
         return UP_GARBAGE;
     }
@@ -437,13 +438,13 @@ static enum up_rc initialize(struct upstream *u, struct up_session *s, const cha
     snprintf(s->session_id, sizeof s->session_id, "%s", x.session_id);
     json_object_put(x.response);
     msg = rpc(-1, "notifications/initialized", NULL);
-    char nwhy[300];
+    struct mg_error nerr = MG_ERROR_INIT;
     rc = post(be, bearer, msg, -1, s->session_id, s->version, NULL, NULL,
-              (long)(deadline - mg_now_ms()), &x, nwhy, sizeof nwhy);
+              (long)(deadline - mg_now_ms()), &x, &nerr);
     json_object_put(msg);
     if (rc != UP_OK)
         LOG_WARN("msg=\"upstream did not accept notifications/initialized\" backend=%s why=\"%s\"",
-                 be->name, nwhy);
+                 be->name, nerr.msg);
     LOG_INFO("msg=\"upstream session initialized\" backend=%s version=%s session=%d caller=%d",
              be->name, s->version, s->session_id[0] != '\0', s->key[0] != '\0');
     return UP_OK;
@@ -474,13 +475,13 @@ static int wait_ready_locked(struct upstream *u, long long deadline)
  * at a time, outside the lock). With u->lock held; returns with it held,
  * the session's id and version in session and version. */
 static enum up_rc ready_locked(struct upstream *u, const struct up_as *as, long long deadline,
-                               char *session, size_t sn, char *version, size_t vn, char *why,
-                               size_t whylen)
+                               char *session, size_t sn, char *version, size_t vn,
+                               struct mg_error *err)
 {
     struct up_session *s = session_locked(u, as->key);
     while (!s->initialized && s->initializing) {
         if (wait_ready_locked(u, deadline) < 0) {
-            snprintf(why, whylen, "%s did not answer initialize in time", u->be->name);
+            mg_error_msg(err, "%s did not answer initialize in time", u->be->name);
             return UP_TIMEOUT;
         }
         s = session_locked(u, as->key); /* it may have been given up meanwhile */
@@ -492,7 +493,7 @@ static enum up_rc ready_locked(struct upstream *u, const struct up_as *as, long 
         memset(&fresh, 0, sizeof fresh);
         snprintf(fresh.key, sizeof fresh.key, "%s", as->key ? as->key : "");
         pthread_mutex_unlock(&u->lock);
-        enum up_rc rc = initialize(u, &fresh, as->bearer, id, deadline, why, whylen);
+        enum up_rc rc = initialize(u, &fresh, as->bearer, id, deadline, err);
         pthread_mutex_lock(&u->lock);
         s = session_locked(u, as->key);
         s->initializing = 0;
@@ -512,19 +513,18 @@ static enum up_rc ready_locked(struct upstream *u, const struct up_as *as, long 
  * Sends the request method/params (taken) as as and returns its JSON-RPC
  * response (new: result or error), initializing the session first when
  * needed and once more when the upstream forgot it. NULL with a message in
- * why on failure, *rc says which.
+ * err on failure, *rc says which.
  */
 static struct json_object *request(struct upstream *u, const struct up_as *as, const char *method,
                                    struct json_object *params, struct tool_ctx *ctx,
                                    long long deadline, long long *sent_id, enum up_rc *rc,
-                                   char *why, size_t whylen)
+                                   struct mg_error *err)
 {
     struct json_object *response = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         char session[sizeof u->shared.session_id], version[sizeof u->shared.version];
         pthread_mutex_lock(&u->lock);
-        *rc = ready_locked(u, as, deadline, session, sizeof session, version, sizeof version, why,
-                           whylen);
+        *rc = ready_locked(u, as, deadline, session, sizeof session, version, sizeof version, err);
         long long id = ++u->next_id;
         pthread_mutex_unlock(&u->lock);
         if (*rc != UP_OK)
@@ -541,7 +541,7 @@ static struct json_object *request(struct upstream *u, const struct up_as *as, c
         struct xfer x;
         *sent_id = id;
         *rc = post(u->be, as->bearer, msg, id, session, version, ctx, ctx ? tok : NULL,
-                   (long)(deadline - mg_now_ms()), &x, why, whylen);
+                   (long)(deadline - mg_now_ms()), &x, err);
         json_object_put(msg);
         if (*rc == UP_OK) {
             response = x.response;
@@ -562,15 +562,15 @@ static struct json_object *request(struct upstream *u, const struct up_as *as, c
 
 /* The token an exchange backend's request goes with: the caller's
  * exchanged token (caller) or mcpgate's own (tools/list); stale: the one
- * just refused with 401, or NULL. NULL with why when there is none. */
+ * just refused with 401, or NULL. NULL with err when there is none. */
 static char *token_for(struct upstream *u, int caller, struct tool_ctx *ctx, const char *stale,
-                       char *why, size_t whylen)
+                       struct mg_error *err)
 {
     const struct backend *be = u->be;
     if (!caller)
-        return tool_exchange_own_token(be, u->exchange, stale, why, whylen);
-    return stale ? tool_exchange_renew(be, u->exchange, ctx, stale, why, whylen)
-                 : tool_exchange_token(be, u->exchange, ctx, why, whylen);
+        return tool_exchange_own_token(be, u->exchange, stale, err);
+    return stale ? tool_exchange_renew(be, u->exchange, ctx, stale, err)
+                 : tool_exchange_token(be, u->exchange, ctx, err);
 }
 
 /*
@@ -582,34 +582,33 @@ static char *token_for(struct upstream *u, int caller, struct tool_ctx *ctx, con
 static struct json_object *request_as(struct upstream *u, int caller, const char *method,
                                       struct json_object *params, struct tool_ctx *ctx,
                                       long long deadline, long long *sent_id, enum up_rc *rc,
-                                      char *why, size_t whylen)
+                                      struct mg_error *err)
 {
     struct up_as as = {0};
     if (!u->exchange)
-        return request(u, &as, method, params, ctx, deadline, sent_id, rc, why, whylen);
+        return request(u, &as, method, params, ctx, deadline, sent_id, rc, err);
     char key[CRYPTO_SHA256_HEX_LEN + 1];
     struct json_object *response = NULL;
-    char *tok = token_for(u, caller, ctx, NULL, why, whylen);
+    char *tok = token_for(u, caller, ctx, NULL, err);
     *rc = UP_NO_TOKEN;
     if (tok && caller && tool_exchange_caller_key(u->be, u->exchange, ctx, key) == 0)
         as.key = key;
     as.bearer = tok;
     if (tok)
-        response = request(u, &as, method, json_object_get(params), ctx, deadline, sent_id, rc, why,
-                           whylen);
+        response =
+            request(u, &as, method, json_object_get(params), ctx, deadline, sent_id, rc, err);
     if (!response && *rc == UP_UNAUTHORIZED) {
-        char *fresh = token_for(u, caller, ctx, tok, why, whylen);
+        char *fresh = token_for(u, caller, ctx, tok, err);
         as.bearer = fresh;
         *rc = UP_NO_TOKEN;
         if (fresh)
-            response = request(u, &as, method, json_object_get(params), ctx, deadline, sent_id, rc,
-                               why, whylen);
+            response =
+                request(u, &as, method, json_object_get(params), ctx, deadline, sent_id, rc, err);
         if (!response && *rc == UP_UNAUTHORIZED && caller)
-            tool_exchange_still_refused(u->be, u->exchange, why, whylen);
+            tool_exchange_still_refused(u->be, u->exchange, err);
         else if (!response && *rc == UP_UNAUTHORIZED)
-            snprintf(why, whylen,
-                     "%s refused mcpgate's own token (HTTP 401) even after a fresh one",
-                     u->be->name);
+            mg_error_msg(err, "%s refused mcpgate's own token (HTTP 401) even after a fresh one",
+                         u->be->name);
         tool_cred_free(fresh);
     }
     tool_cred_free(tok);
@@ -621,9 +620,10 @@ static struct json_object *request_as(struct upstream *u, int caller, const char
  * caller. */
 static void send_cancel(struct upstream *u, struct tool_ctx *ctx, long long id)
 {
-    char key[CRYPTO_SHA256_HEX_LEN + 1], why[300];
+    char key[CRYPTO_SHA256_HEX_LEN + 1];
+    struct mg_error err = MG_ERROR_INIT;
     struct up_as as = {0};
-    char *tok = u->exchange ? token_for(u, 1, ctx, NULL, why, sizeof why) : NULL;
+    char *tok = u->exchange ? token_for(u, 1, ctx, NULL, &err) : NULL;
     if (tok && tool_exchange_caller_key(u->be, u->exchange, ctx, key) == 0)
         as.key = key;
     as.bearer = tok;
@@ -639,17 +639,16 @@ static void send_cancel(struct upstream *u, struct tool_ctx *ctx, long long id)
     struct json_object *msg = rpc(-1, "notifications/cancelled", params);
     struct xfer x;
     long timeout = u->be->timeout_ms < CANCEL_TIMEOUT_MS ? u->be->timeout_ms : CANCEL_TIMEOUT_MS;
-    if (post(u->be, as.bearer, msg, -1, session, version, NULL, NULL, timeout, &x, why,
-             sizeof why) != UP_OK)
+    if (post(u->be, as.bearer, msg, -1, session, version, NULL, NULL, timeout, &x, &err) != UP_OK)
         LOG_INFO("msg=\"could not pass the cancellation upstream\" backend=%s why=\"%s\"",
-                 u->be->name, why);
+                 u->be->name, err.msg);
     json_object_put(msg);
     tool_cred_free(tok);
 }
 
 /* --- tools/list and tools/call --------------------------------------- */
 
-struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, size_t whylen)
+struct json_object *tool_upstream_fetch_tools(struct upstream *u, struct mg_error *err)
 {
     const struct backend *be = u->be;
     long long deadline = mg_now_ms() + be->timeout_ms;
@@ -664,15 +663,15 @@ struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, siz
         enum up_rc rc;
         long long id;
         struct json_object *resp =
-            request_as(u, 0, "tools/list", params, NULL, deadline, &id, &rc, why, whylen);
+            request_as(u, 0, "tools/list", params, NULL, deadline, &id, &rc, err);
         if (!resp)
             goto fail;
         struct json_object *result = json_get(resp, "result", json_type_object);
         struct json_object *tools = json_get(result, "tools", json_type_array);
         if (!tools) {
             const char *m = json_get_string(json_get(resp, "error", json_type_object), "message");
-            snprintf(why, whylen, "%s answered tools/list %s%.300s", be->name,
-                     m ? "with an error: " : "without a list of tools", m ? m : "");
+            mg_error_msg(err, "%s answered tools/list %s%.300s", be->name,
+                         m ? "with an error: " : "without a list of tools", m ? m : "");
             json_object_put(resp);
             goto fail;
         }
@@ -691,7 +690,7 @@ struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, siz
         if (!cursor)
             return all;
     }
-    snprintf(why, whylen, "%s has more than %d pages of tools", be->name, MAX_PAGES);
+    mg_error_msg(err, "%s has more than %d pages of tools", be->name, MAX_PAGES);
 fail:
     free(cursor);
     json_object_put(all);
@@ -729,29 +728,28 @@ struct json_object *tool_upstream_call(struct upstream *u, struct tool_ctx *ctx,
     struct json_object *params = json_object_new_object();
     json_add(params, "name", json_object_new_string(name));
     json_add(params, "arguments", json_object_get(args));
-    char why[1024];
+    struct mg_error err = MG_ERROR_INIT;
     enum up_rc rc;
     long long id = 0;
-    struct json_object *resp = request_as(u, 1, "tools/call", params, ctx, started + be->timeout_ms,
-                                          &id, &rc, why, sizeof why);
+    struct json_object *resp =
+        request_as(u, 1, "tools/call", params, ctx, started + be->timeout_ms, &id, &rc, &err);
     struct json_object *r;
     if (!resp) {
         if (id > 0 && (rc == UP_CANCELLED || rc == UP_TIMEOUT))
             send_cancel(u, ctx, id); /* the upstream may still be working on it */
-        r = tool_result_text(why, 1);
+        r = tool_result_text(err.msg, 1);
     } else if (json_get(resp, "result", json_type_object)) {
         r = clean_result(be, json_object_get(json_get(resp, "result", json_type_object)));
     } else if (!json_get(resp, "error", json_type_object)) {
-        snprintf(why, sizeof why, "%s answered the call without a valid tool result", be->name);
-        r = tool_result_text(why, 1);
+        mg_error_msg(&err, "%s answered the call without a valid tool result", be->name);
+        r = tool_result_text(err.msg, 1);
     } else {
         struct json_object *e = json_get(resp, "error", json_type_object);
         const char *m = json_get_string(e, "message");
         struct json_object *code = json_get(e, "code", json_type_int);
-        snprintf(why, sizeof why, "%s answered the call with an error: %.500s (code %lld)",
-                 be->name, m ? m : "(no message)",
-                 code ? (long long)json_object_get_int64(code) : 0);
-        r = tool_result_text(why, 1);
+        mg_error_msg(&err, "%s answered the call with an error: %.500s (code %lld)", be->name,
+                     m ? m : "(no message)", code ? (long long)json_object_get_int64(code) : 0);
+        r = tool_result_text(err.msg, 1);
     }
     json_object_put(resp);
     LOG_INFO("msg=\"upstream call\" backend=%s tool=%.128s result=%d ms=%lld", be->name, name,

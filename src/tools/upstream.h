@@ -32,6 +32,7 @@
 
 #include "tools/backend.h"
 #include "tools/registry.h"
+#include "util/error.h"
 
 #define TOOL_UPSTREAM_PROTOCOL_VERSION "2025-11-25"
 #define TOOL_UPSTREAM_MAX              64 /* mcp backends per process */
@@ -86,7 +87,7 @@ void tool_upstream_free(struct upstream *u);
  * every page of nextCursor), bounded by the backend's timeout. Returns a
  * new JSON array of the Tool objects as the upstream sent them, or NULL
  * with a message for the log (no secret, no URL) in why. */
-struct json_object *tool_upstream_fetch_tools(struct upstream *u, char *why, size_t whylen);
+struct json_object *tool_upstream_fetch_tools(struct upstream *u, struct mg_error *err);
 
 /* Calls the upstream's tool name with args (an object, borrowed); ctx may be NULL
  * (the admin command: no progress, no cancellation). The

@@ -392,30 +392,30 @@ static char *filtered_text(const struct backend *be, struct json_object *tools)
 static void fetch_and_store(struct upstream *u, struct store_conn *db, int have_list)
 {
     const struct backend *be = u->be;
-    char why[600];
-    struct json_object *tools = tool_upstream_fetch_tools(u, why, sizeof why);
+    struct mg_error err = MG_ERROR_INIT;
+    struct json_object *tools = tool_upstream_fetch_tools(u, &err);
     if (!tools) {
-        if (store_upstream_fail(db, be->name, FAIL_RETRY_S, why) != STORE_OK)
+        if (store_upstream_fail(db, be->name, FAIL_RETRY_S, err.msg) != STORE_OK)
             LOG_WARN("msg=\"could not record the failed upstream fetch\" backend=%s", be->name);
         if (have_list)
             LOG_WARN("msg=\"upstream tools/list failed: serving the cached list\" backend=%s "
                      "why=\"%s\"",
-                     be->name, why);
+                     be->name, err.msg);
         else
             LOG_WARN("msg=\"upstream tools/list failed: its tools are left out\" backend=%s "
                      "why=\"%s\"",
-                     be->name, why);
+                     be->name, err.msg);
         return;
     }
     char *text = filtered_text(be, tools);
     json_object_put(tools);
     if (strlen(text) > budget_max) {
-        snprintf(why, sizeof why, "the tool list (%zu bytes) is larger than upstream_tools_max_kib",
-                 strlen(text));
+        mg_error_msg(&err, "the tool list (%zu bytes) is larger than upstream_tools_max_kib",
+                     strlen(text));
         free(text);
-        if (store_upstream_fail(db, be->name, FAIL_RETRY_S, why) != STORE_OK)
+        if (store_upstream_fail(db, be->name, FAIL_RETRY_S, err.msg) != STORE_OK)
             LOG_WARN("msg=\"could not record the failed upstream fetch\" backend=%s", be->name);
-        LOG_WARN("msg=\"upstream tool list refused\" backend=%s why=\"%s\"", be->name, why);
+        LOG_WARN("msg=\"upstream tool list refused\" backend=%s why=\"%s\"", be->name, err.msg);
         return;
     }
     long long generation = 0;

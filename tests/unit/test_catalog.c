@@ -145,19 +145,19 @@ static void test_prompt_args(void)
 {
     tool_prompts_add(prompts, 1);
     const struct tool_prompt_def *p = tool_prompt_find("p");
-    char why[256];
+    struct mg_error why = MG_ERROR_INIT;
     struct json_object *o = json_tokener_parse("{\"need\":\"x\"}");
-    ok(tool_prompt_check_args(p, o, why, sizeof why) == 0, "required argument given");
+    ok(tool_prompt_check_args(p, o, &why) == 0, "required argument given");
     json_object_put(o);
-    ok(tool_prompt_check_args(p, NULL, why, sizeof why) < 0, "required argument missing");
+    ok(tool_prompt_check_args(p, NULL, &why) < 0, "required argument missing");
     o = json_tokener_parse("{\"need\":\"x\",\"other\":\"y\"}");
-    ok(tool_prompt_check_args(p, o, why, sizeof why) < 0, "undeclared argument: %s", why);
+    ok(tool_prompt_check_args(p, o, &why) < 0, "undeclared argument: %s", why.msg);
     json_object_put(o);
     o = json_tokener_parse("{\"need\":3}");
-    ok(tool_prompt_check_args(p, o, why, sizeof why) < 0, "non-string value: %s", why);
+    ok(tool_prompt_check_args(p, o, &why) < 0, "non-string value: %s", why.msg);
     json_object_put(o);
     o = json_tokener_parse("[\"x\"]");
-    ok(tool_prompt_check_args(p, o, why, sizeof why) < 0, "not an object: %s", why);
+    ok(tool_prompt_check_args(p, o, &why) < 0, "not an object: %s", why.msg);
     json_object_put(o);
     static const char *const cands[] = {"Paris", "park", "Rome", NULL};
     struct json_object *v = tool_complete_prefix(cands, "pa");
