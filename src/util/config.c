@@ -162,6 +162,10 @@ static const struct int_key oauth_ints[] = {
     {"register_per_hour", offsetof(struct mg_config, register_per_hour), 0, 100000, NULL},
     {"idp_jwks_refetch_s", offsetof(struct mg_config, idp_jwks_refetch_s), 1, 3600,
      "idp_jwks_refetch_s must be from 1 to 3600 seconds"},
+    {"rs_cache_max_s", offsetof(struct mg_config, rs.cache_max_s), 0, 86400,
+     "rs_cache_max_s must be from 0 to 86400 seconds"},
+    {"rs_jwks_refetch_s", offsetof(struct mg_config, rs.refetch_s), 1, 3600,
+     "rs_jwks_refetch_s must be from 1 to 3600 seconds"},
 };
 
 /* The limits on what one request may make the server hold or do (SECURITY.md,
@@ -305,6 +309,8 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         }
         mg_error_msg(err, "auth must be oauth, resource or none");
         return -1;
+    } else if (table_int_key(cfg, key, value, &v, err)) {
+        return (int)v;
     } else if (strncmp(key, "rs_", 3) == 0) {
         return config_set_rs(cfg, key, value, err);
     } else if (strcmp(key, "max_body_bytes") == 0) {
@@ -314,8 +320,6 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         }
         mg_error_msg(err, "max_body_bytes must be from 1024 to 67108864");
         return -1;
-    } else if (table_int_key(cfg, key, value, &v, err)) {
-        return (int)v;
     } else if (strcmp(key, "cimd_allow_private") == 0) {
         if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
             cfg->cimd_allow_private = value[0] == 'y';

@@ -34,7 +34,8 @@ int config_set_idp(struct mg_config *cfg, const char *value, struct mg_error *er
 /* A "connector" line: NAME then name=value words. Returns 0, or -1 with err. */
 int config_set_connector(struct mg_config *cfg, const char *value, struct mg_error *err);
 
-/* The rs_* keys of auth = resource. Returns 0, or -1 with err. */
+/* The rs_* keys of auth = resource but its whole numbers (config.c's
+ * table). Returns 0, or -1 with err. */
 int config_set_rs(struct mg_config *cfg, const char *key, const char *value, struct mg_error *err);
 
 #endif

@@ -37,11 +37,11 @@ static int scope_list(const char *v, char *out, size_t n)
     return o ? 0 : -1;
 }
 
-/* The rs_* keys of auth = resource. Returns 0, or -1 with err. */
+/* The rs_* keys of auth = resource but its whole numbers (config.c's table).
+ * Returns 0, or -1 with err. */
 int config_set_rs(struct mg_config *cfg, const char *key, const char *value, struct mg_error *err)
 {
     struct mg_rs *rs = &cfg->rs;
-    long v;
     if (strcmp(key, "rs_issuer") == 0) {
         if (url_is_web(value, 1) && !strpbrk(value, " \t?#") &&
             config_copy_str(rs->issuer, sizeof rs->issuer, value) == 0)
@@ -106,20 +106,6 @@ int config_set_rs(struct mg_config *cfg, const char *key, const char *value, str
     } else if (strcmp(key, "rs_introspection_client_secret_file") == 0) {
         return config_read_secret_file(key, value, rs->client_secret, sizeof rs->client_secret,
                                        err);
-    } else if (strcmp(key, "rs_cache_max_s") == 0) {
-        if (config_parse_int(value, 0, 86400, &v) == 0) {
-            rs->cache_max_s = (int)v;
-            return 0;
-        }
-        mg_error_msg(err, "rs_cache_max_s must be from 0 to 86400 seconds");
-        return -1;
-    } else if (strcmp(key, "rs_jwks_refetch_s") == 0) {
-        if (config_parse_int(value, 1, 3600, &v) == 0) {
-            rs->refetch_s = (int)v;
-            return 0;
-        }
-        mg_error_msg(err, "rs_jwks_refetch_s must be from 1 to 3600 seconds");
-        return -1;
     } else {
         mg_error_msg(err, "unknown setting \"%.64s\"", key);
         return -1;
