@@ -739,7 +739,7 @@ valgrind_wrap() {
     command -v valgrind >/dev/null || die "MCPGATE_VALGRIND=1 but valgrind is not installed"
     mv -- "$1" "$1.bin"
     printf '#!/bin/sh\nexec valgrind -q --leak-check=full --show-leak-kinds=definite %s\n' \
-        "--errors-for-leak-kinds=definite --num-callers=30 $1.bin \"\$@\"" >"$1"
+        "--errors-for-leak-kinds=definite --num-callers=30 --vgdb=no $1.bin \"\$@\"" >"$1"
     chmod 755 "$1"
 }
 

@@ -5,6 +5,6 @@
 # admin command of the integration tests (tests/valgrind-admin.sh).
 if [ "${MCPGATE_VALGRIND:-0}" = 1 ]; then
     exec valgrind -q --leak-check=full --show-leak-kinds=definite \
-        --errors-for-leak-kinds=definite --error-exitcode=99 --num-callers=30 "$@"
+        --errors-for-leak-kinds=definite --error-exitcode=99 --num-callers=30 --vgdb=no "$@"
 fi
 exec "$@"
