@@ -461,13 +461,22 @@ int mcp_session_notify(struct store_conn *db, const char *session_hash, int lega
 struct json_object *mcp_fail(struct mcp_err *err, int code, const char *message)
 {
     mg_error_set(&err->e, 0, code, "%.255s", message);
+    err->retry_after_s = 0;
+    err->scope = NULL;
     return NULL;
 }
 
-struct json_object *mcp_unavailable(struct mcp_call *call, struct mcp_err *err)
+struct json_object *mcp_unavailable(struct mcp_err *err)
 {
-    call->unavailable = 1;
     mcp_fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
     err->e.http = 503;
+    return NULL;
+}
+
+struct json_object *mcp_rate_limited(struct mcp_err *err, int retry_after_s, const char *message)
+{
+    mcp_fail(err, MCP_ERROR_RATE_LIMITED, message);
+    err->e.http = 429;
+    err->retry_after_s = retry_after_s;
     return NULL;
 }

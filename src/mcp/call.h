@@ -30,13 +30,17 @@ void mcp_call_finish(struct mcp_call *call);
  * sends resp as JSON. Takes resp in the first case only. */
 int mcp_call_respond(struct mcp_call *call, struct json_object *resp);
 
-/* Sets err to code and message (copied; shown to the client). Returns
- * NULL, for "return mcp_fail(err, ...)". */
+/* Sets err to code and message (copied; shown to the client), HTTP status
+ * 0. Returns NULL, for "return mcp_fail(err, ...)". */
 struct json_object *mcp_fail(struct mcp_err *err, int code, const char *message);
 
-/* The store could not be reached: marks call (the client gets 503 with
- * Retry-After) and sets err to -32603. Returns NULL. */
-struct json_object *mcp_unavailable(struct mcp_call *call, struct mcp_err *err);
+/* The store could not be reached: sets err to -32603 with HTTP status 503
+ * (the client gets 503 with Retry-After). Returns NULL. */
+struct json_object *mcp_unavailable(struct mcp_err *err);
+
+/* A rate limit refused the call: sets err to MCP_ERROR_RATE_LIMITED with
+ * message, HTTP status 429 and retry_after_s. Returns NULL. */
+struct json_object *mcp_rate_limited(struct mcp_err *err, int retry_after_s, const char *message);
 
 /* RFC 5424 severity of an MCP logging level (0 = emergency .. 7 = debug),
  * or -1 for an unknown name. */

@@ -143,7 +143,7 @@ static struct json_object *page_with(struct mcp_call *call, struct json_object *
             goto out;
         }
         if (cursor_key(call, key) < 0) {
-            mcp_unavailable(call, err);
+            mcp_unavailable(err);
             goto out;
         }
         if (mcp_cursor_decode(key, list, json_object_get_string(cursor), &offset) < 0) {
@@ -159,7 +159,7 @@ static struct json_object *page_with(struct mcp_call *call, struct json_object *
     if (next) {
         if (cursor_key(call, key) < 0) {
             json_object_put(result);
-            result = mcp_unavailable(call, err);
+            result = mcp_unavailable(err);
             goto out;
         }
         char text[MCP_CURSOR_LEN + 1];
@@ -230,7 +230,7 @@ struct json_object *mcp_tools_list(struct mcp_call *call, struct json_object *pa
                                    struct mcp_err *err)
 {
     if (mcp_policy_load(call->env) < 0)
-        return mcp_unavailable(call, err); /* not an empty list: the store is down */
+        return mcp_unavailable(err); /* not an empty list: the store is down */
     /* Without dynamic sources, and unless discovery mode may apply, page
      * through the registry instead of building the whole list. */
     int threshold = call->env->cfg->discovery_threshold;
@@ -348,11 +348,11 @@ struct json_object *mcp_resources_subscribe(struct mcp_call *call, struct json_o
                      STORE_SUBSCRIPTIONS_MAX);
             return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
         }
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     case STORE_UNAVAILABLE:
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     }
-    return mcp_unavailable(call, err);
+    return mcp_unavailable(err);
 }
 
 struct json_object *mcp_resources_unsubscribe(struct mcp_call *call, struct json_object *params,
@@ -371,9 +371,9 @@ struct json_object *mcp_resources_unsubscribe(struct mcp_call *call, struct json
         return json_object_new_object();
     case STORE_UNAVAILABLE:
     case STORE_ERROR:
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     }
-    return mcp_unavailable(call, err);
+    return mcp_unavailable(err);
 }
 
 struct fanout {

@@ -92,7 +92,7 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
         rc = store_session_create(call->env->db, &s);
     }
     if (rc != STORE_OK)
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     memcpy(call->new_session_id, id, sizeof id);
     LOG_INFO("msg=\"session initialized\" version=%s requested_version_supported=%d", version,
              mcp_version_supported(requested));
@@ -186,7 +186,7 @@ struct json_object *mcp_tool_result_audited(struct mcp_call *call, const char *t
         return r;
     json_object_put(r);
     LOG_WARN("msg=\"tool result withheld: its audit row could not be written\" tool=%s", tool);
-    return mcp_unavailable(call, err);
+    return mcp_unavailable(err);
 }
 
 static struct json_object *m_tools_call(struct mcp_call *call, struct json_object *params,
@@ -200,7 +200,7 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
         !json_object_is_type(args, json_type_object))
         return mcp_fail(err, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
     if (mcp_policy_load(call->env) < 0) /* not "not permitted": the store is down */
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     /* every tools/call counts, whatever it names: an unknown tool, a refused
      * one or a discovery meta-tool, each of which writes an audit row */
     int retry_after = 0;
@@ -208,14 +208,13 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
     case 0:
         break;
     case 1: {
-        call->rate_limited_s = retry_after;
         char msg[128];
         snprintf(msg, sizeof msg, "Rate limit exceeded: retry after %d seconds", retry_after);
         mcp_audit_call(call, name, args, "refused", "rate limited", mg_now_ms());
-        return mcp_fail(err, MCP_ERROR_RATE_LIMITED, msg);
+        return mcp_rate_limited(err, retry_after, msg);
     }
     default:
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     }
     if (mcp_discovery_is_meta(name) && !mcp_tool_find(call->env, name))
         return mcp_discovery_call(call, name, args ? args : NULL, err);
@@ -241,12 +240,15 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
         return mcp_fail(err, JSONRPC_INVALID_PARAMS, msg);
     }
     /* OAuth: a token with only mcp:tools:read may call TOOL_READ tools; the
-     * transport turns insufficient_scope into HTTP 403 naming both scopes. */
+     * transport turns e.http 403 into HTTP 403 whose WWW-Authenticate names
+     * both scopes. */
     if (!mcp_tool_allowed(call->env, tool)) {
-        call->insufficient_scope = OAUTH_SCOPES_ALL;
         mcp_audit_call(call, tool->name, args, "refused", "insufficient scope", t0);
-        return mcp_fail(err, JSONRPC_INVALID_REQUEST,
-                        "insufficient scope: this tool needs " OAUTH_SCOPE_WRITE);
+        mcp_fail(err, JSONRPC_INVALID_REQUEST,
+                 "insufficient scope: this tool needs " OAUTH_SCOPE_WRITE);
+        err->e.http = 403;
+        err->scope = OAUTH_SCOPES_ALL;
+        return NULL;
     }
     struct json_object *empty = NULL;
     if (!args)
@@ -277,7 +279,7 @@ static struct json_object *m_logging_set_level(struct mcp_call *call, struct jso
     if (!call->session_hash)
         return mcp_fail(err, JSONRPC_INVALID_PARAMS, "logging/setLevel needs a session");
     if (store_session_set_log_level(call->env->db, call->session_hash, level) != STORE_OK)
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     return json_object_new_object();
 }
 
@@ -353,7 +355,17 @@ static int progress_token_too_long(const struct mcp_call *call, struct json_obje
     return token && json_object_get_string_len(token) > call->env->cfg->max_progress_token_bytes;
 }
 
-struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg)
+/* Fills err with code and text and returns the JSON-RPC error response to
+ * id: dispatch's own refusals. */
+static struct json_object *refuse(struct json_object *id, int code, const char *text,
+                                  struct mcp_err *err)
+{
+    mcp_fail(err, code, text);
+    return jsonrpc_error(id, code, text);
+}
+
+struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg,
+                                 struct mcp_err *err)
 {
     if (msg->kind == JSONRPC_NOTIFICATION) {
         LOG_DEBUG("msg=\"notification\" method=%.64s", msg->method);
@@ -362,39 +374,41 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
         return NULL;
     }
     if (msg->params && !json_object_is_type(msg->params, json_type_object))
-        return jsonrpc_error(msg->id, JSONRPC_INVALID_PARAMS, "params must be an object");
+        return refuse(msg->id, JSONRPC_INVALID_PARAMS, "params must be an object", err);
     if (progress_token_too_long(call, msg->params)) {
         char text[128];
         snprintf(text, sizeof text, "Invalid params: _meta.progressToken is longer than %d bytes",
                  call->env->cfg->max_progress_token_bytes);
-        return jsonrpc_error(msg->id, JSONRPC_INVALID_PARAMS, text);
+        return refuse(msg->id, JSONRPC_INVALID_PARAMS, text, err);
     }
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         if (strcmp(msg->method, methods[i].name) != 0)
             continue;
-        struct mcp_err err = {0};
         int mrtr = call->stateless && mcp_mrtr_method(msg->method);
-        if (mrtr && mcp_mrtr_begin(call, msg->method, msg->params, &err) < 0)
-            return jsonrpc_error(msg->id, err.e.code, err.e.msg);
-        struct json_object *result = methods[i].fn(call, msg->params, &err);
+        if (mrtr && mcp_mrtr_begin(call, msg->method, msg->params, err) < 0)
+            return jsonrpc_error(msg->id, err->e.code, err->e.msg);
+        struct json_object *result = methods[i].fn(call, msg->params, err);
         if (mrtr && call->input_requests && !call->missing_capability) {
-            /* the answers missing decide the reply, whatever the run made of their absence */
-            json_object_put(err.data);
-            err.data = NULL;
+            /* the answers missing decide the reply, whatever the run made of
+             * their absence (an outage in err still makes it a 503) */
+            json_object_put(err->data);
+            err->data = NULL;
             if (!result)
                 result = json_object_new_object();
-            result = mcp_mrtr_finish(call, msg->method, msg->params, result, &err);
+            result = mcp_mrtr_finish(call, msg->method, msg->params, result, err);
         }
         if (result) {
-            json_object_put(err.data);
+            json_object_put(err->data);
+            err->data = NULL;
             return jsonrpc_result(msg->id, result);
         }
-        struct json_object *resp = jsonrpc_error(msg->id, err.e.code, err.e.msg);
-        if (err.data)
-            json_add(json_get(resp, "error", json_type_object), "data", err.data);
+        struct json_object *resp = jsonrpc_error(msg->id, err->e.code, err->e.msg);
+        if (err->data)
+            json_add(json_get(resp, "error", json_type_object), "data", err->data);
+        err->data = NULL;
         return resp;
     }
     char text[200];
     snprintf(text, sizeof text, "Method not found: %.128s", msg->method);
-    return jsonrpc_error(msg->id, JSONRPC_METHOD_NOT_FOUND, text);
+    return refuse(msg->id, JSONRPC_METHOD_NOT_FOUND, text, err);
 }

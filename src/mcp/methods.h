@@ -20,8 +20,14 @@
 
 /* Handles one request or notification (msg->kind must be one of those).
  * Returns a new JSON-RPC response object for a request, NULL for a
- * notification. Store outages set call->unavailable and answer -32603. */
-struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg);
+ * notification. err (zeroed by the caller) receives the failure the
+ * response reports, and its e.http what the transport makes of it
+ * (mcp/types.h: 503 for a store outage, 429 with retry_after_s, 403 with
+ * scope); e.http 503 also stays when an input-required result replaced a
+ * failed run. err->data is always NULL on return: it went into the
+ * response. */
+struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg,
+                                 struct mcp_err *err);
 
 /* Calls the tool named name with args (an object or NULL) with every check
  * a tools/call gets after the rate limits (which count the tools/call
@@ -32,8 +38,8 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
 
 /* Writes the audit row of a call that produced the CallToolResult r
  * (outcome "ok", "error" or "cancelled"; detail may be NULL) and returns r.
- * When the row cannot be written it frees r, sets call->unavailable and
- * returns NULL with err (-32603: the client gets 503 with Retry-After), so
+ * When the row cannot be written it frees r and returns NULL with err
+ * (mcp_unavailable(): the client gets 503 with Retry-After), so
  * that no call is answered with a result the audit trail lacks. */
 struct json_object *mcp_tool_result_audited(struct mcp_call *call, const char *tool,
                                             struct json_object *args, const char *outcome,

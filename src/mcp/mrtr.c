@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mcp/call.h"
 #include "oauth/scope.h"
 #include "store/secret.h"
 #include "util/alloc.h"
@@ -125,8 +126,8 @@ static int open_state(struct mcp_call *call, const char *method, struct json_obj
 {
     struct seal_key k;
     if (state_key(call, &k) < 0) {
-        call->unavailable = 1;
-        return fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
+        mcp_unavailable(err);
+        return -1;
     }
     struct buf aad = {0};
     char *plain = NULL;
@@ -243,8 +244,7 @@ static char *seal_state(struct mcp_call *call, const char *method, struct json_o
     struct buf aad = {0};
     char *sealed = NULL;
     if (state_key(call, &k) < 0) {
-        call->unavailable = 1;
-        fail(err, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable, retry shortly");
+        mcp_unavailable(err);
     } else if (len > SEAL_MAX_PLAIN || binding(call, method, params, &aad) < 0) {
         fail(err, JSONRPC_INTERNAL_ERROR,
              "the answers so far are too large to carry in requestState");

@@ -48,8 +48,8 @@ int mcp_mrtr_method(const char *method);
  * input requests: opens params.requestState and merges its answers with
  * params.inputResponses into call->input_answers. Returns 0, or -1 with
  * err (-32602: malformed inputResponses or a state that does not open,
- * expired, or was issued for another user or request; -32603 with
- * call->unavailable when the key cannot be read). */
+ * expired, or was issued for another user or request; -32603 with HTTP
+ * status 503 when the key cannot be read). */
 int mcp_mrtr_begin(struct mcp_call *call, const char *method, struct json_object *params,
                    struct mcp_err *err);
 

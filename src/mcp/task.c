@@ -298,9 +298,7 @@ struct json_object *mcp_task_start(struct mcp_call *call, const struct tool_def 
     int full = n_jobs >= MCP_TASK_MAX_PER_PROCESS;
     pthread_mutex_unlock(&jobs_lock);
     if (full) {
-        call->rate_limited_s = 1;
-        return mcp_fail(err, MCP_ERROR_RATE_LIMITED,
-                        "Too many tasks are running on this server: retry shortly");
+        return mcp_rate_limited(err, 1, "Too many tasks are running on this server: retry shortly");
     }
     struct task_job *j = xcalloc(1, sizeof *j);
     j->cfg = env->cfg;
@@ -324,7 +322,7 @@ struct json_object *mcp_task_start(struct mcp_call *call, const struct tool_def 
                                          MCP_TASK_TTL_MS, runner, answers, &t);
     if (rc != STORE_OK) {
         job_free(j);
-        return mcp_unavailable(call, err);
+        return mcp_unavailable(err);
     }
     struct json_object *r = json_object_new_object();
     json_add(r, "resultType", json_object_new_string("task"));
@@ -367,7 +365,7 @@ static const char *task_param(struct mcp_call *call, struct json_object *params,
 
 /* 1 when rc (of a store call on the caller's task) failed: err says "no
  * such task" or "unavailable"; 0 when it went through. */
-static int task_failed(struct mcp_call *call, enum store_rc rc, struct mcp_err *err)
+static int task_failed(enum store_rc rc, struct mcp_err *err)
 {
     switch (rc) {
     case STORE_OK:
@@ -379,7 +377,7 @@ static int task_failed(struct mcp_call *call, enum store_rc rc, struct mcp_err *
     case STORE_ERROR:
         break;
     }
-    mcp_unavailable(call, err);
+    mcp_unavailable(err);
     return 1;
 }
 
@@ -388,7 +386,7 @@ static int task_failed(struct mcp_call *call, enum store_rc rc, struct mcp_err *
 static struct json_object *changed(struct mcp_call *call, const char *id, enum store_rc rc,
                                    const char *prefix, const char *no_wake, struct mcp_err *err)
 {
-    if (task_failed(call, rc, err))
+    if (task_failed(rc, err))
         return NULL;
     char key[MCP_WAKE_KEY_MAX];
     snprintf(key, sizeof key, "%s:%s", prefix, id);
@@ -404,7 +402,7 @@ struct json_object *mcp_tasks_get(struct mcp_call *call, struct json_object *par
     if (!id)
         return NULL;
     struct store_task t;
-    if (task_failed(call, store_task_get(call->env->db, id, user_of(call->env), &t), err))
+    if (task_failed(store_task_get(call->env->db, id, user_of(call->env), &t), err))
         return NULL;
     struct json_object *r = json_object_new_object();
     task_fields(r, &t);

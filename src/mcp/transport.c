@@ -226,15 +226,17 @@ static void call_from_session(struct mcp_call *call, const struct store_session 
         call->client_caps = NULL;
 }
 
-/* Runs one request or notification of a session. Returns the JSON-RPC
- * response to send as JSON, or NULL (notification, or the response went
- * out on the call's stream: then *streamed is set). */
+/* Runs one request or notification of a session; err (zeroed) receives
+ * its failure (mcp_dispatch()). Returns the JSON-RPC response to send as
+ * JSON, or NULL (notification, or the response went out on the call's
+ * stream: then *streamed is set). */
 static struct json_object *run_message(const struct mcp_env *env, struct mcp_call *call,
-                                       const struct jsonrpc_msg *msg, int *unavail, int *streamed)
+                                       const struct jsonrpc_msg *msg, struct mcp_err *err,
+                                       int *unavail, int *streamed)
 {
     mcp_call_begin(call, msg);
-    struct json_object *r = mcp_dispatch(call, msg);
-    if (call->unavailable && !call->streaming && !call->publish_stream) {
+    struct json_object *r = mcp_dispatch(call, msg, err);
+    if (err->e.http == 503 && !call->streaming && !call->publish_stream) {
         json_object_put(r);
         r = NULL;
         *unavail = 1;
@@ -268,9 +270,10 @@ static struct json_object *batch_message(const struct mcp_env *env, const struct
     struct mcp_call call = {.env = env, .no_stream = 1};
     call_from_session(&call, s, hash);
     int streamed = 0;
-    struct json_object *r = run_message(env, &call, &msg, unavail, &streamed);
-    if (call.insufficient_scope)
-        *scope = call.insufficient_scope;
+    struct mcp_err err = {0};
+    struct json_object *r = run_message(env, &call, &msg, &err, unavail, &streamed);
+    if (err.e.http == 403)
+        *scope = err.scope;
     return r;
 }
 
@@ -343,8 +346,9 @@ static void handle_initialize(const struct mcp_env *env, const struct jsonrpc_ms
                               struct mcp_http_out *out)
 {
     struct mcp_call call = {.env = env};
-    struct json_object *r = mcp_dispatch(&call, msg);
-    if (call.unavailable) {
+    struct mcp_err err = {0};
+    struct json_object *r = mcp_dispatch(&call, msg, &err);
+    if (err.e.http == 503) {
         json_object_put(r);
         tr_unavailable(out);
         return;
@@ -388,9 +392,10 @@ static void handle_message(const struct mcp_env *env, const struct mcp_http_in *
     } else {
         struct mcp_call call = {.env = env};
         call_from_session(&call, &s, hash);
-        r = run_message(env, &call, &msg, &unavail, &streamed);
-        out->insufficient_scope = call.insufficient_scope; /* oauth: 403 below */
-        out->retry_after_s = call.rate_limited_s;          /* 429 below */
+        struct mcp_err err = {0};
+        r = run_message(env, &call, &msg, &err, &unavail, &streamed);
+        out->insufficient_scope = err.e.http == 403 ? err.scope : NULL; /* oauth: 403 below */
+        out->retry_after_s = err.e.http == 429 ? err.retry_after_s : 0; /* 429 below */
     }
     if (unavail) {
         json_object_put(r);
@@ -649,7 +654,8 @@ static void legacy_message(const struct mcp_env *env, const char *hash, const ch
     } else {
         struct mcp_call call = {.env = env, .publish_stream = stream};
         call_from_session(&call, &s, hash);
-        r = run_message(env, &call, &msg, &unavail, &streamed);
+        struct mcp_err err = {0};
+        r = run_message(env, &call, &msg, &err, &unavail, &streamed);
     }
     if (unavail && !r)
         r = jsonrpc_error(msg.id, JSONRPC_INTERNAL_ERROR, "service temporarily unavailable");

@@ -45,6 +45,10 @@ struct mcp_http_in {
     size_t max_body_bytes; /* for the 413 message */
 };
 
+/* The answer. A method's failure shapes it through the struct mcp_err that
+ * mcp_dispatch() fills (mcp/types.h): e.http 503 becomes 503 with
+ * Retry-After, 429 copies retry_after_s, 403 copies scope into
+ * insufficient_scope. */
 struct mcp_http_out {
     int status;
     struct json_object *body;                /* owned; NULL for an empty body */

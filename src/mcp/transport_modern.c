@@ -318,15 +318,16 @@ void tr_handle_modern(const struct mcp_env *env, const struct mcp_http_in *in,
     if (level && mcp_log_severity(level) >= 0)
         snprintf(call.log_level, sizeof call.log_level, "%s", level);
     mcp_call_begin(&call, &msg);
-    struct json_object *r = mcp_dispatch(&call, &msg);
+    struct mcp_err err = {0};
+    struct json_object *r = mcp_dispatch(&call, &msg, &err);
     finish_modern_result(r, msg.method);
-    if (call.unavailable && !call.streaming) {
+    if (err.e.http == 503 && !call.streaming) {
         json_object_put(r);
         tr_unavailable(out);
     } else if (mcp_call_respond(&call, r)) {
         out->streamed = 1;
     } else {
-        out->insufficient_scope = call.insufficient_scope; /* oauth: 403 */
+        out->insufficient_scope = err.e.http == 403 ? err.scope : NULL; /* oauth: 403 */
         out->status = out->insufficient_scope ? 403 : modern_error_status(r);
         out->body = r;
     }

@@ -61,25 +61,34 @@ struct mcp_call {
     int input_seq;                      /* numbers the keys of plain tool_request() calls */
     int in_task;            /* runs as a task (mcp/task.h): no request to answer, input is parked */
     int escalate;           /* a task_late tool asked to go on as a task (tool_become_task) */
-    int rate_limited_s;     /* > 0: refused by a rate limit; retry after this long */
     int events_sent;        /* notifications and requests sent (max_events_per_call) */
     long long stream_lease; /* the held-stream lease while streaming (mcp/sse.h), or 0 */
     int stream_refused;     /* the caller holds too many streams: this one cannot stream */
 
     char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
-    int unavailable;                             /* set when the store could not be reached */
-    const char *insufficient_scope; /* static: the scopes a refused call needs (HTTP 403) */
-    const struct tool_def *tool;    /* tools/call: the tool once found (metrics), else NULL */
+    const struct tool_def *tool; /* tools/call: the tool once found (metrics), else NULL */
 };
 
 /* A method's failure: the error of util/error.h (e.code the JSON-RPC
  * code, e.msg the message safe to show the client, at most 255 bytes as
- * JSON-RPC errors always were; e.http 503 when the store could not be
- * reached), and optionally the error's data member (owned; mcp_dispatch
- * sends it). */
+ * JSON-RPC errors always were), optionally the error's data member (owned;
+ * mcp_dispatch sends it), and what the transport makes of it: e.http is
+ *
+ *   503  the store could not be reached (mcp_unavailable()): the answer is
+ *        503 with Retry-After instead of the JSON-RPC error;
+ *   429  a rate limit refused the call (mcp_rate_limited()): Retry-After
+ *        retry_after_s;
+ *   403  the token's scope does not cover the call: WWW-Authenticate
+ *        insufficient_scope names scope;
+ *   0    anything else: the error travels in the JSON-RPC response.
+ *
+ * retry_after_s and scope are set with their status only (mcp_fail()
+ * clears them). */
 struct mcp_err {
     struct mg_error e;
     struct json_object *data;
+    int retry_after_s; /* e.http 429: seconds the client waits before retrying */
+    const char *scope; /* static; e.http 403: the scopes the call needs (oauth/scope.h) */
 };
 
 #endif

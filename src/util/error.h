@@ -32,7 +32,8 @@
  *      errno text). Never sent to a client, and never a secret either.
  *
  * mcp/ wraps it: struct mcp_err (mcp/types.h) is an mg_error plus the
- * JSON-RPC error's data member.
+ * JSON-RPC error's data member, a Retry-After (http 429) and the scopes a
+ * call needs (http 403).
  */
 #ifndef MG_UTIL_ERROR_H
 #define MG_UTIL_ERROR_H

@@ -37,6 +37,18 @@ def client(url, key, name):
     return c
 
 
+def stateless_echo(url, key):
+    """A stateless 2026-07-28 tools/call of echo (no session)."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}}
+    return mcptest.post_json(url + "/mcp", {
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"message": "x"}, "_meta": meta}},
+        {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "echo",
+         "Authorization": "Bearer " + key})
+
+
 def names(c):
     out, cursor = [], None
     for _ in range(50):
@@ -129,12 +141,15 @@ def main():
 
         # a policy that cannot be read is an outage (503, retry), not "not permitted" and not
         # an empty tools/list: a client must not take a store fault for a decision
-        carol = client(url_b, user_with_key(t, st, "carol"), "carol")
+        kc = user_with_key(t, st, "carol")
+        carol = client(url_b, kc, "carol")
         ok, _ = st.psql("ALTER TABLE tool_policies RENAME TO tool_policies_away")
         t.ok(ok, "tool_policies renamed away: the policy query fails")
         try:
             for what, call in (("tools/call echo", lambda: carol.tool("echo", {"message": "x"})),
-                               ("tools/list", lambda: carol.call("tools/list"))):
+                               ("tools/list", lambda: carol.call("tools/list")),
+                               ("stateless 2026-07-28 tools/call echo",
+                                lambda: stateless_echo(url_b, kc))):
                 r = call()
                 j = r.json if isinstance(r.json, dict) else {}
                 err = j.get("error") or {}
