@@ -189,11 +189,20 @@ static void users_page(struct oauth_ctx *ctx, const struct store_user *u, const 
     free(r.v);
 }
 
-void oauth_handle_admin_users(struct oauth_ctx *ctx)
+typedef void (*page_fn)(struct oauth_ctx *ctx, const struct store_user *u, const char *notice);
+
+/* Answers a console GET of path: the page (show) for an admin, or the
+ * refusal oauth_admin_get_only() or oauth_admin_require() wrote. */
+static void admin_get(struct oauth_ctx *ctx, const char *path, page_fn show)
 {
     struct store_user u;
-    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/users"))
-        users_page(ctx, &u, NULL);
+    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, path))
+        show(ctx, &u, NULL);
+}
+
+void oauth_handle_admin_users(struct oauth_ctx *ctx)
+{
+    admin_get(ctx, "/admin/users", users_page);
 }
 
 /* Reads a console POST: form, CSRF, the admin, confirm=yes. Returns 1 when
@@ -246,8 +255,6 @@ static int valid_name(const char *s)
     return n >= 1 && n <= 64 &&
            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
 }
-
-typedef void (*page_fn)(struct oauth_ctx *ctx, const struct store_user *u, const char *notice);
 
 /* Answers a change's outcome: its page (show) with a notice, or an error. */
 static void after_change_on(struct oauth_ctx *ctx, const struct store_user *admin, enum store_rc rc,
@@ -540,9 +547,7 @@ static void apps_page(struct oauth_ctx *ctx, const struct store_user *u, const c
 
 void oauth_handle_admin_apps(struct oauth_ctx *ctx)
 {
-    struct store_user u;
-    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/apps"))
-        apps_page(ctx, &u, NULL);
+    admin_get(ctx, "/admin/apps", apps_page);
 }
 
 void oauth_handle_admin_app_revoke(struct oauth_ctx *ctx)
@@ -578,23 +583,17 @@ static void policy_page(struct oauth_ctx *ctx, const struct store_user *u, const
 
 void oauth_handle_admin_keys(struct oauth_ctx *ctx)
 {
-    struct store_user u;
-    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/keys"))
-        keys_page(ctx, &u, NULL);
+    admin_get(ctx, "/admin/keys", keys_page);
 }
 
 void oauth_handle_admin_clients(struct oauth_ctx *ctx)
 {
-    struct store_user u;
-    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/clients"))
-        clients_page(ctx, &u, NULL);
+    admin_get(ctx, "/admin/clients", clients_page);
 }
 
 void oauth_handle_admin_policy(struct oauth_ctx *ctx)
 {
-    struct store_user u;
-    if (oauth_admin_get_only(ctx) && oauth_admin_require(ctx, &u, "/admin/policy"))
-        policy_page(ctx, &u, NULL);
+    admin_get(ctx, "/admin/policy", policy_page);
 }
 
 /* A positive decimal id from field, or 0. */
