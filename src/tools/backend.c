@@ -153,18 +153,28 @@ int bk_opt_long(struct parse *p, struct json_object *o, const char *where, const
     return 0;
 }
 
+/* The optional member key of o: 1 with it in *v when it has type, 0 when
+ * absent, -1 when it has another type (reported: "<key> must be <what>"). */
+static int opt_member(struct parse *p, struct json_object *o, const char *where, const char *key,
+                      enum json_type type, const char *what, struct json_object **v)
+{
+    if (!json_object_object_get_ex(o, key, v))
+        return 0;
+    if (!json_object_is_type(*v, type)) {
+        bk_bad(p, "%s%s must be %s", where, key, what);
+        return -1;
+    }
+    return 1;
+}
+
 int bk_opt_string(struct parse *p, struct json_object *o, const char *where, const char *key,
                   const char **out)
 {
     struct json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v))
-        return 0;
-    if (!json_object_is_type(v, json_type_string)) {
-        bk_bad(p, "%s%s must be a string", where, key);
-        return -1;
-    }
-    *out = json_object_get_string(v);
-    return 0;
+    int rc = opt_member(p, o, where, key, json_type_string, "a string", &v);
+    if (rc > 0)
+        *out = json_object_get_string(v);
+    return rc < 0 ? -1 : 0;
 }
 
 int bk_only_keys(struct parse *p, struct json_object *o, const char *where, const char *const *keys)
@@ -196,14 +206,10 @@ int bk_opt_bool(struct parse *p, struct json_object *o, const char *where, const
                 int *out)
 {
     struct json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v))
-        return 0;
-    if (!json_object_is_type(v, json_type_boolean)) {
-        bk_bad(p, "%s%s must be true or false", where, key);
-        return -1;
-    }
-    *out = json_object_get_boolean(v);
-    return 0;
+    int rc = opt_member(p, o, where, key, json_type_boolean, "true or false", &v);
+    if (rc > 0)
+        *out = json_object_get_boolean(v);
+    return rc < 0 ? -1 : 0;
 }
 
 /* 1 when v is one line of 1..max printable characters. */
