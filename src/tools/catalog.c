@@ -4,6 +4,7 @@
  */
 #include "tools/catalog.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,44 @@
 #define TEMPLATE_VAR_NAME_MAX 64     /* longest variable name in a URI template */
 #define MATCH_BUDGET          100000 /* steps one template may take to match one URI */
 
-static const struct tool_resource_def *res_tables[MAX_TABLES];
-static int res_len[MAX_TABLES];
-static int n_res_tables;
+/* The tables of one kind of definition, in the order they were added:
+ * entries are size bytes apart, each naming itself by the string member at
+ * key_off. Written only at start-up, before the threads. */
+struct defs {
+    const void *table[MAX_TABLES];
+    int len[MAX_TABLES];
+    int n;
+    size_t size;
+    size_t key_off;
+};
 
-static const struct tool_template_def *tmpl_tables[MAX_TABLES];
-static int tmpl_len[MAX_TABLES];
-static int n_tmpl_tables;
+static struct defs resources = {.size = sizeof(struct tool_resource_def),
+                                .key_off = offsetof(struct tool_resource_def, uri)};
+static struct defs templates = {.size = sizeof(struct tool_template_def),
+                                .key_off = offsetof(struct tool_template_def, uri_template)};
+static struct defs prompts = {.size = sizeof(struct tool_prompt_def),
+                              .key_off = offsetof(struct tool_prompt_def, name)};
 
-static const struct tool_prompt_def *prompt_tables[MAX_TABLES];
-static int prompt_len[MAX_TABLES];
-static int n_prompt_tables;
+/* Entry i counting through all the tables in order, or NULL past the last. */
+static const void *defs_nth(const struct defs *d, int i)
+{
+    for (int t = 0; t < d->n; t++) {
+        if (i < d->len[t])
+            return (const char *)d->table[t] + (size_t)i * d->size;
+        i -= d->len[t];
+    }
+    return NULL;
+}
+
+/* The first entry named key, or NULL. */
+static const void *defs_find(const struct defs *d, const char *key)
+{
+    const char *e;
+    for (int i = 0; (e = defs_nth(d, i)) != NULL; i++)
+        if (strcmp(*(const char *const *)(e + d->key_off), key) == 0)
+            return e;
+    return NULL;
+}
 
 static void die(const char *what, const char *name)
 {
@@ -84,68 +112,68 @@ static int template_valid(const char *t)
     return 1;
 }
 
+/* Adds table (n entries) to d, or aborts when an entry is not valid (fault()
+ * says why, or returns NULL when it is) or when an earlier entry took its
+ * name (the message twice). The table is added first, so the lookup finds
+ * the first entry of a name among all the tables: any but the entry itself
+ * is an earlier one. */
+static void defs_add(struct defs *d, const void *table, int n, const char *(*fault)(const void *e),
+                     const char *twice)
+{
+    if (d->n == MAX_TABLES)
+        abort();
+    d->table[d->n] = table;
+    d->len[d->n] = n;
+    d->n++;
+    for (int i = 0; i < n; i++) {
+        const char *e = (const char *)table + (size_t)i * d->size;
+        const char *key = *(const char *const *)(e + d->key_off);
+        const char *why = fault(e);
+        if (why)
+            die(why, key);
+        if (defs_find(d, key) != e)
+            die(twice, key);
+    }
+}
+
+static const char *resource_fault(const void *e)
+{
+    const struct tool_resource_def *d = e;
+    return !uri_valid(d->uri) || !d->name || !d->read ? "invalid resource definition" : NULL;
+}
+
+static const char *template_fault(const void *e)
+{
+    const struct tool_template_def *d = e;
+    return !template_valid(d->uri_template) || !d->name || !d->read
+               ? "invalid resource template definition"
+               : NULL;
+}
+
+static const char *prompt_fault(const void *e)
+{
+    const struct tool_prompt_def *d = e;
+    if (!name_valid(d->name) || !d->get || (d->n_args > 0 && !d->args) || d->n_args < 0)
+        return "invalid prompt definition";
+    for (int a = 0; a < d->n_args; a++)
+        if (!d->args[a].name || !*d->args[a].name)
+            return "prompt argument without a name";
+    return NULL;
+}
+
 void tool_resources_add(const struct tool_resource_def *defs, int n)
 {
-    if (n_res_tables == MAX_TABLES)
-        abort();
-    for (int i = 0; i < n; i++) {
-        const struct tool_resource_def *d = &defs[i];
-        const struct tool_resource_def *r = NULL;
-        const struct tool_template_def *t = NULL;
-        struct json_object *vars = NULL;
-        if (!uri_valid(d->uri) || !d->name || !d->read)
-            die("invalid resource definition", d->uri);
-        if (tool_resource_resolve(d->uri, &r, &t, &vars) == 0 && r)
-            die("resource registered twice", d->uri);
-        json_object_put(vars);
-        for (int j = 0; j < i; j++)
-            if (strcmp(defs[j].uri, d->uri) == 0)
-                die("resource registered twice", d->uri);
-    }
-    res_tables[n_res_tables] = defs;
-    res_len[n_res_tables] = n;
-    n_res_tables++;
+    defs_add(&resources, defs, n, resource_fault, "resource registered twice");
 }
 
 void tool_templates_add(const struct tool_template_def *defs, int n)
 {
-    if (n_tmpl_tables == MAX_TABLES)
-        abort();
-    for (int i = 0; i < n; i++) {
-        const struct tool_template_def *d = &defs[i];
-        if (!template_valid(d->uri_template) || !d->name || !d->read)
-            die("invalid resource template definition", d->uri_template);
-        if (tool_template_find(d->uri_template))
-            die("resource template registered twice", d->uri_template);
-        for (int j = 0; j < i; j++)
-            if (strcmp(defs[j].uri_template, d->uri_template) == 0)
-                die("resource template registered twice", d->uri_template);
-    }
-    tmpl_tables[n_tmpl_tables] = defs;
-    tmpl_len[n_tmpl_tables] = n;
-    n_tmpl_tables++;
+    defs_add(&templates, defs, n, template_fault, "resource template registered twice");
 }
 
 void tool_prompts_add(const struct tool_prompt_def *defs, int n)
 {
-    if (n_prompt_tables == MAX_TABLES)
-        abort();
-    for (int i = 0; i < n; i++) {
-        const struct tool_prompt_def *d = &defs[i];
-        if (!name_valid(d->name) || !d->get || (d->n_args > 0 && !d->args) || d->n_args < 0)
-            die("invalid prompt definition", d->name);
-        if (tool_prompt_find(d->name))
-            die("prompt registered twice", d->name);
-        for (int j = 0; j < i; j++)
-            if (strcmp(defs[j].name, d->name) == 0)
-                die("prompt registered twice", d->name);
-        for (int a = 0; a < d->n_args; a++)
-            if (!d->args[a].name || !*d->args[a].name)
-                die("prompt argument without a name", d->name);
-    }
-    prompt_tables[n_prompt_tables] = defs;
-    prompt_len[n_prompt_tables] = n;
-    n_prompt_tables++;
+    defs_add(&prompts, defs, n, prompt_fault, "prompt registered twice");
 }
 
 static void add_opt(struct json_object *o, const char *key, const char *value)
@@ -177,51 +205,43 @@ static struct json_object *listed(const char *key, const char *id, const char *n
 struct json_object *tool_resource_list_json(void)
 {
     struct json_object *arr = json_object_new_array();
-    for (int t = 0; t < n_res_tables; t++) {
-        for (int i = 0; i < res_len[t]; i++) {
-            const struct tool_resource_def *d = &res_tables[t][i];
-            push(arr, listed("uri", d->uri, d->name, d->title, d->description, d->mime_type));
-        }
-    }
+    const struct tool_resource_def *d;
+    for (int i = 0; (d = defs_nth(&resources, i)) != NULL; i++)
+        push(arr, listed("uri", d->uri, d->name, d->title, d->description, d->mime_type));
     return arr;
 }
 
 struct json_object *tool_template_list_json(void)
 {
     struct json_object *arr = json_object_new_array();
-    for (int t = 0; t < n_tmpl_tables; t++) {
-        for (int i = 0; i < tmpl_len[t]; i++) {
-            const struct tool_template_def *d = &tmpl_tables[t][i];
-            push(arr, listed("uriTemplate", d->uri_template, d->name, d->title, d->description,
-                             d->mime_type));
-        }
-    }
+    const struct tool_template_def *d;
+    for (int i = 0; (d = defs_nth(&templates, i)) != NULL; i++)
+        push(arr, listed("uriTemplate", d->uri_template, d->name, d->title, d->description,
+                         d->mime_type));
     return arr;
 }
 
 struct json_object *tool_prompt_list_json(void)
 {
     struct json_object *arr = json_object_new_array();
-    for (int t = 0; t < n_prompt_tables; t++) {
-        for (int i = 0; i < prompt_len[t]; i++) {
-            const struct tool_prompt_def *d = &prompt_tables[t][i];
-            struct json_object *o = json_object_new_object();
-            json_add(o, "name", json_object_new_string(d->name));
-            add_opt(o, "title", d->title);
-            add_opt(o, "description", d->description);
-            if (d->n_args > 0) {
-                struct json_object *args = json_object_new_array();
-                for (int a = 0; a < d->n_args; a++) {
-                    struct json_object *arg = json_object_new_object();
-                    json_add(arg, "name", json_object_new_string(d->args[a].name));
-                    add_opt(arg, "description", d->args[a].description);
-                    json_add(arg, "required", json_object_new_boolean(d->args[a].required));
-                    push(args, arg);
-                }
-                json_add(o, "arguments", args);
+    const struct tool_prompt_def *d;
+    for (int i = 0; (d = defs_nth(&prompts, i)) != NULL; i++) {
+        struct json_object *o = json_object_new_object();
+        json_add(o, "name", json_object_new_string(d->name));
+        add_opt(o, "title", d->title);
+        add_opt(o, "description", d->description);
+        if (d->n_args > 0) {
+            struct json_object *args = json_object_new_array();
+            for (int a = 0; a < d->n_args; a++) {
+                struct json_object *arg = json_object_new_object();
+                json_add(arg, "name", json_object_new_string(d->args[a].name));
+                add_opt(arg, "description", d->args[a].description);
+                json_add(arg, "required", json_object_new_boolean(d->args[a].required));
+                push(args, arg);
             }
-            push(arr, o);
+            json_add(o, "arguments", args);
         }
+        push(arr, o);
     }
     return arr;
 }
@@ -265,39 +285,31 @@ int tool_resource_resolve(const char *uri, const struct tool_resource_def **res,
 {
     if (!uri || strlen(uri) > TOOL_URI_MAX)
         return -1;
-    for (int t = 0; t < n_res_tables; t++) {
-        for (int i = 0; i < res_len[t]; i++) {
-            if (strcmp(res_tables[t][i].uri, uri) != 0)
-                continue;
-            *res = &res_tables[t][i];
-            *tmpl = NULL;
-            *vars = NULL;
+    const struct tool_resource_def *r = defs_find(&resources, uri);
+    if (r) {
+        *res = r;
+        *tmpl = NULL;
+        *vars = NULL;
+        return 0;
+    }
+    const struct tool_template_def *t;
+    for (int i = 0; (t = defs_nth(&templates, i)) != NULL; i++) {
+        struct json_object *v = json_object_new_object();
+        long budget = MATCH_BUDGET;
+        if (match(t->uri_template, uri, v, &budget)) {
+            *res = NULL;
+            *tmpl = t;
+            *vars = v;
             return 0;
         }
-    }
-    for (int t = 0; t < n_tmpl_tables; t++) {
-        for (int i = 0; i < tmpl_len[t]; i++) {
-            struct json_object *v = json_object_new_object();
-            long budget = MATCH_BUDGET;
-            if (match(tmpl_tables[t][i].uri_template, uri, v, &budget)) {
-                *res = NULL;
-                *tmpl = &tmpl_tables[t][i];
-                *vars = v;
-                return 0;
-            }
-            json_object_put(v);
-        }
+        json_object_put(v);
     }
     return -1;
 }
 
 const struct tool_template_def *tool_template_find(const char *uri_template)
 {
-    for (int t = 0; t < n_tmpl_tables; t++)
-        for (int i = 0; i < tmpl_len[t]; i++)
-            if (strcmp(tmpl_tables[t][i].uri_template, uri_template) == 0)
-                return &tmpl_tables[t][i];
-    return NULL;
+    return defs_find(&templates, uri_template);
 }
 
 int tool_template_has_var(const struct tool_template_def *t, const char *name)
@@ -311,11 +323,7 @@ int tool_template_has_var(const struct tool_template_def *t, const char *name)
 
 const struct tool_prompt_def *tool_prompt_find(const char *name)
 {
-    for (int t = 0; t < n_prompt_tables; t++)
-        for (int i = 0; i < prompt_len[t]; i++)
-            if (strcmp(prompt_tables[t][i].name, name) == 0)
-                return &prompt_tables[t][i];
-    return NULL;
+    return defs_find(&prompts, name);
 }
 
 const struct tool_prompt_arg *tool_prompt_arg_find(const struct tool_prompt_def *p,
