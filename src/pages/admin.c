@@ -8,9 +8,10 @@
 
 #include "pages/pages.h"
 
-#define CHART_W 720
-#define CHART_H 180
-#define BAR_ROW 26
+#define CHART_W  720
+#define CHART_H  180
+#define BAR_ROW  26
+#define BAR_SPAN (CHART_W - 330) /* the longest bar: the width less labels and figures */
 
 /* The console's links; current marks the page shown. */
 static int nav(struct buf *b, const char *base, const char *current, const char *username)
@@ -76,6 +77,13 @@ static int chart_hours(struct buf *b, const struct pages_admin_hour *h)
                             bottom, CHART_W, bottom);
 }
 
+/* The length of a bar of value v when the largest value, max, fills the
+ * space right of the labels (BAR_SPAN); 0 when max is not positive. */
+static int bar_len(double v, double max)
+{
+    return max > 0 ? (int)(v / max * BAR_SPAN) : 0;
+}
+
 /* Horizontal bars: one row per label, scaled to the largest value. */
 static int chart_bars(struct buf *b, const char *id, const char *title,
                       const struct pages_admin_bar *bars, int n, const char *unit)
@@ -86,13 +94,12 @@ static int chart_bars(struct buf *b, const char *id, const char *title,
     double max = 0;
     for (int i = 0; i < n; i++)
         max = bars[i].value > max ? bars[i].value : max;
-    max = max > 0 ? max : 1;
     rc = rc || buf_printf(b,
                           "<svg id=\"%s\" role=\"img\" viewBox=\"0 0 %d %d\" width=\"100%%\" "
                           "xmlns=\"http://www.w3.org/2000/svg\"><title>%s</title>",
                           id, CHART_W, n * BAR_ROW + 4, title);
     for (int i = 0; i < n && rc == 0; i++) {
-        int w = (int)(bars[i].value / max * (CHART_W - 330));
+        int w = bar_len(bars[i].value, max);
         int y = i * BAR_ROW + 2;
         rc = buf_printf(b, "<g class=\"bar\"><text x=\"0\" y=\"%d\" font-size=\"13\">", y + 16) ||
              pages_escape(b, bars[i].label) ||
@@ -114,7 +121,6 @@ static int chart_latency(struct buf *b, const struct pages_admin_latency *l, int
     double max = 0;
     for (int i = 0; i < n; i++)
         max = l[i].p99_ms > max ? l[i].p99_ms : max;
-    max = max > 0 ? max : 1;
     rc = rc || buf_printf(b,
                           "<p><small>Since the counters began (docs/monitoring.md); each bound "
                           "is the upper end of the histogram bucket holding it.</small></p>\n"
@@ -124,8 +130,8 @@ static int chart_latency(struct buf *b, const struct pages_admin_latency *l, int
                           CHART_W, n * BAR_ROW * 2 + 4);
     for (int i = 0; i < n && rc == 0; i++) {
         int y = i * BAR_ROW * 2 + 2;
-        int w50 = (int)(l[i].p50_ms / max * (CHART_W - 330));
-        int w99 = (int)(l[i].p99_ms / max * (CHART_W - 330));
+        int w50 = bar_len(l[i].p50_ms, max);
+        int w99 = bar_len(l[i].p99_ms, max);
         rc = buf_printf(b, "<g class=\"backend\"><text x=\"0\" y=\"%d\" font-size=\"13\">",
                         y + 16) ||
              pages_escape(b, l[i].backend) ||
