@@ -174,9 +174,7 @@ static int cmd_list(const struct cli_env *env, int argc, char **argv)
     else if (n == 0)
         printf("no backends in %s\n", env->cfg->backends_dir);
     json_object_put(all);
-    for (int i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
+    alloc_strv_free(files, n);
     return rc;
 }
 
@@ -204,9 +202,7 @@ static struct backend *find_backend(const struct cli_env *env, const char *name,
         fprintf(stderr,
                 "mcpgate: no backend called \"%s\" in %s (mcpgate backend list shows them)\n", name,
                 env->cfg->backends_dir);
-    for (int i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
+    alloc_strv_free(files, n);
     return found;
 }
 
@@ -435,9 +431,7 @@ static int cmd_rotate(const struct cli_env *env)
         printf("%d stored credentials: %d re-sealed under key %s, %d already under it, %d changed "
                "meanwhile, %d could not be opened\n",
                r.n, resealed, keys[0].id, current, changed, failed);
-    for (int i = 0; i < r.n; i++)
-        free(r.sealed[i]);
-    free(r.sealed);
+    alloc_strv_free(r.sealed, r.n);
     free(r.rows);
     return rc ? rc : failed ? 1 : 0;
 }

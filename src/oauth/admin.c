@@ -183,9 +183,7 @@ static void users_page(struct oauth_ctx *ctx, const struct store_user *u, const 
         struct buf html = {0};
         oauth_send_rendered(ctx, 200, pages_admin_users(&html, &p), &html);
     }
-    for (int i = 0; i < r.n * 3; i++)
-        free(r.strings[i]);
-    free(r.strings);
+    alloc_strv_free(r.strings, r.n * 3);
     free(r.v);
 }
 
@@ -427,12 +425,8 @@ static void rows_add(struct table_rows *t, const char *value, const char *const 
 
 static void rows_free(struct table_rows *t)
 {
-    for (int i = 0; i < t->n * t->n_cols; i++)
-        free(t->cells[i]);
-    for (int i = 0; i < t->n; i++)
-        free(t->values[i]);
-    free(t->cells);
-    free(t->values);
+    alloc_strv_free(t->cells, t->n * t->n_cols);
+    alloc_strv_free(t->values, t->n);
 }
 
 static void on_key_row(void *arg, const struct store_api_key *k)

@@ -92,17 +92,11 @@ void tool_backend_free(struct backend *b)
         tool_secret_free(b->creds[i].value);
     }
     free(b->creds);
-    for (int i = 0; i < b->n_headers; i++)
-        free(b->headers[i]);
-    free(b->headers);
+    alloc_strv_free(b->headers, b->n_headers);
     tool_upstream_free(b->up);
     free(b->auth);
-    for (int i = 0; i < b->n_include; i++)
-        free(b->include_tools[i]);
-    free(b->include_tools);
-    for (int i = 0; i < b->n_exclude; i++)
-        free(b->exclude_tools[i]);
-    free(b->exclude_tools);
+    alloc_strv_free(b->include_tools, b->n_include);
+    alloc_strv_free(b->exclude_tools, b->n_exclude);
     free(b->name);
     free(b->file);
     free(b->base_url);

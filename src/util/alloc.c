@@ -32,3 +32,10 @@ char *xstrdup(const char *s)
 {
     return nonnull(strdup(s));
 }
+
+void alloc_strv_free(char **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}

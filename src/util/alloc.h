@@ -26,4 +26,8 @@ __attribute__((returns_nonnull)) void *xrealloc(void *p, size_t n);
 /* strdup(s) of a non-NULL s. Aborts when out of memory. */
 __attribute__((malloc, returns_nonnull)) char *xstrdup(const char *s);
 
+/* Frees the first n strings of v, then v itself. v may be NULL (with n 0).
+ * Cannot fail. */
+void alloc_strv_free(char **v, int n);
+
 #endif
