@@ -129,15 +129,16 @@ static EVP_PKEY *pkey_from_params(const char *name, OSSL_PARAM *params, int chec
     return check ? checked_public(pkey) : pkey;
 }
 
-static const char *rsa_parse(struct json_object *k, struct jwk *out)
+/* The key of each type's public members, or NULL with *why set. */
+static EVP_PKEY *rsa_key(struct json_object *k, const char **why)
 {
     unsigned char n[JWK_RSA_MAX_BITS / 8 + 1], e[RSA_E_MAX_LEN];
     long n_len = member_b64url(k, "n", n, sizeof n);
     long e_len = member_b64url(k, "e", e, sizeof e);
-    if (n_len < 0)
-        return "RSA key without a valid \"n\"";
-    if (e_len < 0)
-        return "RSA key without a valid \"e\"";
+    if (n_len < 0 || e_len < 0) {
+        *why = n_len < 0 ? "RSA key without a valid \"n\"" : "RSA key without a valid \"e\"";
+        return NULL;
+    }
     BIGNUM *bn_n = BN_bin2bn(n, (int)n_len, NULL);
     BIGNUM *bn_e = BN_bin2bn(e, (int)e_len, NULL);
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -161,25 +162,22 @@ static const char *rsa_parse(struct json_object *k, struct jwk *out)
     BN_free(bn_n);
     BN_free(bn_e);
     if (bits < JWK_RSA_MIN_BITS || bits > JWK_RSA_MAX_BITS)
-        return "RSA key size outside 2048 to 8192 bits";
-    if (!pkey)
-        return "RSA key with an even modulus, or an exponent even or 1";
-    out->kty = JWK_RSA;
-    out->pkey = pkey;
-    return NULL;
+        *why = "RSA key size outside 2048 to 8192 bits";
+    else if (!pkey)
+        *why = "RSA key with an even modulus, or an exponent even or 1";
+    return pkey;
 }
 
-static const char *ec_parse(struct json_object *k, struct jwk *out)
+static EVP_PKEY *ec_key(struct json_object *k, const char **why)
 {
-    const char *crv = json_get_string(k, "crv");
-    if (!crv || strcmp(crv, "P-256") != 0)
-        return "EC key on a curve other than P-256";
     /* the uncompressed point: 0x04 || x || y (SEC 1 §2.3.3), each
      * coordinate exactly as long as the field (RFC 7518 §6.2.1.2) */
     unsigned char pub[1 + 2 * EC_P256_COORD_LEN], x[EC_P256_COORD_LEN + 1], y[sizeof x];
     if (member_b64url(k, "x", x, sizeof x) != EC_P256_COORD_LEN ||
-        member_b64url(k, "y", y, sizeof y) != EC_P256_COORD_LEN)
-        return "EC key without 32-byte \"x\" and \"y\"";
+        member_b64url(k, "y", y, sizeof y) != EC_P256_COORD_LEN) {
+        *why = "EC key without 32-byte \"x\" and \"y\"";
+        return NULL;
+    }
     pub[0] = 0x04;
     memcpy(pub + 1, x, EC_P256_COORD_LEN);
     memcpy(pub + 1 + EC_P256_COORD_LEN, y, EC_P256_COORD_LEN);
@@ -191,27 +189,57 @@ static const char *ec_parse(struct json_object *k, struct jwk *out)
     };
     EVP_PKEY *pkey = pkey_from_params("EC", params, 1);
     if (!pkey)
-        return "EC key is not a point on P-256";
-    out->kty = JWK_EC_P256;
-    out->pkey = pkey;
-    return NULL;
+        *why = "EC key is not a point on P-256";
+    return pkey;
 }
 
-static const char *okp_parse(struct json_object *k, struct jwk *out)
+static EVP_PKEY *okp_key(struct json_object *k, const char **why)
 {
-    const char *crv = json_get_string(k, "crv");
-    if (!crv || strcmp(crv, "Ed25519") != 0)
-        return "OKP key on a curve other than Ed25519";
     unsigned char x[ED25519_KEY_LEN + 1];
-    if (member_b64url(k, "x", x, sizeof x) != ED25519_KEY_LEN)
-        return "Ed25519 key without a 32-byte \"x\"";
+    if (member_b64url(k, "x", x, sizeof x) != ED25519_KEY_LEN) {
+        *why = "Ed25519 key without a 32-byte \"x\"";
+        return NULL;
+    }
     EVP_PKEY *pkey =
         checked_public(EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, x, ED25519_KEY_LEN));
     if (!pkey)
-        return "Ed25519 key refused by OpenSSL";
-    out->kty = JWK_OKP_ED25519;
-    out->pkey = pkey;
-    return NULL;
+        *why = "Ed25519 key refused by OpenSSL";
+    return pkey;
+}
+
+/* The key types a set may hold: "kty", the one curve taken ("crv", NULL
+ * where the type has none) and the answer to another, and the reader of
+ * the public members. */
+static const struct {
+    const char *kty;
+    const char *crv, *other_crv;
+    enum jwk_kty type;
+    EVP_PKEY *(*key)(struct json_object *k, const char **why);
+} key_types[] = {
+    {"RSA", NULL, NULL, JWK_RSA, rsa_key},
+    {"EC", "P-256", "EC key on a curve other than P-256", JWK_EC_P256, ec_key},
+    {"OKP", "Ed25519", "OKP key on a curve other than Ed25519", JWK_OKP_ED25519, okp_key},
+};
+
+/* The public key of the type named kty into out. Returns NULL, or the
+ * reason to skip k (out unchanged). */
+static const char *typed_parse(struct json_object *k, const char *kty, struct jwk *out)
+{
+    for (size_t i = 0; i < sizeof key_types / sizeof *key_types; i++) {
+        if (strcmp(kty, key_types[i].kty) != 0)
+            continue;
+        const char *crv = key_types[i].crv ? json_get_string(k, "crv") : NULL;
+        if (key_types[i].crv && (!crv || strcmp(crv, key_types[i].crv) != 0))
+            return key_types[i].other_crv;
+        const char *why = NULL;
+        EVP_PKEY *pkey = key_types[i].key(k, &why);
+        if (!pkey)
+            return why;
+        out->kty = key_types[i].type;
+        out->pkey = pkey;
+        return NULL;
+    }
+    return "unsupported \"kty\"";
 }
 
 /* Checks the members every key type shares ("use", "key_ops", "alg") and
@@ -275,14 +303,7 @@ static const char *key_parse(struct json_object *k, struct jwk *out)
     const char *why = common_members(k, out);
     if (why)
         return why;
-    if (strcmp(kty, "RSA") == 0)
-        why = rsa_parse(k, out);
-    else if (strcmp(kty, "EC") == 0)
-        why = ec_parse(k, out);
-    else if (strcmp(kty, "OKP") == 0)
-        why = okp_parse(k, out);
-    else
-        return "unsupported \"kty\"";
+    why = typed_parse(k, kty, out);
     if (why)
         return why;
     if (out->alg != JWS_ALG_NONE && !jwk_fits(out, out->alg)) {
