@@ -252,14 +252,32 @@ int config_read_secret_file(const char *what, const char *path, char *out, size_
 }
 
 /* yes/no into *out. Returns 0, or -1 with err naming key. */
+int config_word(const char *value, const char *const *words)
+{
+    for (int i = 0; words[i]; i++)
+        if (strcmp(value, words[i]) == 0)
+            return i;
+    return -1;
+}
+
+int config_set_word(const char *value, const char *const *words, int *out, const char *msg,
+                    struct mg_error *err)
+{
+    int i = config_word(value, words);
+    if (i < 0)
+        return mg_error_msg(err, "%s", msg);
+    *out = i;
+    return 0;
+}
+
 int config_yes_no(const char *key, const char *value, int *out, struct mg_error *err)
 {
-    if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
-        *out = value[0] == 'y';
-        return 0;
-    }
-    mg_error_msg(err, "%s must be yes or no", key);
-    return -1;
+    static const char *const no_yes[] = {"no", "yes", NULL};
+    int i = config_word(value, no_yes);
+    if (i < 0)
+        return mg_error_msg(err, "%s must be yes or no", key);
+    *out = i;
+    return 0;
 }
 
 /* metrics_token_file: the scrape credential of /metrics (route/metrics.h),
@@ -300,11 +318,11 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         mg_error_msg(err, "log_level must be error, warn, info or debug");
         return -1;
     } else if (strcmp(key, "auth") == 0) {
-        if (strcmp(value, "none") == 0 || strcmp(value, "oauth") == 0 ||
-            strcmp(value, "resource") == 0) {
-            cfg->auth = value[0] == 'n'   ? MG_AUTH_NONE
-                        : value[0] == 'o' ? MG_AUTH_OAUTH
-                                          : MG_AUTH_RESOURCE;
+        /* in the order of enum mg_auth_mode */
+        static const char *const modes[] = {"none", "oauth", "resource", NULL};
+        int i = config_word(value, modes);
+        if (i >= 0) {
+            cfg->auth = (enum mg_auth_mode)i;
             return 0;
         }
         mg_error_msg(err, "auth must be oauth, resource or none");
@@ -321,12 +339,7 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         mg_error_msg(err, "max_body_bytes must be from 1024 to 67108864");
         return -1;
     } else if (strcmp(key, "cimd_allow_private") == 0) {
-        if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
-            cfg->cimd_allow_private = value[0] == 'y';
-            return 0;
-        }
-        mg_error_msg(err, "cimd_allow_private must be yes or no");
-        return -1;
+        return config_yes_no(key, value, &cfg->cimd_allow_private, err);
     } else if (strcmp(key, "idp") == 0) {
         return config_set_idp(cfg, value, err);
     } else if (strcmp(key, "connector") == 0) {
@@ -383,12 +396,9 @@ int config_set(struct mg_config *cfg, const char *key, const char *value, struct
         if (config_copy_str(cfg->log_file, sizeof cfg->log_file, value) == 0)
             return 0;
     } else if (strcmp(key, "policy_default") == 0) {
-        if (strcmp(value, "allow") == 0 || strcmp(value, "deny") == 0) {
-            cfg->policy_default_allow = value[0] == 'a';
-            return 0;
-        }
-        mg_error_msg(err, "policy_default must be allow or deny");
-        return -1;
+        static const char *const deny_allow[] = {"deny", "allow", NULL};
+        return config_set_word(value, deny_allow, &cfg->policy_default_allow,
+                               "policy_default must be allow or deny", err);
     } else if (strcmp(key, "allowed_origins") == 0) {
         if (set_origins(cfg, value) == 0)
             return 0;

@@ -116,17 +116,11 @@ static int idp_word(struct mg_idp *p, char *word, struct mg_error *err)
     } else if (strcmp(word, "userinfo_endpoint") == 0) {
         return idp_url(word, v, p->userinfo_endpoint, sizeof p->userinfo_endpoint, err);
     } else if (strcmp(word, "link_only") == 0) {
-        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
-            mg_error_msg(err, "idp: link_only must be yes or no");
-            return -1;
-        }
-        p->link_only = v[0] == 'y';
+        return config_yes_no("idp: link_only", v, &p->link_only, err);
     } else if (strcmp(word, "consent") == 0) {
-        if (strcmp(v, "provider") != 0 && strcmp(v, "mcpgate") != 0) {
-            mg_error_msg(err, "idp: consent must be mcpgate or provider");
-            return -1;
-        }
-        p->consent_provider = v[0] == 'p';
+        static const char *const consent[] = {"mcpgate", "provider", NULL};
+        return config_set_word(v, consent, &p->consent_provider,
+                               "idp: consent must be mcpgate or provider", err);
     } else if (strcmp(word, "revocation_endpoint") == 0) {
         return idp_url(word, v, p->revocation_endpoint, sizeof p->revocation_endpoint, err);
     } else if (strcmp(word, "whoami_url") == 0) {

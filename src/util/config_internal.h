@@ -22,6 +22,15 @@ int config_parse_int(const char *s, long lo, long hi, long *out);
 int config_read_secret_file(const char *what, const char *path, char *out, size_t n,
                             struct mg_error *err);
 
+/* The index of value in words (a list ending in NULL), or -1 when it is
+ * none of them. Pure. */
+int config_word(const char *value, const char *const *words);
+
+/* value as an index of words (see config_word()) into *out. Returns 0, or
+ * -1 with msg (the setting's rule, not a format) in err. */
+int config_set_word(const char *value, const char *const *words, int *out, const char *msg,
+                    struct mg_error *err);
+
 /* yes/no into *out. Returns 0, or -1 with err naming key. */
 int config_yes_no(const char *key, const char *value, int *out, struct mg_error *err);
 

@@ -93,13 +93,9 @@ int config_set_rs(struct mg_config *cfg, const char *key, const char *value, str
         mg_error_msg(err, "rs_groups_claim must be a claim name, or empty for none");
         return -1;
     } else if (strcmp(key, "rs_validation") == 0) {
-        if (strcmp(value, "jwt") == 0 || strcmp(value, "introspection") == 0 ||
-            strcmp(value, "auto") == 0) {
-            rs->introspect = value[0] == 'j' ? 0 : value[0] == 'i' ? 1 : 2;
-            return 0;
-        }
-        mg_error_msg(err, "rs_validation must be jwt, introspection or auto");
-        return -1;
+        static const char *const modes[] = {"jwt", "introspection", "auto", NULL};
+        return config_set_word(value, modes, &rs->introspect,
+                               "rs_validation must be jwt, introspection or auto", err);
     } else if (strcmp(key, "rs_introspection_client_id") == 0) {
         if (config_copy_str(rs->client_id, sizeof rs->client_id, value) == 0)
             return 0;
