@@ -284,7 +284,7 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     }
     if (c->stateless && cap && !ctx_client_has(c, cap)) {
         /* 2026-07-28: the request fails with MissingRequiredClientCapability */
-        c->missing_capability = cap;
+        mcp_call_missing_capability(c, cap);
         json_object_put(params);
         mg_error_msg(err, "the client did not declare the capability this request needs");
         return NULL;
@@ -417,6 +417,8 @@ void mcp_call_finish(struct mcp_call *call)
     call->client_caps = NULL;
     json_object_put(call->url_elicitation);
     call->url_elicitation = NULL;
+    json_object_put(call->refusal.data);
+    call->refusal.data = NULL;
     json_object_put(call->input_answers);
     call->input_answers = NULL;
     json_object_put(call->input_requests);
@@ -464,6 +466,20 @@ struct json_object *mcp_fail(struct mcp_err *err, int code, const char *message)
     err->retry_after_s = 0;
     err->scope = NULL;
     return NULL;
+}
+
+void mcp_call_missing_capability(struct mcp_call *call, const char *cap)
+{
+    struct mcp_err *r = &call->refusal;
+    json_object_put(r->data);
+    char msg[160];
+    snprintf(msg, sizeof msg, "Missing required client capability: %s", cap);
+    mcp_fail(r, MCP_ERROR_MISSING_CAPABILITY, msg);
+    /* data.requiredCapabilities is a ClientCapabilities object */
+    struct json_object *caps = json_object_new_object();
+    json_add(caps, cap, json_object_new_object());
+    r->data = json_object_new_object();
+    json_add(r->data, "requiredCapabilities", caps);
 }
 
 struct json_object *mcp_unavailable(struct mcp_err *err)

@@ -42,6 +42,13 @@ struct json_object *mcp_unavailable(struct mcp_err *err);
  * message, HTTP status 429 and retry_after_s. Returns NULL. */
 struct json_object *mcp_rate_limited(struct mcp_err *err, int retry_after_s, const char *message);
 
+/* A stateless call's tool made a request needing client capability cap
+ * ("sampling", "elicitation", "roots") that the client did not declare:
+ * sets call->refusal to MissingRequiredClientCapability naming cap in
+ * data.requiredCapabilities (the last one asked for wins), the answer of
+ * the tools/call whatever the tool returns. Cannot fail. */
+void mcp_call_missing_capability(struct mcp_call *call, const char *cap);
+
 /* RFC 5424 severity of an MCP logging level (0 = emergency .. 7 = debug),
  * or -1 for an unknown name. */
 int mcp_log_severity(const char *level);

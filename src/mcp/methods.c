@@ -129,7 +129,7 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
     mcp_call_tool_ctx(call, &ctx);
     ctx.tool = tool;
     struct json_object *r = tool->call(&ctx, args);
-    if (call->escalate && !call->missing_capability && !call->input_requests) {
+    if (call->escalate && !call->refusal.e.code && !call->input_requests) {
         /* a task_late tool has its input: it goes on as a task */
         json_object_put(r);
         return mcp_task_start(call, tool, args, err);
@@ -138,18 +138,13 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
         mcp_audit_call(call, tool->name, args, "error", "no result", t0);
         return mcp_fail(err, JSONRPC_INTERNAL_ERROR, "the tool failed without a result");
     }
-    if (call->missing_capability) {
+    if (call->refusal.e.code) {
+        /* the client lacks a capability the tool needed: that is the answer */
         json_object_put(r);
-        char msg[160];
-        snprintf(msg, sizeof msg, "Missing required client capability: %s",
-                 call->missing_capability);
-        mcp_audit_call(call, tool->name, args, "refused", msg, t0);
-        /* data.requiredCapabilities is a ClientCapabilities object */
-        struct json_object *caps = json_object_new_object();
-        json_add(caps, call->missing_capability, json_object_new_object());
-        err->data = json_object_new_object();
-        json_add(err->data, "requiredCapabilities", caps);
-        return mcp_fail(err, MCP_ERROR_MISSING_CAPABILITY, msg);
+        mcp_audit_call(call, tool->name, args, "refused", call->refusal.e.msg, t0);
+        *err = call->refusal;
+        call->refusal.data = NULL; /* err's now; e.code stays: the call was refused */
+        return NULL;
     }
     if (call->url_elicitation) {
         /* the user must visit a URL first (2025-11-25 URLElicitationRequiredError) */
@@ -388,7 +383,7 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
         if (mrtr && mcp_mrtr_begin(call, msg->method, msg->params, err) < 0)
             return jsonrpc_error(msg->id, err->e.code, err->e.msg);
         struct json_object *result = methods[i].fn(call, msg->params, err);
-        if (mrtr && call->input_requests && !call->missing_capability) {
+        if (mrtr && call->input_requests && !call->refusal.e.code) {
             /* the answers missing decide the reply, whatever the run made of
              * their absence (an outage in err still makes it a 503) */
             json_object_put(err->data);

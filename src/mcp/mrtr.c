@@ -203,7 +203,7 @@ struct json_object *mcp_mrtr_input(struct mcp_call *call, const char *key, const
 {
     const char *cap = mcp_request_capability(method);
     if (cap && !json_get(call->client_caps, cap, json_type_object)) {
-        call->missing_capability = cap;
+        mcp_call_missing_capability(call, cap);
         json_object_put(params);
         mg_error_msg(err, "the client did not declare the capability this request needs");
         return NULL;
@@ -261,7 +261,7 @@ struct json_object *mcp_mrtr_finish(struct mcp_call *call, const char *method,
                                     struct json_object *params, struct json_object *result,
                                     struct mcp_err *err)
 {
-    if (!call->input_requests || call->missing_capability)
+    if (!call->input_requests || call->refusal.e.code)
         return result;
     json_object_put(result);
     char *state = seal_state(call, method, params, err);

@@ -57,7 +57,8 @@ int mcp_mrtr_begin(struct mcp_call *call, const char *method, struct json_object
  * reference to the answer under key when the client gave one; otherwise
  * records {method, params} under key (taking params) for the
  * input-required result and returns NULL with err's msg set. A capability the
- * client did not declare sets call->missing_capability instead. */
+ * client did not declare sets call->refusal instead
+ * (mcp_call_missing_capability()). */
 struct json_object *mcp_mrtr_input(struct mcp_call *call, const char *key, const char *method,
                                    struct json_object *params, struct mg_error *err);
 

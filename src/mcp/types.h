@@ -33,6 +33,30 @@ struct mcp_env {
     const struct mg_connector *connector; /* the endpoint's tool set (/mcp/NAME); NULL: all */
 };
 
+/* A method's failure: the error of util/error.h (e.code the JSON-RPC
+ * code, e.msg the message safe to show the client, at most 255 bytes as
+ * JSON-RPC errors always were), optionally the error's data member (owned;
+ * mcp_dispatch sends it), and what the transport makes of it: e.http is
+ *
+ *   503  the store could not be reached (mcp_unavailable()): the answer is
+ *        503 with Retry-After instead of the JSON-RPC error;
+ *   429  a rate limit refused the call (mcp_rate_limited()): Retry-After
+ *        retry_after_s;
+ *   403  the token's scope does not cover the call: WWW-Authenticate
+ *        insufficient_scope names scope;
+ *   0    anything else: the error travels in the JSON-RPC response (the
+ *        2026-07-28 transport answers MissingRequiredClientCapability,
+ *        -32021, with 400).
+ *
+ * retry_after_s and scope are set with their status only (mcp_fail()
+ * clears them). */
+struct mcp_err {
+    struct mg_error e;
+    struct json_object *data;
+    int retry_after_s; /* e.http 429: seconds the client waits before retrying */
+    const char *scope; /* static; e.http 403: the scopes the call needs (oauth/scope.h) */
+};
+
 /* One request's dispatch state: who asked, and how its messages travel. */
 struct mcp_call {
     const struct mcp_env *env;
@@ -52,7 +76,6 @@ struct mcp_call {
     long long started_ms;                /* monotonic start, for the stream's bounded life */
     char stream_id[24];                  /* the POST stream once streaming ("" before) */
     void *cancel_waiter;                 /* struct mcp_waiter while the call runs */
-    const char *missing_capability;      /* stateless: a client capability the call needed */
     struct json_object *url_elicitation; /* owned: the URL elicitation (-32042) the call
                                             needs the user to complete, or NULL */
     int mrtr; /* stateless, and input is asked for by result (mcp/mrtr.h) */
@@ -67,28 +90,10 @@ struct mcp_call {
 
     char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
     const struct tool_def *tool; /* tools/call: the tool once found (metrics), else NULL */
-};
-
-/* A method's failure: the error of util/error.h (e.code the JSON-RPC
- * code, e.msg the message safe to show the client, at most 255 bytes as
- * JSON-RPC errors always were), optionally the error's data member (owned;
- * mcp_dispatch sends it), and what the transport makes of it: e.http is
- *
- *   503  the store could not be reached (mcp_unavailable()): the answer is
- *        503 with Retry-After instead of the JSON-RPC error;
- *   429  a rate limit refused the call (mcp_rate_limited()): Retry-After
- *        retry_after_s;
- *   403  the token's scope does not cover the call: WWW-Authenticate
- *        insufficient_scope names scope;
- *   0    anything else: the error travels in the JSON-RPC response.
- *
- * retry_after_s and scope are set with their status only (mcp_fail()
- * clears them). */
-struct mcp_err {
-    struct mg_error e;
-    struct json_object *data;
-    int retry_after_s; /* e.http 429: seconds the client waits before retrying */
-    const char *scope; /* static; e.http 403: the scopes the call needs (oauth/scope.h) */
+    /* e.code != 0: the error the tools/call answers with whatever its tool
+     * returns: a client capability a stateless call's request needed
+     * (mcp_call_missing_capability()); data owned */
+    struct mcp_err refusal;
 };
 
 #endif
