@@ -210,7 +210,7 @@ static int ctx_url_required(void *impl, const char *url, const char *message)
     struct json_object *el = json_get(c->client_caps, "elicitation", json_type_object);
     if (!el || !json_get(el, "url", json_type_object) || c->stateless || c->in_task)
         return 0;
-    if (!c->url_elicitation) { /* the first link the call needs is the one asked for */
+    if (!c->refusal.e.code) { /* the first link the call needs is the one asked for */
         char id[32];
         crypto_token(16, id);
         struct json_object *e = json_object_new_object();
@@ -218,7 +218,17 @@ static int ctx_url_required(void *impl, const char *url, const char *message)
         json_add(e, "elicitationId", json_object_new_string(id));
         json_add(e, "url", json_object_new_string(url));
         json_add(e, "message", json_object_new_string(message));
-        c->url_elicitation = e;
+        /* the call ends with the 2025-11-25 URLElicitationRequiredError */
+        char msg[200];
+        snprintf(msg, sizeof msg, "This request needs you to visit %.150s first", url);
+        mcp_fail(&c->refusal, MCP_ERROR_URL_ELICITATION, msg);
+        mg_error_detail(&c->refusal.e, "the user must link an account first");
+        struct json_object *list = json_object_new_array();
+        json_object_array_add(list, e);
+        c->refusal.data = json_object_new_object();
+        json_add(c->refusal.data, "elicitations", list);
+        LOG_INFO("msg=\"tool call needs a URL elicitation\" tool=%s",
+                 c->tool ? c->tool->name : "-");
     }
     return 1;
 }
@@ -415,8 +425,6 @@ void mcp_call_finish(struct mcp_call *call)
     }
     json_object_put(call->client_caps);
     call->client_caps = NULL;
-    json_object_put(call->url_elicitation);
-    call->url_elicitation = NULL;
     json_object_put(call->refusal.data);
     call->refusal.data = NULL;
     json_object_put(call->input_answers);
@@ -475,6 +483,7 @@ void mcp_call_missing_capability(struct mcp_call *call, const char *cap)
     char msg[160];
     snprintf(msg, sizeof msg, "Missing required client capability: %s", cap);
     mcp_fail(r, MCP_ERROR_MISSING_CAPABILITY, msg);
+    mg_error_detail(&r->e, "%s", msg);
     /* data.requiredCapabilities is a ClientCapabilities object */
     struct json_object *caps = json_object_new_object();
     json_add(caps, cap, json_object_new_object());

@@ -139,29 +139,13 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
         return mcp_fail(err, JSONRPC_INTERNAL_ERROR, "the tool failed without a result");
     }
     if (call->refusal.e.code) {
-        /* the client lacks a capability the tool needed: that is the answer */
+        /* the client lacks a capability the tool needed, or the user must
+         * visit a URL first: that is the answer */
         json_object_put(r);
-        mcp_audit_call(call, tool->name, args, "refused", call->refusal.e.msg, t0);
+        mcp_audit_call(call, tool->name, args, "refused", call->refusal.e.detail, t0);
         *err = call->refusal;
         call->refusal.data = NULL; /* err's now; e.code stays: the call was refused */
         return NULL;
-    }
-    if (call->url_elicitation) {
-        /* the user must visit a URL first (2025-11-25 URLElicitationRequiredError) */
-        json_object_put(r);
-        const char *url = json_get_string(call->url_elicitation, "url");
-        mcp_audit_call(call, tool->name, args, "refused", "the user must link an account first",
-                       t0);
-        LOG_INFO("msg=\"tool call needs a URL elicitation\" tool=%s", tool->name);
-        struct json_object *list = json_object_new_array();
-        json_object_array_add(list, call->url_elicitation);
-        call->url_elicitation = NULL;
-        err->data = json_object_new_object();
-        json_add(err->data, "elicitations", list);
-        char msg[200];
-        snprintf(msg, sizeof msg, "This request needs you to visit %.150s first",
-                 url ? url : "a page");
-        return mcp_fail(err, MCP_ERROR_URL_ELICITATION, msg);
     }
     int is_error = json_object_get_boolean(json_get(r, "isError", json_type_boolean));
     const char *outcome = call->cancelled        ? "cancelled"

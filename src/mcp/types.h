@@ -70,15 +70,13 @@ struct mcp_call {
     int no_stream;                      /* in a batch: notifications cannot be streamed */
     const char *publish_stream;         /* 2024-11-05: every message goes to this stored stream */
 
-    int streaming;                       /* the HTTP response has become an SSE stream */
-    int ended;                           /* the HTTP response is over (client gone, or closed) */
-    int cancelled;                       /* the client cancelled (or, stateless, hung up) */
-    long long started_ms;                /* monotonic start, for the stream's bounded life */
-    char stream_id[24];                  /* the POST stream once streaming ("" before) */
-    void *cancel_waiter;                 /* struct mcp_waiter while the call runs */
-    struct json_object *url_elicitation; /* owned: the URL elicitation (-32042) the call
-                                            needs the user to complete, or NULL */
-    int mrtr; /* stateless, and input is asked for by result (mcp/mrtr.h) */
+    int streaming;        /* the HTTP response has become an SSE stream */
+    int ended;            /* the HTTP response is over (client gone, or closed) */
+    int cancelled;        /* the client cancelled (or, stateless, hung up) */
+    long long started_ms; /* monotonic start, for the stream's bounded life */
+    char stream_id[24];   /* the POST stream once streaming ("" before) */
+    void *cancel_waiter;  /* struct mcp_waiter while the call runs */
+    int mrtr;             /* stateless, and input is asked for by result (mcp/mrtr.h) */
     struct json_object *input_answers;  /* owned: the client's answers by input key */
     struct json_object *input_requests; /* owned: the input this round asks for, or NULL */
     int input_seq;                      /* numbers the keys of plain tool_request() calls */
@@ -92,7 +90,8 @@ struct mcp_call {
     const struct tool_def *tool; /* tools/call: the tool once found (metrics), else NULL */
     /* e.code != 0: the error the tools/call answers with whatever its tool
      * returns: a client capability a stateless call's request needed
-     * (mcp_call_missing_capability()); data owned */
+     * (mcp_call_missing_capability()), or the URL elicitation (-32042) the
+     * user must complete first; e.detail is the audit row's; data owned */
     struct mcp_err refusal;
 };
 
