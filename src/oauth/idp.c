@@ -520,13 +520,13 @@ static int id_token_claims(struct oauth_ctx *ctx, const struct mg_idp *p, const 
         .now_s = mg_wall_ms() / 1000,
         .skew_s = IDP_SKEW_S,
     };
-    char detail[JWT_DETAIL_MAX], msg[200];
-    enum jwt_rc jrc =
-        issuer_validate_id_token(ctx->cfg, p, id_token, &want, claims, detail, sizeof detail);
+    struct mg_error err = MG_ERROR_INIT; /* err.detail: why, for the log */
+    char msg[200];
+    enum jwt_rc jrc = issuer_validate_id_token(ctx->cfg, p, id_token, &want, claims, &err);
     if (jrc == JWT_OK)
         return 0;
     LOG_WARN("msg=\"ID token refused\" idp=%s error=\"%s\" detail=\"%s\"", p->name,
-             jwt_strerror(jrc), detail);
+             jwt_strerror(jrc), err.detail);
     snprintf(msg, sizeof msg, "The identity provider's ID token was refused: %s.",
              jwt_strerror(jrc));
     fail_page(ctx, 400, msg);

@@ -202,12 +202,12 @@ enum oauth_rs {
 /* Validates the JWT token against want with the issuer's key set, fetched
  * from its metadata and cached for its Cache-Control lifetime, fetched
  * again for an unknown kid at most once per rs_jwks_refetch_s. OAUTH_RS_OK
- * with *claims the caller's; OAUTH_RS_REFUSED with *jrc and a log-only
+ * with *claims the caller's; OAUTH_RS_REFUSED with *jrc and err's log-only
  * detail; OAUTH_RS_UNREACHABLE when no key set could be had (neither
- * cached nor fetched). */
+ * cached nor fetched; err's detail says which). */
 __attribute__((warn_unused_result)) enum oauth_rs
 oauth_rs_jwt_validate(const struct mg_config *cfg, const char *token, const struct jwt_expect *want,
-                      struct json_object **claims, enum jwt_rc *jrc, char *detail, size_t dlen);
+                      struct json_object **claims, enum jwt_rc *jrc, struct mg_error *err);
 
 /* Asks the issuer's introspection endpoint (RFC 7662) about token with the
  * configured client credentials (client_secret_basic). OAUTH_RS_OK with

@@ -310,8 +310,7 @@ int issuer_discover(const struct mg_config *cfg, const struct mg_idp *p, struct 
  * is then JWT_UNKNOWN_KID. */
 static enum jwt_rc validate_locked(const struct mg_config *cfg, const struct issuer *is,
                                    const char *token, const struct jwt_expect *want,
-                                   struct json_object **claims, int *no_keys, char *detail,
-                                   size_t dlen)
+                                   struct json_object **claims, int *no_keys, struct mg_error *err)
 {
     enum jwt_rc rc = JWT_UNKNOWN_KID;
     struct idp_cache *c = &caches[is->slot];
@@ -320,12 +319,12 @@ static enum jwt_rc validate_locked(const struct mg_config *cfg, const struct iss
     if (!c->keys || c->keys_until_s <= now_s()) {
         if ((!c->jwks_uri[0] || c->meta_until_s <= now_s()) && discover_locked(cfg, is) < 0 &&
             !c->keys) {
-            snprintf(detail, dlen, "no metadata");
+            mg_error_detail(err, "no metadata");
             *no_keys = 1;
             return rc;
         }
         if (c->jwks_uri[0] && fetch_keys_locked(cfg, is) < 0 && !c->keys) {
-            snprintf(detail, dlen, "no key set");
+            mg_error_detail(err, "no key set");
             c->down_until_s = now_s() + is->down_s;
             *no_keys = 1;
             return rc;
@@ -333,28 +332,28 @@ static enum jwt_rc validate_locked(const struct mg_config *cfg, const struct iss
         fetched = 1;
     }
     if (!c->keys) {
-        snprintf(detail, dlen, "no key set");
+        mg_error_detail(err, "no key set");
         *no_keys = 1;
         return rc;
     }
-    rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
+    rc = jwt_validate(token, strlen(token), c->keys, want, claims, err);
     if (rc == JWT_UNKNOWN_KID && !fetched &&
         jwk_refetch_allowed(c->keys_fetched_s, now_s(), is->refetch_s) &&
         fetch_keys_locked(cfg, is) == 0)
-        rc = jwt_validate(token, strlen(token), c->keys, want, claims, detail, dlen);
+        rc = jwt_validate(token, strlen(token), c->keys, want, claims, err);
     return rc;
 }
 
 /* Validates the ID token against p's keys and want. On JWT_OK *claims is
- * the caller's. */
+ * the caller's; otherwise err's log-only detail says why. */
 enum jwt_rc issuer_validate_id_token(const struct mg_config *cfg, const struct mg_idp *p,
                                      const char *token, const struct jwt_expect *want,
-                                     struct json_object **claims, char *detail, size_t dlen)
+                                     struct json_object **claims, struct mg_error *err)
 {
     struct issuer is = issuer_of_idp(cfg, p);
     int no_keys;
     pthread_mutex_lock(&cache_lock);
-    enum jwt_rc rc = validate_locked(cfg, &is, token, want, claims, &no_keys, detail, dlen);
+    enum jwt_rc rc = validate_locked(cfg, &is, token, want, claims, &no_keys, err);
     pthread_mutex_unlock(&cache_lock);
     return rc;
 }
@@ -363,12 +362,12 @@ enum jwt_rc issuer_validate_id_token(const struct mg_config *cfg, const struct m
 
 enum oauth_rs oauth_rs_jwt_validate(const struct mg_config *cfg, const char *token,
                                     const struct jwt_expect *want, struct json_object **claims,
-                                    enum jwt_rc *jrc, char *detail, size_t dlen)
+                                    enum jwt_rc *jrc, struct mg_error *err)
 {
     struct issuer is = issuer_of_rs(cfg);
     int no_keys;
     pthread_mutex_lock(&cache_lock);
-    *jrc = validate_locked(cfg, &is, token, want, claims, &no_keys, detail, dlen);
+    *jrc = validate_locked(cfg, &is, token, want, claims, &no_keys, err);
     pthread_mutex_unlock(&cache_lock);
     if (no_keys)
         return OAUTH_RS_UNREACHABLE;

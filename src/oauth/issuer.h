@@ -50,9 +50,9 @@ long issuer_http_call(const struct mg_config *cfg, const char *url, const char *
 int issuer_discover(const struct mg_config *cfg, const struct mg_idp *p, struct idp_cache *out);
 
 /* Validates the ID token against p's keys and want. On JWT_OK *claims is
- * the caller's. */
+ * the caller's; otherwise err's log-only detail says why. */
 enum jwt_rc issuer_validate_id_token(const struct mg_config *cfg, const struct mg_idp *p,
                                      const char *token, const struct jwt_expect *want,
-                                     struct json_object **claims, char *detail, size_t dlen);
+                                     struct json_object **claims, struct mg_error *err);
 
 #endif

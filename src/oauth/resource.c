@@ -292,11 +292,11 @@ static enum oauth_bearer check_jwt(struct oauth_ctx *ctx, const char *token,
                                    struct json_object **claims, long long *exp_s)
 {
     const struct mg_rs *rs = &ctx->cfg->rs;
-    char detail[JWT_DETAIL_MAX];
+    struct mg_error err = MG_ERROR_INIT; /* err.detail: why, for the log */
     struct jwt *t = NULL;
-    enum jwt_rc jrc = jwt_decode(token, strlen(token), &t, detail, sizeof detail);
+    enum jwt_rc jrc = jwt_decode(token, strlen(token), &t, &err);
     if (jrc != JWT_OK) {
-        LOG_INFO("msg=\"token refused\" error=\"%s\" detail=\"%s\"", jwt_strerror(jrc), detail);
+        LOG_INFO("msg=\"token refused\" error=\"%s\" detail=\"%s\"", jwt_strerror(jrc), err.detail);
         oauth_challenge(ctx, 401, "invalid_token",
                         jrc == JWT_ALG ? jwt_refusal(jrc) : "the token is not a signed JWT");
         return OAUTH_BEARER_DENIED;
@@ -325,17 +325,17 @@ static enum oauth_bearer check_jwt(struct oauth_ctx *ctx, const char *token,
         .now_s = wall_s(),
         .skew_s = RS_SKEW_S,
     };
-    switch (oauth_rs_jwt_validate(ctx->cfg, token, &want, claims, &jrc, detail, sizeof detail)) {
+    switch (oauth_rs_jwt_validate(ctx->cfg, token, &want, claims, &jrc, &err)) {
     case OAUTH_RS_OK:
         break;
     case OAUTH_RS_UNREACHABLE:
         LOG_WARN("msg=\"token not checked: no key set of the authorization server\" "
                  "detail=\"%s\"",
-                 detail);
+                 err.detail);
         reply_unreachable(ctx);
         return OAUTH_BEARER_UNAVAIL;
     case OAUTH_RS_REFUSED:
-        LOG_INFO("msg=\"token refused\" error=\"%s\" detail=\"%s\"", jwt_strerror(jrc), detail);
+        LOG_INFO("msg=\"token refused\" error=\"%s\" detail=\"%s\"", jwt_strerror(jrc), err.detail);
         oauth_challenge(ctx, 401, "invalid_token", jwt_refusal(jrc));
         return OAUTH_BEARER_DENIED;
     }

@@ -4,7 +4,6 @@
  */
 #include "util/jwt.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +24,6 @@ struct jwt {
     size_t sig_len;                       /* bytes of sig */
     int verified;                         /* 1 once jwt_verify() accepted the signature */
 };
-
-__attribute__((format(printf, 3, 4))) static void say(char *detail, size_t n, const char *fmt, ...)
-{
-    if (!detail || n == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, n, fmt, ap);
-    va_end(ap);
-}
 
 /* A printable copy of a value from the token for a log-only detail: at
  * most 32 bytes of it, anything but letters, digits and "+-._:/" as '?'. */
@@ -116,12 +105,12 @@ static size_t top_level_members(const char *text, size_t len)
 
 /* Decodes the base64url part (n chars at in) and parses it as a JSON
  * object without duplicate member names into *out (the caller puts it).
- * Returns 0, or -1 with detail written (what names the part). */
+ * Returns 0, or -1 with err's detail written (what names the part). */
 static int part_object(const char *in, size_t n, size_t max, const char *what,
-                       struct json_object **out, char *detail, size_t detail_len)
+                       struct json_object **out, struct mg_error *err)
 {
     if (n == 0 || n * 3 / 4 > max) {
-        say(detail, detail_len, "%s is empty or longer than %zu bytes", what, max);
+        mg_error_detail(err, "%s is empty or longer than %zu bytes", what, max);
         return -1;
     }
     unsigned char *raw = xmalloc(n * 3 / 4 + 1);
@@ -130,15 +119,15 @@ static int part_object(const char *in, size_t n, size_t max, const char *what,
     struct mg_error jerr = MG_ERROR_INIT;
     struct json_object *obj = NULL;
     if (raw_len < 0) {
-        say(detail, detail_len, "%s is not base64url", what);
+        mg_error_detail(err, "%s is not base64url", what);
     } else if (raw_len == 0 ||
                json_parse_request((const char *)raw, (size_t)raw_len, &obj, &jerr) != 0) {
-        say(detail, detail_len, "%s is not JSON: %s", what, jerr.msg[0] ? jerr.msg : "empty");
+        mg_error_detail(err, "%s is not JSON: %s", what, jerr.msg[0] ? jerr.msg : "empty");
     } else if (!json_object_is_type(obj, json_type_object)) {
-        say(detail, detail_len, "%s is not a JSON object", what);
+        mg_error_detail(err, "%s is not a JSON object", what);
     } else if (top_level_members((const char *)raw, (size_t)raw_len) !=
                (size_t)json_object_object_length(obj)) {
-        say(detail, detail_len, "%s has a member name twice", what);
+        mg_error_detail(err, "%s has a member name twice", what);
     } else {
         *out = obj;
         obj = NULL;
@@ -150,55 +139,54 @@ static int part_object(const char *in, size_t n, size_t max, const char *what,
 }
 
 /* Checks the header's "alg", "crit", "kid" and "typ" into t. */
-static enum jwt_rc header_check(struct jwt *t, char *detail, size_t detail_len)
+static enum jwt_rc header_check(struct jwt *t, struct mg_error *err)
 {
     struct json_object *v = NULL;
     char shown[33];
     const char *alg = json_get_string(t->header, "alg");
     if (!alg) {
-        say(detail, detail_len, "header without a string \"alg\"");
+        mg_error_detail(err, "header without a string \"alg\"");
         return JWT_MALFORMED;
     }
     t->alg = jws_alg_parse(alg);
     if (t->alg == JWS_ALG_NONE) {
-        say(detail, detail_len, "alg %s is not one of RS256, PS256, ES256, EdDSA%s",
-            printable(alg, shown),
-            strcasecmp(alg, "none") == 0     ? " (an unsigned token)"
-            : strncasecmp(alg, "HS", 2) == 0 ? " (HMAC: never with keys from a key set)"
-                                             : "");
+        mg_error_detail(err, "alg %s is not one of RS256, PS256, ES256, EdDSA%s",
+                        printable(alg, shown),
+                        strcasecmp(alg, "none") == 0     ? " (an unsigned token)"
+                        : strncasecmp(alg, "HS", 2) == 0 ? " (HMAC: never with keys from a key set)"
+                                                         : "");
         return JWT_ALG;
     }
     if (json_object_object_get_ex(t->header, "crit", &v)) {
-        say(detail, detail_len, "header has \"crit\": no extension is understood");
+        mg_error_detail(err, "header has \"crit\": no extension is understood");
         return JWT_ALG;
     }
     if (json_object_object_get_ex(t->header, "kid", &v)) {
         if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
             json_object_get_string_len(v) > JWK_KID_MAX) {
-            say(detail, detail_len, "\"kid\" is not a string of 1 to %d bytes", JWK_KID_MAX);
+            mg_error_detail(err, "\"kid\" is not a string of 1 to %d bytes", JWK_KID_MAX);
             return JWT_MALFORMED;
         }
         t->kid = json_object_get_string(v);
     }
     if (json_object_object_get_ex(t->header, "typ", &v) &&
         !json_object_is_type(v, json_type_string)) {
-        say(detail, detail_len, "\"typ\" is not a string");
+        mg_error_detail(err, "\"typ\" is not a string");
         return JWT_MALFORMED;
     }
     return JWT_OK;
 }
 
-enum jwt_rc jwt_decode(const char *token, size_t len, struct jwt **out, char *detail,
-                       size_t detail_len)
+enum jwt_rc jwt_decode(const char *token, size_t len, struct jwt **out, struct mg_error *err)
 {
     if (len == 0 || len > JWT_MAX_LEN) {
-        say(detail, detail_len, "token is empty or longer than %d bytes", JWT_MAX_LEN);
+        mg_error_detail(err, "token is empty or longer than %d bytes", JWT_MAX_LEN);
         return JWT_MALFORMED;
     }
     const char *dot1 = memchr(token, '.', len);
     const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
     if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token))) {
-        say(detail, detail_len, "not three parts separated by two dots");
+        mg_error_detail(err, "not three parts separated by two dots");
         return JWT_MALFORMED;
     }
     size_t h_len = (size_t)(dot1 - token), p_len = (size_t)(dot2 - dot1 - 1);
@@ -206,18 +194,18 @@ enum jwt_rc jwt_decode(const char *token, size_t len, struct jwt **out, char *de
 
     struct jwt *t = xcalloc(1, sizeof *t);
     enum jwt_rc rc = JWT_MALFORMED;
-    if (part_object(token, h_len, JWT_HEADER_MAX, "header", &t->header, detail, detail_len) != 0)
+    if (part_object(token, h_len, JWT_HEADER_MAX, "header", &t->header, err) != 0)
         goto fail;
-    if ((rc = header_check(t, detail, detail_len)) != JWT_OK)
+    if ((rc = header_check(t, err)) != JWT_OK)
         goto fail;
     rc = JWT_MALFORMED;
-    if (part_object(dot1 + 1, p_len, JWT_MAX_LEN, "payload", &t->claims, detail, detail_len) != 0)
+    if (part_object(dot1 + 1, p_len, JWT_MAX_LEN, "payload", &t->claims, err) != 0)
         goto fail;
     long sig_len = -1;
     if (s_len > 0 && s_len * 3 / 4 <= JWS_SIGNATURE_MAX)
         sig_len = crypto_b64url_decode(dot2 + 1, s_len, t->sig);
     if (sig_len <= 0) {
-        say(detail, detail_len, "signature is empty, too long or not base64url");
+        mg_error_detail(err, "signature is empty, too long or not base64url");
         goto fail;
     }
     t->sig_len = (size_t)sig_len;
@@ -257,7 +245,7 @@ struct json_object *jwt_unverified_claims(const struct jwt *t)
     return t->claims;
 }
 
-enum jwt_rc jwt_verify(struct jwt *t, const struct jwk_set *keys, char *detail, size_t detail_len)
+enum jwt_rc jwt_verify(struct jwt *t, const struct jwk_set *keys, struct mg_error *err)
 {
     int kid_seen = 0, tried = 0;
     char shown[33];
@@ -277,19 +265,19 @@ enum jwt_rc jwt_verify(struct jwt *t, const struct jwk_set *keys, char *detail, 
         }
     }
     if (tried) {
-        say(detail, detail_len, "%s signature does not verify with %d key(s)", jws_alg_name(t->alg),
-            tried);
+        mg_error_detail(err, "%s signature does not verify with %d key(s)", jws_alg_name(t->alg),
+                        tried);
         return JWT_SIGNATURE;
     }
     if (kid_seen) {
-        say(detail, detail_len, "kid %s names a key that does not fit %s", printable(t->kid, shown),
-            jws_alg_name(t->alg));
+        mg_error_detail(err, "kid %s names a key that does not fit %s", printable(t->kid, shown),
+                        jws_alg_name(t->alg));
         return JWT_KEY_MISMATCH;
     }
     if (t->kid)
-        say(detail, detail_len, "no key with kid %s", printable(t->kid, shown));
+        mg_error_detail(err, "no key with kid %s", printable(t->kid, shown));
     else
-        say(detail, detail_len, "no key fits %s", jws_alg_name(t->alg));
+        mg_error_detail(err, "no key fits %s", jws_alg_name(t->alg));
     return JWT_UNKNOWN_KID;
 }
 
@@ -323,33 +311,32 @@ static int claim_time(struct json_object *claims, const char *name, long long *o
     return -1;
 }
 
-static enum jwt_rc times_check(struct json_object *c, const struct jwt_expect *want, char *detail,
-                               size_t detail_len)
+static enum jwt_rc times_check(struct json_object *c, const struct jwt_expect *want,
+                               struct mg_error *err)
 {
     long long exp = 0, nbf = 0, iat = 0;
     int has_exp = claim_time(c, "exp", &exp), has_nbf = claim_time(c, "nbf", &nbf);
     int has_iat = claim_time(c, "iat", &iat);
     if (has_exp < 0 || has_nbf < 0 || has_iat < 0) {
-        say(detail, detail_len, "\"exp\", \"nbf\" or \"iat\" is not a NumericDate");
+        mg_error_detail(err, "\"exp\", \"nbf\" or \"iat\" is not a NumericDate");
         return JWT_CLAIM;
     }
     if (!has_exp || (!has_iat && (want->required & JWT_REQUIRE_IAT))) {
-        say(detail, detail_len, "no \"%s\"", has_exp ? "iat" : "exp");
+        mg_error_detail(err, "no \"%s\"", has_exp ? "iat" : "exp");
         return JWT_CLAIM;
     }
     if (want->now_s - want->skew_s >= exp) {
-        say(detail, detail_len, "expired %lld s ago (skew %lld s)", want->now_s - exp,
-            want->skew_s);
+        mg_error_detail(err, "expired %lld s ago (skew %lld s)", want->now_s - exp, want->skew_s);
         return JWT_EXPIRED;
     }
     if (has_nbf && nbf - want->skew_s > want->now_s) {
-        say(detail, detail_len, "\"nbf\" is %lld s ahead (skew %lld s)", nbf - want->now_s,
-            want->skew_s);
+        mg_error_detail(err, "\"nbf\" is %lld s ahead (skew %lld s)", nbf - want->now_s,
+                        want->skew_s);
         return JWT_NOT_YET_VALID;
     }
     if (has_iat && iat - want->skew_s > want->now_s) {
-        say(detail, detail_len, "\"iat\" is %lld s ahead (skew %lld s)", iat - want->now_s,
-            want->skew_s);
+        mg_error_detail(err, "\"iat\" is %lld s ahead (skew %lld s)", iat - want->now_s,
+                        want->skew_s);
         return JWT_NOT_YET_VALID;
     }
     return JWT_OK;
@@ -358,27 +345,27 @@ static enum jwt_rc times_check(struct json_object *c, const struct jwt_expect *w
 /* Checks "aud" against want->audiences; sets *n_aud to the number of
  * audiences the token names. */
 static enum jwt_rc audience_check(struct json_object *c, const struct jwt_expect *want,
-                                  size_t *n_aud, char *detail, size_t detail_len)
+                                  size_t *n_aud, struct mg_error *err)
 {
     struct json_object *aud = NULL;
     *n_aud = 0;
     if (!json_object_object_get_ex(c, "aud", &aud)) {
         if (!want->audiences || want->n_audiences == 0)
             return JWT_OK;
-        say(detail, detail_len, "no \"aud\"");
+        mg_error_detail(err, "no \"aud\"");
         return JWT_AUDIENCE;
     }
     int is_array = json_object_is_type(aud, json_type_array);
     size_t n = is_array ? json_object_array_length(aud) : 1;
     if ((!is_array && !json_object_is_type(aud, json_type_string)) || n == 0) {
-        say(detail, detail_len, "\"aud\" is not a string or a non-empty array of strings");
+        mg_error_detail(err, "\"aud\" is not a string or a non-empty array of strings");
         return JWT_CLAIM;
     }
     int match = 0;
     for (size_t i = 0; i < n; i++) {
         struct json_object *a = is_array ? json_object_array_get_idx(aud, i) : aud;
         if (!json_object_is_type(a, json_type_string)) {
-            say(detail, detail_len, "\"aud\" is not a string or a non-empty array of strings");
+            mg_error_detail(err, "\"aud\" is not a string or a non-empty array of strings");
             return JWT_CLAIM;
         }
         for (size_t j = 0; want->audiences && j < want->n_audiences; j++)
@@ -387,8 +374,8 @@ static enum jwt_rc audience_check(struct json_object *c, const struct jwt_expect
     }
     *n_aud = n;
     if (want->audiences && want->n_audiences > 0 && !match) {
-        say(detail, detail_len, "\"aud\" names none of the %zu expected audience(s)",
-            want->n_audiences);
+        mg_error_detail(err, "\"aud\" names none of the %zu expected audience(s)",
+                        want->n_audiences);
         return JWT_AUDIENCE;
     }
     return JWT_OK;
@@ -423,8 +410,7 @@ static int claim_string(struct json_object *c, const char *name, const char **ou
 
 /* The claims every token may carry as strings: present ones must be
  * non-empty strings, required ones present. */
-static enum jwt_rc strings_check(struct json_object *c, unsigned required, char *detail,
-                                 size_t detail_len)
+static enum jwt_rc strings_check(struct json_object *c, unsigned required, struct mg_error *err)
 {
     static const struct {
         const char *name;
@@ -440,44 +426,44 @@ static enum jwt_rc strings_check(struct json_object *c, unsigned required, char 
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const char *v = NULL;
         if (claim_string(c, names[i].name, &v) != 0) {
-            say(detail, detail_len, "\"%s\" is not a non-empty string", names[i].name);
+            mg_error_detail(err, "\"%s\" is not a non-empty string", names[i].name);
             return JWT_CLAIM;
         }
         if (!v && (required & names[i].flag)) {
-            say(detail, detail_len, "no \"%s\"", names[i].name);
+            mg_error_detail(err, "no \"%s\"", names[i].name);
             return JWT_CLAIM;
         }
     }
     return JWT_OK;
 }
 
-enum jwt_rc jwt_check_claims(const struct jwt *t, const struct jwt_expect *want, char *detail,
-                             size_t detail_len)
+enum jwt_rc jwt_check_claims(const struct jwt *t, const struct jwt_expect *want,
+                             struct mg_error *err)
 {
     struct json_object *c = t->claims;
     if (!t->verified || !c) {
-        say(detail, detail_len, "claims checked before the signature was verified");
+        mg_error_detail(err, "claims checked before the signature was verified");
         return JWT_SIGNATURE;
     }
-    enum jwt_rc rc = strings_check(c, want->required, detail, detail_len);
+    enum jwt_rc rc = strings_check(c, want->required, err);
     if (rc == JWT_OK)
-        rc = times_check(c, want, detail, detail_len);
+        rc = times_check(c, want, err);
     if (rc != JWT_OK)
         return rc;
 
     const char *iss = json_get_string(c, "iss");
     if (!iss || !want->issuer || strcmp(iss, want->issuer) != 0) {
-        say(detail, detail_len, iss ? "\"iss\" is not the expected issuer" : "no \"iss\"");
+        mg_error_detail(err, "%s", iss ? "\"iss\" is not the expected issuer" : "no \"iss\"");
         return iss ? JWT_ISSUER : JWT_CLAIM;
     }
     size_t n_aud = 0;
-    if ((rc = audience_check(c, want, &n_aud, detail, detail_len)) != JWT_OK)
+    if ((rc = audience_check(c, want, &n_aud, err)) != JWT_OK)
         return rc;
     if (want->nonce) {
         const char *nonce = json_get_string(c, "nonce");
         size_t len = strlen(want->nonce);
         if (!nonce || strlen(nonce) != len || !crypto_equal(nonce, want->nonce, len)) {
-            say(detail, detail_len, nonce ? "\"nonce\" does not match" : "no \"nonce\"");
+            mg_error_detail(err, "%s", nonce ? "\"nonce\" does not match" : "no \"nonce\"");
             return JWT_NONCE;
         }
     }
@@ -485,16 +471,16 @@ enum jwt_rc jwt_check_claims(const struct jwt *t, const struct jwt_expect *want,
         const char *typ = json_get_string(t->header, "typ");
         char shown[33];
         if (typ ? !typ_matches(typ, want->typ) : want->typ_required) {
-            say(detail, detail_len, "header \"typ\" is %s, not %s",
-                typ ? printable(typ, shown) : "absent", want->typ);
+            mg_error_detail(err, "header \"typ\" is %s, not %s",
+                            typ ? printable(typ, shown) : "absent", want->typ);
             return JWT_TYPE;
         }
     }
     if (want->azp) {
         const char *azp = json_get_string(c, "azp");
         if (azp ? strcmp(azp, want->azp) != 0 : n_aud > 1) {
-            say(detail, detail_len,
-                azp ? "\"azp\" is not the expected party" : "several audiences and no \"azp\"");
+            mg_error_detail(err, azp ? "\"azp\" is not the expected party"
+                                     : "several audiences and no \"azp\"");
             return JWT_AZP;
         }
     }
@@ -511,16 +497,16 @@ struct json_object *jwt_take_claims(struct jwt *t)
 }
 
 enum jwt_rc jwt_validate(const char *token, size_t len, const struct jwk_set *keys,
-                         const struct jwt_expect *want, struct json_object **claims, char *detail,
-                         size_t detail_len)
+                         const struct jwt_expect *want, struct json_object **claims,
+                         struct mg_error *err)
 {
     struct jwt *t = NULL;
-    enum jwt_rc rc = jwt_decode(token, len, &t, detail, detail_len);
+    enum jwt_rc rc = jwt_decode(token, len, &t, err);
     if (rc != JWT_OK)
         return rc;
-    rc = jwt_verify(t, keys, detail, detail_len);
+    rc = jwt_verify(t, keys, err);
     if (rc == JWT_OK)
-        rc = jwt_check_claims(t, want, detail, detail_len);
+        rc = jwt_check_claims(t, want, err);
     if (rc == JWT_OK)
         *claims = jwt_take_claims(t);
     jwt_free(t);

@@ -30,9 +30,13 @@
  *
  * Use: jwt_validate() for the whole check; or jwt_decode(), then (having
  * picked the issuer's set by jwt_unverified_claims(), say) jwt_verify() and
- * jwt_check_claims(). Must not touch: HTTP, storage, logging (the detail
- * strings go back to the caller, who logs them; they never quote the token
- * or its signature).
+ * jwt_check_claims(). Must not touch: HTTP, storage, logging.
+ *
+ * Errors: each check returns its enum jwt_rc (the caller's decision hangs
+ * on which one) and writes why to err->detail (util/error.h), log-only:
+ * the caller logs it; it never quotes the token or its signature. err may
+ * be NULL; its http, code and msg are left alone (jwt_strerror() says the
+ * result in words fit for a client).
  */
 #ifndef MG_UTIL_JWT_H
 #define MG_UTIL_JWT_H
@@ -40,11 +44,11 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "util/error.h"
 #include "util/jwk.h"
 
 #define JWT_MAX_LEN    16384          /* bytes of a whole compact token */
 #define JWT_HEADER_MAX 2048           /* bytes of the decoded header */
-#define JWT_DETAIL_MAX 160            /* holds every detail whole, but for long configured values */
 #define JWT_TIME_MAX   253402300799LL /* 9999-12-31T23:59:59Z: beyond, a time is refused */
 
 enum jwt_rc {
@@ -107,10 +111,9 @@ const char *jwt_strerror(enum jwt_rc rc);
 /* Decodes the compact token (len bytes; need not be NUL-terminated)
  * without checking its signature. On JWT_OK *out is a new token the caller
  * frees with jwt_free(); on any other result (JWT_MALFORMED, JWT_ALG)
- * nothing is written to *out and detail (detail_len bytes, may be 0) holds
- * a log-only description. */
-__attribute__((warn_unused_result)) enum jwt_rc
-jwt_decode(const char *token, size_t len, struct jwt **out, char *detail, size_t detail_len);
+ * nothing is written to *out and err's detail says why. */
+__attribute__((warn_unused_result)) enum jwt_rc jwt_decode(const char *token, size_t len,
+                                                           struct jwt **out, struct mg_error *err);
 
 /* Frees t. Accepts NULL. */
 void jwt_free(struct jwt *t);
@@ -127,18 +130,17 @@ struct json_object *jwt_unverified_claims(const struct jwt *t);
 
 /* Checks t's signature with a key chosen from keys (see the header). On
  * JWT_OK t is marked verified; otherwise (JWT_UNKNOWN_KID,
- * JWT_KEY_MISMATCH, JWT_SIGNATURE) t is unchanged and detail holds a
- * log-only description. */
+ * JWT_KEY_MISMATCH, JWT_SIGNATURE) t is unchanged and err's detail says
+ * why. */
 __attribute__((warn_unused_result)) enum jwt_rc
-jwt_verify(struct jwt *t, const struct jwk_set *keys, char *detail, size_t detail_len);
+jwt_verify(struct jwt *t, const struct jwk_set *keys, struct mg_error *err);
 
 /* Checks the claims of a verified t against want (times, issuer, audience,
  * nonce, type, azp and required claims, in that order). Returns JWT_OK, or
- * the first failed check with a log-only detail; a token not verified is
+ * the first failed check with err's detail; a token not verified is
  * JWT_SIGNATURE. Changes nothing. */
-__attribute__((warn_unused_result)) enum jwt_rc jwt_check_claims(const struct jwt *t,
-                                                                 const struct jwt_expect *want,
-                                                                 char *detail, size_t detail_len);
+__attribute__((warn_unused_result)) enum jwt_rc
+jwt_check_claims(const struct jwt *t, const struct jwt_expect *want, struct mg_error *err);
 
 /* Hands t's claims to the caller (who puts them), once t is verified;
  * NULL when it is not, or they were taken already. */
@@ -146,11 +148,9 @@ struct json_object *jwt_take_claims(struct jwt *t);
 
 /* jwt_decode(), jwt_verify() with keys and jwt_check_claims() with want in
  * one call. On JWT_OK *claims is a new object the caller puts; otherwise
- * nothing is written to it and detail holds a log-only description. */
-__attribute__((warn_unused_result)) enum jwt_rc jwt_validate(const char *token, size_t len,
-                                                             const struct jwk_set *keys,
-                                                             const struct jwt_expect *want,
-                                                             struct json_object **claims,
-                                                             char *detail, size_t detail_len);
+ * nothing is written to it and err's detail says why. */
+__attribute__((warn_unused_result)) enum jwt_rc
+jwt_validate(const char *token, size_t len, const struct jwk_set *keys,
+             const struct jwt_expect *want, struct json_object **claims, struct mg_error *err);
 
 #endif

@@ -141,11 +141,14 @@ static struct jwt_expect expect_id(void)
     return w;
 }
 
+/* jwt_validate() of tok; detail (MG_ERROR_DETAIL_LEN bytes) gets err.detail. */
 static enum jwt_rc check(const char *tok, const struct jwk_set *keys, const struct jwt_expect *w,
                          char *detail)
 {
     struct json_object *c = NULL;
-    enum jwt_rc rc = jwt_validate(tok, strlen(tok), keys, w, &c, detail, JWT_DETAIL_MAX);
+    struct mg_error err = MG_ERROR_INIT;
+    enum jwt_rc rc = jwt_validate(tok, strlen(tok), keys, w, &c, &err);
+    snprintf(detail, MG_ERROR_DETAIL_LEN, "%s", err.detail);
     if (rc == JWT_OK && !c)
         return (enum jwt_rc) - 1;
     json_object_put(c);
@@ -360,7 +363,8 @@ static void test_set_parse(void)
 
 static void test_good(const struct jwk_set *keys)
 {
-    char d[JWT_DETAIL_MAX] = "";
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail;
     struct jwt_expect w = expect_id();
     static const struct {
         const char *alg, *kid;
@@ -374,7 +378,7 @@ static void test_good(const struct jwk_set *keys)
                  cases[i].alg, cases[i].kid);
         char *t = token(cases[i].alg, k, header, claims(""));
         struct json_object *c = NULL;
-        enum jwt_rc rc = jwt_validate(t, strlen(t), keys, &w, &c, d, sizeof d);
+        enum jwt_rc rc = jwt_validate(t, strlen(t), keys, &w, &c, &e);
         snprintf(what, sizeof what, "a valid %s token (kid %s) is accepted", cases[i].alg,
                  cases[i].kid);
         is_rc(rc, JWT_OK, what, d);
@@ -392,15 +396,15 @@ static void test_good(const struct jwk_set *keys)
     /* the parts one at a time */
     t = token("ES256", ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", claims(""));
     struct jwt *j = NULL;
-    is_rc(jwt_decode(t, strlen(t), &j, d, sizeof d), JWT_OK, "jwt_decode", d);
+    is_rc(jwt_decode(t, strlen(t), &j, &e), JWT_OK, "jwt_decode", d);
     ok(jwt_alg(j) == JWS_ES256 && strcmp(jwt_kid(j), "e1") == 0, "alg and kid of the header");
     is_str(json_get_string(jwt_unverified_claims(j), "iss"), ISS,
            "the unverified issuer, to choose a key set by");
     ok(jwt_take_claims(j) == NULL, "no claims are handed out before the signature is verified");
-    is_rc(jwt_check_claims(j, &w, d, sizeof d), JWT_SIGNATURE,
-          "claims are not checked before the signature", d);
-    is_rc(jwt_verify(j, keys, d, sizeof d), JWT_OK, "jwt_verify", d);
-    is_rc(jwt_check_claims(j, &w, d, sizeof d), JWT_OK, "jwt_check_claims", d);
+    is_rc(jwt_check_claims(j, &w, &e), JWT_SIGNATURE, "claims are not checked before the signature",
+          d);
+    is_rc(jwt_verify(j, keys, &e), JWT_OK, "jwt_verify", d);
+    is_rc(jwt_check_claims(j, &w, &e), JWT_OK, "jwt_check_claims", d);
     struct json_object *c = jwt_take_claims(j);
     ok(c != NULL && jwt_take_claims(j) == NULL, "claims are handed out once");
     json_object_put(c);
@@ -410,7 +414,8 @@ static void test_good(const struct jwk_set *keys)
 
 static void test_alg_attacks(const struct jwk_set *keys)
 {
-    char d[JWT_DETAIL_MAX] = "";
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail;
     struct jwt_expect w = expect_id();
     const char *payload = claims("");
     char *p = b64(payload, strlen(payload));
@@ -510,7 +515,8 @@ static char *tamper(const char *tok, int part, size_t off)
 
 static void test_tamper(const struct jwk_set *keys)
 {
-    char d[JWT_DETAIL_MAX] = "";
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail;
     struct jwt_expect w = expect_id();
     static const char *const algs[] = {"RS256", "PS256", "ES256", "EdDSA"};
     static const char *const kids[] = {"r1", "r1", "e1", "d1"};
@@ -584,7 +590,8 @@ static void test_tamper(const struct jwk_set *keys)
 
 static void test_kid(const struct jwk_set *keys)
 {
-    char d[JWT_DETAIL_MAX] = "";
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail;
     struct jwt_expect w = expect_id();
     char *t = token("RS256", rsa, "{\"alg\":\"RS256\",\"kid\":\"nope\"}", claims(""));
     is_rc(check(t, keys, &w, d), JWT_UNKNOWN_KID, "an unknown kid: JWT_UNKNOWN_KID", d);
@@ -636,7 +643,8 @@ static enum jwt_rc claims_rc(const struct jwk_set *keys, const struct jwt_expect
 
 static void test_claims(const struct jwk_set *keys)
 {
-    char d[JWT_DETAIL_MAX] = "", m[512];
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail, m[512];
     struct jwt_expect w = expect_id();
 #define BASE "\"iss\":\"" ISS "\",\"sub\":\"alice\",\"aud\":\"" AUD "\",\"nonce\":\"" NONCE "\""
     /* times */
@@ -803,7 +811,8 @@ static void test_claims(const struct jwk_set *keys)
 
 static void test_syntax(const struct jwk_set *keys)
 {
-    char d[JWT_DETAIL_MAX] = "";
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail;
     struct jwt_expect w = expect_id();
     char *good = token("EdDSA", ed, "{\"alg\":\"EdDSA\",\"kid\":\"d1\"}", claims(""));
     is_rc(check(good, keys, &w, d), JWT_OK, "the reference token is good", d);
@@ -843,11 +852,11 @@ static void test_syntax(const struct jwk_set *keys)
     is_rc(check(buf, keys, &w, d), JWT_MALFORMED, "non-zero spare bits in the header", d);
     is_rc(check(good, keys, &w, d), JWT_OK, "(the token itself is untouched)", d);
     struct json_object *c = NULL;
-    is_rc(jwt_validate(good, n - 1, keys, &w, &c, d, sizeof d), JWT_MALFORMED,
+    is_rc(jwt_validate(good, n - 1, keys, &w, &c, &e), JWT_MALFORMED,
           "one character fewer: refused", d);
     ok(c == NULL, "nothing is handed out on failure");
     snprintf(buf, sizeof buf, "%sAAAA", good);
-    is_rc(jwt_validate(buf, n, keys, &w, &c, d, sizeof d), JWT_OK,
+    is_rc(jwt_validate(buf, n, keys, &w, &c, &e), JWT_OK,
           "the length is the caller's: bytes after it are not read", d);
     json_object_put(c);
 
@@ -937,20 +946,21 @@ static const char rfc8037_jwks[] = "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed2551
 
 static void rfc_jws(const char *name, const char *tok, const char *jwks)
 {
-    char d[JWT_DETAIL_MAX] = "", what[96];
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail, what[96];
     struct jwk_set *s = jwk_set_parse_text(jwks, strlen(jwks), NULL);
     ok(s && jwk_set_count(s) == 1, "%s: its key parses", name);
     struct jwt_expect w = {.issuer = "joe", .now_s = 1300819000, .skew_s = 0};
     struct json_object *c = NULL;
     snprintf(what, sizeof what, "%s: the published token verifies, iss joe, before exp", name);
-    is_rc(jwt_validate(tok, strlen(tok), s, &w, &c, d, sizeof d), JWT_OK, what, d);
+    is_rc(jwt_validate(tok, strlen(tok), s, &w, &c, &e), JWT_OK, what, d);
     ok(c && json_object_get_boolean(json_get(c, "http://example.com/is_root", json_type_boolean)),
        "%s: its claims read back", name);
     json_object_put(c);
     w.now_s = 1300819380;
     c = NULL;
     snprintf(what, sizeof what, "%s: at its exp it is expired", name);
-    is_rc(jwt_validate(tok, strlen(tok), s, &w, &c, d, sizeof d), JWT_EXPIRED, what, d);
+    is_rc(jwt_validate(tok, strlen(tok), s, &w, &c, &e), JWT_EXPIRED, what, d);
     w.now_s = 1300819000;
     /* the payload with "joe" as "eve": still JSON, no longer what was signed */
     const char *p0 = strchr(tok, '.') + 1;
@@ -965,7 +975,7 @@ static void rfc_jws(const char *name, const char *tok, const char *jwks)
     char *t = malloc(n);
     snprintf(t, n, "%.*s%s%s", (int)(p0 - tok), tok, p1, p0 + p_len);
     snprintf(what, sizeof what, "%s: the payload changed, it fails", name);
-    is_rc(jwt_validate(t, strlen(t), s, &w, &c, d, sizeof d), JWT_SIGNATURE, what, d);
+    is_rc(jwt_validate(t, strlen(t), s, &w, &c, &e), JWT_SIGNATURE, what, d);
     free(p1);
     free(t);
     jwk_set_free(s);
@@ -991,10 +1001,12 @@ static void test_rfc_vectors(void)
        "RFC 8037 A.4: a changed signature does not");
     ok(jwk_verify(k, JWS_ES256, rfc8037_input, strlen(rfc8037_input), sig, 64) == 0,
        "an Ed25519 key never verifies ES256");
-    char token8037[256], d[JWT_DETAIL_MAX];
+    char token8037[256];
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail;
     snprintf(token8037, sizeof token8037, "%s.%s", rfc8037_input, rfc8037_sig);
     struct jwt *j = NULL;
-    is_rc(jwt_decode(token8037, strlen(token8037), &j, d, sizeof d), JWT_MALFORMED,
+    is_rc(jwt_decode(token8037, strlen(token8037), &j, &e), JWT_MALFORMED,
           "RFC 8037 A.4 as a JWT: its payload is not a claims object", d);
     jwk_set_free(s);
 }
@@ -1011,7 +1023,8 @@ static void *verify_loop(void *arg)
 {
     struct verifier *v = arg;
     struct jwt_expect w = expect_id();
-    char d[JWT_DETAIL_MAX];
+    struct mg_error e = MG_ERROR_INIT;
+    char *d = e.detail;
     for (int i = 0; i < 50; i++) {
         if (check(v->good, v->keys, &w, d) != JWT_OK)
             v->wrong++;
