@@ -171,6 +171,15 @@ int bk_opt_string(struct parse *p, struct json_object *o, const char *where, con
     return rc < 0 ? -1 : 0;
 }
 
+int bk_opt_strings(struct parse *p, struct json_object *o, const char *where,
+                   const struct bk_opt_str *opts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bk_opt_string(p, o, where, opts[i].key, opts[i].out) < 0)
+            return -1;
+    return 0;
+}
+
 int bk_only_keys(struct parse *p, struct json_object *o, const char *where, const char *const *keys)
 {
     json_object_object_foreach(o, k, v)
@@ -230,11 +239,12 @@ static int parse_exchange(struct parse *p, const char *where, struct json_object
         return -1;
     const char *audience = NULL, *resource = NULL, *scope = NULL, *client_id = NULL,
                *secret_file = NULL;
-    if (bk_opt_string(p, o, w, "audience", &audience) < 0 ||
-        bk_opt_string(p, o, w, "resource", &resource) < 0 ||
-        bk_opt_string(p, o, w, "scope", &scope) < 0 ||
-        bk_opt_string(p, o, w, "client_id", &client_id) < 0 ||
-        bk_opt_string(p, o, w, "client_secret_file", &secret_file) < 0)
+    const struct bk_opt_str strs[] = {{"audience", &audience},
+                                      {"resource", &resource},
+                                      {"scope", &scope},
+                                      {"client_id", &client_id},
+                                      {"client_secret_file", &secret_file}};
+    if (bk_opt_strings(p, o, w, strs, sizeof strs / sizeof *strs) < 0)
         return -1;
     if (!audience && !resource) {
         bk_bad(p, "%saudience or resource is required: what the exchanged token is for", w);
@@ -292,10 +302,9 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
     const char *type = json_get_string(o, "type");
     const char *name = json_get_string(o, "name");
     const char *prefix = NULL, *env_file = NULL, *variable = NULL, *file = NULL;
-    if (bk_opt_string(p, o, where, "prefix", &prefix) < 0 ||
-        bk_opt_string(p, o, where, "env_file", &env_file) < 0 ||
-        bk_opt_string(p, o, where, "variable", &variable) < 0 ||
-        bk_opt_string(p, o, where, "file", &file) < 0)
+    const struct bk_opt_str strs[] = {
+        {"prefix", &prefix}, {"env_file", &env_file}, {"variable", &variable}, {"file", &file}};
+    if (bk_opt_strings(p, o, where, strs, sizeof strs / sizeof *strs) < 0)
         return -1;
     if (!type) {
         bk_bad(p, "%s\"type\" is required: bearer, basic, header or query", where);

@@ -412,10 +412,11 @@ int bk_parse_op(struct parse *p, struct backend *b, struct json_object *t, int i
     if (op_name(p, b, t, where, op) < 0)
         return -1;
     const char *title = NULL, *description = NULL, *access = NULL, *body_type = NULL;
-    if (bk_opt_string(p, t, where, "title", &title) < 0 ||
-        bk_opt_string(p, t, where, "description", &description) < 0 ||
-        bk_opt_string(p, t, where, "access", &access) < 0 ||
-        bk_opt_string(p, t, where, "body_type", &body_type) < 0)
+    const struct bk_opt_str strs[] = {{"title", &title},
+                                      {"description", &description},
+                                      {"access", &access},
+                                      {"body_type", &body_type}};
+    if (bk_opt_strings(p, t, where, strs, sizeof strs / sizeof *strs) < 0)
         return -1;
     enum tool_access acc;
     if (op_request(p, t, where, op) < 0 || op_schema(p, t, where, op) < 0 ||

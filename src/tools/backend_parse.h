@@ -39,6 +39,18 @@ int bk_opt_long(struct parse *p, struct json_object *o, const char *where, const
 int bk_opt_string(struct parse *p, struct json_object *o, const char *where, const char *key,
                   const char **out);
 
+/* One optional string member for bk_opt_strings(): its key and where its
+ * value goes (borrowed from the object; *out is left alone when absent). */
+struct bk_opt_str {
+    const char *key;
+    const char **out;
+};
+
+/* bk_opt_string() for each of the n members of opts, in order, up to the
+ * first that is not a string. Returns 0, or -1 (reported). */
+int bk_opt_strings(struct parse *p, struct json_object *o, const char *where,
+                   const struct bk_opt_str *opts, size_t n);
+
 /* Optional boolean member key of o; *out keeps its value when absent.
  * Returns 0, or -1. */
 int bk_opt_bool(struct parse *p, struct json_object *o, const char *where, const char *key,
