@@ -107,17 +107,11 @@ void tool_backend_free(struct backend *b)
  * schemas are deep). Returns a new object, or NULL with err's msg set. */
 static struct json_object *parse_json_text(const char *text, size_t len, struct mg_error *err)
 {
-    struct json_tokener *tok = json_tokener_new_ex(BACKEND_FILE_JSON_DEPTH);
-    if (!tok)
-        abort();
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error e = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
+    struct json_object *obj;
+    size_t used;
+    enum json_tokener_error e = json_tokenize(text, len, BACKEND_FILE_JSON_DEPTH, &obj, &used);
     if (e != json_tokener_success) {
         mg_error_msg(err, "%s", json_tokener_error_desc(e));
-        json_object_put(obj);
         return NULL;
     }
     for (size_t i = used; i < len; i++) {

@@ -138,6 +138,31 @@ static const char *lexical_fault(const unsigned char *p, size_t len, int request
     return NULL;
 }
 
+enum json_tokener_error json_tokenize(const char *text, size_t len, int depth,
+                                      struct json_object **out, size_t *used)
+{
+    struct json_tokener *tok = json_tokener_new_ex(depth);
+    if (!tok)
+        abort();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error err = json_tokener_get_error(tok);
+    *used = json_tokener_get_parse_end(tok);
+    if (err == json_tokener_continue) {
+        /* a number at the very end may go on: white space ends it */
+        obj = json_tokener_parse_ex(tok, " ", 1);
+        err = json_tokener_get_error(tok);
+        *used = len;
+    }
+    json_tokener_free(tok);
+    if (err != json_tokener_success) {
+        json_object_put(obj);
+        obj = NULL;
+    }
+    *out = obj;
+    return err;
+}
+
 /* The fault of text as a static description, or NULL when *out holds the
  * parsed value. */
 static const char *parse(const char *text, size_t len, int request, struct json_object **out)
@@ -149,49 +174,26 @@ static const char *parse(const char *text, size_t len, int request, struct json_
     const char *why = lexical_fault((const unsigned char *)text, len, request);
     if (why)
         return why;
-    struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-    if (!tok)
-        abort();
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error err = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    if (err == json_tokener_continue) {
-        /* a number at the very end may go on: white space ends it */
-        obj = json_tokener_parse_ex(tok, " ", 1);
-        err = json_tokener_get_error(tok);
-        used = len;
-    }
-    json_tokener_free(tok);
-
-    if (err == json_tokener_continue) {
-        why = "unexpected end of JSON text";
-        goto fail;
-    }
-    if (err == json_tokener_error_depth) {
-        why = "JSON nested too deeply";
-        goto fail;
-    }
-    if (err == json_tokener_error_parse_utf8_string) {
-        why = "invalid UTF-8 in JSON text";
-        goto fail;
-    }
-    if (err != json_tokener_success) {
-        why = "invalid JSON";
-        goto fail;
-    }
+    struct json_object *obj;
+    size_t used;
+    enum json_tokener_error err = json_tokenize(text, len, JSON_MAX_DEPTH, &obj, &used);
+    if (err == json_tokener_continue)
+        return "unexpected end of JSON text";
+    if (err == json_tokener_error_depth)
+        return "JSON nested too deeply";
+    if (err == json_tokener_error_parse_utf8_string)
+        return "invalid UTF-8 in JSON text";
+    if (err != json_tokener_success)
+        return "invalid JSON";
     for (size_t i = used; i < len; i++) {
         char c = text[i];
         if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            why = "unexpected data after JSON text";
-            goto fail;
+            json_object_put(obj);
+            return "unexpected data after JSON text";
         }
     }
     *out = obj;
     return NULL;
-fail:
-    json_object_put(obj);
-    return why;
 }
 
 static int parse_into(const char *text, size_t len, int request, struct json_object **out,

@@ -17,6 +17,15 @@
 
 #define JSON_MAX_DEPTH 64
 
+/* json-c's strict tokener (valid UTF-8 required) over the len bytes of
+ * text, nested at most depth levels, as the parsers below run it: a number
+ * that ends the text is complete. Returns json-c's verdict; on
+ * json_tokener_success *out holds the value (the caller puts it; NULL for a
+ * JSON null) and *used the bytes it took, anything after is the caller's
+ * to check; on any other verdict *out is NULL. len must fit an int. */
+enum json_tokener_error json_tokenize(const char *text, size_t len, int depth,
+                                      struct json_object **out, size_t *used);
+
 /* Parses exactly one JSON text of len bytes: valid UTF-8, nested at most
  * JSON_MAX_DEPTH levels, nothing but white space after it. Returns 0 and
  * hands *out to the caller (who puts it), or -1 with err (util/error.h; may
