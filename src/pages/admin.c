@@ -148,6 +148,15 @@ static int chart_latency(struct buf *b, const struct pages_admin_latency *l, int
     return rc || buf_puts(b, "</svg>\n");
 }
 
+/* Ends a console page: lays body out as the page title into out unless rc
+ * says building it failed, and frees body. Returns 0 or -1. */
+static int admin_page(struct buf *out, const char *title, struct buf *body, int rc)
+{
+    rc = rc || pages_layout(out, title, buf_str(body));
+    buf_free(body);
+    return rc ? -1 : 0;
+}
+
 int pages_admin_overview(struct buf *out, const struct pages_admin_overview *p)
 {
     struct buf b = {0};
@@ -156,9 +165,7 @@ int pages_admin_overview(struct buf *out, const struct pages_admin_overview *p)
         chart_hours(&b, p->hours) ||
         chart_bars(&b, "chart-tools", "Top tools (last 24 hours)", p->tools, p->n_tools, "calls") ||
         chart_latency(&b, p->latency, p->n_latency);
-    rc = rc || pages_layout(out, "Admin", buf_str(&b));
-    buf_free(&b);
-    return rc ? -1 : 0;
+    return admin_page(out, "Admin", &b, rc);
 }
 
 /* A POST form with the CSRF token, hidden user, a Confirm box the server
@@ -210,18 +217,15 @@ int pages_admin_users(struct buf *out, const struct pages_admin_users *p)
 {
     struct buf b = {0};
     int rc = buf_puts(&b, "<h1>Users</h1>\n") || nav(&b, p->base, "/admin/users", p->username);
-    if (rc == 0 && p->notice)
-        rc = buf_puts(&b, "<p class=\"notice\" id=\"notice\">") || pages_escape(&b, p->notice) ||
-             buf_puts(&b, "</p>\n");
+    rc = rc || pages_wrap(&b, "<p class=\"notice\" id=\"notice\">", p->notice, "</p>\n");
     rc = rc || buf_puts(&b, "<p><small>Each change needs its Confirm box ticked and is written "
                             "to the audit trail as an admin action.</small></p>\n"
                             "<div class=\"table\"><table id=\"users\"><tr><th>User</th>"
                             "<th>State</th><th>Groups</th><th>Added</th><th></th></tr>\n");
     for (int i = 0; i < p->n_users && rc == 0; i++)
         rc = user_row(&b, p, &p->users[i]);
-    rc = rc || buf_puts(&b, "</table></div>\n") || pages_layout(out, "Users", buf_str(&b));
-    buf_free(&b);
-    return rc ? -1 : 0;
+    rc = rc || buf_puts(&b, "</table></div>\n");
+    return admin_page(out, "Users", &b, rc);
 }
 
 static int filter_field(struct buf *b, const char *name, const char *label, const char *value)
@@ -250,9 +254,7 @@ int pages_admin_audit(struct buf *out, const struct pages_admin_audit *p)
     rc = rc || buf_puts(&b, "</select></label> ") ||
          filter_field(&b, "since", "Since (UTC)", p->f_since) ||
          buf_puts(&b, "<button type=\"submit\" id=\"filter\">Filter</button></form>\n");
-    if (rc == 0 && p->error)
-        rc = buf_puts(&b, "<p class=\"error\" id=\"error\">") || pages_escape(&b, p->error) ||
-             buf_puts(&b, "</p>\n");
+    rc = rc || pages_wrap(&b, "<p class=\"error\" id=\"error\">", p->error, "</p>\n");
     rc = rc ||
          buf_printf(&b,
                     "<p><small id=\"audit-count\">%d rows (newest first, at most "
@@ -272,9 +274,8 @@ int pages_admin_audit(struct buf *out, const struct pages_admin_audit *p)
              buf_puts(&b, "</small></td><td>") || pages_escape(&b, r->duration_ms) ||
              buf_puts(&b, "</td></tr>\n");
     }
-    rc = rc || buf_puts(&b, "</table></div>\n") || pages_layout(out, "Audit trail", buf_str(&b));
-    buf_free(&b);
-    return rc ? -1 : 0;
+    rc = rc || buf_puts(&b, "</table></div>\n");
+    return admin_page(out, "Audit trail", &b, rc);
 }
 
 static const char policy_form[] =
@@ -334,12 +335,8 @@ int pages_admin_table(struct buf *out, const struct pages_admin_table *p)
     struct buf b = {0};
     int rc = buf_puts(&b, "<h1>") || pages_escape(&b, p->title) || buf_puts(&b, "</h1>\n") ||
              nav(&b, p->base, p->path, p->username);
-    if (rc == 0 && p->notice)
-        rc = buf_puts(&b, "<p class=\"notice\" id=\"notice\">") || pages_escape(&b, p->notice) ||
-             buf_puts(&b, "</p>\n");
-    if (rc == 0 && p->intro)
-        rc = buf_puts(&b, "<p><small>") || pages_escape(&b, p->intro) ||
-             buf_puts(&b, "</small></p>\n");
+    rc = rc || pages_wrap(&b, "<p class=\"notice\" id=\"notice\">", p->notice, "</p>\n");
+    rc = rc || pages_wrap(&b, "<p><small>", p->intro, "</small></p>\n");
     if (rc == 0 && p->policy_form)
         rc = render_policy_form(&b, p->base, p->csrf);
     if (rc == 0 && p->n_rows == 0)
@@ -358,7 +355,5 @@ int pages_admin_table(struct buf *out, const struct pages_admin_table *p)
         }
         rc = rc || buf_puts(&b, "</table></div>\n");
     }
-    rc = rc || pages_layout(out, p->title, buf_str(&b));
-    buf_free(&b);
-    return rc ? -1 : 0;
+    return admin_page(out, p->title, &b, rc);
 }

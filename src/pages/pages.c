@@ -103,6 +103,13 @@ int pages_escape(struct buf *out, const char *s)
     return 0;
 }
 
+int pages_wrap(struct buf *out, const char *open, const char *text, const char *close)
+{
+    if (!text)
+        return 0;
+    return buf_puts(out, open) || pages_escape(out, text) || buf_puts(out, close) ? -1 : 0;
+}
+
 /* A page in the shared layout; wide for pages with tables (the account
  * page). Returns 0 or -1 (out of buffer space). */
 static int page_layout(struct buf *out, const char *title, const char *body, const struct var *vars,
@@ -150,10 +157,7 @@ static const char login_form[] =
 int pages_login(struct buf *out, const struct pages_login *p)
 {
     struct buf err = {0};
-    int rc = 0;
-    if (p->error)
-        rc = buf_puts(&err, "<p class=\"error\" role=\"alert\">") || pages_escape(&err, p->error) ||
-             buf_puts(&err, "</p>\n");
+    int rc = pages_wrap(&err, "<p class=\"error\" role=\"alert\">", p->error, "</p>\n");
     struct buf providers = {0}, form = {0};
     for (int i = 0; i < p->n_providers && rc == 0; i++) {
         struct var pv[] = {{"name", p->providers[i].name, 0}, {"href", p->providers[i].value, 0}};
@@ -429,9 +433,7 @@ int pages_account(struct buf *out, const struct pages_account *p)
     struct buf apps = {0}, keys = {0}, notice = {0}, key = {0}, creds = {0}, linked = {0};
     int rc = account_apps(&apps, p) || account_keys(&keys, p) || account_creds(&creds, p) ||
              account_linked(&linked, p);
-    if (rc == 0 && p->notice)
-        rc = buf_puts(&notice, "<p class=\"notice\" id=\"notice\">") ||
-             pages_escape(&notice, p->notice) || buf_puts(&notice, "</p>\n");
+    rc = rc || pages_wrap(&notice, "<p class=\"notice\" id=\"notice\">", p->notice, "</p>\n");
     if (rc == 0 && p->new_key)
         rc = buf_puts(&key, "<p class=\"notice\">Your new API key; copy it now, it is not shown "
                             "again:<br><code id=\"new-key\">") ||

@@ -110,4 +110,10 @@ __attribute__((warn_unused_result)) int pages_layout(struct buf *out, const char
 /* Appends s with & < > " ' escaped. Returns 0 or -1. */
 __attribute__((warn_unused_result)) int pages_escape(struct buf *out, const char *s);
 
+/* Appends open, text escaped and close (open and close: markup, taken as
+ * they are), or nothing when text is NULL: a notice, an error or an intro
+ * shown only when there is one. Returns 0 or -1. */
+__attribute__((warn_unused_result)) int pages_wrap(struct buf *out, const char *open,
+                                                   const char *text, const char *close);
+
 #endif
