@@ -43,35 +43,29 @@ struct jwk_set {
     struct jwk_skip skipped[JWK_SET_MAX_KEYS]; /* in the set's order */
 };
 
+/* The algorithms' registered names, each way: the first name of an
+ * algorithm is the one written ("Ed25519" is read as EdDSA). */
+static const struct {
+    const char *name;
+    enum jws_alg alg;
+} jws_names[] = {
+    {"RS256", JWS_RS256}, {"PS256", JWS_PS256},   {"ES256", JWS_ES256},
+    {"EdDSA", JWS_EDDSA}, {"Ed25519", JWS_EDDSA},
+};
+
 enum jws_alg jws_alg_parse(const char *name)
 {
-    if (!name)
-        return JWS_ALG_NONE;
-    if (strcmp(name, "RS256") == 0)
-        return JWS_RS256;
-    if (strcmp(name, "PS256") == 0)
-        return JWS_PS256;
-    if (strcmp(name, "ES256") == 0)
-        return JWS_ES256;
-    if (strcmp(name, "EdDSA") == 0 || strcmp(name, "Ed25519") == 0)
-        return JWS_EDDSA;
+    for (size_t i = 0; name && i < sizeof jws_names / sizeof *jws_names; i++)
+        if (strcmp(name, jws_names[i].name) == 0)
+            return jws_names[i].alg;
     return JWS_ALG_NONE;
 }
 
 const char *jws_alg_name(enum jws_alg alg)
 {
-    switch (alg) {
-    case JWS_ALG_NONE:
-        return "none";
-    case JWS_RS256:
-        return "RS256";
-    case JWS_PS256:
-        return "PS256";
-    case JWS_ES256:
-        return "ES256";
-    case JWS_EDDSA:
-        return "EdDSA";
-    }
+    for (size_t i = 0; i < sizeof jws_names / sizeof *jws_names; i++)
+        if (jws_names[i].alg == alg)
+            return jws_names[i].name;
     return "none";
 }
 
