@@ -72,21 +72,6 @@ static const char usage_text[] =
 
 static const char *const access_names[] = {"read", "write", "destructive"};
 
-static const char *cred_type(enum backend_cred_type t)
-{
-    switch (t) {
-    case CRED_BEARER:
-        return "bearer";
-    case CRED_BASIC:
-        return "basic";
-    case CRED_HEADER:
-        return "header";
-    case CRED_QUERY:
-        return "query";
-    }
-    return "?";
-}
-
 /* The sorted "*.json" files of dir: returns how many (paths in *out; free
  * each and the list), or -1 (message printed). A missing dir has none. */
 static int list_files(const char *dir, char ***out)
@@ -109,7 +94,7 @@ static struct json_object *backend_json(const struct backend *b)
     for (int i = 0; i < b->n_creds; i++) {
         struct json_object *s = json_object_new_object();
         json_add(s, "slot", json_object_new_string(b->creds[i].slot));
-        json_add(s, "type", json_object_new_string(cred_type(b->creds[i].type)));
+        json_add(s, "type", json_object_new_string(tool_cred_type_name(b->creds[i].type)));
         if (json_object_array_add(slots, s) != 0)
             abort();
     }

@@ -221,6 +221,33 @@ static int text_ok(const char *v, size_t max)
     return 1;
 }
 
+/* The credential types' names in backend files, by enum backend_cred_type. */
+static const char *const cred_type_names[] = {
+    [CRED_BEARER] = "bearer",
+    [CRED_BASIC] = "basic",
+    [CRED_HEADER] = "header",
+    [CRED_QUERY] = "query",
+};
+_Static_assert(sizeof cred_type_names / sizeof *cred_type_names == CRED_QUERY + 1,
+               "a name for each credential type");
+
+const char *tool_cred_type_name(enum backend_cred_type t)
+{
+    return cred_type_names[t];
+}
+
+/* The type named name into *out. Returns 0, or -1 for no such type. */
+static int cred_type_parse(const char *name, enum backend_cred_type *out)
+{
+    for (size_t i = 0; i < sizeof cred_type_names / sizeof *cred_type_names; i++) {
+        if (strcmp(name, cred_type_names[i]) == 0) {
+            *out = (enum backend_cred_type)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* The "exchange" object of slot c (tools/exchange.h). Returns 0, or -1. */
 static int parse_exchange(struct parse *p, const char *where, struct json_object *o,
                           struct backend_cred *c)
@@ -304,21 +331,13 @@ static int parse_cred(struct parse *p, const char *slot, struct json_object *o,
         bk_bad(p, "%s\"type\" is required: bearer, basic, header or query", where);
         return -1;
     }
-    if (strcmp(type, "bearer") == 0)
-        c->type = CRED_BEARER;
-    else if (strcmp(type, "basic") == 0)
-        c->type = CRED_BASIC;
-    else if (strcmp(type, "header") == 0)
-        c->type = CRED_HEADER;
-    else if (strcmp(type, "query") == 0)
-        c->type = CRED_QUERY;
-    else {
+    if (cred_type_parse(type, &c->type) < 0) {
         bk_bad(p, "%stype must be bearer, basic, header or query", where);
         return -1;
     }
     if ((c->type == CRED_HEADER || c->type == CRED_QUERY) && (!name || !*name)) {
         bk_bad(p, "%s\"name\" (the %s parameter to put the secret in) is required", where,
-               c->type == CRED_HEADER ? "header" : "query");
+               tool_cred_type_name(c->type));
         return -1;
     }
     if (c->type == CRED_HEADER && !tool_header_name_ok(name)) {

@@ -173,6 +173,10 @@ struct backend *tool_backend_parse(const char *path, struct json_object *json, i
 /* Frees b and clears its secrets. Accepts NULL. */
 void tool_backend_free(struct backend *b);
 
+/* The name of credential type t as backend files write it ("bearer",
+ * "basic", "header", "query"). Static, cannot fail. */
+const char *tool_cred_type_name(enum backend_cred_type t);
+
 /* Reads and parses one backend file. Returns a new backend or NULL with a
  * message in err (see tool_backend_parse). */
 struct backend *tool_backend_load_file(const char *path, int skip_secrets, struct mg_error *err);
