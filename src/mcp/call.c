@@ -163,7 +163,14 @@ static int emit(struct mcp_call *c, struct json_object *msg, int final)
 
 static int ctx_notify(void *impl, const char *method, struct json_object *params)
 {
-    return emit(impl, jsonrpc_notification(method, params), 0);
+    struct mcp_call *c = impl;
+    if (c->replay_left > 0 || c->hold_id[0]) {
+        /* a held call's run: what it sends before the answers of earlier
+         * turns went out then; what it sends after its request is unseen */
+        json_object_put(params);
+        return 0;
+    }
+    return emit(c, jsonrpc_notification(method, params), 0);
 }
 
 static int ctx_progress(void *impl, double progress, double total, const char *message)
@@ -233,6 +240,14 @@ static int ctx_url_required(void *impl, const char *url, const char *message)
     return 1;
 }
 
+void mcp_call_remember(struct json_object **answers, const char *key, struct json_object *result,
+                       const char *why)
+{
+    if (!*answers)
+        *answers = json_object_new_object();
+    json_add(*answers, key, result ? json_object_get(result) : json_object_new_string(why));
+}
+
 static int ctx_cancelled(void *impl)
 {
     struct mcp_call *c = impl;
@@ -280,18 +295,34 @@ static struct json_object *await_answer(struct mcp_call *c, const char *id, int 
     return resp;
 }
 
-static struct json_object *ctx_request(void *impl, const char *method, struct json_object *params,
-                                       int timeout_ms, struct mg_error *err)
+/* A held call's answer under key from an earlier turn (mcp/call_hold.h):
+ * returns 1 with *out (a new reference, or NULL with err when the request
+ * failed then), or 0 when the call has none. */
+static int earlier_answer(struct mcp_call *c, const char *key, struct json_object **out,
+                          struct mg_error *err)
 {
-    struct mcp_call *c = impl;
+    struct json_object *a = NULL;
+    if (!c->input_answers || !json_object_object_get_ex(c->input_answers, key, &a))
+        return 0;
+    if (c->replay_left > 0)
+        c->replay_left--;
+    if (json_object_is_type(a, json_type_string)) {
+        mg_error_msg(err, "%s", json_object_get_string(a));
+        *out = NULL;
+    } else {
+        *out = json_object_get(a);
+    }
+    return 1;
+}
+
+/* Sends method to a session's client and waits for its answer: in this
+ * worker, or (c->hold_ok) by ending the run with c->hold_id set, for the
+ * call to be held and run again once the answer under key came. */
+static struct json_object *ask(struct mcp_call *c, const char *key, const char *method,
+                               struct json_object *params, int timeout_ms, struct mg_error *err)
+{
     const struct mcp_env *env = c->env;
     const char *cap = mcp_request_capability(method);
-    if (c->mrtr) {
-        /* the n-th request of a run is the n-th again when it reruns */
-        char key[32];
-        snprintf(key, sizeof key, "input-%d", ++c->input_seq);
-        return mcp_mrtr_input(c, key, method, params, err);
-    }
     if (c->stateless && cap && !ctx_client_has(c, cap)) {
         /* 2026-07-28: the request fails with MissingRequiredClientCapability */
         mcp_call_missing_capability(c, cap);
@@ -307,6 +338,22 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
     if (cap && !ctx_client_has(c, cap)) {
         json_object_put(params);
         mg_error_msg(err, "the client did not declare the capability this request needs");
+        return NULL;
+    }
+    char seq_key[32];
+    if (!key) { /* the n-th request of a run is the n-th again when it reruns */
+        snprintf(seq_key, sizeof seq_key, "input-%d", ++c->input_seq);
+        key = seq_key;
+    }
+    int hold = c->hold_ok && strlen(key) < sizeof c->hold_key;
+    struct json_object *earlier = NULL;
+    if (hold && earlier_answer(c, key, &earlier, err)) {
+        json_object_put(params);
+        return earlier;
+    }
+    if (hold && c->hold_id[0]) { /* this run waits already: it ends unseen */
+        json_object_put(params);
+        mg_error_msg(err, "the client's input is required");
         return NULL;
     }
     if (timeout_ms <= 0 || timeout_ms > env->cfg->request_timeout_s * 1000)
@@ -334,19 +381,40 @@ static struct json_object *ctx_request(void *impl, const char *method, struct js
             LOG_WARN("msg=\"could not drop a pending request\"");
         return NULL;
     }
+    if (hold) {
+        snprintf(c->hold_id, sizeof c->hold_id, "%s", id);
+        snprintf(c->hold_key, sizeof c->hold_key, "%s", key);
+        c->hold_timeout_ms = timeout_ms;
+        mg_error_msg(err, "the client's input is required");
+        return NULL;
+    }
+    struct json_object *result = NULL;
     struct json_object *resp = await_answer(c, id, timeout_ms, err);
     if (!resp) {
         if (store_pending_drop(env->db, c->session_hash, id) != STORE_OK)
             LOG_WARN("msg=\"could not drop a pending request\"");
-        return NULL;
-    }
-    struct json_object *result = json_get(resp, "result", json_type_object);
-    if (result)
+    } else if ((result = json_get(resp, "result", json_type_object))) {
         json_object_get(result);
-    else
+    } else {
         mg_error_msg(err, "the client answered with an error");
+    }
     json_object_put(resp);
+    if (c->hold_ok) /* a later turn of the held call is given the same */
+        mcp_call_remember(&c->input_answers, key, result, err->msg);
     return result;
+}
+
+static struct json_object *ctx_request(void *impl, const char *method, struct json_object *params,
+                                       int timeout_ms, struct mg_error *err)
+{
+    struct mcp_call *c = impl;
+    if (c->mrtr) {
+        /* the n-th request of a run is the n-th again when it reruns */
+        char key[32];
+        snprintf(key, sizeof key, "input-%d", ++c->input_seq);
+        return mcp_mrtr_input(c, key, method, params, err);
+    }
+    return ask(c, NULL, method, params, timeout_ms, err);
 }
 
 static struct json_object *ctx_input(void *impl, const char *key, const char *method,
@@ -356,7 +424,7 @@ static struct json_object *ctx_input(void *impl, const char *key, const char *me
     struct mcp_call *c = impl;
     if (c->mrtr)
         return mcp_mrtr_input(c, key, method, params, err);
-    return ctx_request(impl, method, params, timeout_ms, err);
+    return ask(c, key, method, params, timeout_ms, err);
 }
 
 static int ctx_become_task(void *impl)
@@ -437,6 +505,10 @@ void mcp_call_finish(struct mcp_call *call)
 
 int mcp_call_respond(struct mcp_call *call, struct json_object *resp)
 {
+    if (call->held) { /* the held call answers (mcp/call_hold.h) */
+        json_object_put(resp);
+        return 1;
+    }
     if (!call->streaming && !call->publish_stream)
         return 0;
     if (ctx_cancelled(call)) {

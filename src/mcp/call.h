@@ -30,6 +30,12 @@ void mcp_call_finish(struct mcp_call *call);
  * sends resp as JSON. Takes resp in the first case only. */
 int mcp_call_respond(struct mcp_call *call, struct json_object *resp);
 
+/* Keeps the answer to a held call's request under key in *answers (made
+ * when NULL) for its later turns (mcp/call_hold.h): result (borrowed), or
+ * NULL when the request failed with why, which the tool is told again. */
+void mcp_call_remember(struct json_object **answers, const char *key, struct json_object *result,
+                       const char *why);
+
 /* Sets err to code and message (copied; shown to the client), HTTP status
  * 0. Returns NULL, for "return mcp_fail(err, ...)". */
 struct json_object *mcp_fail(struct mcp_err *err, int code, const char *message);

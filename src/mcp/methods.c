@@ -9,6 +9,7 @@
 #include "mcp/access.h"
 #include "mcp/audit.h"
 #include "mcp/call.h"
+#include "mcp/call_hold.h"
 #include "mcp/discovery.h"
 #include "mcp/catalog.h"
 #include "mcp/mrtr.h"
@@ -128,7 +129,13 @@ static struct json_object *run_tool(struct mcp_call *call, const struct tool_def
     struct tool_ctx ctx;
     mcp_call_tool_ctx(call, &ctx);
     ctx.tool = tool;
+    call->hold_ok = mcp_call_holdable(call);
     struct json_object *r = tool->call(&ctx, args);
+    if (call->hold_id[0]) {
+        /* it waits for the client's answer: held, and run again once it came */
+        json_object_put(r);
+        return mcp_call_hold(call, tool, args);
+    }
     if (call->escalate && !call->refusal.e.code && !call->input_requests) {
         /* a task_late tool has its input: it goes on as a task */
         json_object_put(r);
@@ -203,7 +210,7 @@ static struct json_object *m_tools_call(struct mcp_call *call, struct json_objec
 struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name,
                                          struct json_object *args, struct mcp_err *err)
 {
-    long long t0 = mg_now_ms();
+    long long t0 = call->hold_turn ? call->started_ms : mg_now_ms(); /* audited once, at its end */
     const struct tool_def *tool = mcp_tool_find(call->env, name);
     if (!tool) {
         char msg[200];
@@ -343,6 +350,31 @@ static struct json_object *refuse(struct json_object *id, int code, const char *
     return jsonrpc_error(id, code, text);
 }
 
+/* The response to request id: result (taken), or else err's error (its
+ * data taken; err keeps its code and message). */
+static struct json_object *reply(struct json_object *id, struct json_object *result,
+                                 struct mcp_err *err)
+{
+    if (result) {
+        json_object_put(err->data);
+        err->data = NULL;
+        return jsonrpc_result(id, result);
+    }
+    struct json_object *resp = jsonrpc_error(id, err->e.code, err->e.msg);
+    if (err->data)
+        json_add(json_get(resp, "error", json_type_object), "data", err->data);
+    err->data = NULL;
+    return resp;
+}
+
+struct json_object *mcp_tools_call_turn(struct mcp_call *call, const char *name,
+                                        struct json_object *args)
+{
+    struct mcp_err err = {0};
+    struct json_object *result = mcp_tools_call_named(call, name, args, &err);
+    return reply(call->request_id, result, &err);
+}
+
 struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg *msg,
                                  struct mcp_err *err)
 {
@@ -376,16 +408,7 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
                 result = json_object_new_object();
             result = mcp_mrtr_finish(call, msg->method, msg->params, result, err);
         }
-        if (result) {
-            json_object_put(err->data);
-            err->data = NULL;
-            return jsonrpc_result(msg->id, result);
-        }
-        struct json_object *resp = jsonrpc_error(msg->id, err->e.code, err->e.msg);
-        if (err->data)
-            json_add(json_get(resp, "error", json_type_object), "data", err->data);
-        err->data = NULL;
-        return resp;
+        return reply(msg->id, result, err);
     }
     char text[200];
     snprintf(text, sizeof text, "Method not found: %.128s", msg->method);

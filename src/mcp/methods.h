@@ -36,6 +36,12 @@ struct json_object *mcp_dispatch(struct mcp_call *call, const struct jsonrpc_msg
 struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name,
                                          struct json_object *args, struct mcp_err *err);
 
+/* A later turn of a held tools/call (mcp/call_hold.h, call->hold_turn):
+ * mcp_tools_call_named() again, its outcome as the JSON-RPC response to
+ * call->request_id (new). */
+struct json_object *mcp_tools_call_turn(struct mcp_call *call, const char *name,
+                                        struct json_object *args);
+
 /* Writes the audit row of a call that produced the CallToolResult r
  * (outcome "ok", "error" or "cancelled"; detail may be NULL) and returns r.
  * When the row cannot be written it frees r and returns NULL with err

@@ -85,6 +85,14 @@ struct mcp_call {
     int events_sent;        /* notifications and requests sent (max_events_per_call) */
     long long stream_lease; /* the held-stream lease while streaming (mcp/sse.h), or 0 */
     int stream_refused;     /* the caller holds too many streams: this one cannot stream */
+    /* a session's tools/call whose waits for the client are held (mcp/call_hold.h) */
+    int hold_ok;         /* its requests to the client do not wait in the worker */
+    int hold_turn;       /* a later turn: the tool runs again with the answers so far */
+    int replay_left;     /* answers of earlier turns not yet asked for again in this run */
+    int held;            /* handed over: its response is the held call's, not the caller's */
+    char hold_id[32];    /* the request this run sent and must wait for, or "" */
+    char hold_key[64];   /* its input key */
+    int hold_timeout_ms; /* how long it waits for its answer */
 
     char new_session_id[MCP_SESSION_ID_LEN + 1]; /* set by a successful initialize */
     const struct tool_def *tool; /* tools/call: the tool once found (metrics), else NULL */

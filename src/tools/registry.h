@@ -52,7 +52,12 @@ struct tool_ctx {
      * elicitation/create, roots/list) and waits up to timeout_ms for the
      * client's response, which may arrive at any process. Takes params.
      * Returns the new result object; or NULL with the reason in err->msg
-     * (client lacks the capability, timeout, error response, cancelled). */
+     * (client lacks the capability, timeout, error response, cancelled).
+     * On a session's POST the wait may be held without the worker: the
+     * run then ends here (NULL) and the tool runs again from the start
+     * once the answer came, its n-th request answered with the n-th
+     * answer (mcp/call_hold.h); as with input (below), a tool must do
+     * nothing before its requests that it cannot do twice. */
     struct json_object *(*request)(void *impl, const char *method, struct json_object *params,
                                    int timeout_ms, struct mg_error *err);
     /* As request, naming the input key: a stateless (2026-07-28) client
