@@ -236,31 +236,6 @@ static void reply_unreachable(struct oauth_ctx *ctx)
     oauth_header(ctx->res, "Retry-After", v);
 }
 
-/* The sentence a client gets for a refused JWT. */
-static const char *jwt_refusal(enum jwt_rc rc)
-{
-    switch (rc) {
-    case JWT_EXPIRED:
-        return "the token has expired";
-    case JWT_NOT_YET_VALID:
-        return "the token is not valid yet";
-    case JWT_ISSUER:
-        return "the token was issued by another authorization server";
-    case JWT_AUDIENCE:
-        return "the token was issued for another resource";
-    case JWT_ALG:
-        return "the token's signature algorithm is not accepted";
-    case JWT_UNKNOWN_KID:
-    case JWT_KEY_MISMATCH:
-    case JWT_SIGNATURE:
-        return "the token's signature does not verify with the authorization server's keys";
-    case JWT_TYPE:
-        return "the token is not an access token";
-    default:
-        return "the token is invalid";
-    }
-}
-
 /* 1 when the JOSE header of token (the part before the first dot) has no
  * "typ", or one an access token may have: at+jwt (RFC 9068 section 2.1,
  * also as application/at+jwt) or JWT, which Keycloak, Entra ID and others

@@ -40,39 +40,44 @@ static const char *printable(const char *s, char out[33])
     return out;
 }
 
+/* What a client is told of a signature that does not verify, whatever the
+ * cause. */
+static const char signature_refusal[] =
+    "the token's signature does not verify with the authorization server's keys";
+
+/* Each result in words: terse for logs and pages (jwt_strerror()) and as
+ * the sentence for a client whose bearer token it refused (jwt_refusal()). */
+static const struct {
+    const char *terse, *sentence;
+} jwt_words[] = {
+    [JWT_OK] = {"ok", "the token is invalid"},
+    [JWT_MALFORMED] = {"malformed token", "the token is invalid"},
+    [JWT_ALG] = {"token algorithm not accepted", "the token's signature algorithm is not accepted"},
+    [JWT_UNKNOWN_KID] = {"token signed with an unknown key", signature_refusal},
+    [JWT_KEY_MISMATCH] = {"token key does not fit its algorithm", signature_refusal},
+    [JWT_SIGNATURE] = {"token signature does not verify", signature_refusal},
+    [JWT_CLAIM] = {"token claims missing or malformed", "the token is invalid"},
+    [JWT_EXPIRED] = {"token expired", "the token has expired"},
+    [JWT_NOT_YET_VALID] = {"token not yet valid", "the token is not valid yet"},
+    [JWT_ISSUER] = {"token issuer not accepted",
+                    "the token was issued by another authorization server"},
+    [JWT_AUDIENCE] = {"token audience not accepted", "the token was issued for another resource"},
+    [JWT_NONCE] = {"token nonce does not match", "the token is invalid"},
+    [JWT_TYPE] = {"token type not accepted", "the token is not an access token"},
+    [JWT_AZP] = {"token authorized party not accepted", "the token is invalid"},
+};
+_Static_assert(sizeof jwt_words / sizeof *jwt_words == JWT_AZP + 1, "words for every jwt_rc");
+
 const char *jwt_strerror(enum jwt_rc rc)
 {
-    switch (rc) {
-    case JWT_OK:
-        return "ok";
-    case JWT_MALFORMED:
-        return "malformed token";
-    case JWT_ALG:
-        return "token algorithm not accepted";
-    case JWT_UNKNOWN_KID:
-        return "token signed with an unknown key";
-    case JWT_KEY_MISMATCH:
-        return "token key does not fit its algorithm";
-    case JWT_SIGNATURE:
-        return "token signature does not verify";
-    case JWT_CLAIM:
-        return "token claims missing or malformed";
-    case JWT_EXPIRED:
-        return "token expired";
-    case JWT_NOT_YET_VALID:
-        return "token not yet valid";
-    case JWT_ISSUER:
-        return "token issuer not accepted";
-    case JWT_AUDIENCE:
-        return "token audience not accepted";
-    case JWT_NONCE:
-        return "token nonce does not match";
-    case JWT_TYPE:
-        return "token type not accepted";
-    case JWT_AZP:
-        return "token authorized party not accepted";
-    }
-    return "invalid token";
+    return (size_t)rc < sizeof jwt_words / sizeof *jwt_words ? jwt_words[rc].terse
+                                                             : "invalid token";
+}
+
+const char *jwt_refusal(enum jwt_rc rc)
+{
+    return (size_t)rc < sizeof jwt_words / sizeof *jwt_words ? jwt_words[rc].sentence
+                                                             : "the token is invalid";
 }
 
 /* Number of members of the JSON object text (len bytes, already parsed as

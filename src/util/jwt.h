@@ -108,6 +108,11 @@ struct jwt; /* a decoded token: header and claims, and whether it was verified *
  * (it names no value from the token). */
 const char *jwt_strerror(enum jwt_rc rc);
 
+/* The sentence a resource server tells the client whose bearer token rc
+ * refused ("the token has expired"); the causes a client cannot act on
+ * apart share one sentence. Static, names no value from the token. */
+const char *jwt_refusal(enum jwt_rc rc);
+
 /* Decodes the compact token (len bytes; need not be NUL-terminated)
  * without checking its signature. On JWT_OK *out is a new token the caller
  * frees with jwt_free(); on any other result (JWT_MALFORMED, JWT_ALG)
