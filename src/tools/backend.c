@@ -233,7 +233,7 @@ _Static_assert(sizeof cred_type_names / sizeof *cred_type_names == CRED_QUERY + 
 
 const char *tool_cred_type_name(enum backend_cred_type t)
 {
-    return cred_type_names[t];
+    return (size_t)t < sizeof cred_type_names / sizeof *cred_type_names ? cred_type_names[t] : "?";
 }
 
 /* The type named name into *out. Returns 0, or -1 for no such type. */
