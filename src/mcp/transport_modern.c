@@ -328,7 +328,10 @@ void tr_handle_modern(const struct mcp_env *env, const struct mcp_http_in *in,
         out->streamed = 1;
     } else {
         out->insufficient_scope = err.e.http == 403 ? err.scope : NULL; /* oauth: 403 */
-        out->status = out->insufficient_scope ? 403 : modern_error_status(r);
+        out->retry_after_s = err.e.http == 429 ? err.retry_after_s : 0; /* a rate limit */
+        out->status = out->insufficient_scope ? 403
+                      : out->retry_after_s    ? 429
+                                              : modern_error_status(r);
         out->body = r;
     }
     mcp_call_finish(&call);

@@ -293,6 +293,18 @@ def post_json(url, body, headers=None, timeout=HTTP_TIMEOUT_S):
     return request("POST", url, bytes(body), h, timeout)
 
 
+def stateless_tool(base_url, key, name, arguments, id=7):
+    """A stateless 2026-07-28 tools/call (no session) of tool name with a bearer key."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}}
+    return post_json(base_url + "/mcp", {
+        "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": name, "arguments": arguments, "_meta": meta}},
+        {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": name,
+         "Authorization": "Bearer " + key})
+
+
 # ---------------------------------------------------------------------------
 # MCP client
 

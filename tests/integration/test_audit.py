@@ -7,7 +7,8 @@
 - audit_log is append-only for the responder: UPDATE, DELETE and TRUNCATE fail;
 - rate limits per user, counted in PostgreSQL across front ends, every tools/call counted
   (an unknown tool too): over the limit a call gets
-  HTTP 429 with Retry-After and JSON-RPC error -32005, and is audited as refused;
+  HTTP 429 with Retry-After and JSON-RPC error -32005 (on every transport, the stateless
+  2026-07-28 one too), and is audited as refused;
 - `mcpgate audit tail|query` with filters and --json.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_audit.py   (TAP)
@@ -85,13 +86,21 @@ def main():
         last = rows(st, "id = (SELECT max(id) FROM audit_log)")
         t.ok(last and last[0][1:3] == ["refused", "rate limited"],
              "the refused call is audited as rate limited", repr(last))
+        # the same limit on the stateless 2026-07-28 transport: the same status and header
+        r = mcptest.stateless_tool(fes[0][1], key, "echo", {"message": "over"})
+        j = r.json if isinstance(r.json, dict) else {}
+        retry = r.header("Retry-After") or ""
+        t.ok(r.status == 429 and (j.get("error") or {}).get("code") == -32005 and
+             retry.isdigit() and 1 <= int(retry) <= 60,
+             "%s: a stateless 2026-07-28 call over the limit -> 429, Retry-After %s, -32005"
+             % (fes[0][0], retry), r.describe())
 
         for stmt in ("UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log",
                      "TRUNCATE audit_log"):
             ok, out = st.psql(stmt)
             t.ok(not ok and "append-only" in out, "audit_log refuses: %s" % stmt, out)
         ok, n = st.psql("SELECT count(*) FROM audit_log")
-        t.ok(ok and n == "5", "all 5 rows are still there (%s)" % n)
+        t.ok(ok and n == "6", "all 6 rows are still there (%s)" % n)
 
         r = admin(st, "audit", "tail", "-n", "3")
         lines = r.stdout.strip().splitlines()
@@ -103,7 +112,7 @@ def main():
             data = json.loads(r.stdout)
         except ValueError:
             data = None
-        t.ok(r.returncode == 0 and isinstance(data, list) and len(data) == 2 and
+        t.ok(r.returncode == 0 and isinstance(data, list) and len(data) == 3 and
              all(d["outcome"] == "refused" and d["user"] == USER for d in data),
              "mcpgate audit query --user --outcome refused --json", r.stdout, r.stderr)
         r = admin(st, "audit", "query", "--tool", "echo", "--since", "not a time")

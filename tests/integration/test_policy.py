@@ -37,18 +37,6 @@ def client(url, key, name):
     return c
 
 
-def stateless_echo(url, key):
-    """A stateless 2026-07-28 tools/call of echo (no session)."""
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"},
-            "io.modelcontextprotocol/clientCapabilities": {}}
-    return mcptest.post_json(url + "/mcp", {
-        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"message": "x"}, "_meta": meta}},
-        {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "echo",
-         "Authorization": "Bearer " + key})
-
-
 def names(c):
     out, cursor = [], None
     for _ in range(50):
@@ -149,7 +137,7 @@ def main():
             for what, call in (("tools/call echo", lambda: carol.tool("echo", {"message": "x"})),
                                ("tools/list", lambda: carol.call("tools/list")),
                                ("stateless 2026-07-28 tools/call echo",
-                                lambda: stateless_echo(url_b, kc))):
+                                lambda: mcptest.stateless_tool(url_b, kc, "echo", {"message": "x"}))):
                 r = call()
                 j = r.json if isinstance(r.json, dict) else {}
                 err = j.get("error") or {}
