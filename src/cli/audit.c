@@ -15,33 +15,20 @@
 #include "store/audit.h"
 #include "util/json.h"
 
-struct print_state {
-    int json;
-    int rows;
-    struct json_object *arr;
-};
-
 static void print_row(const struct store_audit_row *row, void *arg)
 {
-    struct print_state *st = arg;
-    st->rows++;
-    if (st->json) {
-        struct json_object *o = json_object_new_object();
+    struct cli_rows *rows = arg;
+    struct json_object *o = cli_rows_next(rows);
+    if (o) {
         json_add(o, "id", json_object_new_int64(atoll(row->id)));
-        json_add(o, "at", json_object_new_string(row->at));
-        json_add(o, "user", json_object_new_string(row->user));
-        json_add(o, "client_id", json_object_new_string(row->client_id));
-        json_add(o, "tool", json_object_new_string(row->tool));
-        json_add(o, "args_sha256", json_object_new_string(row->args_digest));
-        json_add(o, "outcome", json_object_new_string(row->outcome));
-        json_add(o, "detail", json_object_new_string(row->detail));
+        json_add_strings(o, "at", row->at, "user", row->user, "client_id", row->client_id, "tool",
+                         row->tool, "args_sha256", row->args_digest, "outcome", row->outcome,
+                         "detail", row->detail, NULL);
         json_add(o, "duration_ms", json_object_new_int(atoi(row->duration_ms)));
         json_add(o, "request_id", json_object_new_string(row->request_id));
-        if (json_object_array_add(st->arr, o) != 0)
-            abort();
         return;
     }
-    if (st->rows == 1)
+    if (rows->n == 1)
         printf("%-8s %-24s %-16s %-32s %-9s %7s  %s\n", "ID", "AT (UTC)", "USER", "TOOL", "OUTCOME",
                "MS", "DETAIL");
     printf("%-8s %-24s %-16.16s %-32.32s %-9s %7s  %s\n", row->id, row->at,
@@ -80,8 +67,7 @@ int cli_audit(const struct cli_env *env, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct store_audit_filter f = {.limit = tail ? 20 : 100};
-    struct print_state st = {0};
-    int opt;
+    int json = 0, opt;
     optind = 2;
     while ((opt = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
         switch (opt) {
@@ -101,7 +87,7 @@ int cli_audit(const struct cli_env *env, int argc, char **argv)
             f.limit = atoi(optarg);
             break;
         case 'j':
-            st.json = 1;
+            json = 1;
             break;
         default:
             return cli_usage_end(opt, usage);
@@ -121,22 +107,15 @@ int cli_audit(const struct cli_env *env, int argc, char **argv)
         fprintf(stderr, "mcpgate audit: the limit is a number from 1 to 10000\n");
         return EXIT_USAGE;
     }
-    if (st.json)
-        st.arr = json_object_new_array();
-    enum store_rc rc = store_audit_query(env->db, &f, print_row, &st);
+    struct cli_rows rows = {.arr = json ? json_object_new_array() : NULL};
+    enum store_rc rc = store_audit_query(env->db, &f, print_row, &rows);
     if (rc != STORE_OK) {
-        json_object_put(st.arr);
+        json_object_put(rows.arr);
         if (rc == STORE_ERROR && f.since)
             fprintf(stderr, "mcpgate audit: the query failed: check that --since is a "
                             "timestamp\n");
         return rc == STORE_ERROR && f.since ? 1 : cli_store_failed(rc);
     }
-    if (st.json) {
-        printf("%s\n", json_object_to_json_string_ext(st.arr, JSON_C_TO_STRING_PRETTY |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(st.arr);
-    } else if (st.rows == 0) {
-        printf("no audit rows match\n");
-    }
+    cli_rows_done(&rows, "no audit rows match");
     return 0;
 }

@@ -9,6 +9,7 @@
 #define MG_CLI_CLI_H
 
 #include <stddef.h>
+#include <json-c/json.h>
 #include <stdio.h>
 
 #include "store/db.h"
@@ -63,5 +64,20 @@ int cli_store_failed(enum store_rc rc);
  * was not found prints fmt (a printf format, no newline) and returns 1;
  * otherwise as cli_store_failed(). */
 __attribute__((format(printf, 2, 3))) int cli_store_missing(enum store_rc rc, const char *fmt, ...);
+
+/* The rows of a list command as the store hands them over: counted, and
+ * with --json gathered into arr for cli_rows_done(). */
+struct cli_rows {
+    struct json_object *arr; /* --json: the objects so far; NULL: a table */
+    int n;                   /* rows so far */
+};
+
+/* Counts a row of rows. With --json returns a new object, already in
+ * rows->arr, for the caller to fill (borrowed from arr); for a table NULL. */
+struct json_object *cli_rows_next(struct cli_rows *rows);
+
+/* Ends a list once the store call succeeded: prints the --json array and
+ * puts it, or prints none (a line) when a table had no rows. */
+void cli_rows_done(struct cli_rows *rows, const char *none);
 
 #endif

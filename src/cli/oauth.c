@@ -66,6 +66,26 @@ static int help_printed(int argc, char **argv, const char *usage)
     return 1;
 }
 
+struct json_object *cli_rows_next(struct cli_rows *rows)
+{
+    rows->n++;
+    if (!rows->arr)
+        return NULL;
+    struct json_object *o = json_object_new_object();
+    if (json_object_array_add(rows->arr, o) != 0)
+        abort();
+    return o;
+}
+
+void cli_rows_done(struct cli_rows *rows, const char *none)
+{
+    if (rows->arr)
+        print_json_array(rows->arr);
+    else if (rows->n == 0)
+        printf("%s\n", none);
+    rows->arr = NULL;
+}
+
 /* Ends a list command: prints arr (the --json output; NULL for the table
  * already printed) unless rc failed. Frees arr; returns the exit status. */
 static int list_done(enum store_rc rc, struct json_object *arr)
@@ -181,9 +201,7 @@ static void print_user(void *arg, const struct store_user *u)
         json_add(o, "disabled", json_object_new_boolean(u->disabled));
         json_add(o, "created_at", json_object_new_string(u->created_at));
         if (u->idp[0]) {
-            json_add(o, "idp", json_object_new_string(u->idp));
-            json_add(o, "subject", json_object_new_string(u->subject));
-            json_add(o, "email", json_object_new_string(u->email));
+            json_add_strings(o, "idp", u->idp, "subject", u->subject, "email", u->email, NULL);
         }
         if (json_object_array_add(arg, o) != 0)
             json_object_put(o);
@@ -315,10 +333,8 @@ static void print_client(void *arg, const struct store_client *cl)
     const struct client_print *how = arg;
     if (how->format == CLIENT_JSON) {
         struct json_object *o = json_object_new_object(), *uris = json_object_new_array();
-        json_add(o, "client_id", json_object_new_string(cl->client_id));
-        json_add(o, "kind", json_object_new_string(cl->kind));
-        json_add(o, "name", json_object_new_string(cl->name));
-        json_add(o, "auth_method", json_object_new_string(cl->auth_method));
+        json_add_strings(o, "client_id", cl->client_id, "kind", cl->kind, "name", cl->name,
+                         "auth_method", cl->auth_method, NULL);
         json_add(o, "scope", cl->scope[0] ? json_object_new_string(cl->scope) : NULL);
         json_add(o, "created_at", json_object_new_string(cl->created_at));
         const char *p = cl->redirect_uris;
@@ -502,11 +518,8 @@ static void print_key(void *arg, const struct store_api_key *k)
     if (arg) {
         struct json_object *o = json_object_new_object();
         json_add(o, "id", json_object_new_int64(k->id));
-        json_add(o, "user", json_object_new_string(k->username));
-        json_add(o, "name", json_object_new_string(k->name));
-        json_add(o, "prefix", json_object_new_string(k->prefix));
-        json_add(o, "scope", json_object_new_string(k->scope));
-        json_add(o, "created_at", json_object_new_string(k->created_at));
+        json_add_strings(o, "user", k->username, "name", k->name, "prefix", k->prefix, "scope",
+                         k->scope, "created_at", k->created_at, NULL);
         json_add(o, "last_used", k->last_used[0] ? json_object_new_string(k->last_used) : NULL);
         if (json_object_array_add(arg, o) != 0)
             json_object_put(o);

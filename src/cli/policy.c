@@ -99,27 +99,17 @@ static int rule_add(const struct cli_env *env, const char *effect, int argc, cha
     return notify(env, user);
 }
 
-struct show_state {
-    struct json_object *arr;
-    int rows;
-};
-
 static void show_row(const struct store_policy_row *row, void *arg)
 {
-    struct show_state *st = arg;
-    st->rows++;
-    if (st->arr) {
-        struct json_object *o = json_object_new_object();
+    struct cli_rows *rows = arg;
+    struct json_object *o = cli_rows_next(rows);
+    if (o) {
         json_add(o, "id", json_object_new_int64(atoll(row->id)));
-        json_add(o, "subject", json_object_new_string(row->subject));
-        json_add(o, "effect", json_object_new_string(row->effect));
-        json_add(o, "pattern", json_object_new_string(row->pattern));
-        json_add(o, "created_at", json_object_new_string(row->created_at));
-        if (json_object_array_add(st->arr, o) != 0)
-            abort();
+        json_add_strings(o, "subject", row->subject, "effect", row->effect, "pattern", row->pattern,
+                         "created_at", row->created_at, NULL);
         return;
     }
-    if (st->rows == 1)
+    if (rows->n == 1)
         printf("%-6s %-24s %-6s %-32s %s\n", "ID", "SUBJECT", "EFFECT", "PATTERN", "CREATED (UTC)");
     printf("%-6s %-24.24s %-6s %-32.32s %s\n", row->id, row->subject,
            strcmp(row->effect, "allow") == 0 ? "grant" : "deny", row->pattern, row->created_at);
@@ -139,19 +129,14 @@ static int show(const struct cli_env *env, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    struct show_state st = {.arr = json ? json_object_new_array() : NULL};
-    enum store_rc rc = store_policy_list(env->db, user, show_row, &st);
+    struct cli_rows rows = {.arr = json ? json_object_new_array() : NULL};
+    enum store_rc rc = store_policy_list(env->db, user, show_row, &rows);
     if (rc != STORE_OK) {
-        json_object_put(st.arr);
+        json_object_put(rows.arr);
         return cli_store_missing(rc, "mcpgate policy show: no user named %s", user);
     }
-    if (json) {
-        printf("%s\n", json_object_to_json_string_ext(st.arr, JSON_C_TO_STRING_PRETTY));
-        json_object_put(st.arr);
-    } else if (st.rows == 0) {
-        printf("no rules%s: policy_default decides for every tool\n",
-               user ? " apply to this user" : "");
-    }
+    cli_rows_done(&rows, user ? "no rules apply to this user: policy_default decides for every tool"
+                              : "no rules: policy_default decides for every tool");
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "util/json.h"
 
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,6 +220,15 @@ void json_add(struct json_object *obj, const char *key, struct json_object *val)
         json_object_put(val);
         abort();
     }
+}
+
+void json_add_strings(struct json_object *obj, ...)
+{
+    va_list ap;
+    va_start(ap, obj);
+    for (const char *key; (key = va_arg(ap, const char *)) != NULL;)
+        json_add(obj, key, json_object_new_string(va_arg(ap, const char *)));
+    va_end(ap);
 }
 
 struct json_object *json_get(struct json_object *obj, const char *key, enum json_type type)

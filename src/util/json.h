@@ -58,6 +58,11 @@ size_t json_utf8_cut(const char *s, size_t max);
  * it is put). Aborts on allocation failure. */
 void json_add(struct json_object *obj, const char *key, struct json_object *val);
 
+/* Adds string members to obj: key, value, key, value, ... up to a NULL
+ * key. Each value is copied and must not be NULL. Aborts on allocation
+ * failure, as json_add(). */
+__attribute__((sentinel)) void json_add_strings(struct json_object *obj, ...);
+
 /* Borrowed member of obj with the given type, or NULL when obj is not an
  * object, the key is absent, or the member has another type. */
 struct json_object *json_get(struct json_object *obj, const char *key, enum json_type type);
