@@ -11,7 +11,13 @@ process:
   stream that carried its request (the same stored stream: its event ids go on), and the
   audit trail has exactly one row per call;
 - a call whose client never answers ends at request_timeout_s with the tool's error "the
-  client did not answer in time", and one audit row.
+  client did not answer in time", and one audit row;
+- a tool that asks twice with a notification before and between (test_ask_twice) runs
+  again at each answer, and its stream carries each notification and request once, then
+  its result; one audit row;
+- a client that left its held call's stream answers and resumes it with Last-Event-ID: the
+  result is there; a held call cancelled with notifications/cancelled ends its stream
+  without a response, audited as cancelled.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_held_calls.py  (TAP)
 """
@@ -24,7 +30,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mcptest import SLOW, Stack, Tap, test_responder  # noqa: E402
-from test_streams import SSE, answer, call_body, parse, post_stream, session  # noqa: E402
+from test_streams import (ACCEPT, SSE, answer, call_body, parse, post_stream,  # noqa: E402
+                          seq_of, session)
 
 THREADS = 2
 PROCESSES = 2  # lighttpd spawns 2 responders (scripts/stack.sh), mod_proxy_fcgi's has 1
@@ -79,9 +86,96 @@ class Call:
             self.s.close()
 
 
-def audit_rows(st):
-    ok, out = st.psql("SELECT outcome FROM audit_log WHERE tool = 'test_ask' ORDER BY id")
+def audit_rows(st, tool="test_ask"):
+    ok, out = st.psql("SELECT outcome FROM audit_log WHERE tool = '%s' ORDER BY id" % tool)
     return out.split() if ok else None
+
+
+def new_rows(st, before, tool="test_ask"):
+    after = audit_rows(st, tool)
+    return after[len(before):] if before is not None and after is not None else None
+
+
+def read_until(s, pred):
+    """(event, message) pairs of s up to the first message pred accepts (or the end)."""
+    out = []
+    while True:
+        ev = s.next()
+        if ev is None:
+            return out
+        m = parse(ev)
+        out.append((ev, m))
+        if isinstance(m, dict) and pred(m):
+            return out
+
+
+def is_request(m):
+    return m.get("method") == "elicitation/create" and "id" in m
+
+
+def kind(m):
+    if not isinstance(m, dict):
+        return None
+    if m.get("method") == "notifications/message":
+        return "message:%s" % (m.get("params") or {}).get("data")
+    return m.get("method") or ("result" if "result" in m else "error" if "error" in m else None)
+
+
+def check_turns(t, st, fe, url):
+    """Several turns of one call, a client that left and came back, a cancellation."""
+    before = audit_rows(st, "test_ask_twice")
+    c = session(url, caps={"elicitation": {}}, name="twice")
+    s = post_stream(c, url, call_body("twice", "test_ask_twice"))
+    got = read_until(s, is_request)
+    answer(c, url, got[-1][1]["id"], {"action": "accept", "content": {"name": "Ada"}})
+    got += read_until(s, is_request)
+    answer(c, url, got[-1][1]["id"], {"action": "accept", "content": {"colour": "green"}})
+    got += read_until(s, lambda m: m.get("id") == "twice")
+    s.close()
+    kinds = [kind(m) for _, m in got if kind(m)]
+    want = ["message:before", "elicitation/create", "message:between", "elicitation/create",
+            "result"]
+    final = got[-1][1] if got else None
+    text = ((final or {}).get("result") or {}).get("content", [{}])[0].get("text", "")
+    seqs = [seq_of(ev) for ev, _ in got if ev.get("id")]
+    t.ok(kinds == want and text == "Ada likes green" and seqs == sorted(set(seqs)),
+         "%s: a call asking twice runs again at each answer: each notification and request "
+         "once, then its result" % fe, "kinds: %r" % kinds, "text: %r" % text,
+         "seqs: %r" % seqs)
+    rows = new_rows(st, before, "test_ask_twice")
+    t.ok(rows == ["ok"], "%s: one audit row for the call of several turns" % fe,
+         "new rows: %r" % rows)
+
+    c = session(url, caps={"elicitation": {}}, name="left")
+    s = post_stream(c, url, call_body("left", "test_ask", {"kind": "elicitation"}))
+    got = read_until(s, is_request)
+    s.close()  # the client leaves while the call is held
+    ev, req = got[-1] if got else ({}, {})
+    r = answer(c, url, req.get("id"), {"action": "accept", "content": {"name": "Grace"}})
+    s = SSE("GET", url + "/mcp", None,
+            c.headers({"Accept": "text/event-stream", "Content-Type": None,
+                       "Last-Event-ID": ev.get("id")}), timeout=10 * SLOW)
+    rest = read_until(s, lambda m: m.get("id") == "left")
+    s.close()
+    final = rest[-1][1] if rest else None
+    t.ok(r.status == 202 and isinstance(final, dict) and "Grace" in json.dumps(final),
+         "%s: a client that left its held call answers and resumes it: the result is there"
+         % fe, r.describe(), "resumed: %r" % [m for _, m in rest])
+
+    before = audit_rows(st)
+    c = session(url, caps={"elicitation": {}}, name="cancel")
+    s = post_stream(c, url, call_body("cancel-held", "test_ask", {"kind": "elicitation"}))
+    got = read_until(s, is_request)
+    r = c.post({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": {"requestId": "cancel-held", "reason": "test"}},
+               {"Accept": ACCEPT})
+    rest = read_until(s, lambda m: m.get("id") == "cancel-held")
+    s.close()
+    answered = [m for _, m in rest if isinstance(m, dict) and m.get("id") == "cancel-held"]
+    rows = new_rows(st, before)
+    t.ok(r.status == 202 and got and s.closed and not answered and rows == ["cancelled"],
+         "%s: a held call cancelled ends its stream without a response, audited as cancelled"
+         % fe, r.describe(), "after: %r" % answered, "new rows: %r" % rows)
 
 
 def check(t, st, fe, url):
@@ -137,8 +231,7 @@ def check(t, st, fe, url):
          "%s: a call whose client never answers ends at request_timeout_s with the tool's "
          "timeout error" % fe, "final: %r" % (silent.final and silent.final[1]),
          "error: %r" % silent.error)
-    after = audit_rows(st)
-    new = after[len(before):] if before is not None and after is not None else None
+    new = new_rows(st, before)
     t.ok(new is not None and sorted(new) == sorted(["ok"] * N_CALLS + ["error"]),
          "%s: one audit row per call (%d ok, 1 error)" % (fe, N_CALLS), "new rows: %r" % new)
     for c in waiting:
@@ -154,6 +247,7 @@ def main():
         for fe, url in st.front_ends():
             try:
                 check(t, st, fe, url)
+                check_turns(t, st, fe, url)
             except Exception as e:  # a check that could not run fails
                 t.ok(False, "%s: the checks ran to their end" % fe, repr(e))
     return t.done()
