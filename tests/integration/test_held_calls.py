@@ -17,19 +17,22 @@ process:
   its result; one audit row;
 - a client that left its held call's stream answers and resumes it with Last-Event-ID: the
   result is there; a held call cancelled with notifications/cancelled ends its stream
-  without a response, audited as cancelled.
+  without a response, audited as cancelled;
+- SIGTERM while calls are held: each ends with the tool's answer to the missing input, and
+  the processes exit.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_held_calls.py  (TAP)
 """
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import SLOW, Stack, Tap, test_responder  # noqa: E402
+from mcptest import SLOW, Stack, Tap, pgrep, test_responder, wait_exit  # noqa: E402
 from test_streams import (ACCEPT, SSE, answer, call_body, parse, post_stream,  # noqa: E402
                           seq_of, session)
 
@@ -240,16 +243,45 @@ def check(t, st, fe, url):
     t.ok(r.status == 200, "%s: the workers serve after the calls ended" % fe, r.describe())
 
 
+def check_stop(t, st, fe, url):
+    """SIGTERM while calls are held: each ends with its result, the processes exit."""
+    calls = [Call(url, 100 + i) for i in range(THREADS * PROCESSES + 1)]
+    for c in calls:
+        c.got_request.wait(20 * SLOW)
+    asked = all(c.request for c in calls)
+    time.sleep(0.5)  # past the request: the calls wait, held
+    pids = pgrep(st.responder_path(fe))
+    if fe == "proxy":
+        st.cmd("responder-restart")
+    else:
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+    alive, _ = wait_exit(pids, 20 * SLOW)
+    for c in calls:
+        c.done.wait(20 * SLOW)
+    texts = [c.text() for c in calls]
+    t.ok(asked and pids and not alive and
+         all(is_error and "did not answer" in text for text, is_error in texts),
+         "%s: SIGTERM with %d calls held: each ends with the tool's answer, the responders "
+         "exit" % (fe, len(calls)), "pids %r, still alive %r" % (sorted(pids), sorted(alive)),
+         "texts %r" % texts[:3])
+    for c in calls:
+        c.close()
+
+
 def main():
     t = Tap()
     with Stack(t, servers="lighttpd proxy", responder=test_responder(), config_extra=CONFIG,
                code_check_servers="proxy") as st:
-        for fe, url in st.front_ends():
+        fes = st.front_ends()
+        for fe, url in fes:
             try:
                 check(t, st, fe, url)
                 check_turns(t, st, fe, url)
             except Exception as e:  # a check that could not run fails
                 t.ok(False, "%s: the checks ran to their end" % fe, repr(e))
+        fe, url = fes[0]
+        check_stop(t, st, fe, url)
     return t.done()
 
 
