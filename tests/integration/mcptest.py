@@ -901,6 +901,18 @@ class Stack:
     def responder_path(self, fe):
         return self.env.get("RESPONDER_" + fe.upper())
 
+    def stop_responders(self, fe, timeout_s):
+        """SIGTERM to the responders behind fe (mod_proxy_fcgi's through responder-restart,
+        which starts a new one); returns (pids, those still alive after timeout_s)."""
+        pids = pgrep(self.responder_path(fe))
+        if fe == "proxy":
+            self.cmd("responder-restart")
+        else:
+            for pid in pids:
+                os.kill(pid, signal.SIGTERM)
+        alive, _ = wait_exit(pids, timeout_s)
+        return pids, alive
+
     def log_paths(self):
         return {k: self.env[k] for k in ("LOG_LIGHTTPD", "LOG_APACHE", "LOG_PROXY")
                 if self.env.get(k)}

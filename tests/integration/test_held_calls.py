@@ -26,13 +26,12 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_held_calls.p
 
 import json
 import os
-import signal
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import SLOW, Stack, Tap, pgrep, test_responder, wait_exit  # noqa: E402
+from mcptest import SLOW, Stack, Tap, test_responder  # noqa: E402
 from test_streams import (ACCEPT, SSE, answer, call_body, parse, post_stream,  # noqa: E402
                           seq_of, session)
 
@@ -250,13 +249,7 @@ def check_stop(t, st, fe, url):
         c.got_request.wait(20 * SLOW)
     asked = all(c.request for c in calls)
     time.sleep(0.5)  # past the request: the calls wait, held
-    pids = pgrep(st.responder_path(fe))
-    if fe == "proxy":
-        st.cmd("responder-restart")
-    else:
-        for pid in pids:
-            os.kill(pid, signal.SIGTERM)
-    alive, _ = wait_exit(pids, 20 * SLOW)
+    pids, alive = st.stop_responders(fe, 20 * SLOW)
     for c in calls:
         c.done.wait(20 * SLOW)
     texts = [c.text() for c in calls]

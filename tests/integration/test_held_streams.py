@@ -19,15 +19,14 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_held_streams
 import http.client
 import json
 import os
-import signal
 import sys
 import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import (SLOW, Mcp, Stack, Tap, json_bytes, pgrep, request,  # noqa: E402
-                     test_responder, wait_exit)
+from mcptest import (SLOW, Mcp, Stack, Tap, json_bytes, request,  # noqa: E402
+                     test_responder)
 from test_listen import META, headers as modern_headers  # noqa: E402
 
 THREADS = 2
@@ -209,13 +208,7 @@ def check_stop(t, st, fe, url):
                       dict(body, id="stop-%d" % i)) for i in range(10)]
     acked = wait_all(listens, lambda s: len(s.msgs) >= 1, 20 * SLOW)
     time.sleep(1)  # past the acknowledgement: the streams wait, held
-    pids = pgrep(st.responder_path(fe))
-    if fe == "proxy":
-        st.cmd("responder-restart")
-    else:
-        for pid in pids:
-            os.kill(pid, signal.SIGTERM)
-    alive, _ = wait_exit(pids, 20 * SLOW)
+    pids, alive = st.stop_responders(fe, 20 * SLOW)
     ended = wait_all(listens, lambda s: s.ended, 20 * SLOW)
     results = [bool(s.msgs) and s.msgs[-1].get("id") == "stop-%d" % i and
                s.msgs[-1].get("result", {}).get("resultType") == "complete"
