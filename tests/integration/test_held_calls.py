@@ -19,7 +19,9 @@ process:
   result is there; a held call cancelled with notifications/cancelled ends its stream
   without a response, audited as cancelled;
 - SIGTERM while calls are held: each ends with the tool's answer to the missing input, and
-  the processes exit.
+  the processes exit;
+- without a holder (mod_fcgid, threads = 1 and db_connections = 1: the shared mode) a call
+  asking twice still waits in its worker and ends with both answers.
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_held_calls.py  (TAP)
 """
@@ -123,24 +125,34 @@ def kind(m):
     return m.get("method") or ("result" if "result" in m else "error" if "error" in m else None)
 
 
+ASKED_TWICE = ["message:before", "elicitation/create", "message:between", "elicitation/create",
+               "result"]
+
+
+def ask_twice(url, id):
+    """Calls test_ask_twice on a new session and answers it; returns what its stream
+    carried (kinds), the result's text and the event sequence numbers."""
+    c = session(url, caps={"elicitation": {}}, name=id)
+    s = post_stream(c, url, call_body(id, "test_ask_twice"))
+    got = read_until(s, is_request)
+    if got and isinstance(got[-1][1], dict) and is_request(got[-1][1]):
+        answer(c, url, got[-1][1]["id"], {"action": "accept", "content": {"name": "Ada"}})
+        got += read_until(s, is_request)
+    if got and isinstance(got[-1][1], dict) and is_request(got[-1][1]):
+        answer(c, url, got[-1][1]["id"], {"action": "accept", "content": {"colour": "green"}})
+        got += read_until(s, lambda m: m.get("id") == id)
+    s.close()
+    kinds = [kind(m) for _, m in got if kind(m)]
+    final = got[-1][1] if got else None
+    text = ((final or {}).get("result") or {}).get("content", [{}])[0].get("text", "")
+    return kinds, text, [seq_of(ev) for ev, _ in got if ev.get("id")]
+
+
 def check_turns(t, st, fe, url):
     """Several turns of one call, a client that left and came back, a cancellation."""
     before = audit_rows(st, "test_ask_twice")
-    c = session(url, caps={"elicitation": {}}, name="twice")
-    s = post_stream(c, url, call_body("twice", "test_ask_twice"))
-    got = read_until(s, is_request)
-    answer(c, url, got[-1][1]["id"], {"action": "accept", "content": {"name": "Ada"}})
-    got += read_until(s, is_request)
-    answer(c, url, got[-1][1]["id"], {"action": "accept", "content": {"colour": "green"}})
-    got += read_until(s, lambda m: m.get("id") == "twice")
-    s.close()
-    kinds = [kind(m) for _, m in got if kind(m)]
-    want = ["message:before", "elicitation/create", "message:between", "elicitation/create",
-            "result"]
-    final = got[-1][1] if got else None
-    text = ((final or {}).get("result") or {}).get("content", [{}])[0].get("text", "")
-    seqs = [seq_of(ev) for ev, _ in got if ev.get("id")]
-    t.ok(kinds == want and text == "Ada likes green" and seqs == sorted(set(seqs)),
+    kinds, text, seqs = ask_twice(url, "twice")
+    t.ok(kinds == ASKED_TWICE and text == "Ada likes green" and seqs == sorted(set(seqs)),
          "%s: a call asking twice runs again at each answer: each notification and request "
          "once, then its result" % fe, "kinds: %r" % kinds, "text: %r" % text,
          "seqs: %r" % seqs)
@@ -275,6 +287,13 @@ def main():
                 t.ok(False, "%s: the checks ran to their end" % fe, repr(e))
         fe, url = fes[0]
         check_stop(t, st, fe, url)
+    with Stack(t, servers="fcgid", responder=test_responder(),
+               config_extra="db_connections = 1\nrequest_timeout_s = %d" % TIMEOUT_S) as st:
+        fe, url = st.front_ends()[0]
+        kinds, text, seqs = ask_twice(url, "shared")
+        t.ok(kinds == ASKED_TWICE and text == "Ada likes green",
+             "%s, shared mode (no holder): a call asking twice waits in its worker and ends "
+             "with both answers" % fe, "kinds: %r" % kinds, "text: %r" % text)
     return t.done()
 
 
