@@ -66,7 +66,10 @@ streams per front end (threads = 8), TAP on stdout; fails only when a workload e
 missing, never on the figures.
 
 Environment: BENCH_DURATION (seconds per run, default 5), BENCH_OUT, BENCH_REF_DIR,
-BENCH_ONLY=sse (the held streams' stack alone), and
+BENCH_ONLY (a comma-separated list of parts to run, all when unset: peer, ceiling,
+tools_call, tools_call_jwt, tools_list, initialize, refresh, fcgid (mcpgate and the ceiling
+behind mod_fcgid), both (the two front ends at once), scaling (1,000 users, 10,000 tools,
+search_tools), sse (the held streams' stack); e.g. BENCH_ONLY=ceiling,tools_call), and
 what tests/integration/mcptest.py reads (top_srcdir, top_builddir, MCPGATE_*).
 
 Run: top_srcdir=. top_builddir=build-bench python3 tests/bench/bench.py
@@ -119,7 +122,14 @@ EXTRA_USERS = 1000
 PAGE_SIZE = 100  # conf/mcpgate.conf's page_size
 RATE_LIMIT = 1000000  # the largest rate_limit_*_per_min util/config.c accepts
 REFRESH_SEEDS = 24  # refresh tokens per wrk thread (16 connections each)
-ONLY = os.environ.get("BENCH_ONLY", "")  # "sse": the held streams' stack only
+ONLY = {w.strip() for w in os.environ.get("BENCH_ONLY", "").split(",") if w.strip()}
+MAIN_PARTS = {"ceiling", "tools_call", "tools_call_jwt", "tools_list", "initialize", "refresh",
+              "fcgid", "both", "scaling"}
+
+
+def want(part):
+    """Whether BENCH_ONLY asks for part (everything when it is unset)."""
+    return not ONLY or part in ONLY
 SSE_STREAMS = 50 if SMOKE else 10000
 SSE_THREADS = THREADS  # held streams cost no worker thread (mcp/hold.h)
 SSE_HOLD_S = 2 if SMOKE else 5
@@ -609,7 +619,11 @@ class Wrk:
             if res:
                 warm_ok = res["requests"] - res["errors"]["status"]
         settle(pids, notes)
+        resp_pids = pids() if pids else []
+        pg_pids = PG_PIDS()
+        cpu0 = (cpu_ticks(resp_pids), cpu_ticks(pg_pids))
         res, p = self.once(label, url, scripts[-1], DURATION_S)
+        cpu1 = (cpu_ticks(resp_pids), cpu_ticks(pg_pids))
         problems += p
         if res is None:
             return {"problems": problems, "warmup_ok": warm_ok}
@@ -637,7 +651,46 @@ class Wrk:
                 "rps": round(res["requests"] / max(res["duration_us"], 1) * 1e6, 1),
                 "p50_ms": ms["p50"], "p90_ms": ms["p90"], "p99_ms": ms["p99"],
                 "max_ms": ms["max"], "errors": errs, "warmup_ok": warm_ok, "script": counts,
+                "cpu_us_per_req": cpu_per_request(cpu0, cpu1, res["requests"]),
                 "notes": notes, "problems": problems}
+
+
+def pg_pids_none():
+    return []
+
+
+PG_PIDS = pg_pids_none  # the PostgreSQL processes of the stack being measured
+
+
+def stack_pg_pids(st):
+    """A function returning the PIDs of st's PostgreSQL: its postmaster and its children."""
+    def pids():
+        try:
+            with open(os.path.join(st.env["STACK_PGDATA"], "postmaster.pid")) as f:
+                master = int(f.readline())
+        except (KeyError, OSError, ValueError):
+            return []
+        out = [master]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                            out.append(int(d))
+                except (OSError, IndexError, ValueError):
+                    pass
+        return out
+    return pids
+
+
+def cpu_per_request(before, after, requests):
+    """CPU time (user + system) per request of the responders and of PostgreSQL over a
+    run, in microseconds, from /proc (processes that ended during the run are not
+    counted)."""
+    if not requests:
+        return None
+    return {"responders": round((after[0] - before[0]) * 1e6 / CLK_TCK / requests, 1),
+            "postgres": round((after[1] - before[1]) * 1e6 / CLK_TCK / requests, 1)}
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -1032,7 +1085,8 @@ class Bench:
                "requests": res.get("requests"), "ok_requests": res.get("ok"),
                "errors": res.get("errors"), "rss": rss or {"procs": 0, "max_mb": None, "pss_max_mb": None, "private_max_mb": None,
                                                              "sum_mb": None},
-               "duration_s": DURATION_S, "status": "ok" if not problems else "errors",
+               "duration_s": DURATION_S, "cpu_us_per_req": res.get("cpu_us_per_req"),
+               "status": "ok" if not problems else "errors",
                "notes": res.get("notes", []), "problems": problems}
         self.rows.append(row)
         label = "%s %s %s" % (target, fe or "", workload)
@@ -1167,18 +1221,22 @@ class Bench:
         access = tok["access_token"]
         hdrs = bearer_headers(access, sid)
 
-        self.tools_call(st, fe, url, hdrs, "tools_call")
-        if fe == "lighttpd" and jwt_stack:
+        if want("tools_call"):
+            self.tools_call(st, fe, url, hdrs, "tools_call")
+        if fe == "lighttpd" and jwt_stack and want("tools_call_jwt"):
             settle(lambda: pids_of(exe), [])  # this stack's requests done: the machine's own
             self.tools_call_jwt(jwt_stack, (url, hdrs, exe))
 
         # tools_list, first page
-        self.tools_list(st, fe, url, access, sid, "tools_list", TOOLS)
+        if want("tools_list"):
+            self.tools_list(st, fe, url, access, sid, "tools_list", TOOLS)
 
         # initialize without a session
         h = bearer_headers(access)
         r = mcptest.request("POST", url + "/mcp", INIT_BODY, h)
-        if r.status != 200 or not r.header("Mcp-Session-Id"):
+        if not want("initialize"):
+            pass
+        elif r.status != 200 or not r.header("Mcp-Session-Id"):
             self.failed("mcpgate", fe, "initialize", ["initialize before the run: " + r.describe()])
         else:
             res = self.wrk.run("mcpgate %s initialize" % fe, url + "/mcp",
@@ -1186,7 +1244,8 @@ class Bench:
             self.row("mcpgate", fe, "initialize", res, rss_of(pids_of(exe)))
 
         # refresh
-        self.refresh(fe, url, signin, exe)
+        if want("refresh"):
+            self.refresh(fe, url, signin, exe)
         return access, sid
 
     def tools_call(self, st, fe, url, hdrs, workload):
@@ -1327,6 +1386,9 @@ class Bench:
         workloads = ("tools_call", "tools_list", "initialize", "refresh")
         # tools_call_jwt's stack (lighttpd, auth = resource) waits idle beside this one, so
         # that its run comes right after tools_call behind lighttpd, on the same machine load
+        if not want("tools_call_jwt"):
+            self.main_stack_runs(noop, backends, workloads, None)
+            return
         rs_backends = os.path.join(self.tmp, "rs-backends")
         write_backend(rs_backends, TOOLS)
         issuer = StaticIssuer(self.tmp)
@@ -1342,6 +1404,8 @@ class Bench:
     def main_stack_runs(self, noop, backends, workloads, jwt_stack):
         with stack(self.log, servers="lighttpd fcgid", auth="oauth",
                    config_extra=config_extra(THREADS, backends)) as st:
+            global PG_PIDS
+            PG_PIDS = stack_pg_pids(st)
             fes = dict(st.front_ends())
             p = fcgid_one_thread(st)
             r = admin(st, "user", "add", USER, stdin=PASSWORD + "\n")
@@ -1352,10 +1416,14 @@ class Bench:
                     for w in workloads:
                         self.failed("mcpgate", fe, w, p)
                 return
-            self.ceiling(st, noop, "lighttpd", noop_lighttpd)
-            self.ceiling(st, noop, "fcgid", noop_fcgid)
+            if want("ceiling"):
+                self.ceiling(st, noop, "lighttpd", noop_lighttpd)
+            if want("ceiling") and want("fcgid"):
+                self.ceiling(st, noop, "fcgid", noop_fcgid)
             sessions = {}
             for fe in ("lighttpd", "fcgid"):
+                if fe == "fcgid" and not want("fcgid"):
+                    continue
                 if not fes.get(fe):
                     for w in workloads:
                         self.failed("mcpgate", fe, w, ["the stack has no %s front end" % fe])
@@ -1363,9 +1431,12 @@ class Bench:
                 access, sid = self.mcpgate_workloads(st, fe, fes[fe], Signin(fes[fe]), jwt_stack)
                 if sid:
                     sessions[fe] = (access, sid)
-            self.both_front_ends(st, fes, sessions)
+            if want("both"):
+                self.both_front_ends(st, fes, sessions)
             session = sessions.get("lighttpd")
-            if session:
+            if not want("scaling"):
+                pass
+            elif session:
                 self.scaling(st, fes["lighttpd"], session[0], session[1], backends)
             else:
                 for w in ("tools_list_1k_users", "tools_list_10k_tools_1k_users"):
@@ -1872,9 +1943,15 @@ def fmt(v, spec):
     return "-" if v is None else spec % v
 
 
+def cpu_cell(cpu):
+    if not cpu:
+        return "-"
+    return "%.0f+%.0f" % (cpu["responders"], cpu["postgres"])
+
+
 def table(rows):
     head = ("target", "front end", "workload", "req/s", "p50 ms", "p99 ms", "RSS max MB",
-            "PSS max MB", "private max MB", "RSS sum MB", "x peer", "x peer-auth", "x ceiling")
+            "PSS max MB", "private max MB", "RSS sum MB", "CPU us/req", "x peer", "x peer-auth", "x ceiling")
     body = []
     notes = []
     for r in rows:
@@ -1889,7 +1966,7 @@ def table(rows):
                      fmt(rss["max_mb"], "%.1f"), fmt(rss.get("pss_max_mb"), "%.1f"),
                      fmt(rss.get("private_max_mb"), "%.1f"),
                      "-" if rss["sum_mb"] is None else "%.1f (%d)" % (rss["sum_mb"], rss["procs"]),
-                     fmt(r.get("ratio_peer"), "%.1f"), fmt(r.get("ratio_peer_auth"), "%.1f"),
+                     cpu_cell(r.get("cpu_us_per_req")), fmt(r.get("ratio_peer"), "%.1f"), fmt(r.get("ratio_peer_auth"), "%.1f"),
                      fmt(r.get("ratio_ceiling"), "%.2f")))
     widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
     out = []
@@ -1899,7 +1976,7 @@ def table(rows):
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     out.append("wrk -t%d -c%d -d%ds --timeout %ds%s; RSS: VmRSS of the responder processes "
-               "(sum, processes); PSS: their proportional set size; private: Private_Clean + "
+               "(sum, processes); CPU us/req: the responders' + PostgreSQL's CPU time per request; PSS: their proportional set size; private: Private_Clean + "
                "Private_Dirty of /proc/PID/smaps_rollup, what one process alone uses; x peer-auth: "
                "the peer behind the SDK's bearer-auth middleware; PostgreSQL crash-safe "
                "(fsync, synchronous_commit on)" % (WRK_THREADS, WRK_CONNECTIONS, DURATION_S, WRK_TIMEOUT_S,
@@ -2158,17 +2235,19 @@ def main():
     os.chmod(tmp, 0o755)
     bench = Bench(log, tmp)
     try:
-        if ONLY != "sse":
-            noop = compile_noop(log)
+        if want("peer"):
             bench.peer()
+        if not ONLY or ONLY & MAIN_PARTS:
+            noop = compile_noop(log) if want("ceiling") else None
             try:
                 bench.main_stack(noop)
             except Bail as e:
                 bench.problems.append("the stack did not start: %s" % e)
-        try:
-            bench.sse_stack()
-        except Bail as e:
-            bench.problems.append("the SSE stack did not start: %s" % e)
+        if want("sse"):
+            try:
+                bench.sse_stack()
+            except Bail as e:
+                bench.problems.append("the SSE stack did not start: %s" % e)
     finally:
         cleanup()
     bench.finish()
