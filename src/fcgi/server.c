@@ -39,6 +39,7 @@
 #include "route/router.h"
 #include "mcp/task.h"
 #include "mcp/wake.h"
+#include "store/audit.h"
 #include "store/listen.h"
 #include "store/db.h"
 #include "tools/backends.h"
@@ -592,6 +593,10 @@ int fcgi_responder_main(int argc, char **argv)
      * in it */
     if (!(n == 1 && config.db_connections == 1) && mcp_hold_start(&config, &stopping) < 0)
         LOG_ERROR("msg=\"could not start the holder thread: held streams wait in workers\"");
+    /* a tool call's answer waits for its audit row in the audit writer,
+     * not in its worker; one thread alone writes its rows itself */
+    if (n > 1 && store_audit_writer_start(config.database, config.db_connect_timeout_s, &attr) < 0)
+        LOG_ERROR("msg=\"could not start the audit writer: each call writes its own audit row\"");
     int started = 0;
     for (int i = 0; i < n; i++) {
         workers[i].index = i;
@@ -631,6 +636,7 @@ int fcgi_responder_main(int argc, char **argv)
         pthread_join(workers[i].thread, NULL);
     mcp_hold_stop(workers[0].db); /* the streams it still held end */
     store_conn_release(workers[0].db);
+    store_audit_writer_stop(); /* the rows and answers still queued go out */
     fcgi_linger_stop();
     mcp_tasks_drain(config.database, config.db_connect_timeout_s); /* mcp/task.h */
     /* what this process counted last (the worker's connection is free now) */

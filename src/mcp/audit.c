@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "oauth/scope.h"
 #include "store/audit.h"
 #include "store/users.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -69,16 +71,17 @@ void mcp_args_digest(struct json_object *args, char out[65])
     json_object_put(copy);
 }
 
-int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
-                   const char *outcome, const char *detail, long long started_ms)
+/* The audit row of a call, as written and as counted. */
+static void audit_entry(const struct mcp_call *call, const char *tool, struct json_object *args,
+                        const char *outcome, const char *detail, long long started_ms,
+                        char name[129], char digest[65], struct store_audit_entry *e)
 {
     const struct oauth_principal *p = call->env->principal;
-    char digest[65];
     mcp_args_digest(args, digest);
-    char name[129]; /* cut between characters: PostgreSQL stores only valid UTF-8 */
-    snprintf(name, sizeof name, "%.*s", (int)json_utf8_cut(tool, sizeof name - 1), tool);
+    /* cut between characters: PostgreSQL stores only valid UTF-8 */
+    snprintf(name, 129, "%.*s", (int)json_utf8_cut(tool, 128), tool);
     long long dur = mg_now_ms() - started_ms;
-    struct store_audit_entry e = {
+    *e = (struct store_audit_entry){
         .user_id = p ? p->user_id : 0,
         .client_id = p ? p->client_id : NULL,
         .tool = name,
@@ -90,14 +93,130 @@ int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_ob
                                           : (int)dur,
         .request_id = log_request_id(),
     };
+}
+
+static void audit_failed(const char *name, const char *outcome)
+{
+    LOG_ERROR("msg=\"could not write the audit row of a tool call\" tool=%s outcome=%s", name,
+              outcome);
+}
+
+int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
+                   const char *outcome, const char *detail, long long started_ms)
+{
+    char name[129], digest[65];
+    struct store_audit_entry e;
+    audit_entry(call, tool, args, outcome, detail, started_ms, name, digest, &e);
     int stored = store_audit_append(call->env->db, &e) == STORE_OK;
     mcp_metrics_call(call, name, outcome, detail, e.duration_ms, stored);
     if (!stored) {
-        LOG_ERROR("msg=\"could not write the audit row of a tool call\" tool=%s outcome=%s", name,
-                  outcome);
+        audit_failed(name, outcome);
         return -1;
     }
     return 0;
+}
+
+/* A row on its way: whichever of the writer (committed) and the caller
+ * (mcp_audit_pending_then) comes second sends the answer and frees it. */
+struct mcp_audit_pending {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int committed; /* the writer is done with it */
+    int stored;    /* and the row is in */
+    void (*then)(void *arg, int stored);
+    void *arg;
+    struct mcp_call_metric metric;
+    char name[129];
+    char outcome[24];
+};
+
+static void pending_free(struct mcp_audit_pending *p)
+{
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    free(p);
+}
+
+/* On the writer's thread, once the row's transaction is over. */
+static void pending_committed(void *arg, enum store_rc rc)
+{
+    struct mcp_audit_pending *p = arg;
+    int stored = rc == STORE_OK;
+    mcp_metrics_call_record(&p->metric, stored);
+    if (!stored)
+        audit_failed(p->name, p->outcome);
+    pthread_mutex_lock(&p->lock);
+    p->committed = 1;
+    p->stored = stored;
+    void (*then)(void *, int) = p->then;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    if (then) {
+        then(p->arg, stored);
+        pending_free(p);
+    }
+}
+
+struct mcp_audit_pending *mcp_audit_call_pending(const struct mcp_call *call, const char *tool,
+                                                 struct json_object *args, const char *outcome,
+                                                 const char *detail, long long started_ms)
+{
+    /* not zeroed as a whole: the labels are kilobytes, filled below */
+    struct mcp_audit_pending *p = xmalloc(sizeof *p);
+    p->committed = p->stored = 0;
+    p->then = NULL;
+    p->arg = NULL;
+    char digest[65];
+    struct store_audit_entry e;
+    audit_entry(call, tool, args, outcome, detail, started_ms, p->name, digest, &e);
+    snprintf(p->outcome, sizeof p->outcome, "%s", outcome);
+    mcp_metrics_call_prepare(&p->metric, call, p->name, outcome, detail, e.duration_ms);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    if (store_audit_append_then(&e, pending_committed, p) < 0) {
+        pending_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int mcp_audit_pending_poll(struct mcp_audit_pending *p, int *stored)
+{
+    pthread_mutex_lock(&p->lock);
+    int done = p->committed;
+    *stored = p->stored;
+    pthread_mutex_unlock(&p->lock);
+    if (done)
+        pending_free(p);
+    return done;
+}
+
+int mcp_audit_pending_wait(struct mcp_audit_pending *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (!p->committed)
+        pthread_cond_wait(&p->cond, &p->lock);
+    int stored = p->stored;
+    pthread_mutex_unlock(&p->lock);
+    pending_free(p);
+    return stored ? 0 : -1;
+}
+
+void mcp_audit_pending_then(struct mcp_audit_pending *p, void (*then)(void *arg, int stored),
+                            void *arg)
+{
+    pthread_mutex_lock(&p->lock);
+    int done = p->committed;
+    if (!done) {
+        p->then = then;
+        p->arg = arg;
+    }
+    int stored = p->stored;
+    pthread_mutex_unlock(&p->lock);
+    if (done) {
+        pending_free(p);
+        then(arg, stored);
+    }
 }
 
 /*

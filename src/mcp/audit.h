@@ -27,6 +27,32 @@ void mcp_args_digest(struct json_object *args, char out[65]);
 int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_object *args,
                    const char *outcome, const char *detail, long long started_ms);
 
+/* A call's audit row queued for the process's audit writer
+ * (store/audit.h), committed later: the call's answer must not go out
+ * before it is (mcp_audit_pending_then). */
+struct mcp_audit_pending;
+
+/* Queues the call's audit row (as mcp_audit_call) and returns at once.
+ * Returns the pending row, which exactly one of the functions below must
+ * be given, or NULL when there is no writer (then call mcp_audit_call). */
+struct mcp_audit_pending *mcp_audit_call_pending(const struct mcp_call *call, const char *tool,
+                                                 struct json_object *args, const char *outcome,
+                                                 const char *detail, long long started_ms);
+
+/* Returns 1 (p freed, *stored set: 1 committed, 0 failed and logged) when
+ * the row's transaction is over, else 0 (p still pending). */
+int mcp_audit_pending_poll(struct mcp_audit_pending *p, int *stored);
+
+/* Waits until the row's transaction is over and frees p. Returns 0 when it
+ * was committed, -1 when it failed (logged). */
+int mcp_audit_pending_wait(struct mcp_audit_pending *p);
+
+/* Calls then(arg, stored) once the row's transaction is over: on the
+ * writer's thread right after its COMMIT, or on the caller's at once when
+ * it is over already; stored is 1 when the row was committed. Frees p. */
+void mcp_audit_pending_then(struct mcp_audit_pending *p, void (*then)(void *arg, int stored),
+                            void *arg);
+
 /* Counts the call against the user's and the client's limits. Returns 0
  * when it may run, 1 when a limit is exceeded (*retry_after_s set), -1 when
  * the store is unavailable. Without an authenticated principal there is

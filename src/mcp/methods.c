@@ -168,6 +168,13 @@ struct json_object *mcp_tool_result_audited(struct mcp_call *call, const char *t
                                             const char *detail, long long started_ms,
                                             struct json_object *r, struct mcp_err *err)
 {
+    /* an answer that goes out after the call waits for its row there
+     * (transport), not here: this thread serves others meanwhile */
+    if (call->audit_later && !call->audit_pending && !call->streaming && !call->publish_stream &&
+        !call->no_stream &&
+        (call->audit_pending =
+             mcp_audit_call_pending(call, tool, args, outcome, detail, started_ms)))
+        return r;
     if (mcp_audit_call(call, tool, args, outcome, detail, started_ms) == 0)
         return r;
     json_object_put(r);

@@ -3,6 +3,7 @@
  */
 #include "mcp/metrics.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mcp/discovery.h"
@@ -23,8 +24,9 @@ static const char *metrics_outcome(const char *outcome, const char *detail, int 
     return outcome; /* ok, cancelled, input_required */
 }
 
-void mcp_metrics_call(const struct mcp_call *call, const char *tool, const char *outcome,
-                      const char *detail, int duration_ms, int stored)
+void mcp_metrics_call_prepare(struct mcp_call_metric *m, const struct mcp_call *call,
+                              const char *tool, const char *outcome, const char *detail,
+                              int duration_ms)
 {
     const struct oauth_principal *p = call->env ? call->env->principal : NULL;
     const char *client = !p                ? "none"
@@ -34,12 +36,30 @@ void mcp_metrics_call(const struct mcp_call *call, const char *tool, const char 
     const char *backend = call->tool ? tool_backend_name(call->tool) : NULL;
     if (!call->tool && mcp_discovery_is_meta(tool))
         backend = "mcpgate";
-    const char *name = backend ? tool : "(unknown)";
-    const char *out = metrics_outcome(outcome, detail, stored);
-    metrics_add("mcpgate_tool_calls_total", 1, "tool", name, "backend", backend ? backend : "none",
-                "outcome", out, "client", client, NULL);
-    if (backend && strcmp(outcome, "refused") != 0)
-        metrics_observe("mcpgate_tool_call_duration_seconds", duration_ms / 1000.0, duration_bounds,
-                        (int)(sizeof duration_bounds / sizeof duration_bounds[0]), "backend",
-                        backend, NULL);
+    snprintf(m->tool, sizeof m->tool, "%s", backend ? tool : "(unknown)");
+    snprintf(m->backend, sizeof m->backend, "%s", backend ? backend : "none");
+    snprintf(m->client, sizeof m->client, "%s", client);
+    snprintf(m->outcome, sizeof m->outcome, "%s", outcome);
+    snprintf(m->detail, sizeof m->detail, "%s", detail ? detail : "");
+    m->duration_ms = duration_ms;
+    m->has_backend = backend != NULL;
+}
+
+void mcp_metrics_call_record(const struct mcp_call_metric *m, int stored)
+{
+    const char *out = metrics_outcome(m->outcome, m->detail, stored);
+    metrics_add("mcpgate_tool_calls_total", 1, "tool", m->tool, "backend", m->backend, "outcome",
+                out, "client", m->client, NULL);
+    if (m->has_backend && strcmp(m->outcome, "refused") != 0)
+        metrics_observe("mcpgate_tool_call_duration_seconds", m->duration_ms / 1000.0,
+                        duration_bounds, (int)(sizeof duration_bounds / sizeof duration_bounds[0]),
+                        "backend", m->backend, NULL);
+}
+
+void mcp_metrics_call(const struct mcp_call *call, const char *tool, const char *outcome,
+                      const char *detail, int duration_ms, int stored)
+{
+    struct mcp_call_metric m;
+    mcp_metrics_call_prepare(&m, call, tool, outcome, detail, duration_ms);
+    mcp_metrics_call_record(&m, stored);
 }

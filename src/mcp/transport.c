@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mcp/access.h"
+#include "mcp/audit.h"
 #include "mcp/call.h"
 #include "mcp/listen.h"
 #include "mcp/methods.h"
@@ -390,12 +391,16 @@ static void handle_message(const struct mcp_env *env, const struct mcp_http_in *
     } else if (strcmp(msg.method, "initialize") == 0) {
         /* an initialize notification is meaningless: accept and ignore */
     } else {
-        struct mcp_call call = {.env = env};
+        struct mcp_call call = {.env = env, .audit_later = 1};
         call_from_session(&call, &s, hash);
         struct mcp_err err = {0};
         r = run_message(env, &call, &msg, &err, &unavail, &streamed);
         out->insufficient_scope = err.e.http == 403 ? err.scope : NULL; /* oauth: 403 below */
         out->retry_after_s = err.e.http == 429 ? err.retry_after_s : 0; /* 429 below */
+        if (call.audit_pending && (unavail || streamed || !r))
+            (void)mcp_audit_pending_wait(call.audit_pending); /* no result goes out */
+        else
+            out->audit = call.audit_pending; /* the result waits for its row */
     }
     if (unavail) {
         json_object_put(r);
@@ -771,6 +776,18 @@ void mcp_http_handle(const struct mcp_env *env, const struct mcp_http_in *in,
 
 void mcp_http_out_free(struct mcp_http_out *out)
 {
+    if (out->audit)
+        (void)mcp_audit_pending_wait(out->audit);
+    out->audit = NULL;
     json_object_put(out->body);
     out->body = NULL;
+}
+
+void mcp_http_out_unavailable(struct mcp_http_out *out)
+{
+    json_object_put(out->body);
+    out->body = NULL;
+    out->session_id[0] = '\0';
+    out->insufficient_scope = NULL;
+    tr_unavailable(out);
 }

@@ -57,6 +57,10 @@ struct mcp_http_out {
     int retry_after_s;                       /* > 0: send Retry-After */
     int streamed;                            /* the response was written through the sink */
     const char *insufficient_scope;          /* static: HTTP 403, WWW-Authenticate names these */
+    /* owned, or NULL: the answer may go out only once this audit row is
+     * committed (mcp/audit.h: mcp_audit_pending_then); when it fails, the
+     * answer is mcp_http_out_unavailable()'s instead */
+    struct mcp_audit_pending *audit;
 };
 
 /* Handles one request to the MCP endpoint. Always fills out (free with
@@ -65,6 +69,11 @@ struct mcp_http_out {
 void mcp_http_handle(const struct mcp_env *env, const struct mcp_http_in *in,
                      struct mcp_http_out *out);
 
+/* Frees what out holds (a pending audit row is waited for first). */
 void mcp_http_out_free(struct mcp_http_out *out);
+
+/* Makes out the answer of a request that found the store unavailable (503
+ * with Retry-After). */
+void mcp_http_out_unavailable(struct mcp_http_out *out);
 
 #endif

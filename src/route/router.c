@@ -11,6 +11,7 @@
 #include "route/doctor.h"
 #include "route/health.h"
 #include "route/metrics.h"
+#include "mcp/audit.h"
 #include "mcp/sse.h"
 #include "mcp/transport.h"
 #include "oauth/oauth.h"
@@ -116,6 +117,95 @@ static const char *any_header(const void *ctx, const char *name)
 {
     return http_header(ctx, name);
 }
+static void reply_headers(const char *request_id, struct http_response *res);
+
+/* res for the MCP answer out (ctx may be NULL when out needs no scope
+ * header). */
+static void fill_reply(const struct http_ctx *ctx, const struct mcp_http_out *out,
+                       struct http_response *res)
+{
+    if (out->body)
+        http_response_set_json(res, out->status, out->body);
+    else
+        res->status = out->status;
+    int rc = 0;
+    if (out->session_id[0])
+        rc |= http_response_header(res, "Mcp-Session-Id", out->session_id);
+    if (out->allow)
+        rc |= http_response_header(res, "Allow", out->allow);
+    if (out->retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", out->retry_after_s);
+        rc |= http_response_header(res, "Retry-After", v);
+    }
+    if (out->insufficient_scope)
+        rc |=
+            oauth_insufficient_scope_header(ctx->cfg, ctx->connector, res, out->insufficient_scope);
+    if (rc)
+        LOG_ERROR("msg=\"could not add a response header\"");
+}
+
+/* An answer whose audit row is not committed yet, detached from its
+ * request: the audit writer's thread sends it right after the COMMIT (or
+ * the 503 in its place when the row could not be written). */
+struct audited_reply {
+    struct http_out held;
+    struct http_response ok;
+    char request_id[sizeof((struct http_request *)0)->request_id];
+};
+
+static void send_audited(void *arg, int stored)
+{
+    struct audited_reply *a = arg;
+    if (!stored) { /* the result is withheld: 503 in its place */
+        struct mcp_http_out u = {0};
+        mcp_http_out_unavailable(&u);
+        http_response_free(&a->ok);
+        http_response_init(&a->ok);
+        fill_reply(NULL, &u, &a->ok);
+        reply_headers(a->request_id, &a->ok);
+        mcp_http_out_free(&u);
+    }
+    if (http_response_send(&a->ok, &a->held) < 0)
+        LOG_INFO("msg=\"client gone before its answer\"");
+    a->held.finish(a->held.ctx);
+    http_response_free(&a->ok);
+    free(a);
+}
+
+/* Answers out once its audit row is committed: this thread goes on to the
+ * next request while the audit writer commits the row and sends the
+ * answer; when the request cannot be detached, it waits for the row. */
+static enum http_rc reply_after_audit(struct http_ctx *ctx, struct mcp_http_out *out)
+{
+    struct mcp_audit_pending *p = out->audit;
+    out->audit = NULL;
+    int stored = 0, fd;
+    if (!mcp_audit_pending_poll(p, &stored)) {
+        const struct http_out *o = ctx->out;
+        struct audited_reply *a = xcalloc(1, sizeof *a);
+        if (o->detach && o->finish && o->detach(o->ctx, &a->held, &fd) == 0) {
+            http_response_init(&a->ok);
+            fill_reply(ctx, out, &a->ok);
+            reply_headers(ctx->req->request_id, &a->ok);
+            snprintf(a->request_id, sizeof a->request_id, "%s", ctx->req->request_id);
+            /* the access log shows the answer */
+            http_response_set_body(ctx->res, a->ok.status, a->ok.content_type, a->ok.body.data,
+                                   a->ok.body.len);
+            mcp_http_out_free(out);
+            mcp_audit_pending_then(p, send_audited, a);
+            return HTTP_SENT;
+        }
+        free(a);
+        stored = mcp_audit_pending_wait(p) == 0;
+    }
+    if (!stored)
+        mcp_http_out_unavailable(out);
+    fill_reply(ctx, out, ctx->res);
+    mcp_http_out_free(out);
+    return HTTP_REPLY;
+}
+
 static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
 {
     const struct http_request *r = ctx->req;
@@ -160,26 +250,9 @@ static enum http_rc serve_mcp(struct http_ctx *ctx, enum mcp_endpoint endpoint)
         mcp_http_out_free(&out);
         return HTTP_SENT;
     }
-    struct http_response *res = ctx->res;
-    if (out.body)
-        http_response_set_json(res, out.status, out.body);
-    else
-        res->status = out.status;
-    int rc = 0;
-    if (out.session_id[0])
-        rc |= http_response_header(res, "Mcp-Session-Id", out.session_id);
-    if (out.allow)
-        rc |= http_response_header(res, "Allow", out.allow);
-    if (out.retry_after_s > 0) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", out.retry_after_s);
-        rc |= http_response_header(res, "Retry-After", v);
-    }
-    if (out.insufficient_scope)
-        rc |=
-            oauth_insufficient_scope_header(ctx->cfg, ctx->connector, res, out.insufficient_scope);
-    if (rc)
-        LOG_ERROR("msg=\"could not add a response header\"");
+    if (out.audit)
+        return reply_after_audit(ctx, &out);
+    fill_reply(ctx, &out, ctx->res);
     mcp_http_out_free(&out);
     return HTTP_REPLY;
 }
@@ -380,12 +453,17 @@ static void log_safe(char *dst, size_t n, const char *s)
     dst[i] = '\0';
 }
 
+static void reply_headers(const char *request_id, struct http_response *res)
+{
+    if (http_response_header(res, "X-Request-Id", request_id) < 0 ||
+        http_response_header(res, "Cache-Control", "no-store") < 0 ||
+        http_response_header(res, "X-Content-Type-Options", "nosniff") < 0)
+        LOG_ERROR("msg=\"could not add a response header\"");
+}
+
 static int send_reply(struct http_ctx *ctx)
 {
-    if (http_response_header(ctx->res, "X-Request-Id", ctx->req->request_id) < 0 ||
-        http_response_header(ctx->res, "Cache-Control", "no-store") < 0 ||
-        http_response_header(ctx->res, "X-Content-Type-Options", "nosniff") < 0)
-        LOG_ERROR("msg=\"could not add a response header\"");
+    reply_headers(ctx->req->request_id, ctx->res);
     return http_response_send(ctx->res, ctx->out);
 }
 

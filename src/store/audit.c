@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/db_internal.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/metrics.h"
 
@@ -85,90 +87,199 @@ static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_
 }
 
 /*
- * Group commit: a thread that finds fewer than LEADERS_MAX inserts in
- * flight leads, inserting its own row and every row queued so far in one
- * statement on its own connection; threads that arrive meanwhile queue
- * their row and sleep.
- * When the leader's statement is done it wakes the rows it wrote and hands
- * the lead to the oldest row still queued, whose thread then writes the
- * next batch. Every row is committed before its caller returns, so before
- * the call's response is sent, and each thread is woken once.
+ * Group commit through one writer thread per process: a thread that
+ * finishes a call queues a copy of its row and either sleeps until it is
+ * committed (store_audit_append) or goes on, leaving a function to be
+ * called once it is (store_audit_append_then). The writer takes every row
+ * queued (up to BATCH_MAX) and inserts them in one statement (one
+ * transaction) on its own connection (so it never waits for the pool that
+ * the requests being served hold), then wakes or calls back each
+ * row's owner. Without the writer (not started: one thread, or a command)
+ * a row is inserted at once on the caller's connection.
  */
-#define BATCH_MAX   256
-#define LEADERS_MAX 1 /* batches in flight at once */
+#define BATCH_MAX 256
 
-struct queued {
-    const struct store_audit_entry *e;
-    int state; /* QUEUED, LEAD (write the next batch), DONE */
+struct audit_job {
+    struct store_audit_entry e; /* its strings point into text */
+    void (*done)(void *arg, enum store_rc rc);
+    void *arg;
+    int state; /* QUEUED, DONE (a sleeping owner's) */
     enum store_rc rc;
-    pthread_cond_t cond;
-    struct queued *next;
+    pthread_cond_t *cond; /* a sleeping owner's, or NULL */
+    struct audit_job *next;
+    char text[];
 };
 
-enum { QUEUED, LEAD, DONE };
+enum { QUEUED, DONE };
 
 static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct queued *queue_head, **queue_tail = &queue_head;
-static int leading; /* batches being written */
+static pthread_cond_t group_work = PTHREAD_COND_INITIALIZER;
+static struct audit_job *queue_head, **queue_tail = &queue_head;
+static int writer_on, writer_stop;
+static pthread_t writer_thread;
+static struct store_conn *writer_db;
 
-/* Under group_lock, as a leader: writes up to BATCH_MAX queued rows from
- * the head of the queue and marks them done. */
-static void write_batch(struct store_conn *c, const struct queued *self)
+/* Copies s to *at and returns the copy (NULL stays NULL). */
+static const char *copy_text(char **at, const char *s)
 {
-    const struct store_audit_entry *rows[BATCH_MAX];
-    struct queued *batch = queue_head, *q = batch;
-    int n = 0;
-    for (; q && n < BATCH_MAX; q = q->next)
-        rows[n++] = q->e;
-    queue_head = q;
-    if (!queue_head)
-        queue_tail = &queue_head;
-    pthread_mutex_unlock(&group_lock);
-    enum store_rc rc = insert_rows(c, rows, n);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    memcpy(*at, s, n);
+    const char *out = *at;
+    *at += n;
+    return out;
+}
+
+static struct audit_job *job_new(const struct store_audit_entry *e)
+{
+    const char *s[] = {e->client_id, e->tool, e->args_digest, e->outcome, e->detail, e->request_id};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        n += s[i] ? strlen(s[i]) + 1 : 0;
+    struct audit_job *j = xcalloc(1, sizeof *j + n);
+    char *at = j->text;
+    j->e = *e;
+    j->e.client_id = copy_text(&at, e->client_id);
+    j->e.tool = copy_text(&at, e->tool);
+    j->e.args_digest = copy_text(&at, e->args_digest);
+    j->e.outcome = copy_text(&at, e->outcome);
+    j->e.detail = copy_text(&at, e->detail);
+    j->e.request_id = copy_text(&at, e->request_id);
+    return j;
+}
+
+/* Under group_lock: queues j for the writer. */
+static void job_queue(struct audit_job *j)
+{
+    *queue_tail = j;
+    queue_tail = &j->next;
+    pthread_cond_signal(&group_work);
+}
+
+/* Writes the n rows from batch on (taken off the queue) and hands each row
+ * its outcome. Called without group_lock. */
+static void write_batch(struct audit_job *batch, int n)
+{
+    const struct store_audit_entry *rows[BATCH_MAX] = {0};
+    int i = 0;
+    for (struct audit_job *j = batch; i < n; j = j->next)
+        rows[i++] = &j->e;
+    enum store_rc rc = insert_rows(writer_db, rows, n);
     pthread_mutex_lock(&group_lock);
-    for (struct queued *next; n-- > 0; batch = next) {
+    struct audit_job *callbacks = NULL, **cb_tail = &callbacks;
+    for (struct audit_job *next; n-- > 0; batch = next) {
         next = batch->next;
-        if (batch != self && batch->state == LEAD)
-            leading--; /* handed the lead, not woken yet: that lead ends here */
         batch->rc = rc;
-        batch->state = DONE;
-        if (batch != self)
-            pthread_cond_signal(&batch->cond);
+        if (batch->cond) {
+            batch->state = DONE;
+            pthread_cond_signal(batch->cond);
+        } else {
+            batch->next = NULL;
+            *cb_tail = batch;
+            cb_tail = &batch->next;
+        }
     }
+    pthread_mutex_unlock(&group_lock);
+    for (struct audit_job *next; callbacks; callbacks = next) {
+        next = callbacks->next;
+        callbacks->done(callbacks->arg, callbacks->rc);
+        free(callbacks);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&group_lock);
+    for (;;) {
+        while (!queue_head && !writer_stop)
+            pthread_cond_wait(&group_work, &group_lock);
+        if (!queue_head)
+            break; /* stopping, and every row written */
+        struct audit_job *batch = queue_head, *j = batch;
+        int n = 0;
+        for (; j && n < BATCH_MAX; j = j->next)
+            n++;
+        queue_head = j;
+        if (!queue_head)
+            queue_tail = &queue_head;
+        pthread_mutex_unlock(&group_lock);
+        write_batch(batch, n);
+        pthread_mutex_lock(&group_lock);
+    }
+    pthread_mutex_unlock(&group_lock);
+    return NULL;
+}
+
+int store_audit_writer_start(const char *conninfo, int connect_timeout_s,
+                             const pthread_attr_t *attr)
+{
+    writer_db = store_conn_new(conninfo, connect_timeout_s);
+    writer_stop = 0;
+    if (pthread_create(&writer_thread, attr, writer_main, NULL) != 0) {
+        store_conn_free(writer_db);
+        writer_db = NULL;
+        return -1;
+    }
+    pthread_mutex_lock(&group_lock);
+    writer_on = 1;
+    pthread_mutex_unlock(&group_lock);
+    return 0;
+}
+
+void store_audit_writer_stop(void)
+{
+    pthread_mutex_lock(&group_lock);
+    int on = writer_on;
+    writer_on = 0;
+    writer_stop = 1;
+    pthread_cond_signal(&group_work);
+    pthread_mutex_unlock(&group_lock);
+    if (!on)
+        return;
+    pthread_join(writer_thread, NULL);
+    store_conn_free(writer_db);
+    writer_db = NULL;
 }
 
 enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_entry *e)
 {
-    struct queued self = {.e = e, .state = QUEUED};
-    pthread_cond_init(&self.cond, NULL);
     pthread_mutex_lock(&group_lock);
-    *queue_tail = &self;
-    queue_tail = &self.next;
-    if (leading < LEADERS_MAX) {
-        leading++;
-        self.state = LEAD;
+    if (!writer_on) {
+        pthread_mutex_unlock(&group_lock);
+        return insert_rows(c, &e, 1);
     }
-    while (self.state != DONE) {
-        if (self.state == QUEUED) {
-            /* the leader may need a connection of the pool more than we do */
-            store_conn_release(c);
-            pthread_cond_wait(&self.cond, &group_lock);
-            continue;
-        }
-        write_batch(c, &self); /* a long queue may take more than one */
-        if (self.state == DONE) {
-            /* pass the lead on to the oldest waiting row, or give it up */
-            if (queue_head && queue_head->state == QUEUED) {
-                queue_head->state = LEAD;
-                pthread_cond_signal(&queue_head->cond);
-            } else {
-                leading--;
-            }
-        }
-    }
+    pthread_cond_t cond;
+    pthread_cond_init(&cond, NULL);
+    struct audit_job *j = job_new(e);
+    j->cond = &cond;
+    job_queue(j);
+    /* the writer may need a connection of the pool more than we do */
+    store_conn_release(c);
+    while (j->state != DONE)
+        pthread_cond_wait(&cond, &group_lock);
     pthread_mutex_unlock(&group_lock);
-    pthread_cond_destroy(&self.cond);
-    return self.rc;
+    enum store_rc rc = j->rc;
+    pthread_cond_destroy(&cond);
+    free(j);
+    return rc;
+}
+
+int store_audit_append_then(const struct store_audit_entry *e,
+                            void (*done)(void *arg, enum store_rc rc), void *arg)
+{
+    pthread_mutex_lock(&group_lock);
+    if (!writer_on) {
+        pthread_mutex_unlock(&group_lock);
+        return -1;
+    }
+    struct audit_job *j = job_new(e);
+    j->done = done;
+    j->arg = arg;
+    job_queue(j);
+    pthread_mutex_unlock(&group_lock);
+    return 0;
 }
 
 #define AUDIT(field) STORE_COL(REF, struct store_audit_row, field)

@@ -8,6 +8,8 @@
 #ifndef MG_STORE_AUDIT_H
 #define MG_STORE_AUDIT_H
 
+#include <pthread.h>
+
 #include "store/db.h"
 
 struct store_audit_entry {
@@ -21,13 +23,30 @@ struct store_audit_entry {
     const char *request_id; /* NULL or the X-Request-Id */
 };
 
+/* Starts the process's audit writer: one thread that inserts every row
+ * queued meanwhile in one statement (group commit) on a connection of its
+ * own (conninfo). Returns 0, or -1 (rows are then inserted one by one by
+ * their callers). */
+int store_audit_writer_start(const char *conninfo, int connect_timeout_s,
+                             const pthread_attr_t *attr);
+
+/* Writes what is queued, then stops the writer (after the threads that
+ * queue rows have stopped). Safe when it never started. */
+void store_audit_writer_stop(void);
+
 /* Appends one row and returns once it is committed: STORE_OK or a
- * failure. Rows that threads of this process append at the same time are
- * group-committed: one thread inserts them all in one statement on its
- * connection c (so a row's outcome may come from another thread's
- * connection). */
+ * failure. With the writer, rows that threads of this process append at
+ * the same time are group-committed (c is released meanwhile); without,
+ * the row is inserted on c. */
 __attribute__((warn_unused_result)) enum store_rc
 store_audit_append(struct store_conn *c, const struct store_audit_entry *e);
+
+/* Queues a copy of one row for the writer and returns at once; the writer
+ * calls done(arg, rc) on its thread once the row's transaction has
+ * committed (STORE_OK) or failed. Returns 0, or -1 (no writer: nothing
+ * queued, done is never called). */
+int store_audit_append_then(const struct store_audit_entry *e,
+                            void (*done)(void *arg, enum store_rc rc), void *arg);
 
 /* A query of the audit trail for the admin command; NULL/0 fields do not
  * filter. */
