@@ -1,12 +1,8 @@
 /*
- * oauth/password.c - password hashing with scrypt (OpenSSL 3 EVP_KDF).
+ * oauth/password.c - password hashing with scrypt (util/crypto.h).
  */
 #include "oauth/password.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,32 +24,10 @@ static atomic_int slots_used; /* hashes running in this process */
 static int derive(const char *password, const unsigned char *salt, size_t salt_len, int log_n,
                   int r, int p, unsigned char *key)
 {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
-    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    int rc = -1;
-    if (!kctx)
-        goto out;
-    uint64_t n = (uint64_t)1 << log_n;
-    uint32_t rr = (uint32_t)r, pp = (uint32_t)p;
-    uint64_t maxmem = (uint64_t)256 * 1024 * 1024;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)(uintptr_t)password,
-                                          strlen(password)),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt, salt_len),
-        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
-        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &rr),
-        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &pp),
-        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_KDF_derive(kctx, key, KEY_LEN, params) == 1)
-        rc = 0;
-    else
-        LOG_ERROR("msg=\"scrypt failed\"");
-out:
-    EVP_KDF_CTX_free(kctx);
-    EVP_KDF_free(kdf);
-    return rc;
+    if (crypto_scrypt(password, strlen(password), salt, salt_len, log_n, r, p, key, KEY_LEN) == 0)
+        return 0;
+    LOG_ERROR("msg=\"scrypt failed\"");
+    return -1;
 }
 
 int oauth_password_hash(const char *password, char out[OAUTH_PASSWORD_HASH_MAX])
@@ -69,7 +43,7 @@ int oauth_password_hash(const char *password, char out[OAUTH_PASSWORD_HASH_MAX])
     crypto_b64url_encode(salt, sizeof salt, s64);
     crypto_b64url_encode(key, sizeof key, k64);
     snprintf(out, OAUTH_PASSWORD_HASH_MAX, "$scrypt$ln=%d,r=%d,p=%d$%s$%s", LOG_N, R, P, s64, k64);
-    OPENSSL_cleanse(key, sizeof key);
+    crypto_wipe(key, sizeof key);
     return 0;
 }
 
@@ -120,7 +94,7 @@ int oauth_password_verify(const char *password, const char *stored)
     int rc = derive(len && len <= OAUTH_PASSWORD_MAX_LEN ? password : "x", salt, sizeof salt, log_n,
                     r, p, got);
     int ok = usable && rc == 0 && crypto_equal(got, want, KEY_LEN);
-    OPENSSL_cleanse(got, sizeof got);
+    crypto_wipe(got, sizeof got);
     return ok;
 }
 

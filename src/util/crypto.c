@@ -3,9 +3,12 @@
  */
 #include "util/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -189,4 +192,37 @@ long crypto_b64_decode(const char *in, size_t n, unsigned char *out, size_t cap)
     if (in[n - 2] == '=')
         len--;
     return len;
+}
+
+int crypto_scrypt(const char *password, size_t plen, const unsigned char *salt, size_t salt_len,
+                  int log_n, int r, int p, unsigned char *key, size_t keylen)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    int rc = -1;
+    if (kctx && log_n > 0 && log_n < 64 && r > 0 && p > 0) {
+        uint64_t n = (uint64_t)1 << log_n;
+        uint32_t rr = (uint32_t)r, pp = (uint32_t)p;
+        uint64_t maxmem = (uint64_t)256 * 1024 * 1024;
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)(uintptr_t)password,
+                                              plen),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
+                                              salt_len),
+            OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
+            OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &rr),
+            OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &pp),
+            OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+            OSSL_PARAM_construct_end(),
+        };
+        rc = EVP_KDF_derive(kctx, key, keylen, params) == 1 ? 0 : -1;
+    }
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
+void crypto_wipe(void *p, size_t n)
+{
+    OPENSSL_cleanse(p, n);
 }

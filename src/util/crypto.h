@@ -60,6 +60,16 @@ long crypto_b64url_decode(const char *in, size_t n, unsigned char *out);
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
                         unsigned char out[CRYPTO_SHA256_LEN]);
 
+/* scrypt (RFC 7914) of password (plen bytes) with salt, N = 2^log_n, r and
+ * p, into keylen bytes of key; at most 256 MB of memory. Returns 0, or -1
+ * when OpenSSL refuses (parameters beyond its limits, out of memory). */
+int crypto_scrypt(const char *password, size_t plen, const unsigned char *salt, size_t salt_len,
+                  int log_n, int r, int p, unsigned char *key, size_t keylen);
+
+/* Overwrites n bytes at p with zeros in a way the compiler keeps (a key
+ * or a derived secret that is no longer needed). */
+void crypto_wipe(void *p, size_t n);
+
 /* Decodes standard base64 (RFC 4648 §4, padding required) into out (cap
  * bytes). Returns the decoded length, or -1 when in is not base64 or does
  * not fit. */
