@@ -3,10 +3,13 @@
  */
 #include "store/audit.h"
 
+#include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/db_internal.h"
 #include "util/alloc.h"
@@ -99,6 +102,12 @@ static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_
  */
 #define BATCH_MAX 256
 
+/* A burst of calls leaves the memory of up to every connection's detached
+ * answer (its FastCGI request and buffers, freed here once sent) as free
+ * chunks spread over the heap, which malloc keeps mapped. Once no row has
+ * come for this long, the writer returns those pages to the system. */
+#define IDLE_TRIM_S 1
+
 struct audit_job {
     struct store_audit_entry e; /* its strings point into text */
     void (*done)(void *arg, enum store_rc rc);
@@ -188,13 +197,32 @@ static void write_batch(struct audit_job *batch, int n)
     }
 }
 
+/* Under group_lock: waits for rows or the stop; after a batch, once
+ * IDLE_TRIM_S passed without either, trims the heap (see IDLE_TRIM_S). */
+static void writer_wait(int *wrote)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += IDLE_TRIM_S;
+    while (!queue_head && !writer_stop) {
+        if (!*wrote) {
+            pthread_cond_wait(&group_work, &group_lock);
+        } else if (pthread_cond_timedwait(&group_work, &group_lock, &until) == ETIMEDOUT) {
+            *wrote = 0;
+            pthread_mutex_unlock(&group_lock);
+            malloc_trim(0);
+            pthread_mutex_lock(&group_lock);
+        }
+    }
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
+    int wrote = 0; /* a batch since the last trim */
     pthread_mutex_lock(&group_lock);
     for (;;) {
-        while (!queue_head && !writer_stop)
-            pthread_cond_wait(&group_work, &group_lock);
+        writer_wait(&wrote);
         if (!queue_head)
             break; /* stopping, and every row written */
         struct audit_job *batch = queue_head, *j = batch;
@@ -206,6 +234,7 @@ static void *writer_main(void *arg)
             queue_tail = &queue_head;
         pthread_mutex_unlock(&group_lock);
         write_batch(batch, n);
+        wrote = 1;
         pthread_mutex_lock(&group_lock);
     }
     pthread_mutex_unlock(&group_lock);
