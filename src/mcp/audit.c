@@ -125,7 +125,7 @@ struct mcp_audit_pending {
     int stored;    /* and the row is in */
     void (*then)(void *arg, int stored);
     void *arg;
-    struct mcp_call_metric metric;
+    struct mcp_call_metric *metric;
     char name[129];
     char outcome[24];
 };
@@ -134,6 +134,7 @@ static void pending_free(struct mcp_audit_pending *p)
 {
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
+    free(p->metric);
     free(p);
 }
 
@@ -142,7 +143,7 @@ static void pending_committed(void *arg, enum store_rc rc)
 {
     struct mcp_audit_pending *p = arg;
     int stored = rc == STORE_OK;
-    mcp_metrics_call_record(&p->metric, stored);
+    mcp_metrics_call_record(p->metric, stored);
     if (!stored)
         audit_failed(p->name, p->outcome);
     pthread_mutex_lock(&p->lock);
@@ -161,16 +162,12 @@ struct mcp_audit_pending *mcp_audit_call_pending(const struct mcp_call *call, co
                                                  struct json_object *args, const char *outcome,
                                                  const char *detail, long long started_ms)
 {
-    /* not zeroed as a whole: the labels are kilobytes, filled below */
-    struct mcp_audit_pending *p = xmalloc(sizeof *p);
-    p->committed = p->stored = 0;
-    p->then = NULL;
-    p->arg = NULL;
+    struct mcp_audit_pending *p = xcalloc(1, sizeof *p);
     char digest[65];
     struct store_audit_entry e;
     audit_entry(call, tool, args, outcome, detail, started_ms, p->name, digest, &e);
     snprintf(p->outcome, sizeof p->outcome, "%s", outcome);
-    mcp_metrics_call_prepare(&p->metric, call, p->name, outcome, detail, e.duration_ms);
+    p->metric = mcp_metrics_call_new(call, p->name, outcome, detail, e.duration_ms);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     if (store_audit_append_then(&e, pending_committed, p) < 0) {

@@ -25,28 +25,30 @@
 
 #include "mcp/types.h"
 
-/* One call's labels, copied, for counting it later on another thread (once
- * its audit row is committed). */
+/* One call's labels, copied into one allocation sized to them, for counting
+ * it later on another thread (once its audit row is committed): up to every
+ * connection's call may wait so at once. */
 struct mcp_call_metric {
-    char tool[129];
-    char backend[129];
-    char client[2049]; /* as oauth_principal.client_id */
-    char outcome[24];
-    char detail[64]; /* "rate limited" or not is all that counts */
+    const char *tool;
+    const char *backend;
+    const char *client; /* as oauth_principal.client_id */
+    const char *outcome;
+    const char *detail; /* "rate limited" or not is all that counts */
     int duration_ms;
     int has_backend;
+    char text[]; /* the labels */
 };
 
-/* Fills m with the call's labels. Cannot fail. */
-void mcp_metrics_call_prepare(struct mcp_call_metric *m, const struct mcp_call *call,
-                              const char *tool, const char *outcome, const char *detail,
-                              int duration_ms);
+/* The call's labels (free() them). Cannot fail. */
+struct mcp_call_metric *mcp_metrics_call_new(const struct mcp_call *call, const char *tool,
+                                             const char *outcome, const char *detail,
+                                             int duration_ms);
 
 /* Counts the call of m (stored: 1 when its audit row was written). */
 void mcp_metrics_call_record(const struct mcp_call_metric *m, int stored);
 
 /* Counts one audited tool call (stored: 1 when its audit row was written):
- * prepare and record at once. Cannot fail. */
+ * its labels and its count at once. Cannot fail. */
 void mcp_metrics_call(const struct mcp_call *call, const char *tool, const char *outcome,
                       const char *detail, int duration_ms, int stored);
 
