@@ -241,11 +241,18 @@ static int sqlstate_unavailable(const char *state)
                      strcmp(state, "53300") == 0 || strcmp(state, "25006") == 0);
 }
 
-/* Prepares (if needed) and runs stmt on the open connection. */
+/* What the logs call stmt: its name, or the start of an unprepared one. */
+static const char *stmt_label(const struct store_stmt *stmt)
+{
+    return stmt->name ? stmt->name : stmt->sql;
+}
+
+/* Prepares (if needed) and runs stmt on the open connection; one without
+ * a name is sent with its text each time instead. */
 enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_stmt *stmt,
                                       const char *const *params, PGresult **res)
 {
-    if (!is_prepared(c, stmt)) {
+    if (stmt->name && !is_prepared(c, stmt)) {
         if (c->n_prepared == STORE_MAX_PREPARED)
             abort(); /* a new statement was added: raise STORE_MAX_PREPARED */
         PGresult *r = PQprepare(c->pg, stmt->name, stmt->sql, stmt->nparams, NULL);
@@ -261,7 +268,9 @@ enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_s
         PQclear(r);
         c->prepared[c->n_prepared++] = stmt;
     }
-    PGresult *r = PQexecPrepared(c->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    PGresult *r = stmt->name
+                      ? PQexecPrepared(c->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0)
+                      : PQexecParams(c->pg, stmt->sql, stmt->nparams, NULL, params, NULL, NULL, 0);
     store_listen_drain(c); /* shared mode: what arrived meanwhile, so it never piles up */
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
@@ -271,7 +280,7 @@ enum store_rc store_exec_prepared_raw(struct store_conn *c, const struct store_s
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     int down = PQstatus(c->pg) != CONNECTION_OK || sqlstate_unavailable(state);
     char what[96];
-    snprintf(what, sizeof what, "statement %s failed (sqlstate %s)", stmt->name,
+    snprintf(what, sizeof what, "statement %.40s failed (sqlstate %s)", stmt_label(stmt),
              state ? state : "none");
     log_pg_error(down ? "database unavailable" : what,
                  r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
@@ -391,8 +400,8 @@ static enum store_rc exec_retrying(struct store_conn *c, const struct store_stmt
              * stale. A statement that succeeded there wrote nothing, so run
              * it again on a server that takes writes. */
             LOG_WARN("msg=\"PostgreSQL server no longer takes writes; reconnecting\" "
-                     "statement=%s",
-                     stmt->name);
+                     "statement=\"%.40s\"",
+                     stmt_label(stmt));
             conn_close(c);
             if (attempt > 0)
                 return rc;
@@ -408,7 +417,8 @@ static enum store_rc exec_retrying(struct store_conn *c, const struct store_stmt
          * that fails means the server is really not there. */
         if (attempt > 0 || !was_open)
             return rc;
-        LOG_INFO("msg=\"reconnecting to PostgreSQL and retrying once\" statement=%s", stmt->name);
+        LOG_INFO("msg=\"reconnecting to PostgreSQL and retrying once\" statement=\"%.40s\"",
+                 stmt_label(stmt));
     }
 }
 

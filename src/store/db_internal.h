@@ -13,7 +13,9 @@
 /* A named statement, prepared on each connection at first use. Statements are
  * static const objects; their address identifies them. */
 struct store_stmt {
-    const char *name; /* unique prepared-statement name */
+    const char *name; /* unique prepared-statement name; NULL: never prepared, planned
+                         anew on each call (a plan cached while a table was small must
+                         not outlive its growth: the purges) */
     const char *sql;  /* text with $1.. parameters; never built from input */
     int nparams;
 };

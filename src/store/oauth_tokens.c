@@ -132,12 +132,18 @@ static const struct store_stmt stmt_consent_save = {
     3,
 };
 
+/* The oldest rows first, through the expires_at index, deleted by ctid.
+ * Planned on each call (no name): a prepared statement kept the plan made
+ * while the table was small, sequential scans read in full on every call
+ * once it had grown, even with nothing to delete; and without the ORDER BY
+ * a table not yet analyzed got one too (the planner expected LIMIT to stop
+ * it early). */
 static const struct store_stmt stmt_purge = {
-    "tokens_purge",
-    "WITH t AS (DELETE FROM oauth_tokens WHERE token_hash IN (SELECT token_hash FROM oauth_tokens"
-    " WHERE expires_at < now() - interval '1 day' LIMIT 500)),"
-    " c AS (DELETE FROM oauth_codes WHERE code_hash IN (SELECT code_hash FROM oauth_codes"
-    " WHERE expires_at < now() - interval '1 day' LIMIT 500))"
+    NULL, /* planned on each call */
+    "WITH t AS (DELETE FROM oauth_tokens WHERE ctid = ANY (ARRAY(SELECT ctid FROM oauth_tokens"
+    " WHERE expires_at < now() - interval '1 day' ORDER BY expires_at LIMIT 500))),"
+    " c AS (DELETE FROM oauth_codes WHERE ctid = ANY (ARRAY(SELECT ctid FROM oauth_codes"
+    " WHERE expires_at < now() - interval '1 day' ORDER BY expires_at LIMIT 500)))"
     " SELECT 1",
     0,
 };

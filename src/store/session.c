@@ -57,14 +57,17 @@ static const struct store_stmt stmt_delete = {
 };
 
 /* Sessions (with their streams and events), and streams and pending
- * requests that outlived their own expiry, an hour after they expired. */
+ * requests that outlived their own expiry, an hour after they expired.
+ * The oldest first, through the expires_at indexes, deleted by ctid, and
+ * planned on each call: no plan scans a whole table (see stmt_purge in
+ * oauth_tokens.c). */
 static const struct store_stmt stmt_purge = {
-    "session_purge",
-    "WITH st AS (DELETE FROM mcp_streams WHERE stream_id IN (SELECT stream_id FROM mcp_streams"
-    " WHERE expires_at < now() - interval '1 hour' LIMIT 500)),"
+    NULL, /* planned on each call */
+    "WITH st AS (DELETE FROM mcp_streams WHERE ctid = ANY (ARRAY(SELECT ctid FROM mcp_streams"
+    " WHERE expires_at < now() - interval '1 hour' ORDER BY expires_at LIMIT 500))),"
     " pe AS (DELETE FROM mcp_pending WHERE expires_at < now() - interval '1 hour')"
-    " DELETE FROM mcp_sessions WHERE id_hash IN (SELECT id_hash FROM mcp_sessions"
-    " WHERE expires_at < now() - interval '1 hour' LIMIT 500)",
+    " DELETE FROM mcp_sessions WHERE ctid = ANY (ARRAY(SELECT ctid FROM mcp_sessions"
+    " WHERE expires_at < now() - interval '1 hour' ORDER BY expires_at LIMIT 500))",
     0,
 };
 
