@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "oauth/live.h"
 #include "oauth/scope.h"
 #include "store/policy.h"
 #include "tools/policy.h"
@@ -56,4 +57,21 @@ const char *mcp_scope_missing(const struct mcp_env *env, const struct jsonrpc_ms
     const char *name = json_get_string(msg->params, "name");
     const struct tool_def *tool = name ? mcp_tool_find(env, name) : NULL;
     return tool && !mcp_tool_allowed(env, tool) ? OAUTH_SCOPES_ALL : NULL;
+}
+
+int mcp_credential_ended(const struct mcp_env *env)
+{
+    switch (oauth_principal_live(env->cfg, env->db, env->principal)) {
+    case OAUTH_LIVE_OK:
+        return 0;
+    case OAUTH_LIVE_ENDED:
+        LOG_INFO("msg=\"call stopped: its credential was revoked or has expired\" user=%s "
+                 "api_key=%d",
+                 env->principal->username, env->principal->api_key);
+        return 1;
+    case OAUTH_LIVE_UNAVAIL:
+        LOG_WARN("msg=\"could not check the credential of a waiting call again\"");
+        return -1;
+    }
+    return -1;
 }

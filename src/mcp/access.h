@@ -40,4 +40,22 @@ int mcp_tool_allowed(const struct mcp_env *env, const struct tool_def *tool);
  * answer before it dispatches (2024-11-05 /messages) refuse up front. */
 const char *mcp_scope_missing(const struct mcp_env *env, const struct jsonrpc_msg *msg);
 
+/* What a call that outlived its request answers when its credential no
+ * longer holds (mcp_credential_ended() returned 1): the JSON-RPC error
+ * the transport gives a request it cannot authenticate (MCP_ERROR_TRANSPORT,
+ * as 401 bodies on /mcp), and the detail of its audit row, outcome
+ * "refused". */
+#define MCP_CREDENTIAL_ENDED_CODE MCP_ERROR_TRANSPORT
+#define MCP_CREDENTIAL_ENDED_MSG                                                                   \
+    "Unauthorized: the credential this call was made with was revoked or has expired"
+#define MCP_CREDENTIAL_ENDED_DETAIL "credential revoked or expired"
+
+/* For a call that outlived the request that brought it (a held call's
+ * next turn, a task's next round): checks again the credential env's
+ * caller was accepted with (oauth/live.h). Returns 0 while it holds
+ * (always without authentication), 1 when it was revoked or expired or
+ * its user was deleted or disabled (logged), -1 when the store could not
+ * tell. */
+int mcp_credential_ended(const struct mcp_env *env);
+
 #endif

@@ -29,8 +29,13 @@
  * run sends before it reaches the last answer of an earlier turn went out
  * in that turn and are not sent again; those after its request are
  * dropped. The rate limits count the tools/call once; the policy and
- * scope are checked again at every turn; the call's audit row is written
- * once, when it is answered (with the latency from its start).
+ * scope are checked again at every turn, and before them the credential
+ * the call was made with (mcp_credential_ended(), oauth/live.h: the
+ * token's or key's hash looked up again): revoked, expired or its user
+ * disabled or deleted while it waited, the turn answers the call with
+ * MCP_CREDENTIAL_ENDED_MSG (-32000) and its audit row is "refused", the
+ * tool not run again; the call's audit row is written once, when it is
+ * answered (with the latency from its start).
  *
  * So a tool that asks must do nothing before its requests that it cannot
  * do twice: the contract input-required results and tasks (mcp/task.h)

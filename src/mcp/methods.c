@@ -218,6 +218,17 @@ struct json_object *mcp_tools_call_named(struct mcp_call *call, const char *name
                                          struct json_object *args, struct mcp_err *err)
 {
     long long t0 = call->hold_turn ? call->started_ms : mg_now_ms(); /* audited once, at its end */
+    if (call->hold_turn) {
+        /* the request that brought the call was authenticated; its next
+         * turn runs only while that credential still holds */
+        int ended = mcp_credential_ended(call->env);
+        if (ended < 0)
+            return mcp_unavailable(err);
+        if (ended) {
+            mcp_audit_call(call, name, args, "refused", MCP_CREDENTIAL_ENDED_DETAIL, t0);
+            return mcp_fail(err, MCP_CREDENTIAL_ENDED_CODE, MCP_CREDENTIAL_ENDED_MSG);
+        }
+    }
     const struct tool_def *tool = mcp_tool_find(call->env, name);
     if (!tool) {
         char msg[200];

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mcp/access.h"
 #include "mcp/audit.h"
 #include "mcp/call.h"
 #include "mcp/mrtr.h"
@@ -37,6 +38,7 @@ struct task_job {
     char tool[129];
     struct json_object *args; /* owned */
     struct json_object *caps; /* owned: the client's capabilities */
+    int rounds;               /* the tool's runs so far (its runner's alone) */
     struct task_job *next;
 };
 
@@ -166,6 +168,26 @@ static int await_input(struct mcp_env *env, struct task_job *j, struct mcp_waite
     }
 }
 
+/* Before a round after the first (its answers came in a later request):
+ * returns 1 when the credential the task was made with no longer holds or
+ * cannot be checked (the task failed, the refusal audited), else 0. */
+static int credential_ended(struct mcp_env *env, struct task_job *j, const struct mcp_call *call,
+                            const struct tool_def *tool)
+{
+    int ended = mcp_credential_ended(env);
+    if (ended == 0)
+        return 0;
+    if (ended < 0) {
+        finish(env->db, j->task_id, "failed", NULL, JSONRPC_INTERNAL_ERROR,
+               "service temporarily unavailable: the task's credential could not be checked");
+        return 1;
+    }
+    finish(env->db, j->task_id, "failed", NULL, MCP_CREDENTIAL_ENDED_CODE,
+           MCP_CREDENTIAL_ENDED_MSG);
+    mcp_audit_call(call, tool->name, j->args, "refused", MCP_CREDENTIAL_ENDED_DETAIL, mg_now_ms());
+    return 1;
+}
+
 /* Runs the tool once with the answers stored so far. Returns 1 to run it
  * again (it asked for input that has since come), 0 when the task is over. */
 static int run_round(struct mcp_env *env, struct task_job *j, struct mcp_waiter *wc,
@@ -205,6 +227,11 @@ static int run_round(struct mcp_env *env, struct task_job *j, struct mcp_waiter 
         return 0;
     }
     call.tool = tool;
+    if (j->rounds++ > 0 && credential_ended(env, j, &call, tool)) {
+        call.cancel_waiter = NULL; /* the runner's, not the call's to free */
+        mcp_call_finish(&call);
+        return 0;
+    }
     struct tool_ctx ctx;
     mcp_call_tool_ctx(&call, &ctx);
     ctx.tool = tool;

@@ -26,6 +26,12 @@
  * killed outright (SIGKILL, a crash) cannot mark anything: its tasks stay
  * working until their TTL expires.
  *
+ * A task keeps its caller's principal without the bearer token. Each
+ * round after the first (the tool run again once tasks/update answered
+ * its input) checks that credential again (mcp_credential_ended()): one
+ * revoked or expired, or whose user was disabled or deleted, ends the
+ * task failed with MCP_CREDENTIAL_ENDED_MSG (-32000), audited "refused".
+ *
  * Must not touch: SQL (store/task.h), HTTP.
  */
 #ifndef MG_MCP_TASK_H

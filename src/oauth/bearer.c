@@ -141,5 +141,6 @@ enum oauth_bearer oauth_bearer_check(struct oauth_ctx *ctx, struct oauth_princip
         out->scope[0] = '\0';
     out->api_key = api_key;
     memcpy(out->token_hash, hash, sizeof out->token_hash);
+    out->expires_at = g.expires_at;
     return OAUTH_BEARER_OK;
 }

@@ -62,6 +62,7 @@ struct rs_entry {
     char hash[CRYPTO_SHA256_HEX_LEN + 1]; /* "" = free */
     char endpoint[33];                    /* the connector it was accepted at, "" for /mcp */
     long long until_s;                    /* wall clock: usable before this */
+    long long expires_at;                 /* the token's "exp", 0 without one */
     long long user_id;
     char username[65];
     char client_id[RS_CLIENT_MAX + 1];
@@ -106,6 +107,7 @@ static int cache_find(const char *hash, const struct mg_connector *c, struct oau
             memcpy(out->client_id, e->client_id, sizeof e->client_id);
             memcpy(out->scope, e->scope, sizeof e->scope);
             memcpy(out->token_hash, hash, sizeof out->token_hash);
+            out->expires_at = e->expires_at;
             found = 1;
         } else {
             e->hash[0] = '\0';
@@ -123,6 +125,7 @@ static void cache_put(const struct oauth_principal *p, const struct mg_connector
     memcpy(e->hash, p->token_hash, sizeof e->hash);
     snprintf(e->endpoint, sizeof e->endpoint, "%s", endpoint_name(c));
     e->until_s = until_s;
+    e->expires_at = p->expires_at;
     e->user_id = p->user_id;
     memcpy(e->username, p->username, sizeof e->username);
     size_t cl = strnlen(p->client_id, RS_CLIENT_MAX);
@@ -418,6 +421,7 @@ enum oauth_bearer oauth_rs_bearer_check(struct oauth_ctx *ctx, struct oauth_prin
         snprintf(out->client_id, sizeof out->client_id, "%s", client);
     map_scopes(rs, claims, out->scope);
     memcpy(out->token_hash, hash, sizeof out->token_hash);
+    out->expires_at = exp_s;
     out->bearer = token;
     long long until = wall_s() + rs->cache_max_s;
     if (exp_s > 0 && exp_s < until)

@@ -28,7 +28,10 @@ struct oauth_principal {
     char client_id[2049];        /* "" for an API key */
     char scope[OAUTH_SCOPE_MAX]; /* canonical */
     int api_key;                 /* 1: authenticated with a personal API key */
-    char token_hash[65];         /* SHA-256 hex of the bearer token (per-token limits) */
+    char token_hash[65];         /* SHA-256 hex of the bearer token (per-token limits; the key
+                                    oauth_principal_live() looks the credential up by again) */
+    long long expires_at;        /* unix time the token expires, 0 when it does not (API key) or
+                                    its issuer did not say */
     const char *bearer; /* auth = resource: the bearer token itself, borrowed from the request
                            (valid while it is served), for token exchange (tools/exchange.h);
                            NULL otherwise. A secret: never copied beyond the request. */

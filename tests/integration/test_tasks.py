@@ -31,7 +31,7 @@ WITH = {"elicitation": {}, "extensions": {EXT: {}}}
 WITHOUT = {"elicitation": {}}
 
 
-def rpc(url, id, method, params, caps=WITH, name=None):
+def rpc(url, id, method, params, caps=WITH, name=None, bearer=None):
     params = dict(params)
     params["_meta"] = {"io.modelcontextprotocol/protocolVersion": MODERN,
                        "io.modelcontextprotocol/clientCapabilities": caps}
@@ -40,6 +40,8 @@ def rpc(url, id, method, params, caps=WITH, name=None):
     n = name if name is not None else params.get("name") or params.get("taskId")
     if n:
         h["Mcp-Name"] = n
+    if bearer:
+        h["Authorization"] = "Bearer " + bearer
     return request("POST", url + "/mcp", json_bytes({"jsonrpc": "2.0", "id": id,
                                                      "method": method, "params": params}), h)
 
@@ -49,12 +51,12 @@ def result(r):
     return j.get("result") or {}
 
 
-def poll(url, task_id, want, timeout_s=15):
+def poll(url, task_id, want, timeout_s=15, bearer=None):
     """tasks/get until the status is one of want; returns the last result."""
     end = time.monotonic() + timeout_s
     res = {}
     while time.monotonic() < end:
-        res = result(rpc(url, 90, "tasks/get", {"taskId": task_id}))
+        res = result(rpc(url, 90, "tasks/get", {"taskId": task_id}, bearer=bearer))
         if res.get("status") in want:
             break
         time.sleep(0.2)
