@@ -11,6 +11,10 @@ with auth = oauth on a private PostgreSQL:
   again: a run would have ended it "ok" with the answer's name);
 - the same with a personal API key revoked by `mcpgate key revoke ID`, the answer sent
   with another key of the same user;
+- a call made with an API key of another user, who is disabled (`mcpgate user disable`)
+  while it waits and so cannot answer: at request_timeout_s the call ends with that error,
+  audited refused, instead of running the tool again with "the client did not answer in
+  time";
 - a control call made with a key nobody revokes, answered the same way, ends with the
   tool's result and an "ok" row;
 - a task (2026-07-28 tasks extension) of confirm_delete made with an API key parks for its
@@ -33,17 +37,17 @@ from test_streams import answer, call_body, post_stream  # noqa: E402
 from test_tasks import poll, result, rpc, text_of  # noqa: E402
 
 USER, PASSWORD = "held-revoke", "a long enough password for the held calls"
-TIMEOUT_S = 20 * SLOW  # request_timeout_s: the answers come well before it
+TIMEOUT_S = 6 * SLOW  # request_timeout_s: the answers come well before it
 CONFIG = ("threads = 2\nrequest_timeout_s = %d\nsse_max_s = %d\nsse_heartbeat_s = 1"
           % (TIMEOUT_S, 3 * TIMEOUT_S))
 DETAIL = "credential revoked or expired"
 
 
-def new_key(st, name):
-    """(key, id) of a new API key of USER."""
-    r = admin(st, "key", "create", USER, "--name", name)
+def new_key(st, name, user=USER):
+    """(key, id) of a new API key of user."""
+    r = admin(st, "key", "create", user, "--name", name)
     key = next((w for w in r.stdout.split() if w.startswith("mgk_")), "")
-    r = admin(st, "key", "list", USER, "--json")
+    r = admin(st, "key", "list", user, "--json")
     try:
         rows = json.loads(r.stdout)
     except ValueError:
@@ -138,6 +142,25 @@ def check(t, st, fe, url, browser):
     c.bearer = other
     status, final = finish(c, s, url, req, "key-call", "Lovelace")
     refused_ok(t, st, fe, "the API key", status, final, before, "Lovelace")
+
+    # a user disabled while the call waits: nobody can answer, the timeout's turn refuses
+    gone = "held-gone-%s" % fe
+    r = admin(st, "user", "add", gone, stdin=PASSWORD + "\n")
+    gone_key, _ = new_key(st, "held-%s-gone" % fe, gone)
+    before = last_audit_id(st)
+    c, s, req = held_call(url, gone_key, "gone-call")
+    r = admin(st, "user", "disable", gone)
+    t.ok(gone_key and req is not None and r.returncode == 0,
+         "%s: the call of another user waits for its answer; mcpgate user disable -> 0" % fe,
+         r.stdout, r.stderr)
+    status, final = finish(c, s, url, None, "gone-call", "")
+    err = (final or {}).get("error") or {}
+    rows = audit(st, before)
+    t.ok(err.get("code") == -32000 and "revoked" in err.get("message", "") and
+         rows == [("refused", DETAIL)],
+         "%s: its user disabled while it waits: at request_timeout_s the call ends with the "
+         "-32000 error, audited refused (%s), the tool not run again" % (fe, DETAIL),
+         "final: %r" % final, "rows: %r" % rows)
 
     # the control: a call whose key stays valid runs again with its answer
     before = last_audit_id(st)
