@@ -145,6 +145,23 @@ static void fill_reply(const struct http_ctx *ctx, const struct mcp_http_out *ou
         LOG_ERROR("msg=\"could not add a response header\"");
 }
 
+/* Copies at most n-1 printable ASCII characters of s for a log line. */
+static void log_safe(char *dst, size_t n, const char *s)
+{
+    size_t i = 0;
+    for (; s && *s && i + 1 < n; s++)
+        dst[i++] = (*s > 0x20 && *s < 0x7f && *s != '"' && *s != '\\') ? *s : '?';
+    dst[i] = '\0';
+}
+
+/* One access-log line; method and path are already made safe. */
+static void access_line(const char *method, const char *path, int status, size_t bytes,
+                        const struct timespec *t0, int sent_rc)
+{
+    LOG_INFO("msg=request method=%s path=%s status=%d bytes=%zu dur_ms=%.2f%s", method, path,
+             status, bytes, mg_since_ms(t0), sent_rc < 0 ? " client_gone=1" : "");
+}
+
 /* An answer whose audit row is not committed yet, detached from its
  * request: the audit writer's thread sends it right after the COMMIT (or
  * the 503 in its place when the row could not be written). */
@@ -152,6 +169,8 @@ struct audited_reply {
     struct http_out held;
     struct http_response ok;
     char request_id[sizeof((struct http_request *)0)->request_id];
+    char method[17], path[129]; /* for the access-log line, made safe */
+    struct timespec t0;
 };
 
 static void send_audited(void *arg, int stored)
@@ -166,9 +185,11 @@ static void send_audited(void *arg, int stored)
         reply_headers(a->request_id, &a->ok);
         mcp_http_out_free(&u);
     }
-    if (http_response_send(&a->ok, &a->held) < 0)
-        LOG_INFO("msg=\"client gone before its answer\"");
+    int rc = http_response_send(&a->ok, &a->held);
     a->held.finish(a->held.ctx);
+    log_set_request_id(a->request_id);
+    access_line(a->method, a->path, a->ok.status, a->ok.body.len, &a->t0, rc);
+    log_set_request_id(NULL);
     http_response_free(&a->ok);
     free(a);
 }
@@ -189,9 +210,10 @@ static enum http_rc reply_after_audit(struct http_ctx *ctx, struct mcp_http_out 
             fill_reply(ctx, out, &a->ok);
             reply_headers(ctx->req->request_id, &a->ok);
             snprintf(a->request_id, sizeof a->request_id, "%s", ctx->req->request_id);
-            /* the access log shows the answer */
-            http_response_set_body(ctx->res, a->ok.status, a->ok.content_type, a->ok.body.data,
-                                   a->ok.body.len);
+            log_safe(a->method, sizeof a->method, ctx->req->method);
+            log_safe(a->path, sizeof a->path, ctx->path ? ctx->path : "");
+            a->t0 = ctx->t0;
+            ctx->access_logged_later = 1; /* with the status the client gets */
             mcp_http_out_free(out);
             mcp_audit_pending_then(p, send_audited, a);
             return HTTP_SENT;
@@ -444,15 +466,6 @@ static int bearer_ok(struct http_ctx *ctx, struct oauth_principal *p)
     return 0;
 }
 
-/* Copies at most n-1 printable ASCII characters of s for a log line. */
-static void log_safe(char *dst, size_t n, const char *s)
-{
-    size_t i = 0;
-    for (; s && *s && i + 1 < n; s++)
-        dst[i++] = (*s > 0x20 && *s < 0x7f && *s != '"' && *s != '\\') ? *s : '?';
-    dst[i] = '\0';
-}
-
 static void reply_headers(const char *request_id, struct http_response *res)
 {
     if (http_response_header(res, "X-Request-Id", request_id) < 0 ||
@@ -474,9 +487,7 @@ static void access_log(const struct http_ctx *ctx, const char *path, const struc
     char method[17];
     log_safe(safe_path, sizeof safe_path, path);
     log_safe(method, sizeof method, ctx->req->method);
-    LOG_INFO("msg=request method=%s path=%s status=%d bytes=%zu dur_ms=%.2f%s", method, safe_path,
-             ctx->res->status, ctx->res->body.len, mg_since_ms(t0),
-             sent_rc < 0 ? " client_gone=1" : "");
+    access_line(method, safe_path, ctx->res->status, ctx->res->body.len, t0, sent_rc);
 }
 
 int http_serve(struct http_ctx *ctx)
@@ -499,6 +510,9 @@ int http_serve(struct http_ctx *ctx)
     if (!found && path[0])
         found = connector_route(ctx->cfg, route, path, &ctx->connector);
     struct oauth_principal principal;
+    ctx->path = path;
+    ctx->t0 = t0;
+    ctx->access_logged_later = 0;
 
     int rc = 0;
     if (found && found->handler != handle_mcp && found->handler != handle_messages &&
@@ -528,7 +542,9 @@ int http_serve(struct http_ctx *ctx)
     } else if (found->handler(ctx) == HTTP_REPLY) {
         rc = send_reply(ctx);
     }
-    access_log(ctx, path, &t0, rc);
+    if (!ctx->access_logged_later)
+        access_log(ctx, path, &t0, rc);
+    ctx->path = NULL;
     return rc;
 }
 

@@ -11,6 +11,8 @@
 #ifndef MG_ROUTE_ROUTER_H
 #define MG_ROUTE_ROUTER_H
 
+#include <time.h>
+
 #include "http/request.h"
 #include "http/response.h"
 #include "store/db.h"
@@ -28,6 +30,12 @@ struct http_ctx {
     const volatile int *stop_flag; /* non-zero once the process is stopping (may be NULL) */
     const struct oauth_principal *principal; /* set by the router's bearer check (auth = oauth) */
     const struct mg_connector *connector;    /* set by the router for /mcp/NAME and its metadata */
+    /* set by http_serve for its access-log line; a handler that hands its
+     * answer to another thread sets access_logged_later and that thread
+     * writes the line with what was sent */
+    const char *path;
+    struct timespec t0;
+    int access_logged_later;
 };
 
 enum http_rc {

@@ -13,12 +13,15 @@ waits):
   X-Request-Id);
 - then again, and the writer's INSERT made to fail while it waits for the lock (its
   backend terminated): a call answered with a result has its row; one whose row is
-  missing was answered 503 with Retry-After, never with its result.
+  missing was answered 503 with Retry-After, never with its result;
+- each call has one access-log line, with the status its client got (the line is written
+  when the answer is sent, not when it is handed off).
 
 Run: top_srcdir=. top_builddir=build python3 tests/integration/test_audit_handoff.py   (TAP)
 """
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -98,6 +101,18 @@ def end_waiting_inserts(st):
     ok, out = st.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                       " WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO audit_log%'")
     return int(out) if ok and out.isdigit() else 0
+
+
+def access_statuses(st, rids):
+    """{rid: [status of each access-log line of that request]} from the responders' logs."""
+    want, out = set(r for r in rids if r), {}
+    for path in st.log_paths().values():
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        for m in re.finditer(r"rid=(\S+) [^\n]*? msg=request [^\n]*?status=(\d+)", text):
+            if m.group(1) in want:
+                out.setdefault(m.group(1), []).append(int(m.group(2)))
+    return out
 
 
 def main():
@@ -181,6 +196,10 @@ def main():
         t.check("a failed audit INSERT: results only with their rows, 503 otherwise "
                 "(%d of %d refused)" % (refused, CALLS), p)
         t.ok(refused >= 1, "at least one call lost its row and was answered 503")
+        logged = access_statuses(st, rids)
+        p = ["call %d: answered %d, logged %r" % (i, r.status, logged.get(rids[i]))
+             for i, r in enumerate(got) if r and logged.get(rids[i]) != [r.status]]
+        t.check("each call's one access-log line has the status its client got", p)
         r = probe.tool("echo", {"message": "after"})
         t.ok(r.status == 200, "calls are answered again afterwards", r.describe())
     return t.done()
