@@ -21,7 +21,10 @@ tampered payload, an expired token, another issuer, another token type, a token 
 another resource, a
 read-only token calling a write tool (403 naming the external write scope), an unknown
 kid flood (the key set is fetched again at most once per rs_jwks_refetch_s per process).
-Key rotation at the provider is followed. TAP output."""
+Key rotation at the provider is followed. A tool call held while it waits for the client's
+answer (test_ask) whose person is disabled meanwhile ends at request_timeout_s with the
+-32000 error, audited refused, instead of running the tool again: mcpgate keeps no token
+between turns, so it checks the token's exp and the person. TAP output."""
 
 import base64
 import json
@@ -39,11 +42,13 @@ import mcptest  # noqa: E402
 import npmci  # noqa: E402
 from mcptest import Stack, Tap, admin, free_port  # noqa: E402
 from oauthlib import Browser, mcp_with, pkce  # noqa: E402
+from test_held_revoke import DETAIL, audit, finish, held_call, last_audit_id  # noqa: E402
 from test_idp import provider_login  # noqa: E402
 
 SECRET = "rs-client-secret-for-tests"
 INTROSPECT_SECRET = "mcpgate-introspection-secret"
 REFETCH_S = 3
+TIMEOUT_S = 6 * mcptest.SLOW  # request_timeout_s: the held call's wait
 
 
 class Provider:
@@ -356,6 +361,22 @@ def doctor_up(tap, st, base, issuer):
            "no authorization server metadata of mcpgate expected", r.stdout[-1500:], r.stderr)
 
 
+def held_disabled(tap, st, fe, base, tok):
+    """A held call whose person is disabled while it waits stops at its next turn."""
+    before = last_audit_id(st)
+    c, s, req = held_call(base, tok, "rs-held")
+    r = admin(st, "user", "disable", "agent@corp")
+    status, final = finish(c, s, base, None, "rs-held", "")
+    back = admin(st, "user", "enable", "agent@corp")
+    err = (final or {}).get("error") or {}
+    rows = audit(st, before)
+    tap.ok(req is not None and r.returncode == 0 and back.returncode == 0 and
+           err.get("code") == -32000 and rows == [("refused", DETAIL)],
+           "%s: a call held with a JWT whose person is disabled while it waits ends at "
+           "request_timeout_s with the -32000 error, audited refused, the tool not run again"
+           % fe, r.stderr, "final: %r" % final, "rows: %r" % rows)
+
+
 def person(tap, st, fe, base):
     """What an MCP client that never saw mcpgate's own authorization server does: from the
     401 to the resource metadata, to the issuer they name, dynamic registration there, the
@@ -432,7 +453,7 @@ def main():
         "rs_jwks_refetch_s = %d" % REFETCH_S, "rs_validation = auto",
         "rs_introspection_client_id = mcpgate",
         "rs_introspection_client_secret_file = " + secret_file,
-        "connector = reads access=read"])
+        "connector = reads access=read", "request_timeout_s = %d" % TIMEOUT_S])
     pv = None
     try:
         with Stack(tap, servers="lighttpd fcgid proxy", responder=mcptest.test_responder(),
@@ -465,6 +486,8 @@ def main():
                               "a JOIN users u ON u.id = a.user_id WHERE a.tool = 'echo'")
             tap.ok(rows.split() == ["agent@corp:agent"],
                    "audit rows name the provisioned user and the client", rows)
+            if tokens.get(fes[0][0]):
+                held_disabled(tap, st, fes[0][0], fes[0][1], tokens[fes[0][0]])
             for fe, base in fes:
                 person(tap, st, fe, base)
             fe0, base0 = fes[0]
