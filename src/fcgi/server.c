@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "fcgi/output.h"
+#include "fcgi/park.h"
 #include "fcgi/startup.h"
 #include "mcp/hold.h"
 #include "route/metrics.h"
@@ -73,6 +74,7 @@ static int metrics_on_worker;   /* shared mode: the worker flushes the metrics (
                                    the threads start) */
 static int wake_pipe[2] = {-1, -1};
 static int listen_fd;
+static int park_fd = -1; /* fcgi/park.h, watched by every worker */
 static struct mg_config config;
 
 struct worker {
@@ -385,8 +387,9 @@ static int serve_one(struct worker *w, FCGX_Request *fr)
 
 /* Creates the worker's epoll set: the listening socket, exclusively (a new
  * connection wakes one waiting worker, not all of them, and no lock is
- * passed around between them), and the wake-up pipe (wakes every worker).
- * Returns the epoll fd or -1. */
+ * passed around between them), the wake-up pipe (wakes every worker), the
+ * held streams' ready fd and the park (fcgi/park.h). Returns the epoll fd
+ * or -1. */
 static int watch_listener(void)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -396,9 +399,13 @@ static int watch_listener(void)
     struct epoll_event wev = {.events = EPOLLIN, .data.fd = wake_pipe[0]};
     int ready = mcp_hold_ready_fd();
     struct epoll_event rev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = ready};
+    /* an epoll set cannot be watched exclusively: every worker wakes, and
+     * the first to take the parked connection serves it */
+    struct epoll_event pev = {.events = EPOLLIN, .data.fd = park_fd};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0 ||
         epoll_ctl(ep, EPOLL_CTL_ADD, wake_pipe[0], &wev) < 0 ||
-        (ready >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, ready, &rev) < 0)) {
+        (ready >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, ready, &rev) < 0) ||
+        (park_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, park_fd, &pev) < 0)) {
         close(ep);
         return -1;
     }
@@ -406,13 +413,14 @@ static int watch_listener(void)
 }
 
 /* Waits until the listening socket is readable, a held stream is ready
- * for a worker (mcp/hold.h) or we are stopping. Returns 1 when a
- * connection may be waiting, 2 when a held stream may be, 0 when stopping. */
+ * for a worker (mcp/hold.h), a parked connection is, or we are stopping.
+ * Returns 1 when a connection may be waiting, 2 when a held stream may be,
+ * 3 when a parked connection may be, 0 when stopping. */
 static int wait_for_connection(int ep)
 {
     while (!stopping) {
-        struct epoll_event ev[2];
-        int n = epoll_wait(ep, ev, 2, -1);
+        struct epoll_event ev[3];
+        int n = epoll_wait(ep, ev, 3, -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -425,6 +433,8 @@ static int wait_for_connection(int ep)
                 return 0;
             if (ev[i].data.fd == mcp_hold_ready_fd())
                 return 2;
+            if (ev[i].data.fd == park_fd)
+                return 3;
             if (ev[i].events & EPOLLERR) {
                 LOG_ERROR("msg=\"listening socket failed\"");
                 stopping = 1;
@@ -439,10 +449,11 @@ static int wait_for_connection(int ep)
 }
 
 /* Accepts a connection and waits until the web server sends on it: at
- * once, or else within body_timeout_s holding a waiting slot (libfcgi would
- * wait for the request's records for ever). Returns the connection, or -1
- * (none waiting, no slot free, nothing sent in time, or stopping: then it
- * is closed). */
+ * once, or else it waits in the park (fcgi/park.h) until body_timeout_s
+ * (libfcgi would wait for the request's records for ever). When the park is
+ * full, this worker waits holding a slot. Returns the connection, or -1
+ * (none waiting, parked, no slot free, nothing sent in time, or stopping:
+ * then it is closed). */
 static int accept_ready(void)
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -453,6 +464,8 @@ static int accept_ready(void)
     struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_pipe[0], .events = POLLIN}};
     if (poll(p, 1, grace_ms()) > 0)
         return fd;
+    if (fcgi_park_put(fd, mg_now_ms() + (long long)config.body_timeout_s * 1000) == 0)
+        return -1;
     if (!body_wait_take()) {
         LOG_INFO("msg=\"connection closed: its request is slow while other workers wait\"");
         close(fd);
@@ -494,7 +507,7 @@ static void *worker_main(void *arg)
          * a new one is accepted here, so that waiting for its request is
          * bounded, and handed to libfcgi (which then skips its accept) */
         if (fr->ipcFd < 0) {
-            int fd = accept_ready();
+            int fd = what == 3 ? fcgi_park_take() : accept_ready();
             if (fd < 0)
                 continue;
             fr->ipcFd = fd;
@@ -588,6 +601,10 @@ int fcgi_responder_main(int argc, char **argv)
     if (fcgi_linger_start(config.body_max_s, &stopping, &attr) < 0)
         LOG_ERROR("msg=\"could not start the linger thread: connections end in "
                   "libfcgi's own close\"");
+    park_fd = fcgi_park_start();
+    if (park_fd < 0)
+        LOG_ERROR("msg=\"could not set up the park: connections slow to send wait in "
+                  "workers\"");
     /* held streams wait in one thread, woken by the listener thread; in
      * shared mode only the worker reads the notifications, so they wait
      * in it */
@@ -625,6 +642,9 @@ int fcgi_responder_main(int argc, char **argv)
         struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
         if (poll(&p, 1, 1000) > 0)
             break;
+        int late = fcgi_park_sweep(mg_now_ms());
+        if (late)
+            LOG_INFO("msg=\"connections closed: no request came in time\" count=%d", late);
         if (metrics_db && mg_now_ms() - flushed_ms >= HTTP_METRICS_FLUSH_MS) {
             flushed_ms = mg_now_ms();
             if (http_metrics_flush(metrics_db) == 0)
@@ -638,6 +658,7 @@ int fcgi_responder_main(int argc, char **argv)
     store_conn_release(workers[0].db);
     store_audit_writer_stop(); /* the rows and answers still queued go out */
     fcgi_linger_stop();
+    fcgi_park_stop();
     mcp_tasks_drain(config.database, config.db_connect_timeout_s); /* mcp/task.h */
     /* what this process counted last (the worker's connection is free now) */
     (void)http_metrics_flush(metrics_db ? metrics_db : workers[0].db);
