@@ -18,6 +18,7 @@
 #include "store/subscription.h"
 #include "tools/catalog.h"
 #include "tools/registry.h"
+#include "util/alloc.h"
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -81,54 +82,85 @@ static int cursor_key(struct mcp_call *call, unsigned char key[STORE_SECRET_LEN]
     return 0;
 }
 
-/*
- * Answers one page of a list: all (taken) is the whole list, member the
- * result's array member. A present cursor must be a string this server
- * signed for this list (null counts as absent); a cursor past the end
- * (the list shrank) gives an empty last page.
- */
-/* Fills items with up to size entries of a list from position first on;
- * returns the position the next page starts at, or 0 at the end. */
+/* Sets *items to a new array of up to size entries of a list from
+ * position first on; returns the position the next page starts at, or 0
+ * at the end. */
 typedef unsigned (*page_fill)(struct mcp_call *call, void *list, unsigned first, unsigned size,
-                              struct json_object *items);
+                              struct json_object **items);
 
 /* page_fill over a JSON array (the whole list, built). */
 static unsigned fill_from_array(struct mcp_call *call, void *list, unsigned first, unsigned size,
-                                struct json_object *items)
+                                struct json_object **items)
 {
     (void)call;
     struct json_object *all = list;
     size_t n = json_object_array_length(all);
+    *items = json_object_new_array();
     if (first >= n)
         return 0;
     size_t end = n - first > size ? first + size : n;
     for (size_t i = first; i < end; i++)
-        if (json_object_array_add(items, json_object_get(json_object_array_get_idx(all, i))) != 0)
+        if (json_object_array_add(*items, json_object_get(json_object_array_get_idx(all, i))) != 0)
             abort();
     return end < n ? (unsigned)end : 0;
 }
 
 /* page_fill over the static tools the caller may use, in registry order:
  * positions are registry indexes, so a page costs its own size (plus the
- * tools skipped as not visible), whatever the length of the catalog. */
+ * tools skipped as not visible), whatever the length of the catalog. The
+ * page is the entries' text made at start-up (tool_static_page): no
+ * object per tool. */
 static unsigned fill_visible_static(struct mcp_call *call, void *unused, unsigned first,
-                                    unsigned size, struct json_object *items)
+                                    unsigned size, struct json_object **items)
 {
     (void)unused;
     int n = tool_static_count(), i = (int)first;
-    for (unsigned taken = 0; i < n; i++) {
+    int *idx = xmalloc((size_t)(size ? size : 1) * sizeof *idx);
+    unsigned taken = 0, next = 0;
+    for (; i < n; i++) {
         const struct tool_def *d = tool_static_at(i);
         if (!mcp_tool_allowed(call->env, d) || !mcp_tool_permitted(call->env, d))
             continue;
-        if (taken == size)
-            return (unsigned)i; /* another visible tool: the next page starts there */
-        if (json_object_array_add(items, tool_static_entry(i)) != 0)
-            abort();
-        taken++;
+        if (taken == size) {
+            next = (unsigned)i; /* another visible tool: the next page starts there */
+            break;
+        }
+        idx[taken++] = i;
     }
-    return 0;
+    *items = tool_static_page(idx, (int)taken);
+    free(idx);
+    return next;
 }
 
+/* The last cursor this thread signed: the next page of a list is most
+ * often the same one (every client's first page of the same list). */
+static _Thread_local struct {
+    unsigned char key[STORE_SECRET_LEN];
+    enum mcp_list list;
+    unsigned offset;
+    char text[MCP_CURSOR_LEN + 1]; /* "" until the first */
+} last_cursor;
+
+/* mcp_cursor_encode, remembering the last answer of this thread. */
+static void cursor_encode_cached(const unsigned char key[STORE_SECRET_LEN], enum mcp_list list,
+                                 unsigned offset, char out[MCP_CURSOR_LEN + 1])
+{
+    if (!last_cursor.text[0] || last_cursor.list != list || last_cursor.offset != offset ||
+        !crypto_equal(last_cursor.key, key, STORE_SECRET_LEN)) {
+        mcp_cursor_encode(key, list, offset, last_cursor.text);
+        memcpy(last_cursor.key, key, STORE_SECRET_LEN);
+        last_cursor.list = list;
+        last_cursor.offset = offset;
+    }
+    memcpy(out, last_cursor.text, MCP_CURSOR_LEN + 1);
+}
+
+/*
+ * Answers one page of a list: all (taken) is the whole list, member the
+ * result's array member. A present cursor must be a string this server
+ * signed for this list (null counts as absent); a cursor past the end
+ * (the list shrank) gives an empty last page.
+ */
 static struct json_object *page_with(struct mcp_call *call, struct json_object *params,
                                      enum mcp_list list, const char *member, page_fill fill,
                                      void *source, struct mcp_err *err)
@@ -152,8 +184,8 @@ static struct json_object *page_with(struct mcp_call *call, struct json_object *
             goto out;
         }
     }
-    struct json_object *items = json_object_new_array();
-    unsigned next = fill(call, source, offset, (unsigned)call->env->cfg->page_size, items);
+    struct json_object *items = NULL;
+    unsigned next = fill(call, source, offset, (unsigned)call->env->cfg->page_size, &items);
     result = json_object_new_object();
     json_add(result, member, items);
     if (next) {
@@ -163,7 +195,7 @@ static struct json_object *page_with(struct mcp_call *call, struct json_object *
             goto out;
         }
         char text[MCP_CURSOR_LEN + 1];
-        mcp_cursor_encode(key, list, next, text);
+        cursor_encode_cached(key, list, next, text);
         json_add(result, "nextCursor", json_object_new_string(text));
     }
 out:

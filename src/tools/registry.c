@@ -3,6 +3,7 @@
  */
 #include "tools/registry.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static int n_sources;
  * process starts, read-only once threads run. */
 static const struct tool_def **flat;
 static char **flat_json;
+static size_t *flat_json_len;
 static int n_flat, flat_cap;
 static int *by_name; /* indexes into flat, -1 for empty; size name_slots */
 static unsigned name_slots;
@@ -120,10 +122,12 @@ void tool_registry_add(const struct tool_def *defs, int n)
             flat_cap = flat_cap ? 2 * flat_cap : 64;
             flat = xrealloc(flat, (size_t)flat_cap * sizeof *flat);
             flat_json = xrealloc(flat_json, (size_t)flat_cap * sizeof *flat_json);
+            flat_json_len = xrealloc(flat_json_len, (size_t)flat_cap * sizeof *flat_json_len);
         }
         struct json_object *o = entry_json(&defs[i]);
         size_t len;
         flat_json[n_flat] = xstrdup(json_text(o, &len));
+        flat_json_len[n_flat] = len;
         json_object_put(o);
         flat[n_flat++] = &defs[i];
         /* index as we go, so a name repeated within defs is caught above */
@@ -169,21 +173,47 @@ struct json_object *tool_static_json(int i)
     return i >= 0 && i < n_flat ? json_tokener_parse(flat_json[i]) : NULL;
 }
 
-/* Writes the entry's JSON text made at start-up (the object's userdata). */
-static int print_made_text(struct json_object *o, struct printbuf *pb, int level, int flags)
+/* The page of tool_static_page: registry indexes, in listing order. */
+struct static_page {
+    int n;
+    int idx[];
+};
+
+/* Writes the page as a JSON array of the entries' text made at start-up
+ * (the object's userdata). */
+static int print_page(struct json_object *o, struct printbuf *pb, int level, int flags)
 {
     (void)level;
     (void)flags;
-    const char *text = json_object_get_userdata(o);
-    return printbuf_memappend(pb, text, (int)strlen(text)) < 0 ? -1 : 0;
+    const struct static_page *page = json_object_get_userdata(o);
+    if (printbuf_memappend(pb, "[", 1) < 0)
+        return -1;
+    for (int k = 0; k < page->n; k++) {
+        int i = page->idx[k];
+        if ((k && printbuf_memappend(pb, ",", 1) < 0) ||
+            printbuf_memappend(pb, flat_json[i], (int)flat_json_len[i]) < 0)
+            return -1;
+    }
+    return printbuf_memappend(pb, "]", 1) < 0 ? -1 : 0;
 }
 
-struct json_object *tool_static_entry(int i)
+static void free_page(struct json_object *o, void *userdata)
 {
-    if (i < 0 || i >= n_flat)
-        return NULL;
-    struct json_object *o = json_object_new_object();
-    json_object_set_serializer(o, print_made_text, flat_json[i], NULL);
+    (void)o;
+    free(userdata);
+}
+
+struct json_object *tool_static_page(const int *idx, int n)
+{
+    assert(n >= 0);
+    struct static_page *page = xmalloc(sizeof *page + (size_t)n * sizeof page->idx[0]);
+    page->n = n;
+    for (int k = 0; k < n; k++) {
+        assert(idx[k] >= 0 && idx[k] < n_flat);
+        page->idx[k] = idx[k];
+    }
+    struct json_object *o = json_object_new_array_ext(1);
+    json_object_set_serializer(o, print_page, page, free_page);
     return o;
 }
 

@@ -229,9 +229,12 @@ int tool_source_count(void);
 const struct tool_def *tool_static_at(int i);
 struct json_object *tool_static_json(int i);
 
-/* The same entry for output only: an object that serializes as the text
- * made at start-up and has no members to read. */
-struct json_object *tool_static_entry(int i);
+/* A page of static tools for output only: a new array object that
+ * serializes as the entries of the static tools idx[0..n-1] (each an index
+ * below tool_static_count()), in that order, each the text made at
+ * start-up, and that has no elements to read. idx is copied. Cannot fail
+ * (out of memory aborts). */
+struct json_object *tool_static_page(const int *idx, int n);
 
 /* The static tool called name (a builtin or a REST backend's), or NULL;
  * dynamic sources are not asked. */
