@@ -17,10 +17,30 @@ void http_response_init(struct http_response *res)
     res->headers.limit = 64 * 1024;
 }
 
+/* Drops the body held as a JSON object (set_json). */
+static void drop_json(struct http_response *res)
+{
+    json_object_put(res->json);
+    res->json = NULL;
+    res->json_text = NULL;
+    res->json_len = 0;
+}
+
 void http_response_free(struct http_response *res)
 {
     buf_free(&res->headers);
     buf_free(&res->body);
+    drop_json(res);
+}
+
+const char *http_response_body(const struct http_response *res, size_t *len)
+{
+    if (res->json) {
+        *len = res->json_len;
+        return res->json_text;
+    }
+    *len = res->body.len;
+    return res->body.data ? res->body.data : "";
 }
 
 int http_response_header(struct http_response *res, const char *name, const char *value)
@@ -39,7 +59,8 @@ void http_response_set_body(struct http_response *res, int status, const char *c
     res->content_type = content_type;
     buf_reset(&res->body);
     if (buf_append(&res->body, text, len) < 0)
-        abort(); /* bodies are capped well below the buffer limit */
+        abort();    /* bodies are capped well below the buffer limit */
+    drop_json(res); /* after the copy: text may be its own */
 }
 
 const char *http_reason(int status)
@@ -87,19 +108,21 @@ const char *http_reason(int status)
 int http_response_send(const struct http_response *res, const struct http_out *out)
 {
     struct buf head = {0};
+    size_t body_len;
+    const char *body = http_response_body(res, &body_len);
     int rc = buf_printf(&head, "Status: %d %s\r\n", res->status, http_reason(res->status));
     if (rc == 0 && res->content_type)
         rc = buf_printf(&head, "Content-Type: %s\r\n", res->content_type);
     if (rc == 0 && res->status != 204)
-        rc = buf_printf(&head, "Content-Length: %zu\r\n", res->body.len);
+        rc = buf_printf(&head, "Content-Length: %zu\r\n", body_len);
     if (rc == 0)
         rc = buf_append(&head, buf_str(&res->headers), res->headers.len);
     if (rc == 0)
         rc = buf_puts(&head, "\r\n");
     if (rc == 0)
         rc = out->write(out->ctx, head.data, head.len);
-    if (rc == 0 && res->body.len && res->status != 204)
-        rc = out->write(out->ctx, res->body.data, res->body.len);
+    if (rc == 0 && body_len && res->status != 204)
+        rc = out->write(out->ctx, body, body_len);
     buf_free(&head);
     return rc;
 }
@@ -108,7 +131,14 @@ void http_response_set_json(struct http_response *res, int status, struct json_o
 {
     size_t len = 0;
     const char *text = json_text(o, &len);
-    http_response_set_body(res, status, "application/json", text, len);
+    res->status = status;
+    res->content_type = "application/json";
+    buf_reset(&res->body);
+    struct json_object *held = json_object_get(o); /* before the put: o may be res->json */
+    drop_json(res);
+    res->json = held;
+    res->json_text = text;
+    res->json_len = len;
 }
 
 void http_response_json_error(struct http_response *res, int status, const char *code,

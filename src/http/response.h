@@ -32,7 +32,14 @@ struct http_response {
     int status;               /* 200 unless set */
     const char *content_type; /* NULL: no body type (empty body) */
     struct buf headers;       /* extra "Name: value\r\n" lines */
-    struct buf body;
+    struct buf body;          /* the body, unless json is set */
+    /* NULL, or the object whose JSON text is the body (set_json): a
+     * reference held until the body changes or res is freed, so that a
+     * large answer is not copied once more. json_text is json-c's text in
+     * it (util/json.h json_text), json_len its length. */
+    struct json_object *json;
+    const char *json_text;
+    size_t json_len;
 };
 
 /* Initializes res for status 200 with no headers and an empty body. */
@@ -46,7 +53,12 @@ void http_response_free(struct http_response *res);
 __attribute__((warn_unused_result)) int http_response_header(struct http_response *res,
                                                              const char *name, const char *value);
 
-/* Replaces the body with text and sets the content type. */
+/* The body: its bytes (borrowed until the body changes or res is freed;
+ * NUL-terminated, "" when empty), and its length in *len. Cannot fail. */
+const char *http_response_body(const struct http_response *res, size_t *len);
+
+/* Replaces the body with a copy of text (which may be res's own body) and
+ * sets the content type. */
 void http_response_set_body(struct http_response *res, int status, const char *content_type,
                             const char *text, size_t len);
 

@@ -187,9 +187,7 @@ void oauth_error_page(struct oauth_ctx *ctx, int status, const char *title, cons
 
 void oauth_see_other(struct oauth_ctx *ctx, const char *location)
 {
-    ctx->res->status = 303;
-    ctx->res->content_type = NULL;
-    buf_reset(&ctx->res->body);
+    http_response_set_body(ctx->res, 303, NULL, "", 0);
     oauth_header(ctx->res, "Location", location);
 }
 

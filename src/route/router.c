@@ -188,7 +188,9 @@ static void send_audited(void *arg, int stored)
     int rc = http_response_send(&a->ok, &a->held);
     a->held.finish(a->held.ctx);
     log_set_request_id(a->request_id);
-    access_line(a->method, a->path, a->ok.status, a->ok.body.len, &a->t0, rc);
+    size_t len;
+    (void)http_response_body(&a->ok, &len);
+    access_line(a->method, a->path, a->ok.status, len, &a->t0, rc);
     log_set_request_id(NULL);
     http_response_free(&a->ok);
     free(a);
@@ -214,6 +216,12 @@ static enum http_rc reply_after_audit(struct http_ctx *ctx, struct mcp_http_out 
             log_safe(a->path, sizeof a->path, ctx->path ? ctx->path : "");
             a->t0 = ctx->t0;
             ctx->access_logged_later = 1; /* with the status the client gets */
+            /* the body as a copy: the audit writer's thread, which sends it,
+             * must not release json-c objects of this one (their reference
+             * counts are not atomic) */
+            size_t len;
+            const char *body = http_response_body(&a->ok, &len);
+            http_response_set_body(&a->ok, a->ok.status, a->ok.content_type, body, len);
             mcp_http_out_free(out);
             mcp_audit_pending_then(p, send_audited, a);
             return HTTP_SENT;
@@ -487,7 +495,9 @@ static void access_log(const struct http_ctx *ctx, const char *path, const struc
     char method[17];
     log_safe(safe_path, sizeof safe_path, path);
     log_safe(method, sizeof method, ctx->req->method);
-    access_line(method, safe_path, ctx->res->status, ctx->res->body.len, t0, sent_rc);
+    size_t body_len;
+    (void)http_response_body(ctx->res, &body_len);
+    access_line(method, safe_path, ctx->res->status, body_len, t0, sent_rc);
 }
 
 int http_serve(struct http_ctx *ctx)
