@@ -5,12 +5,14 @@
 #include "fcgi/output.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
@@ -24,11 +26,87 @@ static const volatile int *linger_stop; /* the process's stop flag */
  * the holder writes every held stream's heartbeat (mcp/hold.h). */
 #define HELD_SEND_TIMEOUT_MS 1000
 
+/* A large answer was written by this thread (fcgi_large_answer_take). */
+static _Thread_local int wrote_large;
+
+int fcgi_large_answer_take(void)
+{
+    int was = wrote_large;
+    wrote_large = 0;
+    return was;
+}
+
+/* A write of at least DIRECT_MIN_BYTES goes to the connection as it is,
+ * in FCGI_STDOUT records of up to RECORD_MAX bytes, DIRECT_RECORDS to a
+ * system call: libfcgi would copy it into its 8 KiB buffer and write a
+ * record (a system call, and a wake-up of the web server) per 8 KiB. */
+#define DIRECT_MIN_BYTES (16 * 1024)
+#define RECORD_MAX       (FCGI_MAX_LENGTH & ~7) /* content bytes of a record */
+#define DIRECT_RECORDS   4
+
+/* Writes the cnt buffers of iov (changed on the way) to fd in full.
+ * Returns 0, or -1 when the connection failed. */
+static int writev_all(int fd, struct iovec *iov, int cnt)
+{
+    while (cnt > 0) {
+        ssize_t w = writev(fd, iov, cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        for (; cnt > 0 && (size_t)w >= iov->iov_len; iov++, cnt--)
+            w -= (ssize_t)iov->iov_len;
+        if (cnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* Writes p (n bytes) as FCGI_STDOUT records straight to the connection,
+ * after what libfcgi holds (flushed first). Returns 0, or -1 when the
+ * connection failed. */
+static int write_direct(struct fcgi_out *o, const char *p, size_t n)
+{
+    if (FCGX_FFlush(o->fr->out) < 0)
+        return -1;
+    unsigned id = (unsigned)o->fr->requestId;
+    while (n > 0) {
+        FCGI_Header head[DIRECT_RECORDS];
+        struct iovec iov[2 * DIRECT_RECORDS];
+        int cnt = 0;
+        for (int k = 0; k < DIRECT_RECORDS && n > 0; k++) {
+            size_t len = n > RECORD_MAX ? RECORD_MAX : n;
+            head[k] = (FCGI_Header){.version = FCGI_VERSION_1,
+                                    .type = FCGI_STDOUT,
+                                    .requestIdB1 = (unsigned char)(id >> 8),
+                                    .requestIdB0 = (unsigned char)id,
+                                    .contentLengthB1 = (unsigned char)(len >> 8),
+                                    .contentLengthB0 = (unsigned char)len};
+            iov[cnt++] = (struct iovec){.iov_base = &head[k], .iov_len = sizeof head[k]};
+            iov[cnt++] = (struct iovec){.iov_base = (void *)p, .iov_len = len};
+            p += len;
+            n -= len;
+        }
+        if (writev_all(o->fr->ipcFd, iov, cnt) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int fcgi_write(void *ctx, const char *p, size_t n)
 {
     struct fcgi_out *o = ctx;
     if (o->finished)
         return -1;
+    if (n >= FCGI_LARGE_ANSWER_BYTES)
+        wrote_large = 1;
+    /* not on a held stream: its writes may time out halfway (SO_SNDTIMEO),
+     * which libfcgi's own writes account for */
+    if (n >= DIRECT_MIN_BYTES && !o->held)
+        return write_direct(o, p, n);
     FCGX_Stream *out = o->fr->out;
     while (n > 0) {
         int chunk = n > 65536 ? 65536 : (int)n;
@@ -187,6 +265,7 @@ int fcgi_detach(void *ctx, struct http_out *held, int *fd)
         return -1;
     struct fcgi_out *h = xcalloc(1, sizeof *h);
     h->fr = o->fr;
+    h->held = 1;
     o->detached = 1;
     o->finished = 1; /* later writes through the request's own out fail */
     struct timeval tv = {.tv_sec = HELD_SEND_TIMEOUT_MS / 1000,

@@ -21,10 +21,19 @@ struct fcgi_out {
     FCGX_Request *fr;
     int finished;
     int detached; /* the request went to a held stream (fcgi_detach) */
+    int held;     /* this is the held stream's (fcgi_detach's *held) */
 };
 
 /* http_out.write and .flush: 0, or -1 when the client is gone. */
 int fcgi_write(void *ctx, const char *p, size_t n);
+
+/* A write of at least this many bytes is a large answer (a tools/list page
+ * of a large catalog): the buffers that held it are worth trimming. */
+#define FCGI_LARGE_ANSWER_BYTES (64 * 1024)
+
+/* Whether this thread wrote a large answer since it last asked; asking
+ * clears it. Cannot fail. */
+int fcgi_large_answer_take(void);
 int fcgi_flush(void *ctx);
 
 /* http_out.finish: ends the request (once). */

@@ -70,8 +70,13 @@
 
 static atomic_int body_waiters; /* workers waiting for a slow body (at most half) */
 static volatile int stopping;   /* set by the signal handler (an int is atomic here) */
-static int metrics_on_worker;   /* shared mode: the worker flushes the metrics (set before
-                                   the threads start) */
+/* A large answer's buffers (fcgi_large_answer_take) were freed since the
+ * heap was last trimmed: the first worker with nothing to do trims it.
+ * Buffers of ~100 KB from several threads at once leave holes in the
+ * arenas that glibc's own trimming (of the top only) keeps for good. */
+static atomic_int trim_due;
+static int metrics_on_worker; /* shared mode: the worker flushes the metrics (set before
+                                 the threads start) */
 static int wake_pipe[2] = {-1, -1};
 static int listen_fd;
 static int park_fd = -1; /* fcgi/park.h, watched by every worker */
@@ -420,7 +425,12 @@ static int wait_for_connection(int ep)
 {
     while (!stopping) {
         struct epoll_event ev[3];
-        int n = epoll_wait(ep, ev, 3, -1);
+        int n = epoll_wait(ep, ev, 3, atomic_load(&trim_due) ? 0 : -1);
+        if (n == 0) { /* nothing to do: a good time to trim (see trim_due) */
+            if (atomic_exchange(&trim_due, 0))
+                malloc_trim(0);
+            continue;
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -537,6 +547,8 @@ static void *worker_main(void *arg)
             http_metrics_flush_due(w->db); /* after the answer, on the connection it holds */
         store_listen_quiet(w->db);
         store_conn_release(w->db); /* the connection goes back to the pool */
+        if (fcgi_large_answer_take())
+            atomic_store(&trim_due, 1); /* its buffers are freed by now */
     }
     if (fr) {
         FCGX_Free(fr, 0);
