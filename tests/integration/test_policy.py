@@ -37,18 +37,24 @@ def client(url, key, name):
     return c
 
 
-def names(c):
+def tools(c):
+    """Every tool c lists (paging through tools/list), or None on a failure."""
     out, cursor = [], None
     for _ in range(50):
         r = c.call("tools/list", {"cursor": cursor} if cursor else {})
         res = (r.json or {}).get("result") if isinstance(r.json, dict) else None
         if not res:
             return None
-        out += [tool["name"] for tool in res.get("tools", [])]
+        out += res.get("tools", [])
         cursor = res.get("nextCursor")
         if not cursor:
-            return sorted(out)
+            return out
     return None
+
+
+def names(c):
+    listed = tools(c)
+    return None if listed is None else sorted(tool["name"] for tool in listed)
 
 
 def main():
@@ -59,6 +65,7 @@ def main():
         ka, kb = user_with_key(t, st, "alice"), user_with_key(t, st, "bob")
         alice, bob = client(url_a, ka, "alice"), client(url_b, kb, "bob")
         everything = names(alice)
+        every_tool = {tool["name"]: tool for tool in tools(bob) or []}
         t.ok(everything and "echo" in everything and "test_whoami" in everything,
              "with no rules (policy_default allow) alice sees every tool (%d)"
              % len(everything or []))
@@ -89,6 +96,13 @@ def main():
         t.ok(seen is not None and "echo" in seen and not any(n.startswith("test_") for n in seen),
              "alice no longer sees test_* tools", repr(seen))
         t.ok(names(bob) == everything, "bob still sees every tool")
+        # the page is made of each tool's descriptor text made once: each one alice
+        # still sees must be the very descriptor of that tool, in registry order
+        hers = tools(alice) or []
+        kept = [d for n, d in every_tool.items() if not n.startswith("test_")]
+        t.ok(hers == kept and len(kept) < len(every_tool),
+             "alice's tools/list holds the same descriptors as before, in the same order, "
+             "less the denied ones", repr([d.get("name") for d in hers]))
         r = alice.tool("test_whoami", {})
         j = r.json if isinstance(r.json, dict) else {}
         err = j.get("error") or {}
