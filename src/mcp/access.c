@@ -44,10 +44,15 @@ int mcp_tool_permitted(const struct mcp_env *env, const struct tool_def *tool)
     return tool_policy_allows(env->policy, tool->name);
 }
 
+int mcp_access_allowed(const struct mcp_env *env, enum tool_access access)
+{
+    const char *needs = access == TOOL_READ ? OAUTH_SCOPE_READ : OAUTH_SCOPE_WRITE;
+    return !env->principal || oauth_principal_allows(env->principal, needs);
+}
+
 int mcp_tool_allowed(const struct mcp_env *env, const struct tool_def *tool)
 {
-    const char *needs = tool->access == TOOL_READ ? OAUTH_SCOPE_READ : OAUTH_SCOPE_WRITE;
-    return !env->principal || oauth_principal_allows(env->principal, needs);
+    return mcp_access_allowed(env, tool->access);
 }
 
 const char *mcp_scope_missing(const struct mcp_env *env, const struct jsonrpc_msg *msg)

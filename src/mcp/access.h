@@ -34,6 +34,10 @@ const struct tool_def *mcp_tool_find(const struct mcp_env *env, const char *name
  * others mcp:tools:write. */
 int mcp_tool_allowed(const struct mcp_env *env, const struct tool_def *tool);
 
+/* mcp_tool_allowed for every tool whose access is access: for a list,
+ * which decides it once per class. */
+int mcp_access_allowed(const struct mcp_env *env, enum tool_access access);
+
 /* The scopes msg needs and env's caller lacks (static, for a 403
  * insufficient_scope naming them all), or NULL when it may go ahead: a
  * tools/call of a tool the caller may not use. Lets a transport that must

@@ -117,9 +117,12 @@ static unsigned fill_visible_static(struct mcp_call *call, void *unused, unsigne
     int n = tool_static_count(), i = (int)first;
     int *idx = xmalloc((size_t)(size ? size : 1) * sizeof *idx);
     unsigned taken = 0, next = 0;
+    /* mcp_tool_allowed by access class: the token's scopes, read once */
+    int may_read = mcp_access_allowed(call->env, TOOL_READ);
+    int may_write = mcp_access_allowed(call->env, TOOL_WRITE);
     for (; i < n; i++) {
         const struct tool_def *d = tool_static_at(i);
-        if (!mcp_tool_allowed(call->env, d) || !mcp_tool_permitted(call->env, d))
+        if (!(d->access == TOOL_READ ? may_read : may_write) || !mcp_tool_permitted(call->env, d))
             continue;
         if (taken == size) {
             next = (unsigned)i; /* another visible tool: the next page starts there */
