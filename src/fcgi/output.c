@@ -43,6 +43,7 @@ int fcgi_large_answer_take(void)
 #define DIRECT_MIN_BYTES (16 * 1024)
 #define RECORD_MAX       (FCGI_MAX_LENGTH & ~7) /* content bytes of a record */
 #define DIRECT_RECORDS   4
+#define DIRECT_IOV       16 /* buffers of one writev() */
 
 /* Writes the cnt buffers of iov (changed on the way) to fd in full.
  * Returns 0, or -1 when the connection failed. */
@@ -65,57 +66,89 @@ static int writev_all(int fd, struct iovec *iov, int cnt)
     return 0;
 }
 
-/* Writes p (n bytes) as FCGI_STDOUT records straight to the connection,
- * after what libfcgi holds (flushed first). Returns 0, or -1 when the
- * connection failed. */
-static int write_direct(struct fcgi_out *o, const char *p, size_t n)
+/* Writes the n buffers of src, in order, as FCGI_STDOUT records straight
+ * to the connection, after what libfcgi holds (flushed first: no system
+ * call when it holds nothing). A record never has length 0 (that one ends
+ * the stream). Returns 0, or -1 when the connection failed. */
+static int write_direct(struct fcgi_out *o, const struct iovec *src, int n)
 {
     if (FCGX_FFlush(o->fr->out) < 0)
         return -1;
     unsigned id = (unsigned)o->fr->requestId;
-    while (n > 0) {
+    int s = 0;      /* the next byte to send is src[s].iov_base + off */
+    size_t off = 0; /* (s == n: none left) */
+    while (s < n) {
         FCGI_Header head[DIRECT_RECORDS];
-        struct iovec iov[2 * DIRECT_RECORDS];
+        struct iovec iov[DIRECT_IOV];
         int cnt = 0;
-        for (int k = 0; k < DIRECT_RECORDS && n > 0; k++) {
-            size_t len = n > RECORD_MAX ? RECORD_MAX : n;
+        for (int k = 0; k < DIRECT_RECORDS && s < n && cnt + 2 <= DIRECT_IOV; k++) {
+            int at = cnt++; /* the record's header goes first */
+            size_t len = 0;
+            while (s < n && len < RECORD_MAX && cnt < DIRECT_IOV) {
+                size_t take = src[s].iov_len - off;
+                if (take > RECORD_MAX - len)
+                    take = RECORD_MAX - len;
+                if (take) {
+                    iov[cnt++] =
+                        (struct iovec){.iov_base = (char *)src[s].iov_base + off, .iov_len = take};
+                    len += take;
+                    off += take;
+                }
+                if (off == src[s].iov_len) {
+                    s++;
+                    off = 0;
+                }
+            }
+            if (len == 0) { /* only empty buffers were left */
+                cnt--;
+                break;
+            }
             head[k] = (FCGI_Header){.version = FCGI_VERSION_1,
                                     .type = FCGI_STDOUT,
                                     .requestIdB1 = (unsigned char)(id >> 8),
                                     .requestIdB0 = (unsigned char)id,
                                     .contentLengthB1 = (unsigned char)(len >> 8),
                                     .contentLengthB0 = (unsigned char)len};
-            iov[cnt++] = (struct iovec){.iov_base = &head[k], .iov_len = sizeof head[k]};
-            iov[cnt++] = (struct iovec){.iov_base = (void *)p, .iov_len = len};
-            p += len;
-            n -= len;
+            iov[at] = (struct iovec){.iov_base = &head[k], .iov_len = sizeof head[k]};
         }
-        if (writev_all(o->fr->ipcFd, iov, cnt) < 0)
+        if (cnt && writev_all(o->fr->ipcFd, iov, cnt) < 0)
             return -1;
+    }
+    return 0;
+}
+
+int fcgi_writev(void *ctx, const struct iovec *iov, int n)
+{
+    struct fcgi_out *o = ctx;
+    if (o->finished)
+        return -1;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (total >= FCGI_LARGE_ANSWER_BYTES)
+        wrote_large = 1;
+    /* not on a held stream: its writes may time out halfway (SO_SNDTIMEO),
+     * which libfcgi's own writes account for */
+    if (total >= DIRECT_MIN_BYTES && !o->held)
+        return write_direct(o, iov, n);
+    FCGX_Stream *out = o->fr->out;
+    for (int i = 0; i < n; i++) {
+        const char *p = iov[i].iov_base;
+        for (size_t left = iov[i].iov_len; left > 0;) {
+            int chunk = left > 65536 ? 65536 : (int)left;
+            if (FCGX_PutStr(p, chunk, out) != chunk)
+                return -1;
+            p += chunk;
+            left -= (size_t)chunk;
+        }
     }
     return 0;
 }
 
 int fcgi_write(void *ctx, const char *p, size_t n)
 {
-    struct fcgi_out *o = ctx;
-    if (o->finished)
-        return -1;
-    if (n >= FCGI_LARGE_ANSWER_BYTES)
-        wrote_large = 1;
-    /* not on a held stream: its writes may time out halfway (SO_SNDTIMEO),
-     * which libfcgi's own writes account for */
-    if (n >= DIRECT_MIN_BYTES && !o->held)
-        return write_direct(o, p, n);
-    FCGX_Stream *out = o->fr->out;
-    while (n > 0) {
-        int chunk = n > 65536 ? 65536 : (int)n;
-        if (FCGX_PutStr(p, chunk, out) != chunk)
-            return -1;
-        p += chunk;
-        n -= (size_t)chunk;
-    }
-    return 0;
+    struct iovec one = {.iov_base = (void *)p, .iov_len = n};
+    return fcgi_writev(ctx, &one, 1);
 }
 
 int fcgi_flush(void *ctx)
@@ -272,8 +305,11 @@ int fcgi_detach(void *ctx, struct http_out *held, int *fd)
                          .tv_usec = (HELD_SEND_TIMEOUT_MS % 1000) * 1000};
     if (setsockopt(h->fr->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
         LOG_WARN("msg=\"could not bound a held stream's writes\" errno=%d", errno);
-    *held = (struct http_out){
-        .write = fcgi_write, .flush = fcgi_flush, .finish = fcgi_finish_held, .ctx = h};
+    *held = (struct http_out){.write = fcgi_write,
+                              .writev = fcgi_writev,
+                              .flush = fcgi_flush,
+                              .finish = fcgi_finish_held,
+                              .ctx = h};
     *fd = h->fr->ipcFd;
     return 0;
 }

@@ -24,8 +24,9 @@ struct fcgi_out {
     int held;     /* this is the held stream's (fcgi_detach's *held) */
 };
 
-/* http_out.write and .flush: 0, or -1 when the client is gone. */
+/* http_out.write, .writev and .flush: 0, or -1 when the client is gone. */
 int fcgi_write(void *ctx, const char *p, size_t n);
+int fcgi_writev(void *ctx, const struct iovec *iov, int n);
 
 /* A write of at least this many bytes is a large answer (a tools/list page
  * of a large catalog): the buffers that held it are worth trimming. */

@@ -346,6 +346,7 @@ static int serve_one(struct worker *w, FCGX_Request *fr)
     http_response_init(&res);
     struct fcgi_out o = {.fr = fr};
     struct http_out out = {.write = fcgi_write,
+                           .writev = fcgi_writev,
                            .flush = fcgi_flush,
                            .finish = fcgi_finish,
                            .detach = fcgi_detach,

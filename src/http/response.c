@@ -119,10 +119,17 @@ int http_response_send(const struct http_response *res, const struct http_out *o
         rc = buf_append(&head, buf_str(&res->headers), res->headers.len);
     if (rc == 0)
         rc = buf_puts(&head, "\r\n");
-    if (rc == 0)
-        rc = out->write(out->ctx, head.data, head.len);
-    if (rc == 0 && body_len && res->status != 204)
-        rc = out->write(out->ctx, body, body_len);
+    int with_body = body_len && res->status != 204;
+    if (rc == 0 && out->writev) { /* the head and a large body in one go */
+        struct iovec iov[2] = {{.iov_base = head.data, .iov_len = head.len},
+                               {.iov_base = (void *)body, .iov_len = body_len}};
+        rc = out->writev(out->ctx, iov, with_body ? 2 : 1);
+    } else {
+        if (rc == 0)
+            rc = out->write(out->ctx, head.data, head.len);
+        if (rc == 0 && with_body)
+            rc = out->write(out->ctx, body, body_len);
+    }
     buf_free(&head);
     return rc;
 }

@@ -10,6 +10,7 @@
 #define MG_HTTP_RESPONSE_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "util/buf.h"
 
@@ -17,6 +18,9 @@
  * finish (may be NULL) ends the response at once: later writes fail. */
 struct http_out {
     int (*write)(void *ctx, const char *p, size_t n);
+    /* May be NULL. Writes the n buffers of iov in order, as write would,
+     * in as few writes to the web server as it can. */
+    int (*writev)(void *ctx, const struct iovec *iov, int n);
     int (*flush)(void *ctx);
     void (*finish)(void *ctx);
     void *ctx;
