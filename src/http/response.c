@@ -138,6 +138,10 @@ void http_response_set_json(struct http_response *res, int status, struct json_o
 {
     size_t len = 0;
     const char *text = json_text(o, &len);
+    if (!o) { /* json-c's constant "null": nothing to hold */
+        http_response_set_body(res, status, "application/json", text, len);
+        return;
+    }
     res->status = status;
     res->content_type = "application/json";
     buf_reset(&res->body);

@@ -4,6 +4,7 @@
  * database. The database here is unreachable on purpose, which also checks
  * that an outage gives 503 with Retry-After.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,66 @@ static void expect(const char *what, int status, int want_status, int want_code)
 }
 
 #define PING "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}"
+
+/* Sends res through out into wire; returns the body as sent (wire_body). */
+static const char *sent(const struct http_response *res, const struct http_out *out)
+{
+    buf_reset(&wire);
+    if (http_response_send(res, out) < 0)
+        return "(send failed)";
+    return wire_body();
+}
+
+/* http_out.writev over wire, counting its calls. */
+static int writev_calls;
+static int mem_writev(void *ctx, const struct iovec *iov, int n)
+{
+    writev_calls++;
+    for (int i = 0; i < n; i++)
+        if (mem_write(ctx, iov[i].iov_base, iov[i].iov_len) < 0)
+            return -1;
+    return 0;
+}
+
+/* A JSON body is the object's text, held by the response (not a copy):
+ * the same bytes, Content-Length and replacement rules as a copied body,
+ * through write and through writev. */
+static void test_json_body(void)
+{
+    struct http_out out = {.write = mem_write, .flush = mem_flush};
+    struct http_out outv = {.write = mem_write, .writev = mem_writev, .flush = mem_flush};
+    struct http_response res;
+    http_response_init(&res);
+    struct json_object *o = json_object_new_object();
+    json_add(o, "a", json_object_new_string("caf\xc3\xa9 \xff"));
+    http_response_set_json(&res, 200, o);
+    json_object_put(o); /* the response holds its own reference */
+    size_t len;
+    const char *body = http_response_body(&res, &len);
+    is_str(body, "{\"a\":\"caf\xc3\xa9 ?\"}", "the body is the object's text, mended to UTF-8");
+    is_str(sent(&res, &out), body, "sent as it is through write");
+    char want_len[64];
+    snprintf(want_len, sizeof want_len, "Content-Length: %zu\r\n", strlen(body));
+    ok(len == strlen(body) && strstr(buf_str(&wire), want_len) != NULL,
+       "with its Content-Length (%zu)", len);
+    writev_calls = 0;
+    is_str(sent(&res, &outv), body, "and through writev");
+    is_int(writev_calls, 1, "head and body in one writev");
+    http_response_set_json(&res, 201, res.json);
+    is_str(http_response_body(&res, &len), "{\"a\":\"caf\xc3\xa9 ?\"}",
+           "set_json with the object it holds keeps it");
+    http_response_set_body(&res, 202, "text/plain", res.json_text, res.json_len);
+    ok(res.json == NULL &&
+           strcmp(http_response_body(&res, &len), "{\"a\":\"caf\xc3\xa9 ?\"}") == 0 &&
+           res.status == 202,
+       "set_body with the held text copies it, then lets the object go");
+    http_response_set_json(&res, 200, NULL);
+    is_str(http_response_body(&res, &len), "null", "set_json(NULL) is null");
+    http_response_set_body(&res, 204, NULL, "", 0);
+    is_str(sent(&res, &outv), "", "a 204 sends no body");
+    ok(strstr(buf_str(&wire), "Content-Length") == NULL, "nor a Content-Length");
+    http_response_free(&res);
+}
 
 int main(void)
 {
@@ -251,6 +312,8 @@ int main(void)
     ok(http_response_header(&res, "X-A", "a\r\nSet-Cookie: x=1") < 0 && res.headers.len == 0,
        "a header value with CRLF is refused");
     http_response_free(&res);
+
+    test_json_body();
 
     store_conn_free(db);
     buf_free(&wire);
