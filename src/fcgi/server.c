@@ -568,6 +568,30 @@ static int open_listener(const char *spec)
     return fd;
 }
 
+/* Starts what the workers hand work to, before them: the linger thread,
+ * the park, the holder of held streams and the audit writer. Each one that
+ * cannot start is logged and its work stays in the workers. */
+static void start_helpers(const pthread_attr_t *attr, int n)
+{
+    /* before the workers, which hand it their connections to close */
+    if (fcgi_linger_start(config.body_max_s, &stopping, attr) < 0)
+        LOG_ERROR("msg=\"could not start the linger thread: connections end in "
+                  "libfcgi's own close\"");
+    park_fd = fcgi_park_start();
+    if (park_fd < 0)
+        LOG_ERROR("msg=\"could not set up the park: connections slow to send wait in "
+                  "workers\"");
+    /* held streams wait in one thread, woken by the listener thread; in
+     * shared mode only the worker reads the notifications, so they wait
+     * in it */
+    if (!(n == 1 && config.db_connections == 1) && mcp_hold_start(&config, &stopping) < 0)
+        LOG_ERROR("msg=\"could not start the holder thread: held streams wait in workers\"");
+    /* a tool call's answer waits for its audit row in the audit writer,
+     * not in its worker; one thread alone writes its rows itself */
+    if (n > 1 && store_audit_writer_start(config.database, config.db_connect_timeout_s, attr) < 0)
+        LOG_ERROR("msg=\"could not start the audit writer: each call writes its own audit row\"");
+}
+
 int fcgi_responder_main(int argc, char **argv)
 {
     const char *listen_spec = NULL;
@@ -610,23 +634,7 @@ int fcgi_responder_main(int argc, char **argv)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
-    /* before the workers, which hand it their connections to close */
-    if (fcgi_linger_start(config.body_max_s, &stopping, &attr) < 0)
-        LOG_ERROR("msg=\"could not start the linger thread: connections end in "
-                  "libfcgi's own close\"");
-    park_fd = fcgi_park_start();
-    if (park_fd < 0)
-        LOG_ERROR("msg=\"could not set up the park: connections slow to send wait in "
-                  "workers\"");
-    /* held streams wait in one thread, woken by the listener thread; in
-     * shared mode only the worker reads the notifications, so they wait
-     * in it */
-    if (!(n == 1 && config.db_connections == 1) && mcp_hold_start(&config, &stopping) < 0)
-        LOG_ERROR("msg=\"could not start the holder thread: held streams wait in workers\"");
-    /* a tool call's answer waits for its audit row in the audit writer,
-     * not in its worker; one thread alone writes its rows itself */
-    if (n > 1 && store_audit_writer_start(config.database, config.db_connect_timeout_s, &attr) < 0)
-        LOG_ERROR("msg=\"could not start the audit writer: each call writes its own audit row\"");
+    start_helpers(&attr, n);
     int started = 0;
     for (int i = 0; i < n; i++) {
         workers[i].index = i;
