@@ -119,6 +119,7 @@ int mcp_audit_call(const struct mcp_call *call, const char *tool, struct json_ob
 /* A row on its way: whichever of the writer (committed) and the caller
  * (mcp_audit_pending_then) comes second sends the answer and frees it. */
 struct mcp_audit_pending {
+    int session; /* a new session's row, else a call's */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int committed; /* the writer is done with it */
@@ -143,9 +144,13 @@ static void pending_committed(void *arg, enum store_rc rc)
 {
     struct mcp_audit_pending *p = arg;
     int stored = rc == STORE_OK;
-    mcp_metrics_call_record(p->metric, stored);
-    if (!stored)
-        audit_failed(p->name, p->outcome);
+    if (p->session && !stored)
+        LOG_ERROR("msg=\"could not write a new session's row\"");
+    if (!p->session) {
+        mcp_metrics_call_record(p->metric, stored);
+        if (!stored)
+            audit_failed(p->name, p->outcome);
+    }
     pthread_mutex_lock(&p->lock);
     p->committed = 1;
     p->stored = stored;
@@ -171,6 +176,19 @@ struct mcp_audit_pending *mcp_audit_call_pending(const struct mcp_call *call, co
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     if (store_audit_append_then(&e, pending_committed, p) < 0) {
+        pending_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+struct mcp_audit_pending *mcp_session_create_pending(const struct store_session_new *s)
+{
+    struct mcp_audit_pending *p = xcalloc(1, sizeof *p);
+    p->session = 1;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    if (store_audit_session_then(s, pending_committed, p) < 0) {
         pending_free(p);
         return NULL;
     }

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "mcp/types.h"
+#include "store/session.h"
 
 /* Writes the SHA-256 (hex) of args' JSON after replacing the values of
  * fields whose names look secret (password, secret, token, key,
@@ -38,6 +39,13 @@ struct mcp_audit_pending;
 struct mcp_audit_pending *mcp_audit_call_pending(const struct mcp_call *call, const char *tool,
                                                  struct json_object *args, const char *outcome,
                                                  const char *detail, long long started_ms);
+
+/* Queues a new session's row (store/session.h) for the audit writer, to be
+ * committed with the rows of its batch, and returns at once: the pending
+ * row, given to exactly one of the functions below (the session exists
+ * once it is committed, and its id must not be sent before), or NULL when
+ * there is no writer (then call store_session_create). */
+struct mcp_audit_pending *mcp_session_create_pending(const struct store_session_new *s);
 
 /* Returns 1 (p freed, *stored set: 1 committed, 0 failed and logged) when
  * the row's transaction is over, else 0 (p still pending). */

@@ -90,7 +90,13 @@ static struct json_object *m_initialize(struct mcp_call *call, struct json_objec
     } else {
         mcp_session_id_new(id);
         mcp_session_id_hash(id, hash);
-        rc = store_session_create(call->env->db, &s);
+        /* an answer that goes out after the call rides the audit writer's
+         * next COMMIT and waits for it there (transport), as a tools/call's
+         * audit row does; this thread serves others meanwhile */
+        rc = call->audit_later && !call->audit_pending &&
+                     (call->audit_pending = mcp_session_create_pending(&s))
+                 ? STORE_OK
+                 : store_session_create(call->env->db, &s);
     }
     if (rc != STORE_OK)
         return mcp_unavailable(err);

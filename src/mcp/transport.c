@@ -346,10 +346,14 @@ out:
 static void handle_initialize(const struct mcp_env *env, const struct jsonrpc_msg *msg,
                               struct mcp_http_out *out)
 {
-    struct mcp_call call = {.env = env};
+    /* the answer is one JSON body: the session's row may be committed later,
+     * the answer (with its id) going out only after that (out->audit) */
+    struct mcp_call call = {.env = env, .audit_later = 1};
     struct mcp_err err = {0};
     struct json_object *r = mcp_dispatch(&call, msg, &err);
     if (err.e.http == 503) {
+        if (call.audit_pending)
+            (void)mcp_audit_pending_wait(call.audit_pending);
         json_object_put(r);
         tr_unavailable(out);
         return;
@@ -357,6 +361,7 @@ static void handle_initialize(const struct mcp_env *env, const struct jsonrpc_ms
     out->status = 200;
     out->body = r;
     memcpy(out->session_id, call.new_session_id, sizeof out->session_id);
+    out->audit = call.audit_pending;
 }
 
 static void handle_message(const struct mcp_env *env, const struct mcp_http_in *in,

@@ -57,9 +57,10 @@ struct mcp_http_out {
     int retry_after_s;                       /* > 0: send Retry-After */
     int streamed;                            /* the response was written through the sink */
     const char *insufficient_scope;          /* static: HTTP 403, WWW-Authenticate names these */
-    /* owned, or NULL: the answer may go out only once this audit row is
-     * committed (mcp/audit.h: mcp_audit_pending_then); when it fails, the
-     * answer is mcp_http_out_unavailable()'s instead */
+    /* owned, or NULL: the answer may go out only once this row (a call's
+     * audit row, or initialize's new session) is committed (mcp/audit.h:
+     * mcp_audit_pending_then); when it fails, the answer is
+     * mcp_http_out_unavailable()'s instead (no session id) */
     struct mcp_audit_pending *audit;
 };
 

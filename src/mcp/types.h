@@ -102,7 +102,8 @@ struct mcp_call {
      * user must complete first; e.detail is the audit row's; data owned */
     struct mcp_err refusal;
     /* The answer goes out as one JSON body after the call (not streamed,
-     * not in a batch): the call's audit row may stay pending until then. */
+     * not in a batch): the call's audit row, or initialize's new session
+     * row, may stay pending until then. */
     int audit_later;
     struct mcp_audit_pending *audit_pending; /* owned: the row not committed yet (mcp/audit.h) */
 };

@@ -43,6 +43,25 @@ static const struct store_stmt stmt_query = {
     6,
 };
 
+/* A batch with new sessions (store_audit_session_then): their rows
+ * (as stmt_create of store/session.c) and the audit rows in one statement,
+ * so one transaction, one COMMIT. */
+static const struct store_stmt stmt_append_sessions = {
+    "audit_append_sessions",
+    "WITH s AS (INSERT INTO mcp_sessions (id_hash, protocol_version, client_name,"
+    " client_version, client_capabilities, expires_at, transport, user_id)"
+    " SELECT h, v, cn, cv, coalesce(cc::jsonb, '{}'::jsonb), now() + make_interval(secs => ttl),"
+    " coalesce(tr, 'streamable'), nullif(su, 0) FROM unnest($9::text[], $10::text[],"
+    " $11::text[], $12::text[], $13::text[], $14::int[], $15::text[], $16::bigint[])"
+    " AS y(h, v, cn, cv, cc, ttl, tr, su))"
+    " INSERT INTO audit_log (user_id, client_id, tool, args_digest, outcome, detail,"
+    " duration_ms, request_id)"
+    " SELECT nullif(u, 0), c, t, a, o, d, ms, r FROM unnest($1::bigint[], $2::text[],"
+    " $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])"
+    " AS x(u, c, t, a, o, d, ms, r)",
+    16,
+};
+
 /* Appends s to an array literal as one element ("..." or NULL). */
 static void array_add(struct buf *b, const char *s)
 {
@@ -61,30 +80,44 @@ static void array_add(struct buf *b, const char *s)
 
 static const double batch_bounds[] = {METRICS_BATCH_BUCKETS}; /* up to BATCH_MAX */
 
-/* Inserts n rows in one statement (one transaction). */
+#define COLS 8 /* of an audit row, and of a session row */
+
+/* Inserts n audit rows and ns new sessions in one statement (one
+ * transaction). */
 static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_entry *const *e,
-                                 int n)
+                                 int n, const struct store_session_new *const *s, int ns)
 {
-    if (n <= 0)
+    if (n + ns <= 0)
         return STORE_OK;
-    struct buf cols[8] = {{0}};
+    struct buf cols[2 * COLS] = {{0}};
     for (int i = 0; i < n; i++) {
         const char *uid = STORE_INT(e[i]->user_id), *dur = STORE_INT(e[i]->duration_ms);
-        const char *v[8] = {uid,           e[i]->client_id, e[i]->tool, e[i]->args_digest,
-                            e[i]->outcome, e[i]->detail,    dur,        e[i]->request_id};
-        for (int k = 0; k < 8; k++)
+        const char *v[COLS] = {uid,           e[i]->client_id, e[i]->tool, e[i]->args_digest,
+                               e[i]->outcome, e[i]->detail,    dur,        e[i]->request_id};
+        for (int k = 0; k < COLS; k++)
             array_add(&cols[k], v[k]);
     }
-    const char *params[8];
-    for (int k = 0; k < 8; k++) {
-        if (buf_append(&cols[k], "}", 1) < 0)
+    for (int i = 0; i < ns; i++) {
+        const char *ttl = STORE_INT(s[i]->ttl_s), *uid = STORE_INT(s[i]->user_id);
+        const char *v[COLS] = {s[i]->id_hash,      s[i]->protocol_version,
+                               s[i]->client_name,  s[i]->client_version,
+                               s[i]->capabilities, ttl,
+                               s[i]->transport,    uid};
+        for (int k = 0; k < COLS; k++)
+            array_add(&cols[COLS + k], v[k]);
+    }
+    int np = ns ? 2 * COLS : COLS;
+    const char *params[2 * COLS];
+    for (int k = 0; k < np; k++) {
+        if (buf_append(&cols[k], cols[k].len ? "}" : "{}", cols[k].len ? 1 : 2) < 0)
             abort();
         params[k] = buf_str(&cols[k]);
     }
-    enum store_rc rc = store_exec_cmd(c, &stmt_append, params);
-    metrics_observe("mcpgate_audit_batch_rows", n, batch_bounds,
-                    (int)(sizeof batch_bounds / sizeof batch_bounds[0]), NULL);
-    for (int k = 0; k < 8; k++)
+    enum store_rc rc = store_exec_cmd(c, ns ? &stmt_append_sessions : &stmt_append, params);
+    if (n)
+        metrics_observe("mcpgate_audit_batch_rows", n, batch_bounds,
+                        (int)(sizeof batch_bounds / sizeof batch_bounds[0]), NULL);
+    for (int k = 0; k < np; k++)
         buf_free(&cols[k]);
     return rc;
 }
@@ -93,8 +126,9 @@ static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_
  * Group commit through one writer thread per process: a thread that
  * finishes a call queues a copy of its row and either sleeps until it is
  * committed (store_audit_append) or goes on, leaving a function to be
- * called once it is (store_audit_append_then). The writer takes every row
- * queued (up to BATCH_MAX) and inserts them in one statement (one
+ * called once it is (store_audit_append_then); a new session's row is
+ * queued the same way (store_audit_session_then). The writer takes every
+ * row queued (up to BATCH_MAX) and inserts them in one statement (one
  * transaction) on its own connection (so it never waits for the pool that
  * the requests being served hold), then wakes or calls back each
  * row's owner. Without the writer (not started: one thread, or a command)
@@ -109,7 +143,9 @@ static enum store_rc insert_rows(struct store_conn *c, const struct store_audit_
 #define IDLE_TRIM_S 1
 
 struct audit_job {
+    int is_session;             /* s is the row, else e */
     struct store_audit_entry e; /* its strings point into text */
+    struct store_session_new s; /* likewise */
     void (*done)(void *arg, enum store_rc rc);
     void *arg;
     int state; /* QUEUED, DONE (a sleeping owner's) */
@@ -140,13 +176,19 @@ static const char *copy_text(char **at, const char *s)
     return out;
 }
 
+/* A job with room for copies of the k strings s. */
+static struct audit_job *job_alloc(const char *const *s, size_t k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++)
+        n += s[i] ? strlen(s[i]) + 1 : 0;
+    return xcalloc(1, sizeof(struct audit_job) + n);
+}
+
 static struct audit_job *job_new(const struct store_audit_entry *e)
 {
     const char *s[] = {e->client_id, e->tool, e->args_digest, e->outcome, e->detail, e->request_id};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        n += s[i] ? strlen(s[i]) + 1 : 0;
-    struct audit_job *j = xcalloc(1, sizeof *j + n);
+    struct audit_job *j = job_alloc(s, sizeof s / sizeof s[0]);
     char *at = j->text;
     j->e = *e;
     j->e.client_id = copy_text(&at, e->client_id);
@@ -158,6 +200,23 @@ static struct audit_job *job_new(const struct store_audit_entry *e)
     return j;
 }
 
+static struct audit_job *job_new_session(const struct store_session_new *s)
+{
+    const char *t[] = {s->id_hash,        s->protocol_version, s->client_name,
+                       s->client_version, s->capabilities,     s->transport};
+    struct audit_job *j = job_alloc(t, sizeof t / sizeof t[0]);
+    char *at = j->text;
+    j->is_session = 1;
+    j->s = *s;
+    j->s.id_hash = copy_text(&at, s->id_hash);
+    j->s.protocol_version = copy_text(&at, s->protocol_version);
+    j->s.client_name = copy_text(&at, s->client_name);
+    j->s.client_version = copy_text(&at, s->client_version);
+    j->s.capabilities = copy_text(&at, s->capabilities);
+    j->s.transport = copy_text(&at, s->transport);
+    return j;
+}
+
 /* Under group_lock: queues j for the writer. */
 static void job_queue(struct audit_job *j)
 {
@@ -166,20 +225,42 @@ static void job_queue(struct audit_job *j)
     pthread_cond_signal(&group_work);
 }
 
+/* Writes the n rows from batch on (taken off the queue) and sets each
+ * job's rc. When the statement failed (not for want of the database) and
+ * it held new sessions, a session's row may be what PostgreSQL refused
+ * (a client sends its capabilities): the audit rows are written again on
+ * their own and each session alone, so one client's bad row never costs
+ * another its answer. */
+static void insert_batch(struct audit_job *batch, int n)
+{
+    const struct store_audit_entry *rows[BATCH_MAX] = {0};
+    const struct store_session_new *sessions[BATCH_MAX] = {0};
+    int na = 0, ns = 0, i = 0;
+    for (struct audit_job *j = batch; i < n; j = j->next, i++) {
+        if (j->is_session)
+            sessions[ns++] = &j->s;
+        else
+            rows[na++] = &j->e;
+    }
+    enum store_rc rc = insert_rows(writer_db, rows, na, sessions, ns);
+    int alone = rc == STORE_ERROR && ns > 0 && n > 1;
+    enum store_rc rows_rc = alone ? insert_rows(writer_db, rows, na, NULL, 0) : rc;
+    i = 0;
+    for (struct audit_job *j = batch; i < n; j = j->next, i++) {
+        const struct store_session_new *one = &j->s;
+        j->rc = !alone ? rc : j->is_session ? insert_rows(writer_db, NULL, 0, &one, 1) : rows_rc;
+    }
+}
+
 /* Writes the n rows from batch on (taken off the queue) and hands each row
  * its outcome. Called without group_lock. */
 static void write_batch(struct audit_job *batch, int n)
 {
-    const struct store_audit_entry *rows[BATCH_MAX] = {0};
-    int i = 0;
-    for (struct audit_job *j = batch; i < n; j = j->next)
-        rows[i++] = &j->e;
-    enum store_rc rc = insert_rows(writer_db, rows, n);
+    insert_batch(batch, n);
     pthread_mutex_lock(&group_lock);
     struct audit_job *callbacks = NULL, **cb_tail = &callbacks;
     for (struct audit_job *next; n-- > 0; batch = next) {
         next = batch->next;
-        batch->rc = rc;
         if (batch->cond) {
             batch->state = DONE;
             pthread_cond_signal(batch->cond);
@@ -277,7 +358,7 @@ enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_
     pthread_mutex_lock(&group_lock);
     if (!writer_on) {
         pthread_mutex_unlock(&group_lock);
-        return insert_rows(c, &e, 1);
+        return insert_rows(c, &e, 1, NULL, 0);
     }
     pthread_cond_t cond;
     pthread_cond_init(&cond, NULL);
@@ -295,20 +376,32 @@ enum store_rc store_audit_append(struct store_conn *c, const struct store_audit_
     return rc;
 }
 
-int store_audit_append_then(const struct store_audit_entry *e,
-                            void (*done)(void *arg, enum store_rc rc), void *arg)
+/* Queues j (freed when there is no writer) to call done once written. */
+static int job_then(struct audit_job *j, void (*done)(void *arg, enum store_rc rc), void *arg)
 {
     pthread_mutex_lock(&group_lock);
     if (!writer_on) {
         pthread_mutex_unlock(&group_lock);
+        free(j);
         return -1;
     }
-    struct audit_job *j = job_new(e);
     j->done = done;
     j->arg = arg;
     job_queue(j);
     pthread_mutex_unlock(&group_lock);
     return 0;
+}
+
+int store_audit_append_then(const struct store_audit_entry *e,
+                            void (*done)(void *arg, enum store_rc rc), void *arg)
+{
+    return job_then(job_new(e), done, arg);
+}
+
+int store_audit_session_then(const struct store_session_new *s,
+                             void (*done)(void *arg, enum store_rc rc), void *arg)
+{
+    return job_then(job_new_session(s), done, arg);
 }
 
 #define AUDIT(field) STORE_COL(REF, struct store_audit_row, field)

@@ -2,8 +2,8 @@
  * store/audit.h - the audit trail of tool calls (table audit_log, append-
  * only: a trigger refuses UPDATE, DELETE and TRUNCATE).
  *
- * Owns: the rows' shape, their group commit and the queries the admin
- * command runs.
+ * Owns: the rows' shape, their group commit (which new sessions' rows
+ * join: store_audit_session_then) and the queries the admin command runs.
  */
 #ifndef MG_STORE_AUDIT_H
 #define MG_STORE_AUDIT_H
@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "store/db.h"
+#include "store/session.h"
 
 struct store_audit_entry {
     long long user_id;       /* 0: no user (authentication off) */
@@ -47,6 +48,14 @@ store_audit_append(struct store_conn *c, const struct store_audit_entry *e);
  * queued, done is never called). */
 int store_audit_append_then(const struct store_audit_entry *e,
                             void (*done)(void *arg, enum store_rc rc), void *arg);
+
+/* Queues a copy of a new session's row (store/session.h) for the writer,
+ * inserted in the same transaction as the audit rows of its batch; done is
+ * called as for store_audit_append_then (STORE_OK: the session exists).
+ * Returns 0, or -1 (no writer: nothing queued, done is never called; use
+ * store_session_create). */
+int store_audit_session_then(const struct store_session_new *s,
+                             void (*done)(void *arg, enum store_rc rc), void *arg);
 
 /* A query of the audit trail for the admin command; NULL/0 fields do not
  * filter. */

@@ -15,7 +15,8 @@ What it gives a test script:
   checks       expect_error / expect_result / expect_rpc_error / expect_empty return a list of
                problems (empty = pass), so one TAP line can report everything that was wrong.
   helpers      admin (the admin command against a stack), free_port, result_of,
-               write_backend_files (backend documents into a backends.d).
+               write_backend_files (backend documents into a backends.d), HeldTransaction
+               (a psql transaction left open, e.g. holding a lock, until commit()).
 
 Environment (set by automake's AM_TESTS_ENVIRONMENT, all optional when run by hand):
   top_srcdir, top_builddir   default: the repository holding this file
@@ -1056,6 +1057,37 @@ def write_backend_files(d, docs, indent=None):
 def admin_exe():
     """The admin command: $MCPGATE_ADMIN (read at each call), else the build's src/mcpgate."""
     return os.environ.get("MCPGATE_ADMIN") or os.path.join(TOP_BUILDDIR, "src", "mcpgate")
+
+
+class HeldTransaction:
+    """A transaction of its own psql session: BEGIN, then sql (e.g. a LOCK or a SELECT
+    ... FOR UPDATE), left open until commit(). ok: sql ran (psql stops at an error)."""
+
+    def __init__(self, stack, sql, timeout_s=20):
+        self.timeout_s = timeout_s
+        self.p = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"],
+                                  env=stack._pg_env(), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.p.stdin.write("BEGIN;\n%s;\nSELECT 'held';\n" % sql)
+        self.p.stdin.flush()
+        self.ok = False
+        for line in self.p.stdout:  # what sql printed, then 'held'; EOF when it failed
+            if line.strip() == "held":
+                self.ok = True
+                break
+
+    def commit(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.write("COMMIT;\n")
+                self.p.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.p.wait(self.timeout_s)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
 
 
 def admin(stack, *args, stdin="", frontend=None, conf=None, timeout=None):

@@ -22,13 +22,12 @@ Run: top_srcdir=. top_builddir=build python3 tests/integration/test_audit_handof
 
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mcptest import Mcp, Stack, Tap, admin  # noqa: E402
+from mcptest import HeldTransaction, Mcp, Stack, Tap, admin  # noqa: E402
 
 USER, PASSWORD = "handoff", "a long enough password"
 THREADS = 2
@@ -36,29 +35,9 @@ CALLS = 6  # more than the workers of lighttpd's responder processes (2 x THREAD
 WAIT_S = 20  # generous: a bound on waiting, never a figure
 
 
-class Locked:
-    """audit_log locked against INSERT by a psql session until release()."""
-
-    def __init__(self, st):
-        self.p = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"],
-                                  env=st._pg_env(), stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.p.stdin.write("BEGIN;\nLOCK TABLE audit_log IN SHARE MODE;\nSELECT 'locked';\n")
-        self.p.stdin.flush()
-        self.ok = self.p.stdout.readline().strip() == "locked"
-
-    def release(self):
-        if self.p.poll() is None:
-            try:
-                self.p.stdin.write("COMMIT;\n")
-                self.p.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.p.wait(WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+def Locked(st):
+    """audit_log locked against INSERT (SHARE MODE) until commit()."""
+    return HeldTransaction(st, "LOCK TABLE audit_log IN SHARE MODE", WAIT_S)
 
 
 def start_calls(clients, tag):
@@ -148,7 +127,7 @@ def main():
             t.ok(not early, "no call is answered before its audit row is committed",
                  "answered: %r" % early)
         finally:
-            lock.release()
+            lock.commit()
         for th in threads:
             th.join(120)
         got = [results.get(i) for i in range(CALLS)]
@@ -174,7 +153,7 @@ def main():
                 end_waiting_inserts(st)
                 time.sleep(0.1)
         finally:
-            lock.release()
+            lock.commit()
         for th in threads:
             th.join(120)
         got = [results.get(i) for i in range(CALLS)]
